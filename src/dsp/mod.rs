@@ -1,0 +1,98 @@
+//! The processors: everything that changes samples inside a node.
+//!
+//! A processor is one file: its spec (the parameters a project writes, with units, read by
+//! serde and hashed into cache keys) and the DSP that runs it. [`step::Step`] lists them all.
+//! Processors work on planar stereo `f32` blocks with state in `f64` where precision matters.
+//! They allocate when built, never while processing, and give the same output whatever the
+//! block size, because all time-varying behaviour is tied to the absolute frame position.
+//!
+//! This module does no I/O and knows nothing of YAML, caches or files.
+
+pub mod chain;
+pub mod curve;
+pub mod delay_line;
+pub mod gain;
+pub mod polarity;
+pub mod step;
+
+/// Frames per block when a node streams audio. Processors accept any block size up to
+/// the `max_block` they were built for; this is the size the renderer uses.
+pub const BLOCK_FRAMES: usize = 4096;
+
+/// What a processor needs to know when it is built.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildEnv {
+    /// Frames per second.
+    pub sample_rate: f64,
+    /// The largest block `process` will be given.
+    pub max_block: usize,
+    /// A seed derived from the node key, for anything random (modulation, dither).
+    pub seed: u64,
+}
+
+/// The audio of a sidechain key input, time-aligned with the block being processed.
+#[derive(Debug, Clone, Copy)]
+pub struct Sidechain<'a> {
+    /// Left channel of the key signal.
+    pub left: &'a [f32],
+    /// Right channel of the key signal.
+    pub right: &'a [f32],
+}
+
+/// Where a block sits in the song, and the sidechain inputs that go with it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// Absolute frame index of the block's first frame.
+    pub start: u64,
+    /// The key signals of this chain, by the track or bus name each comes from.
+    pub sidechains: &'a [(&'a str, Sidechain<'a>)],
+}
+
+impl<'a> Context<'a> {
+    /// The key signal from the track or bus `name`, time-aligned with this block.
+    #[must_use]
+    pub fn sidechain(&self, name: &str) -> Option<Sidechain<'a>> {
+        self.sidechains.iter().find(|(n, _)| *n == name).map(|&(_, s)| s)
+    }
+}
+
+/// A running processor: planar stereo in place.
+pub trait Processor: Send {
+    /// Processes one block in place. `left` and `right` have the same length, at most the
+    /// `max_block` the processor was built with.
+    fn process(&mut self, left: &mut [f32], right: &mut [f32], ctx: &Context<'_>);
+
+    /// Frames by which the output lags the input; the engine compensates it.
+    fn latency(&self) -> usize {
+        0
+    }
+
+    /// Frames the output may keep sounding after the input falls silent.
+    fn tail(&self) -> usize {
+        0
+    }
+}
+
+/// The parameters of one processor as written in a project, and how to build it. The
+/// name a chain writes it under is given where it is listed, in [`step`].
+pub trait Spec {
+    /// Bumped whenever the processor's output changes for the same parameters, so that
+    /// cached audio from the old algorithm is never served.
+    const VERSION: u32;
+
+    /// Builds a processor ready to run.
+    fn build(&self, env: &BuildEnv) -> Box<dyn Processor>;
+
+    /// The track or bus this processor listens to, if it takes a sidechain.
+    fn sidechain(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// Replaces NaN and infinities by silence and flushes values too small to hear, so that no
+/// processor hands the next one a sample that poisons it.
+#[inline]
+#[must_use]
+pub fn sanitize(x: f64) -> f64 {
+    if x.is_finite() && x.abs() > 1e-30 { x } else { 0.0 }
+}

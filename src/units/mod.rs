@@ -1,0 +1,22 @@
+//! Values with units, as a project file writes them (`-3 dB`, `8 kHz`, `10 ms`, `1:32.5`,
+//! `50%`, `1/8.`), and the automation lists that may stand in for any of them.
+//!
+//! Each newtype parses its text once, at load, into a canonical number (dB, Hz, seconds,
+//! a fraction), so `-3 dB` and `-3.0dB` are the same value and hash to the same key. A bare
+//! number is read in the unit the type documents. Range checks live here too, so a bad
+//! value is reported at its own line by the YAML loader.
+//!
+//! This module knows nothing about YAML: the types deserialize from any serde format.
+
+mod automation;
+mod parse;
+mod quantities;
+mod tempo_context;
+
+pub use automation::{Automation, Param, Point, Scalar};
+pub use parse::UnitError;
+pub use quantities::{
+    Decibels, Fraction, Hertz, Pan, Polarity, Q, Ratio, SampleRate, Seconds, Slope, Tempo, TimeMs,
+    db_to_gain,
+};
+pub use tempo_context::with_tempo;
