@@ -2,9 +2,12 @@
 //!
 //! Adding a processor: write its file (spec + DSP), then add one line to `steps!` below.
 
+use std::fmt;
+
 use schemars::JsonSchema;
+use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeStruct;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::chain::Parallel;
 use super::{BuildEnv, Processor, Spec};
@@ -12,13 +15,47 @@ use super::{BuildEnv, Processor, Spec};
 macro_rules! steps {
     ($($(#[$doc:meta])* $name:literal => $variant:ident($spec:ty),)*) => {
         /// One element of a processing chain: a single-key map naming the processor.
-        #[derive(Debug, Clone, Deserialize, JsonSchema)]
+        #[derive(Debug, Clone, JsonSchema)]
         pub enum Step {
             $($(#[$doc])* #[serde(rename = $name)] $variant($spec),)*
             /// Branches fed the same input and summed; `[]` is a dry branch. Latency
             /// differences between branches are compensated.
             #[serde(rename = "parallel")]
             Parallel(Vec<Vec<Step>>),
+        }
+
+        /// Every name a chain may use, for messages.
+        const KINDS: &[&str] = &[$($name,)* "parallel"];
+
+        /// A step is a map with one key, the processor's name (`- eq: [...]`).
+        impl<'de> Deserialize<'de> for Step {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct StepVisitor;
+                impl<'de> Visitor<'de> for StepVisitor {
+                    type Value = Step;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("a processor as a one-key map, such as `- gain: -3 dB`")
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
+                        let kind: String = map
+                            .next_key()?
+                            .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                        let step = match kind.as_str() {
+                            $($name => Step::$variant(map.next_value()?),)*
+                            "parallel" => Step::Parallel(map.next_value()?),
+                            other => return Err(de::Error::unknown_variant(other, KINDS)),
+                        };
+                        if let Some(extra) = map.next_key::<String>()? {
+                            return Err(de::Error::custom(format!(
+                                "a chain step names one processor, but `{extra}` follows `{kind}`; \
+                                 start a new `- {extra}:` item"
+                            )));
+                        }
+                        Ok(step)
+                    }
+                }
+                deserializer.deserialize_map(StepVisitor)
+            }
         }
 
         impl Step {

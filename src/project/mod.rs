@@ -1,0 +1,12 @@
+//! The YAML surface: the raw serde types of a mix file, the one file that names the YAML
+//! library, and a map from YAML paths to source positions for semantic errors.
+//!
+//! Nothing here resolves names or reads audio; that is `ir`'s job.
+
+mod loader;
+mod mix;
+mod source_map;
+
+pub use loader::{LoadedMix, load_mix, parse_mix};
+pub use mix::{RawBus, RawClip, RawMaster, RawMix, RawSend, RawTrack};
+pub use source_map::{SourceMap, Span};
