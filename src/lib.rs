@@ -6,5 +6,6 @@
 
 pub mod diag;
 pub mod dsp;
+pub mod ir;
 pub mod project;
 pub mod units;

@@ -1,0 +1,429 @@
+//! Lowering: raw model → resolved mix, with every error collected in one pass.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::routing::{Edge, find_cycle};
+use super::{
+    Bus, Clip, DEFAULT_SAMPLE_RATE, Fader, Length, Master, Mix, Send, Target, Track, TrackInput,
+};
+use crate::diag::{Diagnostic, did_you_mean};
+use crate::project::{LoadedMix, RawSend};
+use crate::units::{Decibels, Pan, Param};
+
+/// Resolves `loaded`. Returns the mix when there were no errors, and every diagnostic found
+/// (warnings included) either way.
+#[must_use]
+pub fn lower(loaded: &LoadedMix) -> (Option<Mix>, Vec<Diagnostic>) {
+    let mut cx = Lowering { loaded, diagnostics: Vec::new() };
+    let mix = cx.mix();
+    let failed = cx.diagnostics.iter().any(Diagnostic::is_error);
+    (if failed { None } else { Some(mix) }, cx.diagnostics)
+}
+
+struct Lowering<'a> {
+    loaded: &'a LoadedMix,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// The name the master bus answers to in `to:`.
+const MASTER: &str = "master";
+
+impl Lowering<'_> {
+    fn error(&mut self, code: &'static str, yaml_path: &str, message: String) -> &mut Diagnostic {
+        let location = self.loaded.locate(yaml_path);
+        self.diagnostics
+            .push(Diagnostic::error(code, message).at(location, Some(yaml_path.into())));
+        self.diagnostics.last_mut().expect("just pushed")
+    }
+
+    fn error_at_key(
+        &mut self,
+        code: &'static str,
+        yaml_path: &str,
+        message: String,
+    ) -> &mut Diagnostic {
+        let location = self.loaded.locate_key(yaml_path);
+        self.diagnostics
+            .push(Diagnostic::error(code, message).at(location, Some(yaml_path.into())));
+        self.diagnostics.last_mut().expect("just pushed")
+    }
+
+    fn mix(&mut self) -> Mix {
+        let raw = &self.loaded.raw;
+        if raw.tracks.is_empty() {
+            self.error("no-tracks", "tracks", "the mix has no tracks".into()).help =
+                Some("add a `tracks:` map, e.g. `tracks: { kick: { source: kick.wav } }`".into());
+        }
+        self.check_names();
+        let any_solo = raw.tracks.values().any(|t| t.solo);
+        let tracks = raw.tracks.iter().map(|(name, t)| {
+            let path = format!("tracks.{name}");
+            let input = self.track_input(&path, t);
+            Track {
+                name: name.clone(),
+                input,
+                polarity: t.polarity,
+                chain: t.chain.clone(),
+                fader: fader(t.gain.as_ref(), t.pan.as_ref()),
+                to: self.target(&path, t.to.as_deref()),
+                sends: self.sends(&path, name, &t.sends),
+                audible: !t.mute && (!any_solo || t.solo),
+            }
+        });
+        let tracks: Vec<Track> = tracks.collect();
+        if any_solo {
+            let soloed: Vec<&str> = tracks
+                .iter()
+                .filter(|t| raw.tracks[&t.name].solo)
+                .map(|t| t.name.as_str())
+                .collect();
+            let first = format!("tracks.{}.solo", soloed[0]);
+            let location = self.loaded.locate(&first);
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "solo-active",
+                    format!("solo is on ({}); every other track is silent", soloed.join(", ")),
+                )
+                .at(location, Some(first))
+                .with_help("remove `solo: true` before delivering the mix"),
+            );
+        }
+        let buses: Vec<Bus> = raw
+            .buses
+            .iter()
+            .map(|(name, b)| {
+                let path = format!("buses.{name}");
+                Bus {
+                    name: name.clone(),
+                    chain: b.chain.clone(),
+                    fader: fader(b.gain.as_ref(), b.pan.as_ref()),
+                    to: self.target(&path, b.to.as_deref()),
+                    sends: self.sends(&path, name, &b.sends),
+                    audible: !b.mute,
+                }
+            })
+            .collect();
+        self.check_sidechains();
+        self.check_cycles(&tracks, &buses);
+        Mix {
+            title: raw.mix.clone(),
+            id: mix_id(&self.loaded.path),
+            sample_rate: raw.sample_rate.map_or(DEFAULT_SAMPLE_RATE, |r| r.0),
+            length: match (raw.length, raw.tail) {
+                (Some(length), _) => Length::Exact(length.0),
+                (None, Some(tail)) => Length::Tail(tail.0),
+                (None, None) => Length::Natural,
+            },
+            tracks,
+            buses,
+            master: Master {
+                gain: raw.master.gain.clone().unwrap_or(Param::Constant(Decibels(0.0))),
+                chain: raw.master.chain.clone(),
+            },
+        }
+    }
+
+    fn check_names(&mut self) {
+        let raw = &self.loaded.raw;
+        let names: Vec<(String, &str)> = raw
+            .tracks
+            .keys()
+            .map(|n| (format!("tracks.{n}"), n.as_str()))
+            .chain(raw.buses.keys().map(|n| (format!("buses.{n}"), n.as_str())))
+            .collect();
+        for (path, name) in &names {
+            if *name == MASTER {
+                self.error_at_key(
+                    "reserved-name",
+                    path,
+                    format!("`{MASTER}` is the master bus and cannot name a track or bus"),
+                )
+                .help = Some("pick another name; use `to: master` to feed the master".into());
+            } else if name.is_empty() || name.contains(['/', '\\', ' ', '\t']) {
+                self.error_at_key("invalid-name", path, format!("`{name}` is not a valid name"))
+                    .help = Some("names may not be empty or contain spaces or slashes".into());
+            }
+        }
+        for name in raw.buses.keys().filter(|n| raw.tracks.contains_key(*n)) {
+            self.error_at_key(
+                "duplicate-name",
+                &format!("buses.{name}"),
+                format!("`{name}` names both a track and a bus"),
+            )
+            .help = Some("track and bus names share one namespace; rename one".into());
+        }
+    }
+
+    fn track_input(&mut self, path: &str, t: &crate::project::RawTrack) -> TrackInput {
+        match (&t.source, &t.clips) {
+            (Some(source), None) => {
+                TrackInput::Source(self.file(&format!("{path}.source"), source))
+            }
+            (None, Some(clips)) => {
+                if clips.is_empty() {
+                    self.error("no-clips", &format!("{path}.clips"), "`clips` is empty".into())
+                        .help = Some("add clips, or use `source:` for a single file".into());
+                }
+                let clips = clips
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let clip_path = format!("{path}.clips[{i}]");
+                        let fade_in = c.fade_in.map_or(0.0, |f| f.0);
+                        let fade_out = c.fade_out.map_or(0.0, |f| f.0);
+                        if let Some(length) = c.length
+                            && fade_in + fade_out > length.0
+                        {
+                            self.error("fades-too-long", &clip_path, format!(
+                                "the fades ({fade_in} s + {fade_out} s) are longer than the clip ({} s)", length.0
+                            ))
+                            .help = Some("shorten `fade_in`/`fade_out` or lengthen the clip".into());
+                        }
+                        Clip {
+                            file: self.file(&format!("{clip_path}.file"), &c.file),
+                            at: c.at.map_or(0.0, |a| a.0),
+                            start: c.start.map_or(0.0, |s| s.0),
+                            length: c.length.map(|l| l.0),
+                            fade_in,
+                            fade_out,
+                            gain_db: c.gain.unwrap_or(Decibels(0.0)),
+                        }
+                    })
+                    .collect();
+                TrackInput::Clips(clips)
+            }
+            (Some(_), Some(_)) => {
+                self.error(
+                    "track-input",
+                    &format!("{path}.clips"),
+                    "a track has either `source` or `clips`, not both".into(),
+                )
+                .help = Some("move the source into a clip, or drop `clips`".into());
+                TrackInput::Clips(Vec::new())
+            }
+            (None, None) => {
+                self.error_at_key(
+                    "track-input",
+                    path,
+                    "the track has no audio: give it `source:` or `clips:`".into(),
+                )
+                .help = Some("e.g. `source: stems/kick.wav`".into());
+                TrackInput::Clips(Vec::new())
+            }
+        }
+    }
+
+    /// Resolves a file relative to the project file and checks that it exists.
+    fn file(&mut self, yaml_path: &str, written: &str) -> PathBuf {
+        let base = self.loaded.path.parent().unwrap_or(Path::new("."));
+        let resolved = base.join(written);
+        if !resolved.is_file() {
+            let siblings = resolved
+                .parent()
+                .and_then(|d| std::fs::read_dir(d).ok())
+                .map(|entries| {
+                    entries
+                        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            let file_name = resolved.file_name().and_then(|n| n.to_str()).unwrap_or(written);
+            let help = did_you_mean(file_name, siblings.iter().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| {
+                    format!(
+                        "paths are relative to the project file's folder (`{}`)",
+                        base.display()
+                    )
+                });
+            self.error(
+                "missing-file",
+                yaml_path,
+                format!("no audio file at `{}`", resolved.display()),
+            )
+            .with_label_in_place("file not found")
+            .help = Some(help);
+        }
+        resolved
+    }
+
+    fn bus_names(&self) -> Vec<&str> {
+        self.loaded.raw.buses.keys().map(String::as_str).collect()
+    }
+
+    fn target(&mut self, path: &str, to: Option<&str>) -> Target {
+        let Some(to) = to else { return Target::Master };
+        if to == MASTER {
+            return Target::Master;
+        }
+        if self.loaded.raw.buses.contains_key(to) {
+            return Target::Bus(to.to_string());
+        }
+        let is_track = self.loaded.raw.tracks.contains_key(to);
+        let buses: Vec<String> =
+            self.bus_names().iter().map(|s| (*s).to_string()).chain([MASTER.to_string()]).collect();
+        let help = if is_track {
+            Some(format!("`{to}` is a track; route to a bus, or add a bus named `{to}`"))
+        } else {
+            did_you_mean(to, buses.iter().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`?"))
+        };
+        self.error(
+            "unknown-bus",
+            &format!("{path}.to"),
+            format!("`to` names unknown bus `{to}`"),
+        )
+        .with_label_in_place(&format!("no bus named `{to}`"))
+        .help = help.or_else(|| Some(format!("known buses: {}", buses.join(", "))));
+        Target::Master
+    }
+
+    fn sends(&mut self, path: &str, owner: &str, sends: &[RawSend]) -> Vec<Send> {
+        sends
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let send_path = format!("{path}.sends[{i}].to");
+                if s.to == owner {
+                    self.error("send-to-self", &send_path, format!("`{owner}` sends to itself"))
+                        .help = Some("a bus cannot feed its own input; send to another bus".into());
+                    return None;
+                }
+                if !self.loaded.raw.buses.contains_key(&s.to) {
+                    let help = did_you_mean(&s.to, self.bus_names())
+                        .map(|b| format!("did you mean `{b}`?"))
+                        .unwrap_or_else(|| {
+                            format!(
+                                "sends go to buses; known buses: {}",
+                                self.bus_names().join(", ")
+                            )
+                        });
+                    self.error(
+                        "unknown-send-target",
+                        &send_path,
+                        format!("send targets unknown bus `{}`", s.to),
+                    )
+                    .with_label_in_place(&format!("no bus named `{}`", s.to))
+                    .help = Some(help);
+                    return None;
+                }
+                Some(Send {
+                    to: s.to.clone(),
+                    level: s.level.clone().unwrap_or(Param::Constant(Decibels(0.0))),
+                    pre_fader: s.pre_fader,
+                })
+            })
+            .collect()
+    }
+
+    /// Every sidechain names a track or bus other than its owner.
+    fn check_sidechains(&mut self) {
+        let raw = &self.loaded.raw;
+        let names: BTreeSet<&str> =
+            raw.tracks.keys().chain(raw.buses.keys()).map(String::as_str).collect();
+        for (owner, step_path, name) in sidechain_uses(self.loaded) {
+            if name == owner {
+                self.error(
+                    "sidechain-self",
+                    &step_path,
+                    format!("`{owner}` keys its own sidechain"),
+                )
+                .help = Some("a sidechain listens to another track or bus".into());
+            } else if !names.contains(name.as_str()) {
+                let help = did_you_mean(&name, names.iter().copied())
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .unwrap_or_else(|| "a sidechain names a track or bus of this mix".into());
+                self.error(
+                    "unknown-sidechain",
+                    &step_path,
+                    format!("sidechain names unknown track or bus `{name}`"),
+                )
+                .help = Some(help);
+            }
+        }
+    }
+
+    fn check_cycles(&mut self, tracks: &[Track], buses: &[Bus]) {
+        let mut edges = Vec::new();
+        let mut route = |from: &str, to: &Target, sends: &[Send], path: &str| {
+            if let Target::Bus(b) = to {
+                edges.push(Edge {
+                    from: from.into(),
+                    to: b.clone(),
+                    yaml_path: format!("{path}.to"),
+                });
+            }
+            for (i, s) in sends.iter().enumerate() {
+                edges.push(Edge {
+                    from: from.into(),
+                    to: s.to.clone(),
+                    yaml_path: format!("{path}.sends[{i}].to"),
+                });
+            }
+        };
+        for t in tracks {
+            route(&t.name, &t.to, &t.sends, &format!("tracks.{}", t.name));
+        }
+        for b in buses {
+            route(&b.name, &b.to, &b.sends, &format!("buses.{}", b.name));
+        }
+        for (owner, step_path, name) in sidechain_uses(self.loaded) {
+            if name != owner {
+                edges.push(Edge { from: name, to: owner, yaml_path: step_path });
+            }
+        }
+        if let Some((names, closing)) = find_cycle(&edges) {
+            self.error(
+                "routing-cycle",
+                &closing.yaml_path,
+                format!("routing cycle: {}", names.join(" → ")),
+            )
+            .help = Some(
+                "a bus cannot feed, directly or through others, anything that feeds it".into(),
+            );
+        }
+    }
+}
+
+impl Diagnostic {
+    fn with_label_in_place(&mut self, label: &str) -> &mut Self {
+        self.label = Some(label.to_string());
+        self
+    }
+}
+
+/// (owner name, step path, sidechain name) for every sidechain in the mix.
+fn sidechain_uses(loaded: &LoadedMix) -> Vec<(String, String, String)> {
+    let raw = &loaded.raw;
+    let chains = raw
+        .tracks
+        .iter()
+        .map(|(n, t)| (format!("tracks.{n}"), n.clone(), &t.chain))
+        .chain(raw.buses.iter().map(|(n, b)| (format!("buses.{n}"), n.clone(), &b.chain)))
+        .chain([("master".to_string(), MASTER.to_string(), &raw.master.chain)]);
+    let mut uses = Vec::new();
+    for (path, owner, chain) in chains {
+        for (i, step) in chain.iter().enumerate() {
+            let mut names = Vec::new();
+            step.collect_sidechains(&mut names);
+            let step_path = format!("{path}.chain[{i}].{}.sidechain", step.kind());
+            uses.extend(
+                names.into_iter().map(|n| (owner.clone(), step_path.clone(), n.to_string())),
+            );
+        }
+    }
+    uses
+}
+
+fn fader(gain: Option<&Param<Decibels>>, pan: Option<&Param<Pan>>) -> Fader {
+    Fader {
+        gain: gain.cloned().unwrap_or(Param::Constant(Decibels(0.0))),
+        pan: pan.cloned().unwrap_or(Param::Constant(Pan(0.0))),
+    }
+}
+
+/// The project file's stem, used in node ids and output names.
+fn mix_id(path: &Path) -> String {
+    path.file_stem().and_then(|s| s.to_str()).unwrap_or("mix").to_string()
+}

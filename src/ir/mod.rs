@@ -1,0 +1,153 @@
+//! The resolved mix: names checked, routing validated, paths made absolute, defaults filled.
+//!
+//! `lower` turns a [`crate::project::LoadedMix`] into a [`Mix`], collecting every error in
+//! one pass so the user can fix them all in one round trip.
+
+mod lower;
+mod routing;
+
+use std::path::PathBuf;
+
+pub use lower::lower;
+
+use crate::dsp::step::Step;
+use crate::units::{Decibels, Pan, Param, Polarity};
+
+/// How long the render runs.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Length {
+    /// Until the master decays below -90 dBFS after the last source ends.
+    Natural,
+    /// This many seconds after the last source ends.
+    Tail(f64),
+    /// Exactly this many seconds.
+    Exact(f64),
+}
+
+/// A resolved mix.
+#[derive(Debug, Clone)]
+pub struct Mix {
+    /// The title (`mix:`).
+    pub title: String,
+    /// A stable identity for node ids and output names: the project file's stem.
+    pub id: String,
+    /// Frames per second of the render.
+    pub sample_rate: u32,
+    /// How long the render runs.
+    pub length: Length,
+    /// Tracks in name order.
+    pub tracks: Vec<Track>,
+    /// Buses in name order.
+    pub buses: Vec<Bus>,
+    /// The master bus.
+    pub master: Master,
+}
+
+/// Where a track's audio comes from.
+#[derive(Debug, Clone)]
+pub enum TrackInput {
+    /// One file from the start of the song.
+    Source(PathBuf),
+    /// Regions of files placed on the timeline.
+    Clips(Vec<Clip>),
+}
+
+/// A region of a file on the timeline, in seconds.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Clip {
+    /// The file (absolute).
+    #[serde(skip)]
+    pub file: PathBuf,
+    /// Timeline position.
+    pub at: f64,
+    /// Offset into the file.
+    pub start: f64,
+    /// How much to play; `None` plays to the end of the file.
+    pub length: Option<f64>,
+    /// Fade-in length.
+    pub fade_in: f64,
+    /// Fade-out length.
+    pub fade_out: f64,
+    /// Clip gain in dB.
+    pub gain_db: Decibels,
+}
+
+/// A fader: level and position in whatever it feeds.
+#[derive(Debug, Clone)]
+pub struct Fader {
+    /// Level in dB, maybe automated.
+    pub gain: Param<Decibels>,
+    /// Position, maybe automated.
+    pub pan: Param<Pan>,
+}
+
+/// Where a track or bus sends its output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The master bus.
+    Master,
+    /// A named bus.
+    Bus(String),
+}
+
+/// A send to a bus.
+#[derive(Debug, Clone)]
+pub struct Send {
+    /// The receiving bus.
+    pub to: String,
+    /// Send level.
+    pub level: Param<Decibels>,
+    /// Taken before the fader and pan.
+    pub pre_fader: bool,
+}
+
+/// A resolved track.
+#[derive(Debug, Clone)]
+pub struct Track {
+    /// Its name.
+    pub name: String,
+    /// The audio it plays.
+    pub input: TrackInput,
+    /// Polarity, applied before the chain.
+    pub polarity: Polarity,
+    /// Its processing.
+    pub chain: Vec<Step>,
+    /// Its fader.
+    pub fader: Fader,
+    /// Where it goes.
+    pub to: Target,
+    /// Its sends.
+    pub sends: Vec<Send>,
+    /// False when muted, or when another track is soloed.
+    pub audible: bool,
+}
+
+/// A resolved bus.
+#[derive(Debug, Clone)]
+pub struct Bus {
+    /// Its name.
+    pub name: String,
+    /// Its processing.
+    pub chain: Vec<Step>,
+    /// Its fader.
+    pub fader: Fader,
+    /// Where it goes.
+    pub to: Target,
+    /// Its sends.
+    pub sends: Vec<Send>,
+    /// False when muted.
+    pub audible: bool,
+}
+
+/// The resolved master bus.
+#[derive(Debug, Clone)]
+pub struct Master {
+    /// Gain before the chain.
+    pub gain: Param<Decibels>,
+    /// Its processing.
+    pub chain: Vec<Step>,
+}
+
+/// The default render rate when a project names none.
+pub const DEFAULT_SAMPLE_RATE: u32 = 48_000;
