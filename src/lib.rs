@@ -9,3 +9,5 @@ pub mod dsp;
 pub mod ir;
 pub mod project;
 pub mod units;
+pub mod graph;
+pub mod render;

@@ -1,0 +1,85 @@
+//! The command line: argument parsing and one file per subcommand. `anyhow` lives here
+//! only; everything below returns typed errors.
+//!
+//! Exit codes: 0 success, 1 a render or I/O failure, 2 an invalid project or usage.
+
+mod cache_cmd;
+mod check;
+mod compile;
+mod explain;
+mod graph_cmd;
+mod progress;
+mod render_cmd;
+mod schema;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code for success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code when a render or file operation fails.
+pub const EXIT_FAILURE: i32 = 1;
+/// Exit code for an invalid project or invalid arguments.
+pub const EXIT_INVALID: i32 = 2;
+
+/// mixdown renders music from text: a YAML mix compiles to a cached, parallel render graph.
+#[derive(Debug, Parser)]
+#[command(name = "mixdown", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the cache lives: `--cache DIR`, else `MIXDOWN_CACHE`, else `cache/`.
+#[derive(Debug, Clone, clap::Args)]
+struct CacheArgs {
+    /// The cache directory.
+    #[arg(long = "cache", env = "MIXDOWN_CACHE", default_value = "cache")]
+    dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render a mix to `out/<name>.wav`, re-rendering only what changed.
+    Render(render_cmd::RenderArgs),
+    /// Check a mix for errors without rendering.
+    Check(check::CheckArgs),
+    /// Print the render graph.
+    Graph(graph_cmd::GraphArgs),
+    /// Say why a node will re-render, or that it is cached.
+    Explain(explain::ExplainArgs),
+    /// Inspect and maintain the render cache.
+    Cache(cache_cmd::CacheCommand),
+    /// Print the JSON Schema of mix files.
+    Schema,
+}
+
+/// Runs the command line and returns the process exit code.
+#[must_use]
+pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_INVALID } else { EXIT_OK };
+        }
+    };
+    match cli.command {
+        Command::Render(args) => render_cmd::run(&args),
+        Command::Check(args) => check::run(&args),
+        Command::Graph(args) => graph_cmd::run(&args),
+        Command::Explain(args) => explain::run(&args),
+        Command::Cache(args) => cache_cmd::run(&args),
+        Command::Schema => schema::run(),
+    }
+}
+
+/// Whether stderr gets colours: a terminal, and `NO_COLOR` unset.
+fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The default project file when none is named.
+const DEFAULT_PROJECT: &str = "mix.yaml";

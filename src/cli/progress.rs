@@ -1,0 +1,49 @@
+//! The progress bar on stderr (only when it is a terminal).
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::render::Progress;
+
+/// A progress bar, or nothing when stderr is not a terminal.
+pub struct Bar(Option<ProgressBar>);
+
+impl Bar {
+    /// A bar if stderr is a terminal.
+    pub fn new() -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Self(None);
+        }
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} nodes {wide_msg}")
+                .expect("the template is valid")
+                .progress_chars("=> "),
+        );
+        Self(Some(bar))
+    }
+
+    /// Removes the bar from the terminal.
+    pub fn clear(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn planned(&self, count: usize) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(count as u64);
+            bar.set_position(0);
+        }
+    }
+
+    fn finished(&self, id: &str) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(id.to_string());
+            bar.inc(1);
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! `mixdown render`: render a mix, re-rendering only what the cache lacks.
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use super::compile::{Compiled, compile};
+use super::progress::Bar;
+use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK};
+use crate::audio::resample::RESAMPLER_QUALITY;
+use crate::cache::file_digest::FileDigests;
+use crate::cache::keys::Keys;
+use crate::cache::store::Store;
+use crate::diag::did_you_mean;
+use crate::graph::OutputFormat;
+use crate::render::{PlanStep, RenderEvent, Settings, plan, render};
+
+/// Arguments of `render`.
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// The mix file.
+    #[arg(default_value = DEFAULT_PROJECT)]
+    file: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(short = 'j', long = "jobs")]
+    jobs: Option<usize>,
+    #[command(flatten)]
+    cache: CacheArgs,
+    /// Where rendered files go.
+    #[arg(long = "out", default_value = "out")]
+    out: PathBuf,
+    /// Render without reading or filling the cache (a temporary one is used and removed).
+    #[arg(long)]
+    no_cache: bool,
+    /// Render only this node and what it needs (an id from `mixdown graph`).
+    #[arg(long)]
+    only: Option<String>,
+    /// Print what would render, and render nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Sample format of the mix file.
+    #[arg(long, value_enum, default_value = "pcm24")]
+    format: OutputFormat,
+    /// List every node with what happened to it (`ran`, `cached`, `repaired`).
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+/// Runs `render`.
+pub fn run(args: &RenderArgs) -> i32 {
+    let started = Instant::now();
+    let run_start = SystemTime::now();
+    let Some(compiled) = compile(&args.file, &args.out, args.format) else {
+        return EXIT_INVALID;
+    };
+    let temporary = args.no_cache.then(|| {
+        std::env::temp_dir().join(format!("mixdown-cache-{}-{}", std::process::id(), started.elapsed().as_nanos()))
+    });
+    let cache_dir = temporary.clone().unwrap_or_else(|| args.cache.dir.clone());
+    let code = render_with_cache(args, &compiled, &cache_dir, run_start, started);
+    if let Some(dir) = temporary {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    code
+}
+
+fn render_with_cache(args: &RenderArgs, compiled: &Compiled, cache_dir: &Path, run_start: SystemTime, started: Instant) -> i32 {
+    let graph = &compiled.graph;
+    let store = match Store::open(cache_dir) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("error: cannot open the cache at `{}`: {e}", cache_dir.display());
+            return EXIT_FAILURE;
+        }
+    };
+    let keys = match compute_keys(compiled, cache_dir, run_start) {
+        Ok(keys) => keys,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_FAILURE;
+        }
+    };
+    let target = match &args.only {
+        None => graph.output,
+        Some(id) => match graph.find(id) {
+            Some(i) => i,
+            None => {
+                let ids: Vec<&str> = graph.graph.node_weights().map(|n| n.id.as_str()).collect();
+                let hint = did_you_mean(id, ids.iter().copied()).map_or_else(
+                    || "`mixdown graph` lists the node ids".to_string(),
+                    |s| format!("did you mean `{s}`?"),
+                );
+                eprintln!("error: no node `{id}` in this mix\n  = help: {hint}");
+                return EXIT_INVALID;
+            }
+        },
+    };
+    if args.dry_run {
+        for (i, step) in plan(graph, &keys, &store, cache_dir, target).steps {
+            let what = match step {
+                PlanStep::Cached => "cached",
+                PlanStep::Render => "render",
+                PlanStep::Direct => "read",
+            };
+            println!("{what:<7} {}", graph.graph[i].id);
+        }
+        return EXIT_OK;
+    }
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let bar = Bar::new();
+    let result = render(graph, &keys, &store, cache_dir, target, Settings { jobs }, &bar);
+    bar.clear();
+    match result {
+        Ok(report) => {
+            for warning in &report.warnings {
+                eprintln!("warning: {warning}");
+            }
+            if args.verbose {
+                for event in &report.events {
+                    let (what, id) = match event {
+                        RenderEvent::Hit(id) => ("cached", id),
+                        RenderEvent::Rendered(id) => ("ran", id),
+                        RenderEvent::Repaired(id) => ("repaired", id),
+                    };
+                    eprintln!("{what:<8} {id}");
+                }
+            }
+            let rendered = report.rendered().len();
+            let cached = report.considered.saturating_sub(rendered);
+            eprintln!(
+                "rendered {rendered} of {} nodes ({cached} cached) in {:.2} s",
+                report.considered,
+                started.elapsed().as_secs_f64()
+            );
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// Hashes every source file (through the stat memo) and keys every node.
+pub fn compute_keys(compiled: &Compiled, cache_dir: &Path, run_start: SystemTime) -> Result<Keys, String> {
+    let mut digests = FileDigests::load(cache_dir, run_start).map_err(|e| format!("cannot read the file digest memo: {e}"))?;
+    let keys = Keys::compute(&compiled.graph, RESAMPLER_QUALITY, |path| {
+        digests.digest(path).map(|d| d.to_string()).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+    })?;
+    // The memo only saves work; failing to store it must not fail the render.
+    let _ = digests.save();
+    Ok(keys)
+}

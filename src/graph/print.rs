@@ -1,0 +1,58 @@
+//! The plan as text (for people and snapshots) and as Graphviz DOT.
+
+use std::fmt::Write as _;
+
+use super::{NodeKind, RenderGraph};
+
+/// One line per node in dependency order: its id, what it does, and what it reads.
+#[must_use]
+pub fn to_text(graph: &RenderGraph) -> String {
+    let mut out = String::new();
+    for i in graph.topological_order() {
+        let node = &graph.graph[i];
+        let inputs: Vec<&str> = node.inputs.iter().map(|&j| graph.graph[j].id.as_str()).collect();
+        let what = describe(&node.kind);
+        let _ = write!(out, "{:<40} {what}", node.id);
+        if !inputs.is_empty() {
+            let _ = write!(out, " <- {}", inputs.join(", "));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The graph in Graphviz DOT.
+#[must_use]
+pub fn to_dot(graph: &RenderGraph) -> String {
+    let mut out = String::from("digraph mix {\n  rankdir=LR;\n");
+    for i in graph.topological_order() {
+        let node = &graph.graph[i];
+        let _ = writeln!(out, "  \"{}\" [label=\"{}\\n{}\"];", node.id, node.id, describe(&node.kind));
+        for &j in &node.inputs {
+            let _ = writeln!(out, "  \"{}\" -> \"{}\";", graph.graph[j].id, node.id);
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn describe(kind: &NodeKind) -> String {
+    let chain = |steps: &[crate::dsp::step::Step]| {
+        if steps.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", steps.iter().map(|s| s.kind()).collect::<Vec<_>>().join(" > "))
+        }
+    };
+    match kind {
+        NodeKind::Source { file } => {
+            format!("source {}", file.file_name().and_then(|n| n.to_str()).unwrap_or("?"))
+        }
+        NodeKind::Track { clips, chain: steps, .. } => match clips {
+            Some(c) => format!("track ({} clips){}", c.len(), chain(steps)),
+            None => format!("track{}", chain(steps)),
+        },
+        NodeKind::Sum { feeds, chain: steps, .. } => format!("sum of {}{}", feeds.len(), chain(steps)),
+        NodeKind::Output { format, .. } => format!("output {format:?}"),
+    }
+}

@@ -1,0 +1,99 @@
+//! Opening what a node reads: cache entries of upstream nodes, or source files directly.
+
+use std::path::Path;
+
+use super::NodeError;
+use crate::audio::decode::Decoder;
+use crate::audio::{AudioError, Source};
+use crate::cache::{CacheError, EntryReader};
+use crate::graph::NodeKey;
+
+/// Planar stereo audio a node reads block by block.
+pub trait Stream: Send {
+    /// Fills up to `left.len()` frames; 0 at the end.
+    ///
+    /// # Errors
+    /// When the underlying file or entry fails.
+    fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, NodeError>;
+
+    /// Total frames, when known up front.
+    fn frames(&self) -> Option<u64>;
+}
+
+/// A source file decoded directly (its rate already matches the render).
+pub struct FileStream(pub Decoder);
+
+impl FileStream {
+    /// Opens `path` for decoding.
+    ///
+    /// # Errors
+    /// When the file cannot be opened as audio.
+    pub fn open(path: &Path) -> Result<Self, NodeError> {
+        Decoder::open(path).map(Self).map_err(NodeError::Audio)
+    }
+}
+
+impl Stream for FileStream {
+    fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, NodeError> {
+        self.0.read(left, right).map_err(NodeError::Audio)
+    }
+
+    fn frames(&self) -> Option<u64> {
+        self.0.frames()
+    }
+}
+
+/// A cache entry of an upstream node. A checksum failure names the entry so the scheduler
+/// can drop it and render it again.
+pub struct EntryStream {
+    reader: EntryReader,
+    key: NodeKey,
+}
+
+impl EntryStream {
+    /// Opens the entry for `key`.
+    ///
+    /// # Errors
+    /// `CorruptInput` when the entry is missing or damaged.
+    pub fn open(store: &crate::cache::Store, key: NodeKey) -> Result<Self, NodeError> {
+        match store.open(&crate::cache::Key(key.0)) {
+            Ok(reader) => Ok(Self { reader, key }),
+            Err(e) => Err(corrupt(key, &e)),
+        }
+    }
+}
+
+fn corrupt(key: NodeKey, error: &CacheError) -> NodeError {
+    NodeError::CorruptInput { key, reason: error.to_string() }
+}
+
+impl Stream for EntryStream {
+    fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, NodeError> {
+        self.reader.read(left, right).map_err(|e| corrupt(self.key, &e))
+    }
+
+    fn frames(&self) -> Option<u64> {
+        Some(self.reader.frames())
+    }
+}
+
+/// Counts the frames of a stream whose container does not say, by decoding it once.
+///
+/// # Errors
+/// When the file fails to decode.
+pub fn count_frames(path: &Path) -> Result<u64, AudioError> {
+    let mut decoder = Decoder::open(path)?;
+    if let Some(frames) = decoder.frames() {
+        return Ok(frames);
+    }
+    let mut l = vec![0.0; crate::dsp::BLOCK_FRAMES];
+    let mut r = vec![0.0; crate::dsp::BLOCK_FRAMES];
+    let mut total = 0u64;
+    loop {
+        let n = decoder.read(&mut l, &mut r)?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n as u64;
+    }
+}

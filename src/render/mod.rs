@@ -1,0 +1,103 @@
+//! Rendering: plan which nodes the cache lacks, run them in dependency order on a rayon
+//! pool, and log what ran. Nodes stream block by block through their cache entries, so
+//! memory depends on neither song length nor track count.
+//!
+//! Render knows nothing about YAML: it takes a graph and its keys.
+
+mod inputs;
+mod job;
+mod output;
+mod plan;
+mod schedule;
+mod source;
+mod stream;
+mod sum;
+mod track;
+
+use std::path::PathBuf;
+
+pub use output::{OutputRecord, output_frames};
+pub use plan::{Plan, PlanStep, plan};
+pub use schedule::{Progress, Settings, render};
+pub use stream::{MAX_TAIL_SECONDS, SILENCE};
+pub use sum::pan_gains;
+
+use crate::graph::NodeKey;
+
+/// What happened to a node during a render.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RenderEvent {
+    /// The node's output was already cached.
+    Hit(String),
+    /// The node ran.
+    Rendered(String),
+    /// The node's cache entry failed its checksum; it was dropped and rendered again.
+    Repaired(String),
+}
+
+/// What a render did.
+#[derive(Debug, Clone, Default)]
+pub struct RenderReport {
+    /// Every event, in the order they happened.
+    pub events: Vec<RenderEvent>,
+    /// Nodes in the part of the graph the target needs.
+    pub considered: usize,
+    /// Warnings for the user (corrupt entries found and repaired).
+    pub warnings: Vec<String>,
+}
+
+impl RenderReport {
+    /// Ids of the nodes that ran, sorted: the log that proves an edit re-rendered only what
+    /// it touched.
+    #[must_use]
+    pub fn rendered(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                RenderEvent::Rendered(id) => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+/// Why a node failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// A source file could not be decoded.
+    #[error(transparent)]
+    Audio(#[from] crate::audio::AudioError),
+    /// An upstream cache entry is missing or failed its checksum.
+    #[error("cache entry {} is damaged: {reason}", key.hex())]
+    CorruptInput {
+        /// The damaged entry.
+        key: NodeKey,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The node's own cache entry could not be written.
+    #[error("cannot write to the cache: {0}")]
+    CacheWrite(std::io::Error),
+    /// The output file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Output {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+}
+
+/// A render that failed, naming the node.
+#[derive(Debug, thiserror::Error)]
+#[error("{node}: {error}")]
+pub struct RenderError {
+    /// The node's id.
+    pub node: String,
+    /// What went wrong.
+    pub error: NodeError,
+}

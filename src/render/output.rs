@@ -1,0 +1,106 @@
+//! The output node: the master cut to the song's length and written as a WAV file,
+//! atomically. A small record in the cache remembers what was written, so a render with
+//! nothing changed can trust the file without reading it.
+
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+
+use super::NodeError;
+use super::job::Job;
+use super::stream::{MAX_TAIL_SECONDS, read_full};
+use crate::audio::wav::{WavFormat, WavWriter};
+use crate::cache::Key;
+use crate::dsp::BLOCK_FRAMES;
+use crate::graph::{NodeKey, OutputFormat};
+use crate::ir::Length;
+
+/// What the cache remembers of a written output file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputRecord {
+    /// The output node's key when the file was written.
+    pub key: String,
+    /// File size in bytes.
+    pub size: u64,
+    /// Modification time in nanoseconds since the epoch.
+    pub mtime_ns: u128,
+}
+
+impl OutputRecord {
+    fn path(cache_root: &Path, output: &Path) -> PathBuf {
+        let absolute = std::path::absolute(output).unwrap_or_else(|_| output.to_path_buf());
+        let name = blake3::hash(absolute.to_string_lossy().as_bytes()).to_hex();
+        cache_root.join("outputs").join(format!("{name}.json"))
+    }
+
+    /// The record for the file at `output` as it is now, for key `key`.
+    fn of(output: &Path, key: NodeKey) -> Option<Self> {
+        let meta = std::fs::metadata(output).ok()?;
+        let mtime_ns = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
+        Some(Self { key: key.hex(), size: meta.len(), mtime_ns })
+    }
+
+    /// Whether `output` is exactly the file this cache wrote for `key`.
+    #[must_use]
+    pub fn is_fresh(cache_root: &Path, output: &Path, key: NodeKey) -> bool {
+        let Ok(text) = std::fs::read_to_string(Self::path(cache_root, output)) else { return false };
+        let Ok(recorded) = serde_json::from_str::<Self>(&text) else { return false };
+        Self::of(output, key).is_some_and(|now| now == recorded)
+    }
+
+    fn save(cache_root: &Path, output: &Path, key: NodeKey) -> std::io::Result<()> {
+        let Some(record) = Self::of(output, key) else { return Ok(()) };
+        let path = Self::path(cache_root, output);
+        std::fs::create_dir_all(path.parent().expect("records live in a folder"))?;
+        let temp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&temp, serde_json::to_vec(&record)?)?;
+        std::fs::rename(temp, path)
+    }
+}
+
+/// How many frames the output file holds, from the master's lengths and the policy.
+#[must_use]
+pub fn output_frames(length: Length, rate: u32, content: u64, audible: u64) -> u64 {
+    let rate = f64::from(rate);
+    match length {
+        Length::Exact(seconds) => (seconds * rate).round() as u64,
+        Length::Tail(seconds) => content + (seconds * rate).round() as u64,
+        Length::Natural => audible.clamp(content, content + (MAX_TAIL_SECONDS * rate) as u64),
+    }
+}
+
+/// Writes the output file from the master's entry.
+///
+/// # Errors
+/// When the master entry cannot be read or the file cannot be written.
+pub fn run_output(job: &Job<'_>, path: &Path, format: OutputFormat, length: Length, cache_root: &Path) -> Result<(), NodeError> {
+    let master = job.graph.graph[job.node].inputs[0];
+    let manifest = job.store.manifest(&Key(job.keys.key(master).0)).unwrap_or_default();
+    let field = |name: &str| manifest.get(name).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let frames = output_frames(length, job.sample_rate(), field("content_frames"), field("audible_frames"));
+    let mut stream = job.open_input(master)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| NodeError::Output { path: path.to_path_buf(), source: e })?;
+    }
+    let wav_format = match format {
+        OutputFormat::Pcm16 => WavFormat::Pcm16,
+        OutputFormat::Pcm24 => WavFormat::Pcm24,
+        OutputFormat::Float32 => WavFormat::Float32,
+    };
+    let mut writer = WavWriter::create(path, job.sample_rate(), wav_format).map_err(NodeError::Audio)?;
+    let mut left = vec![0.0f32; BLOCK_FRAMES];
+    let mut right = vec![0.0f32; BLOCK_FRAMES];
+    let mut written = 0u64;
+    while written < frames {
+        let n = ((frames - written) as usize).min(BLOCK_FRAMES);
+        read_full(stream.as_mut(), &mut left[..n], &mut right[..n])?;
+        writer.write(&left[..n], &right[..n]).map_err(NodeError::Audio)?;
+        written += n as u64;
+    }
+    // Read the rest of the entry so its checksum is verified even when the cut is early.
+    while read_full(stream.as_mut(), &mut left, &mut right)? > 0 {}
+    writer.finish().map_err(NodeError::Audio)?;
+    OutputRecord::save(cache_root, path, job.keys.key(job.node))
+        .map_err(|e| NodeError::Output { path: path.to_path_buf(), source: e })
+}

@@ -1,0 +1,84 @@
+//! Planning: walk back from the target and keep every node whose output is not already in
+//! the cache. A cached node cuts the walk, so nothing upstream of it is even looked at.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use petgraph::graph::NodeIndex;
+
+use super::output::OutputRecord;
+use crate::audio::decode::Decoder;
+use crate::cache::{Key, Store};
+use crate::graph::{Keys, NodeKind, RenderGraph};
+
+/// What will happen to one node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanStep {
+    /// Its output is cached.
+    Cached,
+    /// It must run.
+    Render,
+    /// A source file read directly (no resampling needed).
+    Direct,
+}
+
+/// The nodes a render must run, in dependency order, and what it found cached.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Node → what happens to it, for every node the walk reached.
+    pub steps: Vec<(NodeIndex, PlanStep)>,
+    /// Source nodes whose audio comes from the cache (they need resampling).
+    pub materialized: BTreeSet<NodeIndex>,
+}
+
+impl Plan {
+    /// Nodes to run, in dependency order.
+    #[must_use]
+    pub fn to_render(&self) -> Vec<NodeIndex> {
+        self.steps.iter().filter(|(_, s)| *s == PlanStep::Render).map(|(i, _)| *i).collect()
+    }
+}
+
+/// Plans the render of `target`. `cache_root` holds the output records.
+#[must_use]
+pub fn plan(graph: &RenderGraph, keys: &Keys, store: &Store, cache_root: &Path, target: NodeIndex) -> Plan {
+    let mut reached: BTreeSet<NodeIndex> = BTreeSet::new();
+    let mut steps = std::collections::BTreeMap::new();
+    let mut materialized = BTreeSet::new();
+    let mut stack = vec![target];
+    while let Some(i) = stack.pop() {
+        if !reached.insert(i) {
+            continue;
+        }
+        let node = &graph.graph[i];
+        let step = match &node.kind {
+            NodeKind::Output { path, .. } => {
+                if OutputRecord::is_fresh(cache_root, path, keys.key(i)) { PlanStep::Cached } else { PlanStep::Render }
+            }
+            NodeKind::Source { file } => {
+                if needs_resampling(file, graph.sample_rate) {
+                    materialized.insert(i);
+                    if store.contains(&Key(keys.key(i).0)) { PlanStep::Cached } else { PlanStep::Render }
+                } else {
+                    PlanStep::Direct
+                }
+            }
+            _ => {
+                if store.contains(&Key(keys.key(i).0)) { PlanStep::Cached } else { PlanStep::Render }
+            }
+        };
+        if step == PlanStep::Render {
+            stack.extend(node.inputs.iter().copied());
+        }
+        steps.insert(i, step);
+    }
+    let order = graph.topological_order();
+    let steps = order.into_iter().filter_map(|i| steps.get(&i).map(|s| (i, *s))).collect();
+    Plan { steps, materialized }
+}
+
+/// Whether a source file's rate differs from the render's. A file that cannot be opened is
+/// read directly, so the decode error surfaces with its path when the track runs.
+fn needs_resampling(file: &Path, rate: u32) -> bool {
+    Decoder::open(file).is_ok_and(|d| crate::audio::Source::sample_rate(&d) != rate)
+}

@@ -1,0 +1,151 @@
+//! Running the plan: nodes whose inputs are all ready run together on a rayon pool, wave
+//! after wave. Results are taken in a fixed order, and every node is deterministic on its
+//! own, so the output never depends on thread count or on which node finishes first.
+//!
+//! A damaged cache entry found while reading is dropped, reported, and the plan is made
+//! again, so it is rendered afresh instead of served.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use petgraph::graph::NodeIndex;
+use rayon::prelude::*;
+
+use super::job::Job;
+use super::output::run_output;
+use super::plan::{PlanStep, plan};
+use super::source::run_source;
+use super::sum::run_sum;
+use super::track::run_track;
+use super::{NodeError, RenderError, RenderEvent, RenderReport};
+use crate::cache::{Key, Store};
+use crate::graph::{Keys, NodeKind, RenderGraph};
+
+/// How to render.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Worker threads (at least 1).
+    pub jobs: usize,
+}
+
+/// Hears about a render's progress (a progress bar, or nothing).
+pub trait Progress: Sync {
+    /// `count` nodes are about to run.
+    fn planned(&self, count: usize);
+    /// A node finished.
+    fn finished(&self, id: &str);
+}
+
+/// How many times a render re-plans after finding damaged cache entries before giving up.
+const REPAIR_ATTEMPTS: usize = 3;
+
+/// Renders `target` and whatever it needs that the cache lacks.
+///
+/// # Errors
+/// The first node that failed, after the nodes running beside it have finished.
+pub fn render(
+    graph: &RenderGraph,
+    keys: &Keys,
+    store: &Store,
+    cache_root: &Path,
+    target: NodeIndex,
+    settings: Settings,
+    progress: &dyn Progress,
+) -> Result<RenderReport, RenderError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(settings.jobs.max(1))
+        .build()
+        .expect("a thread pool of a few threads can be built");
+    let mut report = RenderReport::default();
+    for _ in 0..REPAIR_ATTEMPTS {
+        let plan = plan(graph, keys, store, cache_root, target);
+        report.considered = plan.steps.iter().filter(|(_, s)| *s != PlanStep::Direct).count();
+        report.events.extend(
+            plan.steps
+                .iter()
+                .filter(|(_, s)| *s == PlanStep::Cached)
+                .map(|(i, _)| RenderEvent::Hit(graph.graph[*i].id.clone())),
+        );
+        let mut remaining: Vec<NodeIndex> = plan.to_render();
+        progress.planned(remaining.len());
+        let mut damaged = false;
+        while !remaining.is_empty() && !damaged {
+            let pending: BTreeSet<NodeIndex> = remaining.iter().copied().collect();
+            let (ready, waiting): (Vec<NodeIndex>, Vec<NodeIndex>) = remaining
+                .iter()
+                .partition(|&&i| graph.graph[i].inputs.iter().all(|j| !pending.contains(j)));
+            let results: Vec<(NodeIndex, Result<(), NodeError>)> = pool.install(|| {
+                ready
+                    .par_iter()
+                    .map(|&node| {
+                        let job = Job { graph, keys, store, materialized: &plan.materialized, node };
+                        let result = run_node(&job, cache_root);
+                        progress.finished(&graph.graph[node].id);
+                        (node, result)
+                    })
+                    .collect()
+            });
+            remaining = waiting;
+            for (node, result) in results {
+                let id = graph.graph[node].id.clone();
+                match result {
+                    Ok(()) => {
+                        record_latest(cache_root, &id, &keys.key(node).hex());
+                        report.events.push(RenderEvent::Rendered(id));
+                    }
+                    Err(NodeError::CorruptInput { key, reason }) => {
+                        store.remove(&Key(key.0));
+                        let owner = graph
+                            .graph
+                            .node_indices()
+                            .find(|&i| keys.key(i) == key)
+                            .map_or_else(|| key.hex(), |i| graph.graph[i].id.clone());
+                        report.warnings.push(format!(
+                            "cache entry of `{owner}` was damaged ({reason}); it was removed and rendered again"
+                        ));
+                        report.events.push(RenderEvent::Repaired(owner));
+                        damaged = true;
+                    }
+                    Err(error) => return Err(RenderError { node: id, error }),
+                }
+            }
+        }
+        if !damaged {
+            return Ok(report);
+        }
+    }
+    Err(RenderError {
+        node: graph.graph[target].id.clone(),
+        error: NodeError::CacheWrite(std::io::Error::other(
+            "cache entries kept failing their checksums; check the disk, or run `mixdown cache verify`",
+        )),
+    })
+}
+
+fn run_node(job: &Job<'_>, cache_root: &Path) -> Result<(), NodeError> {
+    match &job.graph.graph[job.node].kind {
+        NodeKind::Source { file } => run_source(job, file),
+        NodeKind::Track { clips, polarity, chain, sidechains } => {
+            run_track(job, clips.as_deref(), *polarity, chain, sidechains)
+        }
+        NodeKind::Sum { feeds, gain, chain, sidechains } => run_sum(job, feeds, gain, chain, sidechains),
+        NodeKind::Output { path, format, length } => run_output(job, path, *format, *length, cache_root),
+    }
+}
+
+/// Remembers the key a node id last rendered under, so `explain` can compare against it.
+/// Best effort: losing this record only makes `explain` less specific.
+fn record_latest(cache_root: &Path, id: &str, key: &str) {
+    let path = latest_path(cache_root, id);
+    let Some(dir) = path.parent() else { return };
+    let temp = path.with_extension(format!("tmp{}", std::process::id()));
+    let _ = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&temp, key))
+        .and_then(|()| std::fs::rename(&temp, &path));
+}
+
+/// Where the last key of node `id` is recorded.
+#[must_use]
+pub fn latest_path(cache_root: &Path, id: &str) -> std::path::PathBuf {
+    cache_root.join("nodes").join(blake3::hash(id.as_bytes()).to_hex().as_str())
+}

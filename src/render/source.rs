@@ -1,0 +1,36 @@
+//! A source node: a file decoded and resampled to the render rate, kept in the cache so the
+//! resampler runs once per file and rate.
+
+use super::NodeError;
+use super::job::Job;
+use super::stream::{Produced, SILENCE};
+use crate::audio::Source;
+use crate::audio::decode::Decoder;
+use crate::audio::resample::Resampled;
+use crate::dsp::BLOCK_FRAMES;
+
+/// Decodes and resamples the source file into the node's entry.
+///
+/// # Errors
+/// When the file cannot be decoded or the entry written.
+pub fn run_source(job: &Job<'_>, file: &std::path::Path) -> Result<(), NodeError> {
+    let decoder = Decoder::open(file).map_err(NodeError::Audio)?;
+    let mut resampled = Resampled::new(decoder, job.sample_rate()).map_err(NodeError::Audio)?;
+    let mut writer = job.create_entry()?;
+    let mut left = vec![0.0f32; BLOCK_FRAMES];
+    let mut right = vec![0.0f32; BLOCK_FRAMES];
+    let mut frames = 0u64;
+    let mut audible = 0u64;
+    loop {
+        let n = resampled.read(&mut left, &mut right).map_err(NodeError::Audio)?;
+        if n == 0 {
+            break;
+        }
+        if let Some(last) = (0..n).rev().find(|&i| left[i].abs() > SILENCE || right[i].abs() > SILENCE) {
+            audible = frames + last as u64 + 1;
+        }
+        writer.write(&left[..n], &right[..n]).map_err(NodeError::CacheWrite)?;
+        frames += n as u64;
+    }
+    job.finish_entry(writer, Produced { frames, audible_frames: audible }, frames)
+}

@@ -1,0 +1,151 @@
+//! A track node: its sources placed on the timeline (with clip fades and gains), polarity,
+//! then its chain, streamed into the cache.
+
+use super::NodeError;
+use super::inputs::{Stream, count_frames};
+use super::job::Job;
+use super::stream::{SidechainInput, read_full, run_chain};
+use crate::dsp::chain::Chain;
+use crate::dsp::step::Step;
+use crate::dsp::{BLOCK_FRAMES, BuildEnv};
+use crate::graph::NodeKind;
+use crate::ir::Clip;
+use crate::units::Polarity;
+
+/// A clip being played: where it sits in frames and the stream it reads.
+struct PlacedClip {
+    at: u64,
+    frames: u64,
+    fade_in: u64,
+    fade_out: u64,
+    gain: f32,
+    stream: Box<dyn Stream>,
+}
+
+impl PlacedClip {
+    /// The clip's envelope (fades times gain) at `offset` frames into the clip.
+    fn envelope(&self, offset: u64) -> f32 {
+        let mut g = self.gain;
+        if offset < self.fade_in {
+            g *= offset as f32 / self.fade_in as f32;
+        }
+        let to_end = self.frames - offset;
+        if to_end <= self.fade_out {
+            g *= (to_end - 1) as f32 / self.fade_out as f32;
+        }
+        g
+    }
+}
+
+/// Renders a track node.
+///
+/// # Errors
+/// When a source or sidechain cannot be read, or the entry cannot be written.
+pub fn run_track(
+    job: &Job<'_>,
+    clips: Option<&[Clip]>,
+    polarity: Polarity,
+    chain: &[Step],
+    sidechains: &[String],
+) -> Result<(), NodeError> {
+    let node = &job.graph.graph[job.node];
+    let rate = f64::from(job.sample_rate());
+    let source_count = node.inputs.len() - sidechains.len();
+    let sources = &node.inputs[..source_count];
+    let mut placed = Vec::with_capacity(sources.len());
+    match clips {
+        None => {
+            let stream = job.open_input(sources[0])?;
+            let frames = stream_frames(job, sources[0], stream.as_ref())?;
+            placed.push(PlacedClip { at: 0, frames, fade_in: 0, fade_out: 0, gain: 1.0, stream });
+        }
+        Some(clips) => {
+            for (clip, &source) in clips.iter().zip(sources) {
+                let mut stream = job.open_input(source)?;
+                let available = stream_frames(job, source, stream.as_ref())?;
+                let start = to_frames(clip.start, rate);
+                skip(stream.as_mut(), start)?;
+                let frames = clip.length.map_or(available.saturating_sub(start), |l| to_frames(l, rate));
+                placed.push(PlacedClip {
+                    at: to_frames(clip.at, rate),
+                    frames,
+                    fade_in: to_frames(clip.fade_in, rate),
+                    fade_out: to_frames(clip.fade_out, rate),
+                    gain: clip.gain_db.to_gain() as f32,
+                    stream,
+                });
+            }
+        }
+    }
+    let content_frames = placed.iter().map(|c| c.at + c.frames).max().unwrap_or(0);
+    let env = BuildEnv { sample_rate: rate, max_block: BLOCK_FRAMES, seed: job.keys.key(job.node).seed() };
+    let mut processors = Chain::build(chain, &env);
+    let mut keys = sidechain_inputs(job, &node.inputs[source_count..], sidechains)?;
+    let sign = if polarity == Polarity::Inverted { -1.0f32 } else { 1.0 };
+    let mut scratch = [vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]];
+    let mut writer = job.create_entry()?;
+    let produced = run_chain(&mut processors, content_frames, job.sample_rate(), &mut keys, &mut writer, |position, left, right| {
+        left.fill(0.0);
+        right.fill(0.0);
+        let block_end = position + left.len() as u64;
+        for clip in &mut placed {
+            let (from, to) = (clip.at.max(position), (clip.at + clip.frames).min(block_end));
+            if from >= to {
+                continue;
+            }
+            let n = (to - from) as usize;
+            let [sl, sr] = &mut scratch;
+            read_full(clip.stream.as_mut(), &mut sl[..n], &mut sr[..n])?;
+            let out = (from - position) as usize;
+            for i in 0..n {
+                let g = sign * clip.envelope(from - clip.at + i as u64);
+                left[out + i] += sl[i] * g;
+                right[out + i] += sr[i] * g;
+            }
+        }
+        Ok(())
+    })?;
+    job.finish_entry(writer, produced, content_frames)
+}
+
+/// Opens the sidechain inputs, which follow the main inputs in the node's input list.
+pub(super) fn sidechain_inputs(
+    job: &Job<'_>,
+    inputs: &[petgraph::graph::NodeIndex],
+    names: &[String],
+) -> Result<Vec<SidechainInput>, NodeError> {
+    names
+        .iter()
+        .zip(inputs)
+        .map(|(name, &input)| Ok(SidechainInput { name: name.clone(), stream: job.open_input(input)? }))
+        .collect()
+}
+
+fn stream_frames(job: &Job<'_>, source: petgraph::graph::NodeIndex, stream: &dyn Stream) -> Result<u64, NodeError> {
+    if let Some(frames) = stream.frames() {
+        return Ok(frames);
+    }
+    match &job.graph.graph[source].kind {
+        NodeKind::Source { file } => count_frames(file).map_err(NodeError::Audio),
+        _ => Ok(0),
+    }
+}
+
+fn skip(stream: &mut dyn Stream, frames: u64) -> Result<(), NodeError> {
+    let mut l = vec![0.0f32; BLOCK_FRAMES];
+    let mut r = vec![0.0f32; BLOCK_FRAMES];
+    let mut left_to_skip = frames;
+    while left_to_skip > 0 {
+        let n = (left_to_skip as usize).min(BLOCK_FRAMES);
+        let got = read_full(stream, &mut l[..n], &mut r[..n])?;
+        if got < n {
+            break;
+        }
+        left_to_skip -= n as u64;
+    }
+    Ok(())
+}
+
+fn to_frames(seconds: f64, rate: f64) -> u64 {
+    (seconds * rate).round() as u64
+}

@@ -1,0 +1,10 @@
+//! The integration tests: render real projects through the `mixdown` binary and assert
+//! measured properties, render logs, diagnostics and determinism.
+
+mod cache_integrity;
+mod determinism;
+mod diagnostics;
+mod graph_plans;
+mod render_log;
+mod schema;
+mod support;

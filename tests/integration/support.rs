@@ -1,0 +1,89 @@
+//! Shared test support: running the binary, writing synthetic sessions, snapshot settings.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use mixdown::audio::wav::{WavFormat, WavWriter};
+
+/// Runs insta assertions with the project's settings: snapshots live in `snapshots/` at the
+/// top of the repository.
+#[macro_export]
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({
+            snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"),
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!($name, $value);
+        })
+    };
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `mixdown` with `args` in `dir`, without colours.
+pub fn mixdown(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mixdown"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("MIXDOWN_CACHE")
+        .output()
+        .expect("the binary runs")
+}
+
+/// stderr as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Node ids the verbose log says ran, sorted.
+pub fn ran(output: &Output) -> Vec<String> {
+    let mut ids: Vec<String> = stderr(output)
+        .lines()
+        .filter_map(|l| l.strip_prefix("ran "))
+        .map(|id| id.trim().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Writes a stereo 24-bit WAV of `seconds` at `rate`, a deterministic mix of a tone and
+/// noise seeded by `seed`.
+pub fn write_stem(path: &Path, rate: u32, seconds: f64, seed: u64) {
+    let frames = (seconds * f64::from(rate)) as usize;
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut noise = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    let freq = 110.0 * (1.0 + seed as f32 % 7.0);
+    let mut left = Vec::with_capacity(frames);
+    let mut right = Vec::with_capacity(frames);
+    for i in 0..frames {
+        let t = i as f32 / rate as f32;
+        let envelope = 0.5 + 0.5 * (t * 2.0 * std::f32::consts::PI * 0.5).sin();
+        let tone = (t * freq * 2.0 * std::f32::consts::PI).sin() * 0.25 * envelope;
+        left.push(tone + noise() * 0.05);
+        right.push(tone * 0.8 + noise() * 0.05);
+    }
+    let mut writer = WavWriter::create(path, rate, WavFormat::Pcm24).expect("create stem");
+    writer.write(&left, &right).expect("write stem");
+    writer.finish().expect("finish stem");
+}
+
+/// sha256-free content digest of a file, for byte-identity checks.
+pub fn digest(path: &Path) -> String {
+    blake3::hash(&std::fs::read(path).expect("read output")).to_hex().to_string()
+}
+
+/// A scratch directory that is removed when dropped.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
