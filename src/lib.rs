@@ -4,5 +4,6 @@
 //! into a DAG of nodes, `render` runs the nodes that the `cache` does not already hold,
 //! and `audio` reads and writes the files. `dsp` holds the processors.
 
+pub mod audio;
 pub mod dsp;
 pub mod units;
