@@ -5,5 +5,6 @@
 //! and `audio` reads and writes the files. `dsp` holds the processors.
 
 pub mod audio;
+pub mod cache;
 pub mod dsp;
 pub mod units;

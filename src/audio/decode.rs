@@ -386,6 +386,13 @@ mod tests {
     }
 
     #[test]
+    fn a_decoder_can_move_to_another_thread() {
+        let d = Decoder::open(contract_stem("first-light/kick.flac")).unwrap();
+        let frames = std::thread::spawn(move || d.frames()).join().unwrap();
+        assert_eq!(frames, Some(960_000));
+    }
+
+    #[test]
     fn a_truncated_wav_is_an_error_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cut.wav");
