@@ -18,6 +18,9 @@ use super::AudioError;
 
 /// Bytes buffered before a write reaches the file.
 const WRITE_BUFFER_BYTES: usize = 256 * 1024;
+/// The most sample bytes a WAV file can hold: its sizes are 32-bit, and the header (well
+/// under 1 KiB) counts toward the RIFF size.
+const MAX_DATA_BYTES: u64 = u32::MAX as u64 - 1024;
 
 /// Sample format of a WAV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,11 +33,22 @@ pub enum WavFormat {
     Float32,
 }
 
+impl WavFormat {
+    fn bytes_per_frame(self) -> u64 {
+        match self {
+            Self::Pcm16 => 4,
+            Self::Pcm24 => 6,
+            Self::Float32 => 8,
+        }
+    }
+}
+
 /// A stereo WAV file being written.
 pub struct WavWriter {
     path: PathBuf,
     temp: PathBuf,
     format: WavFormat,
+    frames: u64,
     /// `None` once finished, so that `Drop` knows not to delete anything.
     inner: Option<hound::WavWriter<BufWriter<File>>>,
 }
@@ -68,7 +82,7 @@ impl WavWriter {
             WavFormat::Float32 => (32, hound::SampleFormat::Float),
         };
         let spec = hound::WavSpec { channels: 2, sample_rate, bits_per_sample, sample_format };
-        let mut writer = Self { path, temp, format, inner: None };
+        let mut writer = Self { path, temp, format, frames: 0, inner: None };
         let inner = hound::WavWriter::new(BufWriter::with_capacity(WRITE_BUFFER_BYTES, file), spec)
             .map_err(|e| writer.write_error(e))?;
         writer.inner = Some(inner);
@@ -84,6 +98,12 @@ impl WavWriter {
         let Some(inner) = self.inner.as_mut() else {
             return Ok(());
         };
+        let frames = self.frames + left.len() as u64;
+        if frames * self.format.bytes_per_frame() > MAX_DATA_BYTES {
+            let source = io::Error::other("the audio exceeds the 4 GiB a WAV file can hold");
+            return Err(AudioError::Write { path: self.path.clone(), source });
+        }
+        self.frames = frames;
         let result = match self.format {
             WavFormat::Pcm16 => write_frames(inner, left, right, |x| to_int(x, 15)),
             WavFormat::Pcm24 => write_frames(inner, left, right, |x| to_int(x, 23)),
@@ -247,6 +267,18 @@ mod tests {
         drop(w);
         assert_eq!(fs::read(&path).unwrap(), before);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn audio_past_the_wav_size_limit_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.wav");
+        let mut w = WavWriter::create(&path, 48_000, WavFormat::Pcm24).unwrap();
+        // Pretend the file is nearly full rather than writing 4 GiB.
+        w.frames = MAX_DATA_BYTES / 6 - 10;
+        let e = w.write(&[0.0; 11], &[0.0; 11]).unwrap_err();
+        assert!(matches!(e, AudioError::Write { .. }), "{e}");
+        w.write(&[0.0; 10], &[0.0; 10]).unwrap();
     }
 
     #[test]
