@@ -2,12 +2,16 @@
 //!
 //! A YAML project describes a mix; `project` reads it, `ir` resolves it, `graph` turns it
 //! into a DAG of nodes, `render` runs the nodes that the `cache` does not already hold,
-//! and `audio` reads and writes the files. `dsp` holds the processors.
+//! and `audio` reads and writes the files. `dsp` holds the processors; `cli` is the
+//! command line.
 
+pub mod audio;
+pub mod cache;
+pub mod cli;
 pub mod diag;
 pub mod dsp;
+pub mod graph;
 pub mod ir;
 pub mod project;
-pub mod units;
-pub mod graph;
 pub mod render;
+pub mod units;

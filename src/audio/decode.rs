@@ -1,0 +1,468 @@
+//! Decoding audio files (WAV, FLAC, MP3, Ogg Vorbis, AIFF and whatever else symphonia
+//! reads) into planar stereo `f32`, streamed a block at a time.
+//!
+//! The decoder is strict: a malformed packet, a stream shorter than its header declares or
+//! a failed embedded checksum (FLAC's MD5) is an error naming the file, never skipped and
+//! never padded, because a render from damaged audio must not look like a good one. Mono is
+//! duplicated into both channels; the engine applies pan laws. Encoder delay and padding
+//! (gapless MP3) are trimmed, so the frames returned are the song's frames.
+//!
+//! This is the only file that names symphonia.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use symphonia::core::audio::{AudioBuffer, Signal};
+use symphonia::core::codecs::{CODEC_TYPE_NULL, Decoder as CodecDecoder, DecoderOptions};
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::{FormatOptions, FormatReader};
+use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+
+use super::{AudioError, Source};
+
+/// Read-ahead of the byte stream; large reads keep syscalls rare on long PCM files.
+const READ_BUFFER_BYTES: usize = 256 * 1024;
+
+/// An open audio file that streams planar stereo `f32`.
+pub struct Decoder {
+    path: PathBuf,
+    format: Box<dyn FormatReader>,
+    codec: Box<dyn CodecDecoder>,
+    track_id: u32,
+    sample_rate: u32,
+    channels: usize,
+    frames: Option<u64>,
+    /// The last decoded packet, of which the frames from `pending_pos` on are not yet read.
+    pending: AudioBuffer<f32>,
+    pending_pos: usize,
+    decoded: u64,
+    ended: bool,
+}
+
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoder")
+            .field("path", &self.path)
+            .field("sample_rate", &self.sample_rate)
+            .field("channels", &self.channels)
+            .field("frames", &self.frames)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Decoder {
+    /// Opens `path` and reads its header.
+    ///
+    /// # Errors
+    /// When the file cannot be opened, is not audio in a supported format, has more than
+    /// two channels, or its first packet is corrupt.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, AudioError> {
+        let path = path.as_ref().to_path_buf();
+        let file =
+            File::open(&path).map_err(|source| AudioError::Open { path: path.clone(), source })?;
+        let stream = MediaSourceStream::new(
+            Box::new(file),
+            MediaSourceStreamOptions { buffer_len: READ_BUFFER_BYTES },
+        );
+        let mut hint = Hint::new();
+        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+            hint.with_extension(ext);
+        }
+        let format_options = FormatOptions { enable_gapless: true, ..FormatOptions::default() };
+        let probed = symphonia::default::get_probe()
+            .format(&hint, stream, &format_options, &MetadataOptions::default())
+            .map_err(|e| match e {
+                // The prober reads to the end when nothing it knows matches.
+                SymphoniaError::IoError(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    unsupported(&path, "not an audio file in a format we read")
+                }
+                e => error(&path, e),
+            })?;
+        let format = probed.format;
+        let track = format
+            .tracks()
+            .iter()
+            .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+            .ok_or_else(|| unsupported(&path, "the file holds no audio track"))?;
+        let params = track.codec_params.clone();
+        let track_id = track.id;
+        let sample_rate = params
+            .sample_rate
+            .filter(|&r| r > 0)
+            .ok_or_else(|| unsupported(&path, "the file does not state its sample rate"))?;
+        let codec = symphonia::default::get_codecs()
+            .make(&params, &DecoderOptions { verify: true })
+            .map_err(|e| error(&path, e))?;
+        let mut decoder = Self {
+            path,
+            format,
+            codec,
+            track_id,
+            sample_rate,
+            channels: 0,
+            frames: params.n_frames,
+            pending: AudioBuffer::unused(),
+            pending_pos: 0,
+            decoded: 0,
+            ended: false,
+        };
+        if let Some(layout) = params.channels {
+            decoder.channels = check_channels(&decoder.path, layout.count())?;
+        } else {
+            // Some containers only reveal the layout in the first packet.
+            decoder.fill()?;
+            if decoder.channels == 0 {
+                return Err(unsupported(&decoder.path, "the file holds no audio frames"));
+            }
+        }
+        Ok(decoder)
+    }
+
+    /// The file this decoder reads.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Channels in the file: 1 or 2.
+    #[must_use]
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Reads and discards `frames` frames, for clips that start inside a file, and returns
+    /// how many were skipped (fewer only at the end of the file).
+    ///
+    /// # Errors
+    /// As for [`Source::read`]: the skipped part is decoded, so corruption is still found.
+    pub fn skip(&mut self, frames: u64) -> Result<u64, AudioError> {
+        let mut skipped = 0;
+        while skipped < frames {
+            if self.pending_pos >= self.pending.frames() && !self.fill()? {
+                break;
+            }
+            let available = (self.pending.frames() - self.pending_pos) as u64;
+            let n = available.min(frames - skipped);
+            self.pending_pos += n as usize;
+            skipped += n;
+        }
+        Ok(skipped)
+    }
+
+    /// Decodes the next packet of our track into `pending`. Returns false at the end of
+    /// the stream, after checking that the stream was complete.
+    fn fill(&mut self) -> Result<bool, AudioError> {
+        if self.ended {
+            return Ok(false);
+        }
+        loop {
+            let packet = match self.format.next_packet() {
+                Ok(packet) => packet,
+                Err(SymphoniaError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.finish()?;
+                    return Ok(false);
+                }
+                Err(e) => return Err(error(&self.path, e)),
+            };
+            if packet.track_id() != self.track_id {
+                continue;
+            }
+            let decoded = self.codec.decode(&packet).map_err(|e| error(&self.path, e))?;
+            if decoded.frames() == 0 {
+                continue;
+            }
+            let spec = *decoded.spec();
+            if spec.rate != self.sample_rate {
+                return Err(unsupported(&self.path, "the sample rate changes within the file"));
+            }
+            let channels = check_channels(&self.path, spec.channels.count())?;
+            if self.channels != 0 && channels != self.channels {
+                return Err(unsupported(&self.path, "the channel count changes within the file"));
+            }
+            self.channels = channels;
+            if *self.pending.spec() != spec || self.pending.capacity() < decoded.capacity() {
+                self.pending = decoded.make_equivalent();
+            }
+            decoded.convert(&mut self.pending);
+            self.pending_pos = 0;
+            self.decoded += self.pending.frames() as u64;
+            return Ok(true);
+        }
+    }
+
+    /// Checks, at the end of the stream, that nothing was missing.
+    fn finish(&mut self) -> Result<(), AudioError> {
+        self.ended = true;
+        if let Some(expected) = self.frames
+            && self.decoded < expected
+        {
+            return Err(AudioError::Truncated {
+                path: self.path.clone(),
+                expected,
+                decoded: self.decoded,
+            });
+        }
+        if self.codec.finalize().verify_ok == Some(false) {
+            return Err(corrupt(&self.path, "the decoded audio fails the file's own checksum"));
+        }
+        Ok(())
+    }
+}
+
+impl Source for Decoder {
+    fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    fn frames(&self) -> Option<u64> {
+        self.frames
+    }
+
+    fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, AudioError> {
+        let want = left.len().min(right.len());
+        let mut done = 0;
+        while done < want {
+            if self.pending_pos >= self.pending.frames() && !self.fill()? {
+                break;
+            }
+            let n = (self.pending.frames() - self.pending_pos).min(want - done);
+            let span = self.pending_pos..self.pending_pos + n;
+            let first = &self.pending.chan(0)[span.clone()];
+            let second = if self.channels == 2 { &self.pending.chan(1)[span] } else { first };
+            left[done..done + n].copy_from_slice(first);
+            right[done..done + n].copy_from_slice(second);
+            self.pending_pos += n;
+            done += n;
+        }
+        Ok(done)
+    }
+}
+
+fn check_channels(path: &Path, channels: usize) -> Result<usize, AudioError> {
+    match channels {
+        1 | 2 => Ok(channels),
+        0 => Err(unsupported(path, "the file declares no channels")),
+        _ => Err(AudioError::Channels { path: path.to_path_buf(), channels }),
+    }
+}
+
+fn unsupported(path: &Path, reason: &str) -> AudioError {
+    AudioError::Unsupported { path: path.to_path_buf(), reason: reason.to_owned() }
+}
+
+fn corrupt(path: &Path, reason: &str) -> AudioError {
+    AudioError::Corrupt { path: path.to_path_buf(), reason: reason.to_owned() }
+}
+
+fn error(path: &Path, e: SymphoniaError) -> AudioError {
+    match e {
+        SymphoniaError::IoError(source) => AudioError::Read { path: path.to_path_buf(), source },
+        SymphoniaError::DecodeError(msg) => corrupt(path, msg),
+        e @ SymphoniaError::SeekError(_) => corrupt(path, &e.to_string()),
+        SymphoniaError::Unsupported(msg) => unsupported(path, msg),
+        SymphoniaError::LimitError(msg) => unsupported(path, &format!("exceeds a limit: {msg}")),
+        SymphoniaError::ResetRequired => {
+            unsupported(path, "the stream changes its parameters within the file")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    use crate::audio::wav::{WavFormat, WavWriter};
+
+    /// A 16-bit PCM WAV file, built by hand so that any channel count and any damage can
+    /// be made.
+    fn pcm16_wav(channels: u16, rate: u32, interleaved: &[i16]) -> Vec<u8> {
+        let data_len = (interleaved.len() * 2) as u32;
+        let mut b = Vec::new();
+        b.extend_from_slice(b"RIFF");
+        b.extend_from_slice(&(36 + data_len).to_le_bytes());
+        b.extend_from_slice(b"WAVEfmt ");
+        b.extend_from_slice(&16_u32.to_le_bytes());
+        b.extend_from_slice(&1_u16.to_le_bytes());
+        b.extend_from_slice(&channels.to_le_bytes());
+        b.extend_from_slice(&rate.to_le_bytes());
+        b.extend_from_slice(&(rate * u32::from(channels) * 2).to_le_bytes());
+        b.extend_from_slice(&(channels * 2).to_le_bytes());
+        b.extend_from_slice(&16_u16.to_le_bytes());
+        b.extend_from_slice(b"data");
+        b.extend_from_slice(&data_len.to_le_bytes());
+        for s in interleaved {
+            b.extend_from_slice(&s.to_le_bytes());
+        }
+        b
+    }
+
+    fn contract_stem(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/contract/stems").join(name)
+    }
+
+    /// Reads the whole stream in blocks of `block` frames.
+    fn read_all(d: &mut Decoder, block: usize) -> Result<(Vec<f32>, Vec<f32>), AudioError> {
+        let (mut l, mut r) = (vec![0.0; block], vec![0.0; block]);
+        let (mut left, mut right) = (Vec::new(), Vec::new());
+        loop {
+            let n = d.read(&mut l, &mut r)?;
+            if n == 0 {
+                return Ok((left, right));
+            }
+            left.extend_from_slice(&l[..n]);
+            right.extend_from_slice(&r[..n]);
+        }
+    }
+
+    fn names_the_file(e: &AudioError, path: &Path) {
+        let message = e.to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+    }
+
+    #[test]
+    fn a_stereo_wav_decodes_to_its_samples_whatever_the_read_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.wav");
+        let full = 8_388_608.0_f32;
+        let left: Vec<f32> =
+            (0..5000).map(|i| ((i * 7919) % 16_001 - 8000) as f32 / full).collect();
+        let right: Vec<f32> = left.iter().map(|x| -x).collect();
+        let mut w = WavWriter::create(&path, 44_100, WavFormat::Pcm24).unwrap();
+        w.write(&left, &right).unwrap();
+        w.finish().unwrap();
+        for block in [1, 1000, 4096, 100_000] {
+            let mut d = Decoder::open(&path).unwrap();
+            assert_eq!((d.sample_rate(), d.channels(), d.frames()), (44_100, 2, Some(5000)));
+            // Exact: 24-bit values k / 2^23 survive the file and the decoder unchanged.
+            assert_eq!(read_all(&mut d, block).unwrap(), (left.clone(), right.clone()));
+        }
+    }
+
+    #[test]
+    fn mono_is_duplicated_into_both_channels() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.wav");
+        let samples: Vec<i16> = (0..3000).map(|i| (i * 13 % 2000 - 1000) as i16).collect();
+        fs::write(&path, pcm16_wav(1, 48_000, &samples)).unwrap();
+        let mut d = Decoder::open(&path).unwrap();
+        assert_eq!(d.channels(), 1);
+        let (l, r) = read_all(&mut d, 700).unwrap();
+        // Exact: the decoder's 16-bit scale is 1 / 2^15.
+        let expected: Vec<f32> = samples.iter().map(|&s| f32::from(s) / 32_768.0).collect();
+        assert_eq!(l, expected);
+        assert_eq!(r, expected);
+    }
+
+    #[test]
+    fn skipping_lands_on_the_exact_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.wav");
+        let samples: Vec<i16> = (0..5000).collect();
+        fs::write(&path, pcm16_wav(1, 48_000, &samples)).unwrap();
+        let mut d = Decoder::open(&path).unwrap();
+        let mut first = [0.0; 10];
+        d.read(&mut first, &mut [0.0; 10]).unwrap();
+        // 10 read + 2490 skipped: the next frame is sample 2500, across packet boundaries.
+        assert_eq!(d.skip(2490).unwrap(), 2490);
+        let (l, _) = read_all(&mut d, 300).unwrap();
+        assert_eq!(l.len(), 2500);
+        assert_eq!(l[0].to_bits(), (2500.0_f32 / 32_768.0).to_bits());
+        assert_eq!(d.skip(10).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_flac_stem_decodes_to_its_declared_length_and_passes_its_checksum() {
+        let path = contract_stem("first-light/kick.flac");
+        let mut d = Decoder::open(&path).unwrap();
+        let declared = d.frames().unwrap();
+        let (l, r) = read_all(&mut d, 4096).unwrap();
+        assert_eq!(l.len() as u64, declared);
+        assert_eq!(l, r);
+        assert!(l.iter().any(|&x| x != 0.0));
+    }
+
+    #[test]
+    fn a_decoder_can_move_to_another_thread() {
+        let d = Decoder::open(contract_stem("first-light/kick.flac")).unwrap();
+        let frames = std::thread::spawn(move || d.frames()).join().unwrap();
+        assert_eq!(frames, Some(960_000));
+    }
+
+    #[test]
+    fn a_truncated_wav_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.wav");
+        let samples = vec![1000_i16; 2 * 4000];
+        let bytes = pcm16_wav(2, 48_000, &samples);
+        fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        let mut d = Decoder::open(&path).unwrap();
+        let e = read_all(&mut d, 1024).unwrap_err();
+        assert!(matches!(e, AudioError::Truncated { expected: 4000, .. }), "{e}");
+        names_the_file(&e, &path);
+    }
+
+    #[test]
+    fn a_truncated_flac_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.flac");
+        let bytes = fs::read(contract_stem("first-light/kick.flac")).unwrap();
+        fs::write(&path, &bytes[..bytes.len() / 8]).unwrap();
+        let e = Decoder::open(&path).and_then(|mut d| read_all(&mut d, 4096)).unwrap_err();
+        assert!(matches!(e, AudioError::Truncated { .. }), "{e}");
+        names_the_file(&e, &path);
+    }
+
+    #[test]
+    fn a_flac_with_a_damaged_frame_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.flac");
+        let mut bytes = fs::read(contract_stem("first-light/kick.flac")).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle..middle + 64].iter_mut().for_each(|b| *b ^= 0x5a);
+        fs::write(&path, &bytes).unwrap();
+        let e = Decoder::open(&path).and_then(|mut d| read_all(&mut d, 4096)).unwrap_err();
+        // The reader drops the damaged frame and resynchronises, or the decoder rejects it.
+        assert!(matches!(e, AudioError::Truncated { .. } | AudioError::Corrupt { .. }), "{e}");
+        names_the_file(&e, &path);
+    }
+
+    #[test]
+    fn random_bytes_are_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("noise.wav");
+        // A fixed linear congruential sequence: random-looking, reproducible.
+        let mut x = 0x2545_f491_u32;
+        let bytes: Vec<u8> = (0..20_000)
+            .map(|_| {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (x >> 24) as u8
+            })
+            .collect();
+        fs::write(&path, bytes).unwrap();
+        let e = Decoder::open(&path).unwrap_err();
+        assert!(matches!(e, AudioError::Unsupported { .. }), "{e}");
+        names_the_file(&e, &path);
+    }
+
+    #[test]
+    fn more_than_two_channels_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("three.wav");
+        fs::write(&path, pcm16_wav(3, 48_000, &[0; 30])).unwrap();
+        let e = Decoder::open(&path).unwrap_err();
+        assert!(matches!(e, AudioError::Channels { channels: 3, .. }), "{e}");
+        names_the_file(&e, &path);
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error_naming_the_file() {
+        let path = Path::new("/nonexistent/stem.wav");
+        let e = Decoder::open(path).unwrap_err();
+        assert!(matches!(e, AudioError::Open { .. }), "{e}");
+        names_the_file(&e, path);
+    }
+}

@@ -1,0 +1,295 @@
+//! Writing stereo WAV files, streamed block by block and put in place atomically.
+//!
+//! The samples go to a temporary file next to the destination, which is renamed over it
+//! only by [`WavWriter::finish`]; a writer dropped before that deletes its temporary file,
+//! so the destination is either the complete new file or whatever was there before. Float
+//! samples become integers by rounding to nearest and clipping symmetrically (to ±(2ⁿ⁻¹−1),
+//! so a clipped square wave stays symmetric); there is no dither here. The file holds only
+//! the format and the samples: no dates, no host names, no paths.
+//!
+//! This is the only file that names hound.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::AudioError;
+
+/// Bytes buffered before a write reaches the file.
+const WRITE_BUFFER_BYTES: usize = 256 * 1024;
+/// The most sample bytes a WAV file can hold: its sizes are 32-bit, and the header (well
+/// under 1 KiB) counts toward the RIFF size.
+const MAX_DATA_BYTES: u64 = u32::MAX as u64 - 1024;
+
+/// Sample format of a WAV file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WavFormat {
+    /// 16-bit integer PCM.
+    Pcm16,
+    /// 24-bit integer PCM.
+    Pcm24,
+    /// 32-bit IEEE float; samples are stored exactly.
+    Float32,
+}
+
+impl WavFormat {
+    fn bytes_per_frame(self) -> u64 {
+        match self {
+            Self::Pcm16 => 4,
+            Self::Pcm24 => 6,
+            Self::Float32 => 8,
+        }
+    }
+}
+
+/// A stereo WAV file being written.
+pub struct WavWriter {
+    path: PathBuf,
+    temp: PathBuf,
+    format: WavFormat,
+    frames: u64,
+    /// `None` once finished, so that `Drop` knows not to delete anything.
+    inner: Option<hound::WavWriter<BufWriter<File>>>,
+}
+
+impl std::fmt::Debug for WavWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WavWriter")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WavWriter {
+    /// Starts writing a stereo file that will appear at `path` when finished.
+    ///
+    /// # Errors
+    /// When the temporary file cannot be created next to `path`.
+    pub fn create(
+        path: impl AsRef<Path>,
+        sample_rate: u32,
+        format: WavFormat,
+    ) -> Result<Self, AudioError> {
+        let path = path.as_ref().to_path_buf();
+        let temp = temp_path(&path);
+        let file = File::create(&temp)
+            .map_err(|source| AudioError::Open { path: path.clone(), source })?;
+        let (bits_per_sample, sample_format) = match format {
+            WavFormat::Pcm16 => (16, hound::SampleFormat::Int),
+            WavFormat::Pcm24 => (24, hound::SampleFormat::Int),
+            WavFormat::Float32 => (32, hound::SampleFormat::Float),
+        };
+        let spec = hound::WavSpec { channels: 2, sample_rate, bits_per_sample, sample_format };
+        let mut writer = Self { path, temp, format, frames: 0, inner: None };
+        let inner = hound::WavWriter::new(BufWriter::with_capacity(WRITE_BUFFER_BYTES, file), spec)
+            .map_err(|e| writer.write_error(e))?;
+        writer.inner = Some(inner);
+        Ok(writer)
+    }
+
+    /// Appends one block; `left` and `right` must have the same length.
+    ///
+    /// # Errors
+    /// When the file cannot be written or would exceed the 4 GiB that WAV allows.
+    pub fn write(&mut self, left: &[f32], right: &[f32]) -> Result<(), AudioError> {
+        debug_assert_eq!(left.len(), right.len());
+        let Some(inner) = self.inner.as_mut() else {
+            return Ok(());
+        };
+        let frames = self.frames + left.len() as u64;
+        if frames * self.format.bytes_per_frame() > MAX_DATA_BYTES {
+            let source = io::Error::other("the audio exceeds the 4 GiB a WAV file can hold");
+            return Err(AudioError::Write { path: self.path.clone(), source });
+        }
+        self.frames = frames;
+        let result = match self.format {
+            WavFormat::Pcm16 => write_frames(inner, left, right, |x| to_int(x, 15)),
+            WavFormat::Pcm24 => write_frames(inner, left, right, |x| to_int(x, 23)),
+            WavFormat::Float32 => write_frames(inner, left, right, |x| x),
+        };
+        result.map_err(|e| self.write_error(e))
+    }
+
+    /// Completes the header and moves the file into place.
+    ///
+    /// # Errors
+    /// When flushing or renaming fails; the destination is then left untouched.
+    pub fn finish(mut self) -> Result<(), AudioError> {
+        if let Some(inner) = self.inner.take() {
+            inner.finalize().map_err(|e| self.write_error(e))?;
+        }
+        fs::rename(&self.temp, &self.path)
+            .map_err(|source| AudioError::Write { path: self.path.clone(), source })?;
+        // Renamed: nothing left for `Drop` to delete.
+        self.temp = PathBuf::new();
+        Ok(())
+    }
+
+    fn write_error(&self, e: hound::Error) -> AudioError {
+        let source = match e {
+            hound::Error::IoError(e) => e,
+            other => io::Error::other(other.to_string()),
+        };
+        AudioError::Write { path: self.path.clone(), source }
+    }
+}
+
+impl Drop for WavWriter {
+    fn drop(&mut self) {
+        drop(self.inner.take());
+        if !self.temp.as_os_str().is_empty() {
+            // Best effort: a leftover temporary file is untidy but never mistaken for output.
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+fn write_frames<S: hound::Sample + Copy>(
+    inner: &mut hound::WavWriter<BufWriter<File>>,
+    left: &[f32],
+    right: &[f32],
+    convert: impl Fn(f32) -> S,
+) -> Result<(), hound::Error> {
+    for (&l, &r) in left.iter().zip(right) {
+        inner.write_sample(convert(l))?;
+        inner.write_sample(convert(r))?;
+    }
+    Ok(())
+}
+
+/// Scales a float sample to a signed integer with `shift` fractional bits (so full scale is
+/// 2^shift), rounded to nearest and clipped to ±(2^shift − 1). NaN becomes 0.
+fn to_int(x: f32, shift: u32) -> i32 {
+    let full = (1_i32 << shift) as f32;
+    // Scaling by a power of two is exact in f32, so the only rounding is `round`.
+    let max = full - 1.0;
+    let scaled = (x * full).round();
+    if scaled.is_nan() { 0 } else { scaled.clamp(-max, max) as i32 }
+}
+
+/// A temporary name next to `path` that no other writer of this process or another one
+/// will choose at the same time.
+fn temp_path(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    path.with_extension(format!("tmp-{}-{n}", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::Source;
+    use crate::audio::decode::Decoder;
+
+    fn decode_all(path: &Path) -> (u32, Vec<f32>, Vec<f32>) {
+        let mut d = Decoder::open(path).unwrap();
+        let (mut l, mut r) = (vec![0.0; 1 << 16], vec![0.0; 1 << 16]);
+        let n = d.read(&mut l, &mut r).unwrap();
+        assert_eq!(d.read(&mut l[n..], &mut r[n..]).unwrap(), 0);
+        l.truncate(n);
+        r.truncate(n);
+        (d.sample_rate(), l, r)
+    }
+
+    fn write(path: &Path, format: WavFormat, left: &[f32], right: &[f32]) {
+        let mut w = WavWriter::create(path, 48_000, format).unwrap();
+        // Uneven blocks, so that a block boundary cannot hide a lost or doubled frame.
+        for (l, r) in left.chunks(333).zip(right.chunks(333)) {
+            w.write(l, r).unwrap();
+        }
+        w.finish().unwrap();
+    }
+
+    #[test]
+    fn values_on_the_24_bit_grid_round_trip_bit_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.wav");
+        let full = 8_388_608.0_f32;
+        let left: Vec<f32> = (-2000..2000).map(|i| (i * 4111) as f32 / full).collect();
+        let mut right: Vec<f32> = left.iter().rev().copied().collect();
+        right[0] = (full - 1.0) / full;
+        right[1] = -(full - 1.0) / full;
+        write(&path, WavFormat::Pcm24, &left, &right);
+        let (rate, l, r) = decode_all(&path);
+        assert_eq!(rate, 48_000);
+        // Exact: each value is k / 2^23 with |k| < 2^23, representable in f32 and in 24 bits.
+        assert_eq!(l, left);
+        assert_eq!(r, right);
+    }
+
+    #[test]
+    fn sixteen_bit_rounds_to_the_nearest_step_and_clips_symmetrically() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.wav");
+        let step = 1.0 / 32_768.0;
+        let left = [0.0, 0.4 * step, 0.6 * step, -0.6 * step, 100.5 * step, 2.0, -2.0, f32::NAN];
+        let right = [1.0, -1.0, 0.5, -0.5, 0.0, 0.0, 0.0, 0.0];
+        write(&path, WavFormat::Pcm16, &left, &right);
+        let (_, l, r) = decode_all(&path);
+        let max = 32_767.0 * step;
+        // Exact: the decoder divides by 2^15, so every expected value is k / 2^15 in f32.
+        assert_eq!(l, [0.0, 0.0, step, -step, 101.0 * step, max, -max, 0.0]);
+        assert_eq!(r, [max, -max, 0.5, -0.5, 0.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn float_files_store_every_sample_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.wav");
+        let left: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.37).sin() * 1.7).collect();
+        let right: Vec<f32> = left.iter().map(|x| -x * 1e-7).collect();
+        write(&path, WavFormat::Float32, &left, &right);
+        let (_, l, r) = decode_all(&path);
+        assert_eq!(l, left);
+        assert_eq!(r, right);
+    }
+
+    #[test]
+    fn a_writer_dropped_before_finish_leaves_no_file_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.wav");
+        let mut w = WavWriter::create(&path, 44_100, WavFormat::Pcm24).unwrap();
+        w.write(&[0.5; 100], &[0.5; 100]).unwrap();
+        drop(w);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn an_unfinished_write_keeps_the_previous_file_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.wav");
+        write(&path, WavFormat::Float32, &[0.25; 10], &[0.5; 10]);
+        let before = fs::read(&path).unwrap();
+        let mut w = WavWriter::create(&path, 48_000, WavFormat::Float32).unwrap();
+        w.write(&[0.75; 100], &[0.75; 100]).unwrap();
+        drop(w);
+        assert_eq!(fs::read(&path).unwrap(), before);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn audio_past_the_wav_size_limit_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.wav");
+        let mut w = WavWriter::create(&path, 48_000, WavFormat::Pcm24).unwrap();
+        // Pretend the file is nearly full rather than writing 4 GiB.
+        w.frames = MAX_DATA_BYTES / 6 - 10;
+        let e = w.write(&[0.0; 11], &[0.0; 11]).unwrap_err();
+        assert!(matches!(e, AudioError::Write { .. }), "{e}");
+        w.write(&[0.0; 10], &[0.0; 10]).unwrap();
+    }
+
+    #[test]
+    fn the_same_samples_always_give_the_same_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.wav"), dir.path().join("b.wav"));
+        let left: Vec<f32> = (0..500).map(|i| (i as f32 * 0.1).cos()).collect();
+        write(&a, WavFormat::Pcm24, &left, &left);
+        let mut w = WavWriter::create(&b, 48_000, WavFormat::Pcm24).unwrap();
+        w.write(&left, &left).unwrap();
+        w.finish().unwrap();
+        assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap());
+    }
+}

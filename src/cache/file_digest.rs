@@ -1,0 +1,317 @@
+//! The blake3 digests of input files, with a memo that spares reading files that have not
+//! changed since they were last hashed.
+//!
+//! The memo (`root/files.json`) maps a file's canonical absolute path to its size,
+//! modification time (ns), inode and digest. The path, time and inode only decide whether
+//! a file must be read again; none of them is ever part of a key, which holds the digest
+//! of the bytes alone.
+//!
+//! Racy files: a file written in the same instant it is hashed could change again without
+//! its size or modification time changing (timestamps are coarse on some file systems). So
+//! a row is recorded and trusted only for files last modified before the run started, less
+//! [`RACY_MARGIN`]; a file touched more recently is read again on every run until it ages.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// How much older than the run's start a file's modification time must be before its memo
+/// row is trusted. Two seconds covers the coarsest common timestamp (FAT) and clocks that
+/// update file times in ticks.
+pub const RACY_MARGIN: Duration = Duration::from_secs(2);
+
+const MEMO_FILE: &str = "files.json";
+const MEMO_VERSION: u32 = 1;
+
+/// The blake3 hash of a file's bytes.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Digest(pub [u8; 32]);
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        super::write_hex(f, &self.0)
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({self})")
+    }
+}
+
+/// File digests for one run, backed by the memo on disk.
+#[derive(Debug)]
+pub struct FileDigests {
+    memo: PathBuf,
+    /// Files modified at or after this instant (ns since the epoch) are not memoized.
+    trusted_before_ns: u64,
+    rows: BTreeMap<String, Row>,
+    changed: bool,
+    files_read: u64,
+}
+
+/// What the memo knows of one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Stamp {
+    size: u64,
+    mtime_ns: u64,
+    inode: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Row {
+    #[serde(flatten)]
+    stamp: Stamp,
+    blake3: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MemoFile {
+    version: u32,
+    files: BTreeMap<String, Row>,
+}
+
+impl FileDigests {
+    /// Loads the memo kept in `root` for a run that started at `run_start`. A missing or
+    /// unreadable memo starts empty: it only saves work.
+    ///
+    /// # Errors
+    /// When the memo exists but cannot be read.
+    pub fn load(root: impl AsRef<Path>, run_start: SystemTime) -> io::Result<Self> {
+        let memo = root.as_ref().join(MEMO_FILE);
+        let rows = match fs::read(&memo) {
+            Ok(bytes) => serde_json::from_slice::<MemoFile>(&bytes)
+                .ok()
+                .filter(|m| m.version == MEMO_VERSION)
+                .map(|m| m.files)
+                .unwrap_or_default(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(e),
+        };
+        let trusted_before_ns = run_start
+            .checked_sub(RACY_MARGIN)
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos().try_into().unwrap_or(u64::MAX));
+        Ok(Self { memo, trusted_before_ns, rows, changed: false, files_read: 0 })
+    }
+
+    /// The blake3 digest of the bytes of the file at `path`, from the memo when the file's
+    /// size, modification time and inode are those recorded.
+    ///
+    /// # Errors
+    /// When the file cannot be found or read.
+    pub fn digest(&mut self, path: impl AsRef<Path>) -> io::Result<Digest> {
+        let path = path.as_ref();
+        self.digest_canonical(&fs::canonicalize(path).map_err(|e| naming(path, &e))?)
+            .map_err(|e| naming(path, &e))
+    }
+
+    fn digest_canonical(&mut self, path: &Path) -> io::Result<Digest> {
+        // Paths that are not Unicode are hashed every time rather than stored lossily,
+        // where two of them could share a row.
+        let name = path.to_str().map(str::to_owned);
+        let before = self.trusted_stamp(&fs::metadata(path)?);
+        if let (Some(name), Some(stamp)) = (&name, before)
+            && let Some(row) = self.rows.get(name)
+            && row.stamp == stamp
+            && let Some(bytes) = super::parse_hex(&row.blake3)
+        {
+            return Ok(Digest(bytes));
+        }
+        let mut hasher = blake3::Hasher::new();
+        hasher.update_reader(File::open(path)?)?;
+        let digest = Digest(*hasher.finalize().as_bytes());
+        self.files_read += 1;
+        let Some(name) = name else { return Ok(digest) };
+        // A file that changed while it was read may have given a mix of old and new bytes:
+        // use the digest for this run, but do not remember it.
+        let after = self.trusted_stamp(&fs::metadata(path)?);
+        match (before, after) {
+            (Some(stamp), Some(again)) if stamp == again => {
+                self.rows.insert(name, Row { stamp, blake3: digest.to_string() });
+                self.changed = true;
+            }
+            _ => self.changed |= self.rows.remove(&name).is_some(),
+        }
+        Ok(digest)
+    }
+
+    /// How many files this run has read to hash them; the others came from the memo.
+    #[must_use]
+    pub fn files_read(&self) -> u64 {
+        self.files_read
+    }
+
+    /// Writes the memo back, atomically, if anything in it changed.
+    ///
+    /// # Errors
+    /// When the memo cannot be written.
+    pub fn save(&self) -> io::Result<()> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        if !self.changed {
+            return Ok(());
+        }
+        if let Some(dir) = self.memo.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        let memo = MemoFile { version: MEMO_VERSION, files: self.rows.clone() };
+        let bytes = serde_json::to_vec_pretty(&memo)?;
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let temp = self.memo.with_extension(format!("json.tmp-{}-{n}", std::process::id()));
+        let written = fs::write(&temp, bytes).and_then(|()| fs::rename(&temp, &self.memo));
+        if written.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        written
+    }
+
+    /// The stamp of a file that may be memoized: `None` if it was modified too recently
+    /// (or its time is unknown).
+    fn trusted_stamp(&self, meta: &fs::Metadata) -> Option<Stamp> {
+        let mtime_ns: u64 =
+            meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos().try_into().ok()?;
+        (mtime_ns < self.trusted_before_ns).then(|| Stamp {
+            size: meta.len(),
+            mtime_ns,
+            inode: inode(meta),
+        })
+    }
+}
+
+/// The same error, its message prefixed with the file it concerns.
+fn naming(path: &Path, e: &io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+#[cfg(unix)]
+fn inode(meta: &fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(meta)
+}
+
+#[cfg(not(unix))]
+fn inode(_meta: &fs::Metadata) -> u64 {
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash_of(bytes: &[u8]) -> Digest {
+        Digest(*blake3::hash(bytes).as_bytes())
+    }
+
+    /// Writes `bytes` in place (same inode) and sets the file's modification time.
+    fn write_at(path: &Path, bytes: &[u8], modified: SystemTime) {
+        fs::write(path, bytes).unwrap();
+        File::options().write(true).open(path).unwrap().set_modified(modified).unwrap();
+    }
+
+    fn hours_ago(h: u64) -> SystemTime {
+        SystemTime::now() - Duration::from_secs(h * 3600)
+    }
+
+    #[test]
+    fn the_digest_is_the_blake3_of_the_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stem.wav");
+        write_at(&path, b"some audio", hours_ago(1));
+        let mut digests = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
+        assert_eq!(digests.digest(&path).unwrap(), hash_of(b"some audio"));
+        assert_eq!(digests.digest(&path).unwrap().to_string().len(), 64);
+    }
+
+    #[test]
+    fn an_unchanged_old_file_is_not_read_again_even_across_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stem.wav");
+        let then = hours_ago(1);
+        write_at(&path, b"first take", then);
+        let mut digests = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
+        assert_eq!(digests.digest(&path).unwrap(), hash_of(b"first take"));
+        digests.save().unwrap();
+        // New bytes of the same length, and the old time forged back: only a memo that
+        // does not read the file still answers with the old digest.
+        write_at(&path, b"other take", then);
+        let mut next_run = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
+        assert_eq!(next_run.digest(&path).unwrap(), hash_of(b"first take"));
+        assert_eq!(next_run.files_read(), 0);
+    }
+
+    #[test]
+    fn a_change_of_size_or_time_makes_the_file_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stem.wav");
+        write_at(&path, b"first take", hours_ago(3));
+        let mut digests = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
+        digests.digest(&path).unwrap();
+        write_at(&path, b"longer take", hours_ago(3));
+        assert_eq!(digests.digest(&path).unwrap(), hash_of(b"longer take"));
+        write_at(&path, b"other  take", hours_ago(2));
+        assert_eq!(digests.digest(&path).unwrap(), hash_of(b"other  take"));
+        assert_eq!(digests.files_read(), 3);
+    }
+
+    #[test]
+    fn a_file_modified_after_the_run_started_is_never_trusted_to_the_memo() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stem.wav");
+        let run_start = SystemTime::now();
+        // Within the racy margin before the run: its bytes could still change unseen.
+        let recent = run_start - RACY_MARGIN / 2;
+        write_at(&path, b"first take", recent);
+        let mut digests = FileDigests::load(dir.path(), run_start).unwrap();
+        assert_eq!(digests.digest(&path).unwrap(), hash_of(b"first take"));
+        write_at(&path, b"other take", recent);
+        assert_eq!(digests.digest(&path).unwrap(), hash_of(b"other take"));
+        digests.save().unwrap();
+        assert!(!dir.path().join(MEMO_FILE).exists());
+        write_at(&path, b"third take", run_start + Duration::from_secs(1));
+        assert_eq!(digests.digest(&path).unwrap(), hash_of(b"third take"));
+        assert_eq!(digests.files_read(), 3);
+    }
+
+    #[test]
+    fn the_memo_keys_on_the_canonical_path_but_never_puts_it_in_the_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        let (a, b) = (dir.path().join("a.wav"), dir.path().join("sub/b.wav"));
+        write_at(&a, b"same bytes", hours_ago(1));
+        write_at(&b, b"same bytes", hours_ago(1));
+        let mut digests = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
+        assert_eq!(digests.digest(&a).unwrap(), digests.digest(&b).unwrap());
+        let roundabout = dir.path().join("sub/../a.wav");
+        digests.digest(&roundabout).unwrap();
+        assert_eq!(digests.files_read(), 2);
+    }
+
+    #[test]
+    fn a_damaged_memo_is_ignored_and_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stem.wav");
+        write_at(&path, b"take", hours_ago(1));
+        fs::write(dir.path().join(MEMO_FILE), b"{ not json").unwrap();
+        let mut digests = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
+        assert_eq!(digests.digest(&path).unwrap(), hash_of(b"take"));
+        digests.save().unwrap();
+        let mut next_run = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
+        next_run.digest(&path).unwrap();
+        assert_eq!(next_run.files_read(), 0);
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut digests = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
+        let path = dir.path().join("gone.wav");
+        let e = digests.digest(&path).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+    }
+}

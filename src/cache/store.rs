@@ -1,0 +1,923 @@
+//! The on-disk store of cache entries: immutable, checksummed planar stereo audio named by
+//! its [`Key`], each with a JSON manifest saying what the key was made of.
+//!
+//! # Layout
+//!
+//! ```text
+//! root/entries/ab/cd/abcd…(64 hex digits)          one entry (the key in hex)
+//! root/entries/ab/cd/abcd….tmp-<pid>-<n>           an entry being written
+//! ```
+//!
+//! Two levels of 256 shards keep directories small with millions of entries. An entry is
+//! one file, so a single rename publishes all of it:
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 0..8 | magic `mixdown\0` |
+//! | 8..12 | format version (u32 LE), [`FORMAT_VERSION`] |
+//! | 12..16 | channels (u32 LE), always 2 |
+//! | 16..20 | sample rate (u32 LE) |
+//! | 20..24 | zero |
+//! | 24..32 | frames (u64 LE) |
+//! | 32..40 | checksum (u64 LE): xxh3-64 of the sample bytes, then frames and sample rate (LE) |
+//! | 40..48 | manifest length in bytes (u64 LE) |
+//! | 48..64 | zero |
+//! | 64.. | samples: `frames` × (left, right), each an `f32` LE |
+//! | then | the manifest: JSON `{"key", "frames", "sample_rate", "ingredients"}` |
+//!
+//! Samples are stored bit for bit, so a cached node reads back identical to a fresh render.
+//! The header is written last, over zeros, and the file is renamed into place only when
+//! complete; until then the entry path holds nothing, or the previous complete entry. If
+//! the machine dies before the data reach the disk the renamed file may hold zeros or
+//! garbage, which fails the magic, the size check or the checksum and counts as a miss.
+//!
+//! # Use and eviction
+//!
+//! An entry file's modification time records when it was last used: it is set when the
+//! entry is written and again whenever [`Store::open_entry`] opens it (the content never
+//! changes after the rename, so the time is free for this). [`Store::gc`] evicts the
+//! least recently used entries first. Access times are not used because many file systems
+//! do not keep them.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use xxhash_rust::xxh3::Xxh3Default;
+
+use super::{CacheError, Key};
+
+/// Version of the entry file format. Bump it when the layout changes; older entries then
+/// read as corrupt and are rendered again.
+pub const FORMAT_VERSION: u32 = 1;
+
+const MAGIC: [u8; 8] = *b"mixdown\0";
+const HEADER_BYTES: usize = 64;
+const CHANNELS: u32 = 2;
+const FRAME_BYTES: usize = 8;
+/// Bytes per read or write: large enough that syscalls cost nothing next to the copy.
+const IO_BUFFER_BYTES: usize = 256 * 1024;
+/// A temporary file older than this belongs to a writer that crashed.
+const STALE_TEMP_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// An on-disk store of cache entries. Cheap to share: every method takes `&self`, and
+/// several threads or processes may use one directory at once.
+#[derive(Debug, Clone)]
+pub struct Store {
+    entries: PathBuf,
+}
+
+/// How much the store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Complete entries.
+    pub entries: u64,
+    /// Their total size in bytes.
+    pub bytes: u64,
+}
+
+/// What [`Store::gc`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GcReport {
+    /// Entries removed, least recently used first.
+    pub removed: Vec<Key>,
+    /// Bytes freed, stale temporary files included.
+    pub freed_bytes: u64,
+    /// What is left.
+    pub kept: Stats,
+}
+
+/// What [`Store::verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VerifyReport {
+    /// Entries read in full.
+    pub checked: u64,
+    /// Entries found corrupt, and removed.
+    pub corrupt: Vec<Key>,
+}
+
+impl Store {
+    /// Opens the store at `root`, creating the directory if needed.
+    ///
+    /// # Errors
+    /// When the directory cannot be created.
+    pub fn open(root: impl AsRef<Path>) -> io::Result<Self> {
+        let entries = root.as_ref().join("entries");
+        fs::create_dir_all(&entries)?;
+        Ok(Self { entries })
+    }
+
+    /// Whether an entry exists for `key`. Only a stat: the entry may still turn out to be
+    /// corrupt when read.
+    #[must_use]
+    pub fn contains(&self, key: &Key) -> bool {
+        self.entry_path(key).is_file()
+    }
+
+    /// Starts writing the entry for `key`, audio at `sample_rate`. The entry appears only
+    /// when [`EntryWriter::finish`] succeeds.
+    ///
+    /// # Errors
+    /// When the temporary file cannot be created.
+    pub fn create(&self, key: &Key, sample_rate: u32) -> io::Result<EntryWriter> {
+        let path = self.entry_path(key);
+        if let Some(shard) = path.parent() {
+            fs::create_dir_all(shard)?;
+        }
+        let temp = temp_path(&path);
+        let file = File::create(&temp)?;
+        let mut writer = EntryWriter {
+            key: *key,
+            path,
+            temp,
+            file: Some(file),
+            buffer: Vec::with_capacity(IO_BUFFER_BYTES),
+            hasher: Xxh3Default::new(),
+            frames: 0,
+            sample_rate,
+        };
+        if let Some(file) = writer.file.as_mut() {
+            // Zeros where the header goes: an unfinished file never has a valid magic.
+            file.write_all(&[0; HEADER_BYTES])?;
+        }
+        Ok(writer)
+    }
+
+    /// Opens the entry for `key` to stream its audio, and records the use for [`Store::gc`].
+    ///
+    /// # Errors
+    /// [`CacheError::Missing`] when there is no entry, [`CacheError::Corrupt`] when its
+    /// header or size is wrong (damage inside the samples is found by the reader).
+    pub fn open_entry(&self, key: &Key) -> Result<EntryReader, CacheError> {
+        let reader = EntryReader::open(*key, &self.entry_path(key))?;
+        // Best effort: on a read-only store the entry is still served, only its age is wrong.
+        let _ = reader.file.set_modified(SystemTime::now());
+        Ok(reader)
+    }
+
+    /// The manifest stored with `key`'s entry: the caller's `ingredients` plus the key, the
+    /// frames and the sample rate. `None` if there is no entry or its manifest is unreadable.
+    #[must_use]
+    pub fn manifest(&self, key: &Key) -> Option<serde_json::Value> {
+        let mut reader = EntryReader::open(*key, &self.entry_path(key)).ok()?;
+        reader.read_manifest().ok()
+    }
+
+    /// Removes the entry for `key`, if there is one.
+    ///
+    /// # Errors
+    /// When the file exists but cannot be removed.
+    pub fn remove(&self, key: &Key) -> io::Result<()> {
+        remove_if_present(&self.entry_path(key))
+    }
+
+    /// Counts the entries and their bytes.
+    ///
+    /// # Errors
+    /// When the store cannot be listed.
+    pub fn stats(&self) -> io::Result<Stats> {
+        let mut stats = Stats::default();
+        for file in self.list()? {
+            if let Listed::Entry { size, .. } = file {
+                stats.entries += 1;
+                stats.bytes += size;
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Removes least recently used entries until the rest fit in `max_bytes`, and the
+    /// temporary files of writers that crashed more than a day ago.
+    ///
+    /// # Errors
+    /// When the store cannot be listed or a file cannot be removed.
+    pub fn gc(&self, max_bytes: u64) -> io::Result<GcReport> {
+        let now = SystemTime::now();
+        let mut report = GcReport::default();
+        let mut entries = Vec::new();
+        for file in self.list()? {
+            match file {
+                Listed::Entry { key, size, used } => entries.push((used, key, size)),
+                Listed::Temp { path, size, modified } => {
+                    if now.duration_since(modified).is_ok_and(|age| age > STALE_TEMP_AGE) {
+                        remove_if_present(&path)?;
+                        report.freed_bytes += size;
+                    }
+                }
+            }
+        }
+        // Oldest use first; the key breaks ties so that the outcome never depends on
+        // listing order.
+        entries.sort_unstable();
+        let mut total: u64 = entries.iter().map(|&(_, _, size)| size).sum();
+        let mut kept = entries.len() as u64;
+        for (_, key, size) in entries {
+            if total <= max_bytes {
+                break;
+            }
+            self.remove(&key)?;
+            report.removed.push(key);
+            report.freed_bytes += size;
+            total -= size;
+            kept -= 1;
+        }
+        report.kept = Stats { entries: kept, bytes: total };
+        Ok(report)
+    }
+
+    /// Reads every entry in full, checking headers, checksums and manifests, and removes
+    /// those that fail. Does not count as use.
+    ///
+    /// # Errors
+    /// When the store cannot be listed, or reading fails for a reason other than damage.
+    pub fn verify(&self) -> io::Result<VerifyReport> {
+        let mut report = VerifyReport::default();
+        let (mut left, mut right) =
+            (vec![0.0; IO_BUFFER_BYTES / FRAME_BYTES], vec![0.0; IO_BUFFER_BYTES / FRAME_BYTES]);
+        for file in self.list()? {
+            let Listed::Entry { key, .. } = file else { continue };
+            let outcome = EntryReader::open(key, &self.entry_path(&key)).and_then(|mut reader| {
+                while reader.read(&mut left, &mut right)? > 0 {}
+                reader.read_manifest()
+            });
+            match outcome {
+                Ok(_) => report.checked += 1,
+                Err(CacheError::Corrupt { .. }) => {
+                    report.checked += 1;
+                    self.remove(&key)?;
+                    report.corrupt.push(key);
+                }
+                // Removed by someone else since the listing.
+                Err(CacheError::Missing { .. }) => {}
+                Err(CacheError::Io { source, .. }) => return Err(source),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Removes every entry and temporary file.
+    ///
+    /// # Errors
+    /// When the files cannot be removed.
+    pub fn clear(&self) -> io::Result<()> {
+        match fs::remove_dir_all(&self.entries) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        fs::create_dir_all(&self.entries)
+    }
+
+    fn entry_path(&self, key: &Key) -> PathBuf {
+        let hex = key.to_string();
+        self.entries.join(&hex[0..2]).join(&hex[2..4]).join(hex)
+    }
+
+    /// Every entry and temporary file, in no particular order. Files that are neither are
+    /// left alone.
+    fn list(&self) -> io::Result<Vec<Listed>> {
+        let mut out = Vec::new();
+        for first in read_dir_if_present(&self.entries)? {
+            for second in read_dir_if_present(&first?.path())? {
+                for file in read_dir_if_present(&second?.path())? {
+                    let file = file?;
+                    let Ok(meta) = file.metadata() else { continue };
+                    let name = file.file_name();
+                    let Some(name) = name.to_str() else { continue };
+                    let modified = meta.modified()?;
+                    if let Some(key) = Key::from_hex(name) {
+                        out.push(Listed::Entry { key, size: meta.len(), used: modified });
+                    } else if name.contains(".tmp-") {
+                        out.push(Listed::Temp { path: file.path(), size: meta.len(), modified });
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+enum Listed {
+    Entry { key: Key, size: u64, used: SystemTime },
+    Temp { path: PathBuf, size: u64, modified: SystemTime },
+}
+
+/// An entry being written. Dropping it before [`EntryWriter::finish`] deletes the
+/// temporary file and leaves no entry.
+pub struct EntryWriter {
+    key: Key,
+    path: PathBuf,
+    temp: PathBuf,
+    /// `None` once finished.
+    file: Option<File>,
+    buffer: Vec<u8>,
+    hasher: Xxh3Default,
+    frames: u64,
+    sample_rate: u32,
+}
+
+impl std::fmt::Debug for EntryWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EntryWriter")
+            .field("key", &self.key)
+            .field("frames", &self.frames)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EntryWriter {
+    /// Appends one block; `left` and `right` must have the same length.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn write(&mut self, left: &[f32], right: &[f32]) -> io::Result<()> {
+        debug_assert_eq!(left.len(), right.len());
+        let (mut left, mut right) = (left, right);
+        while !left.is_empty() {
+            let room = (IO_BUFFER_BYTES - self.buffer.len()) / FRAME_BYTES;
+            let n = room.min(left.len());
+            let start = self.buffer.len();
+            self.buffer.resize(start + n * FRAME_BYTES, 0);
+            interleave(&left[..n], &right[..n], &mut self.buffer[start..]);
+            self.frames += n as u64;
+            (left, right) = (&left[n..], &right[n..]);
+            if self.buffer.len() == IO_BUFFER_BYTES {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Frames written so far.
+    #[must_use]
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Completes the entry with its `ingredients` (the caller's description of the key) and
+    /// publishes it.
+    ///
+    /// # Errors
+    /// When writing or renaming fails; no entry appears then.
+    pub fn finish(mut self, ingredients: &serde_json::Value) -> io::Result<()> {
+        self.flush()?;
+        self.hasher.update(&self.frames.to_le_bytes());
+        self.hasher.update(&self.sample_rate.to_le_bytes());
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "key": self.key.to_string(),
+            "frames": self.frames,
+            "sample_rate": self.sample_rate,
+            "ingredients": ingredients,
+        }))?;
+        let header = Header {
+            sample_rate: self.sample_rate,
+            frames: self.frames,
+            checksum: self.hasher.digest(),
+            manifest_len: manifest.len() as u64,
+        };
+        let Some(mut file) = self.file.take() else {
+            return Err(io::Error::other("entry already finished"));
+        };
+        file.write_all(&manifest)?;
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(&header.to_bytes())?;
+        file.set_modified(SystemTime::now())?;
+        drop(file);
+        fs::rename(&self.temp, &self.path)?;
+        self.temp = PathBuf::new();
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let Some(file) = self.file.as_mut() else {
+            return Err(io::Error::other("entry already finished"));
+        };
+        self.hasher.update(&self.buffer);
+        file.write_all(&self.buffer)?;
+        self.buffer.clear();
+        Ok(())
+    }
+}
+
+impl Drop for EntryWriter {
+    fn drop(&mut self) {
+        drop(self.file.take());
+        if !self.temp.as_os_str().is_empty() {
+            // Best effort: a leftover temporary file is never taken for an entry, and gc
+            // removes it later.
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Streams an entry's audio. The checksum is verified when the last samples are loaded,
+/// so the read that would return them fails instead if the entry is damaged.
+pub struct EntryReader {
+    key: Key,
+    file: File,
+    header: Header,
+    buffer: Vec<u8>,
+    /// Bytes of `buffer` from `pos` to `len` are loaded but not yet returned.
+    pos: usize,
+    len: usize,
+    /// Frames not yet loaded from the file.
+    unloaded: u64,
+    hasher: Xxh3Default,
+}
+
+impl std::fmt::Debug for EntryReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EntryReader")
+            .field("key", &self.key)
+            .field("frames", &self.header.frames)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EntryReader {
+    fn open(key: Key, path: &Path) -> Result<Self, CacheError> {
+        let io_error = |source: io::Error| {
+            if source.kind() == io::ErrorKind::NotFound {
+                CacheError::Missing { key }
+            } else {
+                CacheError::Io { key, source }
+            }
+        };
+        let mut file = File::open(path).map_err(io_error)?;
+        let size = file.metadata().map_err(io_error)?.len();
+        let mut bytes = [0; HEADER_BYTES];
+        read_exact(&mut file, &mut bytes, key)?;
+        let header = Header::parse(&bytes).map_err(|reason| corrupt(key, reason))?;
+        let expected = header.frames.checked_mul(FRAME_BYTES as u64).and_then(|samples| {
+            (HEADER_BYTES as u64).checked_add(samples)?.checked_add(header.manifest_len)
+        });
+        if expected != Some(size) {
+            return Err(corrupt(
+                key,
+                format!("the file has {size} bytes, its header implies more or fewer"),
+            ));
+        }
+        let mut reader = Self {
+            key,
+            file,
+            header,
+            buffer: Vec::new(),
+            pos: 0,
+            len: 0,
+            unloaded: header.frames,
+            hasher: Xxh3Default::new(),
+        };
+        if header.frames == 0 {
+            reader.check()?;
+        } else {
+            reader.buffer = vec![0; IO_BUFFER_BYTES];
+        }
+        Ok(reader)
+    }
+
+    /// Total frames in the entry.
+    #[must_use]
+    pub fn frames(&self) -> u64 {
+        self.header.frames
+    }
+
+    /// Frames per second of the entry's audio.
+    #[must_use]
+    pub fn sample_rate(&self) -> u32 {
+        self.header.sample_rate
+    }
+
+    /// Fills up to `left.len()` frames of both channels and returns how many were
+    /// written; 0 means the entry has ended.
+    ///
+    /// # Errors
+    /// [`CacheError::Corrupt`] when the entry is short or fails its checksum (at the latest
+    /// on the read that reaches the end); [`CacheError::Io`] when reading fails.
+    pub fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, CacheError> {
+        let want = left.len().min(right.len());
+        let mut done = 0;
+        while done < want {
+            if self.pos == self.len {
+                if self.unloaded == 0 {
+                    break;
+                }
+                self.load()?;
+            }
+            let n = ((self.len - self.pos) / FRAME_BYTES).min(want - done);
+            let bytes = &self.buffer[self.pos..self.pos + n * FRAME_BYTES];
+            deinterleave(bytes, &mut left[done..done + n], &mut right[done..done + n]);
+            self.pos += n * FRAME_BYTES;
+            done += n;
+        }
+        Ok(done)
+    }
+
+    fn load(&mut self) -> Result<(), CacheError> {
+        let frames = self.unloaded.min((IO_BUFFER_BYTES / FRAME_BYTES) as u64) as usize;
+        let bytes = frames * FRAME_BYTES;
+        read_exact(&mut self.file, &mut self.buffer[..bytes], self.key)?;
+        self.hasher.update(&self.buffer[..bytes]);
+        self.pos = 0;
+        self.len = bytes;
+        self.unloaded -= frames as u64;
+        if self.unloaded == 0 { self.check() } else { Ok(()) }
+    }
+
+    fn check(&mut self) -> Result<(), CacheError> {
+        self.hasher.update(&self.header.frames.to_le_bytes());
+        self.hasher.update(&self.header.sample_rate.to_le_bytes());
+        if self.hasher.digest() == self.header.checksum {
+            Ok(())
+        } else {
+            Err(corrupt(self.key, "the samples do not match their checksum".to_owned()))
+        }
+    }
+
+    fn read_manifest(&mut self) -> Result<serde_json::Value, CacheError> {
+        let key = self.key;
+        let offset = HEADER_BYTES as u64 + self.header.frames * FRAME_BYTES as u64;
+        self.file.seek(SeekFrom::Start(offset)).map_err(|source| CacheError::Io { key, source })?;
+        let mut bytes = Vec::new();
+        (&mut self.file)
+            .take(self.header.manifest_len)
+            .read_to_end(&mut bytes)
+            .map_err(|source| CacheError::Io { key, source })?;
+        serde_json::from_slice(&bytes).map_err(|e| corrupt(key, format!("bad manifest: {e}")))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    sample_rate: u32,
+    frames: u64,
+    checksum: u64,
+    manifest_len: u64,
+}
+
+impl Header {
+    fn to_bytes(self) -> [u8; HEADER_BYTES] {
+        let mut b = [0; HEADER_BYTES];
+        b[0..8].copy_from_slice(&MAGIC);
+        b[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        b[12..16].copy_from_slice(&CHANNELS.to_le_bytes());
+        b[16..20].copy_from_slice(&self.sample_rate.to_le_bytes());
+        b[24..32].copy_from_slice(&self.frames.to_le_bytes());
+        b[32..40].copy_from_slice(&self.checksum.to_le_bytes());
+        b[40..48].copy_from_slice(&self.manifest_len.to_le_bytes());
+        b
+    }
+
+    fn parse(b: &[u8; HEADER_BYTES]) -> Result<Self, String> {
+        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let u64_at = |i: usize| u64::from_le_bytes(std::array::from_fn(|j| b[i + j]));
+        if b[0..8] != MAGIC {
+            return Err("not a cache entry (bad magic)".to_owned());
+        }
+        let version = u32_at(8);
+        if version != FORMAT_VERSION {
+            return Err(format!("format version {version}, expected {FORMAT_VERSION}"));
+        }
+        let channels = u32_at(12);
+        if channels != CHANNELS || u32_at(20) != 0 || b[48..].iter().any(|&x| x != 0) {
+            return Err("malformed header".to_owned());
+        }
+        Ok(Self {
+            sample_rate: u32_at(16),
+            frames: u64_at(24),
+            checksum: u64_at(32),
+            manifest_len: u64_at(40),
+        })
+    }
+}
+
+/// Writes frames as interleaved little-endian `f32` pairs into `out` (8 bytes a frame).
+fn interleave(left: &[f32], right: &[f32], out: &mut [u8]) {
+    for ((frame, l), r) in out.chunks_exact_mut(FRAME_BYTES).zip(left).zip(right) {
+        frame[..4].copy_from_slice(&l.to_le_bytes());
+        frame[4..].copy_from_slice(&r.to_le_bytes());
+    }
+}
+
+/// The inverse of [`interleave`].
+fn deinterleave(bytes: &[u8], left: &mut [f32], right: &mut [f32]) {
+    for ((frame, l), r) in bytes.chunks_exact(FRAME_BYTES).zip(left).zip(right) {
+        *l = f32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]);
+        *r = f32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
+    }
+}
+
+fn read_exact(file: &mut File, buf: &mut [u8], key: Key) -> Result<(), CacheError> {
+    file.read_exact(buf).map_err(|source| {
+        if source.kind() == io::ErrorKind::UnexpectedEof {
+            corrupt(key, "the file ends early".to_owned())
+        } else {
+            CacheError::Io { key, source }
+        }
+    })
+}
+
+fn corrupt(key: Key, reason: String) -> CacheError {
+    CacheError::Corrupt { key, reason }
+}
+
+fn read_dir_if_present(dir: &Path) -> io::Result<Vec<io::Result<fs::DirEntry>>> {
+    match fs::read_dir(dir) {
+        Ok(entries) => Ok(entries.collect()),
+        Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
+            Ok(Vec::new())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// A temporary name next to `path` that no other writer of this process or another one
+/// will choose at the same time.
+fn temp_path(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}-{n}", std::process::id()));
+    path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn key(n: u8) -> Key {
+        Key(std::array::from_fn(|i| n.wrapping_mul(31).wrapping_add(i as u8)))
+    }
+
+    /// Audio with awkward values: signed zeros, subnormals, infinities and a NaN payload
+    /// must all come back bit for bit.
+    fn signal(frames: usize) -> (Vec<f32>, Vec<f32>) {
+        let left: Vec<f32> = (0..frames).map(|i| (i as f32 * 0.013).sin()).collect();
+        let mut right: Vec<f32> = left.iter().map(|x| x * -0.5).collect();
+        let odd = [-0.0, f32::MIN_POSITIVE / 8.0, f32::INFINITY, f32::from_bits(0x7fc0_1234)];
+        for (r, x) in right.iter_mut().zip(odd) {
+            *r = x;
+        }
+        (left, right)
+    }
+
+    fn put(store: &Store, key: &Key, left: &[f32], right: &[f32]) {
+        let mut w = store.create(key, 48_000).unwrap();
+        // Blocks of a size unrelated to the I/O buffer, so that boundaries fall anywhere.
+        for (l, r) in left.chunks(1001).zip(right.chunks(1001)) {
+            w.write(l, r).unwrap();
+        }
+        assert_eq!(w.frames(), left.len() as u64);
+        w.finish(&json!({ "kind": "test", "n": left.len() })).unwrap();
+    }
+
+    fn read_all(
+        store: &Store,
+        key: &Key,
+        block: usize,
+    ) -> Result<(Vec<f32>, Vec<f32>), CacheError> {
+        let mut reader = store.open_entry(key)?;
+        let (mut l, mut r) = (vec![0.0; block], vec![0.0; block]);
+        let (mut left, mut right) = (Vec::new(), Vec::new());
+        loop {
+            let n = reader.read(&mut l, &mut r)?;
+            if n == 0 {
+                assert_eq!(left.len() as u64, reader.frames());
+                return Ok((left, right));
+            }
+            left.extend_from_slice(&l[..n]);
+            right.extend_from_slice(&r[..n]);
+        }
+    }
+
+    fn bits(x: &[f32]) -> Vec<u32> {
+        x.iter().map(|v| v.to_bits()).collect()
+    }
+
+    #[test]
+    fn an_entry_reads_back_bit_for_bit_whatever_the_block_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // More than one I/O buffer (32768 frames), so that reading crosses a reload.
+        let (left, right) = signal(70_000);
+        put(&store, &key(1), &left, &right);
+        assert!(store.contains(&key(1)));
+        for block in [1, 4096, 100_000] {
+            let (l, r) = read_all(&store, &key(1), block).unwrap();
+            assert_eq!((bits(&l), bits(&r)), (bits(&left), bits(&right)), "block {block}");
+        }
+        assert_eq!(store.open_entry(&key(1)).unwrap().sample_rate(), 48_000);
+    }
+
+    #[test]
+    fn an_empty_entry_is_valid_and_reads_as_zero_frames() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        put(&store, &key(1), &[], &[]);
+        assert_eq!(read_all(&store, &key(1), 64).unwrap(), (vec![], vec![]));
+    }
+
+    #[test]
+    fn the_manifest_holds_the_ingredients_frames_and_rate() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        put(&store, &key(2), &[0.5; 10], &[0.5; 10]);
+        let manifest = store.manifest(&key(2)).unwrap();
+        assert_eq!(manifest["key"], json!(key(2).to_string()));
+        assert_eq!(manifest["frames"], json!(10));
+        assert_eq!(manifest["sample_rate"], json!(48_000));
+        assert_eq!(manifest["ingredients"], json!({ "kind": "test", "n": 10 }));
+        assert_eq!(store.manifest(&key(3)), None);
+    }
+
+    #[test]
+    fn a_flipped_byte_anywhere_in_the_samples_is_caught_by_the_end_of_the_stream() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (left, right) = signal(70_000);
+        put(&store, &key(1), &left, &right);
+        let path = store.entry_path(&key(1));
+        let pristine = fs::read(&path).unwrap();
+        let last = HEADER_BYTES + 70_000 * FRAME_BYTES - 1;
+        for at in [HEADER_BYTES, HEADER_BYTES + 5, HEADER_BYTES + 300_001, last] {
+            let mut damaged = pristine.clone();
+            damaged[at] ^= 0x01;
+            fs::write(&path, &damaged).unwrap();
+            let e = read_all(&store, &key(1), 4096).unwrap_err();
+            assert!(matches!(e, CacheError::Corrupt { key: k, .. } if k == key(1)), "{at}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_damaged_header_is_corrupt_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        put(&store, &key(1), &[0.5; 100], &[0.5; 100]);
+        let path = store.entry_path(&key(1));
+        let pristine = fs::read(&path).unwrap();
+        // Magic, version, channels, frames and the reserved bytes.
+        for at in [0, 8, 12, 24, 50] {
+            let mut damaged = pristine.clone();
+            damaged[at] ^= 0x10;
+            fs::write(&path, &damaged).unwrap();
+            let e = store.open_entry(&key(1)).unwrap_err();
+            assert!(matches!(e, CacheError::Corrupt { .. }), "{at}: {e}");
+        }
+        // The rate and the checksum are only caught by the checksum, at the end.
+        for at in [16, 32] {
+            let mut damaged = pristine.clone();
+            damaged[at] ^= 0x10;
+            fs::write(&path, &damaged).unwrap();
+            let e = read_all(&store, &key(1), 4096).unwrap_err();
+            assert!(matches!(e, CacheError::Corrupt { .. }), "{at}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_truncated_entry_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        put(&store, &key(1), &[0.5; 1000], &[0.5; 1000]);
+        let path = store.entry_path(&key(1));
+        let pristine = fs::read(&path).unwrap();
+        for len in [0, 10, HEADER_BYTES, HEADER_BYTES + 4000, pristine.len() - 1] {
+            fs::write(&path, &pristine[..len]).unwrap();
+            let e = store.open_entry(&key(1)).unwrap_err();
+            assert!(matches!(e, CacheError::Corrupt { .. }), "{len}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_missing_entry_is_reported_as_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(!store.contains(&key(9)));
+        let e = store.open_entry(&key(9)).unwrap_err();
+        assert!(matches!(e, CacheError::Missing { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_writer_dropped_midway_leaves_no_entry_and_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (left, right) = signal(50_000);
+        let mut w = store.create(&key(1), 48_000).unwrap();
+        w.write(&left, &right).unwrap();
+        drop(w);
+        assert!(!store.contains(&key(1)));
+        assert!(matches!(store.open_entry(&key(1)), Err(CacheError::Missing { .. })));
+        let shard = store.entry_path(&key(1)).parent().unwrap().to_path_buf();
+        assert_eq!(fs::read_dir(shard).unwrap().count(), 0);
+        assert_eq!(store.stats().unwrap(), Stats::default());
+    }
+
+    #[test]
+    fn an_unfinished_file_under_the_entry_name_never_reads_as_valid() {
+        // What a crash between creating and finishing would look like if the temporary
+        // file had been renamed early: the header is still zeros.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut w = store.create(&key(1), 48_000).unwrap();
+        w.write(&vec![0.5; 40_000], &vec![0.5; 40_000]).unwrap();
+        let temp = w.temp.clone();
+        fs::copy(&temp, store.entry_path(&key(1))).unwrap();
+        drop(w);
+        let e = store.open_entry(&key(1)).unwrap_err();
+        assert!(matches!(e, CacheError::Corrupt { .. }), "{e}");
+    }
+
+    #[test]
+    fn stats_count_entries_and_bytes_and_remove_and_clear_empty_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        put(&store, &key(1), &[0.5; 100], &[0.5; 100]);
+        put(&store, &key(2), &[0.5; 300], &[0.5; 300]);
+        let size = |k| fs::metadata(store.entry_path(&k)).unwrap().len();
+        let stats = store.stats().unwrap();
+        assert_eq!(stats, Stats { entries: 2, bytes: size(key(1)) + size(key(2)) });
+        store.remove(&key(1)).unwrap();
+        store.remove(&key(1)).unwrap();
+        assert!(!store.contains(&key(1)));
+        assert_eq!(store.stats().unwrap().entries, 1);
+        store.clear().unwrap();
+        assert_eq!(store.stats().unwrap(), Stats::default());
+        put(&store, &key(3), &[0.5; 10], &[0.5; 10]);
+        assert!(store.contains(&key(3)));
+    }
+
+    #[test]
+    fn gc_removes_the_least_recently_used_entries_first_down_to_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for n in 1..=3 {
+            put(&store, &key(n), &[0.5; 1000], &[0.5; 1000]);
+        }
+        // Entry 1 is the oldest written but the most recently used.
+        drop(store.open_entry(&key(1)).unwrap());
+        let size = fs::metadata(store.entry_path(&key(1))).unwrap().len();
+        let report = store.gc(2 * size).unwrap();
+        assert_eq!(report.removed, vec![key(2)]);
+        assert_eq!(report.kept, Stats { entries: 2, bytes: 2 * size });
+        let report = store.gc(2 * size - 1).unwrap();
+        assert_eq!(report.removed, vec![key(3)]);
+        assert!(store.contains(&key(1)));
+        assert_eq!(store.gc(0).unwrap().removed, vec![key(1)]);
+        assert_eq!(store.stats().unwrap(), Stats::default());
+    }
+
+    #[test]
+    fn gc_removes_temporary_files_only_once_they_are_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let shard = store.entry_path(&key(1)).parent().unwrap().to_path_buf();
+        fs::create_dir_all(&shard).unwrap();
+        let (stale, fresh) = (shard.join("ab.tmp-1-0"), shard.join("ab.tmp-1-1"));
+        fs::write(&stale, [0; 100]).unwrap();
+        fs::write(&fresh, [0; 100]).unwrap();
+        let two_days_ago = SystemTime::now() - 2 * STALE_TEMP_AGE;
+        File::options().write(true).open(&stale).unwrap().set_modified(two_days_ago).unwrap();
+        let report = store.gc(u64::MAX).unwrap();
+        assert_eq!(report.freed_bytes, 100);
+        assert!(!stale.exists());
+        assert!(fresh.exists());
+    }
+
+    #[test]
+    fn verify_finds_and_removes_a_corrupt_entry_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for n in 1..=3 {
+            put(&store, &key(n), &vec![0.25; 5000], &vec![0.5; 5000]);
+        }
+        let path = store.entry_path(&key(2));
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[HEADER_BYTES + 1234] ^= 0x80;
+        fs::write(&path, bytes).unwrap();
+        let report = store.verify().unwrap();
+        assert_eq!(report, VerifyReport { checked: 3, corrupt: vec![key(2)] });
+        assert!(!store.contains(&key(2)));
+        assert!(store.contains(&key(1)) && store.contains(&key(3)));
+        assert_eq!(store.verify().unwrap(), VerifyReport { checked: 2, corrupt: vec![] });
+    }
+
+    #[test]
+    fn the_same_audio_and_ingredients_always_give_the_same_entry_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (left, right) = signal(40_000);
+        put(&store, &key(1), &left, &right);
+        let first = fs::read(store.entry_path(&key(1))).unwrap();
+        let mut w = store.create(&key(1), 48_000).unwrap();
+        w.write(&left, &right).unwrap();
+        w.finish(&json!({ "kind": "test", "n": 40_000 })).unwrap();
+        assert_eq!(fs::read(store.entry_path(&key(1))).unwrap(), first);
+    }
+}
