@@ -301,7 +301,7 @@ mod tests {
     }
 
     fn contract_stem(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/contract/stems").join(name)
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stems").join(name)
     }
 
     /// Reads the whole stream in blocks of `block` frames.

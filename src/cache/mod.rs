@@ -7,6 +7,7 @@
 //! stored beside each entry so that a render can explain what changed.
 
 pub mod file_digest;
+pub mod keys;
 pub mod store;
 
 use std::fmt;

@@ -75,7 +75,9 @@ fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: f64 = number.parse().map_err(|_| format!("`{text}` is not a size; write e.g. `500MB` or `2GiB`"))?;
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size; write e.g. `500MB` or `2GiB`"))?;
     let factor: f64 = match unit.trim() {
         "" | "B" => 1.0,
         "kB" | "KB" => 1e3,
@@ -84,7 +86,9 @@ fn parse_size(text: &str) -> Result<u64, String> {
         "KiB" => 1024.0,
         "MiB" => 1024.0 * 1024.0,
         "GiB" => 1024.0 * 1024.0 * 1024.0,
-        other => return Err(format!("unknown size unit `{other}`; use B, kB, MB, GB, KiB, MiB or GiB")),
+        other => {
+            return Err(format!("unknown size unit `{other}`; use B, kB, MB, GB, KiB, MiB or GiB"));
+        }
     };
     Ok((number * factor) as u64)
 }

@@ -27,6 +27,11 @@ pub fn run(args: &CheckArgs) -> i32 {
         return EXIT_INVALID;
     }
     let nodes = compiled.graph.graph.node_count();
-    eprintln!("{}: ok ({} tracks, {} buses, {nodes} nodes)", args.file.display(), compiled.mix.tracks.len(), compiled.mix.buses.len());
+    eprintln!(
+        "{}: ok ({} tracks, {} buses, {nodes} nodes)",
+        args.file.display(),
+        compiled.mix.tracks.len(),
+        compiled.mix.buses.len()
+    );
     EXIT_OK
 }

@@ -52,9 +52,14 @@ fn probe_sources(loaded: &LoadedMix, mix: &Mix) -> Vec<Diagnostic> {
     let mut files: Vec<(String, PathBuf)> = Vec::new();
     for t in &mix.tracks {
         match &t.input {
-            TrackInput::Source(file) => files.push((format!("tracks.{}.source", t.name), file.clone())),
+            TrackInput::Source(file) => {
+                files.push((format!("tracks.{}.source", t.name), file.clone()));
+            }
             TrackInput::Clips(clips) => files.extend(
-                clips.iter().enumerate().map(|(i, c)| (format!("tracks.{}.clips[{i}].file", t.name), c.file.clone())),
+                clips
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (format!("tracks.{}.clips[{i}].file", t.name), c.file.clone())),
             ),
         }
     }

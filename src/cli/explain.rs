@@ -35,20 +35,23 @@ pub fn run(args: &ExplainArgs) -> i32 {
     let graph = &compiled.graph;
     let Some(node) = graph.find(&args.node) else {
         let ids: Vec<&str> = graph.graph.node_weights().map(|n| n.id.as_str()).collect();
-        let hint = did_you_mean(&args.node, ids.iter().copied())
-            .map_or_else(|| format!("known nodes: {}", ids.join(", ")), |s| format!("did you mean `{s}`?"));
+        let hint = did_you_mean(&args.node, ids.iter().copied()).map_or_else(
+            || format!("known nodes: {}", ids.join(", ")),
+            |s| format!("did you mean `{s}`?"),
+        );
         eprintln!("error: no node `{}` in this mix\n  = help: {hint}", args.node);
         return EXIT_INVALID;
     };
-    let (store, keys) = match Store::open(&args.cache.dir).map_err(|e| e.to_string()).and_then(|store| {
-        compute_keys(&compiled, &args.cache.dir, SystemTime::now()).map(|keys| (store, keys))
-    }) {
-        Ok(pair) => pair,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILURE;
-        }
-    };
+    let (store, keys) =
+        match Store::open(&args.cache.dir).map_err(|e| e.to_string()).and_then(|store| {
+            compute_keys(&compiled, &args.cache.dir, SystemTime::now()).map(|keys| (store, keys))
+        }) {
+            Ok(pair) => pair,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_FAILURE;
+            }
+        };
     let key = keys.key(node);
     let current = serde_json::to_value(keys.material(node)).expect("key material serializes");
     println!("node {}\nkey  {key}", args.node);
@@ -60,7 +63,8 @@ pub fn run(args: &ExplainArgs) -> i32 {
         .ok()
         .and_then(|hex| Key::from_hex(hex.trim()))
         .and_then(|k| store.manifest(&k))
-        .and_then(|m| m.get("material").cloned());
+        .map(|m| m["ingredients"]["material"].clone())
+        .filter(|material| !material.is_null());
     match previous {
         None => println!("will render: it has not been rendered with this cache before"),
         Some(previous) => {

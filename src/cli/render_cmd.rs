@@ -10,7 +10,7 @@ use crate::audio::resample::RESAMPLER_QUALITY;
 use crate::cache::file_digest::FileDigests;
 use crate::cache::keys::Keys;
 use crate::cache::store::Store;
-use crate::diag::did_you_mean;
+use crate::diag::suggest;
 use crate::graph::OutputFormat;
 use crate::render::{PlanStep, RenderEvent, Settings, plan, render};
 
@@ -53,7 +53,11 @@ pub fn run(args: &RenderArgs) -> i32 {
         return EXIT_INVALID;
     };
     let temporary = args.no_cache.then(|| {
-        std::env::temp_dir().join(format!("mixdown-cache-{}-{}", std::process::id(), started.elapsed().as_nanos()))
+        std::env::temp_dir().join(format!(
+            "mixdown-cache-{}-{}",
+            std::process::id(),
+            started.elapsed().as_nanos()
+        ))
     });
     let cache_dir = temporary.clone().unwrap_or_else(|| args.cache.dir.clone());
     let code = render_with_cache(args, &compiled, &cache_dir, run_start, started);
@@ -63,7 +67,13 @@ pub fn run(args: &RenderArgs) -> i32 {
     code
 }
 
-fn render_with_cache(args: &RenderArgs, compiled: &Compiled, cache_dir: &Path, run_start: SystemTime, started: Instant) -> i32 {
+fn render_with_cache(
+    args: &RenderArgs,
+    compiled: &Compiled,
+    cache_dir: &Path,
+    run_start: SystemTime,
+    started: Instant,
+) -> i32 {
     let graph = &compiled.graph;
     let store = match Store::open(cache_dir) {
         Ok(store) => store,
@@ -81,18 +91,17 @@ fn render_with_cache(args: &RenderArgs, compiled: &Compiled, cache_dir: &Path, r
     };
     let target = match &args.only {
         None => graph.output,
-        Some(id) => match graph.find(id) {
-            Some(i) => i,
-            None => {
+        Some(id) => {
+            if let Some(i) = graph.find(id) {
+                i
+            } else {
                 let ids: Vec<&str> = graph.graph.node_weights().map(|n| n.id.as_str()).collect();
-                let hint = did_you_mean(id, ids.iter().copied()).map_or_else(
-                    || "`mixdown graph` lists the node ids".to_string(),
-                    |s| format!("did you mean `{s}`?"),
-                );
+                let hint = suggest(id, ids.iter().copied())
+                    .unwrap_or_else(|| "`mixdown graph` lists the node ids".to_string());
                 eprintln!("error: no node `{id}` in this mix\n  = help: {hint}");
                 return EXIT_INVALID;
             }
-        },
+        }
     };
     if args.dry_run {
         for (i, step) in plan(graph, &keys, &store, cache_dir, target).steps {
@@ -105,7 +114,8 @@ fn render_with_cache(args: &RenderArgs, compiled: &Compiled, cache_dir: &Path, r
         }
         return EXIT_OK;
     }
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let jobs =
+        args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let bar = Bar::new();
     let result = render(graph, &keys, &store, cache_dir, target, Settings { jobs }, &bar);
     bar.clear();
@@ -141,10 +151,18 @@ fn render_with_cache(args: &RenderArgs, compiled: &Compiled, cache_dir: &Path, r
 }
 
 /// Hashes every source file (through the stat memo) and keys every node.
-pub fn compute_keys(compiled: &Compiled, cache_dir: &Path, run_start: SystemTime) -> Result<Keys, String> {
-    let mut digests = FileDigests::load(cache_dir, run_start).map_err(|e| format!("cannot read the file digest memo: {e}"))?;
+pub fn compute_keys(
+    compiled: &Compiled,
+    cache_dir: &Path,
+    run_start: SystemTime,
+) -> Result<Keys, String> {
+    let mut digests = FileDigests::load(cache_dir, run_start)
+        .map_err(|e| format!("cannot read the file digest memo: {e}"))?;
     let keys = Keys::compute(&compiled.graph, RESAMPLER_QUALITY, |path| {
-        digests.digest(path).map(|d| d.to_string()).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+        digests
+            .digest(path)
+            .map(|d| d.to_string())
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
     })?;
     // The memo only saves work; failing to store it must not fail the render.
     let _ = digests.save();

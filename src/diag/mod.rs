@@ -7,7 +7,7 @@ mod suggest;
 use std::path::PathBuf;
 
 pub use render::render;
-pub use suggest::did_you_mean;
+pub use suggest::{did_you_mean, suggest};
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -13,7 +13,8 @@ use crate::units::{Decibels, Param};
 /// Builds the graph that renders `mix` to `out_dir/<mix id>.wav`.
 #[must_use]
 pub fn build(mix: &Mix, out_dir: &Path, format: OutputFormat) -> RenderGraph {
-    let mut b = Builder { mix, graph: DiGraph::new(), sources: BTreeMap::new(), named: BTreeMap::new() };
+    let mut b =
+        Builder { mix, graph: DiGraph::new(), sources: BTreeMap::new(), named: BTreeMap::new() };
     let master = b.sum_node("master");
     let output_id = format!("{}/output", mix.id);
     let output = b.add(
@@ -79,7 +80,12 @@ impl Builder<'_> {
             let sidechains = self.sidechains(&track.chain, &mut inputs);
             self.add(
                 format!("{}/track/{name}", self.mix.id),
-                NodeKind::Track { clips, polarity: track.polarity, chain: track.chain.clone(), sidechains },
+                NodeKind::Track {
+                    clips,
+                    polarity: track.polarity,
+                    chain: track.chain.clone(),
+                    sidechains,
+                },
                 inputs,
             )
         } else {
@@ -110,8 +116,18 @@ impl Builder<'_> {
     fn sum_node(&mut self, name: &str) -> NodeIndex {
         let target = if name == "master" { Target::Master } else { Target::Bus(name.to_string()) };
         let mut incoming: Vec<Incoming> = Vec::new();
-        let tracks = self.mix.tracks.iter().filter(|t| t.audible).map(|t| (&t.name, &t.to, &t.fader, &t.sends));
-        let buses = self.mix.buses.iter().filter(|b| b.audible).map(|b| (&b.name, &b.to, &b.fader, &b.sends));
+        let tracks = self
+            .mix
+            .tracks
+            .iter()
+            .filter(|t| t.audible)
+            .map(|t| (&t.name, &t.to, &t.fader, &t.sends));
+        let buses = self
+            .mix
+            .buses
+            .iter()
+            .filter(|b| b.audible)
+            .map(|b| (&b.name, &b.to, &b.fader, &b.sends));
         for (from, to, fader, sends) in tracks.chain(buses) {
             if *to == target {
                 incoming.push(Incoming {
@@ -123,7 +139,10 @@ impl Builder<'_> {
                 let feed = if send.pre_fader {
                     Feed { gains: vec![send.level.clone()], pan: None }
                 } else {
-                    Feed { gains: vec![fader.gain.clone(), send.level.clone()], pan: Some(fader.pan.clone()) }
+                    Feed {
+                        gains: vec![fader.gain.clone(), send.level.clone()],
+                        pan: Some(fader.pan.clone()),
+                    }
                 };
                 incoming.push(Incoming { from: from.clone(), feed });
             }
@@ -131,11 +150,17 @@ impl Builder<'_> {
         let (gain, chain) = match &target {
             Target::Master => (self.mix.master.gain.clone(), self.mix.master.chain.clone()),
             Target::Bus(b) => {
-                let bus = self.mix.buses.iter().find(|x| x.name == *b).expect("lowering checked bus names");
+                let bus = self
+                    .mix
+                    .buses
+                    .iter()
+                    .find(|x| x.name == *b)
+                    .expect("lowering checked bus names");
                 (Param::Constant(Decibels(0.0)), bus.chain.clone())
             }
         };
-        let mut inputs: Vec<NodeIndex> = incoming.iter().map(|i| self.named_node(&i.from)).collect();
+        let mut inputs: Vec<NodeIndex> =
+            incoming.iter().map(|i| self.named_node(&i.from)).collect();
         let feeds = incoming.into_iter().map(|i| i.feed).collect();
         let sidechains = self.sidechains(&chain, &mut inputs);
         let id = match &target {

@@ -6,7 +6,6 @@
 //! move changes only the sums downstream.
 
 mod build;
-mod keys;
 mod print;
 
 use std::path::PathBuf;
@@ -14,7 +13,6 @@ use std::path::PathBuf;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 pub use build::build;
-pub use keys::{DSP_EPOCH, KEY_SCHEMA, KeyMaterial, Keys, NodeKey};
 pub use print::{to_dot, to_text};
 
 use crate::dsp::step::Step;

@@ -27,7 +27,8 @@ pub fn to_dot(graph: &RenderGraph) -> String {
     let mut out = String::from("digraph mix {\n  rankdir=LR;\n");
     for i in graph.topological_order() {
         let node = &graph.graph[i];
-        let _ = writeln!(out, "  \"{}\" [label=\"{}\\n{}\"];", node.id, node.id, describe(&node.kind));
+        let _ =
+            writeln!(out, "  \"{}\" [label=\"{}\\n{}\"];", node.id, node.id, describe(&node.kind));
         for &j in &node.inputs {
             let _ = writeln!(out, "  \"{}\" -> \"{}\";", graph.graph[j].id, node.id);
         }
@@ -41,7 +42,10 @@ fn describe(kind: &NodeKind) -> String {
         if steps.is_empty() {
             String::new()
         } else {
-            format!(" [{}]", steps.iter().map(|s| s.kind()).collect::<Vec<_>>().join(" > "))
+            format!(
+                " [{}]",
+                steps.iter().map(crate::dsp::step::Step::kind).collect::<Vec<_>>().join(" > ")
+            )
         }
     };
     match kind {
@@ -52,7 +56,9 @@ fn describe(kind: &NodeKind) -> String {
             Some(c) => format!("track ({} clips){}", c.len(), chain(steps)),
             None => format!("track{}", chain(steps)),
         },
-        NodeKind::Sum { feeds, chain: steps, .. } => format!("sum of {}{}", feeds.len(), chain(steps)),
+        NodeKind::Sum { feeds, chain: steps, .. } => {
+            format!("sum of {}{}", feeds.len(), chain(steps))
+        }
         NodeKind::Output { format, .. } => format!("output {format:?}"),
     }
 }

@@ -7,7 +7,7 @@ use super::routing::{Edge, find_cycle};
 use super::{
     Bus, Clip, DEFAULT_SAMPLE_RATE, Fader, Length, Master, Mix, Send, Target, Track, TrackInput,
 };
-use crate::diag::{Diagnostic, did_you_mean};
+use crate::diag::{Diagnostic, suggest};
 use crate::project::{LoadedMix, RawSend};
 use crate::units::{Decibels, Pan, Param};
 
@@ -18,6 +18,7 @@ pub fn lower(loaded: &LoadedMix) -> (Option<Mix>, Vec<Diagnostic>) {
     let mut cx = Lowering { loaded, diagnostics: Vec::new() };
     let mix = cx.mix();
     let failed = cx.diagnostics.iter().any(Diagnostic::is_error);
+    cx.diagnostics.sort_by_key(|d| d.location.as_ref().map(|l| (l.line, l.column)));
     (if failed { None } else { Some(mix) }, cx.diagnostics)
 }
 
@@ -229,9 +230,8 @@ impl Lowering<'_> {
                 })
                 .unwrap_or_default();
             let file_name = resolved.file_name().and_then(|n| n.to_str()).unwrap_or(written);
-            let help = did_you_mean(file_name, siblings.iter().map(String::as_str))
-                .map(|s| format!("did you mean `{s}`?"))
-                .unwrap_or_else(|| {
+            let help =
+                suggest(file_name, siblings.iter().map(String::as_str)).unwrap_or_else(|| {
                     format!(
                         "paths are relative to the project file's folder (`{}`)",
                         base.display()
@@ -240,7 +240,7 @@ impl Lowering<'_> {
             self.error(
                 "missing-file",
                 yaml_path,
-                format!("no audio file at `{}`", resolved.display()),
+                format!("no audio file at `{}`", tidy(&resolved).display()),
             )
             .with_label_in_place("file not found")
             .help = Some(help);
@@ -266,8 +266,7 @@ impl Lowering<'_> {
         let help = if is_track {
             Some(format!("`{to}` is a track; route to a bus, or add a bus named `{to}`"))
         } else {
-            did_you_mean(to, buses.iter().map(String::as_str))
-                .map(|s| format!("did you mean `{s}`?"))
+            suggest(to, buses.iter().map(String::as_str))
         };
         self.error(
             "unknown-bus",
@@ -291,14 +290,9 @@ impl Lowering<'_> {
                     return None;
                 }
                 if !self.loaded.raw.buses.contains_key(&s.to) {
-                    let help = did_you_mean(&s.to, self.bus_names())
-                        .map(|b| format!("did you mean `{b}`?"))
-                        .unwrap_or_else(|| {
-                            format!(
-                                "sends go to buses; known buses: {}",
-                                self.bus_names().join(", ")
-                            )
-                        });
+                    let help = suggest(&s.to, self.bus_names()).unwrap_or_else(|| {
+                        format!("sends go to buses; known buses: {}", self.bus_names().join(", "))
+                    });
                     self.error(
                         "unknown-send-target",
                         &send_path,
@@ -331,8 +325,7 @@ impl Lowering<'_> {
                 )
                 .help = Some("a sidechain listens to another track or bus".into());
             } else if !names.contains(name.as_str()) {
-                let help = did_you_mean(&name, names.iter().copied())
-                    .map(|s| format!("did you mean `{s}`?"))
+                let help = suggest(&name, names.iter().copied())
                     .unwrap_or_else(|| "a sidechain names a track or bus of this mix".into());
                 self.error(
                     "unknown-sidechain",
@@ -421,6 +414,21 @@ fn fader(gain: Option<&Param<Decibels>>, pan: Option<&Param<Pan>>) -> Fader {
         gain: gain.cloned().unwrap_or(Param::Constant(Decibels(0.0))),
         pan: pan.cloned().unwrap_or(Param::Constant(Pan(0.0))),
     }
+}
+
+/// `a/b/../c` → `a/c`, for messages only (the file system is never asked).
+fn tidy(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The project file's stem, used in node ids and output names.

@@ -13,6 +13,14 @@ pub struct Edge {
     pub yaml_path: String,
 }
 
+/// How far the depth-first search has got with a name.
+#[derive(Clone, Copy, PartialEq)]
+enum Mark {
+    Unseen,
+    Active,
+    Done,
+}
+
 /// Finds a cycle in the routing, as the names along it (`a → b → a`) and the edge that
 /// closes it. Traversal order is by name, so the same project always reports the same cycle.
 #[must_use]
@@ -21,53 +29,42 @@ pub fn find_cycle(edges: &[Edge]) -> Option<(Vec<String>, Edge)> {
     for e in edges {
         next.entry(e.from.as_str()).or_default().push(e);
     }
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        Unseen,
-        Active,
-        Done,
-    }
     let mut marks: BTreeMap<&str, Mark> = BTreeMap::new();
     let mut path: Vec<&str> = Vec::new();
-
-    fn visit<'a>(
-        node: &'a str,
-        next: &BTreeMap<&'a str, Vec<&'a Edge>>,
-        marks: &mut BTreeMap<&'a str, Mark>,
-        path: &mut Vec<&'a str>,
-    ) -> Option<(Vec<String>, Edge)> {
-        marks.insert(node, Mark::Active);
-        path.push(node);
-        for edge in next.get(node).into_iter().flatten() {
-            match marks.get(edge.to.as_str()).copied().unwrap_or(Mark::Unseen) {
-                Mark::Active => {
-                    let start = path.iter().position(|n| *n == edge.to).unwrap_or(0);
-                    let mut names: Vec<String> =
-                        path[start..].iter().map(|s| (*s).to_string()).collect();
-                    names.push(edge.to.clone());
-                    return Some((names, (*edge).clone()));
-                }
-                Mark::Unseen => {
-                    if let Some(found) = visit(&edge.to, next, marks, path) {
-                        return Some(found);
-                    }
-                }
-                Mark::Done => {}
-            }
-        }
-        path.pop();
-        marks.insert(node, Mark::Done);
-        None
-    }
-
     let starts: Vec<&str> = next.keys().copied().collect();
-    for start in starts {
-        if marks.get(start).copied().unwrap_or(Mark::Unseen) == Mark::Unseen
-            && let Some(found) = visit(start, &next, &mut marks, &mut path)
-        {
-            return Some(found);
+    starts.into_iter().find_map(|start| {
+        let unseen = marks.get(start).copied().unwrap_or(Mark::Unseen) == Mark::Unseen;
+        if unseen { visit(start, &next, &mut marks, &mut path) } else { None }
+    })
+}
+
+fn visit<'a>(
+    node: &'a str,
+    next: &BTreeMap<&'a str, Vec<&'a Edge>>,
+    marks: &mut BTreeMap<&'a str, Mark>,
+    path: &mut Vec<&'a str>,
+) -> Option<(Vec<String>, Edge)> {
+    marks.insert(node, Mark::Active);
+    path.push(node);
+    for edge in next.get(node).into_iter().flatten() {
+        match marks.get(edge.to.as_str()).copied().unwrap_or(Mark::Unseen) {
+            Mark::Active => {
+                let start = path.iter().position(|n| *n == edge.to).unwrap_or(0);
+                let mut names: Vec<String> =
+                    path[start..].iter().map(|s| (*s).to_string()).collect();
+                names.push(edge.to.clone());
+                return Some((names, (*edge).clone()));
+            }
+            Mark::Unseen => {
+                if let Some(found) = visit(&edge.to, next, marks, path) {
+                    return Some(found);
+                }
+            }
+            Mark::Done => {}
         }
     }
+    path.pop();
+    marks.insert(node, Mark::Done);
     None
 }
 

@@ -1,6 +1,6 @@
 //! Reading a mix file: the only place that names the YAML library.
 //!
-//! serde_yaml is no longer maintained upstream; keeping it behind this one file means it can
+//! `serde_yaml` is no longer maintained upstream; keeping it behind this one file means it can
 //! be swapped without touching anything else.
 
 use std::path::{Path, PathBuf};
@@ -103,10 +103,22 @@ fn convert_error(path: &Path, text: &str, error: &serde_yaml::Error) -> Diagnost
     let message = full.split(" at line ").next().unwrap_or(&full).to_string();
     let (yaml_path, message) = split_yaml_path(&message);
     let (code, label, help) = classify(&message, yaml_path.as_deref());
+    let named = backticked(&message).into_iter().next();
+    let message = match (code, &named) {
+        ("unknown-processor", Some(name)) => format!("unknown processor `{name}`"),
+        ("unknown-key", Some(name)) => format!("unknown key `{name}`"),
+        _ => message,
+    };
     let location = error.location().map(|l| {
         let line_text = text.lines().nth(l.line().saturating_sub(1)).unwrap_or("");
-        let span =
-            Span { line: l.line(), column: l.column(), width: token_width(line_text, l.column()) };
+        let at: String = line_text.chars().skip(l.column().saturating_sub(1)).collect();
+        let width = match &named {
+            Some(name) if code.starts_with("unknown") && at.starts_with(name.as_str()) => {
+                name.chars().count()
+            }
+            _ => token_width(line_text, l.column()),
+        };
+        let span = Span { line: l.line(), column: l.column(), width };
         location(path, text, span)
     });
     let mut diagnostic =
@@ -117,7 +129,7 @@ fn convert_error(path: &Path, text: &str, error: &serde_yaml::Error) -> Diagnost
     diagnostic
 }
 
-/// serde_yaml prefixes messages with the path of the value (`tracks.vox.gain: ...`).
+/// `serde_yaml` prefixes messages with the path of the value (`tracks.vox.gain: ...`).
 fn split_yaml_path(message: &str) -> (Option<String>, String) {
     match message.split_once(": ") {
         Some((path, rest))

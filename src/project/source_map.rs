@@ -91,17 +91,17 @@ impl Builder {
                 *index += 1;
                 Some(p)
             }
-            Some(Frame::Map { path, next_key }) => match next_key.take() {
-                Some(key) => Some(join(path, &key)),
-                None => {
-                    if let Some((key, mark, width)) = scalar_key {
-                        let full = join(path, key);
-                        self.map.keys.insert(full, span_of(mark, width));
-                        *next_key = Some(key.to_string());
-                    }
-                    None
+            Some(Frame::Map { path, next_key }) => {
+                if let Some(key) = next_key.take() {
+                    return Some(join(path, &key));
                 }
-            },
+                if let Some((key, mark, width)) = scalar_key {
+                    let full = join(path, key);
+                    self.map.keys.insert(full, span_of(mark, width));
+                    *next_key = Some(key.to_string());
+                }
+                None
+            }
         }
     }
 }

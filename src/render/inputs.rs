@@ -5,8 +5,9 @@ use std::path::Path;
 use super::NodeError;
 use crate::audio::decode::Decoder;
 use crate::audio::{AudioError, Source};
-use crate::cache::{CacheError, EntryReader};
-use crate::graph::NodeKey;
+use crate::cache::CacheError;
+use crate::cache::Key;
+use crate::cache::store::EntryReader;
 
 /// Planar stereo audio a node reads block by block.
 pub trait Stream: Send {
@@ -47,7 +48,7 @@ impl Stream for FileStream {
 /// can drop it and render it again.
 pub struct EntryStream {
     reader: EntryReader,
-    key: NodeKey,
+    key: Key,
 }
 
 impl EntryStream {
@@ -55,15 +56,15 @@ impl EntryStream {
     ///
     /// # Errors
     /// `CorruptInput` when the entry is missing or damaged.
-    pub fn open(store: &crate::cache::Store, key: NodeKey) -> Result<Self, NodeError> {
-        match store.open(&crate::cache::Key(key.0)) {
+    pub fn open(store: &crate::cache::store::Store, key: Key) -> Result<Self, NodeError> {
+        match store.open_entry(&key) {
             Ok(reader) => Ok(Self { reader, key }),
             Err(e) => Err(corrupt(key, &e)),
         }
     }
 }
 
-fn corrupt(key: NodeKey, error: &CacheError) -> NodeError {
+fn corrupt(key: Key, error: &CacheError) -> NodeError {
     NodeError::CorruptInput { key, reason: error.to_string() }
 }
 

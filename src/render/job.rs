@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 use super::NodeError;
 use super::inputs::{EntryStream, FileStream, Stream};
 use super::stream::Produced;
-use crate::cache::{EntryWriter, Key, Store};
-use crate::graph::{Keys, NodeKind, RenderGraph};
+use crate::cache::keys::Keys;
+use crate::cache::store::{EntryWriter, Store};
+use crate::graph::{NodeKind, RenderGraph};
 
 /// One node's render, with access to the graph, the keys and the cache.
 pub struct Job<'a> {
@@ -50,8 +51,8 @@ impl Job<'_> {
     /// which sums propagate so the output knows where the music ends and the tail begins.
     #[must_use]
     pub fn content_frames(&self, input: NodeIndex) -> Option<u64> {
-        let manifest = self.store.manifest(&Key(self.keys.key(input).0))?;
-        manifest.get("content_frames")?.as_u64()
+        let manifest = self.store.manifest(&self.keys.key(input))?;
+        manifest.get("ingredients")?.get("content_frames")?.as_u64()
     }
 
     /// Opens this node's cache entry for writing.
@@ -59,14 +60,21 @@ impl Job<'_> {
     /// # Errors
     /// When the cache directory is not writable.
     pub fn create_entry(&self) -> Result<EntryWriter, NodeError> {
-        self.store.create(&Key(self.keys.key(self.node).0)).map_err(NodeError::CacheWrite)
+        self.store
+            .create(&self.keys.key(self.node), self.sample_rate())
+            .map_err(NodeError::CacheWrite)
     }
 
     /// Seals this node's entry with its manifest: the key's ingredients and the lengths.
     ///
     /// # Errors
     /// When the entry cannot be written.
-    pub fn finish_entry(&self, writer: EntryWriter, produced: Produced, content_frames: u64) -> Result<(), NodeError> {
+    pub fn finish_entry(
+        &self,
+        writer: EntryWriter,
+        produced: Produced,
+        content_frames: u64,
+    ) -> Result<(), NodeError> {
         let manifest: Value = json!({
             "id": self.graph.graph[self.node].id,
             "material": self.keys.material(self.node),

@@ -18,11 +18,11 @@ use std::path::PathBuf;
 
 pub use output::{OutputRecord, output_frames};
 pub use plan::{Plan, PlanStep, plan};
-pub use schedule::{Progress, Settings, render};
+pub use schedule::{Progress, Settings, latest_path, render};
 pub use stream::{MAX_TAIL_SECONDS, SILENCE};
 pub use sum::pan_gains;
 
-use crate::graph::NodeKey;
+use crate::cache::Key;
 
 /// What happened to a node during a render.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -72,10 +72,10 @@ pub enum NodeError {
     #[error(transparent)]
     Audio(#[from] crate::audio::AudioError),
     /// An upstream cache entry is missing or failed its checksum.
-    #[error("cache entry {} is damaged: {reason}", key.hex())]
+    #[error("cache entry {} is damaged: {reason}", key.to_string())]
     CorruptInput {
         /// The damaged entry.
-        key: NodeKey,
+        key: Key,
         /// What was wrong.
         reason: String,
     },

@@ -13,7 +13,7 @@ use super::stream::{MAX_TAIL_SECONDS, read_full};
 use crate::audio::wav::{WavFormat, WavWriter};
 use crate::cache::Key;
 use crate::dsp::BLOCK_FRAMES;
-use crate::graph::{NodeKey, OutputFormat};
+use crate::graph::OutputFormat;
 use crate::ir::Length;
 
 /// What the cache remembers of a written output file.
@@ -35,21 +35,23 @@ impl OutputRecord {
     }
 
     /// The record for the file at `output` as it is now, for key `key`.
-    fn of(output: &Path, key: NodeKey) -> Option<Self> {
+    fn of(output: &Path, key: Key) -> Option<Self> {
         let meta = std::fs::metadata(output).ok()?;
         let mtime_ns = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
-        Some(Self { key: key.hex(), size: meta.len(), mtime_ns })
+        Some(Self { key: key.to_string(), size: meta.len(), mtime_ns })
     }
 
     /// Whether `output` is exactly the file this cache wrote for `key`.
     #[must_use]
-    pub fn is_fresh(cache_root: &Path, output: &Path, key: NodeKey) -> bool {
-        let Ok(text) = std::fs::read_to_string(Self::path(cache_root, output)) else { return false };
+    pub fn is_fresh(cache_root: &Path, output: &Path, key: Key) -> bool {
+        let Ok(text) = std::fs::read_to_string(Self::path(cache_root, output)) else {
+            return false;
+        };
         let Ok(recorded) = serde_json::from_str::<Self>(&text) else { return false };
         Self::of(output, key).is_some_and(|now| now == recorded)
     }
 
-    fn save(cache_root: &Path, output: &Path, key: NodeKey) -> std::io::Result<()> {
+    fn save(cache_root: &Path, output: &Path, key: Key) -> std::io::Result<()> {
         let Some(record) = Self::of(output, key) else { return Ok(()) };
         let path = Self::path(cache_root, output);
         std::fs::create_dir_all(path.parent().expect("records live in a folder"))?;
@@ -74,21 +76,30 @@ pub fn output_frames(length: Length, rate: u32, content: u64, audible: u64) -> u
 ///
 /// # Errors
 /// When the master entry cannot be read or the file cannot be written.
-pub fn run_output(job: &Job<'_>, path: &Path, format: OutputFormat, length: Length, cache_root: &Path) -> Result<(), NodeError> {
+pub fn run_output(
+    job: &Job<'_>,
+    path: &Path,
+    format: OutputFormat,
+    length: Length,
+    cache_root: &Path,
+) -> Result<(), NodeError> {
     let master = job.graph.graph[job.node].inputs[0];
-    let manifest = job.store.manifest(&Key(job.keys.key(master).0)).unwrap_or_default();
-    let field = |name: &str| manifest.get(name).and_then(serde_json::Value::as_u64).unwrap_or(0);
-    let frames = output_frames(length, job.sample_rate(), field("content_frames"), field("audible_frames"));
+    let manifest = job.store.manifest(&job.keys.key(master)).unwrap_or_default();
+    let field = |name: &str| manifest["ingredients"][name].as_u64().unwrap_or(0);
+    let frames =
+        output_frames(length, job.sample_rate(), field("content_frames"), field("audible_frames"));
     let mut stream = job.open_input(master)?;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| NodeError::Output { path: path.to_path_buf(), source: e })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| NodeError::Output { path: path.to_path_buf(), source: e })?;
     }
     let wav_format = match format {
         OutputFormat::Pcm16 => WavFormat::Pcm16,
         OutputFormat::Pcm24 => WavFormat::Pcm24,
         OutputFormat::Float32 => WavFormat::Float32,
     };
-    let mut writer = WavWriter::create(path, job.sample_rate(), wav_format).map_err(NodeError::Audio)?;
+    let mut writer =
+        WavWriter::create(path, job.sample_rate(), wav_format).map_err(NodeError::Audio)?;
     let mut left = vec![0.0f32; BLOCK_FRAMES];
     let mut right = vec![0.0f32; BLOCK_FRAMES];
     let mut written = 0u64;

@@ -8,8 +8,9 @@ use petgraph::graph::NodeIndex;
 
 use super::output::OutputRecord;
 use crate::audio::decode::Decoder;
-use crate::cache::{Key, Store};
-use crate::graph::{Keys, NodeKind, RenderGraph};
+use crate::cache::keys::Keys;
+use crate::cache::store::Store;
+use crate::graph::{NodeKind, RenderGraph};
 
 /// What will happen to one node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +42,13 @@ impl Plan {
 
 /// Plans the render of `target`. `cache_root` holds the output records.
 #[must_use]
-pub fn plan(graph: &RenderGraph, keys: &Keys, store: &Store, cache_root: &Path, target: NodeIndex) -> Plan {
+pub fn plan(
+    graph: &RenderGraph,
+    keys: &Keys,
+    store: &Store,
+    cache_root: &Path,
+    target: NodeIndex,
+) -> Plan {
     let mut reached: BTreeSet<NodeIndex> = BTreeSet::new();
     let mut steps = std::collections::BTreeMap::new();
     let mut materialized = BTreeSet::new();
@@ -53,18 +60,26 @@ pub fn plan(graph: &RenderGraph, keys: &Keys, store: &Store, cache_root: &Path, 
         let node = &graph.graph[i];
         let step = match &node.kind {
             NodeKind::Output { path, .. } => {
-                if OutputRecord::is_fresh(cache_root, path, keys.key(i)) { PlanStep::Cached } else { PlanStep::Render }
+                if OutputRecord::is_fresh(cache_root, path, keys.key(i)) {
+                    PlanStep::Cached
+                } else {
+                    PlanStep::Render
+                }
             }
             NodeKind::Source { file } => {
                 if needs_resampling(file, graph.sample_rate) {
                     materialized.insert(i);
-                    if store.contains(&Key(keys.key(i).0)) { PlanStep::Cached } else { PlanStep::Render }
+                    if store.contains(&keys.key(i)) { PlanStep::Cached } else { PlanStep::Render }
                 } else {
                     PlanStep::Direct
                 }
             }
             _ => {
-                if store.contains(&Key(keys.key(i).0)) { PlanStep::Cached } else { PlanStep::Render }
+                if store.contains(&keys.key(i)) {
+                    PlanStep::Cached
+                } else {
+                    PlanStep::Render
+                }
             }
         };
         if step == PlanStep::Render {

@@ -18,8 +18,9 @@ use super::source::run_source;
 use super::sum::run_sum;
 use super::track::run_track;
 use super::{NodeError, RenderError, RenderEvent, RenderReport};
-use crate::cache::{Key, Store};
-use crate::graph::{Keys, NodeKind, RenderGraph};
+use crate::cache::keys::Keys;
+use crate::cache::store::Store;
+use crate::graph::{NodeKind, RenderGraph};
 
 /// How to render.
 #[derive(Debug, Clone, Copy)]
@@ -78,7 +79,8 @@ pub fn render(
                 ready
                     .par_iter()
                     .map(|&node| {
-                        let job = Job { graph, keys, store, materialized: &plan.materialized, node };
+                        let job =
+                            Job { graph, keys, store, materialized: &plan.materialized, node };
                         let result = run_node(&job, cache_root);
                         progress.finished(&graph.graph[node].id);
                         (node, result)
@@ -90,16 +92,20 @@ pub fn render(
                 let id = graph.graph[node].id.clone();
                 match result {
                     Ok(()) => {
-                        record_latest(cache_root, &id, &keys.key(node).hex());
+                        record_latest(cache_root, &id, &keys.key(node).to_string());
                         report.events.push(RenderEvent::Rendered(id));
                     }
                     Err(NodeError::CorruptInput { key, reason }) => {
-                        store.remove(&Key(key.0));
+                        if let Err(e) = store.remove(&key) {
+                            report
+                                .warnings
+                                .push(format!("cannot remove damaged cache entry {key}: {e}"));
+                        }
                         let owner = graph
                             .graph
                             .node_indices()
                             .find(|&i| keys.key(i) == key)
-                            .map_or_else(|| key.hex(), |i| graph.graph[i].id.clone());
+                            .map_or_else(|| key.to_string(), |i| graph.graph[i].id.clone());
                         report.warnings.push(format!(
                             "cache entry of `{owner}` was damaged ({reason}); it was removed and rendered again"
                         ));
@@ -128,8 +134,12 @@ fn run_node(job: &Job<'_>, cache_root: &Path) -> Result<(), NodeError> {
         NodeKind::Track { clips, polarity, chain, sidechains } => {
             run_track(job, clips.as_deref(), *polarity, chain, sidechains)
         }
-        NodeKind::Sum { feeds, gain, chain, sidechains } => run_sum(job, feeds, gain, chain, sidechains),
-        NodeKind::Output { path, format, length } => run_output(job, path, *format, *length, cache_root),
+        NodeKind::Sum { feeds, gain, chain, sidechains } => {
+            run_sum(job, feeds, gain, chain, sidechains)
+        }
+        NodeKind::Output { path, format, length } => {
+            run_output(job, path, *format, *length, cache_root)
+        }
     }
 }
 

@@ -26,7 +26,9 @@ pub fn run_source(job: &Job<'_>, file: &std::path::Path) -> Result<(), NodeError
         if n == 0 {
             break;
         }
-        if let Some(last) = (0..n).rev().find(|&i| left[i].abs() > SILENCE || right[i].abs() > SILENCE) {
+        if let Some(last) =
+            (0..n).rev().find(|&i| left[i].abs() > SILENCE || right[i].abs() > SILENCE)
+        {
             audible = frames + last as u64 + 1;
         }
         writer.write(&left[..n], &right[..n]).map_err(NodeError::CacheWrite)?;

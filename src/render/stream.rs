@@ -1,9 +1,9 @@
 //! The loop every rendering node shares: pull input blocks, run the chain, drop the chain's
 //! latency from the front, let the tail ring out, and stream the result into the cache.
 
-use super::inputs::Stream;
 use super::NodeError;
-use crate::cache::EntryWriter;
+use super::inputs::Stream;
+use crate::cache::store::EntryWriter;
 use crate::dsp::{BLOCK_FRAMES, Context, Processor, Sidechain};
 
 /// The longest tail a node may add after its input ends, in seconds, so that a feedback
@@ -71,7 +71,9 @@ pub fn run_chain(
         let take = (BLOCK_FRAMES - skip).min(remaining);
         if take > 0 {
             let (l, r) = (&left[skip..skip + take], &right[skip..skip + take]);
-            if let Some(last) = (0..take).rev().find(|&i| l[i].abs() > SILENCE || r[i].abs() > SILENCE) {
+            if let Some(last) =
+                (0..take).rev().find(|&i| l[i].abs() > SILENCE || r[i].abs() > SILENCE)
+            {
                 audible = written + last as u64 + 1;
             }
             writer.write(l, r).map_err(NodeError::CacheWrite)?;
@@ -86,7 +88,11 @@ pub fn run_chain(
 ///
 /// # Errors
 /// When the stream fails.
-pub fn read_full(stream: &mut dyn Stream, left: &mut [f32], right: &mut [f32]) -> Result<usize, NodeError> {
+pub fn read_full(
+    stream: &mut dyn Stream,
+    left: &mut [f32],
+    right: &mut [f32],
+) -> Result<usize, NodeError> {
     let mut filled = 0;
     while filled < left.len() {
         let n = stream.read(&mut left[filled..], &mut right[filled..])?;

@@ -55,33 +55,51 @@ pub fn run_sum(
         });
     }
     let master_gain = GainCurve::from_seconds(&gain.points(), rate);
-    let env = BuildEnv { sample_rate: rate, max_block: BLOCK_FRAMES, seed: job.keys.key(job.node).seed() };
+    let env = BuildEnv {
+        sample_rate: rate,
+        max_block: BLOCK_FRAMES,
+        seed: job.keys.key(job.node).seed(),
+    };
     let mut processors = Chain::build(chain, &env);
     let mut keys = sidechain_inputs(job, &node.inputs[feeds.len()..], sidechains)?;
     let mut scratch = [vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]];
     let mut writer = job.create_entry()?;
-    let produced = run_chain(&mut processors, input_frames, job.sample_rate(), &mut keys, &mut writer, |position, left, right| {
-        left.fill(0.0);
-        right.fill(0.0);
-        let n = left.len();
-        for input in &mut inputs {
-            let [sl, sr] = &mut scratch;
-            if read_full(input.stream.as_mut(), &mut sl[..n], &mut sr[..n])? == 0 {
-                continue;
+    let produced = run_chain(
+        &mut processors,
+        input_frames,
+        job.sample_rate(),
+        &mut keys,
+        &mut writer,
+        |position, left, right| {
+            left.fill(0.0);
+            right.fill(0.0);
+            let n = left.len();
+            for input in &mut inputs {
+                let [sl, sr] = &mut scratch;
+                if read_full(input.stream.as_mut(), &mut sl[..n], &mut sr[..n])? == 0 {
+                    continue;
+                }
+                for g in &input.gains {
+                    apply_gain(g, position, &mut sl[..n], &mut sr[..n]);
+                }
+                accumulate(input.pan.as_ref(), position, &sl[..n], &sr[..n], left, right);
             }
-            for g in &input.gains {
-                apply_gain(g, position, &mut sl[..n], &mut sr[..n]);
-            }
-            accumulate(input.pan.as_ref(), position, &sl[..n], &sr[..n], left, right);
-        }
-        apply_gain(&master_gain, position, left, right);
-        Ok(())
-    })?;
+            apply_gain(&master_gain, position, left, right);
+            Ok(())
+        },
+    )?;
     job.finish_entry(writer, produced, content_frames)
 }
 
 /// Adds one panned input into the sum.
-fn accumulate(pan: Option<&Curve>, position: u64, l: &[f32], r: &[f32], out_l: &mut [f32], out_r: &mut [f32]) {
+fn accumulate(
+    pan: Option<&Curve>,
+    position: u64,
+    l: &[f32],
+    r: &[f32],
+    out_l: &mut [f32],
+    out_r: &mut [f32],
+) {
     match pan {
         None => {
             out_l.iter_mut().zip(l).for_each(|(o, x)| *o += *x);

@@ -65,7 +65,8 @@ pub fn run_track(
                 let available = stream_frames(job, source, stream.as_ref())?;
                 let start = to_frames(clip.start, rate);
                 skip(stream.as_mut(), start)?;
-                let frames = clip.length.map_or(available.saturating_sub(start), |l| to_frames(l, rate));
+                let frames =
+                    clip.length.map_or(available.saturating_sub(start), |l| to_frames(l, rate));
                 placed.push(PlacedClip {
                     at: to_frames(clip.at, rate),
                     frames,
@@ -78,33 +79,44 @@ pub fn run_track(
         }
     }
     let content_frames = placed.iter().map(|c| c.at + c.frames).max().unwrap_or(0);
-    let env = BuildEnv { sample_rate: rate, max_block: BLOCK_FRAMES, seed: job.keys.key(job.node).seed() };
+    let env = BuildEnv {
+        sample_rate: rate,
+        max_block: BLOCK_FRAMES,
+        seed: job.keys.key(job.node).seed(),
+    };
     let mut processors = Chain::build(chain, &env);
     let mut keys = sidechain_inputs(job, &node.inputs[source_count..], sidechains)?;
     let sign = if polarity == Polarity::Inverted { -1.0f32 } else { 1.0 };
     let mut scratch = [vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]];
     let mut writer = job.create_entry()?;
-    let produced = run_chain(&mut processors, content_frames, job.sample_rate(), &mut keys, &mut writer, |position, left, right| {
-        left.fill(0.0);
-        right.fill(0.0);
-        let block_end = position + left.len() as u64;
-        for clip in &mut placed {
-            let (from, to) = (clip.at.max(position), (clip.at + clip.frames).min(block_end));
-            if from >= to {
-                continue;
+    let produced = run_chain(
+        &mut processors,
+        content_frames,
+        job.sample_rate(),
+        &mut keys,
+        &mut writer,
+        |position, left, right| {
+            left.fill(0.0);
+            right.fill(0.0);
+            let block_end = position + left.len() as u64;
+            for clip in &mut placed {
+                let (from, to) = (clip.at.max(position), (clip.at + clip.frames).min(block_end));
+                if from >= to {
+                    continue;
+                }
+                let n = (to - from) as usize;
+                let [sl, sr] = &mut scratch;
+                read_full(clip.stream.as_mut(), &mut sl[..n], &mut sr[..n])?;
+                let out = (from - position) as usize;
+                for i in 0..n {
+                    let g = sign * clip.envelope(from - clip.at + i as u64);
+                    left[out + i] += sl[i] * g;
+                    right[out + i] += sr[i] * g;
+                }
             }
-            let n = (to - from) as usize;
-            let [sl, sr] = &mut scratch;
-            read_full(clip.stream.as_mut(), &mut sl[..n], &mut sr[..n])?;
-            let out = (from - position) as usize;
-            for i in 0..n {
-                let g = sign * clip.envelope(from - clip.at + i as u64);
-                left[out + i] += sl[i] * g;
-                right[out + i] += sr[i] * g;
-            }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     job.finish_entry(writer, produced, content_frames)
 }
 
@@ -117,11 +129,17 @@ pub(super) fn sidechain_inputs(
     names
         .iter()
         .zip(inputs)
-        .map(|(name, &input)| Ok(SidechainInput { name: name.clone(), stream: job.open_input(input)? }))
+        .map(|(name, &input)| {
+            Ok(SidechainInput { name: name.clone(), stream: job.open_input(input)? })
+        })
         .collect()
 }
 
-fn stream_frames(job: &Job<'_>, source: petgraph::graph::NodeIndex, stream: &dyn Stream) -> Result<u64, NodeError> {
+fn stream_frames(
+    job: &Job<'_>,
+    source: petgraph::graph::NodeIndex,
+    stream: &dyn Stream,
+) -> Result<u64, NodeError> {
     if let Some(frames) = stream.frames() {
         return Ok(frames);
     }

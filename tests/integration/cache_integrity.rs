@@ -43,15 +43,25 @@ fn a_flipped_byte_in_a_cache_entry_is_detected_repaired_and_the_output_is_unchan
     }
     std::fs::remove_file(work.path().join("out/tidewater.wav")).unwrap();
 
-    let second = mixdown(work.path(), &["render", &project(), "--cache", "cache", "--out", "out", "--verbose"]);
+    let second = mixdown(
+        work.path(),
+        &["render", &project(), "--cache", "cache", "--out", "out", "--verbose"],
+    );
     assert!(second.status.success(), "{}", stderr(&second));
     let log = stderr(&second);
     assert!(log.contains("was damaged"), "the damage is reported: {log}");
     assert!(log.contains("repaired"), "{log}");
-    assert!(std::fs::read(work.path().join("out/tidewater.wav")).unwrap() == original, "the output is unchanged");
+    assert!(
+        std::fs::read(work.path().join("out/tidewater.wav")).unwrap() == original,
+        "the output is unchanged"
+    );
 
     let verify = mixdown(work.path(), &["cache", "verify", "--cache", "cache"]);
-    assert!(verify.status.success(), "every entry verifies after the repair: {}", String::from_utf8_lossy(&verify.stdout));
+    assert!(
+        verify.status.success(),
+        "every entry verifies after the repair: {}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
 }
 
 #[test]
@@ -74,7 +84,8 @@ fn a_render_killed_halfway_leaves_no_partial_output_and_no_bad_entry() {
     child.wait().unwrap();
 
     let out_dir = work.path().join("out");
-    let leftovers: Vec<_> = std::fs::read_dir(&out_dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    let leftovers: Vec<_> =
+        std::fs::read_dir(&out_dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
     assert!(
         leftovers.iter().all(|p| p.file_name().unwrap() == "tidewater.wav"),
         "no temporary or partial files in out/: {leftovers:?}"

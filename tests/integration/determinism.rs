@@ -5,7 +5,10 @@ use crate::support::{mixdown, root};
 
 fn render(work: &std::path::Path, cache: &str, jobs: &str) -> Vec<u8> {
     let project = root().join("examples/songs/tidewater.yaml");
-    let out = mixdown(work, &["render", project.to_str().unwrap(), "--cache", cache, "--out", "out", "-j", jobs]);
+    let out = mixdown(
+        work,
+        &["render", project.to_str().unwrap(), "--cache", cache, "--out", "out", "-j", jobs],
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::read(work.join("out/tidewater.wav")).unwrap()
 }

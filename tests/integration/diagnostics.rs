@@ -14,7 +14,10 @@ fn diagnose(name: &str) -> String {
     let work = scratch();
     let cache = work.path().join("cache");
     let out = work.path().join("out");
-    let render = mixdown(&root(), &["render", &file, "--cache", cache.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let render = mixdown(
+        &root(),
+        &["render", &file, "--cache", cache.to_str().unwrap(), "--out", out.to_str().unwrap()],
+    );
     assert_eq!(render.status.code(), Some(1), "a render failure exits with 1");
     assert!(!out.join(format!("{name}.wav")).exists(), "a failed render leaves no output file");
     stderr(&render)

@@ -98,8 +98,16 @@ fn each_edit_rerenders_exactly_what_it_touches() {
     assert_eq!(
         cold,
         ids(&[
-            "bus/drums", "bus/music", "bus/room", "master", "output", "source/keys-44k.wav",
-            "track/guitar", "track/keys", "track/kick", "track/snare",
+            "bus/drums",
+            "bus/music",
+            "bus/room",
+            "master",
+            "output",
+            "source/keys-44k.wav",
+            "track/guitar",
+            "track/keys",
+            "track/kick",
+            "track/snare",
         ]),
         "a cold render runs every node"
     );
@@ -126,13 +134,21 @@ fn each_edit_rerenders_exactly_what_it_touches() {
         .replace("# ", "#")
         .replace("  music: {}\n", "  music:\n    {}\n");
     std::fs::write(&yaml, format!("# reformatted\n{reformatted}")).unwrap();
-    assert_eq!(render(work.path(), "project/song.yaml"), ids(&[]), "reformatting and reordering keys change nothing");
+    assert_eq!(
+        render(work.path(), "project/song.yaml"),
+        ids(&[]),
+        "reformatting and reordering keys change nothing"
+    );
 
     let kick = project_dir.join("stems/kick.wav");
     let bytes = std::fs::read(&kick).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
     std::fs::write(&kick, &bytes).unwrap();
-    assert_eq!(render(work.path(), "project/song.yaml"), ids(&[]), "touching a source without changing it changes nothing");
+    assert_eq!(
+        render(work.path(), "project/song.yaml"),
+        ids(&[]),
+        "touching a source without changing it changes nothing"
+    );
 
     let keys = project_dir.join("stems/keys-44k.wav");
     let mut changed = std::fs::read(&keys).unwrap();
@@ -146,5 +162,9 @@ fn each_edit_rerenders_exactly_what_it_touches() {
     );
 
     std::fs::rename(&project_dir, work.path().join("renamed")).unwrap();
-    assert_eq!(render(work.path(), "renamed/song.yaml"), ids(&[]), "renaming the project folder changes nothing");
+    assert_eq!(
+        render(work.path(), "renamed/song.yaml"),
+        ids(&[]),
+        "renaming the project folder changes nothing"
+    );
 }

@@ -78,11 +78,6 @@ pub fn write_stem(path: &Path, rate: u32, seconds: f64, seed: u64) {
     writer.finish().expect("finish stem");
 }
 
-/// sha256-free content digest of a file, for byte-identity checks.
-pub fn digest(path: &Path) -> String {
-    blake3::hash(&std::fs::read(path).expect("read output")).to_hex().to_string()
-}
-
 /// A scratch directory that is removed when dropped.
 pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")

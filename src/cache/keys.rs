@@ -16,7 +16,8 @@ use petgraph::graph::NodeIndex;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{NodeKind, RenderGraph};
+use super::Key;
+use crate::graph::{NodeKind, RenderGraph};
 
 /// Bump when the layout of the key material changes.
 pub const KEY_SCHEMA: u32 = 1;
@@ -25,17 +26,7 @@ pub const KEY_SCHEMA: u32 = 1;
 /// changes; per-processor changes bump that processor's own version instead.
 pub const DSP_EPOCH: u32 = 1;
 
-/// A node's cache key: blake3 of its key material.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NodeKey(pub [u8; 32]);
-
-impl NodeKey {
-    /// Lower-case hex.
-    #[must_use]
-    pub fn hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
+impl Key {
     /// A seed for anything random in the node, derived from its key.
     #[must_use]
     pub fn seed(&self) -> u64 {
@@ -63,9 +54,9 @@ pub struct KeyMaterial {
 impl KeyMaterial {
     /// The key of this material.
     #[must_use]
-    pub fn key(&self) -> NodeKey {
+    pub fn key(&self) -> Key {
         let bytes = serde_json::to_vec(self).expect("key material serializes");
-        NodeKey(*blake3::hash(&bytes).as_bytes())
+        Key(*blake3::hash(&bytes).as_bytes())
     }
 }
 
@@ -73,7 +64,7 @@ impl KeyMaterial {
 #[derive(Debug, Clone)]
 pub struct Keys {
     materials: Vec<KeyMaterial>,
-    keys: Vec<NodeKey>,
+    keys: Vec<Key>,
 }
 
 impl Keys {
@@ -89,7 +80,7 @@ impl Keys {
     ) -> Result<Self, E> {
         let count = graph.graph.node_count();
         let mut materials: Vec<Option<KeyMaterial>> = vec![None; count];
-        let mut keys: Vec<Option<NodeKey>> = vec![None; count];
+        let mut keys: Vec<Option<Key>> = vec![None; count];
         for i in graph.topological_order() {
             let node = &graph.graph[i];
             let (kind, params) = match &node.kind {
@@ -111,7 +102,9 @@ impl Keys {
             let inputs = node
                 .inputs
                 .iter()
-                .map(|j| keys[j.index()].expect("inputs come first in topological order").hex())
+                .map(|j| {
+                    keys[j.index()].expect("inputs come first in topological order").to_string()
+                })
                 .collect();
             let material = KeyMaterial {
                 schema: KEY_SCHEMA,
@@ -132,7 +125,7 @@ impl Keys {
 
     /// The key of node `i`.
     #[must_use]
-    pub fn key(&self, i: NodeIndex) -> NodeKey {
+    pub fn key(&self, i: NodeIndex) -> Key {
         self.keys[i.index()]
     }
 
