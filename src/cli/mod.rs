@@ -8,6 +8,7 @@ mod check;
 mod compile;
 mod explain;
 mod graph_cmd;
+mod peak_memory;
 mod progress;
 mod render_cmd;
 mod schema;

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use super::compile::{Compiled, compile};
+use super::peak_memory::peak_resident_bytes;
 use super::progress::Bar;
 use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK};
 use crate::audio::resample::RESAMPLER_QUALITY;
@@ -141,6 +142,9 @@ fn render_with_cache(
                 report.considered,
                 started.elapsed().as_secs_f64()
             );
+            if let Some(peak) = peak_resident_bytes().filter(|_| args.verbose) {
+                eprintln!("peak memory {:.1} MB", peak as f64 / 1e6);
+            }
             EXIT_OK
         }
         Err(e) => {

@@ -1,0 +1,198 @@
+//! Render benchmarks on a synthetic session: cold, no-op, fader-move and EQ-change renders
+//! of the `mixdown` binary, against a plain read-sum-write of the same stems, with peak
+//! memory. Prints figures; asserts nothing.
+//!
+//!     cargo bench --bench render -- [--stems 16] [--seconds 180] [--runs 3]
+//!
+//! The session (N stereo 24-bit 48 kHz stems, HPF + 3-band EQ on every track, three buses)
+//! is generated once under `target/bench-sessions/` from a fixed seed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use mixdown::audio::Source;
+use mixdown::audio::decode::Decoder;
+use mixdown::audio::wav::{WavFormat, WavWriter};
+
+const RATE: u32 = 48_000;
+const BUSES: [&str; 3] = ["drums", "music", "vocals"];
+
+struct Options {
+    stems: usize,
+    seconds: f64,
+    runs: usize,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |name: &str, default: f64| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    Options {
+        stems: value("--stems", 16.0) as usize,
+        seconds: value("--seconds", 180.0),
+        runs: value("--runs", 3.0) as usize,
+    }
+}
+
+/// A deterministic stem: band-limited noise and a slow tone, about -18 dBFS RMS.
+fn write_stem(path: &Path, frames: usize, seed: u64) {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut writer = WavWriter::create(path, RATE, WavFormat::Pcm24).expect("create stem");
+    let block = 65_536;
+    let (mut lp_l, mut lp_r) = (0.0f32, 0.0f32);
+    let freq = 55.0 * (1.0 + (seed % 11) as f32);
+    let mut done = 0;
+    while done < frames {
+        let n = block.min(frames - done);
+        let mut left = Vec::with_capacity(n);
+        let mut right = Vec::with_capacity(n);
+        for i in 0..n {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let a = (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+            let b = ((state >> 16) & 0xFF_FFFF) as f32 / (1u64 << 24) as f32 - 0.5;
+            lp_l += 0.2 * (a - lp_l);
+            lp_r += 0.2 * (b - lp_r);
+            let t = (done + i) as f32 / RATE as f32;
+            let tone = (t * freq * std::f32::consts::TAU).sin() * 0.08;
+            left.push(lp_l * 0.5 + tone);
+            right.push(lp_r * 0.5 + tone * 0.9);
+        }
+        writer.write(&left, &right).expect("write stem");
+        done += n;
+    }
+    writer.finish().expect("finish stem");
+}
+
+fn project(stems: usize) -> String {
+    let mut yaml = String::from("mix: Bench\nsample_rate: 48 kHz\ntracks:\n");
+    for i in 0..stems {
+        let bus = BUSES[i % BUSES.len()];
+        let pan = (i as f64 / stems as f64) * 1.6 - 0.8;
+        yaml.push_str(&format!(
+            "  stem{i:03}:\n    source: stem{i:03}.wav\n    gain: -6 dB\n    pan: {pan:.2}\n    chain:\n      \
+             - highpass: {{ freq: 80 Hz }}\n      - eq:\n          \
+             - {{ type: low_shelf, freq: 120 Hz, gain: 1.5 dB }}\n          \
+             - {{ type: peak, freq: 1.2 kHz, gain: -2 dB, q: 1 }}\n          \
+             - {{ type: high_shelf, freq: 8 kHz, gain: 2 dB }}\n    to: {bus}\n"
+        ));
+    }
+    yaml.push_str("buses:\n  drums: { gain: -1 dB }\n  music: {}\n  vocals: { gain: 1 dB }\n");
+    yaml
+}
+
+fn session(options: &Options) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/bench-sessions")
+        .join(format!("s{}x{}", options.stems, options.seconds));
+    std::fs::create_dir_all(&dir).expect("session dir");
+    let frames = (options.seconds * f64::from(RATE)) as usize;
+    for i in 0..options.stems {
+        let path = dir.join(format!("stem{i:03}.wav"));
+        if !path.exists() {
+            write_stem(&path, frames, i as u64 + 1);
+        }
+    }
+    std::fs::write(dir.join("mix.yaml"), project(options.stems)).expect("project");
+    dir
+}
+
+/// Runs one render; returns wall seconds and the peak memory it reports.
+fn render(dir: &Path) -> (f64, f64) {
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_mixdown"))
+        .args(["render", "mix.yaml", "--cache", "cache", "--out", "out", "--verbose"])
+        .current_dir(dir)
+        .output()
+        .expect("run mixdown");
+    let seconds = started.elapsed().as_secs_f64();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let peak_mb = log
+        .lines()
+        .find_map(|l| l.strip_prefix("peak memory ")?.strip_suffix(" MB")?.parse().ok())
+        .unwrap_or(f64::NAN);
+    (seconds, peak_mb)
+}
+
+/// Decode every stem, sum, write 24-bit: the least any renderer must do.
+fn read_sum_write(dir: &Path, stems: usize) -> f64 {
+    let started = Instant::now();
+    let mut decoders: Vec<Decoder> =
+        (0..stems).map(|i| Decoder::open(dir.join(format!("stem{i:03}.wav"))).expect("open")).collect();
+    let out = dir.join("floor.wav");
+    let mut writer = WavWriter::create(&out, RATE, WavFormat::Pcm24).expect("create");
+    let block = 4096;
+    let (mut l, mut r) = (vec![0.0f32; block], vec![0.0f32; block]);
+    let (mut sl, mut sr) = (vec![0.0f32; block], vec![0.0f32; block]);
+    loop {
+        sl.fill(0.0);
+        sr.fill(0.0);
+        let mut longest = 0;
+        for d in &mut decoders {
+            let n = d.read(&mut l, &mut r).expect("read");
+            longest = longest.max(n);
+            for i in 0..n {
+                sl[i] += l[i];
+                sr[i] += r[i];
+            }
+        }
+        if longest == 0 {
+            break;
+        }
+        writer.write(&sl[..longest], &sr[..longest]).expect("write");
+    }
+    writer.finish().expect("finish");
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(out);
+    seconds
+}
+
+fn edit(dir: &Path, from: &str, to: &str) {
+    let path = dir.join("mix.yaml");
+    let text = std::fs::read_to_string(&path).expect("project");
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("project");
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    let options = options();
+    let dir = session(&options);
+    println!("session: {} stems × {} s, 24-bit 48 kHz stereo, {} runs each (median)", options.stems, options.seconds, options.runs);
+    let mut floor = Vec::new();
+    let (mut cold, mut noop, mut fader, mut eq) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut peak: f64 = 0.0;
+    for run in 0..options.runs {
+        floor.push(read_sum_write(&dir, options.stems));
+        let _ = std::fs::remove_dir_all(dir.join("cache"));
+        let _ = std::fs::remove_dir_all(dir.join("out"));
+        std::fs::write(dir.join("mix.yaml"), project(options.stems)).expect("project");
+        let (seconds, mb) = render(&dir);
+        cold.push(seconds);
+        peak = peak.max(mb);
+        noop.push(render(&dir).0);
+        edit(&dir, "gain: -6 dB", &format!("gain: -6.{} dB", run + 1));
+        fader.push(render(&dir).0);
+        edit(&dir, "gain: -2 dB", &format!("gain: -2.{} dB", run + 1));
+        eq.push(render(&dir).0);
+    }
+    let (floor, cold) = (median(floor), median(cold));
+    let (noop, fader, eq) = (median(noop), median(fader), median(eq));
+    println!("read-sum-write floor     {floor:8.3} s");
+    println!("cold render              {cold:8.3} s   {:.2} × floor", cold / floor);
+    println!("no-op render             {:8.1} ms", noop * 1e3);
+    println!("fader move on one track  {fader:8.3} s   {:.1}% of cold", fader / cold * 100.0);
+    println!("EQ change on one track   {eq:8.3} s   {:.1}% of cold", eq / cold * 100.0);
+    println!("peak memory (cold)       {peak:8.1} MB");
+}
