@@ -9,6 +9,7 @@
 //! This module does no I/O and knows nothing of YAML, caches or files.
 
 pub mod biquad;
+pub mod butterworth;
 pub mod chain;
 pub mod curve;
 pub mod delay_line;
