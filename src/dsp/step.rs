@@ -78,6 +78,10 @@ steps! {
     "gain" => Gain(super::gain::GainSpec),
     /// Flips the polarity of both channels.
     "polarity" => Polarity(super::polarity::PolaritySpec),
+    /// Removes what is below a corner frequency, 6 to 48 dB/oct (Butterworth).
+    "highpass" => Highpass(super::filter::HighpassSpec),
+    /// Removes what is above a corner frequency, 6 to 48 dB/oct (Butterworth).
+    "lowpass" => Lowpass(super::filter::LowpassSpec),
 }
 
 /// The canonical form that cache keys hash: the processor's kind and algorithm version
