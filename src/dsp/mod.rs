@@ -13,6 +13,7 @@ pub mod butterworth;
 pub mod chain;
 pub mod curve;
 pub mod delay_line;
+pub mod eq;
 pub mod filter;
 pub mod gain;
 pub mod polarity;

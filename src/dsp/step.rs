@@ -82,6 +82,8 @@ steps! {
     "highpass" => Highpass(super::filter::HighpassSpec),
     /// Removes what is above a corner frequency, 6 to 48 dB/oct (Butterworth).
     "lowpass" => Lowpass(super::filter::LowpassSpec),
+    /// A parametric equaliser: peaks, shelves, highpass, lowpass, notch and bandpass bands.
+    "eq" => Eq(super::eq::EqSpec),
 }
 
 /// The canonical form that cache keys hash: the processor's kind and algorithm version
