@@ -18,6 +18,7 @@ pub mod filter;
 pub mod gain;
 pub mod polarity;
 pub mod step;
+pub mod width;
 
 /// Frames per block when a node streams audio. Processors accept any block size up to
 /// the `max_block` they were built for; this is the size the renderer uses.

@@ -84,6 +84,8 @@ steps! {
     "lowpass" => Lowpass(super::filter::LowpassSpec),
     /// A parametric equaliser: peaks, shelves, highpass, lowpass, notch and bandpass bands.
     "eq" => Eq(super::eq::EqSpec),
+    /// Narrows or widens the stereo image (mid/side).
+    "width" => Width(super::width::WidthSpec),
 }
 
 /// The canonical form that cache keys hash: the processor's kind and algorithm version
