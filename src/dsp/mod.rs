@@ -12,6 +12,7 @@ pub mod biquad;
 pub mod butterworth;
 pub mod chain;
 pub mod curve;
+pub mod deesser;
 pub mod delay_line;
 pub mod eq;
 pub mod filter;

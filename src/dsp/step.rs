@@ -86,6 +86,8 @@ steps! {
     "eq" => Eq(super::eq::EqSpec),
     /// Narrows or widens the stereo image (mid/side).
     "width" => Width(super::width::WidthSpec),
+    /// Turns down the band above a crossover frequency while it is too loud.
+    "deesser" => Deesser(super::deesser::DeesserSpec),
 }
 
 /// The canonical form that cache keys hash: the processor's kind and algorithm version
