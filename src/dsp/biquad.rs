@@ -4,8 +4,9 @@
 //! Every design is the bilinear transform of an analog prototype, prewarped so that its
 //! frequency lands exactly where it was asked for. Coefficients and state are `f64`; the
 //! state is transposed direct form II. This is the hot path of every render, so the kernel
-//! runs both channels and every section in one pass, keeps the state in registers, and has
-//! no branches or bounds checks per sample.
+//! runs both channels and every section in one pass, keeps the state in registers, and
+//! leaves nothing in the per-sample loop but arithmetic and the clamp of the output: no
+//! bounds checks and no calls.
 //!
 //! This module only filters: when to retune and what a parameter means belong to the
 //! processors that use it.
@@ -39,6 +40,10 @@ const TAIL_DECAY_DB: f64 = 120.0;
 
 /// The largest finite `f32`, as `f64`.
 const F32_MAX: f64 = f32::MAX as f64;
+
+/// Output magnitudes at or below this are written as exact zeros: far below hearing, and
+/// above the `f32` denormal range (1.2e-38).
+const SILENCE: f64 = 1e-30;
 
 /// One biquad, normalised so that `a0 = 1`:
 /// `H(z) = (b0 + b1 z⁻¹ + b2 z⁻²) / (1 + a1 z⁻¹ + a2 z⁻²)`.
@@ -247,12 +252,14 @@ impl StereoState {
     }
 }
 
-/// Hands an `f64` result back as an `f32` sample: NaN and values too small to hear become
-/// 0, and values beyond the `f32` range are held at its edge instead of becoming infinite.
+/// Hands an `f64` result back as an `f32` sample: values beyond the `f32` range (infinities
+/// included) are held at its edge, and NaN and values too small to hear become 0.
 #[inline]
 #[must_use]
 pub fn to_sample(x: f64) -> f32 {
-    sanitize(x).clamp(-F32_MAX, F32_MAX) as f32
+    let x = x.clamp(-F32_MAX, F32_MAX);
+    // NaN fails this comparison too, so it becomes 0.
+    (if x.abs() > SILENCE { x } else { 0.0 }) as f32
 }
 
 /// Sections run one after another on both channels of a stereo signal.
