@@ -11,7 +11,9 @@ use std::fmt;
 use std::ops::Range;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::biquad::{BiquadCascade, BiquadCoefficients};
 use super::butterworth::{self, Pass};
@@ -86,8 +88,8 @@ impl fmt::Display for BandType {
 
 /// One band of an `eq`: `{ type: peak, freq: 62 Hz, gain: 3 dB, q: 1.4 }`. Once loaded it
 /// holds every default filled in, the canonical form that cache keys hash.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(try_from = "RawEqBand")]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(try_from = "RawEqBand")]
 pub struct EqBand {
     /// The band's shape.
     #[serde(rename = "type")]
@@ -124,6 +126,29 @@ struct RawEqBand {
     /// Steepness of a highpass or lowpass in dB/oct: 12 (default, one section with `q`),
     /// or 6, 24, 36, 48 (Butterworth).
     slope: Option<Slope>,
+}
+
+/// Reads a [`RawEqBand`] and checks it while the band's map is still open, so that a
+/// refusal is reported at the band's own line and YAML path rather than at its list's.
+impl<'de> Deserialize<'de> for EqBand {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BandVisitor;
+
+        impl<'de> Visitor<'de> for BandVisitor {
+            type Value = EqBand;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an EQ band such as `{ type: peak, freq: 1 kHz, gain: 3 dB }`")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<EqBand, A::Error> {
+                let raw = RawEqBand::deserialize(MapAccessDeserializer::new(map))?;
+                EqBand::try_from(raw).map_err(de::Error::custom)
+            }
+        }
+
+        deserializer.deserialize_map(BandVisitor)
+    }
 }
 
 impl TryFrom<RawEqBand> for EqBand {
