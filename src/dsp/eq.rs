@@ -128,7 +128,7 @@ struct RawEqBand {
     slope: Option<Slope>,
 }
 
-/// Reads a [`RawEqBand`] and checks it while the band's map is still open, so that a
+/// Reads a band as written and checks it while the band's map is still open, so that a
 /// refusal is reported at the band's own line and YAML path rather than at its list's.
 impl<'de> Deserialize<'de> for EqBand {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
