@@ -8,12 +8,18 @@
 //!
 //! This module does no I/O and knows nothing of YAML, caches or files.
 
+pub mod biquad;
+pub mod butterworth;
 pub mod chain;
 pub mod curve;
+pub mod deesser;
 pub mod delay_line;
+pub mod eq;
+pub mod filter;
 pub mod gain;
 pub mod polarity;
 pub mod step;
+pub mod width;
 
 /// Frames per block when a node streams audio. Processors accept any block size up to
 /// the `max_block` they were built for; this is the size the renderer uses.

@@ -115,6 +115,16 @@ steps! {
     "gain" => Gain(super::gain::GainSpec),
     /// Flips the polarity of both channels.
     "polarity" => Polarity(super::polarity::PolaritySpec),
+    /// Removes what is below a corner frequency, 6 to 48 dB/oct (Butterworth).
+    "highpass" => Highpass(super::filter::HighpassSpec),
+    /// Removes what is above a corner frequency, 6 to 48 dB/oct (Butterworth).
+    "lowpass" => Lowpass(super::filter::LowpassSpec),
+    /// A parametric equaliser: peaks, shelves, highpass, lowpass, notch and bandpass bands.
+    "eq" => Eq(super::eq::EqSpec),
+    /// Narrows or widens the stereo image (mid/side).
+    "width" => Width(super::width::WidthSpec),
+    /// Turns down the band above a crossover frequency while it is too loud.
+    "deesser" => Deesser(super::deesser::DeesserSpec),
 }
 
 /// The canonical form that cache keys hash: the processor's kind and algorithm version

@@ -1,0 +1,301 @@
+//! `deesser`: turns down the top of the spectrum while it is too loud, for sibilance.
+//!
+//! A Linkwitz–Riley crossover (two Butterworth 12 dB/oct sections per band) splits the
+//! signal at `frequency`. Its two bands are in phase at every frequency and sum to an
+//! allpass, so with no reduction the output has the input's magnitude response exactly.
+//! A peak detector with attack and release follows the louder channel of the high band,
+//! and a compressor curve turns the high band alone down while the detector is above the
+//! threshold; the low band is never touched.
+
+use std::f64::consts::FRAC_1_SQRT_2;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::biquad::{BiquadCascade, BiquadCoefficients, to_sample};
+use super::curve::Curve;
+use super::{BuildEnv, Context, Processor, Spec, sanitize};
+use crate::units::{Decibels, Hertz, Param, Ratio, TimeMs, db_to_gain};
+
+/// The lowest threshold the detector compares against, in dB; `-inf dB` means this.
+const THRESHOLD_FLOOR_DB: f64 = -200.0;
+
+/// `- deesser: { frequency: 6 kHz, threshold: -30 dB, ratio: 4 }`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeesserSpec {
+    /// Where the treated band begins: the crossover frequency (default 6 kHz).
+    #[serde(default = "default_frequency")]
+    pub frequency: Hertz,
+    /// The peak level of the band above `frequency` beyond which it is turned down
+    /// (automatable).
+    pub threshold: Param<Decibels>,
+    /// How strongly the band's excess over the threshold is reduced: at 4, 8 dB over
+    /// comes out 2 dB over (default 4).
+    #[serde(default = "default_ratio")]
+    pub ratio: Ratio,
+    /// How fast the reduction follows a rise in level (default 1 ms).
+    #[serde(default = "default_attack")]
+    pub attack: TimeMs,
+    /// How fast the reduction lets go once the level falls (default 60 ms).
+    #[serde(default = "default_release")]
+    pub release: TimeMs,
+}
+
+fn default_frequency() -> Hertz {
+    Hertz(6_000.0)
+}
+
+fn default_ratio() -> Ratio {
+    Ratio(4.0)
+}
+
+fn default_attack() -> TimeMs {
+    TimeMs(0.001)
+}
+
+fn default_release() -> TimeMs {
+    TimeMs(0.060)
+}
+
+impl Spec for DeesserSpec {
+    const VERSION: u32 = 1;
+
+    fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
+        let fs = env.sample_rate;
+        let f = self.frequency.0;
+        let low = BiquadCascade::new(&[BiquadCoefficients::lowpass(fs, f, FRAC_1_SQRT_2); 2]);
+        let high = BiquadCascade::new(&[BiquadCoefficients::highpass(fs, f, FRAC_1_SQRT_2); 2]);
+        let smoothing = |t: TimeMs| (-1.0 / (t.seconds() * fs)).exp();
+        let floor = |db: f64| db.max(THRESHOLD_FLOOR_DB);
+        let threshold_db = if self.threshold.is_automated() {
+            Threshold::Automated(Curve::from_seconds(&self.threshold.points(), fs).map(floor))
+        } else {
+            Threshold::Constant(floor(self.threshold.initial()))
+        };
+        let buffer = || vec![0.0; env.max_block];
+        Box::new(Deesser {
+            tail: low.tail().max(high.tail()),
+            low,
+            high,
+            bands: [buffer(), buffer(), buffer(), buffer()],
+            threshold_db,
+            // The gain-reduction slope in dB per dB over: 1 - 1/ratio, 1 for `inf`.
+            slope: 1.0 - 1.0 / self.ratio.0,
+            attack: smoothing(self.attack),
+            release: smoothing(self.release),
+            envelope: 0.0,
+        })
+    }
+}
+
+/// The threshold in dB, over the song.
+enum Threshold {
+    Constant(f64),
+    Automated(Curve),
+}
+
+/// A split-band de-esser on a stereo pair.
+pub struct Deesser {
+    low: BiquadCascade,
+    high: BiquadCascade,
+    /// Low left, low right, high left, high right, for one block.
+    bands: [Vec<f32>; 4],
+    threshold_db: Threshold,
+    slope: f64,
+    attack: f64,
+    release: f64,
+    /// The detector's level, linear.
+    envelope: f64,
+    tail: usize,
+}
+
+impl Processor for Deesser {
+    fn process(&mut self, left: &mut [f32], right: &mut [f32], ctx: &Context<'_>) {
+        let n = left.len();
+        let [low_l, low_r, high_l, high_r] = &mut self.bands;
+        let (low_l, low_r) = (&mut low_l[..n], &mut low_r[..n]);
+        let (high_l, high_r) = (&mut high_l[..n], &mut high_r[..n]);
+        low_l.copy_from_slice(left);
+        low_r.copy_from_slice(right);
+        high_l.copy_from_slice(left);
+        high_r.copy_from_slice(right);
+        self.low.process(low_l, low_r, ctx.start);
+        self.high.process(high_l, high_r, ctx.start);
+        let bands = low_l.iter().zip(low_r.iter()).zip(high_l.iter().zip(high_r.iter()));
+        for (i, ((l, r), ((ll, lr), (hl, hr)))) in
+            left.iter_mut().zip(right.iter_mut()).zip(bands).enumerate()
+        {
+            let (hl, hr) = (f64::from(*hl), f64::from(*hr));
+            let level = hl.abs().max(hr.abs());
+            let smoothing = if level > self.envelope { self.attack } else { self.release };
+            self.envelope = sanitize(level + (self.envelope - level) * smoothing);
+            let threshold_db = match &self.threshold_db {
+                Threshold::Constant(db) => *db,
+                Threshold::Automated(curve) => curve.at(ctx.start + i as u64),
+            };
+            let over_db = 20.0 * self.envelope.max(1e-12).log10() - threshold_db;
+            let gain = if over_db > 0.0 { db_to_gain(-over_db * self.slope) } else { 1.0 };
+            *l = to_sample(f64::from(*ll) + gain * hl);
+            *r = to_sample(f64::from(*lr) + gain * hr);
+        }
+    }
+
+    fn tail(&self) -> usize {
+        self.tail
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::f64::consts::PI;
+
+    use super::*;
+    use crate::dsp::biquad::measure::{self, audio_band};
+    use crate::units::{Automation, Point, Seconds};
+
+    const FS: f64 = 48_000.0;
+
+    fn spec(threshold_db: f64) -> DeesserSpec {
+        serde_json::from_str(&format!(r#"{{ "threshold": {threshold_db} }}"#)).unwrap()
+    }
+
+    fn run(spec: &DeesserSpec, input: &[f32]) -> Vec<f32> {
+        let env = BuildEnv { sample_rate: FS, max_block: measure::MAX_BLOCK, seed: 0 };
+        let mut p = spec.build(&env);
+        let (l, _) = measure::run_blocks(
+            &mut |l: &mut [f32], r: &mut [f32], start| {
+                p.process(l, r, &Context { start, sidechains: &[] });
+            },
+            (input, input),
+            0,
+            measure::MAX_BLOCK,
+        );
+        l
+    }
+
+    fn tone(freq: f64, db: f64, frames: usize) -> Vec<f32> {
+        let a = db_to_gain(db);
+        (0..frames).map(|n| (a * (2.0 * PI * freq * n as f64 / FS).sin()) as f32).collect()
+    }
+
+    fn rms_db(x: &[f32]) -> f64 {
+        let power = x.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / x.len() as f64;
+        10.0 * power.log10()
+    }
+
+    /// |HP|² of one Butterworth section at `f`, for a corner at `fc`: Ω⁴ / (1 + Ω⁴) after
+    /// prewarping; the crossover's high band is two sections, its low band is 1 - that.
+    fn high_band_power(f: f64, fc: f64) -> f64 {
+        let omega4 = ((PI * f / FS).tan() / (PI * fc / FS).tan()).powi(4);
+        omega4 / (1.0 + omega4)
+    }
+
+    #[test]
+    fn a_loud_7_khz_burst_is_reduced_by_the_static_curve_within_1_db() {
+        // The bands of a Linkwitz–Riley split are in phase, with amplitudes |HP2|² and
+        // |LP2|² = 1 - |HP2|²: the output amplitude is A·(low + g·high), where g follows
+        // from the high band's peak level through the compressor curve. The 1 dB bound
+        // covers the peak detector reading a sampled sine slightly low and its release
+        // ripple, which together move the reduction by a few tenths of a dB.
+        let (input_db, threshold_db, ratio) = (-10.0, -30.0, 4.0);
+        let high = high_band_power(7_000.0, 6_000.0);
+        let over = input_db + 20.0 * high.log10() - threshold_db;
+        let g = db_to_gain(-over * (1.0 - 1.0 / ratio));
+        // A sine's RMS is its amplitude over √2.
+        let want_db = input_db - 10.0 * 2f64.log10() + 20.0 * ((1.0 - high) + g * high).log10();
+        let burst = tone(7_000.0, input_db, 12_000);
+        let out = run(&spec(threshold_db), &burst);
+        let got_db = rms_db(&out[6_000..]);
+        assert!((got_db - want_db).abs() < 1.0, "{got_db} dB, want {want_db} dB");
+        assert!(got_db < rms_db(&burst[6_000..]) - 6.0, "the burst was hardly reduced");
+    }
+
+    #[test]
+    fn a_500_hz_tone_at_the_same_level_is_untouched_within_a_tenth_of_a_db() {
+        // At 500 Hz the high band is 86 dB down, far under the threshold, and the bands
+        // sum to an allpass: the level is the input's, to f32 rounding.
+        let input = tone(500.0, -10.0, 12_000);
+        let out = run(&spec(-30.0), &input);
+        let (got, want) = (rms_db(&out[6_000..]), rms_db(&input[6_000..]));
+        assert!((got - want).abs() < 0.1, "{got} dB vs {want} dB");
+    }
+
+    #[test]
+    fn with_no_reduction_the_bands_sum_flat_within_a_tenth_of_a_db() {
+        // A threshold no impulse reaches; the measured response is then the crossover's
+        // allpass sum, 0 dB at every frequency up to the f32 rounding of the bands.
+        let env = BuildEnv { sample_rate: FS, max_block: measure::MAX_BLOCK, seed: 0 };
+        for frequency in [3_000.0, 6_000.0, 10_000.0] {
+            let spec = DeesserSpec { frequency: Hertz(frequency), ..spec(24.0) };
+            let mut p = spec.build(&env);
+            let frames = p.tail();
+            let measured = measure::measured_db(
+                &mut |l: &mut [f32], r: &mut [f32], start| {
+                    p.process(l, r, &Context { start, sidechains: &[] });
+                },
+                FS,
+                frames,
+                &audio_band(),
+            );
+            for (f, db) in audio_band().iter().zip(measured) {
+                assert!(db.abs() < 0.1, "split at {frequency}: {f} Hz is {db} dB");
+            }
+        }
+    }
+
+    #[test]
+    fn block_size_does_not_change_a_word_even_with_an_automated_threshold() {
+        let t = 1_000_003.0 / FS;
+        let automated = DeesserSpec {
+            threshold: Param::Automated(Automation {
+                points: [(t, -40.0), (t + 0.1, -10.0)]
+                    .iter()
+                    .map(|&(time, db)| Point { time: Seconds(time), value: Decibels(db) })
+                    .collect(),
+            }),
+            ..spec(0.0)
+        };
+        for spec in [automated, spec(-30.0)] {
+            measure::assert_block_size_independent(
+                &|| {
+                    let env = BuildEnv { sample_rate: FS, max_block: 4_096, seed: 0 };
+                    let mut p = spec.build(&env);
+                    Box::new(move |l, r, start| {
+                        p.process(l, r, &Context { start, sidechains: &[] });
+                    })
+                },
+                9_000,
+            );
+        }
+    }
+
+    #[test]
+    fn extreme_settings_and_huge_input_stay_finite() {
+        let huge: Vec<f32> = measure::noise(8_192, 13).into_iter().map(|x| x * 1e38).collect();
+        for json in [
+            r#"{ "threshold": "-inf dB", "ratio": "inf", "attack": 0, "release": 0 }"#,
+            r#"{ "threshold": -60, "ratio": 1, "frequency": "23 kHz" }"#,
+            r#"{ "threshold": -20, "frequency": "10 Hz", "attack": "1 s", "release": "5 s" }"#,
+        ] {
+            let spec: DeesserSpec = serde_json::from_str(json).unwrap();
+            for input in [&huge, &measure::noise(8_192, 14)] {
+                let out = run(&spec, input);
+                assert!(out.iter().all(|x| x.is_finite() && !x.is_subnormal()), "{json}");
+            }
+        }
+    }
+
+    #[test]
+    fn defaults_are_6_khz_4_to_1_1_ms_and_60_ms() {
+        let s = spec(-30.0);
+        assert_eq!(s.frequency, Hertz(6_000.0));
+        assert_eq!(s.ratio, Ratio(4.0));
+        assert_eq!(s.attack, TimeMs(0.001));
+        assert_eq!(s.release, TimeMs(0.060));
+        let err = serde_json::from_str::<DeesserSpec>(r#"{ "threshold": -30, "knee": 3 }"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `knee`"), "{err}");
+    }
+}
