@@ -125,8 +125,9 @@ fn render(dir: &Path) -> (f64, f64) {
 /// Decode every stem, sum, write 24-bit: the least any renderer must do.
 fn read_sum_write(dir: &Path, stems: usize) -> f64 {
     let started = Instant::now();
-    let mut decoders: Vec<Decoder> =
-        (0..stems).map(|i| Decoder::open(dir.join(format!("stem{i:03}.wav"))).expect("open")).collect();
+    let mut decoders: Vec<Decoder> = (0..stems)
+        .map(|i| Decoder::open(dir.join(format!("stem{i:03}.wav"))).expect("open"))
+        .collect();
     let out = dir.join("floor.wav");
     let mut writer = WavWriter::create(&out, RATE, WavFormat::Pcm24).expect("create");
     let block = 4096;
@@ -169,7 +170,10 @@ fn median(mut values: Vec<f64>) -> f64 {
 fn main() {
     let options = options();
     let dir = session(&options);
-    println!("session: {} stems × {} s, 24-bit 48 kHz stereo, {} runs each (median)", options.stems, options.seconds, options.runs);
+    println!(
+        "session: {} stems × {} s, 24-bit 48 kHz stereo, {} runs each (median)",
+        options.stems, options.seconds, options.runs
+    );
     let mut floor = Vec::new();
     let (mut cold, mut noop, mut fader, mut eq) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut peak: f64 = 0.0;

@@ -148,7 +148,7 @@ fn render_with_cache(
             EXIT_OK
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error[render-failed]: {}\n  = node: {}", e.error, e.node);
             EXIT_FAILURE
         }
     }

@@ -106,7 +106,10 @@ impl Lowering<'_> {
             })
             .collect();
         self.check_sidechains();
-        self.check_cycles(&tracks, &buses);
+        // A name clash already explains any loop it makes; reporting both would confuse.
+        if !self.diagnostics.iter().any(|d| d.code == "duplicate-name") {
+            self.check_cycles(&tracks, &buses);
+        }
         Mix {
             title: raw.mix.clone(),
             id: mix_id(&self.loaded.path),
@@ -218,7 +221,7 @@ impl Lowering<'_> {
     /// Resolves a file relative to the project file and checks that it exists.
     fn file(&mut self, yaml_path: &str, written: &str) -> PathBuf {
         let base = self.loaded.path.parent().unwrap_or(Path::new("."));
-        let resolved = base.join(written);
+        let resolved = tidy(&base.join(written));
         if !resolved.is_file() {
             let siblings = resolved
                 .parent()
@@ -240,7 +243,7 @@ impl Lowering<'_> {
             self.error(
                 "missing-file",
                 yaml_path,
-                format!("no audio file at `{}`", tidy(&resolved).display()),
+                format!("no audio file at `{}`", resolved.display()),
             )
             .with_label_in_place("file not found")
             .help = Some(help);
@@ -416,7 +419,8 @@ fn fader(gain: Option<&Param<Decibels>>, pan: Option<&Param<Pan>>) -> Fader {
     }
 }
 
-/// `a/b/../c` → `a/c`, for messages only (the file system is never asked).
+/// `a/b/../c` → `a/c`, lexically (the file system is not asked), so paths in messages and
+/// node ids read the way the user would write them.
 fn tidy(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for part in path.components() {

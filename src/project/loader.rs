@@ -69,12 +69,22 @@ pub fn parse_mix(path: &Path, text: &str) -> Result<LoadedMix, Vec<Diagnostic>> 
     }
     let raw = with_tempo(prescan_tempo(text), || serde_yaml::from_str::<RawMix>(text))
         .map_err(|e| vec![convert_error(path, text, &e)])?;
-    Ok(LoadedMix {
-        raw,
-        path: path.to_path_buf(),
-        text: text.to_string(),
-        source_map: SourceMap::build(text),
-    })
+    let source_map = SourceMap::build(text);
+    let duplicates: Vec<Diagnostic> = source_map
+        .duplicate_keys()
+        .iter()
+        .map(|(yaml_path, span)| {
+            let name = yaml_path.rsplit('.').next().unwrap_or(yaml_path);
+            Diagnostic::error("duplicate-name", format!("`{name}` is defined twice"))
+                .at(Some(location(path, text, *span)), Some(yaml_path.clone()))
+                .with_label("second definition")
+                .with_help("YAML keeps only the last of two equal keys; rename or merge them")
+        })
+        .collect();
+    if !duplicates.is_empty() {
+        return Err(duplicates);
+    }
+    Ok(LoadedMix { raw, path: path.to_path_buf(), text: text.to_string(), source_map })
 }
 
 /// Reads only `tempo:`, so that note values elsewhere can be converted while loading.
@@ -99,8 +109,7 @@ pub fn location(path: &Path, text: &str, span: Span) -> Location {
 }
 
 fn convert_error(path: &Path, text: &str, error: &serde_yaml::Error) -> Diagnostic {
-    let full = error.to_string();
-    let message = full.split(" at line ").next().unwrap_or(&full).to_string();
+    let message = without_own_location(&error.to_string());
     let (yaml_path, message) = split_yaml_path(&message);
     let (code, label, help) = classify(&message, yaml_path.as_deref());
     let named = backticked(&message).into_iter().next();
@@ -127,6 +136,17 @@ fn convert_error(path: &Path, text: &str, error: &serde_yaml::Error) -> Diagnost
         diagnostic = diagnostic.with_label(label);
     }
     diagnostic
+}
+
+/// Drops the first ` at line L column C` (the diagnostic shows it), keeping any context
+/// after it, such as where an unclosed bracket was opened.
+fn without_own_location(message: &str) -> String {
+    let Some(start) = message.find(" at line ") else { return message.to_string() };
+    let rest = &message[start + " at line ".len()..];
+    let after_numbers = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == ' ' || "column".contains(c)))
+        .unwrap_or(rest.len());
+    format!("{}{}", &message[..start], &rest[after_numbers..])
 }
 
 /// `serde_yaml` prefixes messages with the path of the value (`tracks.vox.gain: ...`).

@@ -26,6 +26,7 @@ pub struct Span {
 pub struct SourceMap {
     values: BTreeMap<String, Span>,
     keys: BTreeMap<String, Span>,
+    duplicates: Vec<(String, Span)>,
 }
 
 impl SourceMap {
@@ -51,6 +52,13 @@ impl SourceMap {
             }
             path = parent(path)?;
         }
+    }
+
+    /// Keys written twice in one mapping (YAML would silently keep the last), with the
+    /// span of the second.
+    #[must_use]
+    pub fn duplicate_keys(&self) -> &[(String, Span)] {
+        &self.duplicates
     }
 
     /// The span of the key that introduces `path` (the `vox` in `tracks: { vox: ... }`).
@@ -97,7 +105,12 @@ impl Builder {
                 }
                 if let Some((key, mark, width)) = scalar_key {
                     let full = join(path, key);
-                    self.map.keys.insert(full, span_of(mark, width));
+                    let span = span_of(mark, width);
+                    let inside_duplicate =
+                        self.map.duplicates.iter().any(|(d, _)| full.starts_with(&format!("{d}.")));
+                    if self.map.keys.insert(full.clone(), span).is_some() && !inside_duplicate {
+                        self.map.duplicates.push((full, span));
+                    }
                     *next_key = Some(key.to_string());
                 }
                 None

@@ -23,6 +23,11 @@ struct PlacedClip {
 }
 
 impl PlacedClip {
+    /// Whether frames `offset..offset + n` of the clip lie outside both fades.
+    fn is_flat(&self, offset: u64, n: u64) -> bool {
+        offset >= self.fade_in && offset + n + self.fade_out <= self.frames
+    }
+
     /// The clip's envelope (fades times gain) at `offset` frames into the clip.
     fn envelope(&self, offset: u64) -> f32 {
         let mut g = self.gain;
@@ -108,10 +113,18 @@ pub fn run_track(
                 let [sl, sr] = &mut scratch;
                 read_full(clip.stream.as_mut(), &mut sl[..n], &mut sr[..n])?;
                 let out = (from - position) as usize;
-                for i in 0..n {
-                    let g = sign * clip.envelope(from - clip.at + i as u64);
-                    left[out + i] += sl[i] * g;
-                    right[out + i] += sr[i] * g;
+                let offset = from - clip.at;
+                let (dl, dr) = (&mut left[out..out + n], &mut right[out..out + n]);
+                if clip.is_flat(offset, n as u64) {
+                    let g = sign * clip.gain;
+                    dl.iter_mut().zip(&sl[..n]).for_each(|(o, x)| *o += *x * g);
+                    dr.iter_mut().zip(&sr[..n]).for_each(|(o, x)| *o += *x * g);
+                } else {
+                    for i in 0..n {
+                        let g = sign * clip.envelope(offset + i as u64);
+                        dl[i] += sl[i] * g;
+                        dr[i] += sr[i] * g;
+                    }
                 }
             }
             Ok(())
