@@ -169,12 +169,35 @@ fn to_int(x: f32, shift: u32) -> i32 {
     if scaled.is_nan() { 0 } else { scaled.clamp(-max, max) as i32 }
 }
 
-/// A temporary name next to `path` that no other writer of this process or another one
-/// will choose at the same time.
+/// A hidden temporary name next to `path` (`.song.wav.tmp-<pid>-<n>`) that no other
+/// writer of this process or another one will choose at the same time.
 fn temp_path(path: &Path) -> PathBuf {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    path.with_extension(format!("tmp-{}-{n}", std::process::id()))
+    path.with_file_name(format!("{}{}-{n}", temp_prefix(path), std::process::id()))
+}
+
+fn temp_prefix(path: &Path) -> String {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    format!(".{name}.tmp-")
+}
+
+/// Removes temporary files that writers of `path` left behind when they were killed: those
+/// whose process no longer runs. Where the system cannot say (no `/proc`), nothing is removed.
+pub fn remove_stale_temporaries(path: &Path) {
+    let proc = Path::new("/proc");
+    let (Some(dir), true) = (path.parent(), proc.is_dir()) else { return };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let prefix = temp_prefix(path);
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(&prefix).and_then(|rest| rest.split('-').next()) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !proc.join(pid).exists() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::NodeError;
 use super::job::Job;
 use super::stream::{MAX_TAIL_SECONDS, read_full};
-use crate::audio::wav::{WavFormat, WavWriter};
+use crate::audio::wav::{WavFormat, WavWriter, remove_stale_temporaries};
 use crate::cache::Key;
 use crate::dsp::BLOCK_FRAMES;
 use crate::graph::OutputFormat;
@@ -98,6 +98,7 @@ pub fn run_output(
         OutputFormat::Pcm24 => WavFormat::Pcm24,
         OutputFormat::Float32 => WavFormat::Float32,
     };
+    remove_stale_temporaries(path);
     let mut writer =
         WavWriter::create(path, job.sample_rate(), wav_format).map_err(NodeError::Audio)?;
     let mut left = vec![0.0f32; BLOCK_FRAMES];

@@ -84,17 +84,27 @@ fn a_render_killed_halfway_leaves_no_partial_output_and_no_bad_entry() {
     child.wait().unwrap();
 
     let out_dir = work.path().join("out");
-    let leftovers: Vec<_> =
-        std::fs::read_dir(&out_dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    let visible = |dir: &Path| -> Vec<PathBuf> {
+        let names = std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path());
+        names.filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.')).collect()
+    };
+    let after_kill = visible(&out_dir);
     assert!(
-        leftovers.iter().all(|p| p.file_name().unwrap() == "tidewater.wav"),
-        "no temporary or partial files in out/: {leftovers:?}"
+        after_kill.is_empty() || after_kill == vec![out_dir.join("tidewater.wav")],
+        "only the finished file may be visible in out/: {after_kill:?}"
     );
     let verify = mixdown(work.path(), &["cache", "verify", "--cache", "cache"]);
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
 
     let resumed = mixdown(work.path(), &["render", &project(), "--cache", "cache", "--out", "out"]);
     assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let everything: Vec<_> =
+        std::fs::read_dir(&out_dir).unwrap().flatten().map(|e| e.path()).collect();
+    assert_eq!(
+        everything,
+        vec![out_dir.join("tidewater.wav")],
+        "the next render clears what the killed one left"
+    );
     let clean = scratch();
     let fresh = mixdown(clean.path(), &["render", &project(), "--cache", "cache", "--out", "out"]);
     assert!(fresh.status.success());

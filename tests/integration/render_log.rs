@@ -124,8 +124,8 @@ fn each_edit_rerenders_exactly_what_it_touches() {
     edit(&yaml, "gain: 2 dB }", "gain: 2.5 dB }");
     assert_eq!(
         render(work.path(), "project/song.yaml"),
-        ids(&["bus/drums", "master", "output", "track/snare"]),
-        "an EQ change re-renders the track and the sums downstream"
+        ids(&["bus/drums", "bus/room", "master", "output", "track/snare"]),
+        "an EQ change re-renders the track and the sums downstream (snare also feeds the room)"
     );
 
     let reformatted = std::fs::read_to_string(&yaml)
