@@ -11,7 +11,9 @@
 pub mod chain;
 pub mod curve;
 pub mod delay_line;
+pub mod envelope;
 pub mod gain;
+pub mod gain_computer;
 pub mod polarity;
 pub mod step;
 
