@@ -9,6 +9,7 @@
 //! This module does no I/O and knows nothing of YAML, caches or files.
 
 pub mod chain;
+pub mod compressor;
 pub mod curve;
 pub mod delay_line;
 pub mod envelope;

@@ -78,6 +78,8 @@ steps! {
     "gain" => Gain(super::gain::GainSpec),
     /// Flips the polarity of both channels.
     "polarity" => Polarity(super::polarity::PolaritySpec),
+    /// Downward compression above a threshold, optionally keyed by another track or bus.
+    "compressor" => Compressor(super::compressor::CompressorSpec),
 }
 
 /// The canonical form that cache keys hash: the processor's kind and algorithm version
