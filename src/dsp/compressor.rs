@@ -9,9 +9,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::curve::Curve;
-use super::envelope::{Ballistics, Detector, Envelope, grid_runs};
+use super::envelope::{Ballistics, Detector, Envelope, Key, grid_runs};
 use super::gain_computer::{compression_gain_db, db_to_level, level_to_db};
-use super::{BuildEnv, Context, Processor, Sidechain, Spec, sanitize};
+use super::{BuildEnv, Context, Processor, Spec, sanitize};
 use crate::units::{Decibels, Fraction, Param, Ratio, TimeMs};
 
 /// `- compressor: { threshold: -16 dB, ratio: 4, attack: 8 ms, release: 90 ms, makeup: 2 dB }`
@@ -180,29 +180,6 @@ impl Settings {
     }
 }
 
-/// Where the detector listens for one block.
-#[derive(Clone, Copy)]
-enum Key<'a> {
-    Input,
-    External(Sidechain<'a>),
-    Silence,
-}
-
-impl Key<'_> {
-    /// The key frame `i`, given the input frame there. A key shorter than the block reads
-    /// as silence past its end.
-    #[inline]
-    fn at(self, i: usize, left: f32, right: f32) -> (f32, f32) {
-        match self {
-            Self::Input => (left, right),
-            Self::External(key) => {
-                (key.left.get(i).copied().unwrap_or(0.0), key.right.get(i).copied().unwrap_or(0.0))
-            }
-            Self::Silence => (0.0, 0.0),
-        }
-    }
-}
-
 /// A running compressor.
 pub struct Compressor {
     curves: Curves,
@@ -237,10 +214,7 @@ impl Compressor {
 
 impl Processor for Compressor {
     fn process(&mut self, left: &mut [f32], right: &mut [f32], ctx: &Context<'_>) {
-        let key = match &self.sidechain {
-            None => Key::Input,
-            Some(name) => ctx.sidechain(name).map_or(Key::Silence, Key::External),
-        };
+        let key = Key::find(self.sidechain.as_deref(), ctx);
         for (cell, run) in grid_runs(ctx.start, left.len(), self.automated) {
             if self.automated {
                 self.settings = self.curves.settings_at(cell);
@@ -268,6 +242,7 @@ impl Processor for Compressor {
 #[allow(clippy::float_cmp)] // Exact equality is the property these tests check.
 mod tests {
     use super::*;
+    use crate::dsp::Sidechain;
 
     const RATE: f64 = 48000.0;
 

@@ -1,6 +1,6 @@
-//! Level detection for the dynamics processors: the one-pole peak and RMS followers with
-//! stereo link, the sliding-window peak hold, and the absolute grid on which automated
-//! detector settings are re-read.
+//! Level detection for the dynamics processors: which signal a detector listens to, the
+//! one-pole peak and RMS followers with stereo link, the sliding-window peak hold, and the
+//! absolute grid on which automated detector settings are re-read.
 //!
 //! Everything here turns a key signal into a level; what a level does to the gain is the
 //! business of [`super::gain_computer`] and of each processor.
@@ -10,7 +10,7 @@ use std::ops::Range;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::sanitize;
+use super::{Context, Sidechain, sanitize};
 
 /// How a detector measures level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
@@ -30,6 +30,42 @@ impl Detector {
         match self {
             Self::Peak => state,
             Self::Rms => state.sqrt(),
+        }
+    }
+}
+
+/// Where a detector listens during one block.
+#[derive(Debug, Clone, Copy)]
+pub enum Key<'a> {
+    /// The processor's own input.
+    Input,
+    /// A sidechain signal.
+    External(Sidechain<'a>),
+    /// Nothing: a named sidechain that the block does not carry.
+    Silence,
+}
+
+impl<'a> Key<'a> {
+    /// The key for a processor that listens to `sidechain` (its own input when `None`).
+    #[must_use]
+    pub fn find(sidechain: Option<&str>, ctx: &Context<'a>) -> Self {
+        match sidechain {
+            None => Self::Input,
+            Some(name) => ctx.sidechain(name).map_or(Self::Silence, Self::External),
+        }
+    }
+
+    /// Key frame `i`, given the input frame there. A key shorter than the block reads as
+    /// silence past its end.
+    #[inline]
+    #[must_use]
+    pub fn at(self, i: usize, left: f32, right: f32) -> (f32, f32) {
+        match self {
+            Self::Input => (left, right),
+            Self::External(key) => {
+                (key.left.get(i).copied().unwrap_or(0.0), key.right.get(i).copied().unwrap_or(0.0))
+            }
+            Self::Silence => (0.0, 0.0),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod delay_line;
 pub mod envelope;
 pub mod gain;
 pub mod gain_computer;
+pub mod gate;
 pub mod polarity;
 pub mod step;
 

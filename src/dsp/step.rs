@@ -80,6 +80,10 @@ steps! {
     "polarity" => Polarity(super::polarity::PolaritySpec),
     /// Downward compression above a threshold, optionally keyed by another track or bus.
     "compressor" => Compressor(super::compressor::CompressorSpec),
+    /// A noise gate: down by `range` below the threshold, with hold and hysteresis.
+    "gate" => Gate(super::gate::GateSpec),
+    /// A downward expander: the gate with a gentle ratio by default.
+    "expander" => Expander(super::gate::ExpanderSpec),
 }
 
 /// The canonical form that cache keys hash: the processor's kind and algorithm version
