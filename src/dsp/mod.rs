@@ -16,6 +16,7 @@ pub mod envelope;
 pub mod gain;
 pub mod gain_computer;
 pub mod gate;
+pub mod limiter;
 pub mod polarity;
 pub mod step;
 

@@ -84,6 +84,8 @@ steps! {
     "gate" => Gate(super::gate::GateSpec),
     /// A downward expander: the gate with a gentle ratio by default.
     "expander" => Expander(super::gate::ExpanderSpec),
+    /// A brick-wall lookahead limiter: no output sample above the ceiling.
+    "limiter" => Limiter(super::limiter::LimiterSpec),
 }
 
 /// The canonical form that cache keys hash: the processor's kind and algorithm version
