@@ -87,8 +87,9 @@ impl Spec for CompressorSpec {
     }
 }
 
-/// The lowest threshold used; below it no finite level would be left to compress towards.
-const MIN_THRESHOLD_DB: f64 = -200.0;
+/// The lowest level in dB a curve takes: `-inf dB`, and automation from it, read as this,
+/// so that the curve math and interpolation stay finite.
+const FLOOR_DB: f64 = -200.0;
 
 /// Frames whose levels are detected before their gains are computed. Splitting the
 /// follower's serial recursion from the independent per-frame gain lets the processor
@@ -113,11 +114,11 @@ impl Curves {
         // Interpolating 1/ratio keeps a ramp to `inf` finite all the way.
         let inverse_ratio = spec.ratio.points().into_iter().map(|(t, r)| (t, 1.0 / r)).collect();
         Self {
-            threshold: curve(spec.threshold.points()),
+            threshold: curve(spec.threshold.points()).map(|db| db.max(FLOOR_DB)),
             inverse_ratio: curve(inverse_ratio),
             attack: curve(spec.attack.points()),
             release: curve(spec.release.points()),
-            makeup: curve(spec.makeup.points()),
+            makeup: curve(spec.makeup.points()).map(|db| db.max(FLOOR_DB)),
             mix: curve(spec.mix.points()),
             knee_db: spec.knee.0.max(0.0),
             sample_rate,
@@ -125,7 +126,7 @@ impl Curves {
     }
 
     fn settings_at(&self, frame: u64) -> Settings {
-        let threshold_db = self.threshold.at(frame).max(MIN_THRESHOLD_DB);
+        let threshold_db = self.threshold.at(frame);
         let makeup_db = self.makeup.at(frame);
         let wet = self.mix.at(frame).clamp(0.0, 1.0);
         Settings {

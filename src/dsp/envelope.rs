@@ -103,12 +103,6 @@ impl Ballistics {
         let coefficient = if target > state { self.attack } else { self.release };
         target + coefficient * (state - target)
     }
-
-    /// The largest fraction of the remaining distance to its target that one step covers.
-    #[must_use]
-    pub fn max_step_fraction(&self) -> f64 {
-        1.0 - self.attack.min(self.release)
-    }
 }
 
 /// A stereo level follower.

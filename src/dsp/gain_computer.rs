@@ -34,7 +34,8 @@ pub fn compression_gain_db(level_db: f64, threshold_db: f64, ratio: f64, knee_db
 /// Above `threshold_db + knee_db/2` the gain is 0 dB; below `threshold_db − knee_db/2` the
 /// output level is `threshold + (level − threshold) · ratio`; in between the quadratic that
 /// joins both with matching slope. The gain never falls below `range_db`, the attenuation
-/// of a fully closed gate. An infinite `ratio` is a hard gate: `range_db` below the knee.
+/// of a fully closed gate. An infinite `ratio` is a hard gate: `range_db` below the knee;
+/// a ratio of 1 leaves every level alone, silence included.
 #[must_use]
 pub fn expansion_gain_db(
     level_db: f64,
@@ -45,7 +46,7 @@ pub fn expansion_gain_db(
 ) -> f64 {
     let knee = knee_db.max(0.0);
     let over = level_db - threshold_db;
-    let gain = if 2.0 * over >= knee {
+    let gain = if 2.0 * over >= knee || ratio <= 1.0 {
         return 0.0;
     } else if 2.0 * over <= -knee {
         (ratio - 1.0) * over
@@ -126,6 +127,7 @@ mod tests {
         // 30 dB under would be -30 dB of gain; the range stops it at -20 dB.
         assert_eq!(expansion_gain_db(-70.0, t, r, 0.0, range), range);
         assert_eq!(expansion_gain_db(f64::NEG_INFINITY, t, r, 0.0, range), range);
+        assert_eq!(expansion_gain_db(f64::NEG_INFINITY, t, 1.0, 6.0, range), 0.0);
     }
 
     #[test]

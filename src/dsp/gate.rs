@@ -141,8 +141,9 @@ fn default_release() -> Param<TimeMs> {
 /// The longest hold, which bounds the memory the hold window takes.
 const MAX_HOLD_SECONDS: f64 = 1.0;
 
-/// The lowest threshold used; below it the curve has no finite level to work from.
-const MIN_THRESHOLD_DB: f64 = -200.0;
+/// The lowest level in dB a curve takes: `-inf dB`, and automation from it, read as this,
+/// so that the curve math and interpolation stay finite.
+const FLOOR_DB: f64 = -200.0;
 
 /// The fields of either spec, borrowed.
 struct Fields<'a> {
@@ -175,8 +176,8 @@ impl Curves {
         // Interpolating 1/ratio keeps a ramp to `inf` finite all the way.
         let inverse_ratio = fields.ratio.points().into_iter().map(|(t, r)| (t, 1.0 / r)).collect();
         Self {
-            threshold: curve(fields.threshold.points()),
-            range: curve(fields.range.points()),
+            threshold: curve(fields.threshold.points()).map(|db| db.max(FLOOR_DB)),
+            range: curve(fields.range.points()).map(|db| db.max(FLOOR_DB)),
             inverse_ratio: curve(inverse_ratio),
             attack: curve(fields.attack.points()),
             release: curve(fields.release.points()),
@@ -187,7 +188,7 @@ impl Curves {
     }
 
     fn settings_at(&self, frame: u64) -> Settings {
-        let threshold_db = self.threshold.at(frame).max(MIN_THRESHOLD_DB);
+        let threshold_db = self.threshold.at(frame);
         let range_db = self.range.at(frame).min(0.0);
         let ratio = 1.0 / self.inverse_ratio.at(frame);
         let closing_db = threshold_db - self.hysteresis_db;
@@ -522,6 +523,18 @@ mod tests {
             }
             assert!(reference.0.iter().chain(&reference.1).all(|x| x.is_finite()));
         }
+    }
+
+    #[test]
+    fn automation_from_minus_infinity_db_stays_finite() {
+        // A closed gate whose range rises from −inf dB to −20 dB over 10 ms: the gain
+        // follows it (attack 0.5 ms) and has settled within e^-180 by 100 ms.
+        let spec = gate(
+            r#"{"threshold": "-30 dB", "range": [[0, "-inf dB"], ["10 ms", "-20 dB"]], "sidechain": "key"}"#,
+        );
+        let g = gain_trace(&spec, &vec![0.0; 4800]);
+        assert!(g.iter().all(|x| x.is_finite()));
+        assert!((db(f64::from(g[4799])) + 20.0).abs() < 1e-3, "{}", g[4799]);
     }
 
     #[test]
