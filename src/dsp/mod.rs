@@ -11,12 +11,17 @@
 pub mod biquad;
 pub mod butterworth;
 pub mod chain;
+pub mod compressor;
 pub mod curve;
 pub mod deesser;
 pub mod delay_line;
 pub mod eq;
 pub mod filter;
+pub mod envelope;
 pub mod gain;
+pub mod gain_computer;
+pub mod gate;
+pub mod limiter;
 pub mod polarity;
 pub mod step;
 pub mod width;

@@ -125,6 +125,14 @@ steps! {
     "width" => Width(super::width::WidthSpec),
     /// Turns down the band above a crossover frequency while it is too loud.
     "deesser" => Deesser(super::deesser::DeesserSpec),
+    /// Downward compression above a threshold, optionally keyed by another track or bus.
+    "compressor" => Compressor(super::compressor::CompressorSpec),
+    /// A noise gate: down by `range` below the threshold, with hold and hysteresis.
+    "gate" => Gate(super::gate::GateSpec),
+    /// A downward expander: the gate with a gentle ratio by default.
+    "expander" => Expander(super::gate::ExpanderSpec),
+    /// A brick-wall lookahead limiter: no output sample above the ceiling.
+    "limiter" => Limiter(super::limiter::LimiterSpec),
 }
 
 /// The canonical form that cache keys hash: the processor's kind and algorithm version
