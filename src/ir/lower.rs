@@ -376,7 +376,7 @@ impl Lowering<'_> {
                 format!("routing cycle: {}", names.join(" → ")),
             )
             .help = Some(
-                "a bus cannot feed, directly or through others, anything that feeds it".into(),
+                "nothing may depend on its own output through routing, sends or sidechains; break one link of the loop".into(),
             );
         }
     }

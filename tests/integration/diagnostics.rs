@@ -56,4 +56,6 @@ fixtures! {
     a_bus_sending_to_itself_is_rejected => "send-to-self",
     a_note_value_without_a_tempo_is_rejected => "note-without-tempo",
     every_routing_error_is_reported_in_one_pass => "several-errors",
+    an_unknown_sidechain_suggests_the_nearest_track => "unknown-sidechain",
+    a_sidechain_loop_is_a_routing_cycle => "sidechain-cycle",
 }
