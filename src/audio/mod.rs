@@ -2,7 +2,7 @@
 //! resampling to the project rate, and writing WAV files atomically.
 //!
 //! Each outside library is named in one file only (symphonia in [`decode`], rubato in
-//! [`resample`], hound in [`wav`]), so replacing one is a local change. This module knows
+//! [`resample`], the WAV container in [`wav`]), so replacing one is a local change. This module knows
 //! nothing of projects, graphs or caches.
 
 pub mod decode;
