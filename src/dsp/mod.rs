@@ -10,9 +10,14 @@
 
 pub mod chain;
 pub mod curve;
+pub mod delay;
 pub mod delay_line;
 pub mod gain;
+pub mod one_pole;
 pub mod polarity;
+#[cfg(test)]
+mod probe;
+pub mod ring;
 pub mod step;
 
 /// Frames per block when a node streams audio. Processors accept any block size up to

@@ -78,6 +78,8 @@ steps! {
     "gain" => Gain(super::gain::GainSpec),
     /// Flips the polarity of both channels.
     "polarity" => Polarity(super::polarity::PolaritySpec),
+    /// A feedback echo with tone filters in the loop, optionally ping-pong.
+    "delay" => Delay(super::delay::DelaySpec),
 }
 
 /// The canonical form that cache keys hash: the processor's kind and algorithm version
