@@ -8,15 +8,18 @@
 //!
 //! This module does no I/O and knows nothing of YAML, caches or files.
 
+pub mod allpass;
 pub mod chain;
 pub mod curve;
 pub mod delay;
 pub mod delay_line;
+pub mod fdn;
 pub mod gain;
 pub mod one_pole;
 pub mod polarity;
 #[cfg(test)]
 mod probe;
+pub mod reverb;
 pub mod ring;
 pub mod step;
 

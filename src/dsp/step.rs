@@ -80,6 +80,8 @@ steps! {
     "polarity" => Polarity(super::polarity::PolaritySpec),
     /// A feedback echo with tone filters in the loop, optionally ping-pong.
     "delay" => Delay(super::delay::DelaySpec),
+    /// An algorithmic room: predelay, diffusion and a 16-line feedback delay network.
+    "reverb" => Reverb(super::reverb::ReverbSpec),
 }
 
 /// The canonical form that cache keys hash: the processor's kind and algorithm version
