@@ -197,7 +197,7 @@ fn line_lengths(size: f64, sample_rate: f64) -> [usize; LINES] {
 
 /// The smallest prime at or above `n` (and at least 2).
 fn next_prime(n: usize) -> usize {
-    let is_prime = |k: usize| k >= 2 && (2..).take_while(|d| d * d <= k).all(|d| k % d != 0);
+    let is_prime = |k: usize| k >= 2 && (2..=k.isqrt()).all(|d| k % d != 0);
     (n.max(2)..).find(|&k| is_prime(k)).unwrap_or(n)
 }
 
