@@ -16,11 +16,13 @@ pub mod delay_line;
 pub mod fdn;
 pub mod gain;
 pub mod one_pole;
+pub mod oversample;
 pub mod polarity;
 #[cfg(test)]
 mod probe;
 pub mod reverb;
 pub mod ring;
+pub mod saturate;
 pub mod step;
 
 /// Frames per block when a node streams audio. Processors accept any block size up to

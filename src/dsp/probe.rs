@@ -86,3 +86,11 @@ pub fn ramp<T>(from: T, to: T, seconds: f64) -> Param<T> {
         ],
     })
 }
+/// A sine of `amplitude` at `freq` Hz.
+pub fn sine(len: usize, freq: f64, amplitude: f64, sample_rate: f64) -> Vec<f32> {
+    (0..len)
+        .map(|n| {
+            (amplitude * (2.0 * std::f64::consts::PI * freq * n as f64 / sample_rate).sin()) as f32
+        })
+        .collect()
+}

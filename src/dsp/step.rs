@@ -82,6 +82,8 @@ steps! {
     "delay" => Delay(super::delay::DelaySpec),
     /// An algorithmic room: predelay, diffusion and a 16-line feedback delay network.
     "reverb" => Reverb(super::reverb::ReverbSpec),
+    /// Oversampled soft saturation (tanh, soft or tape), level-compensated.
+    "saturate" => Saturate(super::saturate::SaturateSpec),
 }
 
 /// The canonical form that cache keys hash: the processor's kind and algorithm version
