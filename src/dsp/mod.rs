@@ -10,6 +10,7 @@
 
 pub mod allpass;
 pub mod chain;
+pub mod convolution;
 pub mod curve;
 pub mod delay;
 pub mod delay_line;

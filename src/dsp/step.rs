@@ -84,6 +84,8 @@ steps! {
     "reverb" => Reverb(super::reverb::ReverbSpec),
     /// Oversampled soft saturation (tanh, soft or tape), level-compensated.
     "saturate" => Saturate(super::saturate::SaturateSpec),
+    /// An impulse response file applied by partitioned FFT convolution.
+    "convolution" => Convolution(super::convolution::ConvolutionSpec),
 }
 
 /// The canonical form that cache keys hash: the processor's kind and algorithm version
