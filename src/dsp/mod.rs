@@ -10,6 +10,7 @@
 
 pub mod allpass;
 pub mod chain;
+pub mod chorus;
 pub mod convolution;
 pub mod curve;
 pub mod delay;

@@ -86,6 +86,8 @@ steps! {
     "saturate" => Saturate(super::saturate::SaturateSpec),
     /// An impulse response file applied by partitioned FFT convolution.
     "convolution" => Convolution(super::convolution::ConvolutionSpec),
+    /// Voices on swept short delays, spread across the stereo field.
+    "chorus" => Chorus(super::chorus::ChorusSpec),
 }
 
 /// The canonical form that cache keys hash: the processor's kind and algorithm version
