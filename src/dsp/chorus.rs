@@ -115,13 +115,20 @@ impl Phase {
     }
 }
 
+/// One voice: its LFO offset as a rotation, and its gain into each side.
+struct Voice {
+    offset_cos: f64,
+    offset_sin: f64,
+    gain_l: f64,
+    gain_r: f64,
+}
+
 /// The running chorus.
 pub struct Chorus {
     phase: Phase,
     base: f64,
     depth: f64,
-    /// Each voice's LFO offset in cycles and its (left, right) gains.
-    voices: Vec<(f64, f64, f64)>,
+    voices: Vec<Voice>,
     lines: [Ring; 2],
     mix: f64,
     tail: usize,
@@ -141,7 +148,8 @@ impl Chorus {
                 // Sines of complementary angles, so a hard-panned voice is exactly silent
                 // on the other side.
                 let gain = |share: f64| norm * (share * 2.0 * FRAC_PI_4).sin();
-                (f64::from(v) / f64::from(count), gain(1.0 - pan), gain(pan))
+                let (offset_sin, offset_cos) = (TAU * f64::from(v) / f64::from(count)).sin_cos();
+                Voice { offset_cos, offset_sin, gain_l: gain(1.0 - pan), gain_r: gain(pan) }
             })
             .collect();
         let base = BASE_DELAY_S * sample_rate;
@@ -163,12 +171,14 @@ impl Processor for Chorus {
     fn process(&mut self, left: &mut [f32], right: &mut [f32], ctx: &Context<'_>) {
         for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
             let cycles = self.phase.cycles(ctx.start + i as u64).fract();
+            // One sine and cosine per frame; each voice's offset is then a rotation.
+            let (sin, cos) = (TAU * cycles).sin_cos();
             let (mut wet_l, mut wet_r) = (0.0, 0.0);
-            for &(offset, gain_l, gain_r) in &self.voices {
-                let sweep = 0.5 * (1.0 + (TAU * (cycles + offset)).sin());
-                let delay = self.base + self.depth * sweep;
-                wet_l += gain_l * self.lines[0].read_cubic(delay);
-                wet_r += gain_r * self.lines[1].read_cubic(delay);
+            for voice in &self.voices {
+                let lfo = sin * voice.offset_cos + cos * voice.offset_sin;
+                let delay = self.base + self.depth * 0.5 * (1.0 + lfo);
+                wet_l += voice.gain_l * self.lines[0].read_cubic(delay);
+                wet_r += voice.gain_r * self.lines[1].read_cubic(delay);
             }
             let (x_l, x_r) = (f64::from(*l), f64::from(*r));
             self.lines[0].push(*l);
