@@ -116,11 +116,20 @@ impl History {
         self.buf[self.pos + age]
     }
 
-    /// Σ taps[i]·x[newest - i].
+    /// Σ taps[i]·x[newest - i], in four interleaved partial sums: one running sum would
+    /// make every addition wait for the last.
     #[inline]
     fn dot(&self, taps: &[f64]) -> f64 {
         let window = &self.buf[self.pos..self.pos + taps.len()];
-        window.iter().zip(taps).map(|(x, h)| x * h).sum()
+        let mut acc = [0.0; 4];
+        let (x4, h4) = (window.chunks_exact(4), taps.chunks_exact(4));
+        let rest: f64 = x4.remainder().iter().zip(h4.remainder()).map(|(x, h)| x * h).sum();
+        for (x, h) in x4.zip(h4) {
+            for k in 0..4 {
+                acc[k] += x[k] * h[k];
+            }
+        }
+        (acc[0] + acc[1]) + (acc[2] + acc[3]) + rest
     }
 }
 
