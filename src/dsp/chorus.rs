@@ -2,7 +2,7 @@
 //! field. Each voice's LFO phase comes from the absolute frame, so automation of the rate
 //! and any block size give the same sweep.
 
-use std::f64::consts::{FRAC_PI_4, TAU};
+use std::f64::consts::{FRAC_PI_2, TAU};
 
 use schemars::JsonSchema;
 use serde::de::Error as _;
@@ -147,7 +147,7 @@ impl Chorus {
                 let pan = if count == 1 { 0.5 } else { f64::from(v) / f64::from(count - 1) };
                 // Sines of complementary angles, so a hard-panned voice is exactly silent
                 // on the other side.
-                let gain = |share: f64| norm * (share * 2.0 * FRAC_PI_4).sin();
+                let gain = |share: f64| norm * (share * FRAC_PI_2).sin();
                 let (offset_sin, offset_cos) = (TAU * f64::from(v) / f64::from(count)).sin_cos();
                 Voice { offset_cos, offset_sin, gain_l: gain(1.0 - pan), gain_r: gain(pan) }
             })
@@ -180,9 +180,9 @@ impl Processor for Chorus {
                 wet_l += voice.gain_l * self.lines[0].read_cubic(delay);
                 wet_r += voice.gain_r * self.lines[1].read_cubic(delay);
             }
-            let (x_l, x_r) = (f64::from(*l), f64::from(*r));
-            self.lines[0].push(*l);
-            self.lines[1].push(*r);
+            let (x_l, x_r) = (sanitize(f64::from(*l)), sanitize(f64::from(*r)));
+            self.lines[0].push(x_l as f32);
+            self.lines[1].push(x_r as f32);
             *l = sanitize((1.0 - self.mix) * x_l + self.mix * wet_l) as f32;
             *r = sanitize((1.0 - self.mix) * x_r + self.mix * wet_r) as f32;
         }
@@ -196,7 +196,9 @@ impl Processor for Chorus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dsp::probe::{assert_block_size_independent, noise, ramp, render_spec};
+    use crate::dsp::probe::{
+        assert_block_size_independent, assert_non_finite_input_is_silence, noise, ramp, render_spec,
+    };
 
     fn spec(rate: f64, depth_ms: f64, voices: u32, mix: f64) -> ChorusSpec {
         ChorusSpec {
@@ -317,6 +319,11 @@ mod tests {
             mix: Fraction(0.5),
         };
         assert_block_size_independent(&s, 48000.0, &noise(9000, 1), &noise(9000, 2));
+    }
+
+    #[test]
+    fn a_nan_or_infinite_input_sample_is_treated_as_silence() {
+        assert_non_finite_input_is_silence(&spec(0.8, 3.0, 2, 0.5), 48000.0);
     }
 
     #[test]

@@ -236,9 +236,12 @@ impl Processor for Convolution {
                 let dry = &mut self.dry[side];
                 for (k, x) in block.iter_mut().enumerate() {
                     let at = self.filled + k;
-                    channel.input[self.partition + at] = *x;
+                    // One bad sample would spoil a whole spectrum, and with it every
+                    // partition it passes through.
+                    let clean = sanitize(f64::from(*x)) as f32;
+                    channel.input[self.partition + at] = clean;
                     let delayed = f64::from(dry.read(self.partition));
-                    dry.push(*x);
+                    dry.push(clean);
                     let wet = f64::from(channel.output[at]);
                     *x = sanitize((1.0 - self.mix) * delayed + self.mix * wet) as f32;
                 }
@@ -266,7 +269,10 @@ impl Processor for Convolution {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dsp::probe::{assert_block_size_independent, impulse, noise, render, render_spec};
+    use crate::dsp::probe::{
+        assert_block_size_independent, assert_non_finite_input_is_silence, impulse, noise, render,
+        render_spec,
+    };
 
     const FS: f64 = 48000.0;
 
@@ -362,6 +368,11 @@ mod tests {
         // What follows the last tap is FFT rounding of silence around it: below -120 dB.
         assert!(l[end..].iter().all(|v| v.abs() < 1e-6));
         assert!(l[end - 2].abs() > 1e-6);
+    }
+
+    #[test]
+    fn a_nan_or_infinite_input_sample_is_treated_as_silence() {
+        assert_non_finite_input_is_silence(&spec(random_ir(500), 1.0, 0.0), FS);
     }
 
     #[test]

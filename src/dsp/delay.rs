@@ -161,7 +161,7 @@ impl Processor for Delay {
         for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
             let frame = ctx.start + i as u64;
             let (g, m) = (self.feedback.at(frame), self.mix.at(frame));
-            let (x_l, x_r) = (f64::from(*l), f64::from(*r));
+            let (x_l, x_r) = (sanitize(f64::from(*l)), sanitize(f64::from(*r)));
             let (echo_l, echo_r) = self.read(frame);
             let echo_l = self.filters[0].process(echo_l);
             let echo_r = self.filters[1].process(echo_r);
@@ -185,7 +185,10 @@ impl Processor for Delay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dsp::probe::{assert_block_size_independent, impulse, noise, ramp, render_spec};
+    use crate::dsp::probe::{
+        assert_block_size_independent, assert_non_finite_input_is_silence, impulse, noise, ramp,
+        render_spec,
+    };
     use crate::units::with_tempo;
 
     const FS: f64 = 48000.0;
@@ -301,6 +304,13 @@ mod tests {
         };
         let x = noise(9000, 11);
         assert_block_size_independent(&s, FS, &x, &noise(9000, 12));
+    }
+
+    #[test]
+    fn a_nan_or_infinite_input_sample_is_treated_as_silence() {
+        let mut s = spec(5.0, 0.5, 0.5);
+        s.high_cut = Some(Hertz(3000.0));
+        assert_non_finite_input_is_silence(&s, FS);
     }
 
     #[test]

@@ -57,6 +57,23 @@ pub fn assert_block_size_independent(
     }
 }
 
+/// Feeds noise with a NaN and infinities in it and asserts that the output is finite and
+/// bit-identical to the output for the same noise with those samples silent.
+pub fn assert_non_finite_input_is_silence(spec: &impl Spec, sample_rate: f64) {
+    let clean = noise(6000, 77);
+    let mut bad = clean.clone();
+    let mut silenced = clean.clone();
+    for (n, v) in [(100, f32::NAN), (200, f32::INFINITY), (300, f32::NEG_INFINITY)] {
+        bad[n] = v;
+        silenced[n] = 0.0;
+    }
+    let (l, r) = render_spec(spec, sample_rate, 1, &bad, &bad);
+    let (want_l, want_r) = render_spec(spec, sample_rate, 1, &silenced, &silenced);
+    assert!(l.iter().chain(&r).all(|v| v.is_finite()), "non-finite output");
+    let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+    assert!(same(&l, &want_l) && same(&r, &want_r), "a bad sample left a trace");
+}
+
 /// A unit impulse at frame 0 followed by silence.
 pub fn impulse(len: usize) -> Vec<f32> {
     let mut x = vec![0.0; len];

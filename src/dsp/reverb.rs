@@ -157,7 +157,7 @@ impl Reverb {
 impl Processor for Reverb {
     fn process(&mut self, left: &mut [f32], right: &mut [f32], ctx: &Context<'_>) {
         for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
-            let (x_l, x_r) = (f64::from(*l), f64::from(*r));
+            let (x_l, x_r) = (sanitize(f64::from(*l)), sanitize(f64::from(*r)));
             let (p_l, p_r) = self.predelayed(x_l, x_r);
             let [diffuse_l, diffuse_r] = &mut self.diffusers;
             let d_l = diffuse_l.iter_mut().fold(p_l, |x, ap| ap.process(x));
@@ -267,7 +267,10 @@ fn least_squares_slope(points: &[(f64, f64)]) -> f64 {
 mod tests {
     use super::*;
     use crate::dsp::one_pole::OnePole;
-    use crate::dsp::probe::{assert_block_size_independent, impulse, noise, render_spec};
+    use crate::dsp::probe::{
+        assert_block_size_independent, assert_non_finite_input_is_silence, impulse, noise,
+        render_spec,
+    };
 
     fn spec(size: f64, decay: f64, damping: f64) -> ReverbSpec {
         ReverbSpec {
@@ -437,6 +440,11 @@ mod tests {
         let mut s = spec(0.85, 2.4, 0.4);
         s.predelay = TimeMs(0.025);
         assert_block_size_independent(&s, 48000.0, &noise(7000, 1), &noise(7000, 2));
+    }
+
+    #[test]
+    fn a_nan_or_infinite_input_sample_is_treated_as_silence() {
+        assert_non_finite_input_is_silence(&spec(0.5, 1.0, 0.5), 48000.0);
     }
 
     #[test]

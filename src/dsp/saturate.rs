@@ -128,8 +128,8 @@ impl Processor for Saturate {
         for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
             let frame = ctx.start + i as u64;
             let (gain, mix) = (self.drive.at(frame), self.mix.at(frame));
-            *l = self.channel(0, f64::from(*l), gain, mix) as f32;
-            *r = self.channel(1, f64::from(*r), gain, mix) as f32;
+            *l = self.channel(0, sanitize(f64::from(*l)), gain, mix) as f32;
+            *r = self.channel(1, sanitize(f64::from(*r)), gain, mix) as f32;
         }
     }
 
@@ -149,7 +149,10 @@ mod tests {
     use realfft::RealFftPlanner;
 
     use super::*;
-    use crate::dsp::probe::{assert_block_size_independent, noise, ramp, render_spec, sine};
+    use crate::dsp::probe::{
+        assert_block_size_independent, assert_non_finite_input_is_silence, noise, ramp,
+        render_spec, sine,
+    };
 
     const FS: f64 = 48000.0;
     const KINDS: [Saturation; 3] = [Saturation::Tanh, Saturation::Soft, Saturation::Tape];
@@ -313,6 +316,13 @@ mod tests {
         };
         let x: Vec<f32> = noise(8000, 6).iter().map(|v| v * 1.5).collect();
         assert_block_size_independent(&s, FS, &x, &noise(8000, 7));
+    }
+
+    #[test]
+    fn a_nan_or_infinite_input_sample_is_treated_as_silence() {
+        for kind in KINDS {
+            assert_non_finite_input_is_silence(&spec(6.0, kind, 0.5), FS);
+        }
     }
 
     #[test]
