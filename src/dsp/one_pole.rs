@@ -69,12 +69,6 @@ impl OnePole {
         self.y1
     }
 
-    /// The pole, which sets how long the filter rings: `p^n` after `n` frames.
-    #[must_use]
-    pub fn pole(&self) -> f64 {
-        self.pole
-    }
-
     /// Frames for the filter's own ringing to fall 90 dB.
     #[must_use]
     pub fn ring_frames(&self) -> usize {

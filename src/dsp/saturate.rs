@@ -27,7 +27,7 @@ pub enum Saturation {
     /// Hyperbolic tangent: smooth, symmetric, odd harmonics.
     #[default]
     Tanh,
-    /// Arctangent: a gentler knee than `tanh` that keeps rising past it.
+    /// Arctangent: a gentler knee than `tanh`, nearing its ceiling more slowly.
     Soft,
     /// Asymmetric like magnetic tape: adds even harmonics too; the DC this creates is
     /// removed afterwards.
