@@ -2,8 +2,8 @@
 //! resampling to the project rate, and writing WAV files atomically.
 //!
 //! Each outside library is named in one file only (symphonia in [`decode`], rubato in
-//! [`resample`], the WAV container in [`wav`]), so replacing one is a local change. This module knows
-//! nothing of projects, graphs or caches.
+//! [`resample`]); [`wav`] writes the WAV container itself. This module knows nothing of
+//! projects, graphs or caches.
 
 pub mod decode;
 pub mod resample;

@@ -8,21 +8,33 @@
 //!
 //! This module does no I/O and knows nothing of YAML, caches or files.
 
+pub mod allpass;
 pub mod biquad;
 pub mod butterworth;
 pub mod chain;
+pub mod chorus;
 pub mod compressor;
+pub mod convolution;
 pub mod curve;
 pub mod deesser;
+pub mod delay;
 pub mod delay_line;
 pub mod envelope;
 pub mod eq;
+pub mod fdn;
 pub mod filter;
 pub mod gain;
 pub mod gain_computer;
 pub mod gate;
 pub mod limiter;
+pub mod one_pole;
+pub mod oversample;
 pub mod polarity;
+#[cfg(test)]
+mod probe;
+pub mod reverb;
+pub mod ring;
+pub mod saturate;
 pub mod step;
 pub mod width;
 

@@ -133,6 +133,16 @@ steps! {
     "expander" => Expander(super::gate::ExpanderSpec),
     /// A brick-wall lookahead limiter: no output sample above the ceiling.
     "limiter" => Limiter(super::limiter::LimiterSpec),
+    /// A feedback echo with tone filters in the loop, optionally ping-pong.
+    "delay" => Delay(super::delay::DelaySpec),
+    /// An algorithmic room: predelay, diffusion and a 16-line feedback delay network.
+    "reverb" => Reverb(super::reverb::ReverbSpec),
+    /// Oversampled soft saturation (tanh, soft or tape), level-compensated.
+    "saturate" => Saturate(super::saturate::SaturateSpec),
+    /// An impulse response file applied by partitioned FFT convolution.
+    "convolution" => Convolution(super::convolution::ConvolutionSpec),
+    /// Voices on swept short delays, spread across the stereo field.
+    "chorus" => Chorus(super::chorus::ChorusSpec),
 }
 
 /// The canonical form that cache keys hash: the processor's kind and algorithm version
