@@ -37,7 +37,7 @@ struct Cli {
 #[derive(Debug, Clone, clap::Args)]
 struct CacheArgs {
     /// The cache directory.
-    #[arg(long = "cache", env = "MIXDOWN_CACHE", default_value = "cache")]
+    #[arg(long = "cache", env = "MIXDOWN_CACHE", default_value = "cache", global = true)]
     dir: PathBuf,
 }
 

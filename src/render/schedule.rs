@@ -37,9 +37,6 @@ pub trait Progress: Sync {
     fn finished(&self, id: &str);
 }
 
-/// How many times a render re-plans after finding damaged cache entries before giving up.
-const REPAIR_ATTEMPTS: usize = 3;
-
 /// Renders `target` and whatever it needs that the cache lacks.
 ///
 /// # Errors
@@ -58,7 +55,8 @@ pub fn render(
         .build()
         .expect("a thread pool of a few threads can be built");
     let mut report = RenderReport::default();
-    for _ in 0..REPAIR_ATTEMPTS {
+    // Each retry removes at least one damaged entry, so this many always suffice.
+    for _ in 0..=graph.graph.node_count() {
         let plan = plan(graph, keys, store, cache_root, target);
         report.considered = plan.steps.iter().filter(|(_, s)| *s != PlanStep::Direct).count();
         report.events.extend(
