@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::Key;
+use crate::dsp::step::Step;
 use crate::graph::{NodeKind, RenderGraph};
 
 /// Bump when the layout of the key material changes.
@@ -60,6 +61,27 @@ impl KeyMaterial {
     }
 }
 
+/// A chain as its key sees it: every file a processor reads (an impulse response) enters by
+/// the digest of its bytes, like a source, never by its path.
+fn keyed_chain<E>(
+    chain: &[Step],
+    content_digest: &mut impl FnMut(&std::path::Path) -> Result<String, E>,
+) -> Result<Vec<Step>, E> {
+    let mut chain = chain.to_vec();
+    let mut failure = None;
+    for step in &mut chain {
+        step.visit_mut(&mut |s| {
+            if let Step::Convolution(spec) = s {
+                match content_digest(std::path::Path::new(&spec.ir)) {
+                    Ok(digest) => spec.ir_content = Some(digest),
+                    Err(e) => failure = Some(e),
+                }
+            }
+        });
+    }
+    failure.map_or(Ok(chain), Err)
+}
+
 /// The keys of every node of a graph, by node index.
 #[derive(Debug, Clone)]
 pub struct Keys {
@@ -89,11 +111,21 @@ impl Keys {
                 }
                 NodeKind::Track { clips, polarity, chain, sidechains } => (
                     "track",
-                    json!({ "clips": clips, "polarity": polarity, "chain": chain, "sidechains": sidechains }),
+                    json!({
+                        "clips": clips,
+                        "polarity": polarity,
+                        "chain": keyed_chain(chain, &mut content_digest)?,
+                        "sidechains": sidechains,
+                    }),
                 ),
                 NodeKind::Sum { feeds, gain, chain, sidechains } => (
                     "sum",
-                    json!({ "feeds": feeds, "gain": gain, "chain": chain, "sidechains": sidechains }),
+                    json!({
+                        "feeds": feeds,
+                        "gain": gain,
+                        "chain": keyed_chain(chain, &mut content_digest)?,
+                        "sidechains": sidechains,
+                    }),
                 ),
                 NodeKind::Output { format, length, .. } => {
                     ("output", json!({ "format": format, "length": length }))

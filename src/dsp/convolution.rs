@@ -3,8 +3,8 @@
 //!
 //! This module never reads files: the spec names the IR file as the project wrote it, and
 //! the engine decodes that file into [`Ir`] samples at the project rate and puts them in the
-//! spec before building. The spec serializes only the path, so the engine must also fold
-//! the IR file's digest into the node key.
+//! spec before building. The spec serializes the IR file's content digest (`ir_content`,
+//! filled in by the engine), never its path.
 
 use std::fmt;
 use std::sync::Arc;
@@ -51,8 +51,13 @@ impl fmt::Debug for Ir {
 #[serde(deny_unknown_fields)]
 pub struct ConvolutionSpec {
     /// The impulse response: an audio file, relative to the project file. Mono files
-    /// apply to both channels.
+    /// apply to both channels. Only its content enters the cache key, never its path.
+    #[serde(skip_serializing)]
     pub ir: String,
+    /// The blake3 digest of the IR file's bytes, filled in by the engine for the cache key.
+    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub ir_content: Option<String>,
     /// The share of the convolved signal in the output; the dry share is delayed to match.
     #[serde(default = "all_wet")]
     pub mix: Fraction,
@@ -279,6 +284,7 @@ mod tests {
     fn spec(ir: Ir, mix: f64, predelay_s: f64) -> ConvolutionSpec {
         ConvolutionSpec {
             ir: "irs/test.wav".into(),
+            ir_content: None,
             mix: Fraction(mix),
             predelay: TimeMs(predelay_s),
             samples: Some(Arc::new(ir)),
@@ -383,13 +389,22 @@ mod tests {
     }
 
     #[test]
-    fn the_spec_reads_and_writes_the_path_but_never_the_samples() {
+    fn the_spec_reads_the_path_but_keys_only_the_content() {
         let s: ConvolutionSpec =
             serde_json::from_str(r#"{ "ir": "irs/plate.wav", "mix": "30%", "predelay": "5 ms" }"#)
                 .unwrap();
         assert!(s.samples.is_none());
-        let loaded = ConvolutionSpec { samples: Some(Arc::new(random_ir(400))), ..s };
+        assert_eq!(s.ir, "irs/plate.wav");
+        let loaded = ConvolutionSpec {
+            samples: Some(Arc::new(random_ir(400))),
+            ir_content: Some("ab12".into()),
+            ..s
+        };
         let json = serde_json::to_string(&loaded).unwrap();
-        assert_eq!(json, r#"{"ir":"irs/plate.wav","mix":0.3,"predelay":0.005}"#);
+        assert_eq!(json, r#"{"ir_content":"ab12","mix":0.3,"predelay":0.005}"#);
+        assert!(
+            serde_json::from_str::<ConvolutionSpec>(r#"{ "ir": "a.wav", "ir_content": "x" }"#)
+                .is_err()
+        );
     }
 }

@@ -198,7 +198,11 @@ fn line_lengths(size: f64, sample_rate: f64) -> [usize; LINES] {
 /// The smallest prime at or above `n` (and at least 2).
 fn next_prime(n: usize) -> usize {
     let is_prime = |k: usize| k >= 2 && (2..=k.isqrt()).all(|d| k % d != 0);
-    (n.max(2)..).find(|&k| is_prime(k)).unwrap_or(n)
+    let mut k = n.max(2);
+    while !is_prime(k) {
+        k += 1;
+    }
+    k
 }
 
 /// The loss targets for a broadband RT60 of `decay` seconds. Damping shortens the treble

@@ -86,6 +86,14 @@ macro_rules! steps {
                 }
             }
 
+            /// Calls `visit` on this step and on every step nested in it.
+            pub fn visit_mut(&mut self, visit: &mut impl FnMut(&mut Step)) {
+                visit(self);
+                if let Self::Parallel(branches) = self {
+                    branches.iter_mut().flatten().for_each(|step| step.visit_mut(visit));
+                }
+            }
+
             /// Appends the sidechain sources of this step (and of any nested steps).
             pub fn collect_sidechains<'a>(&'a self, into: &mut Vec<&'a str>) {
                 match self {

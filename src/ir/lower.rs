@@ -8,6 +8,7 @@ use super::{
     Bus, Clip, DEFAULT_SAMPLE_RATE, Fader, Length, Master, Mix, Send, Target, Track, TrackInput,
 };
 use crate::diag::{Diagnostic, suggest};
+use crate::dsp::step::Step;
 use crate::project::{LoadedMix, RawSend};
 use crate::units::{Decibels, Pan, Param};
 
@@ -65,7 +66,7 @@ impl Lowering<'_> {
                 name: name.clone(),
                 input,
                 polarity: t.polarity,
-                chain: t.chain.clone(),
+                chain: self.chain(&format!("{path}.chain"), &t.chain),
                 fader: fader(t.gain.as_ref(), t.pan.as_ref()),
                 to: self.target(&path, t.to.as_deref()),
                 sends: self.sends(&path, name, &t.sends),
@@ -97,7 +98,7 @@ impl Lowering<'_> {
                 let path = format!("buses.{name}");
                 Bus {
                     name: name.clone(),
-                    chain: b.chain.clone(),
+                    chain: self.chain(&format!("{path}.chain"), &b.chain),
                     fader: fader(b.gain.as_ref(), b.pan.as_ref()),
                     to: self.target(&path, b.to.as_deref()),
                     sends: self.sends(&path, name, &b.sends),
@@ -123,7 +124,7 @@ impl Lowering<'_> {
             buses,
             master: Master {
                 gain: raw.master.gain.clone().unwrap_or(Param::Constant(Decibels(0.0))),
-                chain: raw.master.chain.clone(),
+                chain: self.chain("master.chain", &raw.master.chain),
             },
         }
     }
@@ -216,6 +217,21 @@ impl Lowering<'_> {
                 TrackInput::Clips(Vec::new())
             }
         }
+    }
+
+    /// A chain with the files its processors read (impulse responses) resolved against the
+    /// project file and checked.
+    fn chain(&mut self, yaml_path: &str, steps: &[Step]) -> Vec<Step> {
+        let mut steps = steps.to_vec();
+        for (i, step) in steps.iter_mut().enumerate() {
+            step.visit_mut(&mut |s| {
+                if let Step::Convolution(spec) = s {
+                    let at = format!("{yaml_path}[{i}].convolution.ir");
+                    spec.ir = self.file(&at, &spec.ir).to_string_lossy().into_owned();
+                }
+            });
+        }
+        steps
     }
 
     /// Resolves a file relative to the project file and checks that it exists.

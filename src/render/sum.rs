@@ -2,6 +2,7 @@
 //! panned, summed in declaration order, then the bus chain.
 
 use super::NodeError;
+use super::impulse::with_impulse_responses;
 use super::inputs::Stream;
 use super::job::Job;
 use super::stream::{read_full, run_chain};
@@ -60,7 +61,7 @@ pub fn run_sum(
         max_block: BLOCK_FRAMES,
         seed: job.keys.key(job.node).seed(),
     };
-    let mut processors = Chain::build(chain, &env);
+    let mut processors = Chain::build(&with_impulse_responses(chain, job.sample_rate())?, &env);
     let mut keys = sidechain_inputs(job, &node.inputs[feeds.len()..], sidechains)?;
     let mut scratch = [vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]];
     let mut writer = job.create_entry()?;

@@ -2,6 +2,7 @@
 //! then its chain, streamed into the cache.
 
 use super::NodeError;
+use super::impulse::with_impulse_responses;
 use super::inputs::{Stream, count_frames};
 use super::job::Job;
 use super::stream::{SidechainInput, read_full, run_chain};
@@ -89,7 +90,7 @@ pub fn run_track(
         max_block: BLOCK_FRAMES,
         seed: job.keys.key(job.node).seed(),
     };
-    let mut processors = Chain::build(chain, &env);
+    let mut processors = Chain::build(&with_impulse_responses(chain, job.sample_rate())?, &env);
     let mut keys = sidechain_inputs(job, &node.inputs[source_count..], sidechains)?;
     let sign = if polarity == Polarity::Inverted { -1.0f32 } else { 1.0 };
     let mut scratch = [vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]];
