@@ -7,6 +7,7 @@
 //! The session (N stereo 24-bit 48 kHz stems, HPF + 3-band EQ on every track, three buses)
 //! is generated once under `target/bench-sessions/` from a fixed seed.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -76,13 +77,14 @@ fn project(stems: usize) -> String {
     for i in 0..stems {
         let bus = BUSES[i % BUSES.len()];
         let pan = (i as f64 / stems as f64) * 1.6 - 0.8;
-        yaml.push_str(&format!(
+        let _ = write!(
+            yaml,
             "  stem{i:03}:\n    source: stem{i:03}.wav\n    gain: -6 dB\n    pan: {pan:.2}\n    chain:\n      \
              - highpass: {{ freq: 80 Hz }}\n      - eq:\n          \
              - {{ type: low_shelf, freq: 120 Hz, gain: 1.5 dB }}\n          \
              - {{ type: peak, freq: 1.2 kHz, gain: -2 dB, q: 1 }}\n          \
              - {{ type: high_shelf, freq: 8 kHz, gain: 2 dB }}\n    to: {bus}\n"
-        ));
+        );
     }
     yaml.push_str("buses:\n  drums: { gain: -1 dB }\n  music: {}\n  vocals: { gain: 1 dB }\n");
     yaml
