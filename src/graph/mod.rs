@@ -37,10 +37,21 @@ impl RenderGraph {
         self.graph.node_indices().find(|&i| self.graph[i].id == id)
     }
 
-    /// Nodes in an order where every input comes before its readers.
+    /// Nodes in an order where every input comes before its readers: by depth (sources
+    /// first, the output last), then by id, so listings read the same every time.
     #[must_use]
     pub fn topological_order(&self) -> Vec<NodeIndex> {
-        petgraph::algo::toposort(&self.graph, None).expect("lowering rejects cycles")
+        let order = petgraph::algo::toposort(&self.graph, None).expect("lowering rejects cycles");
+        let mut depth = vec![0usize; self.graph.node_count()];
+        for &i in &order {
+            depth[i.index()] =
+                self.graph[i].inputs.iter().map(|j| depth[j.index()] + 1).max().unwrap_or(0);
+        }
+        let mut sorted = order;
+        sorted.sort_by(|a, b| {
+            (depth[a.index()], &self.graph[*a].id).cmp(&(depth[b.index()], &self.graph[*b].id))
+        });
+        sorted
     }
 }
 
