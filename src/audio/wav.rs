@@ -142,17 +142,15 @@ impl WavWriter {
             return Err(AudioError::Write { path: self.path.clone(), source });
         }
         self.frames = frames;
-        self.packed.clear();
         match self.format {
-            WavFormat::Pcm16 => pack(&mut self.packed, left, right, |x, out| {
-                out.extend_from_slice(&(to_int(x, 15) as i16).to_le_bytes());
+            WavFormat::Pcm16 => {
+                pack::<2>(&mut self.packed, left, right, |x| (to_int(x, 15) as i16).to_le_bytes())
+            }
+            WavFormat::Pcm24 => pack::<3>(&mut self.packed, left, right, |x| {
+                let [a, b, c, _] = to_int(x, 23).to_le_bytes();
+                [a, b, c]
             }),
-            WavFormat::Pcm24 => pack(&mut self.packed, left, right, |x, out| {
-                out.extend_from_slice(&to_int(x, 23).to_le_bytes()[..3]);
-            }),
-            WavFormat::Float32 => pack(&mut self.packed, left, right, |x, out| {
-                out.extend_from_slice(&x.to_le_bytes());
-            }),
+            WavFormat::Float32 => pack::<4>(&mut self.packed, left, right, f32::to_le_bytes),
         }
         let result = self.file.as_mut().map_or(Ok(()), |f| f.write_all(&self.packed));
         result.map_err(|e| self.write_error(e))
@@ -189,11 +187,17 @@ impl WavWriter {
     }
 }
 
-/// Interleaves a block into little-endian bytes with `put` writing one sample.
-fn pack(out: &mut Vec<u8>, left: &[f32], right: &[f32], put: impl Fn(f32, &mut Vec<u8>)) {
-    for (l, r) in left.iter().zip(right) {
-        put(*l, out);
-        put(*r, out);
+/// Interleaves a block into `N`-byte little-endian samples made by `encode`.
+fn pack<const N: usize>(
+    out: &mut Vec<u8>,
+    left: &[f32],
+    right: &[f32],
+    encode: impl Fn(f32) -> [u8; N],
+) {
+    out.resize(2 * N * left.len(), 0);
+    for ((frame, l), r) in out.chunks_exact_mut(2 * N).zip(left).zip(right) {
+        frame[..N].copy_from_slice(&encode(*l));
+        frame[N..].copy_from_slice(&encode(*r));
     }
 }
 
@@ -208,13 +212,16 @@ impl Drop for WavWriter {
 }
 
 /// Scales a float sample to a signed integer with `shift` fractional bits (so full scale is
-/// 2^shift), rounded to nearest and clipped to ±(2^shift − 1). NaN becomes 0.
+/// 2^shift), rounded to nearest (ties to even) and clipped to ±(2^shift − 1). NaN becomes 0.
 fn to_int(x: f32, shift: u32) -> i32 {
-    let full = (1_i32 << shift) as f32;
-    // Scaling by a power of two is exact in f32, so the only rounding is `round`.
+    // Adding and removing 1.5·2^52 rounds an f64 of magnitude below 2^51 to the nearest
+    // integer in two additions, where `round` would be a library call on baseline x86-64.
+    const ROUNDER: f64 = 6_755_399_441_055_744.0;
+    let full = f64::from(1_i32 << shift);
     let max = full - 1.0;
-    let scaled = (x * full).round();
-    if scaled.is_nan() { 0 } else { scaled.clamp(-max, max) as i32 }
+    // Scaling by a power of two is exact, so the only rounding is the one below.
+    let scaled = (f64::from(x) * full).clamp(-max, max);
+    if scaled.is_nan() { 0 } else { ((scaled + ROUNDER) - ROUNDER) as i32 }
 }
 
 /// A hidden temporary name next to `path` (`.song.wav.tmp-<pid>-<n>`) that no other
@@ -296,13 +303,14 @@ mod tests {
         let path = dir.path().join("a.wav");
         let step = 1.0 / 32_768.0;
         let left = [0.0, 0.4 * step, 0.6 * step, -0.6 * step, 100.5 * step, 2.0, -2.0, f32::NAN];
-        let right = [1.0, -1.0, 0.5, -0.5, 0.0, 0.0, 0.0, 0.0];
+        let right = [1.0, -1.0, 0.5, -0.5, 101.5 * step, 0.0, 0.0, 0.0];
         write(&path, WavFormat::Pcm16, &left, &right);
         let (_, l, r) = decode_all(&path);
         let max = 32_767.0 * step;
         // Exact: the decoder divides by 2^15, so every expected value is k / 2^15 in f32.
-        assert_eq!(l, [0.0, 0.0, step, -step, 101.0 * step, max, -max, 0.0]);
-        assert_eq!(r, [max, -max, 0.5, -0.5, 0.0, 0.0, 0.0, 0.0]);
+        // Ties round to even (100.5 → 100, 101.5 → 102), which keeps rounding unbiased.
+        assert_eq!(l, [0.0, 0.0, step, -step, 100.0 * step, max, -max, 0.0]);
+        assert_eq!(r, [max, -max, 0.5, -0.5, 102.0 * step, 0.0, 0.0, 0.0]);
     }
 
     #[test]
