@@ -144,7 +144,7 @@ impl WavWriter {
         self.frames = frames;
         match self.format {
             WavFormat::Pcm16 => {
-                pack::<2>(&mut self.packed, left, right, |x| (to_int(x, 15) as i16).to_le_bytes())
+                pack::<2>(&mut self.packed, left, right, |x| (to_int(x, 15) as i16).to_le_bytes());
             }
             WavFormat::Pcm24 => pack::<3>(&mut self.packed, left, right, |x| {
                 let [a, b, c, _] = to_int(x, 23).to_le_bytes();
