@@ -36,6 +36,8 @@ pub mod reverb;
 pub mod ring;
 pub mod saturate;
 pub mod step;
+#[cfg(test)]
+mod version_guard;
 pub mod width;
 
 /// Frames per block when a node streams audio. Processors accept any block size up to

@@ -25,7 +25,7 @@ macro_rules! steps {
         }
 
         /// Every name a chain may use, for messages.
-        const KINDS: &[&str] = &[$($name,)* "parallel"];
+        pub const KINDS: &[&str] = &[$($name,)* "parallel"];
 
         /// A step is a map with one key, the processor's name (`- eq: [...]`).
         impl<'de> Deserialize<'de> for Step {
