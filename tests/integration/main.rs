@@ -6,6 +6,7 @@ mod contract_songs;
 mod determinism;
 mod diagnostics;
 mod graph_plans;
+mod peers;
 mod render_log;
 mod schema;
 mod support;
