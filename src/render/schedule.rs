@@ -1,16 +1,15 @@
-//! Running the plan: nodes whose inputs are all ready run together on a rayon pool, wave
-//! after wave. Results are taken in a fixed order, and every node is deterministic on its
-//! own, so the output never depends on thread count or on which node finishes first.
+//! Running the plan: each node starts on a rayon pool as soon as its inputs are in the
+//! cache (see `dispatch`). Every node is deterministic on its own and reads only finished
+//! entries, so the output never depends on thread count or on which node finishes first.
 //!
 //! A damaged cache entry found while reading is dropped, reported, and the plan is made
 //! again, so it is rendered afresh instead of served.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use petgraph::graph::NodeIndex;
-use rayon::prelude::*;
 
+use super::dispatch::dispatch;
 use super::job::Job;
 use super::output::run_output;
 use super::plan::{PlanStep, plan};
@@ -65,54 +64,43 @@ pub fn render(
                 .filter(|(_, s)| *s == PlanStep::Cached)
                 .map(|(i, _)| RenderEvent::Hit(graph.graph[*i].id.clone())),
         );
-        let mut remaining: Vec<NodeIndex> = plan.to_render();
-        progress.planned(remaining.len());
+        let to_render = plan.to_render();
+        progress.planned(to_render.len());
+        let run = |node: NodeIndex| {
+            let job = Job { graph, keys, store, materialized: &plan.materialized, node };
+            let result = run_node(&job, cache_root);
+            progress.finished(&graph.graph[node].id);
+            result
+        };
         let mut damaged = false;
-        while !remaining.is_empty() && !damaged {
-            let pending: BTreeSet<NodeIndex> = remaining.iter().copied().collect();
-            let (ready, waiting): (Vec<NodeIndex>, Vec<NodeIndex>) = remaining
-                .iter()
-                .partition(|&&i| graph.graph[i].inputs.iter().all(|j| !pending.contains(j)));
-            let results: Vec<(NodeIndex, Result<(), NodeError>)> = pool.install(|| {
-                ready
-                    .par_iter()
-                    .map(|&node| {
-                        let job =
-                            Job { graph, keys, store, materialized: &plan.materialized, node };
-                        let result = run_node(&job, cache_root);
-                        progress.finished(&graph.graph[node].id);
-                        (node, result)
-                    })
-                    .collect()
-            });
-            remaining = waiting;
-            for (node, result) in results {
-                let id = graph.graph[node].id.clone();
-                match result {
-                    Ok(()) => {
-                        record_latest(cache_root, &id, &keys.key(node).to_string());
-                        report.events.push(RenderEvent::Rendered(id));
-                    }
-                    Err(NodeError::CorruptInput { key, reason }) => {
-                        if let Err(e) = store.remove(&key) {
-                            report
-                                .warnings
-                                .push(format!("cannot remove damaged cache entry {key}: {e}"));
-                        }
-                        let owner = graph
-                            .graph
-                            .node_indices()
-                            .find(|&i| keys.key(i) == key)
-                            .map_or_else(|| key.to_string(), |i| graph.graph[i].id.clone());
-                        report.warnings.push(format!(
-                            "cache entry of `{owner}` was damaged ({reason}); it was removed and rendered again"
-                        ));
-                        report.events.push(RenderEvent::Repaired(owner));
-                        damaged = true;
-                    }
-                    Err(error) => return Err(RenderError { node: id, error }),
+        let mut failure = None;
+        for (node, result) in dispatch(&pool, graph, &to_render, &run) {
+            let id = graph.graph[node].id.clone();
+            match result {
+                Ok(()) => {
+                    record_latest(cache_root, &id, &keys.key(node).to_string());
+                    report.events.push(RenderEvent::Rendered(id));
                 }
+                Err(NodeError::CorruptInput { key, reason }) => {
+                    if let Err(e) = store.remove(&key) {
+                        report.warnings.push(format!("cannot remove damaged cache entry {key}: {e}"));
+                    }
+                    let owner = graph
+                        .graph
+                        .node_indices()
+                        .find(|&i| keys.key(i) == key)
+                        .map_or_else(|| key.to_string(), |i| graph.graph[i].id.clone());
+                    report.warnings.push(format!(
+                        "cache entry of `{owner}` was damaged ({reason}); it was removed and rendered again"
+                    ));
+                    report.events.push(RenderEvent::Repaired(owner));
+                    damaged = true;
+                }
+                Err(error) => failure = failure.or(Some(RenderError { node: id, error })),
             }
+        }
+        if let Some(failure) = failure {
+            return Err(failure);
         }
         if !damaged {
             return Ok(report);
