@@ -127,12 +127,13 @@ fn render_with_cache(
             }
             if args.verbose {
                 for event in &report.events {
-                    let (what, id) = match event {
-                        RenderEvent::Hit(id) => ("cached", id),
-                        RenderEvent::Rendered(id) => ("ran", id),
-                        RenderEvent::Repaired(id) => ("repaired", id),
-                    };
-                    eprintln!("{what:<8} {id}");
+                    match event {
+                        RenderEvent::Hit(id) => eprintln!("cached   {id}"),
+                        RenderEvent::Rendered(id, seconds) => {
+                            eprintln!("ran      {id:<48} {seconds:6.2} s");
+                        }
+                        RenderEvent::Repaired(id) => eprintln!("repaired {id}"),
+                    }
                 }
             }
             let rendered = report.rendered().len();

@@ -27,12 +27,12 @@ pub use sum::pan_gains;
 use crate::cache::Key;
 
 /// What happened to a node during a render.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
 pub enum RenderEvent {
     /// The node's output was already cached.
     Hit(String),
-    /// The node ran.
-    Rendered(String),
+    /// The node ran, taking this many seconds.
+    Rendered(String, f64),
     /// The node's cache entry failed its checksum; it was dropped and rendered again.
     Repaired(String),
 }
@@ -57,7 +57,7 @@ impl RenderReport {
             .events
             .iter()
             .filter_map(|e| match e {
-                RenderEvent::Rendered(id) => Some(id.clone()),
+                RenderEvent::Rendered(id, _) => Some(id.clone()),
                 _ => None,
             })
             .collect();

@@ -5,7 +5,10 @@
 //! A damaged cache entry found while reading is dropped, reported, and the plan is made
 //! again, so it is rendered afresh instead of served.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Mutex;
+use std::time::Instant;
 
 use petgraph::graph::NodeIndex;
 
@@ -66,10 +69,14 @@ pub fn render(
         );
         let to_render = plan.to_render();
         progress.planned(to_render.len());
+        let seconds: Mutex<BTreeMap<NodeIndex, f64>> = Mutex::default();
         let run = |node: NodeIndex| {
+            let started = Instant::now();
             let job = Job { graph, keys, store, materialized: &plan.materialized, node };
             let result = run_node(&job, cache_root);
             progress.finished(&graph.graph[node].id);
+            let mut times = seconds.lock().expect("no thread panicked holding the lock");
+            times.insert(node, started.elapsed().as_secs_f64());
             result
         };
         let mut damaged = false;
@@ -79,11 +86,14 @@ pub fn render(
             match result {
                 Ok(()) => {
                     record_latest(cache_root, &id, &keys.key(node).to_string());
-                    report.events.push(RenderEvent::Rendered(id));
+                    let took = seconds.lock().map_or(0.0, |t| t.get(&node).copied().unwrap_or(0.0));
+                    report.events.push(RenderEvent::Rendered(id, took));
                 }
                 Err(NodeError::CorruptInput { key, reason }) => {
                     if let Err(e) = store.remove(&key) {
-                        report.warnings.push(format!("cannot remove damaged cache entry {key}: {e}"));
+                        report
+                            .warnings
+                            .push(format!("cannot remove damaged cache entry {key}: {e}"));
                     }
                     let owner = graph
                         .graph

@@ -46,7 +46,8 @@ pub fn ran(output: &Output) -> Vec<String> {
     let mut ids: Vec<String> = stderr(output)
         .lines()
         .filter_map(|l| l.strip_prefix("ran "))
-        .map(|id| id.trim().to_string())
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_string)
         .collect();
     ids.sort();
     ids
