@@ -1,6 +1,8 @@
 //! A sum node (a bus or the master): each input weighted by its fader or send level and
 //! panned, summed in declaration order, then the bus chain.
 
+use rayon::prelude::*;
+
 use super::NodeError;
 use super::impulse::with_impulse_responses;
 use super::inputs::Stream;
@@ -20,6 +22,24 @@ struct Weighted {
     stream: Box<dyn Stream>,
     gains: Vec<GainCurve>,
     pan: Option<Curve>,
+    /// This input's current block, after its gains.
+    block: [Vec<f32>; 2],
+    /// Frames of real audio in `block` (0 once the input has ended).
+    filled: usize,
+}
+
+impl Weighted {
+    /// Reads this input's block at `position` and applies its gains.
+    fn load(&mut self, position: u64, n: usize) -> Result<(), NodeError> {
+        let [l, r] = &mut self.block;
+        self.filled = read_full(self.stream.as_mut(), &mut l[..n], &mut r[..n])?;
+        if self.filled > 0 {
+            for g in &self.gains {
+                apply_gain(g, position, &mut l[..n], &mut r[..n]);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Constant-power pan gains for a position in -1..1: (left, right), -3 dB each at centre.
@@ -53,6 +73,8 @@ pub fn run_sum(
             stream,
             gains: feed.gains.iter().map(|g| GainCurve::from_seconds(&g.points(), rate)).collect(),
             pan: feed.pan.as_ref().map(|p| Curve::from_seconds(&p.points(), rate)),
+            block: [vec![0.0; BLOCK_FRAMES], vec![0.0; BLOCK_FRAMES]],
+            filled: 0,
         });
     }
     let master_gain = GainCurve::from_seconds(&gain.points(), rate);
@@ -63,7 +85,6 @@ pub fn run_sum(
     };
     let mut processors = Chain::build(&with_impulse_responses(chain, job.sample_rate())?, &env);
     let mut keys = sidechain_inputs(job, &node.inputs[feeds.len()..], sidechains)?;
-    let mut scratch = [vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]];
     let mut writer = job.create_entry()?;
     let produced = run_chain(
         &mut processors,
@@ -75,14 +96,12 @@ pub fn run_sum(
             left.fill(0.0);
             right.fill(0.0);
             let n = left.len();
-            for input in &mut inputs {
-                let [sl, sr] = &mut scratch;
-                if read_full(input.stream.as_mut(), &mut sl[..n], &mut sr[..n])? == 0 {
-                    continue;
-                }
-                for g in &input.gains {
-                    apply_gain(g, position, &mut sl[..n], &mut sr[..n]);
-                }
+            // Reading (and checking) the inputs is most of a sum's work and each input is
+            // independent, so they load on idle cores; the sum itself stays in declaration
+            // order, which keeps the result bit-identical.
+            inputs.par_iter_mut().try_for_each(|input| input.load(position, n))?;
+            for input in inputs.iter().filter(|i| i.filled > 0) {
+                let [sl, sr] = &input.block;
                 accumulate(input.pan.as_ref(), position, &sl[..n], &sr[..n], left, right);
             }
             apply_gain(&master_gain, position, left, right);
