@@ -1,0 +1,131 @@
+//! The mixing engine measured end to end: pan law, faders and their automation, latency
+//! compensation, clip placement and fades, and the `--only`/`--dry-run` options.
+
+use std::path::Path;
+
+use mixdown::audio::Source;
+use mixdown::audio::decode::Decoder;
+use mixdown::audio::wav::{WavFormat, WavWriter};
+
+use crate::support::{mixdown, scratch, stderr};
+
+const RATE: u32 = 48_000;
+
+/// Writes a mono-content file: the same `samples` on both channels, or one channel when
+/// `mono` (a real mono file).
+fn write_mono(path: &Path, samples: &[f32]) {
+    let mut w = WavWriter::create(path, RATE, WavFormat::Float32).unwrap();
+    w.write(samples, samples).unwrap();
+    w.finish().unwrap();
+}
+
+fn render(dir: &Path, yaml: &str) -> (Vec<f32>, Vec<f32>) {
+    std::fs::write(dir.join("song.yaml"), yaml).unwrap();
+    let out = mixdown(dir, &["render", "song.yaml", "--format", "float32"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut d = Decoder::open(dir.join("out/song.wav")).unwrap();
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    let (mut l, mut r) = (vec![0.0; 4096], vec![0.0; 4096]);
+    loop {
+        let n = d.read(&mut l, &mut r).unwrap();
+        if n == 0 {
+            return (left, right);
+        }
+        left.extend_from_slice(&l[..n]);
+        right.extend_from_slice(&r[..n]);
+    }
+}
+
+fn constant(value: f32, frames: usize) -> Vec<f32> {
+    vec![value; frames]
+}
+
+#[test]
+fn a_centred_source_is_3_db_down_on_each_side_and_a_hard_pan_silences_the_other() {
+    let work = scratch();
+    write_mono(&work.path().join("dc.wav"), &constant(0.5, 4800));
+    let (l, r) = render(
+        work.path(),
+        "mix: Pan\nlength: 0.1 s\ntracks:\n  a: { source: dc.wav }\n  b: { source: dc.wav, pan: 100% left, gain: -6 dB }\n",
+    );
+    // a: 0.5 · cos(π/4) on both sides; b: 0.5 · 10^(-6/20) on the left only.
+    let b = 0.5 * 10f32.powf(-6.0 / 20.0);
+    let a = 0.5 * std::f32::consts::FRAC_1_SQRT_2;
+    assert!((l[100] - (a + b)).abs() < 1e-6, "{}", l[100]);
+    assert!((r[100] - a).abs() < 1e-6, "{}", r[100]);
+}
+
+#[test]
+fn fader_automation_ramps_in_db_between_its_points() {
+    let work = scratch();
+    write_mono(&work.path().join("dc.wav"), &constant(1.0, 48_000));
+    let (l, _) = render(
+        work.path(),
+        "mix: Ride\nlength: 1 s\ntracks:\n  a: { source: dc.wav, pan: 100% left, gain: [[0 s, -20 dB], [1 s, 0 dB]] }\n",
+    );
+    for (frame, db) in [(0usize, -20.0f32), (12_000, -15.0), (24_000, -10.0), (36_000, -5.0)] {
+        let measured = 20.0 * l[frame].log10();
+        assert!((measured - db).abs() < 1e-3, "frame {frame}: {measured} dB, expected {db} dB");
+    }
+}
+
+#[test]
+fn a_lookahead_limiter_does_not_move_the_music_in_time() {
+    let work = scratch();
+    let mut click = vec![0.0f32; 9600];
+    click[4000] = 0.25;
+    write_mono(&work.path().join("click.wav"), &click);
+    let (l, _) = render(
+        work.path(),
+        "mix: Latency\nlength: 0.2 s\ntracks:\n  a:\n    source: click.wav\n    pan: 100% left\n    chain: [ { limiter: { ceiling: -1 dB, lookahead: 5 ms } } ]\n",
+    );
+    let peak = l
+        .iter()
+        .enumerate()
+        .fold((0, 0.0f32), |m, (i, x)| if x.abs() > m.1 { (i, x.abs()) } else { m });
+    assert_eq!(peak.0, 4000, "the click stays at frame 4000 after a 240-frame lookahead");
+    assert!((peak.1 - 0.25).abs() < 1e-6, "a quiet click passes untouched: {}", peak.1);
+}
+
+#[test]
+fn clips_land_on_their_frames_with_sample_accurate_fades() {
+    let work = scratch();
+    write_mono(&work.path().join("dc.wav"), &constant(1.0, 48_000));
+    let (l, _) = render(
+        work.path(),
+        "mix: Clips\nlength: 1 s\ntracks:\n  a:\n    pan: 100% left\n    clips:\n      - { file: dc.wav, at: 0.1 s, start: 0.5 s, length: 0.2 s, fade_in: 10 ms, fade_out: 20 ms, gain: -6 dB }\n",
+    );
+    let g = 10f32.powf(-6.0 / 20.0);
+    assert_eq!(l[4799], 0.0, "nothing before the clip");
+    assert_eq!(l[4800], 0.0, "the fade-in starts from silence on the clip's first frame");
+    assert!((l[4800 + 240] - 0.5 * g).abs() < 1e-6, "halfway through the 480-frame fade-in");
+    assert!((l[4800 + 480] - g).abs() < 1e-6, "full level after the fade-in");
+    assert!((l[4800 + 9600 - 1]).abs() < 1e-6, "the fade-out ends at silence on the last frame");
+    assert_eq!(l[4800 + 9600], 0.0, "nothing after the clip");
+}
+
+#[test]
+fn only_renders_the_named_node_and_dry_run_renders_nothing() {
+    let work = scratch();
+    write_mono(&work.path().join("dc.wav"), &constant(0.5, 4800));
+    std::fs::write(
+        work.path().join("song.yaml"),
+        "mix: Only\ntracks:\n  a: { source: dc.wav }\n  b: { source: dc.wav, gain: -3 dB }\n",
+    )
+    .unwrap();
+    let dry = mixdown(work.path(), &["render", "song.yaml", "--dry-run"]);
+    let plan = String::from_utf8(dry.stdout).unwrap();
+    assert!(
+        plan.contains("render  song/track/a") && plan.contains("render  song/output"),
+        "{plan}"
+    );
+    let entries = std::fs::read_dir(work.path().join("cache/entries")).map_or(0, Iterator::count);
+    assert!(!work.path().join("out").exists() && entries == 0, "a dry run writes nothing");
+    let only =
+        mixdown(work.path(), &["render", "song.yaml", "--only", "song/track/a", "--verbose"]);
+    assert!(only.status.success(), "{}", stderr(&only));
+    assert_eq!(crate::support::ran(&only), vec!["song/track/a"]);
+    let typo = mixdown(work.path(), &["render", "song.yaml", "--only", "song/track/aa"]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(stderr(&typo).contains("did you mean `song/track/a`?"), "{}", stderr(&typo));
+}
