@@ -109,22 +109,31 @@ impl Limiter {
         }
     }
 
-    /// Processes a block no longer than the gain buffer.
+    /// Processes a block no longer than the gain buffer. Each stage runs over the whole
+    /// chunk in turn, so that the stages without a recursion vectorise.
     fn process_chunk(&mut self, left: &mut [f32], right: &mut [f32]) {
-        for x in left.iter_mut().chain(right.iter_mut()) {
-            *x = sanitize(f64::from(*x)) as f32;
+        for channel in [&mut *left, &mut *right] {
+            for x in channel.iter_mut() {
+                *x = sanitize(f64::from(*x)) as f32;
+            }
         }
         self.between.estimate(left, right, &mut self.between_levels);
+        let gains = &mut self.gains[..left.len()];
         let frames = left.iter().zip(right.iter()).zip(&self.between_levels);
-        for (((&l, &r), &between), gain) in frames.zip(&mut self.gains) {
-            let level = f64::from(l.abs().max(r.abs()).max(between));
-            let peak = self.peaks.push(level);
-            let needed = if peak > self.ceiling { self.ceiling / peak } else { 1.0 };
-            self.released = needed.min(1.0 - (1.0 - self.released) * self.release);
-            *gain = self.ramp.push(self.released);
+        for (gain, ((&l, &r), &between)) in gains.iter_mut().zip(frames) {
+            *gain = f64::from(l.abs().max(r.abs()).max(between));
         }
+        for gain in gains.iter_mut() {
+            let peak = self.peaks.push(*gain);
+            let needed = if peak > self.ceiling { self.ceiling / peak } else { 1.0 };
+            let recovered = 1.0 - (1.0 - self.released) * self.release;
+            // `min` without its NaN check: neither side can be NaN.
+            self.released = if needed < recovered { needed } else { recovered };
+            *gain = self.released;
+        }
+        self.ramp.average(gains);
         self.delay.process(left, right);
-        for ((l, r), &gain) in left.iter_mut().zip(right.iter_mut()).zip(&self.gains) {
+        for ((l, r), &gain) in left.iter_mut().zip(right.iter_mut()).zip(gains.iter()) {
             let (x_l, x_r) = (f64::from(*l), f64::from(*r));
             let peak = x_l.abs().max(x_r.abs());
             let gain = if peak * gain > self.ceiling { self.ceiling / peak } else { gain };
@@ -143,14 +152,17 @@ const INTERPOLATION_REACH: usize = 16;
 struct IntersamplePeaks {
     /// For each of the three points, the taps of the span, oldest sample first.
     taps: [[f32; SPAN]; 3],
+    /// The same taps, tap by tap, each repeated across a tile: read as whole vectors.
+    tiled_taps: [[[f32; TILE]; 3]; SPAN],
     /// Per channel: the `SPAN − 1` samples before the chunk, then the chunk.
     input: [Vec<f32>; 2],
-    /// One point's estimate for each frame of the chunk.
-    sums: Vec<f32>,
 }
 
 /// Samples one estimate reads.
 const SPAN: usize = 2 * INTERPOLATION_REACH;
+
+/// Frames estimated together.
+const TILE: usize = 8;
 
 impl IntersamplePeaks {
     /// An estimator for chunks of up to `chunk` frames, after silence.
@@ -166,29 +178,45 @@ impl IntersamplePeaks {
             }
         }
         let buffer = || vec![0.0; SPAN - 1 + chunk];
-        Self { taps, input: [buffer(), buffer()], sums: vec![0.0; chunk] }
+        let tiled_taps =
+            std::array::from_fn(|j| std::array::from_fn(|point| [taps[point][j]; TILE]));
+        Self { taps, tiled_taps, input: [buffer(), buffer()] }
     }
 
     /// Writes into `loudest[i]` the largest estimated level between the two samples
     /// `INTERPOLATION_REACH` frames before frame `i` of the chunk.
     ///
-    /// An estimate needs no more than f32 precision. The loops run tap by tap over the
-    /// whole chunk, which vectorises, and each estimate still adds its taps in the same
-    /// order whatever the chunk, so the result does not depend on the block size.
+    /// An estimate needs no more than f32 precision. Frames are taken a tile at a time,
+    /// with the tile's sums for all three points held in registers while the taps pass,
+    /// which vectorises; each estimate still adds its taps in the same order whatever the
+    /// chunk, so the result does not depend on the block size.
     fn estimate(&mut self, left: &[f32], right: &[f32], loudest: &mut [f32]) {
         let n = left.len();
+        let tiled = n - n % TILE;
         loudest[..n].fill(0.0);
-        let sums = &mut self.sums[..n];
         for (input, chunk) in self.input.iter_mut().zip([left, right]) {
             input[SPAN - 1..SPAN - 1 + n].copy_from_slice(chunk);
-            for taps in &self.taps {
-                sums.fill(0.0);
-                for (j, &c) in taps.iter().enumerate() {
-                    for (sum, &x) in sums.iter_mut().zip(&input[j..j + n]) {
-                        *sum += c * x;
+            for (tile, peaks) in loudest[..tiled].chunks_exact_mut(TILE).enumerate() {
+                let window = &input[tile * TILE..tile * TILE + TILE + SPAN - 1];
+                let mut sums = [[0.0f32; TILE]; 3];
+                for (j, taps) in self.tiled_taps.iter().enumerate() {
+                    let x: &[f32; TILE] = window[j..j + TILE].try_into().expect("a whole tile");
+                    for (sum, c) in sums.iter_mut().zip(taps) {
+                        for ((s, &c), &x) in sum.iter_mut().zip(c).zip(x) {
+                            *s += c * x;
+                        }
                     }
                 }
-                for (peak, sum) in loudest.iter_mut().zip(sums.iter()) {
+                for sum in &sums {
+                    for (peak, s) in peaks.iter_mut().zip(sum) {
+                        *peak = peak.max(s.abs());
+                    }
+                }
+            }
+            for (i, peak) in loudest[..n].iter_mut().enumerate().skip(tiled) {
+                for taps in &self.taps {
+                    let sum =
+                        taps.iter().zip(&input[i..i + SPAN]).fold(0.0f32, |s, (c, x)| s + c * x);
                     *peak = peak.max(sum.abs());
                 }
             }
@@ -199,28 +227,39 @@ impl IntersamplePeaks {
 
 /// A moving average of gains over a fixed window, summed exactly in fixed point.
 struct Ramp {
-    gains: Vec<u64>,
+    gains: Vec<i64>,
     next: usize,
-    sum: u64,
+    sum: i64,
+    /// The window's length in frames.
+    window: f64,
 }
 
 impl Ramp {
     /// A window of `frames` unity gains.
     fn new(frames: usize) -> Self {
-        Self { gains: vec![UNITY as u64; frames], next: 0, sum: UNITY as u64 * frames as u64 }
+        let unity = UNITY as i64;
+        Self {
+            gains: vec![unity; frames],
+            next: 0,
+            sum: unity * frames as i64,
+            window: frames as f64,
+        }
     }
 
-    /// Adds `gain` (in 0..=1) and returns the average of the window.
-    #[inline]
-    fn push(&mut self, gain: f64) -> f64 {
-        let fixed = (gain * UNITY) as u64;
-        self.sum = self.sum + fixed - self.gains[self.next];
-        self.gains[self.next] = fixed;
-        self.next += 1;
-        if self.next == self.gains.len() {
-            self.next = 0;
+    /// Replaces each gain (in 0..=1) of `gains` by the average of the window that it ends.
+    fn average(&mut self, gains: &mut [f64]) {
+        for gain in gains {
+            // Gains are floored to the fixed-point grid, so the window's sum is exact
+            // (below 2^45, far inside i64) and never drifts.
+            let fixed = (*gain * UNITY) as i64;
+            self.sum += fixed - self.gains[self.next];
+            self.gains[self.next] = fixed;
+            self.next += 1;
+            if self.next == self.gains.len() {
+                self.next = 0;
+            }
+            *gain = self.sum as f64 / self.window / UNITY;
         }
-        self.sum as f64 / self.gains.len() as f64 / UNITY
     }
 }
 
