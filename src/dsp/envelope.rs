@@ -153,15 +153,20 @@ fn follow(state: &mut f64, input: f64, ballistics: &Ballistics) -> f64 {
 }
 
 /// The largest level over the last `window` frames (the current one included), in O(1)
-/// amortised time per frame: a monotonic deque of (frame, level) candidates kept in
-/// preallocated ring buffers.
+/// time per frame and without a data-dependent branch (van Herk / Gil–Werman): frames are
+/// grouped in blocks of `window`, so the window is the tail of the previous block, whose
+/// suffix maxima are computed once when it completes, and the head of the current one,
+/// whose running maximum is kept.
 #[derive(Debug, Clone)]
 pub struct PeakHold {
-    levels: Vec<f64>,
-    frames: Vec<u64>,
-    head: usize,
-    len: usize,
-    now: u64,
+    /// The levels of the current block so far.
+    block: Vec<f64>,
+    /// `suffix[i]`: the largest level of the previous block from its frame `i` on.
+    suffix: Vec<f64>,
+    /// Frames of the current block so far.
+    filled: usize,
+    /// The largest level of the current block so far.
+    running: f64,
 }
 
 impl PeakHold {
@@ -169,33 +174,46 @@ impl PeakHold {
     #[must_use]
     pub fn new(window: usize) -> Self {
         let window = window.max(1);
-        Self { levels: vec![0.0; window], frames: vec![0; window], head: 0, len: 0, now: 0 }
+        Self {
+            block: vec![0.0; window],
+            // Before the first frame there is nothing, which no level is below.
+            suffix: vec![f64::NEG_INFINITY; window],
+            filled: 0,
+            running: f64::NEG_INFINITY,
+        }
     }
 
-    /// Feeds the next frame's level and returns the largest level in the window.
+    /// Feeds the next frame's level (never NaN) and returns the largest level in the
+    /// window.
     #[inline]
     pub fn push(&mut self, level: f64) -> f64 {
-        let capacity = self.levels.len();
-        let window = capacity as u64;
-        if self.len > 0 && self.frames[self.head] + window <= self.now {
-            self.head = wrap(self.head + 1, capacity);
-            self.len -= 1;
+        let window = self.block.len();
+        self.block[self.filled] = level;
+        self.running = larger(self.running, level);
+        self.filled += 1;
+        // The window reaches back into the previous block from its frame `filled` on.
+        let held = match self.suffix.get(self.filled) {
+            Some(&older) => larger(self.running, older),
+            None => self.running,
+        };
+        if self.filled == window {
+            let mut max = f64::NEG_INFINITY;
+            for (s, &b) in self.suffix.iter_mut().zip(&self.block).rev() {
+                max = larger(max, b);
+                *s = max;
+            }
+            self.filled = 0;
+            self.running = f64::NEG_INFINITY;
         }
-        while self.len > 0 && self.levels[wrap(self.head + self.len - 1, capacity)] <= level {
-            self.len -= 1;
-        }
-        let back = wrap(self.head + self.len, capacity);
-        self.levels[back] = level;
-        self.frames[back] = self.now;
-        self.len += 1;
-        self.now += 1;
-        self.levels[self.head]
+        held
     }
 }
 
+/// The larger of two levels that are never NaN: one comparison, where `f64::max` also
+/// has to look for NaN.
 #[inline]
-fn wrap(index: usize, capacity: usize) -> usize {
-    if index >= capacity { index - capacity } else { index }
+fn larger(a: f64, b: f64) -> f64 {
+    if a > b { a } else { b }
 }
 
 /// Frames between re-reads of automated parameters. The grid is absolute (frames 0, 32,

@@ -51,7 +51,7 @@ fn default_release() -> TimeMs {
 }
 
 impl Spec for LimiterSpec {
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
         Box::new(Limiter::new(self, env))
@@ -75,8 +75,9 @@ pub struct Limiter {
     between: IntersamplePeaks,
     /// Largest incoming peak over the last L + 1 frames.
     peaks: PeakHold,
-    /// The gain after the release, before the ramp.
-    released: f64,
+    /// One minus the gain after the release (before the ramp): the reduction, which the
+    /// release shrinks by a constant factor per frame.
+    reduction: f64,
     /// The moving average that ramps the gain down ahead of a peak.
     ramp: Ramp,
     /// The gain for each frame of the chunk being processed.
@@ -100,7 +101,7 @@ impl Limiter {
             release: one_pole_coefficient(spec.release.seconds(), env.sample_rate),
             between: IntersamplePeaks::new(chunk),
             peaks: PeakHold::new(window),
-            released: 1.0,
+            reduction: 0.0,
             ramp: Ramp::new(window),
             gains: vec![1.0; chunk],
             between_levels: vec![0.0; chunk],
@@ -109,24 +110,33 @@ impl Limiter {
         }
     }
 
-    /// Processes a block no longer than the gain buffer.
+    /// Processes a block no longer than the gain buffer. Each stage runs over the whole
+    /// chunk in turn, so that the stages without a recursion vectorise.
     fn process_chunk(&mut self, left: &mut [f32], right: &mut [f32]) {
-        for x in left.iter_mut().chain(right.iter_mut()) {
-            *x = sanitize(f64::from(*x)) as f32;
+        for channel in [&mut *left, &mut *right] {
+            for x in channel.iter_mut() {
+                *x = sanitize(f64::from(*x)) as f32;
+            }
         }
         self.between.estimate(left, right, &mut self.between_levels);
+        let gains = &mut self.gains[..left.len()];
         let frames = left.iter().zip(right.iter()).zip(&self.between_levels);
-        for (((&l, &r), &between), gain) in frames.zip(&mut self.gains) {
-            let level = f64::from(l.abs().max(r.abs()).max(between));
-            let peak = self.peaks.push(level);
-            let needed = if peak > self.ceiling { self.ceiling / peak } else { 1.0 };
-            self.released = needed.min(1.0 - (1.0 - self.released) * self.release);
-            *gain = self.ramp.push(self.released);
+        for (gain, ((&l, &r), &between)) in gains.iter_mut().zip(frames) {
+            *gain = f64::from(louder(louder(l.abs(), r.abs()), between));
         }
+        for gain in gains.iter_mut() {
+            let peak = self.peaks.push(*gain);
+            let needed = if peak > self.ceiling { self.ceiling / peak } else { 1.0 };
+            // The reduction recovers by `release` per frame but never below what this frame
+            // needs: one multiplication and one comparison carried from frame to frame.
+            self.reduction = louder(self.reduction * self.release, 1.0 - needed);
+            *gain = 1.0 - self.reduction;
+        }
+        self.ramp.average(gains);
         self.delay.process(left, right);
-        for ((l, r), &gain) in left.iter_mut().zip(right.iter_mut()).zip(&self.gains) {
+        for ((l, r), &gain) in left.iter_mut().zip(right.iter_mut()).zip(gains.iter()) {
             let (x_l, x_r) = (f64::from(*l), f64::from(*r));
-            let peak = x_l.abs().max(x_r.abs());
+            let peak = louder(x_l.abs(), x_r.abs());
             let gain = if peak * gain > self.ceiling { self.ceiling / peak } else { gain };
             (*l, *r) = (sanitize(x_l * gain) as f32, sanitize(x_r * gain) as f32);
         }
@@ -140,88 +150,153 @@ const INTERPOLATION_REACH: usize = 16;
 /// The level at the three points a quarter, half and three quarters of the way between
 /// two samples, from a Hann-windowed sinc of 32 taps per point: flat within 0.02 dB up to
 /// 0.45 times the sample rate, so that even full-band noise is estimated well.
+///
+/// The taps are symmetric: the half-way point's read the same backwards, and the
+/// three-quarter point's are the quarter point's reversed. So each estimate works on the
+/// sums and differences of the sample pairs that mirror each other across the span, which
+/// takes a third fewer operations than three plain dot products.
 struct IntersamplePeaks {
-    /// For each of the three points, the taps of the span, oldest sample first.
-    taps: [[f32; SPAN]; 3],
+    /// For each mirrored pair `j` (sample `j` and sample `SPAN − 1 − j`), each repeated
+    /// across a tile: the even and the odd part of the quarter point's taps, and the
+    /// half-way point's tap.
+    pairs: [[[f32; TILE]; 3]; INTERPOLATION_REACH],
     /// Per channel: the `SPAN − 1` samples before the chunk, then the chunk.
     input: [Vec<f32>; 2],
-    /// One point's estimate for each frame of the chunk.
-    sums: Vec<f32>,
 }
 
 /// Samples one estimate reads.
 const SPAN: usize = 2 * INTERPOLATION_REACH;
 
+/// Frames estimated together.
+const TILE: usize = 8;
+
+/// The interpolation taps of the three points, oldest sample first.
+fn interpolation_taps() -> [[f32; SPAN]; 3] {
+    let reach = INTERPOLATION_REACH as f64;
+    let mut taps = [[0.0; SPAN]; 3];
+    for (point, row) in taps.iter_mut().enumerate() {
+        for (j, tap) in row.iter_mut().enumerate() {
+            let t = j as f64 - reach + 1.0 - (point + 1) as f64 / 4.0;
+            let sinc = (std::f64::consts::PI * t).sin() / (std::f64::consts::PI * t);
+            let window = 0.5 + 0.5 * (std::f64::consts::PI * t / (reach + 0.5)).cos();
+            *tap = (sinc * window) as f32;
+        }
+    }
+    taps
+}
+
 impl IntersamplePeaks {
     /// An estimator for chunks of up to `chunk` frames, after silence.
     fn new(chunk: usize) -> Self {
-        let reach = INTERPOLATION_REACH as f64;
-        let mut taps = [[0.0; SPAN]; 3];
-        for (point, row) in taps.iter_mut().enumerate() {
-            for (j, tap) in row.iter_mut().enumerate() {
-                let t = j as f64 - reach + 1.0 - (point + 1) as f64 / 4.0;
-                let sinc = (std::f64::consts::PI * t).sin() / (std::f64::consts::PI * t);
-                let window = 0.5 + 0.5 * (std::f64::consts::PI * t / (reach + 0.5)).cos();
-                *tap = (sinc * window) as f32;
-            }
-        }
+        let [quarter, half, _] = interpolation_taps();
+        let pairs = std::array::from_fn(|j| {
+            let (near, far) = (quarter[j], quarter[SPAN - 1 - j]);
+            [[0.5 * (near + far); TILE], [0.5 * (near - far); TILE], [half[j]; TILE]]
+        });
         let buffer = || vec![0.0; SPAN - 1 + chunk];
-        Self { taps, input: [buffer(), buffer()], sums: vec![0.0; chunk] }
+        Self { pairs, input: [buffer(), buffer()] }
     }
 
     /// Writes into `loudest[i]` the largest estimated level between the two samples
     /// `INTERPOLATION_REACH` frames before frame `i` of the chunk.
     ///
-    /// An estimate needs no more than f32 precision. The loops run tap by tap over the
-    /// whole chunk, which vectorises, and each estimate still adds its taps in the same
-    /// order whatever the chunk, so the result does not depend on the block size.
+    /// An estimate needs no more than f32 precision. Frames are taken a tile at a time,
+    /// with the tile's sums held in registers while the taps pass, which vectorises; the
+    /// frames after the last whole tile go one by one through the same arithmetic, so the
+    /// result does not depend on the block size.
     fn estimate(&mut self, left: &[f32], right: &[f32], loudest: &mut [f32]) {
         let n = left.len();
+        let tiled = n - n % TILE;
         loudest[..n].fill(0.0);
-        let sums = &mut self.sums[..n];
         for (input, chunk) in self.input.iter_mut().zip([left, right]) {
             input[SPAN - 1..SPAN - 1 + n].copy_from_slice(chunk);
-            for taps in &self.taps {
-                sums.fill(0.0);
-                for (j, &c) in taps.iter().enumerate() {
-                    for (sum, &x) in sums.iter_mut().zip(&input[j..j + n]) {
-                        *sum += c * x;
-                    }
-                }
-                for (peak, sum) in loudest.iter_mut().zip(sums.iter()) {
-                    *peak = peak.max(sum.abs());
-                }
+            for (tile, peaks) in loudest[..tiled].chunks_exact_mut(TILE).enumerate() {
+                let peaks: &mut [f32; TILE] = peaks.try_into().expect("a whole tile");
+                estimate_frames(&self.pairs, &input[tile * TILE..], peaks);
+            }
+            for i in tiled..n {
+                estimate_frames::<1>(
+                    &self.pairs,
+                    &input[i..],
+                    (&mut loudest[i..=i]).try_into().expect("one frame"),
+                );
             }
             input.copy_within(n..n + SPAN - 1, 0);
         }
     }
 }
 
+/// Raises each of the `W` levels in `peaks` to the estimates for the frames whose spans
+/// start at `window[0]`, `window[1]`, …
+#[inline]
+fn estimate_frames<const W: usize>(
+    pairs: &[[[f32; TILE]; 3]; INTERPOLATION_REACH],
+    window: &[f32],
+    peaks: &mut [f32; W],
+) {
+    let (mut even, mut odd, mut half) = ([0.0f32; W], [0.0f32; W], [0.0f32; W]);
+    for (j, [even_tap, odd_tap, half_tap]) in pairs.iter().enumerate() {
+        let near: &[f32; W] = window[j..j + W].try_into().expect("a whole tile");
+        let far: &[f32; W] =
+            window[SPAN - 1 - j..SPAN - 1 - j + W].try_into().expect("a whole tile");
+        for k in 0..W {
+            let (sum, difference) = (near[k] + far[k], near[k] - far[k]);
+            even[k] += even_tap[k] * sum;
+            odd[k] += odd_tap[k] * difference;
+            half[k] += half_tap[k] * sum;
+        }
+    }
+    for k in 0..W {
+        let (quarter, three_quarters) = (even[k] + odd[k], even[k] - odd[k]);
+        let loudest = louder(louder(quarter.abs(), half[k].abs()), three_quarters.abs());
+        peaks[k] = louder(peaks[k], loudest);
+    }
+}
+
 /// A moving average of gains over a fixed window, summed exactly in fixed point.
 struct Ramp {
-    gains: Vec<u64>,
+    gains: Vec<i64>,
     next: usize,
-    sum: u64,
+    sum: i64,
+    /// `1 / (window · UNITY)`: turns the sum back into an average gain.
+    scale: f64,
 }
 
 impl Ramp {
     /// A window of `frames` unity gains.
     fn new(frames: usize) -> Self {
-        Self { gains: vec![UNITY as u64; frames], next: 0, sum: UNITY as u64 * frames as u64 }
+        let unity = UNITY as i64;
+        Self {
+            gains: vec![unity; frames],
+            next: 0,
+            sum: unity * frames as i64,
+            scale: 1.0 / (frames as f64 * UNITY),
+        }
     }
 
-    /// Adds `gain` (in 0..=1) and returns the average of the window.
-    #[inline]
-    fn push(&mut self, gain: f64) -> f64 {
-        let fixed = (gain * UNITY) as u64;
-        self.sum = self.sum + fixed - self.gains[self.next];
-        self.gains[self.next] = fixed;
-        self.next += 1;
-        if self.next == self.gains.len() {
-            self.next = 0;
+    /// Replaces each gain (in 0..=1) of `gains` by the average of the window that it ends.
+    fn average(&mut self, gains: &mut [f64]) {
+        for gain in gains {
+            // Gains are floored to the fixed-point grid, so the window's sum is exact
+            // (below 2^45, far inside i64) and never drifts.
+            let fixed = (*gain * UNITY) as i64;
+            self.sum += fixed - self.gains[self.next];
+            self.gains[self.next] = fixed;
+            self.next += 1;
+            if self.next == self.gains.len() {
+                self.next = 0;
+            }
+            *gain = self.sum as f64 * self.scale;
         }
-        self.sum as f64 / self.gains.len() as f64 / UNITY
     }
+}
+
+/// The larger of `a` and `b`, or `a` when `b` is NaN (an estimate can be, when huge
+/// samples overflow its sum): the same as `max` for an `a` that is never NaN, in one
+/// comparison instead of a NaN check besides.
+#[inline]
+fn louder<T: PartialOrd + Copy>(a: T, b: T) -> T {
+    if b > a { b } else { a }
 }
 
 /// The largest `f32` not above `level`, so that the ceiling an output sample is compared
@@ -435,7 +510,7 @@ mod tests {
         // No point between samples can exceed the sample peak times the largest sum of
         // absolute taps, so noise kept under ceiling / that sum never needs a gain change.
         let spec = limiter(r#"{"ceiling": "-1 dB", "lookahead": "2 ms"}"#);
-        let taps = IntersamplePeaks::new(1).taps;
+        let taps = interpolation_taps();
         let gain = taps
             .iter()
             .map(|t| t.iter().map(|c| f64::from(c.abs())).sum::<f64>())
@@ -495,6 +570,41 @@ mod tests {
                 .all(|s| s.is_finite() && s.abs() <= ceiling && (*s == 0.0 || s.abs() > 1e-30))
         );
         assert_eq!(out[1999], 0.5);
+    }
+
+    #[test]
+    fn the_interpolation_taps_mirror_each_other() {
+        // The paired estimate relies on this symmetry; sinc and Hann window are even
+        // functions, so the taps match to the last bit.
+        let [quarter, half, three_quarters] = interpolation_taps();
+        for j in 0..SPAN {
+            assert_eq!(half[j], half[SPAN - 1 - j], "half, tap {j}");
+            assert_eq!(three_quarters[j], quarter[SPAN - 1 - j], "three quarters, tap {j}");
+        }
+    }
+
+    #[test]
+    fn the_paired_estimate_matches_three_plain_dot_products() {
+        // Against the dot products in f64: f32 sums of 32 terms, each |c·x| < 1, carry at
+        // most 32 · 2⁻²⁴ · Σ|c·x| < 5e-6 of error here (Σ|c| < 2.6), so 1e-5 bounds it.
+        let taps = interpolation_taps();
+        let mut next = noise(4);
+        let left: Vec<f32> = (0..300).map(|_| next()).collect();
+        let right = vec![0.0; 300];
+        let mut estimator = IntersamplePeaks::new(300);
+        let mut loudest = vec![0.0; 300];
+        estimator.estimate(&left, &right, &mut loudest);
+        for i in SPAN - 1..300 {
+            let span = &left[i + 1 - SPAN..=i];
+            let expected = taps
+                .iter()
+                .map(|t| {
+                    t.iter().zip(span).map(|(c, x)| f64::from(*c) * f64::from(*x)).sum::<f64>()
+                })
+                .fold(0.0, |m: f64, e| m.max(e.abs()));
+            let got = f64::from(loudest[i]);
+            assert!((got - expected).abs() < 1e-5, "frame {i}: {got} vs {expected}");
+        }
     }
 
     #[test]

@@ -59,6 +59,12 @@ impl OnePole {
         Self::with_coefficients(dc_gain * (1.0 - pole), 0.0, pole)
     }
 
+    /// The coefficients `(b0, b1, p)`, for code that runs many filters side by side.
+    #[must_use]
+    pub fn coefficients(&self) -> (f64, f64, f64) {
+        (self.b0, self.b1, self.pole)
+    }
+
     /// Filters one sample.
     #[inline]
     pub fn process(&mut self, x: f64) -> f64 {

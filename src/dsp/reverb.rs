@@ -89,18 +89,24 @@ fn no_predelay() -> TimeMs {
 }
 
 impl Spec for ReverbSpec {
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
         Box::new(Reverb::new(self, env.sample_rate, env.seed))
     }
 }
 
+/// Frames the reverb takes at a time: the input diffusers run over whole stretches this
+/// long, which vectorises, before the network takes them frame by frame.
+const CHUNK: usize = 256;
+
 /// The running reverb.
 pub struct Reverb {
     predelay: usize,
     predelay_lines: [Ring; 2],
     diffusers: [Vec<Allpass>; 2],
+    /// The diffused input of the chunk being processed, per channel.
+    diffused: [Vec<f64>; 2],
     fdn: Fdn,
     width: f64,
     mix: f64,
@@ -134,6 +140,7 @@ impl Reverb {
             predelay,
             predelay_lines: [Ring::new(predelay), Ring::new(predelay)],
             diffusers,
+            diffused: [vec![0.0; CHUNK], vec![0.0; CHUNK]],
             fdn,
             width: spec.width.0.clamp(0.0, 1.0),
             mix: spec.mix.0.clamp(0.0, 1.0),
@@ -141,34 +148,46 @@ impl Reverb {
         }
     }
 
-    #[inline]
-    fn predelayed(&mut self, left: f64, right: f64) -> (f64, f64) {
-        if self.predelay == 0 {
-            return (left, right);
+    /// Processes a block of at most `CHUNK` frames that starts at absolute frame `start`.
+    fn process_chunk(&mut self, left: &mut [f32], right: &mut [f32], start: u64) {
+        let n = left.len();
+        for (side, input) in [&*left, &*right].into_iter().enumerate() {
+            let diffused = &mut self.diffused[side][..n];
+            let line = &mut self.predelay_lines[side];
+            for (d, &x) in diffused.iter_mut().zip(input) {
+                let x = sanitize(f64::from(x));
+                *d = if self.predelay == 0 {
+                    x
+                } else {
+                    let out = f64::from(line.read(self.predelay));
+                    line.push(x as f32);
+                    out
+                };
+            }
+            for allpass in &mut self.diffusers[side] {
+                allpass.process_block(diffused);
+            }
         }
-        let [l, r] = &mut self.predelay_lines;
-        let out = (f64::from(l.read(self.predelay)), f64::from(r.read(self.predelay)));
-        l.push(left as f32);
-        r.push(right as f32);
-        out
+        let [diffused_l, diffused_r] = &self.diffused;
+        let wet = OUTPUT_GAIN * self.mix;
+        let frames = left.iter_mut().zip(right.iter_mut()).zip(diffused_l.iter().zip(diffused_r));
+        for (i, ((l, r), (&d_l, &d_r))) in frames.enumerate() {
+            let (x_l, x_r) = (sanitize(f64::from(*l)), sanitize(f64::from(*r)));
+            let (w_l, w_r) = self.fdn.tick(start + i as u64, d_l, d_r);
+            let (w_l, w_r) = (w_l + ONSET_GAIN * d_l, w_r + ONSET_GAIN * d_r);
+            let mid = 0.5 * (w_l + w_r);
+            let side = 0.5 * (w_l - w_r) * self.width;
+            *l = sanitize((1.0 - self.mix) * x_l + wet * (mid + side)) as f32;
+            *r = sanitize((1.0 - self.mix) * x_r + wet * (mid - side)) as f32;
+        }
     }
 }
 
 impl Processor for Reverb {
     fn process(&mut self, left: &mut [f32], right: &mut [f32], ctx: &Context<'_>) {
-        for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
-            let (x_l, x_r) = (sanitize(f64::from(*l)), sanitize(f64::from(*r)));
-            let (p_l, p_r) = self.predelayed(x_l, x_r);
-            let [diffuse_l, diffuse_r] = &mut self.diffusers;
-            let d_l = diffuse_l.iter_mut().fold(p_l, |x, ap| ap.process(x));
-            let d_r = diffuse_r.iter_mut().fold(p_r, |x, ap| ap.process(x));
-            let (w_l, w_r) = self.fdn.tick(ctx.start + i as u64, d_l, d_r);
-            let (w_l, w_r) = (w_l + ONSET_GAIN * d_l, w_r + ONSET_GAIN * d_r);
-            let mid = 0.5 * (w_l + w_r);
-            let side = 0.5 * (w_l - w_r) * self.width;
-            let wet = OUTPUT_GAIN * self.mix;
-            *l = sanitize((1.0 - self.mix) * x_l + wet * (mid + side)) as f32;
-            *r = sanitize((1.0 - self.mix) * x_r + wet * (mid - side)) as f32;
+        let chunks = left.chunks_mut(CHUNK).zip(right.chunks_mut(CHUNK));
+        for (k, (l, r)) in chunks.enumerate() {
+            self.process_chunk(l, r, ctx.start + (k * CHUNK) as u64);
         }
     }
 
