@@ -55,17 +55,36 @@ impl<'a> Key<'a> {
         }
     }
 
-    /// Key frame `i`, given the input frame there. A key shorter than the block reads as
+    /// Copies the key frames `frames` of the block into `left` and `right` (each as long
+    /// as the range), given the block's input. A key shorter than the block reads as
     /// silence past its end.
     #[inline]
-    #[must_use]
-    pub fn at(self, i: usize, left: f32, right: f32) -> (f32, f32) {
+    pub fn read(
+        self,
+        frames: Range<usize>,
+        input: (&[f32], &[f32]),
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        let part = |channel: &[f32], into: &mut [f32]| {
+            let from = frames.start.min(channel.len());
+            let to = frames.end.min(channel.len());
+            into[..to - from].copy_from_slice(&channel[from..to]);
+            into[to - from..].fill(0.0);
+        };
         match self {
-            Self::Input => (left, right),
-            Self::External(key) => {
-                (key.left.get(i).copied().unwrap_or(0.0), key.right.get(i).copied().unwrap_or(0.0))
+            Self::Input => {
+                left.copy_from_slice(&input.0[frames.clone()]);
+                right.copy_from_slice(&input.1[frames]);
             }
-            Self::Silence => (0.0, 0.0),
+            Self::External(key) => {
+                part(key.left, left);
+                part(key.right, right);
+            }
+            Self::Silence => {
+                left.fill(0.0);
+                right.fill(0.0);
+            }
         }
     }
 }
@@ -84,24 +103,30 @@ pub fn one_pole_coefficient(tau_seconds: f64, sample_rate: f64) -> f64 {
 pub struct Ballistics {
     attack: f64,
     release: f64,
+    /// 1 − attack and 1 − release, the weights of the target.
+    attack_step: f64,
+    release_step: f64,
 }
 
 impl Ballistics {
     /// Ballistics with the given attack and release time constants.
     #[must_use]
     pub fn new(attack_seconds: f64, release_seconds: f64, sample_rate: f64) -> Self {
-        Self {
-            attack: one_pole_coefficient(attack_seconds, sample_rate),
-            release: one_pole_coefficient(release_seconds, sample_rate),
-        }
+        let attack = one_pole_coefficient(attack_seconds, sample_rate);
+        let release = one_pole_coefficient(release_seconds, sample_rate);
+        Self { attack, release, attack_step: 1.0 - attack, release_step: 1.0 - release }
     }
 
     /// One step of the follower from `state` towards `target`.
+    ///
+    /// Both candidate steps are computed and one is selected: the target's share does not
+    /// depend on the state, so each frame's serial work is one multiply-add and a select.
     #[inline]
     #[must_use]
     pub fn follow(&self, state: f64, target: f64) -> f64 {
-        let coefficient = if target > state { self.attack } else { self.release };
-        target + coefficient * (state - target)
+        let rise = self.attack * state + self.attack_step * target;
+        let fall = self.release * state + self.release_step * target;
+        if target > state { rise } else { fall }
     }
 }
 
@@ -125,48 +150,101 @@ impl Envelope {
     }
 
     /// Feeds one key frame and returns the level of each channel as linear amplitude.
+    /// [`Envelope::run`] gives the same levels, rounded to f32, a block at a time.
     #[inline]
     pub fn next(&mut self, left: f32, right: f32, ballistics: &Ballistics) -> (f64, f64) {
+        let levels = self.step(left, right, ballistics);
+        self.flush();
+        levels
+    }
+
+    /// Feeds a block of key frames and writes the level of each channel, as linear
+    /// amplitude, into `levels` (the shortest length of the four slices).
+    #[inline]
+    pub fn run(
+        &mut self,
+        key: (&[f32], &[f32]),
+        ballistics: &Ballistics,
+        levels: (&mut [f32], &mut [f32]),
+    ) {
+        let frames = key.0.iter().zip(key.1).zip(levels.0.iter_mut().zip(levels.1));
+        for ((&l, &r), (level_l, level_r)) in frames {
+            let (a, b) = self.step(l, r, ballistics);
+            (*level_l, *level_r) = (a as f32, b as f32);
+        }
+        self.flush();
+    }
+
+    /// One frame of both followers, without the flush.
+    #[inline]
+    fn step(&mut self, left: f32, right: f32, ballistics: &Ballistics) -> (f64, f64) {
         let (l, r) = (sanitize(f64::from(left)), sanitize(f64::from(right)));
         let (l, r) = match self.mode {
             Detector::Peak => (l.abs(), r.abs()),
             Detector::Rms => (l * l, r * r),
         };
-        let linked = l.max(r);
+        let linked = larger(l, r);
         if self.link >= 1.0 {
-            let level = self.mode.level(follow(&mut self.state[0], linked, ballistics));
+            let state = ballistics.follow(self.state[0], audible(linked));
+            self.state[0] = state;
+            let level = self.mode.level(state);
             return (level, level);
         }
         let unlinked = 1.0 - self.link;
-        let l = follow(&mut self.state[0], self.link * linked + unlinked * l, ballistics);
-        let r = follow(&mut self.state[1], self.link * linked + unlinked * r, ballistics);
+        let l = ballistics.follow(self.state[0], audible(self.link * linked + unlinked * l));
+        let r = ballistics.follow(self.state[1], audible(self.link * linked + unlinked * r));
+        self.state = [l, r];
         (self.mode.level(l), self.mode.level(r))
+    }
+
+    /// Sets states below [`NEGLIGIBLE`] to zero, so that a long silence never leaves them
+    /// in the slow denormal range.
+    ///
+    /// When this happens never changes the output, so it need not happen every frame,
+    /// where its test would lengthen the serial path from one frame to the next. Any state
+    /// below 1e-100 gives a level that rounds to 0 in f32 (its square root too), and decays
+    /// while the input is silent. The first input that is not, above [`QUIETEST_INPUT`],
+    /// adds (1 − attack)·input: either nothing (an attack of 1), or at least 2⁻⁵³·1e-60, a
+    /// number whose half ulp exceeds 1e-100. Either way a zeroed state and a tiny one end
+    /// up equal or both tiny.
+    #[inline]
+    fn flush(&mut self) {
+        for state in &mut self.state {
+            if *state < NEGLIGIBLE {
+                *state = 0.0;
+            }
+        }
     }
 }
 
-/// One follower step; flushes the state to zero once it is far below hearing, so that a
-/// long silence never leaves it in the slow denormal range.
+/// See [`Envelope::flush`].
+const NEGLIGIBLE: f64 = 1e-100;
+
+/// Detector inputs at or below this count as silence (a key sample at [`sanitize`]'s
+/// 1e-30, squared), which bounds how little a follower can rise.
+const QUIETEST_INPUT: f64 = 1e-60;
+
 #[inline]
-fn follow(state: &mut f64, input: f64, ballistics: &Ballistics) -> f64 {
-    *state = sanitize(ballistics.follow(*state, input));
-    *state
+fn audible(input: f64) -> f64 {
+    if input > QUIETEST_INPUT { input } else { 0.0 }
 }
 
 /// The largest level over the last `window` frames (the current one included), in O(1)
-/// time per frame and without a data-dependent branch (van Herk / Gil–Werman): frames are
-/// grouped in blocks of `window`, so the window is the tail of the previous block, whose
-/// suffix maxima are computed once when it completes, and the head of the current one,
-/// whose running maximum is kept.
+/// amortised time per frame and without data-dependent branches (van Herk and
+/// Gil-Werman): the frames go in blocks of `window`, and the window is the tail of the
+/// previous block, whose suffix maxima are worked out once when it completes, plus the
+/// head of the current block, whose running maximum is kept as it fills.
 #[derive(Debug, Clone)]
 pub struct PeakHold {
-    /// The levels of the current block so far.
+    /// The current block's levels so far.
     block: Vec<f64>,
-    /// `suffix[i]`: the largest level of the previous block from its frame `i` on.
+    /// `suffix[i]`: the largest level of the previous block from its frame `i` on;
+    /// `suffix[window]` stands for none of it.
     suffix: Vec<f64>,
-    /// Frames of the current block so far.
-    filled: usize,
     /// The largest level of the current block so far.
-    running: f64,
+    prefix: f64,
+    /// Where the next level goes in the current block.
+    position: usize,
 }
 
 impl PeakHold {
@@ -175,11 +253,10 @@ impl PeakHold {
     pub fn new(window: usize) -> Self {
         let window = window.max(1);
         Self {
-            block: vec![0.0; window],
-            // Before the first frame there is nothing, which no level is below.
-            suffix: vec![f64::NEG_INFINITY; window],
-            filled: 0,
-            running: f64::NEG_INFINITY,
+            block: vec![f64::NEG_INFINITY; window],
+            suffix: vec![f64::NEG_INFINITY; window + 1],
+            prefix: f64::NEG_INFINITY,
+            position: 0,
         }
     }
 
@@ -188,29 +265,25 @@ impl PeakHold {
     #[inline]
     pub fn push(&mut self, level: f64) -> f64 {
         let window = self.block.len();
-        self.block[self.filled] = level;
-        self.running = larger(self.running, level);
-        self.filled += 1;
-        // The window reaches back into the previous block from its frame `filled` on.
-        let held = match self.suffix.get(self.filled) {
-            Some(&older) => larger(self.running, older),
-            None => self.running,
-        };
-        if self.filled == window {
-            let mut max = f64::NEG_INFINITY;
-            for (s, &b) in self.suffix.iter_mut().zip(&self.block).rev() {
-                max = larger(max, b);
-                *s = max;
+        self.block[self.position] = level;
+        self.prefix = larger(self.prefix, level);
+        self.position += 1;
+        let largest = larger(self.suffix[self.position], self.prefix);
+        if self.position == window {
+            let mut largest_after = f64::NEG_INFINITY;
+            for (suffix, &level) in self.suffix[..window].iter_mut().zip(&self.block).rev() {
+                largest_after = larger(largest_after, level);
+                *suffix = largest_after;
             }
-            self.filled = 0;
-            self.running = f64::NEG_INFINITY;
+            self.prefix = f64::NEG_INFINITY;
+            self.position = 0;
         }
-        held
+        largest
     }
 }
 
-/// The larger of two levels that are never NaN: one comparison, where `f64::max` also
-/// has to look for NaN.
+/// The larger of two levels that are never NaN: one instruction, where `f64::max` spends
+/// several on NaN.
 #[inline]
 fn larger(a: f64, b: f64) -> f64 {
     if a > b { a } else { b }
@@ -306,6 +379,69 @@ mod tests {
         let mut env = Envelope::new(Detector::Rms, 0.3);
         let (l, r) = env.next(f32::NAN, f32::INFINITY, &b);
         assert_eq!((l, r), (0.0, 0.0));
+    }
+
+    #[test]
+    fn blocks_give_the_levels_of_single_frames_rounded_to_f32_whatever_their_size() {
+        // Loud noise, then silence long enough for a fast release to take the state below
+        // the flush level (1e-100), then keys near the quietest audible input. The
+        // frame-by-frame follower flushes every frame, the block one once a block, and
+        // the levels must still agree bit for bit.
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let key: Vec<f32> = (0..6000)
+            .map(|i| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let noise = (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+                match i {
+                    0..1000 => noise,
+                    3000..3200 => noise * 1e-29,
+                    5000.. => noise * 1e-3,
+                    _ => 0.0,
+                }
+            })
+            .collect();
+        let right: Vec<f32> = key.iter().rev().copied().collect();
+        let fast = Ballistics::new(0.000_2, 0.000_01, RATE);
+        for mode in [Detector::Peak, Detector::Rms] {
+            for link in [0.0, 0.3, 1.0] {
+                let mut single = Envelope::new(mode, link);
+                let expected: Vec<(f32, f32)> = key
+                    .iter()
+                    .zip(&right)
+                    .map(|(&l, &r)| {
+                        let (l, r) = single.next(l, r, &fast);
+                        (l as f32, r as f32)
+                    })
+                    .collect();
+                for block in [1, 7, 64, 4096] {
+                    let mut envelope = Envelope::new(mode, link);
+                    let (mut l, mut r) = (vec![0.0; key.len()], vec![0.0; key.len()]);
+                    for from in (0..key.len()).step_by(block) {
+                        let to = key.len().min(from + block);
+                        let levels = (&mut l[from..to], &mut r[from..to]);
+                        envelope.run((&key[from..to], &right[from..to]), &fast, levels);
+                    }
+                    let levels: Vec<(f32, f32)> = l.into_iter().zip(r).collect();
+                    assert!(levels == expected, "{mode:?}, link {link}, block {block}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_key_reads_its_frames_and_silence_past_its_end() {
+        let input = ([1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]);
+        let short = Sidechain { left: &[9.0, 10.0, 11.0], right: &[12.0, 13.0, 14.0] };
+        let read = |key: Key<'_>| {
+            let (mut l, mut r) = ([f32::NAN; 3], [f32::NAN; 3]);
+            key.read(1..4, (&input.0, &input.1), &mut l, &mut r);
+            (l, r)
+        };
+        assert_eq!(read(Key::Input), ([2.0, 3.0, 4.0], [6.0, 7.0, 8.0]));
+        assert_eq!(read(Key::External(short)), ([10.0, 11.0, 0.0], [13.0, 14.0, 0.0]));
+        assert_eq!(read(Key::Silence), ([0.0; 3], [0.0; 3]));
     }
 
     #[test]

@@ -3,15 +3,17 @@
 //!
 //! The key's stereo-linked peak is held for `hold` (a sliding-window maximum), the held
 //! level picks a target gain on the expansion curve ([`super::gain_computer`]), and the
-//! gain follows the target with one-pole attack and release. Both names build the same
-//! processor; they differ only in their defaults.
+//! gain follows the target with one-pole attack and release. Frames go through in chunks,
+//! so that the curve, independent per frame and branch-free, runs on several at once
+//! between the serial hold and the serial follower. Both names build the same processor;
+//! they differ only in their defaults.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::curve::Curve;
 use super::envelope::{Ballistics, Key, PeakHold, grid_runs};
-use super::gain_computer::{db_to_level, expansion_gain_db, level_to_db};
+use super::gain_computer::{ExpanderCurve, db_to_level};
 use super::{BuildEnv, Context, Processor, Spec, sanitize};
 use crate::units::{Decibels, Param, Ratio, TimeMs};
 
@@ -58,7 +60,7 @@ macro_rules! gate_spec {
         }
 
         impl Spec for $name {
-            const VERSION: u32 = 1;
+            const VERSION: u32 = 2;
 
             fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
                 let fields = Fields {
@@ -165,6 +167,8 @@ struct Curves {
     inverse_ratio: Curve,
     attack: Curve,
     release: Curve,
+    /// The ballistics when neither time is automated, worked out once.
+    ballistics: Option<Ballistics>,
     knee_db: f64,
     hysteresis_db: f64,
     sample_rate: f64,
@@ -175,12 +179,17 @@ impl Curves {
         let curve = |points: Vec<(f64, f64)>| Curve::from_seconds(&points, sample_rate);
         // Interpolating 1/ratio keeps a ramp to `inf` finite all the way.
         let inverse_ratio = fields.ratio.points().into_iter().map(|(t, r)| (t, 1.0 / r)).collect();
+        let attack = curve(fields.attack.points());
+        let release = curve(fields.release.points());
+        let ballistics = (attack.is_constant() && release.is_constant())
+            .then(|| Ballistics::new(attack.at(0), release.at(0), sample_rate));
         Self {
             threshold: curve(fields.threshold.points()).map(|db| db.max(FLOOR_DB)),
             range: curve(fields.range.points()).map(|db| db.max(FLOOR_DB)),
             inverse_ratio: curve(inverse_ratio),
-            attack: curve(fields.attack.points()),
-            release: curve(fields.release.points()),
+            attack,
+            release,
+            ballistics,
             knee_db: fields.knee.0.max(0.0),
             hysteresis_db: fields.hysteresis.0.max(0.0),
             sample_rate,
@@ -189,72 +198,38 @@ impl Curves {
 
     fn settings_at(&self, frame: u64) -> Settings {
         let threshold_db = self.threshold.at(frame);
-        let range_db = self.range.at(frame).min(0.0);
-        let ratio = 1.0 / self.inverse_ratio.at(frame);
-        let closing_db = threshold_db - self.hysteresis_db;
         Settings {
-            threshold_db: [threshold_db, closing_db],
-            fully_open: [
-                db_to_level(threshold_db + self.knee_db / 2.0),
-                db_to_level(closing_db + self.knee_db / 2.0),
-            ],
             opening: db_to_level(threshold_db),
-            closing: db_to_level(closing_db),
-            ratio,
-            hard: ratio.is_infinite(),
-            knee_db: self.knee_db,
-            range_db,
-            range: db_to_level(range_db),
-            ballistics: Ballistics::new(
-                self.attack.at(frame),
-                self.release.at(frame),
-                self.sample_rate,
+            closing: db_to_level(threshold_db - self.hysteresis_db),
+            curve: ExpanderCurve::new(
+                threshold_db,
+                self.hysteresis_db,
+                1.0 / self.inverse_ratio.at(frame),
+                self.knee_db,
+                self.range.at(frame),
             ),
+            ballistics: self.ballistics.unwrap_or_else(|| {
+                Ballistics::new(self.attack.at(frame), self.release.at(frame), self.sample_rate)
+            }),
         }
     }
 }
 
-/// The values in force for a stretch of frames. Pairs are indexed by whether the gate is
-/// open: an open gate works from the threshold lowered by the hysteresis.
+/// The values in force for a stretch of frames.
 #[derive(Debug, Clone, Copy)]
 struct Settings {
-    threshold_db: [f64; 2],
-    /// The level (linear) from which the gain is unity.
-    fully_open: [f64; 2],
     /// The level at which a closed gate opens.
     opening: f64,
     /// The level below which an open gate closes.
     closing: f64,
-    ratio: f64,
-    hard: bool,
-    knee_db: f64,
-    range_db: f64,
-    range: f64,
+    curve: ExpanderCurve,
     ballistics: Ballistics,
 }
 
-impl Settings {
-    /// The gain the gate heads for at held level `level`.
-    #[inline]
-    fn target(&self, level: f64, open: bool) -> f64 {
-        let side = usize::from(open);
-        if level >= self.fully_open[side] {
-            return 1.0;
-        }
-        if self.hard {
-            return self.range;
-        }
-        let threshold_db = self.threshold_db[side];
-        let gain_db = expansion_gain_db(
-            level_to_db(level),
-            threshold_db,
-            self.ratio,
-            self.knee_db,
-            self.range_db,
-        );
-        db_to_level(gain_db)
-    }
-}
+/// Frames whose held levels are found before their gains: splitting the two serial
+/// recursions (hold, follower) from the independent per-frame curve lets the curve math
+/// of many frames run together.
+const CHUNK: usize = 64;
 
 /// A running gate or expander.
 pub struct Gate {
@@ -263,6 +238,7 @@ pub struct Gate {
     settings: Settings,
     hold: PeakHold,
     open: bool,
+    /// The gain, always between the range and 1.
     gain: f64,
     sidechain: Option<String>,
 }
@@ -281,7 +257,7 @@ impl Gate {
             curves,
             automated,
             // The song starts in silence, so the gate starts closed.
-            gain: settings.range,
+            gain: f64::from(settings.curve.range_gain()),
             settings,
             // The window covers the hold after the current frame.
             hold: PeakHold::new(hold_frames as usize + 1),
@@ -299,18 +275,47 @@ impl Processor for Gate {
                 self.settings = self.curves.settings_at(cell);
             }
             let s = self.settings;
-            for i in run {
-                let (key_l, key_r) = key.at(i, left[i], right[i]);
-                let level = sanitize(f64::from(key_l)).abs().max(sanitize(f64::from(key_r)).abs());
-                let held = self.hold.push(level);
-                if held >= s.opening {
-                    self.open = true;
-                } else if held < s.closing {
-                    self.open = false;
+            for from in run.clone().step_by(CHUNK) {
+                let to = run.end.min(from + CHUNK);
+                let n = to - from;
+                let (mut key_l, mut key_r) = ([0.0f32; CHUNK], [0.0f32; CHUNK]);
+                let (key_l, key_r) = (&mut key_l[..n], &mut key_r[..n]);
+                key.read(from..to, (left, right), key_l, key_r);
+                let (mut held, mut open) = ([0.0f32; CHUNK], [false; CHUNK]);
+                let (held, open) = (&mut held[..n], &mut open[..n]);
+                for ((held, open), (&l, &r)) in
+                    held.iter_mut().zip(open.iter_mut()).zip(key_l.iter().zip(key_r.iter()))
+                {
+                    let level = sanitize(f64::from(l)).abs().max(sanitize(f64::from(r)).abs());
+                    let level = self.hold.push(level);
+                    if level >= s.opening {
+                        self.open = true;
+                    } else if level < s.closing {
+                        self.open = false;
+                    }
+                    // Exact: the held level is a key sample's magnitude.
+                    *held = level as f32;
+                    *open = self.open;
                 }
-                self.gain = sanitize(s.ballistics.follow(self.gain, s.target(held, self.open)));
-                left[i] = sanitize(f64::from(left[i]) * self.gain) as f32;
-                right[i] = sanitize(f64::from(right[i]) * self.gain) as f32;
+                let mut targets = [0.0f32; CHUNK];
+                let targets = &mut targets[..n];
+                s.curve.gains(held, open, targets);
+                let mut gains = [0.0f64; CHUNK];
+                let gains = &mut gains[..n];
+                // The targets lie between the range (at least −200 dB) and 1, and each step
+                // moves the gain part of the way to one, so it stays finite and far from the
+                // denormals without a flush.
+                let mut gain = self.gain;
+                for (out, &target) in gains.iter_mut().zip(targets.iter()) {
+                    gain = s.ballistics.follow(gain, f64::from(target));
+                    *out = gain;
+                }
+                self.gain = gain;
+                for channel in [&mut left[from..to], &mut right[from..to]] {
+                    for (x, &gain) in channel.iter_mut().zip(gains.iter()) {
+                        *x = sanitize(f64::from(*x) * gain) as f32;
+                    }
+                }
             }
         }
     }
