@@ -6,10 +6,14 @@ use petgraph::graph::NodeIndex;
 use serde_json::{Value, json};
 
 use super::NodeError;
+use super::impulse::with_impulse_responses;
 use super::inputs::{EntryStream, FileStream, Stream};
-use super::stream::Produced;
+use super::stream::{Produced, SidechainInput};
 use crate::cache::keys::Keys;
 use crate::cache::store::{EntryWriter, Store};
+use crate::dsp::chain::Chain;
+use crate::dsp::step::Step;
+use crate::dsp::{BLOCK_FRAMES, BuildEnv};
 use crate::graph::{NodeKind, RenderGraph};
 
 /// One node's render, with access to the graph, the keys and the cache.
@@ -53,6 +57,35 @@ impl Job<'_> {
     pub fn content_frames(&self, input: NodeIndex) -> Option<u64> {
         let manifest = self.store.manifest(&self.keys.key(input))?;
         manifest.get("ingredients")?.get("content_frames")?.as_u64()
+    }
+
+    /// Builds this node's chain (impulse responses loaded, randomness seeded from the key)
+    /// and opens its sidechain inputs, which follow the first `main_inputs` in the node's
+    /// input list.
+    ///
+    /// # Errors
+    /// When an impulse response or a sidechain input cannot be read.
+    pub fn prepare_chain(
+        &self,
+        chain: &[Step],
+        sidechains: &[String],
+        main_inputs: usize,
+    ) -> Result<(Chain, Vec<SidechainInput>), NodeError> {
+        let env = BuildEnv {
+            sample_rate: f64::from(self.sample_rate()),
+            max_block: BLOCK_FRAMES,
+            seed: self.keys.key(self.node).seed(),
+        };
+        let processors = Chain::build(&with_impulse_responses(chain, self.sample_rate())?, &env);
+        let inputs = &self.graph.graph[self.node].inputs[main_inputs..];
+        let keys = sidechains
+            .iter()
+            .zip(inputs)
+            .map(|(name, &input)| {
+                Ok(SidechainInput { name: name.clone(), stream: self.open_input(input)? })
+            })
+            .collect::<Result<_, NodeError>>()?;
+        Ok((processors, keys))
     }
 
     /// Opens this node's cache entry for writing.

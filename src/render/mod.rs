@@ -4,6 +4,7 @@
 //!
 //! Render knows nothing about YAML: it takes a graph and its keys.
 
+mod background_writer;
 mod dispatch;
 mod impulse;
 mod inputs;

@@ -4,16 +4,14 @@
 use rayon::prelude::*;
 
 use super::NodeError;
-use super::impulse::with_impulse_responses;
+use super::background_writer::BackgroundWriter;
 use super::inputs::Stream;
 use super::job::Job;
 use super::stream::{read_full, run_chain};
-use super::track::sidechain_inputs;
-use crate::dsp::chain::Chain;
+use crate::dsp::BLOCK_FRAMES;
 use crate::dsp::curve::{Curve, GainCurve};
 use crate::dsp::gain::apply_gain;
 use crate::dsp::step::Step;
-use crate::dsp::{BLOCK_FRAMES, BuildEnv};
 use crate::graph::Feed;
 use crate::units::{Decibels, Param};
 
@@ -78,14 +76,8 @@ pub fn run_sum(
         });
     }
     let master_gain = GainCurve::from_seconds(&gain.points(), rate);
-    let env = BuildEnv {
-        sample_rate: rate,
-        max_block: BLOCK_FRAMES,
-        seed: job.keys.key(job.node).seed(),
-    };
-    let mut processors = Chain::build(&with_impulse_responses(chain, job.sample_rate())?, &env);
-    let mut keys = sidechain_inputs(job, &node.inputs[feeds.len()..], sidechains)?;
-    let mut writer = job.create_entry()?;
+    let (mut processors, mut keys) = job.prepare_chain(chain, sidechains, feeds.len())?;
+    let mut writer = BackgroundWriter::start(job.create_entry()?);
     let produced = run_chain(
         &mut processors,
         input_frames,
@@ -108,7 +100,7 @@ pub fn run_sum(
             Ok(())
         },
     )?;
-    job.finish_entry(writer, produced, content_frames)
+    job.finish_entry(writer.finish()?, produced, content_frames)
 }
 
 /// Adds one panned input into the sum.

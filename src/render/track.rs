@@ -2,13 +2,12 @@
 //! then its chain, streamed into the cache.
 
 use super::NodeError;
-use super::impulse::with_impulse_responses;
+use super::background_writer::BackgroundWriter;
 use super::inputs::{Stream, count_frames};
 use super::job::Job;
-use super::stream::{SidechainInput, read_full, run_chain};
-use crate::dsp::chain::Chain;
+use super::stream::{read_full, run_chain};
+use crate::dsp::BLOCK_FRAMES;
 use crate::dsp::step::Step;
-use crate::dsp::{BLOCK_FRAMES, BuildEnv};
 use crate::graph::NodeKind;
 use crate::ir::Clip;
 use crate::units::Polarity;
@@ -85,16 +84,10 @@ pub fn run_track(
         }
     }
     let content_frames = placed.iter().map(|c| c.at + c.frames).max().unwrap_or(0);
-    let env = BuildEnv {
-        sample_rate: rate,
-        max_block: BLOCK_FRAMES,
-        seed: job.keys.key(job.node).seed(),
-    };
-    let mut processors = Chain::build(&with_impulse_responses(chain, job.sample_rate())?, &env);
-    let mut keys = sidechain_inputs(job, &node.inputs[source_count..], sidechains)?;
+    let (mut processors, mut keys) = job.prepare_chain(chain, sidechains, source_count)?;
     let sign = if polarity == Polarity::Inverted { -1.0f32 } else { 1.0 };
     let mut scratch = [vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]];
-    let mut writer = job.create_entry()?;
+    let mut writer = BackgroundWriter::start(job.create_entry()?);
     let produced = run_chain(
         &mut processors,
         content_frames,
@@ -131,22 +124,7 @@ pub fn run_track(
             Ok(())
         },
     )?;
-    job.finish_entry(writer, produced, content_frames)
-}
-
-/// Opens the sidechain inputs, which follow the main inputs in the node's input list.
-pub(super) fn sidechain_inputs(
-    job: &Job<'_>,
-    inputs: &[petgraph::graph::NodeIndex],
-    names: &[String],
-) -> Result<Vec<SidechainInput>, NodeError> {
-    names
-        .iter()
-        .zip(inputs)
-        .map(|(name, &input)| {
-            Ok(SidechainInput { name: name.clone(), stream: job.open_input(input)? })
-        })
-        .collect()
+    job.finish_entry(writer.finish()?, produced, content_frames)
 }
 
 fn stream_frames(
