@@ -4,7 +4,6 @@
 //!
 //! Render knows nothing about YAML: it takes a graph and its keys.
 
-mod background_writer;
 mod dispatch;
 mod impulse;
 mod inputs;

@@ -2,8 +2,8 @@
 //! latency from the front, let the tail ring out, and stream the result into the cache.
 
 use super::NodeError;
-use super::background_writer::BackgroundWriter;
 use super::inputs::Stream;
+use crate::cache::store::EntryWriter;
 use crate::dsp::{BLOCK_FRAMES, Context, Processor, Sidechain};
 
 /// The longest tail a node may add after its input ends, in seconds, so that a feedback
@@ -40,7 +40,7 @@ pub fn run_chain(
     input_frames: u64,
     sample_rate: u32,
     sidechains: &mut [SidechainInput],
-    writer: &mut BackgroundWriter,
+    writer: &mut EntryWriter,
     mut fill: impl FnMut(u64, &mut [f32], &mut [f32]) -> Result<(), NodeError>,
 ) -> Result<Produced, NodeError> {
     let latency = chain.latency() as u64;
@@ -76,7 +76,7 @@ pub fn run_chain(
             {
                 audible = written + last as u64 + 1;
             }
-            writer.write(l, r)?;
+            writer.write(l, r).map_err(NodeError::CacheWrite)?;
             written += take as u64;
         }
         position += BLOCK_FRAMES as u64;

@@ -4,7 +4,6 @@
 use rayon::prelude::*;
 
 use super::NodeError;
-use super::background_writer::BackgroundWriter;
 use super::inputs::Stream;
 use super::job::Job;
 use super::stream::{read_full, run_chain};
@@ -77,7 +76,7 @@ pub fn run_sum(
     }
     let master_gain = GainCurve::from_seconds(&gain.points(), rate);
     let (mut processors, mut keys) = job.prepare_chain(chain, sidechains, feeds.len())?;
-    let mut writer = BackgroundWriter::start(job.create_entry()?);
+    let mut writer = job.create_entry()?;
     let produced = run_chain(
         &mut processors,
         input_frames,
@@ -100,7 +99,7 @@ pub fn run_sum(
             Ok(())
         },
     )?;
-    job.finish_entry(writer.finish()?, produced, content_frames)
+    job.finish_entry(writer, produced, content_frames)
 }
 
 /// Adds one panned input into the sum.

@@ -2,7 +2,6 @@
 //! then its chain, streamed into the cache.
 
 use super::NodeError;
-use super::background_writer::BackgroundWriter;
 use super::inputs::{Stream, count_frames};
 use super::job::Job;
 use super::stream::{read_full, run_chain};
@@ -87,7 +86,7 @@ pub fn run_track(
     let (mut processors, mut keys) = job.prepare_chain(chain, sidechains, source_count)?;
     let sign = if polarity == Polarity::Inverted { -1.0f32 } else { 1.0 };
     let mut scratch = [vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]];
-    let mut writer = BackgroundWriter::start(job.create_entry()?);
+    let mut writer = job.create_entry()?;
     let produced = run_chain(
         &mut processors,
         content_frames,
@@ -124,7 +123,7 @@ pub fn run_track(
             Ok(())
         },
     )?;
-    job.finish_entry(writer.finish()?, produced, content_frames)
+    job.finish_entry(writer, produced, content_frames)
 }
 
 fn stream_frames(
