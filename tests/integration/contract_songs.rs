@@ -4,10 +4,8 @@
 use std::path::Path;
 
 use ebur128::{EbuR128, Mode};
-use mixdown::audio::Source;
-use mixdown::audio::decode::Decoder;
 
-use crate::support::{mixdown, root, scratch, stderr};
+use crate::support::{mixdown, read_audio, root, scratch, stderr};
 
 /// A decoded render: planar stereo at its rate.
 struct Audio {
@@ -17,18 +15,8 @@ struct Audio {
 }
 
 fn read(path: &Path) -> Audio {
-    let mut decoder = Decoder::open(path).expect("the render decodes");
-    let (mut left, mut right) = (Vec::new(), Vec::new());
-    let (mut l, mut r) = (vec![0.0; 4096], vec![0.0; 4096]);
-    loop {
-        let n = decoder.read(&mut l, &mut r).unwrap();
-        if n == 0 {
-            break;
-        }
-        left.extend_from_slice(&l[..n]);
-        right.extend_from_slice(&r[..n]);
-    }
-    Audio { rate: decoder.sample_rate(), left, right }
+    let (rate, left, right) = read_audio(path);
+    Audio { rate, left, right }
 }
 
 fn render(work: &Path, project: &Path, extra: &[&str]) -> Audio {

@@ -3,11 +3,9 @@
 
 use std::path::Path;
 
-use mixdown::audio::Source;
-use mixdown::audio::decode::Decoder;
 use mixdown::audio::wav::{WavFormat, WavWriter};
 
-use crate::support::{mixdown, scratch, stderr};
+use crate::support::{mixdown, read_audio, scratch, stderr};
 
 const RATE: u32 = 48_000;
 
@@ -23,17 +21,8 @@ fn render(dir: &Path, yaml: &str) -> (Vec<f32>, Vec<f32>) {
     std::fs::write(dir.join("song.yaml"), yaml).unwrap();
     let out = mixdown(dir, &["render", "song.yaml", "--format", "float32"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let mut d = Decoder::open(dir.join("out/song.wav")).unwrap();
-    let (mut left, mut right) = (Vec::new(), Vec::new());
-    let (mut l, mut r) = (vec![0.0; 4096], vec![0.0; 4096]);
-    loop {
-        let n = d.read(&mut l, &mut r).unwrap();
-        if n == 0 {
-            return (left, right);
-        }
-        left.extend_from_slice(&l[..n]);
-        right.extend_from_slice(&r[..n]);
-    }
+    let (_, left, right) = read_audio(&dir.join("out/song.wav"));
+    (left, right)
 }
 
 fn constant(value: f32, frames: usize) -> Vec<f32> {

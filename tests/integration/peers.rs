@@ -5,13 +5,11 @@
 use std::path::Path;
 use std::process::Command;
 
-use mixdown::audio::Source;
-use mixdown::audio::decode::Decoder;
 use mixdown::audio::wav::{WavFormat, WavWriter};
 use mixdown::dsp::step::Step;
 use mixdown::dsp::{BuildEnv, Context};
 
-use crate::support::scratch;
+use crate::support::{read_audio, scratch};
 
 const RATE: u32 = 48_000;
 
@@ -61,17 +59,8 @@ fn write(path: &Path, left: &[f32], right: &[f32]) {
 }
 
 fn read(path: &Path) -> (Vec<f32>, Vec<f32>) {
-    let mut d = Decoder::open(path).unwrap();
-    let (mut left, mut right) = (Vec::new(), Vec::new());
-    let (mut l, mut r) = (vec![0.0; 4096], vec![0.0; 4096]);
-    loop {
-        let n = d.read(&mut l, &mut r).unwrap();
-        if n == 0 {
-            return (left, right);
-        }
-        left.extend_from_slice(&l[..n]);
-        right.extend_from_slice(&r[..n]);
-    }
+    let (_, left, right) = read_audio(path);
+    (left, right)
 }
 
 /// Energy of `a - b` relative to the energy of `a`, in dB, over the common length.

@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use mixdown::audio::Source;
+use mixdown::audio::decode::Decoder;
 use mixdown::audio::wav::{WavFormat, WavWriter};
 
 /// Runs insta assertions with the project's settings: snapshots live in `snapshots/` at the
@@ -77,6 +79,21 @@ pub fn write_stem(path: &Path, rate: u32, seconds: f64, seed: u64) {
     let mut writer = WavWriter::create(path, rate, WavFormat::Pcm24).expect("create stem");
     writer.write(&left, &right).expect("write stem");
     writer.finish().expect("finish stem");
+}
+
+/// Decodes a whole file: its rate and its planar stereo samples.
+pub fn read_audio(path: &Path) -> (u32, Vec<f32>, Vec<f32>) {
+    let mut decoder = Decoder::open(path).expect("the file decodes");
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    let (mut l, mut r) = (vec![0.0; 4096], vec![0.0; 4096]);
+    loop {
+        let n = decoder.read(&mut l, &mut r).expect("the file decodes to its end");
+        if n == 0 {
+            return (decoder.sample_rate(), left, right);
+        }
+        left.extend_from_slice(&l[..n]);
+        right.extend_from_slice(&r[..n]);
+    }
 }
 
 /// A scratch directory that is removed when dropped.
