@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// How much older than the run's start a file's modification time must be before its memo
@@ -112,23 +113,58 @@ impl FileDigests {
             .map_err(|e| naming(path, &e))
     }
 
-    fn digest_canonical(&mut self, path: &Path) -> io::Result<Digest> {
-        // Paths that are not Unicode are hashed every time rather than stored lossily,
-        // where two of them could share a row.
-        let name = path.to_str().map(str::to_owned);
-        let before = self.trusted_stamp(&fs::metadata(path)?);
-        if let (Some(name), Some(stamp)) = (&name, before)
-            && let Some(row) = self.rows.get(name)
-            && row.stamp == stamp
-            && let Some(bytes) = super::parse_hex(&row.blake3)
-        {
-            return Ok(Digest(bytes));
+    /// Hashes, on every core, the files among `paths` that the memo does not know, and
+    /// remembers those it may trust, so that later calls to [`FileDigests::digest`] find
+    /// them ready. A file modified too recently to trust is hashed again when asked for,
+    /// and a file that cannot be read is left for `digest` to report.
+    pub fn prefetch(&mut self, paths: &[PathBuf]) {
+        let unknown: Vec<PathBuf> = paths
+            .iter()
+            .filter_map(|p| fs::canonicalize(p).ok())
+            .filter(|p| self.remembered(p).is_none())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let hashed: Vec<Hashed> = unknown
+            .into_par_iter()
+            .filter_map(|path| {
+                let before = self.trusted_stamp(&fs::metadata(&path).ok()?)?;
+                let digest = hash_file(&path).ok()?;
+                Some(Hashed { path, before, digest })
+            })
+            .collect();
+        for Hashed { path, before, digest } in hashed {
+            self.files_read += 1;
+            // `record` re-checks the stamp, so a file that moved while it was read is
+            // not remembered.
+            let _ = self.record(&path, Some(before), digest);
         }
-        let mut hasher = blake3::Hasher::new();
-        hasher.update_reader(File::open(path)?)?;
-        let digest = Digest(*hasher.finalize().as_bytes());
+    }
+
+    /// The memo's digest of `path`, when its stamp is trusted and unchanged.
+    fn remembered(&self, path: &Path) -> Option<Digest> {
+        let stamp = self.trusted_stamp(&fs::metadata(path).ok()?)?;
+        let row = self.rows.get(path.to_str()?)?;
+        (row.stamp == stamp).then(|| super::parse_hex(&row.blake3).map(Digest))?
+    }
+
+    fn digest_canonical(&mut self, path: &Path) -> io::Result<Digest> {
+        if let Some(digest) = self.remembered(path) {
+            return Ok(digest);
+        }
+        let before = self.trusted_stamp(&fs::metadata(path)?);
+        let digest = hash_file(path)?;
         self.files_read += 1;
-        let Some(name) = name else { return Ok(digest) };
+        self.record(path, before, digest)?;
+        Ok(digest)
+    }
+
+    /// Remembers `digest` for `path` if the file's stamp is trusted and did not change
+    /// while it was read. Paths that are not Unicode are hashed every time rather than
+    /// stored lossily, where two of them could share a row.
+    fn record(&mut self, path: &Path, before: Option<Stamp>, digest: Digest) -> io::Result<()> {
+        let name = path.to_str().map(str::to_owned);
+        let Some(name) = name else { return Ok(()) };
         // A file that changed while it was read may have given a mix of old and new bytes:
         // use the digest for this run, but do not remember it.
         let after = self.trusted_stamp(&fs::metadata(path)?);
@@ -139,7 +175,7 @@ impl FileDigests {
             }
             _ => self.changed |= self.rows.remove(&name).is_some(),
         }
-        Ok(digest)
+        Ok(())
     }
 
     /// How many files this run has read to hash them; the others came from the memo.
@@ -174,14 +210,15 @@ impl FileDigests {
     /// The stamp of a file that may be memoized: `None` if it was modified too recently
     /// (or its time is unknown).
     fn trusted_stamp(&self, meta: &fs::Metadata) -> Option<Stamp> {
-        let mtime_ns: u64 =
-            meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos().try_into().ok()?;
-        (mtime_ns < self.trusted_before_ns).then(|| Stamp {
-            size: meta.len(),
-            mtime_ns,
-            inode: inode(meta),
-        })
+        stamp(meta).filter(|s| s.mtime_ns < self.trusted_before_ns)
     }
+}
+
+/// A file's size, modification time and inode.
+fn stamp(meta: &fs::Metadata) -> Option<Stamp> {
+    let mtime_ns: u64 =
+        meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos().try_into().ok()?;
+    Some(Stamp { size: meta.len(), mtime_ns, inode: inode(meta) })
 }
 
 /// The same error, its message prefixed with the file it concerns.
@@ -197,6 +234,20 @@ fn inode(meta: &fs::Metadata) -> u64 {
 #[cfg(not(unix))]
 fn inode(_meta: &fs::Metadata) -> u64 {
     0
+}
+
+/// A file hashed by [`FileDigests::prefetch`], with its stamp from before the read.
+struct Hashed {
+    path: PathBuf,
+    before: Stamp,
+    digest: Digest,
+}
+
+/// blake3 of a file's bytes.
+fn hash_file(path: &Path) -> io::Result<Digest> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(File::open(path)?)?;
+    Ok(Digest(*hasher.finalize().as_bytes()))
 }
 
 #[cfg(test)]
@@ -225,6 +276,22 @@ mod tests {
         let mut digests = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
         assert_eq!(digests.digest(&path).unwrap(), hash_of(b"some audio"));
         assert_eq!(digests.digest(&path).unwrap().to_string().len(), 64);
+    }
+
+    #[test]
+    fn prefetching_hashes_each_unknown_file_once_for_the_digests_that_follow() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<PathBuf> = (0..4).map(|i| dir.path().join(format!("{i}.wav"))).collect();
+        for (i, path) in paths.iter().enumerate() {
+            write_at(path, format!("take {i}").as_bytes(), hours_ago(1));
+        }
+        let mut digests = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
+        digests.prefetch(&paths);
+        assert_eq!(digests.files_read(), 4);
+        for (i, path) in paths.iter().enumerate() {
+            assert_eq!(digests.digest(path).unwrap(), hash_of(format!("take {i}").as_bytes()));
+        }
+        assert_eq!(digests.files_read(), 4, "the digests came from what prefetch hashed");
     }
 
     #[test]

@@ -163,6 +163,7 @@ pub fn compute_keys(
 ) -> Result<Keys, String> {
     let mut digests = FileDigests::load(cache_dir, run_start)
         .map_err(|e| format!("cannot read the file digest memo: {e}"))?;
+    digests.prefetch(&compiled.graph.files());
     let keys = Keys::compute(&compiled.graph, RESAMPLER_QUALITY, |path| {
         digests
             .digest(path)

@@ -37,6 +37,29 @@ impl RenderGraph {
         self.graph.node_indices().find(|&i| self.graph[i].id == id)
     }
 
+    /// Every file the render reads: sources, and the impulse responses of convolution steps.
+    #[must_use]
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for node in self.graph.node_weights() {
+            match &node.kind {
+                NodeKind::Source { file } => files.push(file.clone()),
+                NodeKind::Track { chain, .. } | NodeKind::Sum { chain, .. } => {
+                    for step in chain {
+                        let mut step = step.clone();
+                        step.visit_mut(&mut |s| {
+                            if let Step::Convolution(spec) = s {
+                                files.push(PathBuf::from(&spec.ir));
+                            }
+                        });
+                    }
+                }
+                NodeKind::Output { .. } => {}
+            }
+        }
+        files
+    }
+
     /// Nodes in an order where every input comes before its readers: by depth (sources
     /// first, the output last), then by id, so listings read the same every time.
     #[must_use]
