@@ -453,6 +453,24 @@ pub(crate) mod measure {
         (l, r)
     }
 
+    /// The measured gain in dB of a processor at `freqs`, from its impulse response over
+    /// its reported tail.
+    pub(crate) fn processor_db(
+        p: &mut dyn crate::dsp::Processor,
+        sample_rate: f64,
+        freqs: &[f64],
+    ) -> Vec<f64> {
+        let frames = p.tail();
+        measured_db(
+            &mut |l: &mut [f32], r: &mut [f32], start| {
+                p.process(l, r, &crate::dsp::Context { start, sidechains: &[] });
+            },
+            sample_rate,
+            frames,
+            freqs,
+        )
+    }
+
     /// The gain in dB at each of `freqs`, measured as the DFT of the impulse response over
     /// `frames` frames. The right channel gets a half-size impulse and must agree.
     pub(crate) fn measured_db(

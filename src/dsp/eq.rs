@@ -367,18 +367,6 @@ mod tests {
         EqSpec(bands.to_vec()).build(&env)
     }
 
-    fn measure(p: &mut dyn Processor, sample_rate: f64, freqs: &[f64]) -> Vec<f64> {
-        let frames = p.tail();
-        measure::measured_db(
-            &mut |l: &mut [f32], r: &mut [f32], start| {
-                p.process(l, r, &Context { start, sidechains: &[] });
-            },
-            sample_rate,
-            frames,
-            freqs,
-        )
-    }
-
     /// The analog prototype of a constant band in dB at `f`, evaluated at the frequency
     /// the bilinear transform prewarped at the band's frequency maps `f` to.
     fn prototype_db(band: &EqBand, fs: f64, f: f64) -> f64 {
@@ -441,7 +429,7 @@ mod tests {
                 let mut p = build(std::slice::from_ref(&b), fs);
                 let mut freqs = audio_band();
                 freqs.push(b.freq.initial());
-                for (f, got) in freqs.iter().zip(measure(&mut *p, fs, &freqs)) {
+                for (f, got) in freqs.iter().zip(measure::processor_db(&mut *p, fs, &freqs)) {
                     let want = prototype_db(&b, fs, *f);
                     if want > -60.0 {
                         assert!(
@@ -462,7 +450,7 @@ mod tests {
         let fs = 48_000.0;
         let freqs = audio_band();
         let mut p = build(&bands, fs);
-        for (f, got) in freqs.iter().zip(measure(&mut *p, fs, &freqs)) {
+        for (f, got) in freqs.iter().zip(measure::processor_db(&mut *p, fs, &freqs)) {
             let want: f64 = bands.iter().map(|b| prototype_db(b, fs, *f)).sum();
             if want > -60.0 {
                 assert!((got - want).abs() < 0.1, "{f} Hz: {got} dB, want {want}");
@@ -484,8 +472,11 @@ mod tests {
             ];
             for (json, want) in cases {
                 let b = band(json);
-                let got =
-                    measure(&mut *build(std::slice::from_ref(&b), fs), fs, &[b.freq.initial()]);
+                let got = measure::processor_db(
+                    &mut *build(std::slice::from_ref(&b), fs),
+                    fs,
+                    &[b.freq.initial()],
+                );
                 assert!((got[0] - want).abs() < 0.01, "{json} at {fs}: {}", got[0]);
             }
         }

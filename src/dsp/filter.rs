@@ -126,20 +126,6 @@ mod tests {
         }
     }
 
-    /// The measured gain in dB of a processor at `freqs`, from its impulse response over
-    /// its reported tail.
-    fn measure(p: &mut dyn Processor, sample_rate: f64, freqs: &[f64]) -> Vec<f64> {
-        let frames = p.tail();
-        measure::measured_db(
-            &mut |l: &mut [f32], r: &mut [f32], start| {
-                p.process(l, r, &Context { start, sidechains: &[] });
-            },
-            sample_rate,
-            frames,
-            freqs,
-        )
-    }
-
     /// The bilinear-transformed Butterworth: 1 / (1 + Ω^2n) in power.
     fn butterworth_db(pass: Pass, order: usize, fs: f64, fc: f64, f: f64) -> f64 {
         let omega = (PI * f / fs).tan() / (PI * fc / fs).tan();
@@ -159,7 +145,7 @@ mod tests {
                         let mut p = build(pass, &params(fc, slope), fs);
                         let mut freqs = audio_band();
                         freqs.push(fc);
-                        let measured = measure(&mut *p, fs, &freqs);
+                        let measured = measure::processor_db(&mut *p, fs, &freqs);
                         let order = (slope / 6) as usize;
                         for (f, got) in freqs.iter().zip(measured) {
                             let want = butterworth_db(pass, order, fs, fc, *f);
@@ -189,8 +175,8 @@ mod tests {
             let octave_down = -10.0 * (1.0 + 4f64.powi(order)).log10();
             let mut hp = build(Pass::High, &params(fc, slope), fs);
             let mut lp = build(Pass::Low, &params(fc, slope), fs);
-            let hp_db = measure(&mut *hp, fs, &[fc, 0.5 * fc]);
-            let lp_db = measure(&mut *lp, fs, &[fc, 2.0 * fc]);
+            let hp_db = measure::processor_db(&mut *hp, fs, &[fc, 0.5 * fc]);
+            let lp_db = measure::processor_db(&mut *lp, fs, &[fc, 2.0 * fc]);
             for corner in [hp_db[0], lp_db[0]] {
                 assert!((corner + 3.0103).abs() < 0.01, "{slope}: corner at {corner} dB");
             }
