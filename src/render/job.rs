@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::NodeError;
 use super::impulse::with_impulse_responses;
 use super::inputs::{EntryStream, FileStream, Stream};
-use super::stream::{Produced, SidechainInput};
+use super::stream::{Produced, SidechainInput, run_chain};
 use crate::cache::keys::Keys;
 use crate::cache::store::{EntryWriter, Store};
 use crate::dsp::chain::Chain;
@@ -59,13 +59,41 @@ impl Job<'_> {
         manifest.get("ingredients")?.get("content_frames")?.as_u64()
     }
 
+    /// Runs `chain` over `input_frames` frames that `fill(position, left, right)` provides,
+    /// with the node's sidechains, into this node's cache entry. `content_frames` (where
+    /// the source material ends) goes into the manifest for the output's length.
+    ///
+    /// # Errors
+    /// When an input, an impulse response or the cache fails.
+    pub fn render_chain(
+        &self,
+        chain: &[Step],
+        sidechains: &[String],
+        main_inputs: usize,
+        frames: (u64, u64),
+        fill: impl FnMut(u64, &mut [f32], &mut [f32]) -> Result<(), NodeError>,
+    ) -> Result<(), NodeError> {
+        let (input_frames, content_frames) = frames;
+        let (mut processors, mut keys) = self.prepare_chain(chain, sidechains, main_inputs)?;
+        let mut writer = self.create_entry()?;
+        let produced = run_chain(
+            &mut processors,
+            input_frames,
+            self.sample_rate(),
+            &mut keys,
+            &mut writer,
+            fill,
+        )?;
+        self.finish_entry(writer, produced, content_frames)
+    }
+
     /// Builds this node's chain (impulse responses loaded, randomness seeded from the key)
     /// and opens its sidechain inputs, which follow the first `main_inputs` in the node's
     /// input list.
     ///
     /// # Errors
     /// When an impulse response or a sidechain input cannot be read.
-    pub fn prepare_chain(
+    fn prepare_chain(
         &self,
         chain: &[Step],
         sidechains: &[String],

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use super::NodeError;
 use super::inputs::Stream;
 use super::job::Job;
-use super::stream::{read_full, run_chain};
+use super::stream::read_full;
 use crate::dsp::BLOCK_FRAMES;
 use crate::dsp::curve::{Curve, GainCurve};
 use crate::dsp::gain::apply_gain;
@@ -75,14 +75,11 @@ pub fn run_sum(
         });
     }
     let master_gain = GainCurve::from_seconds(&gain.points(), rate);
-    let (mut processors, mut keys) = job.prepare_chain(chain, sidechains, feeds.len())?;
-    let mut writer = job.create_entry()?;
-    let produced = run_chain(
-        &mut processors,
-        input_frames,
-        job.sample_rate(),
-        &mut keys,
-        &mut writer,
+    job.render_chain(
+        chain,
+        sidechains,
+        feeds.len(),
+        (input_frames, content_frames),
         |position, left, right| {
             left.fill(0.0);
             right.fill(0.0);
@@ -98,8 +95,7 @@ pub fn run_sum(
             apply_gain(&master_gain, position, left, right);
             Ok(())
         },
-    )?;
-    job.finish_entry(writer, produced, content_frames)
+    )
 }
 
 /// Adds one panned input into the sum.

@@ -4,7 +4,7 @@
 use super::NodeError;
 use super::inputs::{Stream, count_frames};
 use super::job::Job;
-use super::stream::{read_full, run_chain};
+use super::stream::read_full;
 use crate::dsp::BLOCK_FRAMES;
 use crate::dsp::step::Step;
 use crate::graph::NodeKind;
@@ -83,16 +83,13 @@ pub fn run_track(
         }
     }
     let content_frames = placed.iter().map(|c| c.at + c.frames).max().unwrap_or(0);
-    let (mut processors, mut keys) = job.prepare_chain(chain, sidechains, source_count)?;
     let sign = if polarity == Polarity::Inverted { -1.0f32 } else { 1.0 };
     let mut scratch = [vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]];
-    let mut writer = job.create_entry()?;
-    let produced = run_chain(
-        &mut processors,
-        content_frames,
-        job.sample_rate(),
-        &mut keys,
-        &mut writer,
+    job.render_chain(
+        chain,
+        sidechains,
+        source_count,
+        (content_frames, content_frames),
         |position, left, right| {
             left.fill(0.0);
             right.fill(0.0);
@@ -122,8 +119,7 @@ pub fn run_track(
             }
             Ok(())
         },
-    )?;
-    job.finish_entry(writer, produced, content_frames)
+    )
 }
 
 fn stream_frames(
