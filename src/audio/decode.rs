@@ -222,11 +222,14 @@ impl Decoder {
         self.pending.clear();
         self.pending.render_reserved(Some(frames));
         let mut planes = self.pending.planes_mut();
-        for (channel, plane) in planes.planes().iter_mut().enumerate() {
-            let samples = bytes[channel * width..].chunks(frame_bytes);
-            for (out, sample) in plane.iter_mut().zip(samples) {
-                *out = encoding.to_f32(&sample[..width]);
-            }
+        match encoding {
+            PcmEncoding::S16 => deinterleave(bytes, planes.planes(), |[a, b]| {
+                f32::from(i16::from_le_bytes([a, b])) / 32_768.0
+            }),
+            PcmEncoding::S24 => deinterleave(bytes, planes.planes(), |[a, b, c]| {
+                (i32::from_le_bytes([0, a, b, c]) >> 8) as f32 / 8_388_608.0
+            }),
+            PcmEncoding::F32 => deinterleave(bytes, planes.planes(), f32::from_le_bytes),
         }
         self.pending_pos = 0;
         self.decoded += frames as u64;
@@ -311,15 +314,31 @@ impl PcmEncoding {
             Self::F32 => 4,
         }
     }
+}
 
-    /// One sample's bytes as `f32`: integers scaled by a power of two, so exact.
-    #[inline]
-    fn to_f32(self, b: &[u8]) -> f32 {
-        match self {
-            Self::S16 => f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0,
-            Self::S24 => (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 / 8_388_608.0,
-            Self::F32 => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+/// Splits whole interleaved frames of `W`-byte samples into `planes` (one or two), each
+/// sample converted by `convert`; integers are scaled by a power of two, so exactly. One
+/// loop per channel count keeps the conversion free of indexing.
+fn deinterleave<const W: usize>(
+    bytes: &[u8],
+    planes: &mut [&mut [f32]],
+    convert: impl Fn([u8; W]) -> f32,
+) {
+    let sample = |b: &[u8]| convert(b.try_into().expect("chunks of W bytes"));
+    match planes {
+        [mono] => {
+            for (out, b) in mono.iter_mut().zip(bytes.chunks_exact(W)) {
+                *out = sample(b);
+            }
         }
+        [left, right] => {
+            for ((l, r), b) in left.iter_mut().zip(right.iter_mut()).zip(bytes.chunks_exact(2 * W))
+            {
+                *l = sample(&b[..W]);
+                *r = sample(&b[W..]);
+            }
+        }
+        _ => unreachable!("the channel count is checked at open"),
     }
 }
 
