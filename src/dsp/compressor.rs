@@ -82,7 +82,7 @@ fn fully_wet() -> Param<Fraction> {
 }
 
 impl Spec for CompressorSpec {
-    const VERSION: u32 = 2;
+    const VERSION: u32 = 3;
 
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
         Box::new(Compressor::new(self, env.sample_rate))

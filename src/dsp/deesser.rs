@@ -59,7 +59,7 @@ fn default_release() -> TimeMs {
 }
 
 impl Spec for DeesserSpec {
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
         let fs = env.sample_rate;

@@ -244,7 +244,7 @@ struct Values {
 }
 
 impl Spec for EqSpec {
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
         Box::new(Equalizer::new(&self.0, env.sample_rate))

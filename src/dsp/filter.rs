@@ -41,7 +41,7 @@ pub struct HighpassSpec(pub FilterParams);
 pub struct LowpassSpec(pub FilterParams);
 
 impl Spec for HighpassSpec {
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
         Box::new(PassFilter::new(Pass::High, &self.0, env.sample_rate))
@@ -49,7 +49,7 @@ impl Spec for HighpassSpec {
 }
 
 impl Spec for LowpassSpec {
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
         Box::new(PassFilter::new(Pass::Low, &self.0, env.sample_rate))
