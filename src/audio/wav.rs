@@ -156,6 +156,26 @@ impl WavWriter {
         result.map_err(|e| self.write_error(e))
     }
 
+    /// Drops every frame after the first `frames`, for a writer that wrote ahead before it
+    /// knew the length; does nothing when no more were written.
+    ///
+    /// # Errors
+    /// When the file cannot be cut.
+    pub fn truncate(&mut self, frames: u64) -> Result<(), AudioError> {
+        if frames >= self.frames {
+            return Ok(());
+        }
+        let bytes = self.header_bytes + frames * self.format.bytes_per_frame();
+        let result = self.file.as_mut().map_or(Ok(()), |f| {
+            f.flush()?;
+            f.get_ref().set_len(bytes)?;
+            f.seek(SeekFrom::Start(bytes)).map(drop)
+        });
+        result.map_err(|e| self.write_error(e))?;
+        self.frames = frames;
+        Ok(())
+    }
+
     /// Completes the header and moves the file into place.
     ///
     /// # Errors
@@ -278,6 +298,26 @@ mod tests {
             w.write(l, r).unwrap();
         }
         w.finish().unwrap();
+    }
+
+    #[test]
+    fn truncating_keeps_the_first_frames_and_a_valid_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.wav");
+        let left: Vec<f32> = (0..1000).map(|i| (i as f32 / 1000.0) - 0.5).collect();
+        let right: Vec<f32> = left.iter().map(|x| -x).collect();
+        let mut w = WavWriter::create(&path, 48_000, WavFormat::Float32).unwrap();
+        w.write(&left, &right).unwrap();
+        w.truncate(600).unwrap();
+        w.truncate(900).unwrap();
+        w.write(&left[..5], &right[..5]).unwrap();
+        w.finish().unwrap();
+        let mut d = crate::audio::decode::Decoder::open(&path).unwrap();
+        let (mut l, mut r) = (vec![0.0; 2000], vec![0.0; 2000]);
+        let n = crate::audio::Source::read(&mut d, &mut l, &mut r).unwrap();
+        assert_eq!(n, 605, "600 kept (a longer cut does nothing), then 5 more");
+        assert_eq!(&l[..600], &left[..600]);
+        assert_eq!(&r[600..605], &right[..5]);
     }
 
     #[test]

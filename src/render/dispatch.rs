@@ -2,8 +2,14 @@
 //! remaining path first, so that the chain that decides when the render ends (a reverb bus,
 //! the master) starts as early as it can while short branches fill the other cores.
 //!
-//! Priority only changes when a node runs, never what it computes: every node reads its
-//! inputs from finished cache entries, so the output is the same for any order.
+//! When a node's one reader waits for nothing but that node, the two start together as a
+//! pipeline, the reader taking each block as it is made (see `pipe`); so does that reader's
+//! own reader, and so on. This turns the serial end of a render (the last bus, the master,
+//! the output) into stages that run side by side.
+//!
+//! Neither priority nor pipelines change what a node computes: it reads the same frames in
+//! the same order whether they come from a finished cache entry or a pipe, so the output is
+//! the same for any order and any thread count.
 
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::sync::Mutex;
@@ -12,20 +18,26 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use petgraph::graph::NodeIndex;
 
 use super::NodeError;
+use super::pipe::{Link, pipe};
 use crate::dsp::step::Step;
 use crate::graph::{NodeKind, RenderGraph};
 
 /// A node's result, in completion order.
 pub type Outcome = (NodeIndex, Result<(), NodeError>);
 
+/// Runs a node with its pipes.
+pub type Run<'a> = dyn Fn(NodeIndex, Link) -> Result<(), NodeError> + Sync + 'a;
+
 /// Runs every node of `nodes` (which must be closed under "inputs that also need running")
-/// with `run`, on `pool`. After the first failure no new node starts; the ones running
+/// with `run`, on `pool`, forming pipelines when `pipelines` is set (the later stages run
+/// on threads of their own). After the first failure no new node starts; the ones running
 /// finish. Returns each node's outcome in completion order.
 pub fn dispatch(
     pool: &rayon::ThreadPool,
     graph: &RenderGraph,
     nodes: &[NodeIndex],
-    run: &(dyn Fn(NodeIndex) -> Result<(), NodeError> + Sync),
+    pipelines: bool,
+    run: &Run<'_>,
 ) -> Vec<Outcome> {
     let members: BTreeSet<NodeIndex> = nodes.iter().copied().collect();
     let waiting_on: BTreeMap<NodeIndex, AtomicUsize> = nodes
@@ -43,64 +55,139 @@ pub fn dispatch(
     }
     let priority = critical_paths(graph, nodes, &readers);
     let state = State {
+        graph,
+        waiting_on,
+        readers,
+        priority,
+        pipelines,
         ready: Mutex::new(BinaryHeap::new()),
         outcomes: Mutex::new(Vec::new()),
         stopped: AtomicBool::new(false),
     };
     pool.scope(|scope| {
-        let initial: Vec<NodeIndex> =
-            nodes.iter().copied().filter(|i| waiting_on[i].load(Ordering::Relaxed) == 0).collect();
+        let initial: Vec<NodeIndex> = nodes
+            .iter()
+            .copied()
+            .filter(|i| state.waiting_on[i].load(Ordering::Relaxed) == 0)
+            .collect();
         for node in initial {
-            state.push(node, &priority);
-            scope.spawn(|s| take_one(s, &state, &waiting_on, &readers, &priority, run));
+            state.push(node);
+            scope.spawn(|s| take_one(s, &state, run));
         }
     });
     state.outcomes.into_inner().expect("no thread panicked holding the lock")
 }
 
-struct State {
+struct State<'g> {
+    graph: &'g RenderGraph,
+    /// Per node, how many of its inputs have not finished.
+    waiting_on: BTreeMap<NodeIndex, AtomicUsize>,
+    /// Per node, the nodes of the run that read it.
+    readers: BTreeMap<NodeIndex, Vec<NodeIndex>>,
+    priority: BTreeMap<NodeIndex, u64>,
+    pipelines: bool,
     /// Ready nodes by priority (highest first), then by index for a fixed tie order.
     ready: Mutex<BinaryHeap<(u64, std::cmp::Reverse<usize>)>>,
     outcomes: Mutex<Vec<Outcome>>,
     stopped: AtomicBool,
 }
 
-impl State {
-    fn push(&self, node: NodeIndex, priority: &BTreeMap<NodeIndex, u64>) {
+impl State<'_> {
+    fn push(&self, node: NodeIndex) {
         let mut ready = self.ready.lock().expect("no thread panicked holding the lock");
-        ready.push((priority[&node], std::cmp::Reverse(node.index())));
+        ready.push((self.priority[&node], std::cmp::Reverse(node.index())));
+    }
+
+    /// `node`, then its reader as long as that reader is the only one and waits for
+    /// nothing else: the nodes that can run together as one pipeline.
+    fn pipeline_from(&self, node: NodeIndex) -> Vec<NodeIndex> {
+        let mut stages = vec![node];
+        if !self.pipelines {
+            return stages;
+        }
+        while let Some(&last) = stages.last()
+            && let Some([reader]) = self.readers.get(&last).map(Vec::as_slice)
+            && self.waiting_on[reader].load(Ordering::Acquire) == 1
+            && can_stream(self.graph, last, *reader)
+        {
+            stages.push(*reader);
+        }
+        stages
     }
 }
 
-/// One task: takes the most urgent ready node, runs it, and spawns a task for each reader
-/// that it made ready.
-fn take_one<'s>(
-    scope: &rayon::Scope<'s>,
-    state: &'s State,
-    waiting_on: &'s BTreeMap<NodeIndex, AtomicUsize>,
-    readers: &'s BTreeMap<NodeIndex, Vec<NodeIndex>>,
-    priority: &'s BTreeMap<NodeIndex, u64>,
-    run: &'s (dyn Fn(NodeIndex) -> Result<(), NodeError> + Sync),
-) {
+/// Whether `reader` can take `producer`'s frames from a pipe: the producer is a track or a
+/// sum (they render through one shared loop that feeds pipes), the reader a sum or the
+/// output, and the reader opens the producer once.
+fn can_stream(graph: &RenderGraph, producer: NodeIndex, reader: NodeIndex) -> bool {
+    let produces =
+        matches!(graph.graph[producer].kind, NodeKind::Track { .. } | NodeKind::Sum { .. });
+    let reads = matches!(graph.graph[reader].kind, NodeKind::Sum { .. } | NodeKind::Output { .. });
+    let opens = graph.graph[reader].inputs.iter().filter(|&&i| i == producer).count();
+    produces && reads && opens == 1
+}
+
+/// Runs the stages of a pipeline: the first on this thread, each later one on a thread of
+/// its own, connected by pipes. Returns each stage's result, in stage order.
+fn run_stages(stages: &[NodeIndex], run: &Run<'_>) -> Vec<Result<(), NodeError>> {
+    let [first, rest @ ..] = stages else { return Vec::new() };
+    if rest.is_empty() {
+        return vec![run(*first, Link::default())];
+    }
+    let mut links: Vec<Link> = stages.iter().map(|_| Link::default()).collect();
+    for (k, pair) in stages.windows(2).enumerate() {
+        let (sender, receiver) = pipe();
+        links[k].to = Some(sender);
+        links[k + 1].from = Some((pair[0], receiver));
+    }
+    let mut links = links.into_iter();
+    let head = links.next().expect("one link per stage");
+    std::thread::scope(|scope| {
+        let later: Vec<_> = rest
+            .iter()
+            .zip(links)
+            .map(|(&node, link)| scope.spawn(move || run(node, link)))
+            .collect();
+        let mut results = vec![run(*first, head)];
+        results.extend(
+            later
+                .into_iter()
+                .map(|stage| stage.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
+        );
+        results
+    })
+}
+
+/// One task: takes the most urgent ready node, runs it (with any pipeline it heads), and
+/// spawns a task for each reader that this made ready.
+fn take_one<'s>(scope: &rayon::Scope<'s>, state: &'s State<'s>, run: &'s Run<'s>) {
     let next = state.ready.lock().expect("no thread panicked holding the lock").pop();
     let Some((_, std::cmp::Reverse(index))) = next else { return };
     if state.stopped.load(Ordering::Acquire) {
         return;
     }
-    let node = NodeIndex::new(index);
-    let result = run(node);
-    let ok = result.is_ok();
+    let stages = state.pipeline_from(NodeIndex::new(index));
+    let results = run_stages(&stages, run);
+    let ok = results.iter().all(Result::is_ok);
     if !ok {
         state.stopped.store(true, Ordering::Release);
     }
-    state.outcomes.lock().expect("no thread panicked holding the lock").push((node, result));
+    state
+        .outcomes
+        .lock()
+        .expect("no thread panicked holding the lock")
+        .extend(stages.iter().copied().zip(results));
     if !ok {
         return;
     }
-    for &reader in readers.get(&node).into_iter().flatten() {
-        if waiting_on[&reader].fetch_sub(1, Ordering::AcqRel) == 1 {
-            state.push(reader, priority);
-            scope.spawn(move |s| take_one(s, state, waiting_on, readers, priority, run));
+    for &node in &stages {
+        let outside =
+            state.readers.get(&node).into_iter().flatten().filter(|r| !stages.contains(r));
+        for &reader in outside {
+            if state.waiting_on[&reader].fetch_sub(1, Ordering::AcqRel) == 1 {
+                state.push(reader);
+                scope.spawn(move |s| take_one(s, state, run));
+            }
         }
     }
 }

@@ -19,6 +19,17 @@ pub trait Stream: Send {
 
     /// Total frames, when known up front.
     fn frames(&self) -> Option<u64>;
+
+    /// Where the source material of an upstream node ends (the rest is its tail), which
+    /// sums pass on so the output knows where the music stops.
+    fn content_frames(&self) -> Option<u64> {
+        None
+    }
+
+    /// Frames up to the last audible one of an upstream node, once known.
+    fn audible_frames(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A source file decoded directly (its rate already matches the render).
@@ -49,6 +60,8 @@ impl Stream for FileStream {
 pub struct EntryStream {
     reader: EntryReader,
     key: Key,
+    content_frames: Option<u64>,
+    audible_frames: Option<u64>,
 }
 
 impl EntryStream {
@@ -57,10 +70,15 @@ impl EntryStream {
     /// # Errors
     /// `CorruptInput` when the entry is missing or damaged.
     pub fn open(store: &crate::cache::store::Store, key: Key) -> Result<Self, NodeError> {
-        match store.open_entry(&key) {
-            Ok(reader) => Ok(Self { reader, key }),
-            Err(e) => Err(corrupt(key, &e)),
-        }
+        let reader = store.open_entry(&key).map_err(|e| corrupt(key, &e))?;
+        let manifest = store.manifest(&key).unwrap_or_default();
+        let field = |name: &str| manifest["ingredients"][name].as_u64();
+        Ok(Self {
+            reader,
+            key,
+            content_frames: field("content_frames"),
+            audible_frames: field("audible_frames"),
+        })
     }
 }
 
@@ -75,6 +93,14 @@ impl Stream for EntryStream {
 
     fn frames(&self) -> Option<u64> {
         Some(self.reader.frames())
+    }
+
+    fn content_frames(&self) -> Option<u64> {
+        self.content_frames
+    }
+
+    fn audible_frames(&self) -> Option<u64> {
+        self.audible_frames
     }
 }
 

@@ -1,6 +1,7 @@
 //! What a node needs while it renders, and the manifest it leaves next to its audio.
 
 use std::collections::BTreeSet;
+use std::sync::Mutex;
 
 use petgraph::graph::NodeIndex;
 use serde_json::{Value, json};
@@ -8,7 +9,8 @@ use serde_json::{Value, json};
 use super::NodeError;
 use super::impulse::with_impulse_responses;
 use super::inputs::{EntryStream, FileStream, Stream};
-use super::stream::{Produced, SidechainInput, run_chain};
+use super::pipe::{Link, PipeReceiver, PipeSender};
+use super::stream::{Produced, SidechainInput, Sink, run_chain};
 use crate::cache::keys::Keys;
 use crate::cache::store::{EntryWriter, Store};
 use crate::dsp::chain::Chain;
@@ -29,9 +31,34 @@ pub struct Job<'a> {
     pub materialized: &'a BTreeSet<NodeIndex>,
     /// The node being rendered.
     pub node: NodeIndex,
+    /// The input that arrives through a pipe instead of the cache, until it is opened.
+    inbound: Mutex<Option<(NodeIndex, PipeReceiver)>>,
+    /// The pipe to this node's reader, until the node starts writing.
+    outbound: Mutex<Option<PipeSender>>,
 }
 
-impl Job<'_> {
+impl<'a> Job<'a> {
+    /// A job for `node`, connected to the pipes of `link`.
+    #[must_use]
+    pub fn new(
+        graph: &'a RenderGraph,
+        keys: &'a Keys,
+        store: &'a Store,
+        materialized: &'a BTreeSet<NodeIndex>,
+        node: NodeIndex,
+        link: Link,
+    ) -> Self {
+        Self {
+            graph,
+            keys,
+            store,
+            materialized,
+            node,
+            inbound: Mutex::new(link.from),
+            outbound: Mutex::new(link.to),
+        }
+    }
+
     /// The render's frames per second.
     #[must_use]
     pub fn sample_rate(&self) -> u32 {
@@ -43,20 +70,18 @@ impl Job<'_> {
     /// # Errors
     /// When the input cannot be opened.
     pub fn open_input(&self, input: NodeIndex) -> Result<Box<dyn Stream>, NodeError> {
+        let mut inbound = self.inbound.lock().expect("no thread panicked holding the lock");
+        if inbound.as_ref().is_some_and(|(from, _)| *from == input) {
+            let (_, receiver) = inbound.take().expect("checked just above");
+            return Ok(Box::new(receiver.open()?));
+        }
+        drop(inbound);
         match &self.graph.graph[input].kind {
             NodeKind::Source { file } if !self.materialized.contains(&input) => {
                 Ok(Box::new(FileStream::open(file)?))
             }
             _ => Ok(Box::new(EntryStream::open(self.store, self.keys.key(input))?)),
         }
-    }
-
-    /// The frames of source material that input `input` carries (its `content_frames`),
-    /// which sums propagate so the output knows where the music ends and the tail begins.
-    #[must_use]
-    pub fn content_frames(&self, input: NodeIndex) -> Option<u64> {
-        let manifest = self.store.manifest(&self.keys.key(input))?;
-        manifest.get("ingredients")?.get("content_frames")?.as_u64()
     }
 
     /// Runs `chain` over `input_frames` frames that `fill(position, left, right)` provides,
@@ -75,16 +100,24 @@ impl Job<'_> {
     ) -> Result<(), NodeError> {
         let (input_frames, content_frames) = frames;
         let (mut processors, mut keys) = self.prepare_chain(chain, sidechains, main_inputs)?;
-        let mut writer = self.create_entry()?;
+        let mut sink = Sink {
+            entry: self.create_entry()?,
+            pipe: self.outbound.lock().expect("no thread panicked holding the lock").take(),
+            content_frames,
+        };
         let produced = run_chain(
             &mut processors,
             input_frames,
             self.sample_rate(),
             &mut keys,
-            &mut writer,
+            &mut sink,
             fill,
         )?;
-        self.finish_entry(writer, produced, content_frames)
+        self.finish_entry(sink.entry, produced, content_frames)?;
+        if let Some(mut pipe) = sink.pipe {
+            pipe.end(produced.audible_frames);
+        }
+        Ok(())
     }
 
     /// Builds this node's chain (impulse responses loaded, randomness seeded from the key)

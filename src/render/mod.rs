@@ -9,6 +9,7 @@ mod impulse;
 mod inputs;
 mod job;
 mod output;
+mod pipe;
 mod plan;
 mod schedule;
 mod source;
@@ -84,6 +85,10 @@ pub enum NodeError {
     /// The node's own cache entry could not be written.
     #[error("cannot write to the cache: {0}")]
     CacheWrite(std::io::Error),
+    /// The node read another through a pipe, and that node failed (its own error says
+    /// why); this one did not run.
+    #[error("the node it reads from failed")]
+    Interrupted,
     /// The output file could not be written.
     #[error("cannot write {}: {source}", path.display())]
     Output {

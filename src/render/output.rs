@@ -72,10 +72,11 @@ pub fn output_frames(length: Length, rate: u32, content: u64, audible: u64) -> u
     }
 }
 
-/// Writes the output file from the master's entry.
+/// Writes the output file from the master's entry, or from the master itself when the two
+/// run as a pipeline.
 ///
 /// # Errors
-/// When the master entry cannot be read or the file cannot be written.
+/// When the master cannot be read or the file cannot be written.
 pub fn run_output(
     job: &Job<'_>,
     path: &Path,
@@ -84,11 +85,13 @@ pub fn run_output(
     cache_root: &Path,
 ) -> Result<(), NodeError> {
     let master = job.graph.graph[job.node].inputs[0];
-    let manifest = job.store.manifest(&job.keys.key(master)).unwrap_or_default();
-    let field = |name: &str| manifest["ingredients"][name].as_u64().unwrap_or(0);
-    let frames =
-        output_frames(length, job.sample_rate(), field("content_frames"), field("audible_frames"));
     let mut stream = job.open_input(master)?;
+    let rate = job.sample_rate();
+    let content = stream.content_frames().unwrap_or(0);
+    // A master arriving through a pipe tells its audible length only at its end, so write
+    // as far as the file could reach and cut it once the length is known.
+    let reach = stream.audible_frames().or(stream.frames()).unwrap_or(0);
+    let longest = output_frames(length, rate, content, reach);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| NodeError::Output { path: path.to_path_buf(), source: e })?;
@@ -99,19 +102,21 @@ pub fn run_output(
         OutputFormat::Float32 => WavFormat::Float32,
     };
     remove_stale_temporaries(path);
-    let mut writer =
-        WavWriter::create(path, job.sample_rate(), wav_format).map_err(NodeError::Audio)?;
+    let mut writer = WavWriter::create(path, rate, wav_format).map_err(NodeError::Audio)?;
     let mut left = vec![0.0f32; BLOCK_FRAMES];
     let mut right = vec![0.0f32; BLOCK_FRAMES];
     let mut written = 0u64;
-    while written < frames {
-        let n = ((frames - written) as usize).min(BLOCK_FRAMES);
+    while written < longest {
+        let n = ((longest - written) as usize).min(BLOCK_FRAMES);
         read_full(stream.as_mut(), &mut left[..n], &mut right[..n])?;
         writer.write(&left[..n], &right[..n]).map_err(NodeError::Audio)?;
         written += n as u64;
     }
-    // Read the rest of the entry so its checksum is verified even when the cut is early.
+    // Read the rest so an entry's checksum is verified (and a pipe's end is seen) even
+    // when the cut is early.
     while read_full(stream.as_mut(), &mut left, &mut right)? > 0 {}
+    let frames = output_frames(length, rate, content, stream.audible_frames().unwrap_or(0));
+    writer.truncate(frames).map_err(NodeError::Audio)?;
     writer.finish().map_err(NodeError::Audio)?;
     OutputRecord::save(cache_root, path, job.keys.key(job.node))
         .map_err(|e| NodeError::Output { path: path.to_path_buf(), source: e })

@@ -70,9 +70,9 @@ pub fn render(
         let to_render = plan.to_render();
         progress.planned(to_render.len());
         let seconds: Mutex<BTreeMap<NodeIndex, f64>> = Mutex::default();
-        let run = |node: NodeIndex| {
+        let run = |node: NodeIndex, link| {
             let started = Instant::now();
-            let job = Job { graph, keys, store, materialized: &plan.materialized, node };
+            let job = Job::new(graph, keys, store, &plan.materialized, node, link);
             let result = run_node(&job, cache_root);
             progress.finished(&graph.graph[node].id);
             let mut times = seconds.lock().expect("no thread panicked holding the lock");
@@ -81,7 +81,8 @@ pub fn render(
         };
         let mut damaged = false;
         let mut failure = None;
-        for (node, result) in dispatch(&pool, graph, &to_render, &run) {
+        let pipelines = settings.jobs > 1;
+        for (node, result) in dispatch(&pool, graph, &to_render, pipelines, &run) {
             let id = graph.graph[node].id.clone();
             match result {
                 Ok(()) => {
@@ -106,6 +107,8 @@ pub fn render(
                     report.events.push(RenderEvent::Repaired(owner));
                     damaged = true;
                 }
+                // The node it read from failed and says why.
+                Err(NodeError::Interrupted) => {}
                 Err(error) => failure = failure.or(Some(RenderError { node: id, error })),
             }
         }

@@ -3,6 +3,7 @@
 
 use super::NodeError;
 use super::inputs::Stream;
+use super::pipe::PipeSender;
 use crate::cache::store::EntryWriter;
 use crate::dsp::{BLOCK_FRAMES, Context, Processor, Sidechain};
 
@@ -22,6 +23,33 @@ pub struct Produced {
     pub audible_frames: u64,
 }
 
+/// Where a node's frames go: its cache entry, and the node reading it when the two run as
+/// a pipeline.
+pub struct Sink {
+    /// The node's cache entry.
+    pub entry: EntryWriter,
+    /// The pipe to the reader, if any.
+    pub pipe: Option<PipeSender>,
+    /// Where the node's source material ends, announced to the reader with the length.
+    pub content_frames: u64,
+}
+
+impl Sink {
+    fn begin(&mut self, frames: u64) {
+        if let Some(pipe) = &mut self.pipe {
+            pipe.lengths(frames, self.content_frames);
+        }
+    }
+
+    fn write(&mut self, left: &[f32], right: &[f32]) -> Result<(), NodeError> {
+        self.entry.write(left, right).map_err(NodeError::CacheWrite)?;
+        if let Some(pipe) = &mut self.pipe {
+            pipe.block(left, right);
+        }
+        Ok(())
+    }
+}
+
 /// A sidechain input being read alongside the main input.
 pub struct SidechainInput {
     /// The track or bus it comes from.
@@ -31,7 +59,7 @@ pub struct SidechainInput {
 }
 
 /// Runs `chain` over `input_frames` frames that `fill` provides (it must write zeros past the
-/// end of its material), plus the chain's tail, into `writer`.
+/// end of its material), plus the chain's tail, into `sink`.
 ///
 /// # Errors
 /// When an input or the cache fails.
@@ -40,12 +68,13 @@ pub fn run_chain(
     input_frames: u64,
     sample_rate: u32,
     sidechains: &mut [SidechainInput],
-    writer: &mut EntryWriter,
+    sink: &mut Sink,
     mut fill: impl FnMut(u64, &mut [f32], &mut [f32]) -> Result<(), NodeError>,
 ) -> Result<Produced, NodeError> {
     let latency = chain.latency() as u64;
     let max_tail = (MAX_TAIL_SECONDS * f64::from(sample_rate)) as u64;
     let out_frames = input_frames + (chain.tail() as u64).min(max_tail);
+    sink.begin(out_frames);
     let mut left = vec![0.0f32; BLOCK_FRAMES];
     let mut right = vec![0.0f32; BLOCK_FRAMES];
     let mut keys: Vec<[Vec<f32>; 2]> =
@@ -76,7 +105,7 @@ pub fn run_chain(
             {
                 audible = written + last as u64 + 1;
             }
-            writer.write(l, r).map_err(NodeError::CacheWrite)?;
+            sink.write(l, r)?;
             written += take as u64;
         }
         position += BLOCK_FRAMES as u64;

@@ -65,7 +65,7 @@ pub fn run_sum(
     for (feed, &input) in feeds.iter().zip(&node.inputs) {
         let stream = job.open_input(input)?;
         input_frames = input_frames.max(stream.frames().unwrap_or(0));
-        content_frames = content_frames.max(job.content_frames(input).unwrap_or(0));
+        content_frames = content_frames.max(stream.content_frames().unwrap_or(0));
         inputs.push(Weighted {
             stream,
             gains: feed.gains.iter().map(|g| GainCurve::from_seconds(&g.points(), rate)).collect(),
@@ -86,8 +86,14 @@ pub fn run_sum(
             let n = left.len();
             // Reading (and checking) the inputs is most of a sum's work and each input is
             // independent, so they load on idle cores; the sum itself stays in declaration
-            // order, which keeps the result bit-identical.
-            inputs.par_iter_mut().try_for_each(|input| input.load(position, n))?;
+            // order, which keeps the result bit-identical. A sum running on a pipeline's
+            // own thread (outside the pool) reads them in turn: a pool task must never
+            // wait on a pipe.
+            if rayon::current_thread_index().is_some() {
+                inputs.par_iter_mut().try_for_each(|input| input.load(position, n))?;
+            } else {
+                inputs.iter_mut().try_for_each(|input| input.load(position, n))?;
+            }
             for input in inputs.iter().filter(|i| i.filled > 0) {
                 let [sl, sr] = &input.block;
                 accumulate(input.pan.as_ref(), position, &sl[..n], &sr[..n], left, right);
