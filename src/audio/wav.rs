@@ -241,7 +241,8 @@ fn to_int(x: f32, shift: u32) -> i32 {
     let max = full - 1.0;
     // Scaling by a power of two is exact, so the only rounding is the one below.
     let scaled = (f64::from(x) * full).clamp(-max, max);
-    if scaled.is_nan() { 0 } else { ((scaled + ROUNDER) - ROUNDER) as i32 }
+    // NaN survives the clamp and the rounding, and `as` turns it into 0.
+    ((scaled + ROUNDER) - ROUNDER) as i32
 }
 
 /// A hidden temporary name next to `path` (`.song.wav.tmp-<pid>-<n>`) that no other
