@@ -20,8 +20,10 @@ use super::Key;
 use crate::dsp::step::Step;
 use crate::graph::{NodeKind, RenderGraph};
 
-/// Bump when the layout of the key material changes.
-pub const KEY_SCHEMA: u32 = 1;
+/// Bump when the layout of the key material or of a cache entry changes: entries written
+/// before are then never looked up (a clean miss, not a damaged entry), and `gc` evicts
+/// them in time.
+pub const KEY_SCHEMA: u32 = 2;
 
 /// Bump when shared DSP behaviour (summing, pan law, fades, latency compensation, tails)
 /// changes; per-processor changes bump that processor's own version instead.

@@ -22,8 +22,11 @@
 //! | 32..40 | checksum (u64 LE): xxh3-64 of the sample bytes, then frames and sample rate (LE) |
 //! | 40..48 | manifest length in bytes (u64 LE) |
 //! | 48..64 | zero |
-//! | 64.. | samples: `frames` × (left, right), each an `f32` LE |
+//! | 64.. | samples: blocks of [`BLOCK_FRAMES`] frames (the last may be shorter), each all its left samples then all its right ones, every sample an `f32` LE |
 //! | then | the manifest: JSON `{"key", "frames", "sample_rate", "ingredients"}` |
+//!
+//! Planar blocks rather than interleaved frames: nodes work on planar blocks, so reading
+//! and writing an entry is two plain copies a block instead of a shuffle of every frame.
 //!
 //! Samples are stored bit for bit, so a cached node reads back identical to a fresh render.
 //! The header is written last, over zeros, and the file is renamed into place only when
@@ -49,16 +52,20 @@ use xxhash_rust::xxh3::Xxh3Default;
 
 use super::{CacheError, Key};
 
-/// Version of the entry file format. Bump it when the layout changes; older entries then
-/// read as corrupt and are rendered again.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the entry file format. Bump it, and `KEY_SCHEMA` with it, when the layout
+/// changes: the new schema gives new keys, and an older entry found anyway reads as
+/// corrupt and is rendered again.
+pub const FORMAT_VERSION: u32 = 2;
 
 const MAGIC: [u8; 8] = *b"mixdown\0";
 const HEADER_BYTES: usize = 64;
 const CHANNELS: u32 = 2;
 const FRAME_BYTES: usize = 8;
+const SAMPLE_BYTES: usize = 4;
 /// Bytes per read or write: large enough that syscalls cost nothing next to the copy.
 const IO_BUFFER_BYTES: usize = 256 * 1024;
+/// Frames per planar block of samples: one block fills the I/O buffer.
+pub const BLOCK_FRAMES: usize = IO_BUFFER_BYTES / FRAME_BYTES;
 /// A temporary file older than this belongs to a writer that crashed.
 const STALE_TEMP_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -133,7 +140,8 @@ impl Store {
             path,
             temp,
             file: Some(file),
-            buffer: Vec::with_capacity(IO_BUFFER_BYTES),
+            buffer: vec![0; IO_BUFFER_BYTES],
+            buffered: 0,
             hasher: Xxh3Default::new(),
             frames: 0,
             sample_rate,
@@ -311,7 +319,10 @@ pub struct EntryWriter {
     temp: PathBuf,
     /// `None` once finished.
     file: Option<File>,
+    /// The block being filled: left samples in the first half, right in the second.
     buffer: Vec<u8>,
+    /// Frames in `buffer`.
+    buffered: usize,
     hasher: Xxh3Default,
     frames: u64,
     sample_rate: u32,
@@ -335,14 +346,15 @@ impl EntryWriter {
         debug_assert_eq!(left.len(), right.len());
         let (mut left, mut right) = (left, right);
         while !left.is_empty() {
-            let room = (IO_BUFFER_BYTES - self.buffer.len()) / FRAME_BYTES;
-            let n = room.min(left.len());
-            let start = self.buffer.len();
-            self.buffer.resize(start + n * FRAME_BYTES, 0);
-            interleave(&left[..n], &right[..n], &mut self.buffer[start..]);
+            let n = (BLOCK_FRAMES - self.buffered).min(left.len());
+            let (left_half, right_half) = self.buffer.split_at_mut(BLOCK_FRAMES * SAMPLE_BYTES);
+            let at = self.buffered * SAMPLE_BYTES..(self.buffered + n) * SAMPLE_BYTES;
+            store_samples(&left[..n], &mut left_half[at.clone()]);
+            store_samples(&right[..n], &mut right_half[at]);
+            self.buffered += n;
             self.frames += n as u64;
             (left, right) = (&left[n..], &right[n..]);
-            if self.buffer.len() == IO_BUFFER_BYTES {
+            if self.buffered == BLOCK_FRAMES {
                 self.flush()?;
             }
         }
@@ -389,13 +401,23 @@ impl EntryWriter {
         Ok(())
     }
 
+    /// Writes the buffered block: its left samples, then its right ones.
     fn flush(&mut self) -> io::Result<()> {
         let Some(file) = self.file.as_mut() else {
             return Err(io::Error::other("entry already finished"));
         };
-        self.hasher.update(&self.buffer);
-        file.write_all(&self.buffer)?;
-        self.buffer.clear();
+        let half = BLOCK_FRAMES * SAMPLE_BYTES;
+        let used = self.buffered * SAMPLE_BYTES;
+        if self.buffered == BLOCK_FRAMES {
+            self.hasher.update(&self.buffer);
+            file.write_all(&self.buffer)?;
+        } else {
+            for part in [&self.buffer[..used], &self.buffer[half..half + used]] {
+                self.hasher.update(part);
+                file.write_all(part)?;
+            }
+        }
+        self.buffered = 0;
         Ok(())
     }
 }
@@ -417,9 +439,11 @@ pub struct EntryReader {
     key: Key,
     file: File,
     header: Header,
+    /// The loaded block: `len` left samples, then `len` right ones.
     buffer: Vec<u8>,
-    /// Bytes of `buffer` from `pos` to `len` are loaded but not yet returned.
+    /// Frames of the loaded block already returned.
     pos: usize,
+    /// Frames in the loaded block.
     len: usize,
     /// Frames not yet loaded from the file.
     unloaded: u64,
@@ -504,22 +528,24 @@ impl EntryReader {
                 }
                 self.load()?;
             }
-            let n = ((self.len - self.pos) / FRAME_BYTES).min(want - done);
-            let bytes = &self.buffer[self.pos..self.pos + n * FRAME_BYTES];
-            deinterleave(bytes, &mut left[done..done + n], &mut right[done..done + n]);
-            self.pos += n * FRAME_BYTES;
+            let n = (self.len - self.pos).min(want - done);
+            let at = self.pos * SAMPLE_BYTES..(self.pos + n) * SAMPLE_BYTES;
+            let (left_half, right_half) = self.buffer.split_at(self.len * SAMPLE_BYTES);
+            load_samples(&left_half[at.clone()], &mut left[done..done + n]);
+            load_samples(&right_half[at], &mut right[done..done + n]);
+            self.pos += n;
             done += n;
         }
         Ok(done)
     }
 
     fn load(&mut self) -> Result<(), CacheError> {
-        let frames = self.unloaded.min((IO_BUFFER_BYTES / FRAME_BYTES) as u64) as usize;
+        let frames = self.unloaded.min(BLOCK_FRAMES as u64) as usize;
         let bytes = frames * FRAME_BYTES;
         read_exact(&mut self.file, &mut self.buffer[..bytes], self.key)?;
         self.hasher.update(&self.buffer[..bytes]);
         self.pos = 0;
-        self.len = bytes;
+        self.len = frames;
         self.unloaded -= frames as u64;
         if self.unloaded == 0 { self.check() } else { Ok(()) }
     }
@@ -591,19 +617,17 @@ impl Header {
     }
 }
 
-/// Writes frames as interleaved little-endian `f32` pairs into `out` (8 bytes a frame).
-fn interleave(left: &[f32], right: &[f32], out: &mut [u8]) {
-    for ((frame, l), r) in out.chunks_exact_mut(FRAME_BYTES).zip(left).zip(right) {
-        frame[..4].copy_from_slice(&l.to_le_bytes());
-        frame[4..].copy_from_slice(&r.to_le_bytes());
+/// Writes samples as little-endian `f32` into `out` (4 bytes a sample).
+fn store_samples(samples: &[f32], out: &mut [u8]) {
+    for (bytes, x) in out.chunks_exact_mut(SAMPLE_BYTES).zip(samples) {
+        bytes.copy_from_slice(&x.to_le_bytes());
     }
 }
 
-/// The inverse of [`interleave`].
-fn deinterleave(bytes: &[u8], left: &mut [f32], right: &mut [f32]) {
-    for ((frame, l), r) in bytes.chunks_exact(FRAME_BYTES).zip(left).zip(right) {
-        *l = f32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]);
-        *r = f32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
+/// The inverse of [`store_samples`].
+fn load_samples(bytes: &[u8], samples: &mut [f32]) {
+    for (x, b) in samples.iter_mut().zip(bytes.chunks_exact(SAMPLE_BYTES)) {
+        *x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     }
 }
 
@@ -715,6 +739,27 @@ mod tests {
             assert_eq!((bits(&l), bits(&r)), (bits(&left), bits(&right)), "block {block}");
         }
         assert_eq!(store.open_entry(&key(1)).unwrap().sample_rate(), 48_000);
+    }
+
+    #[test]
+    fn samples_lie_in_planar_blocks_left_then_right() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let frames = BLOCK_FRAMES + 3;
+        let left: Vec<f32> = (0..frames).map(|i| i as f32).collect();
+        let right: Vec<f32> = (0..frames).map(|i| -(i as f32) - 1.0).collect();
+        put(&store, &key(1), &left, &right);
+        let bytes = fs::read(store.entry_path(&key(1))).unwrap();
+        let sample = |index: usize| {
+            let at = HEADER_BYTES + index * SAMPLE_BYTES;
+            f32::from_le_bytes(bytes[at..at + SAMPLE_BYTES].try_into().unwrap())
+        };
+        let full = 2 * BLOCK_FRAMES;
+        assert_eq!([sample(0), sample(BLOCK_FRAMES - 1)], [0.0, (BLOCK_FRAMES - 1) as f32]);
+        assert_eq!([sample(BLOCK_FRAMES), sample(full - 1)], [-1.0, -(BLOCK_FRAMES as f32)]);
+        let last = |i: usize| BLOCK_FRAMES as f32 + i as f32;
+        assert_eq!([sample(full), sample(full + 2)], [last(0), last(2)]);
+        assert_eq!([sample(full + 3), sample(full + 5)], [-last(0) - 1.0, -last(2) - 1.0]);
     }
 
     #[test]
