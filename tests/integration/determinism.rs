@@ -82,3 +82,28 @@ fn pipelined_incremental_renders_match_cold_single_threaded_ones() {
         assert!(incremental == cold, "edit `{to}`: the pipelined render differs");
     }
 }
+
+/// An output that cannot be written fails the render with exit 1, while the master that
+/// fed it through a pipe still finishes its cache entry: the next render only writes the
+/// file.
+#[test]
+fn a_failed_output_stage_leaves_its_producers_entries_finished() {
+    let work = crate::support::scratch();
+    for (i, name) in ["kick", "snare", "keys"].iter().enumerate() {
+        crate::support::write_stem(&work.path().join(format!("{name}.wav")), 48_000, 2.5, i as u64);
+    }
+    render_project(work.path(), PIPELINE_PROJECT, "cache", "2");
+    let moved = PIPELINE_PROJECT.replacen("gain: -3 dB", "gain: -1 dB", 1);
+    std::fs::write(work.path().join("mix.yaml"), &moved).unwrap();
+    // A file where the output folder should be.
+    std::fs::write(work.path().join("blocked"), b"").unwrap();
+    let args = ["render", "mix.yaml", "--cache", "cache", "--out", "blocked", "-j", "2", "-v"];
+    let failed = mixdown(work.path(), &args);
+    assert_eq!(failed.status.code(), Some(1), "{}", crate::support::stderr(&failed));
+    assert!(crate::support::stderr(&failed).contains("blocked"), "the error names the path");
+
+    let args = ["render", "mix.yaml", "--cache", "cache", "--out", "out", "-j", "2", "-v"];
+    let retried = mixdown(work.path(), &args);
+    assert!(retried.status.success(), "{}", crate::support::stderr(&retried));
+    assert_eq!(crate::support::ran(&retried), ["mix/output"], "bus and master were finished");
+}
