@@ -81,6 +81,7 @@ pub fn render(
         };
         let mut damaged = false;
         let mut failure = None;
+        let mut interrupted = None;
         let pipelines = settings.jobs > 1;
         for (node, result) in dispatch(&pool, graph, &to_render, pipelines, &run) {
             let id = graph.graph[node].id.clone();
@@ -107,8 +108,9 @@ pub fn render(
                     report.events.push(RenderEvent::Repaired(owner));
                     damaged = true;
                 }
-                // The node it read from failed and says why.
-                Err(NodeError::Interrupted) => {}
+                // The node it read from failed and says why; this one runs in the next
+                // pass if that failure was a damaged entry.
+                Err(NodeError::Interrupted) => interrupted = interrupted.or(Some(id)),
                 Err(error) => failure = failure.or(Some(RenderError { node: id, error })),
             }
         }
@@ -116,7 +118,12 @@ pub fn render(
             return Err(failure);
         }
         if !damaged {
-            return Ok(report);
+            // Never reached while producers report their failures, but a render with a
+            // node left unrendered must not pass for a success.
+            return match interrupted {
+                Some(node) => Err(RenderError { node, error: NodeError::Interrupted }),
+                None => Ok(report),
+            };
         }
     }
     Err(RenderError {
