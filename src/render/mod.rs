@@ -11,6 +11,7 @@ mod job;
 mod output;
 mod pipe;
 mod plan;
+mod retired;
 mod schedule;
 mod source;
 mod stream;

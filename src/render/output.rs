@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::NodeError;
 use super::job::Job;
+use super::retired::retire;
 use super::stream::{MAX_TAIL_SECONDS, read_full};
 use crate::audio::wav::{WavFormat, WavWriter, remove_stale_temporaries};
 use crate::cache::Key;
@@ -117,6 +118,7 @@ pub fn run_output(
     while read_full(stream.as_mut(), &mut left, &mut right)? > 0 {}
     let frames = output_frames(length, rate, content, stream.audible_frames().unwrap_or(0));
     writer.truncate(frames).map_err(NodeError::Audio)?;
+    retire(cache_root, path);
     writer.finish().map_err(NodeError::Audio)?;
     OutputRecord::save(cache_root, path, job.keys.key(job.node))
         .map_err(|e| NodeError::Output { path: path.to_path_buf(), source: e })

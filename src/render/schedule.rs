@@ -16,6 +16,7 @@ use super::dispatch::dispatch;
 use super::job::Job;
 use super::output::run_output;
 use super::plan::{PlanStep, plan};
+use super::retired;
 use super::source::run_source;
 use super::sum::run_sum;
 use super::track::run_track;
@@ -52,6 +53,7 @@ pub fn render(
     settings: Settings,
     progress: &dyn Progress,
 ) -> Result<RenderReport, RenderError> {
+    let _sweep = retired::sweep(cache_root);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(settings.jobs.max(1))
         .build()
