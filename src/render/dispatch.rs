@@ -29,9 +29,9 @@ pub type Outcome = (NodeIndex, Result<(), NodeError>);
 pub type Run<'a> = dyn Fn(NodeIndex, Link) -> Result<(), NodeError> + Sync + 'a;
 
 /// Runs every node of `nodes` (which must be closed under "inputs that also need running")
-/// with `run`, on `pool`, forming pipelines when `pipelines` is set (the later stages run
-/// on threads of their own). After the first failure no new node starts; the ones running
-/// finish. Returns each node's outcome in completion order.
+/// with `run`, on `pool`, forming pipelines when `pipelines` is set (all stages of a
+/// pipeline but one run on threads of their own). After the first failure no new node
+/// starts; the ones running finish. Returns each node's outcome in completion order.
 pub fn dispatch(
     pool: &rayon::ThreadPool,
     graph: &RenderGraph,
