@@ -29,9 +29,10 @@ pub type Outcome = (NodeIndex, Result<(), NodeError>);
 pub type Run<'a> = dyn Fn(NodeIndex, Link) -> Result<(), NodeError> + Sync + 'a;
 
 /// Runs every node of `nodes` (which must be closed under "inputs that also need running")
-/// with `run`, on `pool`, forming pipelines when `pipelines` is set (all stages of a
-/// pipeline but one run on threads of their own). After the first failure no new node
-/// starts; the ones running finish. Returns each node's outcome in completion order.
+/// with `run`, on `pool`, forming pipelines when `pipelines` is set (the head of a
+/// pipeline runs on the pool, its later stages on threads of their own). After the first
+/// failure no new node starts; the ones running finish. Returns each node's outcome in
+/// completion order.
 pub fn dispatch(
     pool: &rayon::ThreadPool,
     graph: &RenderGraph,
@@ -127,50 +128,33 @@ fn can_stream(graph: &RenderGraph, producer: NodeIndex, reader: NodeIndex) -> bo
     produces && reads && opens == 1
 }
 
-/// The stage of a pipeline that runs on the pool's thread: the sum with the most inputs
-/// to read from the cache, which it reads on the pool's cores (see `sum`). Every other
-/// stage gets a thread of its own and reads in turn, so the stages a pool task may wait
-/// on through a pipe never need the pool themselves.
-fn pool_stage(graph: &RenderGraph, stages: &[NodeIndex]) -> usize {
-    let stored = |k: usize| match graph.graph[stages[k]].kind {
-        NodeKind::Sum { .. } => graph.graph[stages[k]].inputs.len() - usize::from(k > 0),
-        _ => 0,
-    };
-    // The first of the largest, so that a lone stage or a tie keeps the head.
-    (0..stages.len()).rev().max_by_key(|&k| stored(k)).unwrap_or(0)
-}
-
-/// Runs the stages of a pipeline, connected by pipes: the one `pool_stage` picks on this
-/// thread, the others on threads of their own. Returns each stage's result, in stage order.
-fn run_stages(
-    graph: &RenderGraph,
-    stages: &[NodeIndex],
-    run: &Run<'_>,
-) -> Vec<Result<(), NodeError>> {
-    if let [only] = stages {
-        return vec![run(*only, Link::default())];
+/// Runs the stages of a pipeline: the first on this thread, each later one on a thread of
+/// its own, connected by pipes. Returns each stage's result, in stage order.
+fn run_stages(stages: &[NodeIndex], run: &Run<'_>) -> Vec<Result<(), NodeError>> {
+    let [first, rest @ ..] = stages else { return Vec::new() };
+    if rest.is_empty() {
+        return vec![run(*first, Link::default())];
     }
-    let mut links: Vec<Option<Link>> = stages.iter().map(|_| Some(Link::default())).collect();
+    let mut links: Vec<Link> = stages.iter().map(|_| Link::default()).collect();
     for (k, pair) in stages.windows(2).enumerate() {
         let (sender, receiver) = pipe();
-        links[k].as_mut().expect("every stage has a link").to = Some(sender);
-        links[k + 1].as_mut().expect("every stage has a link").from = Some((pair[0], receiver));
+        links[k].to = Some(sender);
+        links[k + 1].from = Some((pair[0], receiver));
     }
-    let here = pool_stage(graph, stages);
-    let local = links[here].take().expect("every stage has a link");
+    let mut links = links.into_iter();
+    let head = links.next().expect("one link per stage");
     std::thread::scope(|scope| {
-        let others: Vec<_> = stages
+        let later: Vec<_> = rest
             .iter()
             .zip(links)
-            .filter_map(|(&node, link)| Some((node, link?)))
-            .map(|(node, link)| scope.spawn(move || run(node, link)))
+            .map(|(&node, link)| scope.spawn(move || run(node, link)))
             .collect();
-        let mine = run(stages[here], local);
-        let mut results: Vec<_> = others
-            .into_iter()
-            .map(|stage| stage.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect();
-        results.insert(here, mine);
+        let mut results = vec![run(*first, head)];
+        results.extend(
+            later
+                .into_iter()
+                .map(|stage| stage.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
+        );
         results
     })
 }
@@ -184,7 +168,7 @@ fn take_one<'s>(scope: &rayon::Scope<'s>, state: &'s State<'s>, run: &'s Run<'s>
         return;
     }
     let stages = state.pipeline_from(NodeIndex::new(index));
-    let results = run_stages(state.graph, &stages, run);
+    let results = run_stages(&stages, run);
     let ok = results.iter().all(Result::is_ok);
     if !ok {
         state.stopped.store(true, Ordering::Release);

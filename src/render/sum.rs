@@ -86,10 +86,9 @@ pub fn run_sum(
             let n = left.len();
             // Reading (and checking) the inputs is most of a sum's work and each input is
             // independent, so they load on idle cores; the sum itself stays in declaration
-            // order, which keeps the result bit-identical. A sum on a pipeline's own thread
-            // (outside the pool) reads them in turn; the pipeline gives the pool's thread
-            // to the stage whose producers all run outside it, so a pool task waiting on a
-            // pipe always has a producer that can go on.
+            // order, which keeps the result bit-identical. A sum running on a pipeline's
+            // own thread (outside the pool) reads them in turn: a pool task must never
+            // wait on a pipe.
             if rayon::current_thread_index().is_some() {
                 inputs.par_iter_mut().try_for_each(|input| input.load(position, n))?;
             } else {
