@@ -60,6 +60,7 @@ pub fn run(args: &CacheCommand) -> i32 {
             if r.corrupt.is_empty() { EXIT_OK } else { EXIT_FAILURE }
         }),
         CacheAction::Clear => store.clear().map(|()| {
+            crate::render::remove_retired(&args.cache.dir);
             println!("cleared {}", args.cache.dir.display());
             EXIT_OK
         }),

@@ -22,6 +22,7 @@ use std::path::PathBuf;
 
 pub use output::{OutputRecord, output_frames};
 pub use plan::{Plan, PlanStep, plan};
+pub use retired::remove_retired;
 pub use schedule::{Progress, Settings, latest_path, render};
 pub use stream::{MAX_TAIL_SECONDS, SILENCE};
 pub use sum::pan_gains;

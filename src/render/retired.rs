@@ -32,13 +32,16 @@ pub fn retire(cache_root: &Path, output: &Path) {
 /// Removes the files earlier renders retired, on a thread of its own; dropping the
 /// returned handle waits for it.
 pub fn sweep(cache_root: &Path) -> Sweep {
-    let folder = folder(cache_root);
-    Sweep(Some(std::thread::spawn(move || {
-        let Ok(entries) = fs::read_dir(&folder) else { return };
-        for entry in entries.flatten() {
-            let _ = fs::remove_file(entry.path());
-        }
-    })))
+    let cache_root = cache_root.to_path_buf();
+    Sweep(Some(std::thread::spawn(move || remove_retired(&cache_root))))
+}
+
+/// Removes the files earlier renders retired, now.
+pub fn remove_retired(cache_root: &Path) {
+    let Ok(entries) = fs::read_dir(folder(cache_root)) else { return };
+    for entry in entries.flatten() {
+        let _ = fs::remove_file(entry.path());
+    }
 }
 
 /// A sweep under way.

@@ -114,3 +114,22 @@ fn a_render_killed_halfway_leaves_no_partial_output_and_no_bad_entry() {
         "finishing an interrupted render gives the same bytes as a clean one"
     );
 }
+
+/// A replaced output waits under `retired/` for the next render to free it; `cache clear`
+/// frees it too, with the entries.
+#[test]
+fn clearing_the_cache_removes_its_entries_and_retired_outputs() {
+    let work = scratch();
+    let args = ["render", &project(), "--cache", "cache", "--out", "out"];
+    assert!(mixdown(work.path(), &args).status.success());
+    // A different format is a different output key: the file is replaced.
+    let pcm16 = ["render", &project(), "--cache", "cache", "--out", "out", "--format", "pcm16"];
+    assert!(mixdown(work.path(), &pcm16).status.success());
+    let retired = work.path().join("cache/retired");
+    assert_eq!(std::fs::read_dir(&retired).unwrap().count(), 1, "the 24-bit file is retired");
+
+    let cleared = mixdown(work.path(), &["cache", "clear", "--cache", "cache"]);
+    assert!(cleared.status.success(), "{}", stderr(&cleared));
+    assert!(entries(&work.path().join("cache")).is_empty());
+    assert_eq!(std::fs::read_dir(&retired).unwrap().count(), 0);
+}
