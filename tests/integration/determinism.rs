@@ -55,6 +55,15 @@ master:
     - limiter: { ceiling: -1 dB }
 ";
 
+/// A scratch folder with the stems of [`PIPELINE_PROJECT`].
+fn pipeline_session() -> tempfile::TempDir {
+    let work = crate::support::scratch();
+    for (i, name) in ["kick", "snare", "keys"].iter().enumerate() {
+        crate::support::write_stem(&work.path().join(format!("{name}.wav")), 48_000, 2.5, i as u64);
+    }
+    work
+}
+
 fn render_project(work: &std::path::Path, yaml: &str, cache: &str, jobs: &str) -> Vec<u8> {
     std::fs::write(work.join("mix.yaml"), yaml).unwrap();
     let out = mixdown(work, &["render", "mix.yaml", "--cache", cache, "--out", "out", "-j", jobs]);
@@ -68,10 +77,7 @@ fn render_project(work: &std::path::Path, yaml: &str, cache: &str, jobs: &str) -
 /// node from finished entries, must give the same bytes.
 #[test]
 fn pipelined_incremental_renders_match_cold_single_threaded_ones() {
-    let work = crate::support::scratch();
-    for (i, name) in ["kick", "snare", "keys"].iter().enumerate() {
-        crate::support::write_stem(&work.path().join(format!("{name}.wav")), 48_000, 2.5, i as u64);
-    }
+    let work = pipeline_session();
     render_project(work.path(), PIPELINE_PROJECT, "warm", "2");
     let edits = [("gain: -3 dB", "gain: -4.5 dB"), ("gain: 2 dB", "gain: 5 dB")];
     let mut yaml = PIPELINE_PROJECT.to_owned();
@@ -88,10 +94,7 @@ fn pipelined_incremental_renders_match_cold_single_threaded_ones() {
 /// file.
 #[test]
 fn a_failed_output_stage_leaves_its_producers_entries_finished() {
-    let work = crate::support::scratch();
-    for (i, name) in ["kick", "snare", "keys"].iter().enumerate() {
-        crate::support::write_stem(&work.path().join(format!("{name}.wav")), 48_000, 2.5, i as u64);
-    }
+    let work = pipeline_session();
     render_project(work.path(), PIPELINE_PROJECT, "cache", "2");
     let moved = PIPELINE_PROJECT.replacen("gain: -3 dB", "gain: -1 dB", 1);
     std::fs::write(work.path().join("mix.yaml"), &moved).unwrap();
