@@ -560,15 +560,21 @@ impl EntryReader {
         }
     }
 
-    fn read_manifest(&mut self) -> Result<serde_json::Value, CacheError> {
+    /// The entry's manifest. Reading it leaves the stream where it was, so it can be read
+    /// between blocks of audio.
+    ///
+    /// # Errors
+    /// [`CacheError::Corrupt`] when the manifest is not valid JSON; [`CacheError::Io`] when
+    /// reading fails.
+    pub fn read_manifest(&mut self) -> Result<serde_json::Value, CacheError> {
         let key = self.key;
-        let offset = HEADER_BYTES as u64 + self.header.frames * FRAME_BYTES as u64;
-        self.file.seek(SeekFrom::Start(offset)).map_err(|source| CacheError::Io { key, source })?;
+        let io = |source| CacheError::Io { key, source };
+        let samples_end = HEADER_BYTES as u64 + self.header.frames * FRAME_BYTES as u64;
+        let resume = samples_end - self.unloaded * FRAME_BYTES as u64;
+        self.file.seek(SeekFrom::Start(samples_end)).map_err(io)?;
         let mut bytes = Vec::new();
-        (&mut self.file)
-            .take(self.header.manifest_len)
-            .read_to_end(&mut bytes)
-            .map_err(|source| CacheError::Io { key, source })?;
+        (&mut self.file).take(self.header.manifest_len).read_to_end(&mut bytes).map_err(io)?;
+        self.file.seek(SeekFrom::Start(resume)).map_err(io)?;
         serde_json::from_slice(&bytes).map_err(|e| corrupt(key, format!("bad manifest: {e}")))
     }
 }
@@ -768,6 +774,23 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         put(&store, &key(1), &[], &[]);
         assert_eq!(read_all(&store, &key(1), 64).unwrap(), (vec![], vec![]));
+    }
+
+    #[test]
+    fn reading_the_manifest_mid_stream_leaves_the_audio_where_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (left, right) = signal(70_000);
+        put(&store, &key(1), &left, &right);
+        let mut reader = store.open_entry(&key(1)).unwrap();
+        assert_eq!(reader.read_manifest().unwrap()["frames"], json!(70_000));
+        // 40 000 frames load two blocks; the third is read from the file after the manifest.
+        let (mut l, mut r) = (vec![0.0; 70_000], vec![0.0; 70_000]);
+        let first = reader.read(&mut l[..40_000], &mut r[..40_000]).unwrap();
+        assert_eq!(reader.read_manifest().unwrap()["frames"], json!(70_000));
+        let rest = reader.read(&mut l[first..], &mut r[first..]).unwrap();
+        assert_eq!(first + rest, 70_000);
+        assert_eq!((bits(&l), bits(&r)), (bits(&left), bits(&right)));
     }
 
     #[test]

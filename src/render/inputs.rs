@@ -70,8 +70,8 @@ impl EntryStream {
     /// # Errors
     /// `CorruptInput` when the entry is missing or damaged.
     pub fn open(store: &crate::cache::store::Store, key: Key) -> Result<Self, NodeError> {
-        let reader = store.open_entry(&key).map_err(|e| corrupt(key, &e))?;
-        let manifest = store.manifest(&key).unwrap_or_default();
+        let mut reader = store.open_entry(&key).map_err(|e| corrupt(key, &e))?;
+        let manifest = reader.read_manifest().unwrap_or_default();
         let field = |name: &str| manifest["ingredients"][name].as_u64();
         Ok(Self {
             reader,

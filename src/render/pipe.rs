@@ -128,9 +128,13 @@ impl Stream for PipeStream {
                     Ok(Message::End { audible_frames }) => {
                         self.audible_frames = Some(audible_frames);
                     }
-                    // Frames already copied are good; the next read reports the failure.
-                    Ok(Message::Lengths { .. }) | Err(_) if done > 0 => break,
-                    Ok(Message::Lengths { .. }) | Err(_) => return Err(NodeError::Interrupted),
+                    Ok(Message::Lengths { .. }) | Err(_) => {
+                        // Frames already copied are good; the next read reports the failure.
+                        if done > 0 {
+                            break;
+                        }
+                        return Err(NodeError::Interrupted);
+                    }
                 }
                 continue;
             }
