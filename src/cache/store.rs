@@ -19,14 +19,23 @@
 //! | 16..20 | sample rate (u32 LE) |
 //! | 20..24 | zero |
 //! | 24..32 | frames (u64 LE) |
-//! | 32..40 | checksum (u64 LE): xxh3-64 of the sample bytes, then frames and sample rate (LE) |
+//! | 32..40 | checksum (u64 LE): xxh3-64 of the stored sample bytes, then the block map, frames and sample rate (LE) |
 //! | 40..48 | manifest length in bytes (u64 LE) |
-//! | 48..64 | zero |
-//! | 64.. | samples: blocks of [`BLOCK_FRAMES`] frames (the last may be shorter), each all its left samples then all its right ones, every sample an `f32` LE |
+//! | 48..56 | sample bytes stored (u64 LE) |
+//! | 56..64 | zero |
+//! | 64.. | samples: the stored blocks of [`BLOCK_FRAMES`] frames (the last may be shorter), each all its left samples then all its right ones, every sample an `f32` LE |
+//! | then | the block map: one byte per block, 1 if it is stored, 0 if it is silent |
 //! | then | the manifest: JSON `{"key", "frames", "sample_rate", "ingredients"}` |
 //!
 //! Planar blocks rather than interleaved frames: nodes work on planar blocks, so reading
 //! and writing an entry is two plain copies a block instead of a shuffle of every frame.
+//!
+//! A block whose samples are all `+0.0` is silent: only its byte in the map says it is
+//! there. Stems exported from a session run from the song's first bar to its last and are
+//! silent wherever their instrument rests, and the silence stays exact through the chain,
+//! so a real session's entries are often a fifth to half smaller, which every write, read
+//! and deletion of them gains. The test is on bits: a block holding a `-0.0` is stored, so
+//! that what is read back is always what was written.
 //!
 //! Samples are stored bit for bit, so a cached node reads back identical to a fresh render.
 //! The header is written last, over zeros, and the file is renamed into place only when
@@ -55,7 +64,7 @@ use super::{CacheError, Key};
 /// Version of the entry file format. Bump it, and `KEY_SCHEMA` with it, when the layout
 /// changes: the new schema gives new keys, and an older entry found anyway reads as
 /// corrupt and is rendered again.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 const MAGIC: [u8; 8] = *b"mixdown\0";
 const HEADER_BYTES: usize = 64;
@@ -66,6 +75,9 @@ const SAMPLE_BYTES: usize = 4;
 const IO_BUFFER_BYTES: usize = 256 * 1024;
 /// Frames per planar block of samples: one block fills the I/O buffer.
 pub const BLOCK_FRAMES: usize = IO_BUFFER_BYTES / FRAME_BYTES;
+/// Block map values.
+const SILENT: u8 = 0;
+const STORED: u8 = 1;
 /// A temporary file older than this belongs to a writer that crashed.
 const STALE_TEMP_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -145,6 +157,8 @@ impl Store {
             hasher: Xxh3Default::new(),
             frames: 0,
             sample_rate,
+            block_map: Vec::new(),
+            stored_bytes: 0,
         };
         if let Some(file) = writer.file.as_mut() {
             // Zeros where the header goes: an unfinished file never has a valid magic.
@@ -326,6 +340,9 @@ pub struct EntryWriter {
     hasher: Xxh3Default,
     frames: u64,
     sample_rate: u32,
+    /// One [`STORED`] or [`SILENT`] per block written.
+    block_map: Vec<u8>,
+    stored_bytes: u64,
 }
 
 impl std::fmt::Debug for EntryWriter {
@@ -374,6 +391,7 @@ impl EntryWriter {
     /// When writing or renaming fails; no entry appears then.
     pub fn finish(mut self, ingredients: &serde_json::Value) -> io::Result<()> {
         self.flush()?;
+        self.hasher.update(&self.block_map);
         self.hasher.update(&self.frames.to_le_bytes());
         self.hasher.update(&self.sample_rate.to_le_bytes());
         let manifest = serde_json::to_vec(&serde_json::json!({
@@ -387,10 +405,12 @@ impl EntryWriter {
             frames: self.frames,
             checksum: self.hasher.digest(),
             manifest_len: manifest.len() as u64,
+            stored_bytes: self.stored_bytes,
         };
         let Some(mut file) = self.file.take() else {
             return Err(io::Error::other("entry already finished"));
         };
+        file.write_all(&self.block_map)?;
         file.write_all(&manifest)?;
         file.seek(SeekFrom::Start(0))?;
         file.write_all(&header.to_bytes())?;
@@ -401,20 +421,31 @@ impl EntryWriter {
         Ok(())
     }
 
-    /// Writes the buffered block: its left samples, then its right ones.
+    /// Writes the buffered block, its left samples then its right ones, or only marks it
+    /// in the block map if it is silent.
     fn flush(&mut self) -> io::Result<()> {
         let Some(file) = self.file.as_mut() else {
             return Err(io::Error::other("entry already finished"));
         };
+        if self.buffered == 0 {
+            return Ok(());
+        }
         let half = BLOCK_FRAMES * SAMPLE_BYTES;
         let used = self.buffered * SAMPLE_BYTES;
-        if self.buffered == BLOCK_FRAMES {
-            self.hasher.update(&self.buffer);
-            file.write_all(&self.buffer)?;
+        let parts = [&self.buffer[..used], &self.buffer[half..half + used]];
+        if parts.iter().all(|part| all_zero_bits(part)) {
+            self.block_map.push(SILENT);
         } else {
-            for part in [&self.buffer[..used], &self.buffer[half..half + used]] {
-                self.hasher.update(part);
-                file.write_all(part)?;
+            self.block_map.push(STORED);
+            self.stored_bytes += 2 * used as u64;
+            if self.buffered == BLOCK_FRAMES {
+                self.hasher.update(&self.buffer);
+                file.write_all(&self.buffer)?;
+            } else {
+                for part in parts {
+                    self.hasher.update(part);
+                    file.write_all(part)?;
+                }
             }
         }
         self.buffered = 0;
@@ -439,8 +470,15 @@ pub struct EntryReader {
     key: Key,
     file: File,
     header: Header,
-    /// The loaded block: `len` left samples, then `len` right ones.
+    /// The loaded block: `len` left samples, then `len` right ones; unused while the
+    /// block is silent.
     buffer: Vec<u8>,
+    /// Whether the loaded block is silent.
+    silent: bool,
+    block_map: Vec<u8>,
+    /// The next block to load, and where its samples start in the file if it is stored.
+    next_block: usize,
+    next_offset: u64,
     /// Frames of the loaded block already returned.
     pos: usize,
     /// Frames in the loaded block.
@@ -473,20 +511,43 @@ impl EntryReader {
         let mut bytes = [0; HEADER_BYTES];
         read_exact(&mut file, &mut bytes, key)?;
         let header = Header::parse(&bytes).map_err(|reason| corrupt(key, reason))?;
-        let expected = header.frames.checked_mul(FRAME_BYTES as u64).and_then(|samples| {
-            (HEADER_BYTES as u64).checked_add(samples)?.checked_add(header.manifest_len)
-        });
+        let blocks = header.frames.div_ceil(BLOCK_FRAMES as u64);
+        let expected = (HEADER_BYTES as u64)
+            .checked_add(header.stored_bytes)
+            .and_then(|n| n.checked_add(blocks)?.checked_add(header.manifest_len));
         if expected != Some(size) {
             return Err(corrupt(
                 key,
                 format!("the file has {size} bytes, its header implies more or fewer"),
             ));
         }
+        // The size check bounds `blocks` by the file's size.
+        let mut block_map = vec![0; blocks as usize];
+        file.seek(SeekFrom::Start(HEADER_BYTES as u64 + header.stored_bytes))
+            .map_err(|source| CacheError::Io { key, source })?;
+        read_exact(&mut file, &mut block_map, key)?;
+        let mut mapped_bytes = 0;
+        for (index, &kind) in block_map.iter().enumerate() {
+            match kind {
+                STORED => mapped_bytes += block_frames(header.frames, index) * FRAME_BYTES as u64,
+                SILENT => {}
+                _ => return Err(corrupt(key, format!("block {index} is marked {kind}"))),
+            }
+        }
+        if mapped_bytes != header.stored_bytes {
+            return Err(corrupt(key, "the block map disagrees with the header".to_owned()));
+        }
+        file.seek(SeekFrom::Start(HEADER_BYTES as u64))
+            .map_err(|source| CacheError::Io { key, source })?;
         let mut reader = Self {
             key,
             file,
             header,
             buffer: Vec::new(),
+            silent: false,
+            block_map,
+            next_block: 0,
+            next_offset: HEADER_BYTES as u64,
             pos: 0,
             len: 0,
             unloaded: header.frames,
@@ -529,10 +590,15 @@ impl EntryReader {
                 self.load()?;
             }
             let n = (self.len - self.pos).min(want - done);
-            let at = self.pos * SAMPLE_BYTES..(self.pos + n) * SAMPLE_BYTES;
-            let (left_half, right_half) = self.buffer.split_at(self.len * SAMPLE_BYTES);
-            load_samples(&left_half[at.clone()], &mut left[done..done + n]);
-            load_samples(&right_half[at], &mut right[done..done + n]);
+            if self.silent {
+                left[done..done + n].fill(0.0);
+                right[done..done + n].fill(0.0);
+            } else {
+                let at = self.pos * SAMPLE_BYTES..(self.pos + n) * SAMPLE_BYTES;
+                let (left_half, right_half) = self.buffer.split_at(self.len * SAMPLE_BYTES);
+                load_samples(&left_half[at.clone()], &mut left[done..done + n]);
+                load_samples(&right_half[at], &mut right[done..done + n]);
+            }
             self.pos += n;
             done += n;
         }
@@ -541,9 +607,14 @@ impl EntryReader {
 
     fn load(&mut self) -> Result<(), CacheError> {
         let frames = self.unloaded.min(BLOCK_FRAMES as u64) as usize;
-        let bytes = frames * FRAME_BYTES;
-        read_exact(&mut self.file, &mut self.buffer[..bytes], self.key)?;
-        self.hasher.update(&self.buffer[..bytes]);
+        self.silent = self.block_map[self.next_block] == SILENT;
+        self.next_block += 1;
+        if !self.silent {
+            let bytes = frames * FRAME_BYTES;
+            read_exact(&mut self.file, &mut self.buffer[..bytes], self.key)?;
+            self.hasher.update(&self.buffer[..bytes]);
+            self.next_offset += bytes as u64;
+        }
         self.pos = 0;
         self.len = frames;
         self.unloaded -= frames as u64;
@@ -551,6 +622,7 @@ impl EntryReader {
     }
 
     fn check(&mut self) -> Result<(), CacheError> {
+        self.hasher.update(&self.block_map);
         self.hasher.update(&self.header.frames.to_le_bytes());
         self.hasher.update(&self.header.sample_rate.to_le_bytes());
         if self.hasher.digest() == self.header.checksum {
@@ -569,12 +641,12 @@ impl EntryReader {
     pub fn read_manifest(&mut self) -> Result<serde_json::Value, CacheError> {
         let key = self.key;
         let io = |source| CacheError::Io { key, source };
-        let samples_end = HEADER_BYTES as u64 + self.header.frames * FRAME_BYTES as u64;
-        let resume = samples_end - self.unloaded * FRAME_BYTES as u64;
-        self.file.seek(SeekFrom::Start(samples_end)).map_err(io)?;
+        let manifest_start =
+            HEADER_BYTES as u64 + self.header.stored_bytes + self.block_map.len() as u64;
+        self.file.seek(SeekFrom::Start(manifest_start)).map_err(io)?;
         let mut bytes = Vec::new();
         (&mut self.file).take(self.header.manifest_len).read_to_end(&mut bytes).map_err(io)?;
-        self.file.seek(SeekFrom::Start(resume)).map_err(io)?;
+        self.file.seek(SeekFrom::Start(self.next_offset)).map_err(io)?;
         serde_json::from_slice(&bytes).map_err(|e| corrupt(key, format!("bad manifest: {e}")))
     }
 }
@@ -585,6 +657,7 @@ struct Header {
     frames: u64,
     checksum: u64,
     manifest_len: u64,
+    stored_bytes: u64,
 }
 
 impl Header {
@@ -597,6 +670,7 @@ impl Header {
         b[24..32].copy_from_slice(&self.frames.to_le_bytes());
         b[32..40].copy_from_slice(&self.checksum.to_le_bytes());
         b[40..48].copy_from_slice(&self.manifest_len.to_le_bytes());
+        b[48..56].copy_from_slice(&self.stored_bytes.to_le_bytes());
         b
     }
 
@@ -611,7 +685,7 @@ impl Header {
             return Err(format!("format version {version}, expected {FORMAT_VERSION}"));
         }
         let channels = u32_at(12);
-        if channels != CHANNELS || u32_at(20) != 0 || b[48..].iter().any(|&x| x != 0) {
+        if channels != CHANNELS || u32_at(20) != 0 || b[56..].iter().any(|&x| x != 0) {
             return Err("malformed header".to_owned());
         }
         Ok(Self {
@@ -619,6 +693,7 @@ impl Header {
             frames: u64_at(24),
             checksum: u64_at(32),
             manifest_len: u64_at(40),
+            stored_bytes: u64_at(48),
         })
     }
 }
@@ -628,6 +703,20 @@ fn store_samples(samples: &[f32], out: &mut [u8]) {
     for (bytes, x) in out.chunks_exact_mut(SAMPLE_BYTES).zip(samples) {
         bytes.copy_from_slice(&x.to_le_bytes());
     }
+}
+
+/// Whether every byte is zero, which for stored samples means every one is `+0.0`.
+fn all_zero_bits(bytes: &[u8]) -> bool {
+    // Words rather than bytes: audio fails on its first word, silence is scanned fast.
+    let words = bytes.chunks_exact(8);
+    let tail = words.remainder();
+    words.map(|w| u64::from_ne_bytes(w.try_into().unwrap_or_default())).all(|w| w == 0)
+        && tail.iter().all(|&b| b == 0)
+}
+
+/// Frames in block `index` of an entry of `frames` frames.
+fn block_frames(frames: u64, index: usize) -> u64 {
+    (frames - index as u64 * BLOCK_FRAMES as u64).min(BLOCK_FRAMES as u64)
 }
 
 /// The inverse of [`store_samples`].
@@ -766,6 +855,82 @@ mod tests {
         let last = |i: usize| BLOCK_FRAMES as f32 + i as f32;
         assert_eq!([sample(full), sample(full + 2)], [last(0), last(2)]);
         assert_eq!([sample(full + 3), sample(full + 5)], [-last(0) - 1.0, -last(2) - 1.0]);
+    }
+
+    /// Three blocks and a bit: the second block silent, the third holding one `-0.0`.
+    fn with_silence() -> (Vec<f32>, Vec<f32>) {
+        let (mut left, mut right) = signal(3 * BLOCK_FRAMES + 10);
+        left[BLOCK_FRAMES..2 * BLOCK_FRAMES].fill(0.0);
+        right[BLOCK_FRAMES..2 * BLOCK_FRAMES].fill(0.0);
+        left[2 * BLOCK_FRAMES..].fill(0.0);
+        right[2 * BLOCK_FRAMES..].fill(0.0);
+        right[2 * BLOCK_FRAMES + 7] = -0.0;
+        left[3 * BLOCK_FRAMES + 9] = 0.0;
+        (left, right)
+    }
+
+    #[test]
+    fn a_silent_block_is_not_stored_and_reads_back_as_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (left, right) = with_silence();
+        put(&store, &key(1), &left, &right);
+        for block in [1, 4096, 100_000] {
+            let (l, r) = read_all(&store, &key(1), block).unwrap();
+            assert_eq!((bits(&l), bits(&r)), (bits(&left), bits(&right)), "block {block}");
+        }
+        // Blocks 0 and 2 (it holds a -0.0) are stored; block 1 and the 10-frame block 3,
+        // all +0.0, are not.
+        let manifest = serde_json::to_vec(&store.manifest(&key(1)).unwrap()).unwrap();
+        let stored = 2 * BLOCK_FRAMES * FRAME_BYTES;
+        let size = fs::metadata(store.entry_path(&key(1))).unwrap().len() as usize;
+        assert_eq!(size, HEADER_BYTES + stored + 4 + manifest.len());
+        let bytes = fs::read(store.entry_path(&key(1))).unwrap();
+        assert_eq!(bytes[HEADER_BYTES + stored..HEADER_BYTES + stored + 4], [1, 0, 1, 0]);
+    }
+
+    #[test]
+    fn the_manifest_read_between_silent_and_stored_blocks_leaves_the_audio_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (left, right) = with_silence();
+        put(&store, &key(1), &left, &right);
+        let mut reader = store.open_entry(&key(1)).unwrap();
+        let frames = left.len();
+        let (mut l, mut r) = (vec![1.0; frames], vec![1.0; frames]);
+        let mut done = 0;
+        for stop in [BLOCK_FRAMES + 5, 2 * BLOCK_FRAMES + 3, frames] {
+            assert_eq!(reader.read_manifest().unwrap()["frames"], json!(frames));
+            done += reader.read(&mut l[done..stop], &mut r[done..stop]).unwrap();
+        }
+        assert_eq!(done, frames);
+        assert_eq!((bits(&l), bits(&r)), (bits(&left), bits(&right)));
+    }
+
+    #[test]
+    fn a_damaged_block_map_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (left, right) = with_silence();
+        put(&store, &key(1), &left, &right);
+        let path = store.entry_path(&key(1));
+        let pristine = fs::read(&path).unwrap();
+        let map = HEADER_BYTES + 2 * BLOCK_FRAMES * FRAME_BYTES;
+        // A stored block marked silent or a silent one marked stored no longer adds up to
+        // the stored bytes; a value other than 0 or 1 is no mark at all.
+        for (at, value) in [(map, 0), (map + 1, 1), (map + 3, 1), (map + 2, 7)] {
+            let mut damaged = pristine.clone();
+            damaged[at] = value;
+            fs::write(&path, &damaged).unwrap();
+            let e = store.open_entry(&key(1)).unwrap_err();
+            assert!(matches!(e, CacheError::Corrupt { .. }), "{at}: {e}");
+        }
+        // Swapping two marks keeps the sum, so only the checksum catches it.
+        let mut damaged = pristine.clone();
+        damaged.swap(map, map + 1);
+        fs::write(&path, &damaged).unwrap();
+        let e = read_all(&store, &key(1), 4096).unwrap_err();
+        assert!(matches!(e, CacheError::Corrupt { .. }), "{e}");
     }
 
     #[test]
