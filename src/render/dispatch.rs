@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use petgraph::graph::NodeIndex;
 
 use super::NodeError;
+use super::cost::node_cost;
 use super::pipe::{Link, pipe};
-use crate::dsp::step::Step;
 use crate::graph::{NodeKind, RenderGraph};
 
 /// A node's result, in completion order.
@@ -62,6 +62,7 @@ pub fn dispatch(
         priority,
         pipelines,
         ready: Mutex::new(BinaryHeap::new()),
+        running: AtomicUsize::new(0),
         outcomes: Mutex::new(Vec::new()),
         stopped: AtomicBool::new(false),
     };
@@ -89,6 +90,8 @@ struct State<'g> {
     pipelines: bool,
     /// Ready nodes by priority (highest first), then by index for a fixed tie order.
     ready: Mutex<BinaryHeap<(u64, std::cmp::Reverse<usize>)>>,
+    /// Pipelines running now.
+    running: AtomicUsize,
     outcomes: Mutex<Vec<Outcome>>,
     stopped: AtomicBool,
 }
@@ -129,13 +132,14 @@ fn can_stream(graph: &RenderGraph, producer: NodeIndex, reader: NodeIndex) -> bo
 }
 
 /// Runs the stages of a pipeline: the first on this thread, each later one on a thread of
-/// its own, connected by pipes. Returns each stage's result, in stage order.
-fn run_stages(stages: &[NodeIndex], run: &Run<'_>) -> Vec<Result<(), NodeError>> {
+/// its own, connected by pipes. `alone` says that nothing else runs or waits, which lets
+/// the stages split their chains. Returns each stage's result, in stage order.
+fn run_stages(stages: &[NodeIndex], alone: bool, run: &Run<'_>) -> Vec<Result<(), NodeError>> {
     let [first, rest @ ..] = stages else { return Vec::new() };
     if rest.is_empty() {
-        return vec![run(*first, Link::default())];
+        return vec![run(*first, Link { alone, ..Link::default() })];
     }
-    let mut links: Vec<Link> = stages.iter().map(|_| Link::default()).collect();
+    let mut links: Vec<Link> = stages.iter().map(|_| Link { alone, ..Link::default() }).collect();
     for (k, pair) in stages.windows(2).enumerate() {
         let (sender, receiver) = pipe();
         links[k].to = Some(sender);
@@ -162,13 +166,22 @@ fn run_stages(stages: &[NodeIndex], run: &Run<'_>) -> Vec<Result<(), NodeError>>
 /// One task: takes the most urgent ready node, runs it (with any pipeline it heads), and
 /// spawns a task for each reader that this made ready.
 fn take_one<'s>(scope: &rayon::Scope<'s>, state: &'s State<'s>, run: &'s Run<'s>) {
-    let next = state.ready.lock().expect("no thread panicked holding the lock").pop();
+    let (next, none_waiting) = {
+        let mut ready = state.ready.lock().expect("no thread panicked holding the lock");
+        let next = ready.pop();
+        (next, ready.is_empty())
+    };
     let Some((_, std::cmp::Reverse(index))) = next else { return };
     if state.stopped.load(Ordering::Acquire) {
         return;
     }
     let stages = state.pipeline_from(NodeIndex::new(index));
-    let results = run_stages(&stages, run);
+    // A pipeline is what runs when a node has other threads beside it; with `-j 1` nothing
+    // is ever alone, so that setting stays strictly serial.
+    let others_running = state.running.fetch_add(1, Ordering::AcqRel);
+    let alone = state.pipelines && none_waiting && others_running == 0;
+    let results = run_stages(&stages, alone, run);
+    state.running.fetch_sub(1, Ordering::AcqRel);
     let ok = results.iter().all(Result::is_ok);
     if !ok {
         state.stopped.store(true, Ordering::Release);
@@ -203,35 +216,7 @@ fn critical_paths(
     let order = graph.topological_order();
     for i in order.into_iter().rev().filter(|i| nodes.contains(i)) {
         let after = readers.get(&i).into_iter().flatten().map(|r| longest[r]).max().unwrap_or(0);
-        longest.insert(i, cost(&graph.graph[i].kind) + after);
+        longest.insert(i, node_cost(&graph.graph[i].kind) + after);
     }
     longest
-}
-
-/// A rough relative cost per frame of running a node, from measured processor speeds.
-fn cost(kind: &NodeKind) -> u64 {
-    match kind {
-        NodeKind::Source { .. } => 10,
-        NodeKind::Track { chain, .. } => 4 + chain.iter().map(step_cost).sum::<u64>(),
-        NodeKind::Sum { feeds, chain, .. } => {
-            2 + feeds.len() as u64 + chain.iter().map(step_cost).sum::<u64>()
-        }
-        NodeKind::Output { .. } => 3,
-    }
-}
-
-fn step_cost(step: &Step) -> u64 {
-    match step {
-        Step::Parallel(branches) => branches.iter().flatten().map(step_cost).sum(),
-        Step::Eq(bands) => 2 * bands.0.len() as u64,
-        other => match other.kind() {
-            "reverb" => 25,
-            "saturate" => 30,
-            "convolution" | "limiter" => 10,
-            "chorus" => 6,
-            "compressor" | "gate" | "expander" | "deesser" => 5,
-            "gain" | "polarity" | "width" => 1,
-            _ => 2,
-        },
-    }
 }

@@ -7,9 +7,11 @@ use petgraph::graph::NodeIndex;
 use serde_json::{Value, json};
 
 use super::NodeError;
+use super::cost::{balanced_split, overhead};
 use super::impulse::with_impulse_responses;
 use super::inputs::{EntryStream, FileStream, Stream};
 use super::pipe::{Link, PipeReceiver, PipeSender};
+use super::staged::StagedChain;
 use super::stream::{Produced, SidechainInput, Sink, run_chain};
 use crate::cache::keys::Keys;
 use crate::cache::store::{EntryWriter, Store};
@@ -35,6 +37,8 @@ pub struct Job<'a> {
     inbound: Mutex<Option<(NodeIndex, PipeReceiver)>>,
     /// The pipe to this node's reader, until the node starts writing.
     outbound: Mutex<Option<PipeSender>>,
+    /// Whether the node has the machine to itself (see [`Link::alone`]).
+    alone: bool,
 }
 
 impl<'a> Job<'a> {
@@ -56,6 +60,7 @@ impl<'a> Job<'a> {
             node,
             inbound: Mutex::new(link.from),
             outbound: Mutex::new(link.to),
+            alone: link.alone,
         }
     }
 
@@ -86,7 +91,8 @@ impl<'a> Job<'a> {
 
     /// Runs `chain` over `input_frames` frames that `fill(position, left, right)` provides,
     /// with the node's sidechains, into this node's cache entry. `content_frames` (where
-    /// the source material ends) goes into the manifest for the output's length.
+    /// the source material ends) goes into the manifest for the output's length. A node
+    /// that runs alone splits a chain without sidechains over two threads.
     ///
     /// # Errors
     /// When an input, an impulse response or the cache fails.
@@ -99,20 +105,34 @@ impl<'a> Job<'a> {
         fill: impl FnMut(u64, &mut [f32], &mut [f32]) -> Result<(), NodeError>,
     ) -> Result<(), NodeError> {
         let (input_frames, content_frames) = frames;
-        let (mut processors, mut keys) = self.prepare_chain(chain, sidechains, main_inputs)?;
+        let (steps, mut keys) = self.prepare_chain(chain, sidechains, main_inputs)?;
+        let env = BuildEnv {
+            sample_rate: f64::from(self.sample_rate()),
+            max_block: BLOCK_FRAMES,
+            seed: self.keys.key(self.node).seed(),
+        };
         let mut sink = Sink {
             entry: self.create_entry()?,
             pipe: self.outbound.lock().expect("no thread panicked holding the lock").take(),
             content_frames,
         };
-        let produced = run_chain(
-            &mut processors,
-            input_frames,
-            self.sample_rate(),
-            &mut keys,
-            &mut sink,
-            fill,
-        )?;
+        let rate = self.sample_rate();
+        let split = if self.alone && keys.is_empty() {
+            balanced_split(overhead(&self.graph.graph[self.node].kind), &steps)
+        } else {
+            None
+        };
+        let produced = if let Some(k) = split {
+            std::thread::scope(|scope| {
+                let (front, back) =
+                    (Chain::build(&steps[..k], &env), Chain::build(&steps[k..], &env));
+                let mut staged = StagedChain::start(scope, front, back, BLOCK_FRAMES);
+                run_chain(&mut staged, input_frames, rate, &mut keys, &mut sink, fill)
+            })
+        } else {
+            let mut whole = Chain::build(&steps, &env);
+            run_chain(&mut whole, input_frames, rate, &mut keys, &mut sink, fill)
+        }?;
         self.finish_entry(sink.entry, produced, content_frames)?;
         if let Some(mut pipe) = sink.pipe {
             pipe.end(produced.audible_frames);
@@ -120,9 +140,8 @@ impl<'a> Job<'a> {
         Ok(())
     }
 
-    /// Builds this node's chain (impulse responses loaded, randomness seeded from the key)
-    /// and opens its sidechain inputs, which follow the first `main_inputs` in the node's
-    /// input list.
+    /// Resolves this node's chain (impulse responses loaded) and opens its sidechain
+    /// inputs, which follow the first `main_inputs` in the node's input list.
     ///
     /// # Errors
     /// When an impulse response or a sidechain input cannot be read.
@@ -131,13 +150,8 @@ impl<'a> Job<'a> {
         chain: &[Step],
         sidechains: &[String],
         main_inputs: usize,
-    ) -> Result<(Chain, Vec<SidechainInput>), NodeError> {
-        let env = BuildEnv {
-            sample_rate: f64::from(self.sample_rate()),
-            max_block: BLOCK_FRAMES,
-            seed: self.keys.key(self.node).seed(),
-        };
-        let processors = Chain::build(&with_impulse_responses(chain, self.sample_rate())?, &env);
+    ) -> Result<(Vec<Step>, Vec<SidechainInput>), NodeError> {
+        let steps = with_impulse_responses(chain, self.sample_rate())?;
         let inputs = &self.graph.graph[self.node].inputs[main_inputs..];
         let keys = sidechains
             .iter()
@@ -146,7 +160,7 @@ impl<'a> Job<'a> {
                 Ok(SidechainInput { name: name.clone(), stream: self.open_input(input)? })
             })
             .collect::<Result<_, NodeError>>()?;
-        Ok((processors, keys))
+        Ok((steps, keys))
     }
 
     /// Opens this node's cache entry for writing.

@@ -4,6 +4,7 @@
 //!
 //! Render knows nothing about YAML: it takes a graph and its keys.
 
+mod cost;
 mod dispatch;
 mod impulse;
 mod inputs;
@@ -14,6 +15,7 @@ mod plan;
 mod retired;
 mod schedule;
 mod source;
+mod staged;
 mod stream;
 mod sum;
 mod track;

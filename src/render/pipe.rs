@@ -28,14 +28,18 @@ enum Message {
     End { audible_frames: u64 },
 }
 
-/// A node's pipes when it runs in a pipeline: the producer it reads, and the reader it
-/// feeds. A node outside any pipeline has neither.
+/// How a node runs alongside the others: its pipes when it runs in a pipeline (the
+/// producer it reads, and the reader it feeds; a node outside any pipeline has neither),
+/// and whether it has the machine to itself.
 #[derive(Default)]
 pub struct Link {
     /// The input that arrives through a pipe, and that pipe.
     pub from: Option<(NodeIndex, PipeReceiver)>,
     /// The pipe to the node that reads this one.
     pub to: Option<PipeSender>,
+    /// Nothing else was running or waiting when the node started, so it may split its
+    /// chain over two threads.
+    pub alone: bool,
 }
 
 /// Makes a connected pair.

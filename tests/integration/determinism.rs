@@ -73,12 +73,16 @@ fn render_project(work: &std::path::Path, yaml: &str, cache: &str, jobs: &str) -
 
 /// After a fader move (bus → master → output) or an EQ change (track → bus → master →
 /// output) the nodes that re-render run as a pipeline, each reading the one before it as
-/// it is made; a cold single-threaded render of the edited project, which runs node after
-/// node from finished entries, must give the same bytes.
+/// it is made, and with nothing else to do the master splits its chain over two threads;
+/// a cold single-threaded render of the edited project, which runs node after node from
+/// finished entries with whole chains, must give the same bytes. So must the cold render
+/// on two threads that starts it.
 #[test]
 fn pipelined_incremental_renders_match_cold_single_threaded_ones() {
     let work = pipeline_session();
-    render_project(work.path(), PIPELINE_PROJECT, "warm", "2");
+    let two = render_project(work.path(), PIPELINE_PROJECT, "warm", "2");
+    let one = render_project(work.path(), PIPELINE_PROJECT, "cold", "1");
+    assert!(two == one, "the cold render on two threads differs");
     let edits = [("gain: -3 dB", "gain: -4.5 dB"), ("gain: 2 dB", "gain: 5 dB")];
     let mut yaml = PIPELINE_PROJECT.to_owned();
     for (i, (from, to)) in edits.iter().enumerate() {
