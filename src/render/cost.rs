@@ -48,9 +48,9 @@ pub fn step_cost(step: &Step) -> u64 {
     }
 }
 
-/// The least a half of a split chain must cost: below it, handing blocks between two
-/// threads costs about what the second thread saves.
-const MIN_HALF_COST: u64 = 5;
+/// The least a half of a split chain must cost: handing each block to another thread and
+/// back costs a copy and a wake-up, which a lighter half does not repay.
+const MIN_HALF_COST: u64 = 10;
 
 /// Where to split `chain` so that its front (after `overhead`) and its back cost about
 /// the same: the number of steps in the front, from 1 to `chain.len() - 1`. `None` when
@@ -80,14 +80,13 @@ mod tests {
                 { "compressor": { "threshold": "-12 dB", "ratio": 2 } },
                 { "limiter": {} }]"#,
         );
-        // eq 2, compressor 7, limiter 18: reading many inputs tips the balance.
-        assert_eq!(balanced_split(0, &chain), Some(2));
+        // eq 2, compressor 7, limiter 18, after the cost of reading the inputs.
         assert_eq!(balanced_split(12, &chain), Some(2));
         assert_eq!(balanced_split(30, &chain), Some(1));
-        assert_eq!(balanced_split(0, &chain[..1]), None);
-        assert_eq!(balanced_split(0, &[]), None);
-        // eq and compressor: the eq alone is too light a half.
-        assert_eq!(balanced_split(0, &chain[..2]), None);
-        assert_eq!(balanced_split(3, &chain[..2]), Some(1));
+        // A half that costs less than handing its blocks over is not worth a thread.
+        assert_eq!(balanced_split(0, &chain), None);
+        assert_eq!(balanced_split(12, &chain[..2]), None);
+        assert_eq!(balanced_split(30, &chain[..1]), None);
+        assert_eq!(balanced_split(30, &[]), None);
     }
 }
