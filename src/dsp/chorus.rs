@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::ring::Ring;
 use super::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Fraction, Hertz, Param, TimeMs};
+use crate::units::{Hertz, Param, Share, TimeMs};
 
 /// The shortest delay of the sweep, in seconds; voices sweep from here up by `depth`.
 const BASE_DELAY_S: f64 = 0.007;
@@ -37,7 +37,7 @@ pub struct ChorusSpec {
     pub voices: u32,
     /// The share of the voices in the output; the rest is the dry input.
     #[serde(default = "half")]
-    pub mix: Fraction,
+    pub mix: Share,
 }
 
 fn default_rate() -> Param<Hertz> {
@@ -52,8 +52,8 @@ fn default_voices() -> u32 {
     2
 }
 
-fn half() -> Fraction {
-    Fraction(0.5)
+fn half() -> Share {
+    Share(0.5)
 }
 
 fn read_voices<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
@@ -161,7 +161,7 @@ impl Chorus {
             depth,
             voices,
             lines: [Ring::new(longest), Ring::new(longest)],
-            mix: spec.mix.0.clamp(0.0, 1.0),
+            mix: spec.mix.0,
             tail: longest,
         }
     }
@@ -205,7 +205,7 @@ mod tests {
             rate: Param::Constant(Hertz(rate)),
             depth: TimeMs(depth_ms / 1000.0),
             voices,
-            mix: Fraction(mix),
+            mix: Share(mix),
         }
     }
 
@@ -316,7 +316,7 @@ mod tests {
             rate: ramp(Hertz(0.5), Hertz(6.0), 0.1),
             depth: TimeMs(0.004),
             voices: 4,
-            mix: Fraction(0.5),
+            mix: Share(0.5),
         };
         assert_block_size_independent(&s, 48000.0, &noise(9000, 1), &noise(9000, 2));
     }

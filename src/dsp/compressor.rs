@@ -14,7 +14,7 @@ use super::curve::Curve;
 use super::envelope::{Ballistics, Detector, Envelope, Key, grid_runs};
 use super::gain_computer::{CompressorCurve, db_to_level};
 use super::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Decibels, Fraction, Hertz, Param, Ratio, TimeMs};
+use crate::units::{Decibels, Hertz, Param, Ratio, Share, TimeMs};
 
 /// `- compressor: { threshold: -16 dB, ratio: 4, attack: 8 ms, release: 90 ms, makeup: 2 dB }`
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -43,11 +43,11 @@ pub struct CompressorSpec {
     /// How much the louder channel drives both: `100%` compresses both channels alike, `0%`
     /// compresses each on its own level.
     #[serde(default = "fully_linked")]
-    pub link: Fraction,
+    pub link: Share,
     /// Share of compressed signal in the output; the rest is the unprocessed input
     /// (parallel compression).
     #[serde(default = "fully_wet")]
-    pub mix: Param<Fraction>,
+    pub mix: Param<Share>,
     /// A track or bus whose signal drives the detector instead of this input (ducking).
     #[serde(default)]
     pub sidechain: Option<String>,
@@ -73,12 +73,12 @@ fn unity() -> Param<Decibels> {
     Param::Constant(Decibels(0.0))
 }
 
-fn fully_linked() -> Fraction {
-    Fraction(1.0)
+fn fully_linked() -> Share {
+    Share(1.0)
 }
 
-fn fully_wet() -> Param<Fraction> {
-    Param::Constant(Fraction(1.0))
+fn fully_wet() -> Param<Share> {
+    Param::Constant(Share(1.0))
 }
 
 impl Spec for CompressorSpec {
@@ -139,7 +139,7 @@ impl Curves {
     }
 
     fn settings_at(&self, frame: u64) -> Settings {
-        let wet = self.mix.at(frame).clamp(0.0, 1.0);
+        let wet = self.mix.at(frame);
         Settings {
             curve: CompressorCurve::new(
                 self.threshold.at(frame),
@@ -488,7 +488,7 @@ mod tests {
         let wet_spec =
             spec(r#"{"threshold": "-30 dB", "ratio": 4, "attack": "2 ms", "makeup": "3 dB"}"#);
         let mut half_spec = wet_spec.clone();
-        half_spec.mix = Param::Constant(Fraction(0.5));
+        half_spec.mix = Param::Constant(Share(0.5));
         let input: Vec<f32> = (0..4800)
             .map(|i| {
                 let t = f64::from(i) / RATE;

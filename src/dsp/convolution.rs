@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ring::Ring;
 use super::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Fraction, TimeMs};
+use crate::units::{Share, TimeMs};
 
 /// Partitions are about this many times shorter than the IR, within the bounds below:
 /// longer partitions make fewer spectra to multiply, shorter ones less latency.
@@ -60,7 +60,7 @@ pub struct ConvolutionSpec {
     pub ir_content: Option<String>,
     /// The share of the convolved signal in the output; the dry share is delayed to match.
     #[serde(default = "all_wet")]
-    pub mix: Fraction,
+    pub mix: Share,
     /// Silence added before the impulse response.
     #[serde(default = "no_predelay")]
     pub predelay: TimeMs,
@@ -69,8 +69,8 @@ pub struct ConvolutionSpec {
     pub samples: Option<Arc<Ir>>,
 }
 
-fn all_wet() -> Fraction {
-    Fraction(1.0)
+fn all_wet() -> Share {
+    Share(1.0)
 }
 
 fn no_predelay() -> TimeMs {
@@ -93,7 +93,7 @@ impl Spec for ConvolutionSpec {
             )
         });
         let predelay = (self.predelay.seconds() * env.sample_rate).round() as usize;
-        Box::new(Convolution::new(ir, predelay, self.mix.0.clamp(0.0, 1.0)))
+        Box::new(Convolution::new(ir, predelay, self.mix.0))
     }
 }
 
@@ -285,7 +285,7 @@ mod tests {
         ConvolutionSpec {
             ir: "irs/test.wav".into(),
             ir_content: None,
-            mix: Fraction(mix),
+            mix: Share(mix),
             predelay: TimeMs(predelay_s),
             samples: Some(Arc::new(ir)),
         }

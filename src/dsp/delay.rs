@@ -1,13 +1,14 @@
 //! `delay`: a feedback echo, optionally ping-pong, with tone filters inside the loop.
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::curve::Curve;
 use super::one_pole::OnePole;
 use super::ring::Ring;
 use super::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Fraction, Hertz, Param, TimeMs};
+use crate::units::{Fraction, Hertz, Param, Share, TimeMs, percent};
 
 /// The most feedback the loop takes, so that the echoes always die away.
 const MAX_FEEDBACK: f64 = 0.99;
@@ -23,13 +24,13 @@ pub struct DelaySpec {
     /// value such as `1/8.` (needs the project's `tempo:`). A constant time lands on whole
     /// frames; automated time glides between frames.
     pub time: Param<TimeMs>,
-    /// How much of each echo returns as the next one, from 0% up to (not including) 100%;
-    /// values from 100% up are held at 99%.
-    #[serde(default = "no_feedback")]
+    /// How much of each echo returns as the next one, from 0% to 99%: at 100% the echoes
+    /// would never die away.
+    #[serde(default = "no_feedback", deserialize_with = "feedback_that_dies_away")]
     pub feedback: Param<Fraction>,
     /// The share of echoes in the output: 0% is the dry input, 100% echoes only.
     #[serde(default = "all_wet")]
-    pub mix: Param<Fraction>,
+    pub mix: Param<Share>,
     /// Sends the input (summed to mono) to the left echo first, then bounces each echo
     /// to the other side.
     #[serde(default)]
@@ -43,12 +44,27 @@ pub struct DelaySpec {
     pub low_cut: Option<Hertz>,
 }
 
+/// Reads `feedback`, refusing any point above [`MAX_FEEDBACK`].
+fn feedback_that_dies_away<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Param<Fraction>, D::Error> {
+    let feedback = Param::<Fraction>::deserialize(deserializer)?;
+    match feedback.points().into_iter().find(|&(_, f)| f > MAX_FEEDBACK) {
+        Some((_, f)) => Err(D::Error::custom(format!(
+            "a delay's feedback goes up to {}% so that the echoes die away, not {}%",
+            percent(MAX_FEEDBACK),
+            percent(f)
+        ))),
+        None => Ok(feedback),
+    }
+}
+
 fn no_feedback() -> Param<Fraction> {
     Param::Constant(Fraction(0.0))
 }
 
-fn all_wet() -> Param<Fraction> {
-    Param::Constant(Fraction(1.0))
+fn all_wet() -> Param<Share> {
+    Param::Constant(Share(1.0))
 }
 
 impl Spec for DelaySpec {
@@ -120,7 +136,7 @@ impl Delay {
         let max_delay = longest.ceil() as usize + 2;
         let feedback = Curve::from_seconds(&spec.feedback.points(), sample_rate)
             .map(|g| g.clamp(0.0, MAX_FEEDBACK));
-        let mix = Curve::from_seconds(&spec.mix.points(), sample_rate).map(|m| m.clamp(0.0, 1.0));
+        let mix = Curve::from_seconds(&spec.mix.points(), sample_rate);
         let filters = [LoopFilters::new(spec, sample_rate), LoopFilters::new(spec, sample_rate)];
         let loudest = spec.feedback.points().iter().map(|&(_, g)| g).fold(0.0, f64::max);
         let tail =
@@ -197,7 +213,7 @@ mod tests {
         DelaySpec {
             time: Param::Constant(TimeMs(time_ms / 1000.0)),
             feedback: Param::Constant(Fraction(feedback)),
-            mix: Param::Constant(Fraction(mix)),
+            mix: Param::Constant(Share(mix)),
             ping_pong: false,
             high_cut: None,
             low_cut: None,
@@ -298,7 +314,7 @@ mod tests {
         let s = DelaySpec {
             time: ramp(TimeMs(0.004), TimeMs(0.011), 0.1),
             feedback: ramp(Fraction(0.2), Fraction(0.7), 0.1),
-            mix: Param::Constant(Fraction(0.5)),
+            mix: Param::Constant(Share(0.5)),
             ping_pong: true,
             high_cut: Some(Hertz(5000.0)),
             low_cut: Some(Hertz(100.0)),

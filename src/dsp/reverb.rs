@@ -5,13 +5,14 @@
 use std::f64::consts::PI;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::allpass::Allpass;
 use super::fdn::{Decay, Fdn, LINES};
 use super::ring::Ring;
 use super::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Fraction, Seconds, TimeMs};
+use crate::units::{Seconds, Share, TimeMs};
 
 /// The RT60 range the network is tuned for, in seconds.
 const DECAY_RANGE: (f64, f64) = (0.1, 20.0);
@@ -52,9 +53,9 @@ pub struct ReverbSpec {
     /// Room size: sets the lengths of the delay lines, from a small room (0%) to a hall
     /// (100%).
     #[serde(default = "half")]
-    pub size: Fraction,
+    pub size: Share,
     /// The time the reverb takes to fall 60 dB (RT60), from 0.1 s to 20 s.
-    #[serde(default = "default_decay")]
+    #[serde(default = "default_decay", deserialize_with = "decay_in_range")]
     pub decay: Seconds,
     /// Silence between the input and the start of the reverb.
     #[serde(default = "no_predelay")]
@@ -62,22 +63,36 @@ pub struct ReverbSpec {
     /// How much faster the treble dies than the bass: 0% decays evenly, 100% leaves the
     /// 8 kHz decay at 15% of the bass decay. `decay` stays the broadband RT60.
     #[serde(default = "half")]
-    pub damping: Fraction,
+    pub damping: Share,
     /// Stereo width of the reverb: 0% is mono, 100% fully decorrelated.
     #[serde(default = "full")]
-    pub width: Fraction,
+    pub width: Share,
     /// The share of reverb in the output: 100% is reverb only (for a bus), less blends in
     /// the dry input (for an insert).
     #[serde(default = "full")]
-    pub mix: Fraction,
+    pub mix: Share,
 }
 
-fn half() -> Fraction {
-    Fraction(0.5)
+fn half() -> Share {
+    Share(0.5)
 }
 
-fn full() -> Fraction {
-    Fraction(1.0)
+fn full() -> Share {
+    Share(1.0)
+}
+
+/// Reads `decay`, refusing values outside [`DECAY_RANGE`].
+fn decay_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Seconds, D::Error> {
+    let decay = Seconds::deserialize(deserializer)?;
+    let (shortest, longest) = DECAY_RANGE;
+    if (shortest..=longest).contains(&decay.0) {
+        Ok(decay)
+    } else {
+        Err(D::Error::custom(format!(
+            "a reverb's decay runs from {shortest} s to {longest} s, not {} s",
+            decay.0
+        )))
+    }
 }
 
 fn default_decay() -> Seconds {
@@ -117,11 +132,11 @@ impl Reverb {
     /// A reverb for `spec` at `sample_rate`, its modulation drawn from `seed`.
     #[must_use]
     pub fn new(spec: &ReverbSpec, sample_rate: f64, seed: u64) -> Self {
-        let size = spec.size.0.clamp(0.0, 1.0);
-        let decay = spec.decay.0.clamp(DECAY_RANGE.0, DECAY_RANGE.1);
+        let size = spec.size.0;
+        let decay = spec.decay.0;
         let lengths = line_lengths(size, sample_rate);
         let mean = lengths.iter().sum::<usize>() as f64 / LINES as f64;
-        let decay = decay_targets(decay, spec.damping.0.clamp(0.0, 1.0), sample_rate, mean);
+        let decay = decay_targets(decay, spec.damping.0, sample_rate, mean);
         let fdn = Fdn::new(lengths, &decay, sample_rate, seed);
         let diffusers = DIFFUSERS.map(|side| {
             side.iter()
@@ -142,8 +157,8 @@ impl Reverb {
             diffusers,
             diffused: [vec![0.0; CHUNK], vec![0.0; CHUNK]],
             fdn,
-            width: spec.width.0.clamp(0.0, 1.0),
-            mix: spec.mix.0.clamp(0.0, 1.0),
+            width: spec.width.0,
+            mix: spec.mix.0,
             tail,
         }
     }
@@ -297,12 +312,12 @@ mod tests {
 
     fn spec(size: f64, decay: f64, damping: f64) -> ReverbSpec {
         ReverbSpec {
-            size: Fraction(size),
+            size: Share(size),
             decay: Seconds(decay),
             predelay: TimeMs(0.0),
-            damping: Fraction(damping),
-            width: Fraction(1.0),
-            mix: Fraction(1.0),
+            damping: Share(damping),
+            width: Share(1.0),
+            mix: Share(1.0),
         }
     }
 
@@ -400,7 +415,7 @@ mod tests {
     fn the_tail_channels_are_decorrelated_at_full_width_and_identical_at_zero() {
         let correlation = |width: f64| {
             let mut s = spec(0.7, 2.0, 0.5);
-            s.width = Fraction(width);
+            s.width = Share(width);
             let (l, r) = impulse_response(&s, 48000.0, 0.6);
             let (l, r) = (&l[4800..], &r[4800..]);
             let dot = |a: &[f32], b: &[f32]| {
@@ -447,7 +462,7 @@ mod tests {
         let y = noise(6000, 9);
         let mut s = spec(0.6, 1.8, 0.5);
         let (wet_l, wet_r) = render_spec(&s, 48000.0, 3, &x, &y);
-        s.mix = Fraction(0.25);
+        s.mix = Share(0.25);
         let (mix_l, mix_r) = render_spec(&s, 48000.0, 3, &x, &y);
         // One f32 rounding of each part: 1e-6 at these levels.
         for (m, (d, w)) in

@@ -2,16 +2,18 @@
 //! level compensated so that quiet signals pass at unity.
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::curve::Curve;
 use super::one_pole::OnePole;
 use super::oversample::Oversampler;
 use super::ring::Ring;
 use super::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Decibels, Fraction, Param};
+use crate::units::{Decibels, Param, Share};
 
-/// The drive range the processor honours, in dB; `-inf dB` means the quietest.
+/// The drive range the processor honours, in dB. Less, down to `-inf dB`, is taken as the
+/// least; more is refused when the file loads.
 const DRIVE_RANGE_DB: (f64, f64) = (-40.0, 60.0);
 
 /// The bias that makes `tape` asymmetric, before the drive.
@@ -55,17 +57,30 @@ impl Saturation {
 pub struct SaturateSpec {
     /// Gain into the nonlinearity; the output is scaled back by the same amount, so
     /// drive changes the colour, not the level of quiet passages.
+    #[serde(deserialize_with = "drive_in_range")]
     pub drive: Param<Decibels>,
     /// The nonlinearity: `tanh` (default), `soft` or `tape`.
     #[serde(rename = "type", default)]
     pub kind: Saturation,
     /// The share of saturated signal in the output; the dry share is delayed to match.
     #[serde(default = "all_wet")]
-    pub mix: Param<Fraction>,
+    pub mix: Param<Share>,
 }
 
-fn all_wet() -> Param<Fraction> {
-    Param::Constant(Fraction(1.0))
+/// Reads `drive`, refusing any point above the top of [`DRIVE_RANGE_DB`].
+fn drive_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Param<Decibels>, D::Error> {
+    let drive = Param::<Decibels>::deserialize(deserializer)?;
+    let (_, most) = DRIVE_RANGE_DB;
+    match drive.points().into_iter().find(|&(_, db)| db > most) {
+        Some((_, db)) => {
+            Err(D::Error::custom(format!("a saturator's drive goes up to {most} dB, not {db} dB")))
+        }
+        None => Ok(drive),
+    }
+}
+
+fn all_wet() -> Param<Share> {
+    Param::Constant(Share(1.0))
 }
 
 impl Spec for SaturateSpec {
@@ -91,10 +106,10 @@ impl Saturate {
     /// A saturator for `spec` at `sample_rate`.
     #[must_use]
     pub fn new(spec: &SaturateSpec, sample_rate: f64) -> Self {
-        let (low, high) = DRIVE_RANGE_DB;
+        let (least, _) = DRIVE_RANGE_DB;
         let drive = Curve::from_seconds(&spec.drive.points(), sample_rate)
-            .map(|db| 10f64.powf(db.clamp(low, high) / 20.0));
-        let mix = Curve::from_seconds(&spec.mix.points(), sample_rate).map(|m| m.clamp(0.0, 1.0));
+            .map(|db| 10f64.powf(db.max(least) / 20.0));
+        let mix = Curve::from_seconds(&spec.mix.points(), sample_rate);
         let oversampler = Oversampler::new();
         let latency = oversampler.latency();
         let dc_block = (spec.kind == Saturation::Tape)
@@ -161,7 +176,7 @@ mod tests {
         SaturateSpec {
             drive: Param::Constant(Decibels(drive_db)),
             kind,
-            mix: Param::Constant(Fraction(mix)),
+            mix: Param::Constant(Share(mix)),
         }
     }
 
@@ -312,7 +327,7 @@ mod tests {
         let s = SaturateSpec {
             drive: ramp(Decibels(0.0), Decibels(18.0), 0.1),
             kind: Saturation::Tape,
-            mix: ramp(Fraction(1.0), Fraction(0.4), 0.1),
+            mix: ramp(Share(1.0), Share(0.4), 0.1),
         };
         let x: Vec<f32> = noise(8000, 6).iter().map(|v| v * 1.5).collect();
         assert_block_size_independent(&s, FS, &x, &noise(8000, 7));

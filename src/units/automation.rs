@@ -8,7 +8,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, IntoDeserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::quantities::{Decibels, Fraction, Hertz, Pan, Q, Ratio, Seconds, TimeMs};
+use super::quantities::{Decibels, Fraction, Hertz, Pan, Q, Ratio, Seconds, Share, TimeMs};
 
 /// A quantity with one canonical number, so that automation can interpolate it.
 pub trait Scalar: Copy {
@@ -19,7 +19,7 @@ pub trait Scalar: Copy {
 macro_rules! scalar {
     ($($ty:ident),*) => { $(impl Scalar for $ty { fn value(self) -> f64 { self.0 } })* };
 }
-scalar!(Decibels, Hertz, Seconds, TimeMs, Fraction, Pan, Q, Ratio);
+scalar!(Decibels, Hertz, Seconds, TimeMs, Fraction, Share, Pan, Q, Ratio);
 
 /// One automation point: the value at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

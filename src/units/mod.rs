@@ -16,7 +16,7 @@ mod tempo_context;
 pub use automation::{Automation, Param, Point, Scalar};
 pub use parse::UnitError;
 pub use quantities::{
-    Decibels, Fraction, Hertz, Pan, Polarity, Q, Ratio, SampleRate, Seconds, Slope, Tempo, TimeMs,
-    db_to_gain,
+    Decibels, Fraction, Hertz, Pan, Polarity, Q, Ratio, SampleRate, Seconds, Share, Slope, Tempo,
+    TimeMs, db_to_gain, percent,
 };
 pub use tempo_context::with_tempo;

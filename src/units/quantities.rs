@@ -279,6 +279,42 @@ impl Serialize for Fraction {
     }
 }
 
+/// `fraction` in percent, rounded to a millionth so that `1.2` prints as `120`.
+#[must_use]
+pub fn percent(fraction: f64) -> f64 {
+    (fraction * 100e6).round() / 1e6
+}
+
+/// A share of a whole, from 0% to 100%: a dry/wet mix, a room size, a stereo link. Bare
+/// numbers are percent. A value past 100% is an error, not a silent 100%.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Share(pub f64);
+
+impl Share {
+    fn from_bare(v: f64) -> Result<Self, UnitError> {
+        Self::check(Fraction::from_bare(v)?)
+    }
+
+    fn from_text(text: &str) -> Result<Self, UnitError> {
+        Self::check(Fraction::from_text(text)?)
+    }
+
+    fn check(share: Fraction) -> Result<Self, UnitError> {
+        if share.0 > 1.0 {
+            let percent = percent(share.0);
+            return Err(UnitError(format!("a share runs from 0% to 100%, not {percent}%")));
+        }
+        Ok(Self(share.0))
+    }
+}
+quantity!(Share, "a share from 0% to 100%, e.g. `30%` (a bare number is percent)", "30%");
+
+impl Serialize for Share {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_canonical(self.0, serializer)
+    }
+}
+
 /// A stereo position from -1 (hard left) to +1 (hard right): `30% left`, `5% right`,
 /// `center`, or a bare number in -1..1.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -541,6 +577,11 @@ mod tests {
     fn percent_and_ratio_and_slope() {
         assert_eq!(read::<Fraction>("\"30%\"").unwrap(), Fraction(0.3));
         assert_eq!(read::<Fraction>("140").unwrap(), Fraction(1.4));
+        assert_eq!(read::<Share>("\"100%\"").unwrap(), Share(1.0));
+        assert_eq!(read::<Share>("0").unwrap(), Share(0.0));
+        let past = read::<Share>("140").unwrap_err();
+        assert!(past.contains("0% to 100%, not 140%"), "{past}");
+        assert!(read::<Share>("\"-5%\"").is_err());
         assert_eq!(read::<Ratio>("\"4:1\"").unwrap(), Ratio(4.0));
         assert!(read::<Ratio>("0.5").is_err());
         assert_eq!(read::<Slope>("24").unwrap().order(), 4);

@@ -58,4 +58,6 @@ fixtures! {
     every_routing_error_is_reported_in_one_pass => "several-errors",
     an_unknown_sidechain_suggests_the_nearest_track => "unknown-sidechain",
     a_sidechain_loop_is_a_routing_cycle => "sidechain-cycle",
+    a_share_past_100_percent_is_rejected => "share-past-full",
+    feedback_that_never_dies_away_is_rejected_at_its_point => "feedback-too-high",
 }
