@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::ring::Ring;
 use super::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Hertz, Param, Share, TimeMs};
+use crate::units::{Hertz, Param, Share, TimeMs, points_at_most, tidy, within};
 
 /// The shortest delay of the sweep, in seconds; voices sweep from here up by `depth`.
 const BASE_DELAY_S: f64 = 0.007;
@@ -26,10 +26,10 @@ const MAX_RATE_HZ: f64 = 20.0;
 #[serde(deny_unknown_fields)]
 pub struct ChorusSpec {
     /// How often each voice sweeps its delay up and back (up to 20 Hz).
-    #[serde(default = "default_rate")]
+    #[serde(default = "default_rate", deserialize_with = "rate_in_range")]
     pub rate: Param<Hertz>,
     /// How far each voice's delay sweeps, peak to peak, above the 7 ms base (up to 50 ms).
-    #[serde(default = "default_depth")]
+    #[serde(default = "default_depth", deserialize_with = "depth_in_range")]
     pub depth: TimeMs,
     /// Voices, 1 to 8: evenly spaced in LFO phase and panned evenly from left to right.
     #[serde(default = "default_voices", deserialize_with = "read_voices")]
@@ -54,6 +54,21 @@ fn default_voices() -> u32 {
 
 fn half() -> Share {
     Share(0.5)
+}
+
+/// Reads `rate`, refusing any point above [`MAX_RATE_HZ`].
+fn rate_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Param<Hertz>, D::Error> {
+    points_at_most(deserializer, MAX_RATE_HZ, |hz| {
+        format!("a chorus sweeps at up to {MAX_RATE_HZ} Hz, not {} Hz", tidy(hz))
+    })
+}
+
+/// Reads `depth`, refusing more than [`MAX_DEPTH_S`].
+fn depth_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<TimeMs, D::Error> {
+    within(deserializer, (0.0, MAX_DEPTH_S), |s| {
+        let most = tidy(MAX_DEPTH_S * 1e3);
+        format!("a chorus's depth runs from 0 to {most} ms, not {} ms", tidy(s * 1e3))
+    })
 }
 
 fn read_voices<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
@@ -88,7 +103,7 @@ impl Phase {
         let mut knots: Vec<(f64, f64, f64)> = Vec::with_capacity(points.len());
         for &(seconds, hz) in points {
             let frame = seconds * sample_rate;
-            let rate = hz.clamp(0.0, MAX_RATE_HZ) / sample_rate;
+            let rate = hz / sample_rate;
             let cycles = match knots.last() {
                 None => rate * frame,
                 Some(&(f0, r0, c0)) => c0 + 0.5 * (r0 + rate) * (frame - f0),
@@ -153,7 +168,7 @@ impl Chorus {
             })
             .collect();
         let base = BASE_DELAY_S * sample_rate;
-        let depth = spec.depth.seconds().clamp(0.0, MAX_DEPTH_S) * sample_rate;
+        let depth = spec.depth.seconds() * sample_rate;
         let longest = (base + depth).ceil() as usize + 2;
         Self {
             phase: Phase::new(&spec.rate.points(), sample_rate),

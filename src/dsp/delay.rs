@@ -1,14 +1,13 @@
 //! `delay`: a feedback echo, optionally ping-pong, with tone filters inside the loop.
 
 use schemars::JsonSchema;
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::curve::Curve;
 use super::one_pole::OnePole;
 use super::ring::Ring;
 use super::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Fraction, Hertz, Param, Share, TimeMs, percent};
+use crate::units::{Fraction, Hertz, Param, Share, TimeMs, percent, points_at_most};
 
 /// The most feedback the loop takes, so that the echoes always die away.
 const MAX_FEEDBACK: f64 = 0.99;
@@ -48,15 +47,13 @@ pub struct DelaySpec {
 fn feedback_that_dies_away<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Param<Fraction>, D::Error> {
-    let feedback = Param::<Fraction>::deserialize(deserializer)?;
-    match feedback.points().into_iter().find(|&(_, f)| f > MAX_FEEDBACK) {
-        Some((_, f)) => Err(D::Error::custom(format!(
+    points_at_most(deserializer, MAX_FEEDBACK, |f| {
+        format!(
             "a delay's feedback goes up to {}% so that the echoes die away, not {}%",
             percent(MAX_FEEDBACK),
             percent(f)
-        ))),
-        None => Ok(feedback),
-    }
+        )
+    })
 }
 
 fn no_feedback() -> Param<Fraction> {

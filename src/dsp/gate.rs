@@ -9,13 +9,13 @@
 //! they differ only in their defaults.
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::curve::Curve;
 use super::envelope::{Ballistics, Key, PeakHold, grid_runs};
 use super::gain_computer::{ExpanderCurve, db_to_level};
 use super::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Decibels, Param, Ratio, TimeMs};
+use crate::units::{Decibels, Param, Ratio, TimeMs, tidy, within};
 
 /// Declares a spec with the gate's fields; `$ratio`, `$range` and `$hysteresis` name the
 /// functions that give its defaults.
@@ -48,7 +48,7 @@ macro_rules! gate_spec {
             pub attack: Param<TimeMs>,
             /// How long the gate stays open after the level was last above the threshold
             /// (at most 1 s).
-            #[serde(default = "default_hold")]
+            #[serde(default = "default_hold", deserialize_with = "hold_in_range")]
             pub hold: TimeMs,
             /// Time constant of the closing, once the hold has run out: 63% of the way
             /// closed after this long.
@@ -130,6 +130,13 @@ fn hard_knee() -> Decibels {
 
 fn default_attack() -> Param<TimeMs> {
     Param::Constant(TimeMs(0.0005))
+}
+
+/// Reads `hold`, refusing more than [`MAX_HOLD_SECONDS`].
+fn hold_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<TimeMs, D::Error> {
+    within(deserializer, (0.0, MAX_HOLD_SECONDS), |s| {
+        format!("a gate holds for 0 to {MAX_HOLD_SECONDS} s, not {} s", tidy(s))
+    })
 }
 
 fn default_hold() -> TimeMs {
@@ -252,7 +259,7 @@ impl Gate {
             || fields.attack.is_automated()
             || fields.release.is_automated();
         let settings = curves.settings_at(0);
-        let hold_frames = (fields.hold.seconds().min(MAX_HOLD_SECONDS) * sample_rate).round();
+        let hold_frames = (fields.hold.seconds() * sample_rate).round();
         Self {
             curves,
             automated,

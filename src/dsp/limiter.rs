@@ -13,12 +13,12 @@
 //! never drifts, and a last per-frame check absorbs f64 rounding.
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::delay_line::DelayLine;
 use super::envelope::{PeakHold, one_pole_coefficient};
 use super::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Decibels, TimeMs};
+use crate::units::{Decibels, TimeMs, tidy, within};
 
 /// `- limiter: { ceiling: -1 dB }`
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -30,7 +30,7 @@ pub struct LimiterSpec {
     pub ceiling: Decibels,
     /// How early the gain starts coming down before a peak; the output is delayed by as
     /// much, which the engine compensates (at most 100 ms).
-    #[serde(default = "default_lookahead")]
+    #[serde(default = "default_lookahead", deserialize_with = "lookahead_in_range")]
     pub lookahead: TimeMs,
     /// Time constant of the gain's recovery after a peak: 63% of the way back after this
     /// long.
@@ -40,6 +40,14 @@ pub struct LimiterSpec {
 
 fn default_ceiling() -> Decibels {
     Decibels(-1.0)
+}
+
+/// Reads `lookahead`, refusing more than [`MAX_LOOKAHEAD_SECONDS`].
+fn lookahead_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<TimeMs, D::Error> {
+    within(deserializer, (0.0, MAX_LOOKAHEAD_SECONDS), |s| {
+        let most = tidy(MAX_LOOKAHEAD_SECONDS * 1e3);
+        format!("a limiter looks ahead from 0 to {most} ms, not {} ms", tidy(s * 1e3))
+    })
 }
 
 fn default_lookahead() -> TimeMs {
@@ -92,8 +100,7 @@ impl Limiter {
     /// A limiter for `spec`, taking blocks of up to `env.max_block` frames.
     #[must_use]
     pub fn new(spec: &LimiterSpec, env: &BuildEnv) -> Self {
-        let lookahead = (spec.lookahead.seconds().min(MAX_LOOKAHEAD_SECONDS) * env.sample_rate)
-            .round() as usize;
+        let lookahead = (spec.lookahead.seconds() * env.sample_rate).round() as usize;
         let window = lookahead + 1;
         let chunk = env.max_block.max(1);
         Self {

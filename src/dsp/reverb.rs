@@ -5,14 +5,13 @@
 use std::f64::consts::PI;
 
 use schemars::JsonSchema;
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::allpass::Allpass;
 use super::fdn::{Decay, Fdn, LINES};
 use super::ring::Ring;
 use super::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Seconds, Share, TimeMs};
+use crate::units::{Seconds, Share, TimeMs, tidy, within};
 
 /// The RT60 range the network is tuned for, in seconds.
 const DECAY_RANGE: (f64, f64) = (0.1, 20.0);
@@ -83,16 +82,10 @@ fn full() -> Share {
 
 /// Reads `decay`, refusing values outside [`DECAY_RANGE`].
 fn decay_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Seconds, D::Error> {
-    let decay = Seconds::deserialize(deserializer)?;
     let (shortest, longest) = DECAY_RANGE;
-    if (shortest..=longest).contains(&decay.0) {
-        Ok(decay)
-    } else {
-        Err(D::Error::custom(format!(
-            "a reverb's decay runs from {shortest} s to {longest} s, not {} s",
-            decay.0
-        )))
-    }
+    within(deserializer, DECAY_RANGE, |s| {
+        format!("a reverb's decay runs from {shortest} s to {longest} s, not {} s", tidy(s))
+    })
 }
 
 fn default_decay() -> Seconds {

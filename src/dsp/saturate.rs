@@ -2,7 +2,6 @@
 //! level compensated so that quiet signals pass at unity.
 
 use schemars::JsonSchema;
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::curve::Curve;
@@ -10,7 +9,7 @@ use super::one_pole::OnePole;
 use super::oversample::Oversampler;
 use super::ring::Ring;
 use super::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Decibels, Param, Share};
+use crate::units::{Decibels, Param, Share, points_at_most, tidy};
 
 /// The drive range the processor honours, in dB. Less, down to `-inf dB`, is taken as the
 /// least; more is refused when the file loads.
@@ -69,14 +68,10 @@ pub struct SaturateSpec {
 
 /// Reads `drive`, refusing any point above the top of [`DRIVE_RANGE_DB`].
 fn drive_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Param<Decibels>, D::Error> {
-    let drive = Param::<Decibels>::deserialize(deserializer)?;
     let (_, most) = DRIVE_RANGE_DB;
-    match drive.points().into_iter().find(|&(_, db)| db > most) {
-        Some((_, db)) => {
-            Err(D::Error::custom(format!("a saturator's drive goes up to {most} dB, not {db} dB")))
-        }
-        None => Ok(drive),
-    }
+    points_at_most(deserializer, most, |db| {
+        format!("a saturator's drive goes up to {most} dB, not {} dB", tidy(db))
+    })
 }
 
 fn all_wet() -> Param<Share> {

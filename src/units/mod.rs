@@ -9,14 +9,16 @@
 //! This module knows nothing about YAML: the types deserialize from any serde format.
 
 mod automation;
+mod limits;
 mod parse;
 mod quantities;
 mod tempo_context;
 
 pub use automation::{Automation, Param, Point, Scalar};
+pub use limits::{percent, points_at_most, tidy, within};
 pub use parse::UnitError;
 pub use quantities::{
     Decibels, Fraction, Hertz, Pan, Polarity, Q, Ratio, SampleRate, Seconds, Share, Slope, Tempo,
-    TimeMs, db_to_gain, percent,
+    TimeMs, db_to_gain,
 };
 pub use tempo_context::with_tempo;

@@ -8,6 +8,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::limits::percent;
 use super::parse::{UnitError, UnitTable, scale, split_quantity};
 use super::tempo_context::current_bpm;
 
@@ -277,12 +278,6 @@ impl Serialize for Fraction {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serialize_canonical(self.0, serializer)
     }
-}
-
-/// `fraction` in percent, rounded to a millionth so that `1.2` prints as `120`.
-#[must_use]
-pub fn percent(fraction: f64) -> f64 {
-    (fraction * 100e6).round() / 1e6
 }
 
 /// A share of a whole, from 0% to 100%: a dry/wet mix, a room size, a stereo link. Bare
