@@ -24,7 +24,7 @@ use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-use super::{AudioError, Source};
+use super::{AudioError, Source, aiff};
 
 /// Read-ahead of the byte stream; large reads keep syscalls rare on long PCM files.
 const READ_BUFFER_BYTES: usize = 256 * 1024;
@@ -41,6 +41,9 @@ pub struct Decoder {
     sample_rate: u32,
     channels: usize,
     frames: Option<u64>,
+    /// The length a container declares more reliably than symphonia reads it (see
+    /// `aiff`): frames past it are not audio.
+    limit: Option<u64>,
     /// The last decoded packet, of which the frames from `pending_pos` on are not yet read.
     pending: AudioBuffer<f32>,
     pending_pos: usize,
@@ -67,8 +70,9 @@ impl Decoder {
     /// two channels, or its first packet is corrupt.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, AudioError> {
         let path = path.as_ref().to_path_buf();
-        let file =
-            File::open(&path).map_err(|source| AudioError::Open { path: path.clone(), source })?;
+        let open_error = |source| AudioError::Open { path: path.clone(), source };
+        let file = File::open(&path).map_err(open_error)?;
+        let limit = aiff::declared_frames(&path).map_err(open_error)?;
         let stream = MediaSourceStream::new(
             Box::new(file),
             MediaSourceStreamOptions { buffer_len: READ_BUFFER_BYTES },
@@ -111,7 +115,8 @@ impl Decoder {
             track_id,
             sample_rate,
             channels: 0,
-            frames: params.n_frames,
+            frames: limit.or(params.n_frames),
+            limit,
             pending: AudioBuffer::unused(),
             pending_pos: 0,
             decoded: 0,
@@ -180,7 +185,7 @@ impl Decoder {
             }
             if let Some((encoding, spec)) = self.pcm {
                 if self.fill_pcm(encoding, spec, packet.buf()) {
-                    return Ok(true);
+                    return self.hold_to_limit();
                 }
                 continue;
             }
@@ -203,8 +208,26 @@ impl Decoder {
             decoded.convert(&mut self.pending);
             self.pending_pos = 0;
             self.decoded += self.pending.frames() as u64;
-            return Ok(true);
+            return self.hold_to_limit();
         }
+    }
+
+    /// Drops the frames of the packet just decoded that lie past the declared length;
+    /// returns false, having ended the stream, when none is left.
+    fn hold_to_limit(&mut self) -> Result<bool, AudioError> {
+        if let Some(limit) = self.limit
+            && self.decoded > limit
+        {
+            let excess = usize::try_from(self.decoded - limit).unwrap_or(usize::MAX);
+            let keep = self.pending.frames().saturating_sub(excess);
+            self.pending.truncate(keep);
+            self.decoded = limit;
+            if keep == 0 {
+                self.finish()?;
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Converts one packet of interleaved PCM into `pending`, exactly as symphonia's PCM

@@ -5,6 +5,7 @@
 //! [`resample`]); [`wav`] writes the WAV container itself. This module knows nothing of
 //! projects, graphs or caches.
 
+mod aiff;
 pub mod decode;
 pub mod resample;
 pub mod wav;
