@@ -5,6 +5,7 @@ mod cache_integrity;
 mod contract_songs;
 mod determinism;
 mod diagnostics;
+mod formats;
 mod graph_plans;
 mod mixing;
 mod peers;
