@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use symphonia::core::audio::{AudioBuffer, Signal, SignalSpec};
 use symphonia::core::codecs::{
     CODEC_TYPE_NULL, CODEC_TYPE_PCM_F32LE, CODEC_TYPE_PCM_S16LE, CODEC_TYPE_PCM_S24LE,
-    CodecParameters, Decoder as CodecDecoder, DecoderOptions,
+    CODEC_TYPE_VORBIS, CodecParameters, Decoder as CodecDecoder, DecoderOptions,
 };
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader};
@@ -41,8 +41,8 @@ pub struct Decoder {
     sample_rate: u32,
     channels: usize,
     frames: Option<u64>,
-    /// The length a container declares more reliably than symphonia reads it (see
-    /// `aiff`): frames past it are not audio.
+    /// The length a file declares more reliably than its last packet decodes (an AIFF's
+    /// `COMM` chunk, an Ogg Vorbis stream's final granule): frames past it are not audio.
     limit: Option<u64>,
     /// The last decoded packet, of which the frames from `pending_pos` on are not yet read.
     pending: AudioBuffer<f32>,
@@ -72,7 +72,7 @@ impl Decoder {
         let path = path.as_ref().to_path_buf();
         let open_error = |source| AudioError::Open { path: path.clone(), source };
         let file = File::open(&path).map_err(open_error)?;
-        let limit = aiff::declared_frames(&path).map_err(open_error)?;
+        let aiff_frames = aiff::declared_frames(&path).map_err(open_error)?;
         let stream = MediaSourceStream::new(
             Box::new(file),
             MediaSourceStreamOptions { buffer_len: READ_BUFFER_BYTES },
@@ -99,6 +99,9 @@ impl Decoder {
             .ok_or_else(|| unsupported(&path, "the file holds no audio track"))?;
         let params = track.codec_params.clone();
         let track_id = track.id;
+        // A Vorbis stream's last packet decodes whole; its final granule position, which
+        // symphonia reports as the length, says where the audio really ends.
+        let vorbis_frames = params.n_frames.filter(|_| params.codec == CODEC_TYPE_VORBIS);
         let sample_rate = params
             .sample_rate
             .filter(|&r| r > 0)
@@ -115,8 +118,8 @@ impl Decoder {
             track_id,
             sample_rate,
             channels: 0,
-            frames: limit.or(params.n_frames),
-            limit,
+            frames: aiff_frames.or(params.n_frames),
+            limit: aiff_frames.or(vorbis_frames),
             pending: AudioBuffer::unused(),
             pending_pos: 0,
             decoded: 0,
