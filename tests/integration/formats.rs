@@ -35,8 +35,8 @@ fn middle(x: &[f32]) -> &[f32] {
 
 #[test]
 fn mp3_vorbis_and_aiff_decode_to_their_tone() {
-    // Each file's level as ffmpeg 5.1 decodes it, over the tone's steady middle: the codecs move it
-    // (LAME at 128 kb/s leaves this tone 0.45 dB low), and decoding must not move it more.
+    // Each file's level as ffmpeg 5.1 decodes it, over the tone's steady middle: the codecs
+    // move it (LAME at 128 kb/s leaves this tone 0.45 dB low); decoding must not move it more.
     for (name, ffmpeg_db) in [("tone.aiff", -0.0026), ("tone.mp3", -0.4481), ("tone.ogg", 0.0680)] {
         let (rate, left, right) = read_audio(&root().join("tests/fixtures/audio").join(name));
         assert_eq!(rate, RATE, "{name}");
