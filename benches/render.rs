@@ -2,10 +2,15 @@
 //! of the `mixdown` binary, against a plain read-sum-write of the same stems, with peak
 //! memory. Prints figures; asserts nothing.
 //!
-//!     cargo bench --bench render -- [--stems 16] [--seconds 180] [--runs 3]
+//!     cargo bench --bench render -- [--stems 16] [--seconds 180] [--runs 3] [--mix reference]
 //!
-//! The session (N stereo 24-bit 48 kHz stems, HPF + 3-band EQ on every track, three buses)
-//! is generated once under `target/bench-sessions/` from a fixed seed.
+//! The stems (N stereo 24-bit 48 kHz files) are generated once under
+//! `target/bench-sessions/` from a fixed seed. The default mix puts an HPF and a 3-band EQ
+//! on every track and sums them into three buses; `--mix reference` is the peer
+//! comparison's reference mix (`render/reference_mix.rs`).
+
+#[path = "render/reference_mix.rs"]
+mod reference_mix;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -23,6 +28,46 @@ struct Options {
     stems: usize,
     seconds: f64,
     runs: usize,
+    reference: bool,
+}
+
+/// A mix to render, and the two values the incremental renders change.
+pub struct Project {
+    yaml: String,
+    /// The first track's fader.
+    fader: Knob,
+    /// A band gain of the first track's EQ.
+    eq: Knob,
+}
+
+/// A number in the project text, between the text that makes its first occurrence unique.
+pub struct Knob {
+    before: String,
+    value: f64,
+    after: String,
+}
+
+impl Knob {
+    fn new(before: &str, value: f64, after: &str) -> Self {
+        Self { before: before.to_owned(), value, after: after.to_owned() }
+    }
+
+    fn text(&self, value: f64) -> String {
+        format!("{}{value}{}", self.before, self.after)
+    }
+
+    /// Moves the value by a tenth of a unit per run, so that every run renders anew.
+    fn nudge(&self, dir: &Path, run: usize) {
+        let path = dir.join("mix.yaml");
+        let text = std::fs::read_to_string(&path).expect("project");
+        let nudged = self.text(self.value - 0.1 * (run + 1) as f64);
+        assert!(
+            text.contains(&self.text(self.value)),
+            "the project holds {}",
+            self.text(self.value)
+        );
+        std::fs::write(&path, text.replacen(&self.text(self.value), &nudged, 1)).expect("project");
+    }
 }
 
 fn options() -> Options {
@@ -38,6 +83,7 @@ fn options() -> Options {
         stems: value("--stems", 16.0) as usize,
         seconds: value("--seconds", 180.0),
         runs: value("--runs", 3.0) as usize,
+        reference: args.windows(2).any(|w| w[0] == "--mix" && w[1] == "reference"),
     }
 }
 
@@ -72,7 +118,7 @@ fn write_stem(path: &Path, frames: usize, seed: u64) {
     writer.finish().expect("finish stem");
 }
 
-fn project(stems: usize) -> String {
+fn basic_project(stems: usize) -> Project {
     let mut yaml = String::from("mix: Bench\nsample_rate: 48 kHz\ntracks:\n");
     for i in 0..stems {
         let bus = BUSES[i % BUSES.len()];
@@ -87,22 +133,34 @@ fn project(stems: usize) -> String {
         );
     }
     yaml.push_str("buses:\n  drums: { gain: -1 dB }\n  music: {}\n  vocals: { gain: 1 dB }\n");
-    yaml
+    Project { yaml, fader: Knob::new("gain: ", -6.0, " dB"), eq: Knob::new("gain: ", -2.0, " dB") }
 }
 
-fn session(options: &Options) -> PathBuf {
+/// The session's stem names and its project.
+fn mix(options: &Options) -> (Vec<String>, Project) {
+    if options.reference {
+        let names = reference_mix::stem_names(options.stems);
+        (names, reference_mix::project(options.stems, options.seconds))
+    } else {
+        let names = (0..options.stems).map(|i| format!("stem{i:03}")).collect();
+        (names, basic_project(options.stems))
+    }
+}
+
+/// Generates the stems that are missing; returns the session folder.
+fn session(options: &Options, names: &[String]) -> PathBuf {
+    let shape = if options.reference { "ref" } else { "s" };
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("target/bench-sessions")
-        .join(format!("s{}x{}", options.stems, options.seconds));
+        .join(format!("{shape}{}x{}", options.stems, options.seconds));
     std::fs::create_dir_all(&dir).expect("session dir");
     let frames = (options.seconds * f64::from(RATE)) as usize;
-    for i in 0..options.stems {
-        let path = dir.join(format!("stem{i:03}.wav"));
+    for (i, name) in names.iter().enumerate() {
+        let path = dir.join(format!("{name}.wav"));
         if !path.exists() {
             write_stem(&path, frames, i as u64 + 1);
         }
     }
-    std::fs::write(dir.join("mix.yaml"), project(options.stems)).expect("project");
     dir
 }
 
@@ -125,10 +183,11 @@ fn render(dir: &Path) -> (f64, f64) {
 }
 
 /// Decode every stem, sum, write 24-bit: the least any renderer must do.
-fn read_sum_write(dir: &Path, stems: usize) -> f64 {
+fn read_sum_write(dir: &Path, names: &[String]) -> f64 {
     let started = Instant::now();
-    let mut decoders: Vec<Decoder> = (0..stems)
-        .map(|i| Decoder::open(dir.join(format!("stem{i:03}.wav"))).expect("open"))
+    let mut decoders: Vec<Decoder> = names
+        .iter()
+        .map(|name| Decoder::open(dir.join(format!("{name}.wav"))).expect("open"))
         .collect();
     let out = dir.join("floor.wav");
     let mut writer = WavWriter::create(&out, RATE, WavFormat::Pcm24).expect("create");
@@ -158,12 +217,6 @@ fn read_sum_write(dir: &Path, stems: usize) -> f64 {
     seconds
 }
 
-fn edit(dir: &Path, from: &str, to: &str) {
-    let path = dir.join("mix.yaml");
-    let text = std::fs::read_to_string(&path).expect("project");
-    std::fs::write(&path, text.replacen(from, to, 1)).expect("project");
-}
-
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -171,26 +224,30 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 fn main() {
     let options = options();
-    let dir = session(&options);
+    let (names, project) = mix(&options);
+    let dir = session(&options, &names);
     println!(
-        "session: {} stems × {} s, 24-bit 48 kHz stereo, {} runs each (median)",
-        options.stems, options.seconds, options.runs
+        "session: {} stems × {} s, 24-bit 48 kHz stereo, {} mix, {} runs each (median)",
+        options.stems,
+        options.seconds,
+        if options.reference { "reference" } else { "HPF + EQ" },
+        options.runs
     );
     let mut floor = Vec::new();
     let (mut cold, mut noop, mut fader, mut eq) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut peak: f64 = 0.0;
     for run in 0..options.runs {
-        floor.push(read_sum_write(&dir, options.stems));
+        floor.push(read_sum_write(&dir, &names));
         let _ = std::fs::remove_dir_all(dir.join("cache"));
         let _ = std::fs::remove_dir_all(dir.join("out"));
-        std::fs::write(dir.join("mix.yaml"), project(options.stems)).expect("project");
+        std::fs::write(dir.join("mix.yaml"), &project.yaml).expect("project");
         let (seconds, mb) = render(&dir);
         cold.push(seconds);
         peak = peak.max(mb);
         noop.push(render(&dir).0);
-        edit(&dir, "gain: -6 dB", &format!("gain: -6.{} dB", run + 1));
+        project.fader.nudge(&dir, run);
         fader.push(render(&dir).0);
-        edit(&dir, "gain: -2 dB", &format!("gain: -2.{} dB", run + 1));
+        project.eq.nudge(&dir, run);
         eq.push(render(&dir).0);
     }
     let (floor, cold) = (median(floor), median(cold));
