@@ -176,8 +176,8 @@ fn take_one<'s>(scope: &rayon::Scope<'s>, state: &'s State<'s>, run: &'s Run<'s>
         return;
     }
     let stages = state.pipeline_from(NodeIndex::new(index));
-    // A pipeline is what runs when a node has other threads beside it; with `-j 1` nothing
-    // is ever alone, so that setting stays strictly serial.
+    // A split chain needs threads beyond the pool, as pipelines do: with `-j 1`, which has
+    // no pipelines, nothing is ever alone, so that setting stays strictly serial.
     let others_running = state.running.fetch_add(1, Ordering::AcqRel);
     let alone = state.pipelines && none_waiting && others_running == 0;
     let results = run_stages(&stages, alone, run);
