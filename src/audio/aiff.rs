@@ -8,17 +8,22 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::path::Path;
 
-/// `numSampleFrames` from the `COMM` chunk when `path` is an AIFF or AIFC file; `None` for
+/// `numSampleFrames` from the `COMM` chunk when `file` is an AIFF or AIFC file; `None` for
 /// any other file, or one whose `COMM` chunk cannot be found (symphonia then rejects it).
+/// The file is left at its start, ready for the decoder.
 ///
 /// # Errors
-/// When the file cannot be opened or read.
-pub fn declared_frames(path: &Path) -> io::Result<Option<u64>> {
-    let mut file = File::open(path)?;
+/// When the file cannot be read.
+pub fn declared_frames(file: &mut File) -> io::Result<Option<u64>> {
+    let frames = find_comm_frames(file);
+    file.rewind()?;
+    frames
+}
+
+fn find_comm_frames(file: &mut File) -> io::Result<Option<u64>> {
     let mut form = [0u8; 12];
-    if !read_all(&mut file, &mut form)?
+    if !read_all(file, &mut form)?
         || &form[0..4] != b"FORM"
         || !matches!(&form[8..12], b"AIFF" | b"AIFC")
     {
@@ -26,14 +31,14 @@ pub fn declared_frames(path: &Path) -> io::Result<Option<u64>> {
     }
     loop {
         let mut header = [0u8; 8];
-        if !read_all(&mut file, &mut header)? {
+        if !read_all(file, &mut header)? {
             return Ok(None);
         }
         let size = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
         if &header[0..4] == b"COMM" {
             // Channels (2 bytes), then the frame count (4 bytes).
             let mut comm = [0u8; 6];
-            return Ok(read_all(&mut file, &mut comm)?
+            return Ok(read_all(file, &mut comm)?
                 .then(|| u64::from(u32::from_be_bytes([comm[2], comm[3], comm[4], comm[5]]))));
         }
         // Chunks are padded to an even length.
@@ -87,7 +92,7 @@ mod tests {
         let path = dir.path().join("tone.aiff");
         let samples: Vec<i16> = (0..1000).map(|i| ((i * 37) % 2000 - 1000) as i16).collect();
         std::fs::write(&path, aiff_with_trailing_chunk(&samples)).unwrap();
-        assert_eq!(declared_frames(&path).unwrap(), Some(1000));
+        assert_eq!(declared_frames(&mut File::open(&path).unwrap()).unwrap(), Some(1000));
         let mut decoder = Decoder::open(&path).unwrap();
         assert_eq!(decoder.frames(), Some(1000));
         let (mut left, mut right) = (vec![0.0; 2048], vec![0.0; 2048]);
@@ -108,8 +113,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.wav");
         std::fs::write(&path, b"RIFF\x04\x00\x00\x00WAVE").unwrap();
-        assert_eq!(declared_frames(&path).unwrap(), None);
+        assert_eq!(declared_frames(&mut File::open(&path).unwrap()).unwrap(), None);
         std::fs::write(&path, b"FORM").unwrap();
-        assert_eq!(declared_frames(&path).unwrap(), None);
+        assert_eq!(declared_frames(&mut File::open(&path).unwrap()).unwrap(), None);
     }
 }

@@ -71,8 +71,8 @@ impl Decoder {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, AudioError> {
         let path = path.as_ref().to_path_buf();
         let open_error = |source| AudioError::Open { path: path.clone(), source };
-        let file = File::open(&path).map_err(open_error)?;
-        let aiff_frames = aiff::declared_frames(&path).map_err(open_error)?;
+        let mut file = File::open(&path).map_err(open_error)?;
+        let aiff_frames = aiff::declared_frames(&mut file).map_err(open_error)?;
         let stream = MediaSourceStream::new(
             Box::new(file),
             MediaSourceStreamOptions { buffer_len: READ_BUFFER_BYTES },

@@ -31,7 +31,7 @@ pub mod one_pole;
 pub mod oversample;
 pub mod polarity;
 #[cfg(test)]
-mod probe;
+pub(crate) mod probe;
 pub mod reverb;
 pub mod ring;
 pub mod saturate;

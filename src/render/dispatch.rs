@@ -136,9 +136,6 @@ fn can_stream(graph: &RenderGraph, producer: NodeIndex, reader: NodeIndex) -> bo
 /// the stages split their chains. Returns each stage's result, in stage order.
 fn run_stages(stages: &[NodeIndex], alone: bool, run: &Run<'_>) -> Vec<Result<(), NodeError>> {
     let [first, rest @ ..] = stages else { return Vec::new() };
-    if rest.is_empty() {
-        return vec![run(*first, Link { alone, ..Link::default() })];
-    }
     let mut links: Vec<Link> = stages.iter().map(|_| Link { alone, ..Link::default() }).collect();
     for (k, pair) in stages.windows(2).enumerate() {
         let (sender, receiver) = pipe();

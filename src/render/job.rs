@@ -106,8 +106,9 @@ impl<'a> Job<'a> {
     ) -> Result<(), NodeError> {
         let (input_frames, content_frames) = frames;
         let (steps, mut keys) = self.prepare_chain(chain, sidechains, main_inputs)?;
+        let rate = self.sample_rate();
         let env = BuildEnv {
-            sample_rate: f64::from(self.sample_rate()),
+            sample_rate: f64::from(rate),
             max_block: BLOCK_FRAMES,
             seed: self.keys.key(self.node).seed(),
         };
@@ -116,7 +117,6 @@ impl<'a> Job<'a> {
             pipe: self.outbound.lock().expect("no thread panicked holding the lock").take(),
             content_frames,
         };
-        let rate = self.sample_rate();
         let split = if self.alone && keys.is_empty() {
             balanced_split(overhead(&self.graph.graph[self.node].kind), &steps)
         } else {

@@ -22,7 +22,8 @@ struct Block {
 /// The front half of a split chain, feeding the back half's thread.
 pub struct StagedChain {
     front: Chain,
-    to_back: Option<SyncSender<Block>>,
+    /// Dropped with the front, which ends the back half's thread.
+    to_back: SyncSender<Block>,
     from_back: Receiver<Block>,
     /// Frames per block: every block must have this many, so the lag is exactly one block.
     block: usize,
@@ -59,7 +60,7 @@ impl StagedChain {
         });
         Self {
             front,
-            to_back: Some(to_back),
+            to_back,
             from_back,
             block,
             spare: Vec::new(),
@@ -86,8 +87,7 @@ impl Processor for StagedChain {
         block.start = ctx.start;
         block.left.copy_from_slice(left);
         block.right.copy_from_slice(right);
-        let to_back = self.to_back.as_ref().expect("the sender lives as long as the front");
-        to_back.send(block).expect("the back half of the chain stopped");
+        self.to_back.send(block).expect("the back half of the chain stopped");
         if self.in_flight {
             let done = self.from_back.recv().expect("the back half of the chain stopped");
             left.copy_from_slice(&done.left);
@@ -109,17 +109,11 @@ impl Processor for StagedChain {
     }
 }
 
-impl Drop for StagedChain {
-    fn drop(&mut self) {
-        // Closing the inbox ends the back thread's loop; the scope then joins it.
-        drop(self.to_back.take());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::dsp::BuildEnv;
+    use crate::dsp::probe::noise;
     use crate::dsp::step::Step;
 
     const BLOCK: usize = 256;
@@ -127,10 +121,6 @@ mod tests {
     fn chain(json: &str) -> Chain {
         let steps: Vec<Step> = serde_json::from_str(json).unwrap();
         Chain::build(&steps, &BuildEnv { sample_rate: 48_000.0, max_block: BLOCK, seed: 7 })
-    }
-
-    fn signal(frames: usize) -> Vec<f32> {
-        (0..frames).map(|i| ((i * 7919 % 1000) as f32 / 500.0 - 1.0) * 0.9).collect()
     }
 
     fn run(processor: &mut dyn Processor, input: &[f32]) -> Vec<f32> {
@@ -151,7 +141,7 @@ mod tests {
                        { "compressor": { "threshold": "-20 dB", "ratio": 4 } },
                        { "reverb": { "decay": "0.5 s" } }, { "limiter": { "ceiling": "-3 dB" } }]"#;
         let frames = 40 * BLOCK;
-        let input = signal(frames);
+        let input = noise(frames, 3);
         let mut plain = chain(both);
         let expected = run(&mut plain, &input);
         let got = std::thread::scope(|scope| {
