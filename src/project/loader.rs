@@ -6,8 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_yaml::Value;
 
-use super::mix::RawMix;
+use super::mix::{RawBus, RawMaster, RawMix, RawTrack};
 use super::source_map::{SourceMap, Span};
 use crate::diag::{Diagnostic, Location, did_you_mean};
 use crate::units::{Tempo, with_tempo};
@@ -59,7 +61,8 @@ pub fn load_mix(path: &Path) -> Result<LoadedMix, Vec<Diagnostic>> {
 /// Parses the text of a mix file; `path` is used for messages and nothing else.
 ///
 /// # Errors
-/// The first syntax or type error, located.
+/// A syntax error, or the first type error of every track, bus, the master and the
+/// top-level settings, located.
 pub fn parse_mix(path: &Path, text: &str) -> Result<LoadedMix, Vec<Diagnostic>> {
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Err(vec![
@@ -67,8 +70,9 @@ pub fn parse_mix(path: &Path, text: &str) -> Result<LoadedMix, Vec<Diagnostic>> 
                 .with_help("a mix needs at least `mix: <title>` and some `tracks:`"),
         ]);
     }
-    let raw = with_tempo(prescan_tempo(text), || serde_yaml::from_str::<RawMix>(text))
-        .map_err(|e| vec![convert_error(path, text, &e)])?;
+    let tempo = prescan_tempo(text);
+    let raw = with_tempo(tempo, || serde_yaml::from_str::<RawMix>(text))
+        .map_err(|e| every_type_error(path, text, tempo, &e))?;
     let source_map = SourceMap::build(text);
     let duplicates: Vec<Diagnostic> = source_map
         .duplicate_keys()
@@ -85,6 +89,124 @@ pub fn parse_mix(path: &Path, text: &str) -> Result<LoadedMix, Vec<Diagnostic>> 
         return Err(duplicates);
     }
     Ok(LoadedMix { raw, path: path.to_path_buf(), text: text.to_string(), source_map })
+}
+
+/// serde stops at the first error in the file. So that one run shows them all, every
+/// track, bus, the master and the top-level settings are then deserialized on their own,
+/// each reporting its first error, located through the source map, so that the same
+/// mistake reads the same wherever it is. serde's own report of its first error is kept
+/// only if that error's part, on its own, passes.
+fn every_type_error(
+    path: &Path,
+    text: &str,
+    tempo: Option<f64>,
+    first: &serde_yaml::Error,
+) -> Vec<Diagnostic> {
+    let first = convert_error(path, text, first);
+    let Ok(Value::Mapping(mut document)) = serde_yaml::from_str(text) else {
+        return vec![first];
+    };
+    let mut parts: Vec<(String, Result<(), PartError>)> = Vec::new();
+    for section in ["tracks", "buses", "master"] {
+        let Some(value) = document.get(section) else { continue };
+        match (section, value) {
+            ("tracks" | "buses", Value::Mapping(entries))
+                if entries.keys().all(Value::is_string) =>
+            {
+                for (name, entry) in entries {
+                    let part = format!("{section}.{}", name.as_str().unwrap_or_default());
+                    let result = if section == "tracks" {
+                        deserialize_part::<RawTrack>(entry, tempo)
+                    } else {
+                        deserialize_part::<RawBus>(entry, tempo)
+                    };
+                    parts.push((part, result));
+                }
+            }
+            ("master", Value::Mapping(_)) => {
+                parts.push((section.to_owned(), deserialize_part::<RawMaster>(value, tempo)));
+            }
+            // Not a mapping: the top level's own check reports it.
+            _ => continue,
+        }
+        // In place, so the top level still meets its keys in the file's order.
+        document.shift_remove(section);
+    }
+    parts.push((String::new(), deserialize_part::<RawMix>(&Value::Mapping(document), tempo)));
+    let source_map = SourceMap::build(text);
+    let first_path = first.yaml_path.clone().unwrap_or_default();
+    let first_part = part_of(&first_path, parts.iter().map(|(part, _)| part.as_str())).to_owned();
+    let mut first = Some(first);
+    let mut found = Vec::new();
+    for (part, result) in parts {
+        if let Err(error) = result {
+            if part == first_part {
+                first = None;
+            }
+            found.push(part_error(path, text, &source_map, &part, &error));
+        }
+    }
+    found.extend(first);
+    found.sort_by_key(|d| d.location.as_ref().map_or((usize::MAX, 0), |l| (l.line, l.column)));
+    found
+}
+
+type PartError = serde_path_to_error::Error<serde_yaml::Error>;
+
+/// Deserializes one part of the document, keeping the path to its first error.
+fn deserialize_part<T: DeserializeOwned>(
+    value: &Value,
+    tempo: Option<f64>,
+) -> Result<(), PartError> {
+    with_tempo(tempo, || serde_path_to_error::deserialize::<_, T>(value).map(drop))
+}
+
+/// The part, of those checked, that a YAML path lies in: the longest whose path it
+/// extends, and the top level (empty) when none does.
+fn part_of<'a>(yaml_path: &str, parts: impl Iterator<Item = &'a str>) -> &'a str {
+    let within = |part: &str| {
+        yaml_path
+            .strip_prefix(part)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+    };
+    parts
+        .filter(|part| !part.is_empty() && within(part))
+        .max_by_key(|part| part.len())
+        .unwrap_or("")
+}
+
+/// A diagnostic for the first error of the part at `part`, located through the source map.
+fn part_error(
+    path: &Path,
+    text: &str,
+    source_map: &SourceMap,
+    part: &str,
+    error: &PartError,
+) -> Diagnostic {
+    let inner = error.path().to_string();
+    let full = match (part, inner.as_str()) {
+        (_, ".") => part.to_owned(),
+        ("", inner) => inner.to_owned(),
+        (part, inner) if inner.starts_with('[') => format!("{part}{inner}"),
+        (part, inner) => format!("{part}.{inner}"),
+    };
+    let message = error.inner().to_string();
+    let parent = || full.rsplit_once('.').map_or("", |(parent, _)| parent).to_owned();
+    // An unknown key is reported at its mapping with the caret on the key (as serde itself
+    // reports it), an unknown step at its place in the chain with the caret on its name,
+    // and an unknown tag (an EQ band's `type`) at its mapping with the caret on the value.
+    let (yaml_path, span) = if message.starts_with("unknown field") {
+        (parent(), source_map.key(&full))
+    } else if message.starts_with("unknown variant") && full.ends_with(']') {
+        let name = backticked(&message).into_iter().next().unwrap_or_default();
+        (full.clone(), source_map.key(&format!("{full}.{name}")))
+    } else if message.starts_with("unknown variant") {
+        (parent(), source_map.value(&full))
+    } else {
+        (full.clone(), source_map.value(&full))
+    };
+    let yaml_path = (!yaml_path.is_empty()).then_some(yaml_path);
+    diagnose(&message, yaml_path, span.map(|span| location(path, text, span)))
 }
 
 /// Reads only `tempo:`, so that note values elsewhere can be converted while loading.
@@ -111,18 +233,12 @@ pub fn location(path: &Path, text: &str, span: Span) -> Location {
 fn convert_error(path: &Path, text: &str, error: &serde_yaml::Error) -> Diagnostic {
     let message = without_own_location(&error.to_string());
     let (yaml_path, message) = split_yaml_path(&message);
-    let (code, label, help) = classify(&message, yaml_path.as_deref());
     let named = backticked(&message).into_iter().next();
-    let message = match (code, &named) {
-        ("unknown-processor", Some(name)) => format!("unknown processor `{name}`"),
-        ("unknown-key", Some(name)) => format!("unknown key `{name}`"),
-        _ => message,
-    };
     let location = error.location().map(|l| {
         let line_text = text.lines().nth(l.line().saturating_sub(1)).unwrap_or("");
         let at: String = line_text.chars().skip(l.column().saturating_sub(1)).collect();
         let width = match &named {
-            Some(name) if code.starts_with("unknown") && at.starts_with(name.as_str()) => {
+            Some(name) if is_unknown_name(&message) && at.starts_with(name.as_str()) => {
                 name.chars().count()
             }
             _ => token_width(line_text, l.column()),
@@ -130,12 +246,29 @@ fn convert_error(path: &Path, text: &str, error: &serde_yaml::Error) -> Diagnost
         let span = Span { line: l.line(), column: l.column(), width };
         location(path, text, span)
     });
+    diagnose(&message, yaml_path, location)
+}
+
+/// The diagnostic for a serde `message` about the value at `yaml_path`.
+fn diagnose(message: &str, yaml_path: Option<String>, location: Option<Location>) -> Diagnostic {
+    let (code, label, help) = classify(message, yaml_path.as_deref());
+    let named = backticked(message).into_iter().next();
+    let message = match (code, &named) {
+        ("unknown-processor", Some(name)) => format!("unknown processor `{name}`"),
+        ("unknown-key", Some(name)) => format!("unknown key `{name}`"),
+        _ => message.to_owned(),
+    };
     let mut diagnostic =
         Diagnostic::error(code, message).at(location, yaml_path).with_help_opt(help);
     if let Some(label) = label {
         diagnostic = diagnostic.with_label(label);
     }
     diagnostic
+}
+
+/// Whether serde's message is about a key or variant name it does not know.
+fn is_unknown_name(message: &str) -> bool {
+    message.starts_with("unknown field") || message.starts_with("unknown variant")
 }
 
 /// Drops the first ` at line L column C` (the diagnostic shows it), keeping any context
@@ -181,8 +314,11 @@ fn classify(
         });
         ("unknown-key", Some("unknown key".into()), help)
     } else if message.starts_with("unknown variant") {
-        let in_chain = yaml_path.is_some_and(|p| p.contains("chain"));
-        let code = if in_chain { "unknown-processor" } else { "unknown-value" };
+        let code = if yaml_path.is_some_and(is_chain_step) {
+            "unknown-processor"
+        } else {
+            "unknown-value"
+        };
         let help = suggestion().or_else(|| {
             Some(format!(
                 "expected one of: {}",
@@ -205,6 +341,13 @@ fn classify(
     } else {
         ("invalid-value", Some("invalid value".into()), None)
     }
+}
+
+/// Whether a YAML path names a step of a chain (`…chain[2]`, `…parallel[1][0]`), where an
+/// unknown name is an unknown processor; deeper in, such as an EQ band's `type`, it is not.
+fn is_chain_step(yaml_path: &str) -> bool {
+    let named = yaml_path.trim_end_matches(|c: char| c.is_ascii_digit() || c == '[' || c == ']');
+    yaml_path.ends_with(']') && (named.ends_with("chain") || named.ends_with("parallel"))
 }
 
 fn is_syntax(message: &str) -> bool {
@@ -256,6 +399,52 @@ mod tests {
         assert_eq!(d.location.as_ref().map(|l| l.line), Some(5));
         assert_eq!(d.help.as_deref(), Some("did you mean `gain`?"));
         assert_eq!(d.yaml_path.as_deref(), Some("tracks.a"));
+    }
+
+    #[test]
+    fn every_part_reports_its_first_type_error_in_one_run() {
+        let text = "mix: Demo\ntail: forever\ntracks:\n  a:\n    source: a.wav\n    gian: -3 dB\n    gain: loud\n  b:\n    source: b.wav\n    pan: left-ish\n  c:\n    source: c.wav\nbuses:\n  verb: { gain: loud }\nmaster:\n  chain: [ { limiter: { ceiling: high } } ]\n";
+        let found = parse_mix(Path::new("song.yaml"), text).unwrap_err();
+        let at: Vec<(usize, Option<&str>)> = found
+            .iter()
+            .map(|d| (d.location.as_ref().unwrap().line, d.yaml_path.as_deref()))
+            .collect();
+        // One per broken part, in the file's order; `a`'s second mistake waits for the next run.
+        assert_eq!(
+            at,
+            [
+                (2, Some("tail")),
+                (6, Some("tracks.a")),
+                (10, Some("tracks.b.pan")),
+                (14, Some("buses.verb.gain")),
+                (16, Some("master.chain[0].limiter.ceiling")),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_same_mistake_reads_the_same_in_the_first_part_and_later_ones() {
+        let text = "mix: Demo\ntracks:\n  a:\n    source: a.wav\n    chain:\n      - { gian: -3 dB }\n  b:\n    source: b.wav\n    chain:\n      - { gian: -3 dB }\n";
+        let found = parse_mix(Path::new("song.yaml"), text).unwrap_err();
+        assert_eq!(found.len(), 2);
+        for (d, part) in found.iter().zip(["a", "b"]) {
+            assert_eq!(d.code, "unknown-processor");
+            assert_eq!(d.yaml_path.as_deref(), Some(format!("tracks.{part}.chain[0]").as_str()));
+            assert_eq!(
+                d.location.as_ref().map(|l| (l.column, l.width)),
+                Some((11, 4)),
+                "on `gian`"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_eq_band_type_is_an_unknown_value_not_an_unknown_processor() {
+        let d = error_of(
+            "mix: Demo\ntracks:\n  a:\n    source: a.wav\n    chain: [ { eq: [ { type: peek, freq: 1 kHz } ] } ]\n",
+        );
+        assert_eq!(d.code, "unknown-value");
+        assert_eq!(d.help.as_deref(), Some("did you mean `peak`?"));
     }
 
     #[test]
