@@ -596,14 +596,41 @@ impl EntryReader {
         Ok(done)
     }
 
+    /// Whether the next `n` frames lie in one loaded block, loading the next block first
+    /// when the current one is used up; [`EntryReader::lend`] then hands them out.
+    ///
+    /// # Errors
+    /// As [`EntryReader::read`].
+    pub fn holds_next(&mut self, n: usize) -> Result<bool, CacheError> {
+        if self.pos == self.len && self.unloaded > 0 {
+            self.load()?;
+        }
+        Ok(self.len - self.pos >= n)
+    }
+
+    /// The next `n` frames, borrowed from the loaded block instead of copied out, after
+    /// [`EntryReader::holds_next`] said they are there.
+    pub fn lend(&mut self, n: usize) -> (&[f32], &[f32]) {
+        assert!(self.len - self.pos >= n, "lend only frames the loaded block holds");
+        let frames = self.pos..self.pos + n;
+        self.pos += n;
+        (&self.buffer[frames.clone()], &self.buffer[BLOCK_FRAMES..][frames])
+    }
+
     /// Loads the next block into the buffer: read straight into its samples, which are
     /// already native on a little-endian machine, so a stored block costs one copy.
     fn load(&mut self) -> Result<(), CacheError> {
         let frames = self.unloaded.min(BLOCK_FRAMES as u64) as usize;
         let silent = self.block_map[self.next_block] == SILENT;
         self.next_block += 1;
-        let (left, right) = self.buffer.split_at_mut(BLOCK_FRAMES);
-        for samples in [&mut left[..frames], &mut right[..frames]] {
+        let halves: [&mut [f32]; 2] = if frames == BLOCK_FRAMES {
+            // A whole block's halves lie back to back in the file as in the buffer: one read.
+            [&mut self.buffer[..], &mut []]
+        } else {
+            let (left, right) = self.buffer.split_at_mut(BLOCK_FRAMES);
+            [&mut left[..frames], &mut right[..frames]]
+        };
+        for samples in halves {
             if silent {
                 samples.fill(0.0);
             } else {
@@ -970,6 +997,41 @@ mod tests {
         assert_eq!(manifest["sample_rate"], json!(48_000));
         assert_eq!(manifest["ingredients"], json!({ "kind": "test", "n": 10 }));
         assert_eq!(store.manifest(&key(3)), None);
+    }
+
+    /// Lends `block` frames at a time while the loaded block holds them, reads otherwise.
+    fn lend_all(store: &Store, key: &Key, block: usize) -> Result<Vec<f32>, CacheError> {
+        let mut reader = store.open_entry(key)?;
+        let (mut l, mut r) = (vec![0.0; block], vec![0.0; block]);
+        let mut left = Vec::new();
+        loop {
+            if reader.holds_next(block)? {
+                left.extend_from_slice(reader.lend(block).0);
+                continue;
+            }
+            let n = reader.read(&mut l, &mut r)?;
+            if n == 0 {
+                return Ok(left);
+            }
+            left.extend_from_slice(&l[..n]);
+        }
+    }
+
+    #[test]
+    fn lent_frames_are_the_frames_read_and_still_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (left, right) = signal(70_000);
+        put(&store, &key(1), &left, &right);
+        for block in [4096, 5000] {
+            assert_eq!(bits(&lend_all(&store, &key(1), block).unwrap()), bits(&left));
+        }
+        let path = store.entry_path(&key(1));
+        let mut damaged = fs::read(&path).unwrap();
+        damaged[HEADER_BYTES + 8] ^= 0x01;
+        fs::write(&path, &damaged).unwrap();
+        let e = lend_all(&store, &key(1), 4096).unwrap_err();
+        assert!(matches!(e, CacheError::Corrupt { .. }), "{e}");
     }
 
     #[test]

@@ -53,9 +53,48 @@ pub fn apply_gain(curve: &GainCurve, start: u64, left: &mut [f32], right: &mut [
     }
 }
 
+/// [`apply_gain`] from `from` into `to`: a copy and the gain in one pass.
+pub fn gain_into(
+    curve: &GainCurve,
+    start: u64,
+    (from_left, from_right): (&[f32], &[f32]),
+    (left, right): (&mut [f32], &mut [f32]),
+) {
+    if let Some(g) = curve.constant() {
+        let g = g as f32;
+        left.iter_mut().zip(from_left).for_each(|(y, x)| *y = *x * g);
+        right.iter_mut().zip(from_right).for_each(|(y, x)| *y = *x * g);
+        return;
+    }
+    for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
+        let g = curve.at(start + i as u64) as f32;
+        *l = from_left[i] * g;
+        *r = from_right[i] * g;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gain_into_another_buffer_equals_gain_in_place_bit_for_bit() {
+        let from: Vec<f32> = (0..300).map(|i| (i as f32 * 0.37).sin()).collect();
+        let automated = GainCurve::from_seconds(&[(0.0, -12.0), (0.004, 3.0)], 48_000.0);
+        let constant = GainCurve::from_seconds(&[(0.0, -7.3)], 48_000.0);
+        for curve in [&automated, &constant] {
+            let (mut l, mut r) = (from.clone(), from.clone());
+            apply_gain(curve, 100, &mut l, &mut r);
+            let (mut into_l, mut into_r) = (vec![0.0; 300], vec![0.0; 300]);
+            gain_into(curve, 100, (&from, &from), (&mut into_l, &mut into_r));
+            assert_eq!(bits(&into_l), bits(&l));
+            assert_eq!(bits(&into_r), bits(&r));
+        }
+    }
+
+    fn bits(x: &[f32]) -> Vec<u32> {
+        x.iter().map(|v| v.to_bits()).collect()
+    }
 
     #[test]
     fn minus_six_db_halves_the_amplitude_within_a_thousandth_of_a_db() {

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::NodeError;
+use super::stream::read_full;
 use crate::audio::decode::Decoder;
 use crate::audio::{AudioError, Source};
 use crate::cache::CacheError;
@@ -30,6 +31,43 @@ pub trait Stream: Send {
     fn audible_frames(&self) -> Option<u64> {
         None
     }
+
+    /// The next `n` frames, lent from the stream's own buffers where it holds them in one
+    /// piece, which saves copying them, and otherwise read into `spare`.
+    ///
+    /// # Errors
+    /// When the underlying file or entry fails.
+    fn lend<'a>(&'a mut self, n: usize, spare: &'a mut Spare) -> Result<Lent<'a>, NodeError> {
+        lend_by_copy(self, n, spare)
+    }
+}
+
+/// Buffers a reader lends into when a stream cannot lend its own.
+pub type Spare = [Vec<f32>; 2];
+
+/// Frames lent by [`Stream::lend`]: always as many as asked for, the ones past the end of
+/// the stream zeros.
+pub struct Lent<'a> {
+    /// Left samples.
+    pub left: &'a [f32],
+    /// Right samples.
+    pub right: &'a [f32],
+    /// Frames of real audio at the start (0 once the stream has ended).
+    pub filled: usize,
+}
+
+/// [`Stream::lend`] for a stream without buffers of its own to lend: reads into `spare`.
+///
+/// # Errors
+/// When the stream fails.
+pub fn lend_by_copy<'a, S: Stream + ?Sized>(
+    stream: &mut S,
+    n: usize,
+    spare: &'a mut Spare,
+) -> Result<Lent<'a>, NodeError> {
+    let [left, right] = spare;
+    let filled = read_full(stream, &mut left[..n], &mut right[..n])?;
+    Ok(Lent { left: &left[..n], right: &right[..n], filled })
 }
 
 /// A source file decoded directly (its rate already matches the render).
@@ -89,6 +127,14 @@ fn corrupt(key: Key, error: &CacheError) -> NodeError {
 impl Stream for EntryStream {
     fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, NodeError> {
         self.reader.read(left, right).map_err(|e| corrupt(self.key, &e))
+    }
+
+    fn lend<'a>(&'a mut self, n: usize, spare: &'a mut Spare) -> Result<Lent<'a>, NodeError> {
+        if self.reader.holds_next(n).map_err(|e| corrupt(self.key, &e))? {
+            let (left, right) = self.reader.lend(n);
+            return Ok(Lent { left, right, filled: n });
+        }
+        lend_by_copy(self, n, spare)
     }
 
     fn frames(&self) -> Option<u64> {

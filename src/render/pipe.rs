@@ -11,7 +11,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use petgraph::graph::NodeIndex;
 
 use super::NodeError;
-use super::inputs::Stream;
+use super::inputs::{Lent, Spare, Stream, lend_by_copy};
 
 /// Blocks in flight between the two nodes: enough to ride out uneven block times, a few
 /// hundred kilobytes of memory.
@@ -118,29 +118,35 @@ pub struct PipeStream {
     position: usize,
 }
 
+impl PipeStream {
+    /// Receives the next block once the current one is used up; false when the producer
+    /// has sent everything.
+    fn refill(&mut self) -> Result<bool, NodeError> {
+        while self.position == self.block.0.len() {
+            if self.audible_frames.is_some() {
+                return Ok(false);
+            }
+            match self.receiver.recv() {
+                Ok(Message::Block(l, r)) => (self.block, self.position) = ((l, r), 0),
+                Ok(Message::End { audible_frames }) => self.audible_frames = Some(audible_frames),
+                Ok(Message::Lengths { .. }) | Err(_) => return Err(NodeError::Interrupted),
+            }
+        }
+        Ok(true)
+    }
+}
+
 impl Stream for PipeStream {
     fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, NodeError> {
         let want = left.len().min(right.len());
         let mut done = 0;
         while done < want {
-            if self.position == self.block.0.len() {
-                if self.audible_frames.is_some() {
-                    break;
-                }
-                match self.receiver.recv() {
-                    Ok(Message::Block(l, r)) => (self.block, self.position) = ((l, r), 0),
-                    Ok(Message::End { audible_frames }) => {
-                        self.audible_frames = Some(audible_frames);
-                    }
-                    Ok(Message::Lengths { .. }) | Err(_) => {
-                        // Frames already copied are good; the next read reports the failure.
-                        if done > 0 {
-                            break;
-                        }
-                        return Err(NodeError::Interrupted);
-                    }
-                }
-                continue;
+            match self.refill() {
+                Ok(true) => {}
+                Ok(false) => break,
+                // Frames already copied are good; the next read reports the failure.
+                Err(_) if done > 0 => break,
+                Err(e) => return Err(e),
             }
             let n = (self.block.0.len() - self.position).min(want - done);
             let span = self.position..self.position + n;
@@ -150,6 +156,19 @@ impl Stream for PipeStream {
             done += n;
         }
         Ok(done)
+    }
+
+    fn lend<'a>(&'a mut self, n: usize, spare: &'a mut Spare) -> Result<Lent<'a>, NodeError> {
+        if self.refill()? && self.block.0.len() - self.position >= n {
+            let span = self.position..self.position + n;
+            self.position += n;
+            return Ok(Lent {
+                left: &self.block.0[span.clone()],
+                right: &self.block.1[span],
+                filled: n,
+            });
+        }
+        lend_by_copy(self, n, spare)
     }
 
     fn frames(&self) -> Option<u64> {
@@ -203,6 +222,37 @@ mod tests {
             producer.join().unwrap();
             assert_eq!((left, right), ramp(0, 9000), "read size {read_size}");
             assert_eq!(stream.audible_frames(), Some(8500));
+        }
+    }
+
+    #[test]
+    fn lending_gives_every_frame_in_order_whether_or_not_blocks_line_up() {
+        for blocks in [[4096, 4096, 808], [3000, 4096, 1904]] {
+            let (mut sender, receiver) = pipe();
+            let producer = std::thread::spawn(move || {
+                sender.lengths(9000, 9000);
+                let mut from = 0;
+                for n in blocks {
+                    let (l, r) = ramp(from, n);
+                    sender.block(&l, &r);
+                    from += n;
+                }
+                sender.end(9000);
+            });
+            let mut stream = receiver.open().unwrap();
+            let mut spare = [vec![0.0; 4096], vec![0.0; 4096]];
+            let (mut left, mut right) = (Vec::new(), Vec::new());
+            loop {
+                let lent = stream.lend(4096, &mut spare).unwrap();
+                if lent.filled == 0 {
+                    break;
+                }
+                left.extend_from_slice(&lent.left[..lent.filled]);
+                right.extend_from_slice(&lent.right[..lent.filled]);
+                assert!(lent.left[lent.filled..].iter().all(|&x| x == 0.0), "zeros past the end");
+            }
+            producer.join().unwrap();
+            assert_eq!((left, right), ramp(0, 9000), "blocks {blocks:?}");
         }
     }
 

@@ -117,8 +117,8 @@ pub fn run_chain(
 ///
 /// # Errors
 /// When the stream fails.
-pub fn read_full(
-    stream: &mut dyn Stream,
+pub fn read_full<S: Stream + ?Sized>(
+    stream: &mut S,
     left: &mut [f32],
     right: &mut [f32],
 ) -> Result<usize, NodeError> {

@@ -4,12 +4,11 @@
 use rayon::prelude::*;
 
 use super::NodeError;
-use super::inputs::Stream;
+use super::inputs::{Lent, Spare, Stream};
 use super::job::Job;
-use super::stream::read_full;
 use crate::dsp::BLOCK_FRAMES;
 use crate::dsp::curve::{Curve, GainCurve};
-use crate::dsp::gain::apply_gain;
+use crate::dsp::gain::{apply_gain, gain_into};
 use crate::dsp::step::Step;
 use crate::graph::Feed;
 use crate::units::{Decibels, Param};
@@ -19,23 +18,22 @@ struct Weighted {
     stream: Box<dyn Stream>,
     gains: Vec<GainCurve>,
     pan: Option<Curve>,
-    /// This input's current block, after its gains.
-    block: [Vec<f32>; 2],
-    /// Frames of real audio in `block` (0 once the input has ended).
-    filled: usize,
+    /// Where the stream puts a block it cannot lend.
+    spare: Spare,
+}
+
+/// An input's block as lent, with how to weigh it.
+struct Loaded<'a> {
+    block: Lent<'a>,
+    gains: &'a [GainCurve],
+    pan: Option<&'a Curve>,
 }
 
 impl Weighted {
-    /// Reads this input's block at `position` and applies its gains.
-    fn load(&mut self, position: u64, n: usize) -> Result<(), NodeError> {
-        let [l, r] = &mut self.block;
-        self.filled = read_full(self.stream.as_mut(), &mut l[..n], &mut r[..n])?;
-        if self.filled > 0 {
-            for g in &self.gains {
-                apply_gain(g, position, &mut l[..n], &mut r[..n]);
-            }
-        }
-        Ok(())
+    /// Borrows this input's next `n` frames.
+    fn load(&mut self, n: usize) -> Result<Loaded<'_>, NodeError> {
+        let Self { stream, gains, pan, spare } = self;
+        Ok(Loaded { block: stream.lend(n, spare)?, gains, pan: pan.as_ref() })
     }
 }
 
@@ -70,11 +68,11 @@ pub fn run_sum(
             stream,
             gains: feed.gains.iter().map(|g| GainCurve::from_seconds(&g.points(), rate)).collect(),
             pan: feed.pan.as_ref().map(|p| Curve::from_seconds(&p.points(), rate)),
-            block: [vec![0.0; BLOCK_FRAMES], vec![0.0; BLOCK_FRAMES]],
-            filled: 0,
+            spare: [vec![0.0; BLOCK_FRAMES], vec![0.0; BLOCK_FRAMES]],
         });
     }
     let master_gain = GainCurve::from_seconds(&gain.points(), rate);
+    let mut weighed: Spare = [vec![0.0; BLOCK_FRAMES], vec![0.0; BLOCK_FRAMES]];
     job.render_chain(
         chain,
         sidechains,
@@ -88,20 +86,39 @@ pub fn run_sum(
             // independent, so they load on idle cores; the sum itself stays in declaration
             // order, which keeps the result bit-identical. A sum running on a pipeline's
             // own thread (outside the pool) reads them in turn: a pool task must never
-            // wait on a pipe.
-            if rayon::current_thread_index().is_some() {
-                inputs.par_iter_mut().try_for_each(|input| input.load(position, n))?;
+            // wait on a pipe. Inputs lend their blocks (a cache entry's loaded block), so
+            // the only copy is the one that applies the first gain.
+            let loaded: Vec<Loaded<'_>> = if rayon::current_thread_index().is_some() {
+                inputs.par_iter_mut().map(|input| input.load(n)).collect::<Result<_, _>>()?
             } else {
-                inputs.iter_mut().try_for_each(|input| input.load(position, n))?;
-            }
-            for input in inputs.iter().filter(|i| i.filled > 0) {
-                let [sl, sr] = &input.block;
-                accumulate(input.pan.as_ref(), position, &sl[..n], &sr[..n], left, right);
+                inputs.iter_mut().map(|input| input.load(n)).collect::<Result<_, _>>()?
+            };
+            for input in loaded.iter().filter(|input| input.block.filled > 0) {
+                let (l, r) = weigh(input, position, &mut weighed);
+                accumulate(input.pan, position, l, r, left, right);
             }
             apply_gain(&master_gain, position, left, right);
             Ok(())
         },
     )
+}
+
+/// An input's block after its gains: in `scratch`, the first gain applied as it is copied
+/// there, or the block itself when there are none.
+fn weigh<'a>(
+    input: &'a Loaded<'_>,
+    position: u64,
+    scratch: &'a mut Spare,
+) -> (&'a [f32], &'a [f32]) {
+    let Lent { left, right, .. } = input.block;
+    let Some((first, rest)) = input.gains.split_first() else { return (left, right) };
+    let [l, r] = scratch;
+    let (l, r) = (&mut l[..left.len()], &mut r[..left.len()]);
+    gain_into(first, position, (left, right), (&mut *l, &mut *r));
+    for gain in rest {
+        apply_gain(gain, position, l, r);
+    }
+    (l, r)
 }
 
 /// Adds one panned input into the sum.
