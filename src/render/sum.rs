@@ -183,6 +183,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_one_pass_add_gives_the_bits_of_the_general_path() {
+        let left: Vec<f32> = (0..512).map(|i| (i as f32 * 0.31).sin() * 0.7).collect();
+        let right: Vec<f32> = (0..512).map(|i| (i as f32 * 0.17).cos() * 0.4).collect();
+        let fader = [GainCurve::from_seconds(&[(0.0, -4.7)], 48_000.0)];
+        let pan = Curve::constant(-0.35);
+        for (gains, pan) in [(&fader[..], Some(&pan)), (&fader[..], None), (&[][..], Some(&pan))] {
+            let input =
+                Loaded { block: Lent { left: &left, right: &right, filled: 512 }, gains, pan };
+            let start: Vec<f32> = (0..512).map(|i| i as f32 * 1e-3).collect();
+            let (mut one_l, mut one_r) = (start.clone(), start.clone());
+            assert!(add_constant(&input, &mut one_l, &mut one_r));
+            let (mut two_l, mut two_r) = (start.clone(), start);
+            let mut scratch = [vec![0.0; 512], vec![0.0; 512]];
+            let (l, r) = weigh(&input, 0, &mut scratch);
+            accumulate(pan, 0, l, r, &mut two_l, &mut two_r);
+            let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!((bits(&one_l), bits(&one_r)), (bits(&two_l), bits(&two_r)));
+        }
+    }
+
+    #[test]
     fn the_pan_law_is_minus_three_db_at_centre_and_keeps_power_everywhere() {
         let (l, r) = pan_gains(0.0);
         assert!((20.0 * l.log10() + 3.0103).abs() < 1e-3);
