@@ -849,13 +849,19 @@ mod tests {
         x.iter().map(|v| v.to_bits()).collect()
     }
 
-    #[test]
-    fn an_entry_reads_back_bit_for_bit_whatever_the_block_size() {
+    /// A store holding `signal(70_000)` under `key(1)`: more than two of the reader's
+    /// blocks (32768 frames), so that reading crosses reloads and ends on a short block.
+    fn stored_signal() -> (tempfile::TempDir, Store, Vec<f32>, Vec<f32>) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        // More than one I/O buffer (32768 frames), so that reading crosses a reload.
         let (left, right) = signal(70_000);
         put(&store, &key(1), &left, &right);
+        (dir, store, left, right)
+    }
+
+    #[test]
+    fn an_entry_reads_back_bit_for_bit_whatever_the_block_size() {
+        let (_dir, store, left, right) = stored_signal();
         assert!(store.contains(&key(1)));
         for block in [1, 4096, 40_000, 100_000] {
             let (l, r) = read_all(&store, &key(1), block).unwrap();
@@ -971,10 +977,7 @@ mod tests {
 
     #[test]
     fn reading_the_manifest_mid_stream_leaves_the_audio_where_it_was() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let (left, right) = signal(70_000);
-        put(&store, &key(1), &left, &right);
+        let (_dir, store, left, right) = stored_signal();
         let mut reader = store.open_entry(&key(1)).unwrap();
         assert_eq!(reader.read_manifest().unwrap()["frames"], json!(70_000));
         // 40 000 frames load two blocks; the third is read from the file after the manifest.
@@ -1019,10 +1022,7 @@ mod tests {
 
     #[test]
     fn lent_frames_are_the_frames_read_and_still_checked() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let (left, right) = signal(70_000);
-        put(&store, &key(1), &left, &right);
+        let (_dir, store, left, _) = stored_signal();
         for block in [4096, 5000] {
             assert_eq!(bits(&lend_all(&store, &key(1), block).unwrap()), bits(&left));
         }
@@ -1036,10 +1036,7 @@ mod tests {
 
     #[test]
     fn a_flipped_byte_anywhere_in_the_samples_is_caught_by_the_end_of_the_stream() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let (left, right) = signal(70_000);
-        put(&store, &key(1), &left, &right);
+        let (_dir, store, _, _) = stored_signal();
         let path = store.entry_path(&key(1));
         let pristine = fs::read(&path).unwrap();
         let last = HEADER_BYTES + 70_000 * FRAME_BYTES - 1;
