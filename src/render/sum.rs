@@ -86,8 +86,8 @@ pub fn run_sum(
             // independent, so they load on idle cores; the sum itself stays in declaration
             // order, which keeps the result bit-identical. A sum running on a pipeline's
             // own thread (outside the pool) reads them in turn: a pool task must never
-            // wait on a pipe. Inputs lend their blocks (a cache entry's loaded block), so
-            // the only copy is the one that applies the first gain.
+            // wait on a pipe. Inputs lend their blocks (a cache entry's loaded block), and
+            // the usual input is weighed and added straight from it.
             let loaded: Vec<Loaded<'_>> = if rayon::current_thread_index().is_some() {
                 inputs.par_iter_mut().map(|input| input.load(n)).collect::<Result<_, _>>()?
             } else {
