@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_path_to_error::Segment;
 use serde_yaml::Value;
 
 use super::mix::{RawBus, RawMaster, RawMix, RawTrack};
@@ -61,8 +62,8 @@ pub fn load_mix(path: &Path) -> Result<LoadedMix, Vec<Diagnostic>> {
 /// Parses the text of a mix file; `path` is used for messages and nothing else.
 ///
 /// # Errors
-/// A syntax error, or the first type error of every track, bus, the master and the
-/// top-level settings, located.
+/// A syntax error, or the type errors of every track, bus, the master and the top-level
+/// settings (at most one within a chain), located.
 pub fn parse_mix(path: &Path, text: &str) -> Result<LoadedMix, Vec<Diagnostic>> {
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Err(vec![
@@ -93,9 +94,9 @@ pub fn parse_mix(path: &Path, text: &str) -> Result<LoadedMix, Vec<Diagnostic>> 
 
 /// serde stops at the first error in the file. So that one run shows them all, every
 /// track, bus, the master and the top-level settings are then deserialized on their own,
-/// each reporting its first error, located through the source map, so that the same
-/// mistake reads the same wherever it is. serde's own report of its first error is kept
-/// only if that error's part, on its own, passes.
+/// field by field (see [`part_errors`]), and the errors are located through the source
+/// map, so that the same mistake reads the same wherever it is. serde's own report of its
+/// first error is kept only if that error's part, on its own, passes.
 fn every_type_error(
     path: &Path,
     text: &str,
@@ -106,7 +107,7 @@ fn every_type_error(
     let Ok(Value::Mapping(mut document)) = serde_yaml::from_str(text) else {
         return vec![first];
     };
-    let mut parts: Vec<(String, Result<(), PartError>)> = Vec::new();
+    let mut parts: Vec<(String, Vec<PartError>)> = Vec::new();
     for section in ["tracks", "buses", "master"] {
         let Some(value) = document.get(section) else { continue };
         match (section, value) {
@@ -115,16 +116,16 @@ fn every_type_error(
             {
                 for (name, entry) in entries {
                     let part = format!("{section}.{}", name.as_str().unwrap_or_default());
-                    let result = if section == "tracks" {
-                        deserialize_part::<RawTrack>(entry, tempo)
+                    let errors = if section == "tracks" {
+                        part_errors::<RawTrack>(entry, tempo)
                     } else {
-                        deserialize_part::<RawBus>(entry, tempo)
+                        part_errors::<RawBus>(entry, tempo)
                     };
-                    parts.push((part, result));
+                    parts.push((part, errors));
                 }
             }
             ("master", Value::Mapping(_)) => {
-                parts.push((section.to_owned(), deserialize_part::<RawMaster>(value, tempo)));
+                parts.push((section.to_owned(), part_errors::<RawMaster>(value, tempo)));
             }
             // Not a mapping: the top level's own check reports it.
             _ => continue,
@@ -132,19 +133,17 @@ fn every_type_error(
         // In place, so the top level still meets its keys in the file's order.
         document.shift_remove(section);
     }
-    parts.push((String::new(), deserialize_part::<RawMix>(&Value::Mapping(document), tempo)));
+    parts.push((String::new(), part_errors::<RawMix>(&Value::Mapping(document), tempo)));
     let source_map = SourceMap::build(text);
     let first_path = first.yaml_path.clone().unwrap_or_default();
     let first_part = part_of(&first_path, parts.iter().map(|(part, _)| part.as_str())).to_owned();
     let mut first = Some(first);
     let mut found = Vec::new();
-    for (part, result) in parts {
-        if let Err(error) = result {
-            if part == first_part {
-                first = None;
-            }
-            found.push(part_error(path, text, &source_map, &part, &error));
+    for (part, errors) in parts {
+        if part == first_part && !errors.is_empty() {
+            first = None;
         }
+        found.extend(errors.iter().map(|e| part_error(path, text, &source_map, &part, e)));
     }
     found.extend(first);
     found.sort_by_key(|d| d.location.as_ref().map_or((usize::MAX, 0), |l| (l.line, l.column)));
@@ -153,12 +152,32 @@ fn every_type_error(
 
 type PartError = serde_path_to_error::Error<serde_yaml::Error>;
 
-/// Deserializes one part of the document, keeping the path to its first error.
-fn deserialize_part<T: DeserializeOwned>(
-    value: &Value,
-    tempo: Option<f64>,
-) -> Result<(), PartError> {
-    with_tempo(tempo, || serde_path_to_error::deserialize::<_, T>(value).map(drop))
+/// The errors of one part of the document: after each, the top-level field it lies in is
+/// set aside and the rest deserialized again, until the rest passes. A field set aside is
+/// then missing, which is no new error.
+fn part_errors<T: DeserializeOwned>(value: &Value, tempo: Option<f64>) -> Vec<PartError> {
+    let mut rest = value.clone();
+    let mut set_aside: Vec<String> = Vec::new();
+    let mut errors = Vec::new();
+    loop {
+        let result = with_tempo(tempo, || serde_path_to_error::deserialize::<_, T>(&rest));
+        let Err(error) = result.map(drop) else { break };
+        let message = error.inner().to_string();
+        if set_aside.iter().any(|field| message == format!("missing field `{field}`")) {
+            break;
+        }
+        let field = match error.path().iter().next() {
+            Some(Segment::Map { key }) => Some(key.clone()),
+            _ => None,
+        };
+        errors.push(error);
+        let Value::Mapping(fields) = &mut rest else { break };
+        let Some(field) = field.filter(|f| fields.shift_remove(f.as_str()).is_some()) else {
+            break;
+        };
+        set_aside.push(field);
+    }
+    errors
 }
 
 /// The part, of those checked, that a YAML path lies in: the longest whose path it
@@ -402,24 +421,35 @@ mod tests {
     }
 
     #[test]
-    fn every_part_reports_its_first_type_error_in_one_run() {
+    fn every_mistake_in_every_part_is_reported_in_one_run() {
         let text = "mix: Demo\ntail: forever\ntracks:\n  a:\n    source: a.wav\n    gian: -3 dB\n    gain: loud\n  b:\n    source: b.wav\n    pan: left-ish\n  c:\n    source: c.wav\nbuses:\n  verb: { gain: loud }\nmaster:\n  chain: [ { limiter: { ceiling: high } } ]\n";
         let found = parse_mix(Path::new("song.yaml"), text).unwrap_err();
         let at: Vec<(usize, Option<&str>)> = found
             .iter()
             .map(|d| (d.location.as_ref().unwrap().line, d.yaml_path.as_deref()))
             .collect();
-        // One per broken part, in the file's order; `a`'s second mistake waits for the next run.
         assert_eq!(
             at,
             [
                 (2, Some("tail")),
                 (6, Some("tracks.a")),
+                (7, Some("tracks.a.gain")),
                 (10, Some("tracks.b.pan")),
                 (14, Some("buses.verb.gain")),
                 (16, Some("master.chain[0].limiter.ceiling")),
             ]
         );
+    }
+
+    #[test]
+    fn a_field_set_aside_after_its_error_is_not_reported_missing_but_a_missing_one_is() {
+        let wrong_title = parse_mix(Path::new("song.yaml"), "mix: [1]\ntracks: {}\n").unwrap_err();
+        assert_eq!(wrong_title.len(), 1, "{wrong_title:?}");
+        let no_title =
+            parse_mix(Path::new("song.yaml"), "tail: forever\ntracks: {}\n").unwrap_err();
+        let mut codes: Vec<&str> = no_title.iter().map(|d| d.code).collect();
+        codes.sort_unstable();
+        assert_eq!(codes, ["invalid-value", "missing-key"]);
     }
 
     #[test]

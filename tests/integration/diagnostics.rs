@@ -60,5 +60,5 @@ fixtures! {
     a_sidechain_loop_is_a_routing_cycle => "sidechain-cycle",
     a_share_past_100_percent_is_rejected => "share-past-full",
     feedback_that_never_dies_away_is_rejected_at_its_point => "feedback-too-high",
-    a_type_error_in_every_part_is_reported_in_one_run => "several-type-errors",
+    type_errors_all_over_the_file_are_reported_in_one_run => "several-type-errors",
 }
