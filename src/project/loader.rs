@@ -63,7 +63,7 @@ pub fn load_mix(path: &Path) -> Result<LoadedMix, Vec<Diagnostic>> {
 ///
 /// # Errors
 /// A syntax error, or the type errors of every track, bus, the master and the top-level
-/// settings (at most one within a chain), located.
+/// settings (one per chain step), located.
 pub fn parse_mix(path: &Path, text: &str) -> Result<LoadedMix, Vec<Diagnostic>> {
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Err(vec![
@@ -153,8 +153,9 @@ fn every_type_error(
 type PartError = serde_path_to_error::Error<serde_yaml::Error>;
 
 /// The errors of one part of the document: after each, the top-level field it lies in is
-/// set aside and the rest deserialized again, until the rest passes. A field set aside is
-/// then missing, which is no new error.
+/// set aside (for a step of `chain`, only that step, which a step that does nothing
+/// replaces so that the later ones keep their places) and the rest deserialized again,
+/// until the rest passes. A field set aside is then missing, which is no new error.
 fn part_errors<T: DeserializeOwned>(value: &Value, tempo: Option<f64>) -> Vec<PartError> {
     let mut rest = value.clone();
     let mut set_aside: Vec<String> = Vec::new();
@@ -166,18 +167,40 @@ fn part_errors<T: DeserializeOwned>(value: &Value, tempo: Option<f64>) -> Vec<Pa
         if set_aside.iter().any(|field| message == format!("missing field `{field}`")) {
             break;
         }
-        let field = match error.path().iter().next() {
-            Some(Segment::Map { key }) => Some(key.clone()),
-            _ => None,
+        let mut path = error.path().iter();
+        let (field, step) = match (path.next(), path.next()) {
+            (Some(Segment::Map { key }), Some(Segment::Seq { index })) if key == "chain" => {
+                (key.clone(), Some(*index))
+            }
+            (Some(Segment::Map { key }), _) => (key.clone(), None),
+            _ => (String::new(), None),
         };
         errors.push(error);
+        let aside = step.map_or_else(|| field.clone(), |index| format!("{field}[{index}]"));
         let Value::Mapping(fields) = &mut rest else { break };
-        let Some(field) = field.filter(|f| fields.shift_remove(f.as_str()).is_some()) else {
+        if set_aside.contains(&aside) {
             break;
+        }
+        let removed = match (step, fields.get_mut(field.as_str())) {
+            (Some(index), Some(Value::Sequence(steps))) if index < steps.len() => {
+                steps[index] = does_nothing();
+                true
+            }
+            _ => fields.shift_remove(field.as_str()).is_some(),
         };
-        set_aside.push(field);
+        if !removed {
+            break;
+        }
+        set_aside.push(aside);
     }
     errors
+}
+
+/// A chain step that changes nothing, standing in for one set aside: `- gain: 0 dB`.
+fn does_nothing() -> Value {
+    let mut step = serde_yaml::Mapping::new();
+    step.insert(Value::from("gain"), Value::from("0 dB"));
+    Value::Mapping(step)
 }
 
 /// The part, of those checked, that a YAML path lies in: the longest whose path it
@@ -439,6 +462,14 @@ mod tests {
                 (16, Some("master.chain[0].limiter.ceiling")),
             ]
         );
+    }
+
+    #[test]
+    fn every_broken_chain_step_is_reported_at_its_own_place() {
+        let text = "mix: Demo\ntracks:\n  a:\n    source: a.wav\n    chain: [ { eqq: [] }, { gain: 0 dB }, { gain: loud }, { gian: 1 } ]\n";
+        let found = parse_mix(Path::new("song.yaml"), text).unwrap_err();
+        let paths: Vec<&str> = found.iter().filter_map(|d| d.yaml_path.as_deref()).collect();
+        assert_eq!(paths, ["tracks.a.chain[0]", "tracks.a.chain[2].gain", "tracks.a.chain[3]"]);
     }
 
     #[test]
