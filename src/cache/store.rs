@@ -849,14 +849,20 @@ mod tests {
         x.iter().map(|v| v.to_bits()).collect()
     }
 
+    /// A store holding `(left, right)` under `key(1)`.
+    fn stored(
+        (left, right): (Vec<f32>, Vec<f32>),
+    ) -> (tempfile::TempDir, Store, Vec<f32>, Vec<f32>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        put(&store, &key(1), &left, &right);
+        (dir, store, left, right)
+    }
+
     /// A store holding `signal(70_000)` under `key(1)`: more than two of the reader's
     /// blocks (32768 frames), so that reading crosses reloads and ends on a short block.
     fn stored_signal() -> (tempfile::TempDir, Store, Vec<f32>, Vec<f32>) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let (left, right) = signal(70_000);
-        put(&store, &key(1), &left, &right);
-        (dir, store, left, right)
+        stored(signal(70_000))
     }
 
     #[test]
@@ -905,10 +911,7 @@ mod tests {
 
     #[test]
     fn a_silent_block_is_not_stored_and_reads_back_as_zeros() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let (left, right) = with_silence();
-        put(&store, &key(1), &left, &right);
+        let (_dir, store, left, right) = stored(with_silence());
         for block in [1, 4096, 100_000] {
             let (l, r) = read_all(&store, &key(1), block).unwrap();
             assert_eq!((bits(&l), bits(&r)), (bits(&left), bits(&right)), "block {block}");
@@ -925,10 +928,7 @@ mod tests {
 
     #[test]
     fn the_manifest_read_between_silent_and_stored_blocks_leaves_the_audio_in_place() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let (left, right) = with_silence();
-        put(&store, &key(1), &left, &right);
+        let (_dir, store, left, right) = stored(with_silence());
         let mut reader = store.open_entry(&key(1)).unwrap();
         let frames = left.len();
         let (mut l, mut r) = (vec![1.0; frames], vec![1.0; frames]);
@@ -943,10 +943,7 @@ mod tests {
 
     #[test]
     fn a_damaged_block_map_is_corrupt() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let (left, right) = with_silence();
-        put(&store, &key(1), &left, &right);
+        let (_dir, store, _, _) = stored(with_silence());
         let path = store.entry_path(&key(1));
         let pristine = fs::read(&path).unwrap();
         let map = HEADER_BYTES + 2 * BLOCK_FRAMES * FRAME_BYTES;
