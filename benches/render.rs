@@ -1,6 +1,10 @@
 //! Render benchmarks on a synthetic session: cold, no-op, fader-move and EQ-change renders
-//! of the `mixdown` binary, against a plain read-sum-write of the same stems, with peak
+//! of the `mixdown` binary, against two read-sum-writes of the same stems, with peak
 //! memory. Prints figures; asserts nothing.
+//!
+//! The two read-sum-writes run on one thread and do no DSP. The plain one decodes the
+//! way a program using symphonia does (each packet through the codec into interleaved
+//! `f32`); the fastest one uses mixdown's own decoder, which converts PCM packets itself.
 //!
 //!     cargo bench --bench render -- [--stems 16] [--seconds 180] [--runs 3] [--mix reference]
 //!
@@ -12,6 +16,7 @@
 #[path = "render/reference_mix.rs"]
 mod reference_mix;
 
+use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,6 +25,12 @@ use std::time::Instant;
 use mixdown::audio::Source;
 use mixdown::audio::decode::Decoder;
 use mixdown::audio::wav::{WavFormat, WavWriter};
+use symphonia::core::audio::SampleBuffer;
+use symphonia::core::codecs::{Decoder as CodecDecoder, DecoderOptions};
+use symphonia::core::formats::{FormatOptions, FormatReader};
+use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
 
 const RATE: u32 = 48_000;
 const BUSES: [&str; 3] = ["drums", "music", "vocals"];
@@ -182,8 +193,85 @@ fn render(dir: &Path) -> (f64, f64) {
     (seconds, peak_mb)
 }
 
-/// Decode every stem, sum, write 24-bit: the least any renderer must do.
-fn read_sum_write(dir: &Path, names: &[String]) -> f64 {
+/// A stem decoded as a plain program does it: every packet through symphonia's codec
+/// into interleaved `f32`, handed out a block at a time.
+struct PlainStem {
+    format: Box<dyn FormatReader>,
+    codec: Box<dyn CodecDecoder>,
+    decoded: Option<SampleBuffer<f32>>,
+    /// Interleaved stereo samples decoded and not yet handed out.
+    queue: VecDeque<f32>,
+}
+
+impl PlainStem {
+    fn open(path: &Path) -> Self {
+        let file = std::fs::File::open(path).expect("open");
+        let stream = MediaSourceStream::new(Box::new(file), MediaSourceStreamOptions::default());
+        let probed = symphonia::default::get_probe()
+            .format(
+                Hint::new().with_extension("wav"),
+                stream,
+                &FormatOptions::default(),
+                &MetadataOptions::default(),
+            )
+            .expect("probe");
+        let params = probed.format.default_track().expect("track").codec_params.clone();
+        let codec = symphonia::default::get_codecs()
+            .make(&params, &DecoderOptions::default())
+            .expect("codec");
+        Self { format: probed.format, codec, decoded: None, queue: VecDeque::new() }
+    }
+
+    /// Adds the next `frames` stereo frames into `sum` (interleaved); returns how many
+    /// there were.
+    fn add_into(&mut self, sum: &mut [f32], frames: usize) -> usize {
+        while self.queue.len() < 2 * frames {
+            let Ok(packet) = self.format.next_packet() else { break };
+            let audio = self.codec.decode(&packet).expect("decode");
+            let buffer = self
+                .decoded
+                .get_or_insert_with(|| SampleBuffer::new(audio.capacity() as u64, *audio.spec()));
+            buffer.copy_interleaved_ref(audio);
+            self.queue.extend(buffer.samples());
+        }
+        let n = self.queue.len().min(2 * frames);
+        for (s, x) in sum.iter_mut().zip(self.queue.drain(..n)) {
+            *s += x;
+        }
+        n / 2
+    }
+}
+
+/// Decode every stem as a plain program does, sum, write 24-bit.
+fn plain_read_sum_write(dir: &Path, names: &[String]) -> f64 {
+    let started = Instant::now();
+    let mut stems: Vec<PlainStem> =
+        names.iter().map(|name| PlainStem::open(&dir.join(format!("{name}.wav")))).collect();
+    let out = dir.join("floor.wav");
+    let mut writer = WavWriter::create(&out, RATE, WavFormat::Pcm24).expect("create");
+    let block = 4096;
+    let mut sum = vec![0.0f32; 2 * block];
+    let (mut l, mut r) = (vec![0.0f32; block], vec![0.0f32; block]);
+    loop {
+        sum.fill(0.0);
+        let longest = stems.iter_mut().map(|s| s.add_into(&mut sum, block)).max().unwrap_or(0);
+        if longest == 0 {
+            break;
+        }
+        for (i, frame) in sum[..2 * longest].chunks_exact(2).enumerate() {
+            (l[i], r[i]) = (frame[0], frame[1]);
+        }
+        writer.write(&l[..longest], &r[..longest]).expect("write");
+    }
+    writer.finish().expect("finish");
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(out);
+    seconds
+}
+
+/// Decode every stem with mixdown's own decoder, sum, write 24-bit: the least any
+/// renderer must do.
+fn fastest_read_sum_write(dir: &Path, names: &[String]) -> f64 {
     let started = Instant::now();
     let mut decoders: Vec<Decoder> = names
         .iter()
@@ -233,11 +321,12 @@ fn main() {
         if options.reference { "reference" } else { "HPF + EQ" },
         options.runs
     );
-    let mut floor = Vec::new();
+    let (mut plain, mut fastest) = (Vec::new(), Vec::new());
     let (mut cold, mut noop, mut fader, mut eq) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut peak: f64 = 0.0;
     for run in 0..options.runs {
-        floor.push(read_sum_write(&dir, &names));
+        plain.push(plain_read_sum_write(&dir, &names));
+        fastest.push(fastest_read_sum_write(&dir, &names));
         let _ = std::fs::remove_dir_all(dir.join("cache"));
         let _ = std::fs::remove_dir_all(dir.join("out"));
         std::fs::write(dir.join("mix.yaml"), &project.yaml).expect("project");
@@ -250,10 +339,15 @@ fn main() {
         project.eq.nudge(&dir, run);
         eq.push(render(&dir).0);
     }
-    let (floor, cold) = (median(floor), median(cold));
+    let (plain, fastest, cold) = (median(plain), median(fastest), median(cold));
     let (noop, fader, eq) = (median(noop), median(fader), median(eq));
-    println!("read-sum-write floor     {floor:8.3} s");
-    println!("cold render              {cold:8.3} s   {:.2} × floor", cold / floor);
+    println!("plain read-sum-write     {plain:8.3} s");
+    println!("fastest read-sum-write   {fastest:8.3} s");
+    println!(
+        "cold render              {cold:8.3} s   {:.2} × plain, {:.2} × fastest",
+        cold / plain,
+        cold / fastest
+    );
     println!("no-op render             {:8.1} ms", noop * 1e3);
     println!("fader move on one track  {fader:8.3} s   {:.1}% of cold", fader / cold * 100.0);
     println!("EQ change on one track   {eq:8.3} s   {:.1}% of cold", eq / cold * 100.0);
