@@ -12,6 +12,7 @@ mod peak_memory;
 mod progress;
 mod render_cmd;
 mod schema;
+mod watch_cmd;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -45,6 +46,8 @@ struct CacheArgs {
 enum Command {
     /// Render a mix to `out/<name>.wav`, re-rendering only what changed.
     Render(render_cmd::RenderArgs),
+    /// Render a mix, then again each time it or a file it reads changes.
+    Watch(watch_cmd::WatchArgs),
     /// Check a mix for errors without rendering.
     Check(check::CheckArgs),
     /// Print the render graph.
@@ -69,6 +72,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
     };
     match cli.command {
         Command::Render(args) => render_cmd::run(&args),
+        Command::Watch(args) => watch_cmd::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Graph(args) => graph_cmd::run(&args),
         Command::Explain(args) => explain::run(&args),

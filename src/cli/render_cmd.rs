@@ -21,23 +21,30 @@ pub struct RenderArgs {
     /// The mix file.
     #[arg(default_value = DEFAULT_PROJECT)]
     file: PathBuf,
-    /// Worker threads (default: all cores).
-    #[arg(short = 'j', long = "jobs")]
-    jobs: Option<usize>,
+    #[command(flatten)]
+    options: RenderOptions,
     #[command(flatten)]
     cache: CacheArgs,
-    /// Where rendered files go.
-    #[arg(long = "out", default_value = "out")]
-    out: PathBuf,
     /// Render without reading or filling the cache (a temporary one is used and removed).
     #[arg(long)]
     no_cache: bool,
-    /// Render only this node and what it needs (an id from `mixdown graph`).
-    #[arg(long)]
-    only: Option<String>,
     /// Print what would render, and render nothing.
     #[arg(long)]
     dry_run: bool,
+}
+
+/// How to render, shared by `render` and `watch`.
+#[derive(Debug, clap::Args)]
+pub struct RenderOptions {
+    /// Worker threads (default: all cores).
+    #[arg(short = 'j', long = "jobs")]
+    jobs: Option<usize>,
+    /// Where rendered files go.
+    #[arg(long = "out", default_value = "out")]
+    out: PathBuf,
+    /// Render only this node and what it needs (an id from `mixdown graph`).
+    #[arg(long)]
+    only: Option<String>,
     /// Sample format of the mix file.
     #[arg(long, value_enum, default_value = "pcm24")]
     format: OutputFormat,
@@ -49,10 +56,6 @@ pub struct RenderArgs {
 /// Runs `render`.
 pub fn run(args: &RenderArgs) -> i32 {
     let started = Instant::now();
-    let run_start = SystemTime::now();
-    let Some(compiled) = compile(&args.file, &args.out, args.format) else {
-        return EXIT_INVALID;
-    };
     let temporary = args.no_cache.then(|| {
         std::env::temp_dir().join(format!(
             "mixdown-cache-{}-{}",
@@ -61,17 +64,42 @@ pub fn run(args: &RenderArgs) -> i32 {
         ))
     });
     let cache_dir = temporary.clone().unwrap_or_else(|| args.cache.dir.clone());
-    let code = render_with_cache(args, &compiled, &cache_dir, run_start, started);
+    let code = render_file(&args.file, &args.options, &cache_dir, args.dry_run).code;
     if let Some(dir) = temporary {
         let _ = std::fs::remove_dir_all(dir);
     }
     code
 }
 
+/// What one render of a project came to.
+pub struct Rendered {
+    /// The exit code the render earns.
+    pub code: i32,
+    /// The audio files the project reads, when it compiled.
+    pub files: Option<Vec<PathBuf>>,
+}
+
+/// Compiles and renders `file`, printing diagnostics, progress and the summary line.
+pub fn render_file(
+    file: &Path,
+    options: &RenderOptions,
+    cache_dir: &Path,
+    dry_run: bool,
+) -> Rendered {
+    let started = Instant::now();
+    let run_start = SystemTime::now();
+    let Some(compiled) = compile(file, &options.out, options.format) else {
+        return Rendered { code: EXIT_INVALID, files: None };
+    };
+    let code = render_with_cache(options, &compiled, cache_dir, dry_run, run_start, started);
+    Rendered { code, files: Some(compiled.graph.files()) }
+}
+
 fn render_with_cache(
-    args: &RenderArgs,
+    args: &RenderOptions,
     compiled: &Compiled,
     cache_dir: &Path,
+    dry_run: bool,
     run_start: SystemTime,
     started: Instant,
 ) -> i32 {
@@ -104,7 +132,7 @@ fn render_with_cache(
             }
         }
     };
-    if args.dry_run {
+    if dry_run {
         for (i, step) in plan(graph, &keys, &store, cache_dir, target).steps {
             let what = match step {
                 PlanStep::Cached => "cached",

@@ -13,3 +13,4 @@ mod render_log;
 mod schema;
 mod showcase;
 mod support;
+mod watch;

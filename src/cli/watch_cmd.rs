@@ -1,0 +1,74 @@
+//! `mixdown watch`: render, then render again whenever the project or a file it reads
+//! changes, until interrupted.
+//!
+//! Each render is an ordinary incremental render, so an edit costs only the nodes it
+//! touches. A project that no longer compiles gets its diagnostics printed and renders
+//! nothing, so the last good render stays in place until the project is fixed.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::render_cmd::{RenderOptions, render_file};
+use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE};
+use crate::watch::FileWatch;
+
+/// How long the files must be quiet after a change before the render starts: an editor's
+/// save is several writes, and they should make one render.
+const SETTLE: Duration = Duration::from_millis(50);
+
+/// Arguments of `watch`.
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// The mix file.
+    #[arg(default_value = DEFAULT_PROJECT)]
+    file: PathBuf,
+    #[command(flatten)]
+    options: RenderOptions,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+/// Runs `watch`. Returns only when watching fails.
+pub fn run(args: &WatchArgs) -> i32 {
+    let mut watch = match FileWatch::new() {
+        Ok(watch) => watch,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    // Edits saved during the first render count too.
+    if let Err(e) = watch.set_files([args.file.clone()]) {
+        eprintln!("error: {e}");
+        return EXIT_FAILURE;
+    }
+    // What the last project that compiled reads, watched on while the project is broken.
+    let mut audio_files = Vec::new();
+    loop {
+        let rendered = render_file(&args.file, &args.options, &args.cache.dir, false);
+        match rendered.files {
+            Some(files) => audio_files = files,
+            None => eprintln!("the last good render stays in place until the project is fixed"),
+        }
+        let files = std::iter::once(args.file.clone()).chain(audio_files.iter().cloned());
+        if let Err(e) = watch.set_files(files) {
+            eprintln!("error: {e}");
+            return EXIT_FAILURE;
+        }
+        eprintln!("watching {} files; Ctrl-C stops", watch.len());
+        match watch.wait(SETTLE, None) {
+            Ok(changed) => {
+                let names: Vec<String> = changed
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|f| f.file_name().unwrap_or_default().to_string_lossy().into_owned())
+                    .collect();
+                eprintln!("changed: {}", names.join(", "));
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_FAILURE;
+            }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! `mixdown watch` as an engineer uses it: edits re-render only what they touch, a broken
+//! save keeps the last good render, and a changed stem is picked up.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use crate::support::{scratch, write_stem};
+
+/// Long enough for a slow machine to render the session; a passing test never waits it out.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+const PROJECT: &str = "\
+mix: Watched
+sample_rate: 48 kHz
+tail: 0.2 s
+tracks:
+  kick:
+    source: stems/kick.wav
+    gain: -3 dB
+    chain:
+      - highpass: { freq: 40 Hz }
+    to: drums
+  bass:
+    source: stems/bass.wav
+    chain:
+      - eq: [ { type: low_shelf, freq: 100 Hz, gain: 2 dB } ]
+buses:
+  drums: {}
+";
+
+/// A running `mixdown watch` and the lines it prints.
+struct Watcher {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl Watcher {
+    fn start(dir: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mixdown"))
+            .args(["watch", "mix.yaml", "--cache", "cache", "--out", "out", "--verbose"])
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .env_remove("MIXDOWN_CACHE")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        let stderr: ChildStderr = child.stderr.take().expect("stderr is piped");
+        let (sender, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// The lines up to and including the next that starts with `prefix`.
+    fn until(&self, prefix: &str) -> Vec<String> {
+        let deadline = Instant::now() + PATIENCE;
+        let mut seen = Vec::new();
+        loop {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(wait) {
+                Ok(line) => {
+                    let done = line.starts_with(prefix);
+                    seen.push(line);
+                    if done {
+                        return seen;
+                    }
+                }
+                Err(e) => panic!("no line starting with `{prefix}` ({e:?}); got {seen:#?}"),
+            }
+        }
+    }
+
+    /// The nodes that ran in the next render, sorted, once it has printed its summary and
+    /// started watching again.
+    fn next_render(&self) -> Vec<String> {
+        let mut ran: Vec<String> = self
+            .until("rendered ")
+            .iter()
+            .filter_map(|l| l.strip_prefix("ran "))
+            .filter_map(|rest| rest.split_whitespace().next())
+            .map(str::to_string)
+            .collect();
+        self.until("watching ");
+        ran.sort();
+        ran
+    }
+
+    /// Whatever is printed within `time`, which must be nothing.
+    fn quiet_for(&self, time: Duration) {
+        match self.lines.recv_timeout(time) {
+            Err(RecvTimeoutError::Timeout) => {}
+            other => panic!("expected silence, got {other:?}"),
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Saves `text` the way many editors do: a temporary file renamed over the project.
+fn save(dir: &Path, text: &str) {
+    std::fs::write(dir.join(".mix.yaml.tmp"), text).unwrap();
+    std::fs::rename(dir.join(".mix.yaml.tmp"), dir.join("mix.yaml")).unwrap();
+}
+
+fn ids(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_string()).collect()
+}
+
+#[test]
+fn watch_re_renders_each_edit_keeps_the_last_good_render_and_follows_the_stems() {
+    let dir = scratch();
+    let dir = dir.path();
+    std::fs::create_dir(dir.join("stems")).unwrap();
+    write_stem(&dir.join("stems/kick.wav"), 48_000, 1.0, 1);
+    write_stem(&dir.join("stems/bass.wav"), 48_000, 1.0, 2);
+    std::fs::write(dir.join("mix.yaml"), PROJECT).unwrap();
+    let output = dir.join("out/mix.wav");
+
+    let watcher = Watcher::start(dir);
+    assert_eq!(
+        watcher.next_render(),
+        ids(&["mix/bus/drums", "mix/master", "mix/output", "mix/track/bass", "mix/track/kick"])
+    );
+    // The render reads every watched file; that must not set off another.
+    watcher.quiet_for(Duration::from_secs(1));
+
+    save(dir, &PROJECT.replace("gain: -3 dB", "gain: -4 dB"));
+    assert_eq!(watcher.next_render(), ids(&["mix/bus/drums", "mix/master", "mix/output"]));
+    let good = std::fs::read(&output).unwrap();
+
+    save(dir, &PROJECT.replace("gain: -3 dB", "gian: -4 dB"));
+    let broken = watcher.until("watching ");
+    assert!(broken.iter().any(|l| l.contains("unknown key `gian`")), "{broken:#?}");
+    assert!(broken.iter().any(|l| l.starts_with("the last good render stays")), "{broken:#?}");
+    assert_eq!(std::fs::read(&output).unwrap(), good, "a broken save renders nothing");
+
+    save(dir, &PROJECT.replace("gain: -3 dB", "gain: -5 dB"));
+    assert_eq!(watcher.next_render(), ids(&["mix/bus/drums", "mix/master", "mix/output"]));
+
+    write_stem(&dir.join("stems/bass.wav"), 48_000, 1.0, 3);
+    assert_eq!(watcher.next_render(), ids(&["mix/master", "mix/output", "mix/track/bass"]));
+}
