@@ -1,6 +1,7 @@
 //! Render benchmarks on a synthetic session: cold, no-op, fader-move and EQ-change renders
 //! of the `mixdown` binary, against two read-sum-writes of the same stems, with peak
-//! memory. Prints figures; asserts nothing.
+//! memory, and how soon `mixdown watch` has a fader move rendered after it is saved.
+//! Prints figures; asserts nothing.
 //!
 //! The two read-sum-writes run on one thread and do no DSP. The plain one decodes the
 //! way a program using symphonia does (each packet through the codec into interleaved
@@ -18,8 +19,9 @@ mod reference_mix;
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use mixdown::audio::Source;
@@ -193,6 +195,29 @@ fn render(dir: &Path) -> (f64, f64) {
     (seconds, peak_mb)
 }
 
+/// Seconds from saving a nudge of `knob` to a running `mixdown watch` saying that it
+/// has rendered it.
+fn watch_latency(dir: &Path, knob: &Knob, run: usize) -> f64 {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mixdown"))
+        .args(["watch", "mix.yaml", "--cache", "cache", "--out", "out"])
+        .current_dir(dir)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run mixdown watch");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr is piped")).lines();
+    let mut skip_to = |prefix: &str| {
+        while !lines.next().expect("watch runs").expect("stderr reads").starts_with(prefix) {}
+    };
+    skip_to("watching ");
+    let started = Instant::now();
+    knob.nudge(dir, run);
+    skip_to("rendered ");
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = child.kill();
+    let _ = child.wait();
+    seconds
+}
+
 /// A stem decoded as a plain program does it: every packet through symphonia's codec
 /// into interleaved `f32`, handed out a block at a time.
 struct PlainStem {
@@ -323,6 +348,7 @@ fn main() {
     );
     let (mut plain, mut fastest) = (Vec::new(), Vec::new());
     let (mut cold, mut noop, mut fader, mut eq) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut watch = Vec::new();
     let mut peak: f64 = 0.0;
     for run in 0..options.runs {
         plain.push(plain_read_sum_write(&dir, &names));
@@ -338,6 +364,7 @@ fn main() {
         fader.push(render(&dir).0);
         project.eq.nudge(&dir, run);
         eq.push(render(&dir).0);
+        watch.push(watch_latency(&dir, &project.fader, options.runs + run));
     }
     let (plain, fastest, cold) = (median(plain), median(fastest), median(cold));
     let (noop, fader, eq) = (median(noop), median(fader), median(eq));
@@ -351,5 +378,6 @@ fn main() {
     println!("no-op render             {:8.1} ms", noop * 1e3);
     println!("fader move on one track  {fader:8.3} s   {:.1}% of cold", fader / cold * 100.0);
     println!("EQ change on one track   {eq:8.3} s   {:.1}% of cold", eq / cold * 100.0);
+    println!("fader move under watch   {:8.3} s   from save to rendered", median(watch));
     println!("peak memory (cold)       {peak:8.1} MB");
 }
