@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::render_cmd::{RenderOptions, render_file};
-use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE};
+use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID};
 use crate::watch::FileWatch;
 
 /// How long the files must be quiet after a change before the render starts: an editor's
@@ -41,6 +41,13 @@ pub fn run(args: &WatchArgs) -> i32 {
     if let Err(e) = watch.set_files([args.file.clone()]) {
         eprintln!("error: {e}");
         return EXIT_FAILURE;
+    }
+    if watch.is_empty() {
+        eprintln!(
+            "error: cannot watch `{}`: its folder does not exist\n  = help: name a mix file in an existing folder",
+            args.file.display()
+        );
+        return EXIT_INVALID;
     }
     // What the last project that compiled reads, watched on while the project is broken.
     let mut audio_files = Vec::new();

@@ -7,7 +7,7 @@ use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-use crate::support::{scratch, write_stem};
+use crate::support::{mixdown, scratch, stderr, write_stem};
 
 /// Long enough for a slow machine to render the session; a passing test never waits it out.
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -152,4 +152,12 @@ fn watch_re_renders_each_edit_keeps_the_last_good_render_and_follows_the_stems()
 
     write_stem(&dir.join("stems/bass.wav"), 48_000, 1.0, 3);
     assert_eq!(watcher.next_render(), ids(&["mix/master", "mix/output", "mix/track/bass"]));
+}
+
+#[test]
+fn watching_a_mix_in_a_missing_folder_is_a_usage_error() {
+    let dir = scratch();
+    let output = mixdown(dir.path(), &["watch", "nowhere/mix.yaml"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("its folder does not exist"), "{}", stderr(&output));
 }
