@@ -153,9 +153,10 @@ fn every_type_error(
 type PartError = serde_path_to_error::Error<serde_yaml::Error>;
 
 /// The errors of one part of the document: after each, the top-level field it lies in is
-/// set aside (for a step of `chain`, only that step, which a step that does nothing
-/// replaces so that the later ones keep their places) and the rest deserialized again,
-/// until the rest passes. A field set aside is then missing, which is no new error.
+/// set aside (for a chain step, at any depth of `parallel` branches, only that step, which
+/// a step that does nothing replaces so that the later ones keep their places) and the
+/// rest deserialized again, until the rest passes. A field set aside is then missing,
+/// which is no new error.
 fn part_errors<T: DeserializeOwned>(value: &Value, tempo: Option<f64>) -> Vec<PartError> {
     let mut rest = value.clone();
     let mut set_aside: Vec<String> = Vec::new();
@@ -167,33 +168,85 @@ fn part_errors<T: DeserializeOwned>(value: &Value, tempo: Option<f64>) -> Vec<Pa
         if set_aside.iter().any(|field| message == format!("missing field `{field}`")) {
             break;
         }
-        let mut path = error.path().iter();
-        let (field, step) = match (path.next(), path.next()) {
-            (Some(Segment::Map { key }), Some(Segment::Seq { index })) if key == "chain" => {
-                (key.clone(), Some(*index))
-            }
-            (Some(Segment::Map { key }), _) => (key.clone(), None),
-            _ => (String::new(), None),
-        };
+        let hops = step_hops(error.path()).unwrap_or_else(|| match error.path().iter().next() {
+            Some(Segment::Map { key }) => vec![Hop::Key(key.clone())],
+            _ => Vec::new(),
+        });
         errors.push(error);
-        let aside = step.map_or_else(|| field.clone(), |index| format!("{field}[{index}]"));
-        let Value::Mapping(fields) = &mut rest else { break };
-        if set_aside.contains(&aside) {
-            break;
-        }
-        let removed = match (step, fields.get_mut(field.as_str())) {
-            (Some(index), Some(Value::Sequence(steps))) if index < steps.len() => {
-                steps[index] = does_nothing();
-                true
-            }
-            _ => fields.shift_remove(field.as_str()).is_some(),
-        };
-        if !removed {
+        let aside = hops.iter().map(Hop::to_string).collect::<String>();
+        let aside = aside.strip_prefix('.').unwrap_or(&aside).to_owned();
+        if hops.is_empty() || set_aside.contains(&aside) || !set_aside_at(&mut rest, &hops) {
             break;
         }
         set_aside.push(aside);
     }
     errors
+}
+
+/// One step of the way from a part to a value in it.
+#[derive(Debug, Clone, PartialEq)]
+enum Hop {
+    Key(String),
+    Index(usize),
+}
+
+impl std::fmt::Display for Hop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Key(key) => write!(f, ".{key}"),
+            Self::Index(index) => write!(f, "[{index}]"),
+        }
+    }
+}
+
+/// The way to the deepest chain step on an error's path: `chain[2]`, or inside parallel
+/// branches `chain[2].parallel[1][0]`; `None` when the error is in no chain.
+fn step_hops(path: &serde_path_to_error::Path) -> Option<Vec<Hop>> {
+    let hops: Vec<Hop> = path
+        .iter()
+        .map(|segment| match segment {
+            Segment::Seq { index } => Hop::Index(*index),
+            Segment::Map { key } => Hop::Key(key.clone()),
+            Segment::Enum { variant } => Hop::Key(variant.clone()),
+            Segment::Unknown => Hop::Key(String::new()),
+        })
+        .collect();
+    let mut deepest = None;
+    for at in 0..hops.len() {
+        let index = |i: usize| matches!(hops.get(i), Some(Hop::Index(_)));
+        match &hops[at] {
+            Hop::Key(key) if key == "chain" && index(at + 1) => deepest = Some(at + 2),
+            Hop::Key(key) if key == "parallel" && index(at + 1) && index(at + 2) => {
+                deepest = Some(at + 3);
+            }
+            _ => {}
+        }
+    }
+    deepest.map(|end| hops[..end].to_vec())
+}
+
+/// Sets aside the value at `hops`: a chain step is replaced by one that does nothing, a
+/// top-level field removed. False when there is no such value.
+fn set_aside_at(part: &mut Value, hops: &[Hop]) -> bool {
+    let Some((last, way)) = hops.split_last() else { return false };
+    let mut at = part;
+    for hop in way {
+        let next = match (hop, at) {
+            (Hop::Key(key), Value::Mapping(fields)) => fields.get_mut(key.as_str()),
+            (Hop::Index(index), Value::Sequence(items)) => items.get_mut(*index),
+            _ => None,
+        };
+        let Some(next) = next else { return false };
+        at = next;
+    }
+    match (last, at) {
+        (Hop::Index(index), Value::Sequence(steps)) if *index < steps.len() => {
+            steps[*index] = does_nothing();
+            true
+        }
+        (Hop::Key(key), Value::Mapping(fields)) => fields.shift_remove(key.as_str()).is_some(),
+        _ => false,
+    }
 }
 
 /// A chain step that changes nothing, standing in for one set aside: `- gain: 0 dB`.
@@ -470,6 +523,22 @@ mod tests {
         let found = parse_mix(Path::new("song.yaml"), text).unwrap_err();
         let paths: Vec<&str> = found.iter().filter_map(|d| d.yaml_path.as_deref()).collect();
         assert_eq!(paths, ["tracks.a.chain[0]", "tracks.a.chain[2].gain", "tracks.a.chain[3]"]);
+    }
+
+    #[test]
+    fn every_broken_step_inside_parallel_branches_is_reported_at_its_own_place() {
+        let text = "mix: Demo\nmaster:\n  chain:\n    - parallel:\n        - [ { gian: 1 dB } ]\n        - [ { gain: 0 dB }, { parallel: [ [ { gain: loud } ] ] }, { eqq: [] } ]\n    - { gain: loud }\ntracks: {}\n";
+        let found = parse_mix(Path::new("song.yaml"), text).unwrap_err();
+        let paths: Vec<&str> = found.iter().filter_map(|d| d.yaml_path.as_deref()).collect();
+        assert_eq!(
+            paths,
+            [
+                "master.chain[0].parallel[0][0]",
+                "master.chain[0].parallel[1][1].parallel[0][0].gain",
+                "master.chain[0].parallel[1][2]",
+                "master.chain[1].gain",
+            ]
+        );
     }
 
     #[test]
