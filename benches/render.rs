@@ -71,15 +71,26 @@ impl Knob {
 
     /// Moves the value by a tenth of a unit per run, so that every run renders anew.
     fn nudge(&self, dir: &Path, run: usize) {
+        self.replace(dir, self.value, self.moved(run));
+    }
+
+    /// Moves the value that `nudge(dir, run)` left by another twentieth of a unit: the
+    /// same parameter of the same track changes again.
+    fn nudge_again(&self, dir: &Path, run: usize) {
+        self.replace(dir, self.moved(run), self.moved(run) - 0.05);
+    }
+
+    fn moved(&self, run: usize) -> f64 {
+        self.value - 0.1 * (run + 1) as f64
+    }
+
+    /// Replaces the first occurrence of the knob at `from` with the knob at `to`.
+    fn replace(&self, dir: &Path, from: f64, to: f64) {
         let path = dir.join("mix.yaml");
         let text = std::fs::read_to_string(&path).expect("project");
-        let nudged = self.text(self.value - 0.1 * (run + 1) as f64);
-        assert!(
-            text.contains(&self.text(self.value)),
-            "the project holds {}",
-            self.text(self.value)
-        );
-        std::fs::write(&path, text.replacen(&self.text(self.value), &nudged, 1)).expect("project");
+        let (from, to) = (self.text(from), self.text(to));
+        assert!(text.contains(&from), "the project holds {from}");
+        std::fs::write(&path, text.replacen(&from, &to, 1)).expect("project");
     }
 }
 
@@ -195,9 +206,9 @@ fn render(dir: &Path) -> (f64, f64) {
     (seconds, peak_mb)
 }
 
-/// Seconds from saving a nudge of `knob` to a running `mixdown watch` saying that it
-/// has rendered it.
-fn watch_latency(dir: &Path, knob: &Knob, run: usize) -> f64 {
+/// Seconds from saving a second nudge of the fader of run `run` to a running
+/// `mixdown watch` saying that it has rendered it.
+fn watch_latency(dir: &Path, fader: &Knob, run: usize) -> f64 {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mixdown"))
         .args(["watch", "mix.yaml", "--cache", "cache", "--out", "out"])
         .current_dir(dir)
@@ -210,7 +221,7 @@ fn watch_latency(dir: &Path, knob: &Knob, run: usize) -> f64 {
     };
     skip_to("watching ");
     let started = Instant::now();
-    knob.nudge(dir, run);
+    fader.nudge_again(dir, run);
     skip_to("rendered ");
     let seconds = started.elapsed().as_secs_f64();
     let _ = child.kill();
@@ -364,7 +375,7 @@ fn main() {
         fader.push(render(&dir).0);
         project.eq.nudge(&dir, run);
         eq.push(render(&dir).0);
-        watch.push(watch_latency(&dir, &project.fader, options.runs + run));
+        watch.push(watch_latency(&dir, &project.fader, run));
     }
     let (plain, fastest, cold) = (median(plain), median(fastest), median(cold));
     let (noop, fader, eq) = (median(noop), median(fader), median(eq));
