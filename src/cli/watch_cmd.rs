@@ -5,12 +5,13 @@
 //! touches. A project that no longer compiles gets its diagnostics printed and renders
 //! nothing, so the last good render stays in place until the project is fixed.
 
+use std::convert::Infallible;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::render_cmd::{RenderOptions, render_file};
 use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID};
-use crate::watch::FileWatch;
+use crate::watch::{FileWatch, WatchError};
 
 /// How long the files must be quiet after a change before the render starts: an editor's
 /// save is several writes, and they should make one render.
@@ -32,15 +33,11 @@ pub struct WatchArgs {
 pub fn run(args: &WatchArgs) -> i32 {
     let mut watch = match FileWatch::new() {
         Ok(watch) => watch,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_FAILURE;
-        }
+        Err(e) => return failed(&e),
     };
     // Edits saved during the first render count too.
     if let Err(e) = watch.set_files([args.file.clone()]) {
-        eprintln!("error: {e}");
-        return EXIT_FAILURE;
+        return failed(&e);
     }
     if watch.is_empty() {
         eprintln!(
@@ -49,6 +46,15 @@ pub fn run(args: &WatchArgs) -> i32 {
         );
         return EXIT_INVALID;
     }
+    let Err(e) = render_on_every_change(args, &mut watch);
+    failed(&e)
+}
+
+/// Renders, waits for a change, and again, until watching fails.
+fn render_on_every_change(
+    args: &WatchArgs,
+    watch: &mut FileWatch,
+) -> Result<Infallible, WatchError> {
     // What the last project that compiled reads, watched on while the project is broken.
     let mut audio_files = Vec::new();
     loop {
@@ -57,25 +63,17 @@ pub fn run(args: &WatchArgs) -> i32 {
             Some(files) => audio_files = files,
             None => eprintln!("the last good render stays in place until the project is fixed"),
         }
-        let files = std::iter::once(args.file.clone()).chain(audio_files.iter().cloned());
-        if let Err(e) = watch.set_files(files) {
-            eprintln!("error: {e}");
-            return EXIT_FAILURE;
-        }
+        watch.set_files(std::iter::once(args.file.clone()).chain(audio_files.iter().cloned()))?;
         eprintln!("watching {} files; Ctrl-C stops", watch.len());
-        match watch.wait(SETTLE, None) {
-            Ok(changed) => {
-                let names: Vec<String> = changed
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|f| f.file_name().unwrap_or_default().to_string_lossy().into_owned())
-                    .collect();
-                eprintln!("changed: {}", names.join(", "));
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_FAILURE;
-            }
-        }
+        let changed = watch.wait(SETTLE, None)?.unwrap_or_default();
+        let names: Vec<_> =
+            changed.iter().map(|f| f.file_name().unwrap_or_default().to_string_lossy()).collect();
+        eprintln!("changed: {}", names.join(", "));
     }
+}
+
+/// Reports a failure to watch; returns the exit code for it.
+fn failed(error: &WatchError) -> i32 {
+    eprintln!("error: {error}");
+    EXIT_FAILURE
 }

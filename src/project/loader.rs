@@ -159,26 +159,26 @@ type PartError = serde_path_to_error::Error<serde_yaml::Error>;
 /// which is no new error.
 fn part_errors<T: DeserializeOwned>(value: &Value, tempo: Option<f64>) -> Vec<PartError> {
     let mut rest = value.clone();
-    let mut set_aside: Vec<String> = Vec::new();
+    let mut set_aside: Vec<Vec<Hop>> = Vec::new();
     let mut errors = Vec::new();
     loop {
         let result = with_tempo(tempo, || serde_path_to_error::deserialize::<_, T>(&rest));
         let Err(error) = result.map(drop) else { break };
         let message = error.inner().to_string();
-        if set_aside.iter().any(|field| message == format!("missing field `{field}`")) {
+        // A field set aside is missing now, which is no new error.
+        let missing_now = |hops: &Vec<Hop>| match hops.as_slice() {
+            [Hop::Key(field)] => message == format!("missing field `{field}`"),
+            _ => false,
+        };
+        if set_aside.iter().any(missing_now) {
             break;
         }
-        let hops = step_hops(error.path()).unwrap_or_else(|| match error.path().iter().next() {
-            Some(Segment::Map { key }) => vec![Hop::Key(key.clone())],
-            _ => Vec::new(),
-        });
+        let hops = aside_hops(error.path());
         errors.push(error);
-        let aside = hops.iter().map(Hop::to_string).collect::<String>();
-        let aside = aside.strip_prefix('.').unwrap_or(&aside).to_owned();
-        if hops.is_empty() || set_aside.contains(&aside) || !set_aside_at(&mut rest, &hops) {
+        if hops.is_empty() || set_aside.contains(&hops) || !set_aside_at(&mut rest, &hops) {
             break;
         }
-        set_aside.push(aside);
+        set_aside.push(hops);
     }
     errors
 }
@@ -190,18 +190,10 @@ enum Hop {
     Index(usize),
 }
 
-impl std::fmt::Display for Hop {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Key(key) => write!(f, ".{key}"),
-            Self::Index(index) => write!(f, "[{index}]"),
-        }
-    }
-}
-
-/// The way to the deepest chain step on an error's path: `chain[2]`, or inside parallel
-/// branches `chain[2].parallel[1][0]`; `None` when the error is in no chain.
-fn step_hops(path: &serde_path_to_error::Path) -> Option<Vec<Hop>> {
+/// The way to what an error sets aside: the deepest chain step on its path (`chain[2]`,
+/// or inside parallel branches `chain[2].parallel[1][0]`), else the top-level field it
+/// lies in; empty when it lies in no field.
+fn aside_hops(path: &serde_path_to_error::Path) -> Vec<Hop> {
     let hops: Vec<Hop> = path
         .iter()
         .map(|segment| match segment {
@@ -211,18 +203,16 @@ fn step_hops(path: &serde_path_to_error::Path) -> Option<Vec<Hop>> {
             Segment::Unknown => Hop::Key(String::new()),
         })
         .collect();
-    let mut deepest = None;
-    for at in 0..hops.len() {
-        let index = |i: usize| matches!(hops.get(i), Some(Hop::Index(_)));
-        match &hops[at] {
-            Hop::Key(key) if key == "chain" && index(at + 1) => deepest = Some(at + 2),
-            Hop::Key(key) if key == "parallel" && index(at + 1) && index(at + 2) => {
-                deepest = Some(at + 3);
-            }
+    let index = |i: usize| matches!(hops.get(i), Some(Hop::Index(_)));
+    let mut end = usize::from(matches!(hops.first(), Some(Hop::Key(_))));
+    for (at, hop) in hops.iter().enumerate() {
+        match hop {
+            Hop::Key(key) if key == "chain" && index(at + 1) => end = at + 2,
+            Hop::Key(key) if key == "parallel" && index(at + 1) && index(at + 2) => end = at + 3,
             _ => {}
         }
     }
-    deepest.map(|end| hops[..end].to_vec())
+    hops[..end].to_vec()
 }
 
 /// Sets aside the value at `hops`: a chain step is replaced by one that does nothing, a
