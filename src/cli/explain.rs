@@ -9,11 +9,10 @@ use serde_json::Value;
 use super::compile::compile;
 use super::render_cmd::compute_keys;
 use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK};
-use crate::cache::Key;
 use crate::cache::store::Store;
 use crate::diag::did_you_mean;
-use crate::graph::OutputFormat;
-use crate::render::latest_path;
+use crate::graph::{NodeKind, OutputFormat};
+use crate::render::{LatestRender, OutputRecord};
 
 /// Arguments of `explain`.
 #[derive(Debug, clap::Args)]
@@ -55,22 +54,33 @@ pub fn run(args: &ExplainArgs) -> i32 {
     let key = keys.key(node);
     let current = serde_json::to_value(keys.material(node)).expect("key material serializes");
     println!("node {}\nkey  {key}", args.node);
-    if store.contains(&key) {
+    let fresh = |i: petgraph::graph::NodeIndex| match &graph.graph[i].kind {
+        NodeKind::Output { path, .. } => OutputRecord::is_fresh(&args.cache.dir, path, keys.key(i)),
+        _ => store.contains(&keys.key(i)),
+    };
+    let streamed = graph.is_plain_sum_for_output(node);
+    if fresh(node) {
         println!("cached: nothing it depends on has changed");
         return EXIT_OK;
     }
-    let previous = std::fs::read_to_string(latest_path(&args.cache.dir, &args.node))
-        .ok()
-        .and_then(|hex| Key::from_hex(hex.trim()))
-        .and_then(|k| store.manifest(&k))
-        .map(|m| m["ingredients"]["material"].clone())
-        .filter(|material| !material.is_null());
+    let previous = LatestRender::read(&args.cache.dir, &args.node);
     match previous {
         None => println!("will render: it has not been rendered with this cache before"),
+        Some(previous) if previous.key == key.to_string() => {
+            if !streamed {
+                println!("will render: its entry has left the cache (`cache gc`, `cache clear`)");
+            } else if fresh(graph.output) {
+                println!(
+                    "up to date in the output file: it streams into the file and keeps no cache entry"
+                );
+            } else {
+                println!("will render with the output file, which it streams into");
+            }
+        }
         Some(previous) => {
             println!("will render: its key changed since the last render");
             let mut changes = Vec::new();
-            diff("", &previous, &current, &mut changes);
+            diff("", &previous.material, &current, &mut changes);
             for change in changes {
                 println!("  {change}");
             }

@@ -60,6 +60,19 @@ impl RenderGraph {
         files
     }
 
+    /// Whether `node` is a sum without a chain that only the output reads: the master of a
+    /// mix with no master chain. The output file already holds its audio, so when the two
+    /// run as a pipeline it keeps no cache entry: the entry would be read only to write the
+    /// file again (another format, a deleted file), and summing the inputs again for that
+    /// costs less than storing a song-length entry on every edit.
+    #[must_use]
+    pub fn is_plain_sum_for_output(&self, node: NodeIndex) -> bool {
+        let plain =
+            matches!(&self.graph[node].kind, NodeKind::Sum { chain, .. } if chain.is_empty());
+        let mut readers = self.graph.neighbors_directed(node, petgraph::Direction::Outgoing);
+        plain && readers.all(|reader| reader == self.output)
+    }
+
     /// Nodes in an order where every input comes before its readers: by depth (sources
     /// first, the output last), then by id, so listings read the same every time.
     #[must_use]

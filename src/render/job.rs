@@ -112,11 +112,13 @@ impl<'a> Job<'a> {
             max_block: BLOCK_FRAMES,
             seed: self.keys.key(self.node).seed(),
         };
-        let mut sink = Sink {
-            entry: self.create_entry()?,
-            pipe: self.outbound.lock().expect("no thread panicked holding the lock").take(),
-            content_frames,
+        let pipe = self.outbound.lock().expect("no thread panicked holding the lock").take();
+        let entry = if pipe.is_some() && self.graph.is_plain_sum_for_output(self.node) {
+            None
+        } else {
+            Some(self.create_entry()?)
         };
+        let mut sink = Sink { entry, pipe, content_frames };
         let split = if self.alone && keys.is_empty() {
             balanced_split(overhead(&self.graph.graph[self.node].kind), &steps)
         } else {
@@ -133,7 +135,9 @@ impl<'a> Job<'a> {
             let mut whole = Chain::build(&steps, &env);
             run_chain(&mut whole, input_frames, rate, &mut keys, &mut sink, fill)
         }?;
-        self.finish_entry(sink.entry, produced, content_frames)?;
+        if let Some(entry) = sink.entry {
+            self.finish_entry(entry, produced, content_frames)?;
+        }
         if let Some(mut pipe) = sink.pipe {
             pipe.end(produced.audible_frames);
         }

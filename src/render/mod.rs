@@ -9,6 +9,7 @@ mod dispatch;
 mod impulse;
 mod inputs;
 mod job;
+mod latest;
 mod output;
 mod pipe;
 mod plan;
@@ -22,10 +23,11 @@ mod track;
 
 use std::path::PathBuf;
 
+pub use latest::LatestRender;
 pub use output::{OutputRecord, output_frames};
 pub use plan::{Plan, PlanStep, plan};
 pub use retired::remove_retired;
-pub use schedule::{Progress, Settings, latest_path, render};
+pub use schedule::{Progress, Settings, render};
 pub use stream::{MAX_TAIL_SECONDS, SILENCE};
 pub use sum::pan_gains;
 

@@ -14,6 +14,7 @@ use petgraph::graph::NodeIndex;
 
 use super::dispatch::dispatch;
 use super::job::Job;
+use super::latest::LatestRender;
 use super::output::run_output;
 use super::plan::{PlanStep, plan};
 use super::retired;
@@ -89,7 +90,7 @@ pub fn render(
             let id = graph.graph[node].id.clone();
             match result {
                 Ok(()) => {
-                    record_latest(cache_root, &id, &keys.key(node).to_string());
+                    LatestRender::record(cache_root, &id, keys.key(node), keys.material(node));
                     let took = seconds.lock().map_or(0.0, |t| t.get(&node).copied().unwrap_or(0.0));
                     report.events.push(RenderEvent::Rendered(id, took));
                 }
@@ -149,21 +150,4 @@ fn run_node(job: &Job<'_>, cache_root: &Path) -> Result<(), NodeError> {
             run_output(job, path, *format, *length, cache_root)
         }
     }
-}
-
-/// Remembers the key a node id last rendered under, so `explain` can compare against it.
-/// Best effort: losing this record only makes `explain` less specific.
-fn record_latest(cache_root: &Path, id: &str, key: &str) {
-    let path = latest_path(cache_root, id);
-    let Some(dir) = path.parent() else { return };
-    let temp = path.with_extension(format!("tmp{}", std::process::id()));
-    let _ = std::fs::create_dir_all(dir)
-        .and_then(|()| std::fs::write(&temp, key))
-        .and_then(|()| std::fs::rename(&temp, &path));
-}
-
-/// Where the last key of node `id` is recorded.
-#[must_use]
-pub fn latest_path(cache_root: &Path, id: &str) -> std::path::PathBuf {
-    cache_root.join("nodes").join(blake3::hash(id.as_bytes()).to_hex().as_str())
 }

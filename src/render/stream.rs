@@ -26,8 +26,9 @@ pub struct Produced {
 /// Where a node's frames go: its cache entry, and the node reading it when the two run as
 /// a pipeline.
 pub struct Sink {
-    /// The node's cache entry.
-    pub entry: EntryWriter,
+    /// The node's cache entry; `None` for a plain master streaming into the output (see
+    /// [`crate::graph::RenderGraph::is_plain_sum_for_output`]).
+    pub entry: Option<EntryWriter>,
     /// The pipe to the reader, if any.
     pub pipe: Option<PipeSender>,
     /// Where the node's source material ends, announced to the reader with the length.
@@ -42,7 +43,9 @@ impl Sink {
     }
 
     fn write(&mut self, left: &[f32], right: &[f32]) -> Result<(), NodeError> {
-        self.entry.write(left, right).map_err(NodeError::CacheWrite)?;
+        if let Some(entry) = &mut self.entry {
+            entry.write(left, right).map_err(NodeError::CacheWrite)?;
+        }
         if let Some(pipe) = &mut self.pipe {
             pipe.block(left, right);
         }

@@ -168,3 +168,55 @@ fn each_edit_rerenders_exactly_what_it_touches() {
         "renaming the project folder changes nothing"
     );
 }
+
+/// What `explain` says of `node` in the session at `work`.
+fn explain(work: &Path, node: &str, cache: &str) -> String {
+    let out =
+        mixdown(work, &["explain", &format!("song/{node}"), "project/song.yaml", "--cache", cache]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn a_master_without_a_chain_streams_into_the_file_and_keeps_no_entry() {
+    let work = scratch();
+    let project_dir = work.path().join("project");
+    session(&project_dir);
+    let yaml = project_dir.join("song.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    let master_chain = text.find("master:\n").unwrap();
+    std::fs::write(&yaml, &text[..master_chain]).unwrap();
+    let render = |cache: &str, extra: &[&str]| {
+        let mut args = vec!["render", "project/song.yaml", "--cache", cache, "--out", "out"];
+        args.extend(extra);
+        args.push("--verbose");
+        let out = mixdown(work.path(), &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        ran(&out)
+    };
+
+    render("cache", &["-j", "2"]);
+    let wav = std::fs::read(work.path().join("out/song.wav")).unwrap();
+    assert!(
+        explain(work.path(), "master", "cache").contains("keeps no cache entry"),
+        "streamed into the output, the master is not stored"
+    );
+    assert!(explain(work.path(), "bus/drums", "cache").contains("cached"));
+
+    assert_eq!(
+        render("cache", &["-j", "2", "--format", "float32"]),
+        ids(&["master", "output"]),
+        "another format sums the cached buses again"
+    );
+    assert_eq!(render("cache", &["-j", "2"]), ids(&["master", "output"]));
+    assert_eq!(std::fs::read(work.path().join("out/song.wav")).unwrap(), wav);
+    assert!(explain(work.path(), "output", "cache").contains("cached: nothing"));
+
+    render("serial-cache", &["-j", "1"]);
+    assert!(
+        explain(work.path(), "master", "serial-cache").starts_with("node song/master\nkey ")
+            && explain(work.path(), "master", "serial-cache").contains("cached: nothing"),
+        "with one job nothing streams, so the output reads the master's entry"
+    );
+    assert_eq!(std::fs::read(work.path().join("out/song.wav")).unwrap(), wav);
+}
