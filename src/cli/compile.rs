@@ -7,7 +7,7 @@ use crate::audio::decode::Decoder;
 use crate::diag::{Diagnostic, render};
 use crate::graph::{OutputFormat, RenderGraph, build};
 use crate::ir::{Mix, TrackInput, lower};
-use crate::project::{LoadedMix, load_mix};
+use crate::project::{LoadedMix, Rejected, load_mix};
 
 /// A project that compiled.
 pub struct Compiled {
@@ -20,22 +20,40 @@ pub struct Compiled {
 }
 
 /// Compiles `path`, printing every diagnostic. `None` when there were errors.
+///
+/// A file with type errors is still lowered, with its broken values set aside, so that its
+/// routing and its audio files are checked in the same run.
 pub fn compile(path: &Path, out_dir: &Path, format: OutputFormat) -> Option<Compiled> {
-    let loaded = match load_mix(path) {
-        Ok(loaded) => loaded,
-        Err(diagnostics) => {
-            print_all(&diagnostics);
-            return None;
+    let (loaded, set_aside, mut diagnostics) = match load_mix(path) {
+        Ok(loaded) => (Some(loaded), Vec::new(), Vec::new()),
+        Err(Rejected { diagnostics, remainder: Some(rest) }) => {
+            (Some(rest.mix), rest.set_aside, diagnostics)
         }
+        Err(Rejected { diagnostics, remainder: None }) => (None, Vec::new(), diagnostics),
     };
-    let (mix, mut diagnostics) = lower(&loaded);
-    if let Some(mix) = &mix {
-        diagnostics.extend(probe_sources(&loaded, mix));
-    }
+    let mix = loaded.as_ref().and_then(|loaded| {
+        let (mix, mut found) = lower(loaded);
+        let mix = mix.inspect(|mix| found.extend(probe_sources(loaded, mix)));
+        let unrelated = |d: &Diagnostic| {
+            let at = d.yaml_path.as_deref().unwrap_or_default();
+            !set_aside.iter().any(|aside| nested(at, aside) || nested(aside, at))
+        };
+        diagnostics.extend(found.into_iter().filter(unrelated));
+        mix
+    });
+    diagnostics
+        .sort_by_key(|d| d.location.as_ref().map_or((usize::MAX, 0), |l| (l.line, l.column)));
     print_all(&diagnostics);
     let mix = mix.filter(|_| !diagnostics.iter().any(Diagnostic::is_error))?;
     let graph = build(&mix, out_dir, format);
     Some(Compiled { mix, graph, warnings: diagnostics })
+}
+
+/// Whether the YAML path `inner` is `outer` or lies inside it.
+fn nested(inner: &str, outer: &str) -> bool {
+    inner
+        .strip_prefix(outer)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
 }
 
 /// Prints diagnostics to stderr.

@@ -3,6 +3,7 @@
 //! `serde_yaml` is no longer maintained upstream; keeping it behind this one file means it can
 //! be swapped without touching anything else.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -42,19 +43,49 @@ impl LoadedMix {
     }
 }
 
+/// A mix file that does not read as a mix.
+#[derive(Debug)]
+pub struct Rejected {
+    /// Why, located.
+    pub diagnostics: Vec<Diagnostic>,
+    /// What is left with every broken value set aside, when that still reads as a mix:
+    /// enough to check its routing and its audio files in the same run.
+    pub remainder: Option<Box<Remainder>>,
+}
+
+/// A mix file with its broken values set aside: a broken chain step replaced by one that
+/// does nothing, any other broken field of a track, a bus or the master left out. There
+/// is none when a top-level setting is broken, since the sample rate or the tempo bear on
+/// every value.
+#[derive(Debug)]
+pub struct Remainder {
+    /// The mix without them.
+    pub mix: LoadedMix,
+    /// The YAML paths of what was set aside. An error found at or inside one of them, or
+    /// at a value that holds one, may be an effect of leaving it out (a track whose
+    /// `clips:` went has no audio) and says nothing.
+    pub set_aside: Vec<String>,
+}
+
+impl Rejected {
+    fn only(diagnostics: Vec<Diagnostic>) -> Self {
+        Self { diagnostics, remainder: None }
+    }
+}
+
 /// Reads and parses the mix file at `path`.
 ///
 /// # Errors
 /// A diagnostic when the file cannot be read or does not describe a mix.
-pub fn load_mix(path: &Path) -> Result<LoadedMix, Vec<Diagnostic>> {
+pub fn load_mix(path: &Path) -> Result<LoadedMix, Rejected> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![
+        Rejected::only(vec![
             Diagnostic::error(
                 "unreadable-project",
                 format!("cannot read `{}`: {e}", path.display()),
             )
             .with_help("check the path; `mixdown check FILE` takes a mix file"),
-        ]
+        ])
     })?;
     parse_mix(path, &text)
 }
@@ -64,12 +95,12 @@ pub fn load_mix(path: &Path) -> Result<LoadedMix, Vec<Diagnostic>> {
 /// # Errors
 /// A syntax error, or the type errors of every track, bus, the master and the top-level
 /// settings (one per chain step), located.
-pub fn parse_mix(path: &Path, text: &str) -> Result<LoadedMix, Vec<Diagnostic>> {
+pub fn parse_mix(path: &Path, text: &str) -> Result<LoadedMix, Rejected> {
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
-        return Err(vec![
+        return Err(Rejected::only(vec![
             Diagnostic::error("empty-project", format!("`{}` is empty", path.display()))
                 .with_help("a mix needs at least `mix: <title>` and some `tracks:`"),
-        ]);
+        ]));
     }
     let tempo = prescan_tempo(text);
     let raw = with_tempo(tempo, || serde_yaml::from_str::<RawMix>(text))
@@ -87,45 +118,48 @@ pub fn parse_mix(path: &Path, text: &str) -> Result<LoadedMix, Vec<Diagnostic>> 
         })
         .collect();
     if !duplicates.is_empty() {
-        return Err(duplicates);
+        return Err(Rejected::only(duplicates));
     }
     Ok(LoadedMix { raw, path: path.to_path_buf(), text: text.to_string(), source_map })
 }
 
 /// serde stops at the first error in the file. So that one run shows them all, every
 /// track, bus, the master and the top-level settings are then deserialized on their own,
-/// field by field (see [`part_errors`]), and the errors are located through the source
+/// field by field (see [`check_part`]), and the errors are located through the source
 /// map, so that the same mistake reads the same wherever it is. serde's own report of its
-/// first error is kept only if that error's part, on its own, passes.
+/// first error is kept only if that error's part, on its own, passes. The parts that
+/// pass once their broken values are set aside are put back together as the remainder.
 fn every_type_error(
     path: &Path,
     text: &str,
     tempo: Option<f64>,
     first: &serde_yaml::Error,
-) -> Vec<Diagnostic> {
+) -> Rejected {
     let first = convert_error(path, text, first);
     let Ok(Value::Mapping(mut document)) = serde_yaml::from_str(text) else {
-        return vec![first];
+        return Rejected::only(vec![first]);
     };
-    let mut parts: Vec<(String, Vec<PartError>)> = Vec::new();
+    let mut parts: Vec<(String, PartCheck)> = Vec::new();
+    let mut maps = Vec::new();
     for section in ["tracks", "buses", "master"] {
         let Some(value) = document.get(section) else { continue };
         match (section, value) {
             ("tracks" | "buses", Value::Mapping(entries))
                 if entries.keys().all(Value::is_string) =>
             {
+                maps.push(section);
                 for (name, entry) in entries {
                     let part = format!("{section}.{}", name.as_str().unwrap_or_default());
-                    let errors = if section == "tracks" {
-                        part_errors::<RawTrack>(entry, tempo)
+                    let check = if section == "tracks" {
+                        check_part::<RawTrack>(entry, tempo)
                     } else {
-                        part_errors::<RawBus>(entry, tempo)
+                        check_part::<RawBus>(entry, tempo)
                     };
-                    parts.push((part, errors));
+                    parts.push((part, check));
                 }
             }
             ("master", Value::Mapping(_)) => {
-                parts.push((section.to_owned(), part_errors::<RawMaster>(value, tempo)));
+                parts.push((section.to_owned(), check_part::<RawMaster>(value, tempo)));
             }
             // Not a mapping: the top level's own check reports it.
             _ => continue,
@@ -133,37 +167,98 @@ fn every_type_error(
         // In place, so the top level still meets its keys in the file's order.
         document.shift_remove(section);
     }
-    parts.push((String::new(), part_errors::<RawMix>(&Value::Mapping(document), tempo)));
+    parts.push((String::new(), check_part::<RawMix>(&Value::Mapping(document), tempo)));
     let source_map = SourceMap::build(text);
     let first_path = first.yaml_path.clone().unwrap_or_default();
     let first_part = part_of(&first_path, parts.iter().map(|(part, _)| part.as_str())).to_owned();
     let mut first = Some(first);
     let mut found = Vec::new();
-    for (part, errors) in parts {
-        if part == first_part && !errors.is_empty() {
+    for (part, check) in &parts {
+        if *part == first_part && !check.errors.is_empty() {
             first = None;
         }
-        found.extend(errors.iter().map(|e| part_error(path, text, &source_map, &part, e)));
+        found.extend(check.errors.iter().map(|e| part_error(path, text, &source_map, part, e)));
     }
+    let set_aside: Vec<String> = parts
+        .iter()
+        .flat_map(|(part, check)| check.set_aside.iter().map(move |hops| yaml_path(part, hops)))
+        .collect();
+    let top_level_intact =
+        parts.iter().all(|(part, check)| !part.is_empty() || check.errors.is_empty());
+    let remainder =
+        if first.is_none() && top_level_intact { reassemble(parts, &maps, tempo) } else { None };
     found.extend(first);
     found.sort_by_key(|d| d.location.as_ref().map_or((usize::MAX, 0), |l| (l.line, l.column)));
-    found
+    let remainder = remainder.map(|raw| {
+        let mix = LoadedMix { raw, path: path.to_path_buf(), text: text.to_string(), source_map };
+        Box::new(Remainder { mix, set_aside })
+    });
+    Rejected { diagnostics: found, remainder }
+}
+
+/// The mix made of every part as it passed its check, when every part passed once its
+/// broken values were set aside. `maps` are the sections checked entry by entry. The top
+/// level passed whole, so no section was left out (which would make every name in it look
+/// unknown).
+fn reassemble(
+    parts: Vec<(String, PartCheck)>,
+    maps: &[&str],
+    tempo: Option<f64>,
+) -> Option<RawMix> {
+    let mut split: Vec<(String, serde_yaml::Mapping)> =
+        maps.iter().map(|s| ((*s).to_owned(), serde_yaml::Mapping::new())).collect();
+    let mut document = serde_yaml::Mapping::new();
+    for (part, check) in parts {
+        let value = check.passed?;
+        match part.split_once('.') {
+            Some((section, name)) => {
+                let (_, entries) = split.iter_mut().find(|(s, _)| s == section)?;
+                entries.insert(Value::from(name), value);
+            }
+            None if part == "master" => {
+                split.push((part, mapping(value)?));
+            }
+            None => document = mapping(value)?,
+        }
+    }
+    for (section, entries) in split {
+        document.insert(Value::from(section), Value::Mapping(entries));
+    }
+    with_tempo(tempo, || serde_yaml::from_value::<RawMix>(Value::Mapping(document))).ok()
+}
+
+fn mapping(value: Value) -> Option<serde_yaml::Mapping> {
+    match value {
+        Value::Mapping(mapping) => Some(mapping),
+        _ => None,
+    }
 }
 
 type PartError = serde_path_to_error::Error<serde_yaml::Error>;
 
-/// The errors of one part of the document: after each, the top-level field it lies in is
+/// What checking one part of the document found.
+struct PartCheck {
+    errors: Vec<PartError>,
+    /// The part with its broken values set aside, if it then passes.
+    passed: Option<Value>,
+    /// The ways to what was set aside, from the part.
+    set_aside: Vec<Vec<Hop>>,
+}
+
+/// Checks one part of the document: after each error, the top-level field it lies in is
 /// set aside (for a chain step, at any depth of `parallel` branches, only that step, which
 /// a step that does nothing replaces so that the later ones keep their places) and the
 /// rest deserialized again, until the rest passes. A field set aside is then missing,
 /// which is no new error.
-fn part_errors<T: DeserializeOwned>(value: &Value, tempo: Option<f64>) -> Vec<PartError> {
+fn check_part<T: DeserializeOwned>(value: &Value, tempo: Option<f64>) -> PartCheck {
     let mut rest = value.clone();
     let mut set_aside: Vec<Vec<Hop>> = Vec::new();
     let mut errors = Vec::new();
     loop {
         let result = with_tempo(tempo, || serde_path_to_error::deserialize::<_, T>(&rest));
-        let Err(error) = result.map(drop) else { break };
+        let Err(error) = result.map(drop) else {
+            return PartCheck { errors, passed: Some(rest), set_aside };
+        };
         let message = error.inner().to_string();
         // A field set aside is missing now, which is no new error.
         let missing_now = |hops: &Vec<Hop>| match hops.as_slice() {
@@ -180,7 +275,26 @@ fn part_errors<T: DeserializeOwned>(value: &Value, tempo: Option<f64>) -> Vec<Pa
         }
         set_aside.push(hops);
     }
-    errors
+    PartCheck { errors, passed: None, set_aside }
+}
+
+/// The YAML path of the value `hops` leads to from `part` (`tracks.a` + `chain`, `2`
+/// → `tracks.a.chain[2]`).
+fn yaml_path(part: &str, hops: &[Hop]) -> String {
+    let mut path = part.to_owned();
+    for hop in hops {
+        match hop {
+            Hop::Key(key) if path.is_empty() => path.push_str(key),
+            Hop::Key(key) => {
+                path.push('.');
+                path.push_str(key);
+            }
+            Hop::Index(index) => {
+                let _ = write!(path, "[{index}]");
+            }
+        }
+    }
+    path
 }
 
 /// One step of the way from a part to a value in it.
@@ -466,7 +580,7 @@ mod tests {
     use super::*;
 
     fn error_of(text: &str) -> Diagnostic {
-        parse_mix(Path::new("song.yaml"), text).unwrap_err().remove(0)
+        parse_mix(Path::new("song.yaml"), text).unwrap_err().diagnostics.remove(0)
     }
 
     #[test]
@@ -489,7 +603,7 @@ mod tests {
     #[test]
     fn every_mistake_in_every_part_is_reported_in_one_run() {
         let text = "mix: Demo\ntail: forever\ntracks:\n  a:\n    source: a.wav\n    gian: -3 dB\n    gain: loud\n  b:\n    source: b.wav\n    pan: left-ish\n  c:\n    source: c.wav\nbuses:\n  verb: { gain: loud }\nmaster:\n  chain: [ { limiter: { ceiling: high } } ]\n";
-        let found = parse_mix(Path::new("song.yaml"), text).unwrap_err();
+        let found = parse_mix(Path::new("song.yaml"), text).unwrap_err().diagnostics;
         let at: Vec<(usize, Option<&str>)> = found
             .iter()
             .map(|d| (d.location.as_ref().unwrap().line, d.yaml_path.as_deref()))
@@ -510,7 +624,7 @@ mod tests {
     #[test]
     fn every_broken_chain_step_is_reported_at_its_own_place() {
         let text = "mix: Demo\ntracks:\n  a:\n    source: a.wav\n    chain: [ { eqq: [] }, { gain: 0 dB }, { gain: loud }, { gian: 1 } ]\n";
-        let found = parse_mix(Path::new("song.yaml"), text).unwrap_err();
+        let found = parse_mix(Path::new("song.yaml"), text).unwrap_err().diagnostics;
         let paths: Vec<&str> = found.iter().filter_map(|d| d.yaml_path.as_deref()).collect();
         assert_eq!(paths, ["tracks.a.chain[0]", "tracks.a.chain[2].gain", "tracks.a.chain[3]"]);
     }
@@ -518,7 +632,7 @@ mod tests {
     #[test]
     fn every_broken_step_inside_parallel_branches_is_reported_at_its_own_place() {
         let text = "mix: Demo\nmaster:\n  chain:\n    - parallel:\n        - [ { gian: 1 dB } ]\n        - [ { gain: 0 dB }, { parallel: [ [ { gain: loud } ] ] }, { eqq: [] } ]\n    - { gain: loud }\ntracks: {}\n";
-        let found = parse_mix(Path::new("song.yaml"), text).unwrap_err();
+        let found = parse_mix(Path::new("song.yaml"), text).unwrap_err().diagnostics;
         let paths: Vec<&str> = found.iter().filter_map(|d| d.yaml_path.as_deref()).collect();
         assert_eq!(
             paths,
@@ -532,11 +646,38 @@ mod tests {
     }
 
     #[test]
+    fn what_is_left_with_the_broken_values_set_aside_still_reads_as_a_mix() {
+        let text = "mix: Demo\ntracks:\n  a:\n    source: a.wav\n    gain: loud\n    chain: [ { gain: -1 dB }, { eqq: [] }, { gain: -2 dB } ]\n    to: drums\nbuses:\n  drums: { pan: wide }\n";
+        let rejected = parse_mix(Path::new("song.yaml"), text).unwrap_err();
+        assert_eq!(rejected.diagnostics.len(), 3);
+        let rest = rejected.remainder.expect("every part passes once its errors are set aside");
+        assert_eq!(rest.set_aside, ["tracks.a.gain", "tracks.a.chain[1]", "buses.drums.pan"]);
+        let a = &rest.mix.raw.tracks["a"];
+        assert!(a.gain.is_none());
+        assert_eq!(a.chain.len(), 3, "the broken step's place is kept");
+        assert_eq!(a.to.as_deref(), Some("drums"));
+        assert!(rest.mix.raw.buses.contains_key("drums"));
+    }
+
+    #[test]
+    fn nothing_is_left_when_a_setting_or_a_whole_section_is_broken() {
+        for text in [
+            "mix: Demo\ntail: forever\ntracks:\n  a: { source: a.wav, gain: loud }\n",
+            "mix: Demo\ntracks:\n  a: { source: a.wav, to: drums, gain: loud }\nbuses: 5\n",
+        ] {
+            let rejected = parse_mix(Path::new("song.yaml"), text).unwrap_err();
+            assert!(rejected.remainder.is_none(), "{text}");
+        }
+    }
+
+    #[test]
     fn a_field_set_aside_after_its_error_is_not_reported_missing_but_a_missing_one_is() {
-        let wrong_title = parse_mix(Path::new("song.yaml"), "mix: [1]\ntracks: {}\n").unwrap_err();
+        let wrong_title =
+            parse_mix(Path::new("song.yaml"), "mix: [1]\ntracks: {}\n").unwrap_err().diagnostics;
         assert_eq!(wrong_title.len(), 1, "{wrong_title:?}");
-        let no_title =
-            parse_mix(Path::new("song.yaml"), "tail: forever\ntracks: {}\n").unwrap_err();
+        let no_title = parse_mix(Path::new("song.yaml"), "tail: forever\ntracks: {}\n")
+            .unwrap_err()
+            .diagnostics;
         let mut codes: Vec<&str> = no_title.iter().map(|d| d.code).collect();
         codes.sort_unstable();
         assert_eq!(codes, ["invalid-value", "missing-key"]);
@@ -545,7 +686,7 @@ mod tests {
     #[test]
     fn the_same_mistake_reads_the_same_in_the_first_part_and_later_ones() {
         let text = "mix: Demo\ntracks:\n  a:\n    source: a.wav\n    chain:\n      - { gian: -3 dB }\n  b:\n    source: b.wav\n    chain:\n      - { gian: -3 dB }\n";
-        let found = parse_mix(Path::new("song.yaml"), text).unwrap_err();
+        let found = parse_mix(Path::new("song.yaml"), text).unwrap_err().diagnostics;
         assert_eq!(found.len(), 2);
         for (d, part) in found.iter().zip(["a", "b"]) {
             assert_eq!(d.code, "unknown-processor");

@@ -56,6 +56,7 @@ fixtures! {
     a_bus_sending_to_itself_is_rejected => "send-to-self",
     a_note_value_without_a_tempo_is_rejected => "note-without-tempo",
     every_routing_error_is_reported_in_one_pass => "several-errors",
+    type_errors_and_routing_errors_are_reported_in_one_run => "type-and-routing-errors",
     an_unknown_sidechain_suggests_the_nearest_track => "unknown-sidechain",
     a_sidechain_loop_is_a_routing_cycle => "sidechain-cycle",
     a_share_past_100_percent_is_rejected => "share-past-full",
