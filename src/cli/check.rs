@@ -19,7 +19,7 @@ pub struct CheckArgs {
 
 /// Runs `check`.
 pub fn run(args: &CheckArgs) -> i32 {
-    let Some(compiled) = compile(&args.file, "out".as_ref(), OutputFormat::Pcm24) else {
+    let Ok(compiled) = compile(&args.file, "out".as_ref(), OutputFormat::Pcm24) else {
         return EXIT_INVALID;
     };
     if args.deny_warnings && !compiled.warnings.is_empty() {

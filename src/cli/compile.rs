@@ -19,11 +19,21 @@ pub struct Compiled {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Compiles `path`, printing every diagnostic. `None` when there were errors.
+/// A project that did not compile.
+pub struct Broken {
+    /// The audio files it names, as far as it reads (none when it does not parse at all),
+    /// so that `watch` can see one of them appear.
+    pub files: Vec<PathBuf>,
+}
+
+/// Compiles `path`, printing every diagnostic.
 ///
 /// A file with type errors is still lowered, with its broken values set aside, so that its
 /// routing and its audio files are checked in the same run.
-pub fn compile(path: &Path, out_dir: &Path, format: OutputFormat) -> Option<Compiled> {
+///
+/// # Errors
+/// When there was an error.
+pub fn compile(path: &Path, out_dir: &Path, format: OutputFormat) -> Result<Compiled, Broken> {
     let (loaded, set_aside, mut diagnostics) = match load_mix(path) {
         Ok(loaded) => (Some(loaded), Vec::new(), Vec::new()),
         Err(Rejected { diagnostics, remainder: Some(rest) }) => {
@@ -31,9 +41,11 @@ pub fn compile(path: &Path, out_dir: &Path, format: OutputFormat) -> Option<Comp
         }
         Err(Rejected { diagnostics, remainder: None }) => (None, Vec::new(), diagnostics),
     };
-    let mix = loaded.as_ref().and_then(|loaded| {
+    let mix = loaded.as_ref().map(|loaded| {
         let (mix, mut found) = lower(loaded);
-        let mix = mix.inspect(|mix| found.extend(probe_sources(loaded, mix)));
+        if !found.iter().any(Diagnostic::is_error) {
+            found.extend(probe_sources(loaded, &mix));
+        }
         let unrelated = |d: &Diagnostic| {
             let at = d.yaml_path.as_deref().unwrap_or_default();
             !set_aside.iter().any(|aside| nested(at, aside) || nested(aside, at))
@@ -44,9 +56,13 @@ pub fn compile(path: &Path, out_dir: &Path, format: OutputFormat) -> Option<Comp
     diagnostics
         .sort_by_key(|d| d.location.as_ref().map_or((usize::MAX, 0), |l| (l.line, l.column)));
     print_all(&diagnostics);
-    let mix = mix.filter(|_| !diagnostics.iter().any(Diagnostic::is_error))?;
-    let graph = build(&mix, out_dir, format);
-    Some(Compiled { mix, graph, warnings: diagnostics })
+    match mix {
+        Some(mix) if !diagnostics.iter().any(Diagnostic::is_error) => {
+            let graph = build(&mix, out_dir, format);
+            Ok(Compiled { mix, graph, warnings: diagnostics })
+        }
+        mix => Err(Broken { files: mix.map(|mix| mix.files()).unwrap_or_default() }),
+    }
 }
 
 /// Whether the YAML path `inner` is `outer` or lies inside it.

@@ -28,7 +28,7 @@ pub struct ExplainArgs {
 
 /// Runs `explain`.
 pub fn run(args: &ExplainArgs) -> i32 {
-    let Some(compiled) = compile(&args.file, "out".as_ref(), OutputFormat::Pcm24) else {
+    let Ok(compiled) = compile(&args.file, "out".as_ref(), OutputFormat::Pcm24) else {
         return EXIT_INVALID;
     };
     let graph = &compiled.graph;

@@ -28,7 +28,7 @@ pub struct GraphArgs {
 
 /// Runs `graph`.
 pub fn run(args: &GraphArgs) -> i32 {
-    let Some(compiled) = compile(&args.file, "out".as_ref(), OutputFormat::Pcm24) else {
+    let Ok(compiled) = compile(&args.file, "out".as_ref(), OutputFormat::Pcm24) else {
         return EXIT_INVALID;
     };
     match args.format {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use super::compile::{Compiled, compile};
+use super::compile::{Broken, Compiled, compile};
 use super::peak_memory::peak_resident_bytes;
 use super::progress::Bar;
 use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK};
@@ -75,8 +75,8 @@ pub fn run(args: &RenderArgs) -> i32 {
 pub struct Rendered {
     /// The exit code the render earns.
     pub code: i32,
-    /// The audio files the project reads, when it compiled.
-    pub files: Option<Vec<PathBuf>>,
+    /// The audio files the project reads when it compiled, or else the [`Broken`] project's.
+    pub files: Result<Vec<PathBuf>, Broken>,
 }
 
 /// Compiles and renders `file`, printing diagnostics, progress and the summary line.
@@ -88,11 +88,12 @@ pub fn render_file(
 ) -> Rendered {
     let started = Instant::now();
     let run_start = SystemTime::now();
-    let Some(compiled) = compile(file, &options.out, options.format) else {
-        return Rendered { code: EXIT_INVALID, files: None };
+    let compiled = match compile(file, &options.out, options.format) {
+        Ok(compiled) => compiled,
+        Err(broken) => return Rendered { code: EXIT_INVALID, files: Err(broken) },
     };
     let code = render_with_cache(options, &compiled, cache_dir, dry_run, run_start, started);
-    Rendered { code, files: Some(compiled.graph.files()) }
+    Rendered { code, files: Ok(compiled.graph.files()) }
 }
 
 fn render_with_cache(

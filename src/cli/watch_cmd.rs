@@ -3,7 +3,8 @@
 //!
 //! Each render is an ordinary incremental render, so an edit costs only the nodes it
 //! touches. A project that no longer compiles gets its diagnostics printed and renders
-//! nothing, so the last good render stays in place until the project is fixed.
+//! nothing, so the last good render stays in place until the project is fixed; the audio
+//! files it names are watched as well, so that exporting a stem it is missing fixes it.
 
 use std::convert::Infallible;
 use std::path::PathBuf;
@@ -55,15 +56,23 @@ fn render_on_every_change(
     args: &WatchArgs,
     watch: &mut FileWatch,
 ) -> Result<Infallible, WatchError> {
-    // What the last project that compiled reads, watched on while the project is broken.
+    // What the last project that compiled reads, watched on while the project is broken,
+    // together with what the broken one names (a stem not yet exported, say).
     let mut audio_files = Vec::new();
     loop {
         let rendered = render_file(&args.file, &args.options, &args.cache.dir, false);
-        match rendered.files {
-            Some(files) => audio_files = files,
-            None => eprintln!("the last good render stays in place until the project is fixed"),
-        }
-        watch.set_files(std::iter::once(args.file.clone()).chain(audio_files.iter().cloned()))?;
+        let named_now = match rendered.files {
+            Ok(files) => {
+                audio_files = files;
+                Vec::new()
+            }
+            Err(broken) => {
+                eprintln!("the last good render stays in place until the project is fixed");
+                broken.files
+            }
+        };
+        let files = audio_files.iter().chain(&named_now).cloned();
+        watch.set_files(std::iter::once(args.file.clone()).chain(files))?;
         eprintln!("watching {} files; Ctrl-C stops", watch.len());
         let changed = watch.wait(SETTLE, None)?.unwrap_or_default();
         let names: Vec<_> =

@@ -153,6 +153,19 @@ steps! {
     "chorus" => Chorus(super::chorus::ChorusSpec),
 }
 
+impl Step {
+    /// Appends the files this step reads (impulse responses), nested steps included.
+    pub fn collect_files(&self, into: &mut Vec<std::path::PathBuf>) {
+        match self {
+            Self::Convolution(spec) => into.push(spec.ir.clone().into()),
+            Self::Parallel(branches) => {
+                branches.iter().flatten().for_each(|step| step.collect_files(into));
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The canonical form that cache keys hash: the processor's kind and algorithm version
 /// next to its canonical parameters, so a new algorithm never reuses old audio.
 impl Serialize for Step {

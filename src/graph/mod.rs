@@ -46,12 +46,7 @@ impl RenderGraph {
                 NodeKind::Source { file } => files.push(file.clone()),
                 NodeKind::Track { chain, .. } | NodeKind::Sum { chain, .. } => {
                     for step in chain {
-                        let mut step = step.clone();
-                        step.visit_mut(&mut |s| {
-                            if let Step::Convolution(spec) = s {
-                                files.push(PathBuf::from(&spec.ir));
-                            }
-                        });
+                        step.collect_files(&mut files);
                     }
                 }
                 NodeKind::Output { .. } => {}

@@ -12,15 +12,15 @@ use crate::dsp::step::Step;
 use crate::project::{LoadedMix, RawSend};
 use crate::units::{Decibels, Pan, Param};
 
-/// Resolves `loaded`. Returns the mix when there were no errors, and every diagnostic found
-/// (warnings included) either way.
+/// Resolves `loaded`. Returns the mix and every diagnostic found (warnings included). A
+/// mix with errors is complete but not to be rendered: whatever was wrong stands in as
+/// something harmless (an unknown bus as the master, a missing file as its path).
 #[must_use]
-pub fn lower(loaded: &LoadedMix) -> (Option<Mix>, Vec<Diagnostic>) {
+pub fn lower(loaded: &LoadedMix) -> (Mix, Vec<Diagnostic>) {
     let mut cx = Lowering { loaded, diagnostics: Vec::new() };
     let mix = cx.mix();
-    let failed = cx.diagnostics.iter().any(Diagnostic::is_error);
     cx.diagnostics.sort_by_key(|d| d.location.as_ref().map(|l| (l.line, l.column)));
-    (if failed { None } else { Some(mix) }, cx.diagnostics)
+    (mix, cx.diagnostics)
 }
 
 struct Lowering<'a> {

@@ -44,6 +44,26 @@ pub struct Mix {
     pub master: Master,
 }
 
+impl Mix {
+    /// Every file the mix names: sources, clips and the impulse responses of its chains.
+    #[must_use]
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for track in &self.tracks {
+            match &track.input {
+                TrackInput::Source(file) => files.push(file.clone()),
+                TrackInput::Clips(clips) => files.extend(clips.iter().map(|c| c.file.clone())),
+            }
+        }
+        let chains = self.tracks.iter().map(|t| &t.chain);
+        let chains = chains.chain(self.buses.iter().map(|b| &b.chain));
+        for step in chains.chain([&self.master.chain]).flatten() {
+            step.collect_files(&mut files);
+        }
+        files
+    }
+}
+
 /// Where a track's audio comes from.
 #[derive(Debug, Clone)]
 pub enum TrackInput {

@@ -161,3 +161,22 @@ fn watching_a_mix_in_a_missing_folder_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("its folder does not exist"), "{}", stderr(&output));
 }
+
+#[test]
+fn a_stem_named_before_it_exists_renders_once_it_appears() {
+    let dir = scratch();
+    let dir = dir.path();
+    std::fs::create_dir(dir.join("stems")).unwrap();
+    write_stem(&dir.join("stems/kick.wav"), 48_000, 1.0, 1);
+    write_stem(&dir.join("stems/bass.wav"), 48_000, 1.0, 2);
+    std::fs::write(dir.join("mix.yaml"), PROJECT).unwrap();
+
+    let watcher = Watcher::start(dir);
+    watcher.next_render();
+    save(dir, &PROJECT.replace("buses:\n", "  keys:\n    source: stems/keys.wav\nbuses:\n"));
+    let broken = watcher.until("watching ");
+    assert!(broken.iter().any(|l| l.contains("no audio file at")), "{broken:#?}");
+
+    write_stem(&dir.join("stems/keys.wav"), 48_000, 1.0, 3);
+    assert_eq!(watcher.next_render(), ids(&["mix/master", "mix/output", "mix/track/keys"]));
+}
