@@ -119,14 +119,20 @@ fn ids(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_string()).collect()
 }
 
+/// A folder with the project and its two stems.
+fn session() -> tempfile::TempDir {
+    let dir = scratch();
+    std::fs::create_dir(dir.path().join("stems")).unwrap();
+    write_stem(&dir.path().join("stems/kick.wav"), 48_000, 1.0, 1);
+    write_stem(&dir.path().join("stems/bass.wav"), 48_000, 1.0, 2);
+    std::fs::write(dir.path().join("mix.yaml"), PROJECT).unwrap();
+    dir
+}
+
 #[test]
 fn watch_re_renders_each_edit_keeps_the_last_good_render_and_follows_the_stems() {
-    let dir = scratch();
-    let dir = dir.path();
-    std::fs::create_dir(dir.join("stems")).unwrap();
-    write_stem(&dir.join("stems/kick.wav"), 48_000, 1.0, 1);
-    write_stem(&dir.join("stems/bass.wav"), 48_000, 1.0, 2);
-    std::fs::write(dir.join("mix.yaml"), PROJECT).unwrap();
+    let session = session();
+    let dir = session.path();
     let output = dir.join("out/mix.wav");
 
     let watcher = Watcher::start(dir);
@@ -164,12 +170,8 @@ fn watching_a_mix_in_a_missing_folder_is_a_usage_error() {
 
 #[test]
 fn a_stem_named_before_it_exists_renders_once_it_appears() {
-    let dir = scratch();
-    let dir = dir.path();
-    std::fs::create_dir(dir.join("stems")).unwrap();
-    write_stem(&dir.join("stems/kick.wav"), 48_000, 1.0, 1);
-    write_stem(&dir.join("stems/bass.wav"), 48_000, 1.0, 2);
-    std::fs::write(dir.join("mix.yaml"), PROJECT).unwrap();
+    let session = session();
+    let dir = session.path();
 
     let watcher = Watcher::start(dir);
     watcher.next_render();
