@@ -2,8 +2,8 @@
 //!
 //! A YAML project describes a mix; `project` reads it, `ir` resolves it, `graph` turns it
 //! into a DAG of nodes, `render` runs the nodes that the `cache` does not already hold,
-//! and `audio` reads and writes the files. `dsp` holds the processors; `watch` waits for files to
-//! change; `cli` is the command line.
+//! and `audio` reads and writes the files. `dsp` holds the processors; `watch` waits for
+//! files to change; `cli` is the command line.
 
 pub mod audio;
 pub mod cache;

@@ -7,7 +7,7 @@ use crate::audio::decode::Decoder;
 use crate::diag::{Diagnostic, render};
 use crate::graph::{OutputFormat, RenderGraph, build};
 use crate::ir::{Mix, TrackInput, lower};
-use crate::project::{LoadedMix, Rejected, load_mix};
+use crate::project::{LoadedMix, Rejected, SetAside, load_mix};
 
 /// A project that compiled.
 pub struct Compiled {
@@ -35,21 +35,19 @@ pub struct Broken {
 /// When there was an error.
 pub fn compile(path: &Path, out_dir: &Path, format: OutputFormat) -> Result<Compiled, Broken> {
     let (loaded, set_aside, mut diagnostics) = match load_mix(path) {
-        Ok(loaded) => (Some(loaded), Vec::new(), Vec::new()),
+        Ok(loaded) => (Some(loaded), SetAside::default(), Vec::new()),
         Err(Rejected { diagnostics, remainder: Some(rest) }) => {
             (Some(rest.mix), rest.set_aside, diagnostics)
         }
-        Err(Rejected { diagnostics, remainder: None }) => (None, Vec::new(), diagnostics),
+        Err(Rejected { diagnostics, remainder: None }) => (None, SetAside::default(), diagnostics),
     };
     let mix = loaded.as_ref().map(|loaded| {
         let (mix, mut found) = lower(loaded);
         if !found.iter().any(Diagnostic::is_error) {
             found.extend(probe_sources(loaded, &mix));
         }
-        let unrelated = |d: &Diagnostic| {
-            let at = d.yaml_path.as_deref().unwrap_or_default();
-            !set_aside.iter().any(|aside| nested(at, aside) || nested(aside, at))
-        };
+        let unrelated =
+            |d: &Diagnostic| d.yaml_path.as_deref().is_none_or(|at| !set_aside.touches(at));
         diagnostics.extend(found.into_iter().filter(unrelated));
         mix
     });
@@ -63,13 +61,6 @@ pub fn compile(path: &Path, out_dir: &Path, format: OutputFormat) -> Result<Comp
         }
         mix => Err(Broken { files: mix.map(|mix| mix.files()).unwrap_or_default() }),
     }
-}
-
-/// Whether the YAML path `inner` is `outer` or lies inside it.
-fn nested(inner: &str, outer: &str) -> bool {
-    inner
-        .strip_prefix(outer)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
 }
 
 /// Prints diagnostics to stderr.

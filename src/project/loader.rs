@@ -61,10 +61,22 @@ pub struct Rejected {
 pub struct Remainder {
     /// The mix without them.
     pub mix: LoadedMix,
-    /// The YAML paths of what was set aside. An error found at or inside one of them, or
-    /// at a value that holds one, may be an effect of leaving it out (a track whose
-    /// `clips:` went has no audio) and says nothing.
-    pub set_aside: Vec<String>,
+    /// What was set aside.
+    pub set_aside: SetAside,
+}
+
+/// The YAML paths of the values set aside from a mix file.
+#[derive(Debug, Default)]
+pub struct SetAside(Vec<String>);
+
+impl SetAside {
+    /// Whether a finding at `yaml_path` may be an effect of leaving a value out (a track
+    /// whose `clips:` went has no audio): it lies at or inside a value set aside, or holds
+    /// one.
+    #[must_use]
+    pub fn touches(&self, yaml_path: &str) -> bool {
+        self.0.iter().any(|aside| lies_within(yaml_path, aside) || lies_within(aside, yaml_path))
+    }
 }
 
 impl Rejected {
@@ -139,15 +151,14 @@ fn every_type_error(
     let Ok(Value::Mapping(mut document)) = serde_yaml::from_str(text) else {
         return Rejected::only(vec![first]);
     };
+    let whole = document.clone();
     let mut parts: Vec<(String, PartCheck)> = Vec::new();
-    let mut maps = Vec::new();
     for section in ["tracks", "buses", "master"] {
         let Some(value) = document.get(section) else { continue };
         match (section, value) {
             ("tracks" | "buses", Value::Mapping(entries))
                 if entries.keys().all(Value::is_string) =>
             {
-                maps.push(section);
                 for (name, entry) in entries {
                     let part = format!("{section}.{}", name.as_str().unwrap_or_default());
                     let check = if section == "tracks" {
@@ -179,14 +190,16 @@ fn every_type_error(
         }
         found.extend(check.errors.iter().map(|e| part_error(path, text, &source_map, part, e)));
     }
-    let set_aside: Vec<String> = parts
-        .iter()
-        .flat_map(|(part, check)| check.set_aside.iter().map(move |hops| yaml_path(part, hops)))
-        .collect();
+    let set_aside = SetAside(
+        parts
+            .iter()
+            .flat_map(|(part, check)| check.set_aside.iter().map(move |hops| yaml_path(part, hops)))
+            .collect(),
+    );
     let top_level_intact =
         parts.iter().all(|(part, check)| !part.is_empty() || check.errors.is_empty());
     let remainder =
-        if first.is_none() && top_level_intact { reassemble(parts, &maps, tempo) } else { None };
+        if first.is_none() && top_level_intact { reassemble(whole, parts, tempo) } else { None };
     found.extend(first);
     found.sort_by_key(|d| d.location.as_ref().map_or((usize::MAX, 0), |l| (l.line, l.column)));
     let remainder = remainder.map(|raw| {
@@ -196,42 +209,22 @@ fn every_type_error(
     Rejected { diagnostics: found, remainder }
 }
 
-/// The mix made of every part as it passed its check, when every part passed once its
-/// broken values were set aside. `maps` are the sections checked entry by entry. The top
-/// level passed whole, so no section was left out (which would make every name in it look
-/// unknown).
+/// `document` with each part replaced by what passed its check, when every part passed
+/// once its broken values were set aside. The caller has made sure that the top level
+/// passed whole, so it stays as written.
 fn reassemble(
+    mut document: serde_yaml::Mapping,
     parts: Vec<(String, PartCheck)>,
-    maps: &[&str],
     tempo: Option<f64>,
 ) -> Option<RawMix> {
-    let mut split: Vec<(String, serde_yaml::Mapping)> =
-        maps.iter().map(|s| ((*s).to_owned(), serde_yaml::Mapping::new())).collect();
-    let mut document = serde_yaml::Mapping::new();
-    for (part, check) in parts {
-        let value = check.passed?;
-        match part.split_once('.') {
-            Some((section, name)) => {
-                let (_, entries) = split.iter_mut().find(|(s, _)| s == section)?;
-                entries.insert(Value::from(name), value);
-            }
-            None if part == "master" => {
-                split.push((part, mapping(value)?));
-            }
-            None => document = mapping(value)?,
-        }
-    }
-    for (section, entries) in split {
-        document.insert(Value::from(section), Value::Mapping(entries));
+    for (part, check) in parts.into_iter().filter(|(part, _)| !part.is_empty()) {
+        let slot = match part.split_once('.') {
+            Some((section, name)) => document.get_mut(section)?.get_mut(name)?,
+            None => document.get_mut(part.as_str())?,
+        };
+        *slot = check.passed?;
     }
     with_tempo(tempo, || serde_yaml::from_value::<RawMix>(Value::Mapping(document))).ok()
-}
-
-fn mapping(value: Value) -> Option<serde_yaml::Mapping> {
-    match value {
-        Value::Mapping(mapping) => Some(mapping),
-        _ => None,
-    }
 }
 
 type PartError = serde_path_to_error::Error<serde_yaml::Error>;
@@ -363,15 +356,18 @@ fn does_nothing() -> Value {
 /// The part, of those checked, that a YAML path lies in: the longest whose path it
 /// extends, and the top level (empty) when none does.
 fn part_of<'a>(yaml_path: &str, parts: impl Iterator<Item = &'a str>) -> &'a str {
-    let within = |part: &str| {
-        yaml_path
-            .strip_prefix(part)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
-    };
     parts
-        .filter(|part| !part.is_empty() && within(part))
+        .filter(|part| !part.is_empty() && lies_within(yaml_path, part))
         .max_by_key(|part| part.len())
         .unwrap_or("")
+}
+
+/// Whether the YAML path `inner` is `outer` or leads into it (`tracks.a.chain[0]` lies
+/// within `tracks.a`, `tracks.ab` does not).
+fn lies_within(inner: &str, outer: &str) -> bool {
+    inner
+        .strip_prefix(outer)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
 }
 
 /// A diagnostic for the first error of the part at `part`, located through the source map.
@@ -651,7 +647,7 @@ mod tests {
         let rejected = parse_mix(Path::new("song.yaml"), text).unwrap_err();
         assert_eq!(rejected.diagnostics.len(), 3);
         let rest = rejected.remainder.expect("every part passes once its errors are set aside");
-        assert_eq!(rest.set_aside, ["tracks.a.gain", "tracks.a.chain[1]", "buses.drums.pan"]);
+        assert_eq!(rest.set_aside.0, ["tracks.a.gain", "tracks.a.chain[1]", "buses.drums.pan"]);
         let a = &rest.mix.raw.tracks["a"];
         assert!(a.gain.is_none());
         assert_eq!(a.chain.len(), 3, "the broken step's place is kept");
