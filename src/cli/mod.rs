@@ -47,7 +47,7 @@ enum Command {
     /// Render a mix to `out/<name>.wav`, re-rendering only what changed.
     Render(render_cmd::RenderArgs),
     /// Render a mix, then again each time it or a file it reads changes.
-    Watch(watch_cmd::WatchArgs),
+    Watch(render_cmd::MixRender),
     /// Check a mix for errors without rendering.
     Check(check::CheckArgs),
     /// Print the render graph.

@@ -15,16 +15,23 @@ use crate::diag::suggest;
 use crate::graph::OutputFormat;
 use crate::render::{PlanStep, RenderEvent, Settings, plan, render};
 
+/// The arguments `render` and `watch` share: the mix file, how to render it, the cache.
+#[derive(Debug, clap::Args)]
+pub struct MixRender {
+    /// The mix file.
+    #[arg(default_value = DEFAULT_PROJECT)]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub options: RenderOptions,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
 /// Arguments of `render`.
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {
-    /// The mix file.
-    #[arg(default_value = DEFAULT_PROJECT)]
-    file: PathBuf,
     #[command(flatten)]
-    options: RenderOptions,
-    #[command(flatten)]
-    cache: CacheArgs,
+    mix: MixRender,
     /// Render without reading or filling the cache (a temporary one is used and removed).
     #[arg(long)]
     no_cache: bool,
@@ -63,8 +70,8 @@ pub fn run(args: &RenderArgs) -> i32 {
             started.elapsed().as_nanos()
         ))
     });
-    let cache_dir = temporary.clone().unwrap_or_else(|| args.cache.dir.clone());
-    let code = render_file(&args.file, &args.options, &cache_dir, args.dry_run).code;
+    let cache_dir = temporary.clone().unwrap_or_else(|| args.mix.cache.dir.clone());
+    let code = render_file(&args.mix.file, &args.mix.options, &cache_dir, args.dry_run).code;
     if let Some(dir) = temporary {
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -7,31 +7,18 @@
 //! files it names are watched as well, so that exporting a stem it is missing fixes it.
 
 use std::convert::Infallible;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use super::render_cmd::{RenderOptions, render_file};
-use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID};
+use super::render_cmd::{MixRender, render_file};
+use super::{EXIT_FAILURE, EXIT_INVALID};
 use crate::watch::{FileWatch, WatchError};
 
 /// How long the files must be quiet after a change before the render starts: an editor's
 /// save is several writes, and they should make one render.
 const SETTLE: Duration = Duration::from_millis(50);
 
-/// Arguments of `watch`.
-#[derive(Debug, clap::Args)]
-pub struct WatchArgs {
-    /// The mix file.
-    #[arg(default_value = DEFAULT_PROJECT)]
-    file: PathBuf,
-    #[command(flatten)]
-    options: RenderOptions,
-    #[command(flatten)]
-    cache: CacheArgs,
-}
-
 /// Runs `watch`. Returns only when watching fails.
-pub fn run(args: &WatchArgs) -> i32 {
+pub fn run(args: &MixRender) -> i32 {
     let mut watch = match FileWatch::new() {
         Ok(watch) => watch,
         Err(e) => return failed(&e),
@@ -53,7 +40,7 @@ pub fn run(args: &WatchArgs) -> i32 {
 
 /// Renders, waits for a change, and again, until watching fails.
 fn render_on_every_change(
-    args: &WatchArgs,
+    args: &MixRender,
     watch: &mut FileWatch,
 ) -> Result<Infallible, WatchError> {
     // What the last project that compiled reads, watched on while the project is broken,
