@@ -133,28 +133,25 @@ pub fn run_sum(
                 inputs.iter_mut().map(|input| input.load(n)).collect::<Result<_, _>>()?
             };
             loaded.retain(|input| input.block.filled > 0);
-            let mut fresh = true;
+            // A first group of constant inputs starts the sum itself; otherwise it starts
+            // from a cleared buffer.
+            let mut fresh = loaded.first().is_some_and(|input| input.constant.is_some());
+            if !fresh {
+                left.fill(0.0);
+                right.fill(0.0);
+            }
             for run in loaded.chunk_by(|a, b| a.constant.is_some() == b.constant.is_some()) {
                 if run[0].constant.is_some() {
                     for group in run.chunks(FUSED_INPUTS) {
                         add_constant(group, fresh, left, right);
                         fresh = false;
                     }
-                    continue;
+                } else {
+                    for input in run {
+                        let (l, r) = weigh(input, position, &mut weighed);
+                        accumulate(input.pan, position, l, r, left, right);
+                    }
                 }
-                if fresh {
-                    left.fill(0.0);
-                    right.fill(0.0);
-                    fresh = false;
-                }
-                for input in run {
-                    let (l, r) = weigh(input, position, &mut weighed);
-                    accumulate(input.pan, position, l, r, left, right);
-                }
-            }
-            if fresh {
-                left.fill(0.0);
-                right.fill(0.0);
             }
             apply_gain(&master_gain, position, left, right);
             Ok(())
