@@ -138,7 +138,7 @@ fn step(json: &str) -> Step {
 
 /// Seconds to run `step` once over the signal, fresh from `build`.
 fn time_once(step: &Step, input: &(Vec<f32>, Vec<f32>), key: &(Vec<f32>, Vec<f32>)) -> f64 {
-    let env = BuildEnv { sample_rate: RATE, max_block: BLOCK_FRAMES, seed: 7 };
+    let env = BuildEnv { sample_rate: RATE, max_block: BLOCK_FRAMES };
     let mut processor = step.build(&env);
     let (mut left, mut right) = input.clone();
     let frames = left.len();

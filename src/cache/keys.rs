@@ -29,14 +29,6 @@ pub const KEY_SCHEMA: u32 = 3;
 /// changes; per-processor changes bump that processor's own version instead.
 pub const DSP_EPOCH: u32 = 1;
 
-impl Key {
-    /// A seed for anything random in the node, derived from its key.
-    #[must_use]
-    pub fn seed(&self) -> u64 {
-        u64::from_le_bytes(self.0[..8].try_into().expect("8 bytes"))
-    }
-}
-
 /// Everything a key hashes, in a fixed field order.
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyMaterial {

@@ -103,7 +103,7 @@ mod tests {
     use crate::units::{Decibels, Param};
 
     fn env() -> BuildEnv {
-        BuildEnv { sample_rate: 48000.0, max_block: 8, seed: 0 }
+        BuildEnv { sample_rate: 48000.0, max_block: 8 }
     }
 
     #[test]

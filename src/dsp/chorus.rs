@@ -232,7 +232,7 @@ mod tests {
     fn tracked_delays(spec: &ChorusSpec, fs: f64, seconds: f64, right: bool) -> Vec<(f64, f64)> {
         let frames = (seconds * fs) as usize;
         let x: Vec<f32> = (0..frames).map(|n| if n % SPACING == 0 { 1.0 } else { 0.0 }).collect();
-        let (l, r) = render_spec(spec, fs, 0, &x, &x);
+        let (l, r) = render_spec(spec, fs, &x, &x);
         let y = if right { r } else { l };
         let mut delays = Vec::new();
         let mut n = 0;
@@ -314,8 +314,8 @@ mod tests {
     fn mix_blends_dry_and_voices_in_proportion() {
         let fs = 48000.0;
         let (x, y) = (noise(4000, 5), noise(4000, 6));
-        let (wet_l, wet_r) = render_spec(&spec(0.8, 3.0, 3, 1.0), fs, 0, &x, &y);
-        let (mix_l, mix_r) = render_spec(&spec(0.8, 3.0, 3, 0.5), fs, 0, &x, &y);
+        let (wet_l, wet_r) = render_spec(&spec(0.8, 3.0, 3, 1.0), fs, &x, &y);
+        let (mix_l, mix_r) = render_spec(&spec(0.8, 3.0, 3, 0.5), fs, &x, &y);
         // One f32 rounding of each part: 1e-6 at these levels.
         for ((m, d), w) in
             mix_l.iter().chain(&mix_r).zip(x.iter().chain(&y)).zip(wet_l.iter().chain(&wet_r))

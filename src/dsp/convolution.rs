@@ -300,7 +300,7 @@ mod tests {
     }
 
     fn latency(spec: &ConvolutionSpec) -> usize {
-        spec.build(&BuildEnv { sample_rate: FS, max_block: 4096, seed: 0 }).latency()
+        spec.build(&BuildEnv { sample_rate: FS, max_block: 4096 }).latency()
     }
 
     fn direct(x: &[f32], h: &[f32]) -> Vec<f64> {
@@ -317,7 +317,7 @@ mod tests {
         let (x_l, x_r) = (noise(12000, 1), noise(12000, 2));
         assert_block_size_independent(&s, FS, &x_l, &x_r);
         for block in [1, 64, 4096] {
-            let env = BuildEnv { sample_rate: FS, max_block: block, seed: 0 };
+            let env = BuildEnv { sample_rate: FS, max_block: block };
             let (y_l, y_r) = render(s.build(&env).as_mut(), &x_l, &x_r, block);
             for (y, x, h) in [(&y_l, &x_l, &ir.left), (&y_r, &x_r, &ir.right)] {
                 let want = direct(x, h);
@@ -338,7 +338,7 @@ mod tests {
         let s = spec(ir, 1.0, 0.01);
         let lag = latency(&s);
         let x = impulse(lag + 600);
-        let (l, r) = render_spec(&s, FS, 0, &x, &x);
+        let (l, r) = render_spec(&s, FS, &x, &x);
         let first = |y: &[f32]| y.iter().position(|&v| v.abs() > 1e-6);
         assert_eq!(first(&l), Some(lag + 480));
         assert_eq!(first(&r), Some(lag + 480));
@@ -351,10 +351,10 @@ mod tests {
     fn mix_blends_the_delayed_dry_signal_and_the_convolved_one() {
         let ir = random_ir(500);
         let x = noise(3000, 3);
-        let wet = render_spec(&spec(ir.clone(), 1.0, 0.0), FS, 0, &x, &x).0;
+        let wet = render_spec(&spec(ir.clone(), 1.0, 0.0), FS, &x, &x).0;
         let s = spec(ir, 0.3, 0.0);
         let lag = latency(&s);
-        let mixed = render_spec(&s, FS, 0, &x, &x).0;
+        let mixed = render_spec(&s, FS, &x, &x).0;
         // One f32 rounding of each part: 1e-6 at these levels.
         for n in lag..3000 {
             let want = 0.7 * f64::from(x[n - lag]) + 0.3 * f64::from(wet[n]);
@@ -365,12 +365,12 @@ mod tests {
     #[test]
     fn nothing_sounds_after_the_latency_and_the_tail() {
         let s = spec(random_ir(1000), 1.0, 0.002);
-        let env = BuildEnv { sample_rate: FS, max_block: 4096, seed: 0 };
+        let env = BuildEnv { sample_rate: FS, max_block: 4096 };
         let p = s.build(&env);
         let end = p.latency() + p.tail();
         assert_eq!(p.tail(), 1096);
         let x = impulse(end + 2000);
-        let (l, _) = render_spec(&s, FS, 0, &x, &x);
+        let (l, _) = render_spec(&s, FS, &x, &x);
         // What follows the last tap is FFT rounding of silence around it: below -120 dB.
         assert!(l[end..].iter().all(|v| v.abs() < 1e-6));
         assert!(l[end - 2].abs() > 1e-6);
@@ -385,7 +385,7 @@ mod tests {
     #[should_panic(expected = "was not loaded")]
     fn building_without_decoded_samples_is_an_engine_bug() {
         let s: ConvolutionSpec = serde_json::from_str(r#"{ "ir": "irs/plate.wav" }"#).unwrap();
-        let _ = s.build(&BuildEnv { sample_rate: FS, max_block: 64, seed: 0 });
+        let _ = s.build(&BuildEnv { sample_rate: FS, max_block: 64 });
     }
 
     #[test]

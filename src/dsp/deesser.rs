@@ -161,7 +161,7 @@ mod tests {
     }
 
     fn run(spec: &DeesserSpec, input: &[f32]) -> Vec<f32> {
-        let env = BuildEnv { sample_rate: FS, max_block: measure::MAX_BLOCK, seed: 0 };
+        let env = BuildEnv { sample_rate: FS, max_block: measure::MAX_BLOCK };
         let mut p = spec.build(&env);
         let (l, _) = measure::run_blocks(
             &mut |l: &mut [f32], r: &mut [f32], start| {
@@ -225,7 +225,7 @@ mod tests {
     fn with_no_reduction_the_bands_sum_flat_within_a_tenth_of_a_db() {
         // A threshold no impulse reaches; the measured response is then the crossover's
         // allpass sum, 0 dB at every frequency up to the f32 rounding of the bands.
-        let env = BuildEnv { sample_rate: FS, max_block: measure::MAX_BLOCK, seed: 0 };
+        let env = BuildEnv { sample_rate: FS, max_block: measure::MAX_BLOCK };
         for frequency in [3_000.0, 6_000.0, 10_000.0] {
             let spec = DeesserSpec { frequency: Hertz(frequency), ..spec(24.0) };
             let mut p = spec.build(&env);
@@ -259,7 +259,7 @@ mod tests {
         for spec in [automated, spec(-30.0)] {
             measure::assert_block_size_independent(
                 &|| {
-                    let env = BuildEnv { sample_rate: FS, max_block: 4_096, seed: 0 };
+                    let env = BuildEnv { sample_rate: FS, max_block: 4_096 };
                     let mut p = spec.build(&env);
                     Box::new(move |l, r, start| {
                         p.process(l, r, &Context { start, sidechains: &[] });

@@ -226,7 +226,7 @@ mod tests {
         // 10.51 ms is 504.48 frames: the tap rounds to 504.
         let d = 504;
         let x = impulse(6 * d);
-        let (l, r) = render_spec(&spec(10.51, 0.5, 1.0), FS, 0, &x, &x);
+        let (l, r) = render_spec(&spec(10.51, 0.5, 1.0), FS, &x, &x);
         for (n, (&a, &b)) in l.iter().zip(&r).enumerate() {
             if n % d != 0 || n == 0 {
                 assert!(a == 0.0 && b == 0.0, "stray output at frame {n}");
@@ -247,7 +247,7 @@ mod tests {
         let mut s = spec(10.0, 0.5, 1.0);
         s.ping_pong = true;
         let x = impulse(5 * d);
-        let (l, r) = render_spec(&s, FS, 0, &x, &x);
+        let (l, r) = render_spec(&s, FS, &x, &x);
         // Left and right impulses sum to mono at unit level, so levels are exactly 0.5^k.
         let want_l = [(d, 1.0), (3 * d, 0.25)];
         let want_r = [(2 * d, 0.5), (4 * d, 0.125)];
@@ -262,9 +262,9 @@ mod tests {
     #[test]
     fn mix_blends_dry_and_echoes_in_proportion() {
         let x = noise(4000, 3);
-        let (dry, _) = render_spec(&spec(5.0, 0.3, 0.0), FS, 0, &x, &x);
-        let (wet, _) = render_spec(&spec(5.0, 0.3, 1.0), FS, 0, &x, &x);
-        let (mixed, _) = render_spec(&spec(5.0, 0.3, 0.18), FS, 0, &x, &x);
+        let (dry, _) = render_spec(&spec(5.0, 0.3, 0.0), FS, &x, &x);
+        let (wet, _) = render_spec(&spec(5.0, 0.3, 1.0), FS, &x, &x);
+        let (mixed, _) = render_spec(&spec(5.0, 0.3, 0.18), FS, &x, &x);
         assert_eq!(dry, x);
         // Each output is one f32 rounding of the f64 blend: within 1e-6 of the blend of the
         // rounded parts.
@@ -280,7 +280,7 @@ mod tests {
         let mut s = spec(10.0, 0.5, 1.0);
         s.high_cut = Some(Hertz(2000.0));
         let x = impulse(4 * d);
-        let (l, _) = render_spec(&s, FS, 0, &x, &x);
+        let (l, _) = render_spec(&s, FS, &x, &x);
         // The low-pass has unity DC gain, so the area under the k-th echo is 0.5^(k-1);
         // its 2 kHz ringing dies within a few dozen frames, and f32 sums hold 1e-4.
         for k in 1..4 {
@@ -294,10 +294,10 @@ mod tests {
     fn nothing_louder_than_minus_90_db_sounds_after_the_tail() {
         let mut s = spec(7.0, 0.6, 1.0);
         s.low_cut = Some(Hertz(200.0));
-        let env = BuildEnv { sample_rate: FS, max_block: 4096, seed: 0 };
+        let env = BuildEnv { sample_rate: FS, max_block: 4096 };
         let tail = s.build(&env).tail();
         let x = impulse(tail + 4000);
-        let (l, _) = render_spec(&s, FS, 0, &x, &x);
+        let (l, _) = render_spec(&s, FS, &x, &x);
         let peak = l.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
         let late = l[tail..].iter().fold(0.0f32, |a, &v| a.max(v.abs()));
         assert!(db(f64::from(late / peak)) < -90.0, "{}", db(f64::from(late / peak)));

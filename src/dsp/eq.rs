@@ -363,7 +363,7 @@ mod tests {
     }
 
     fn build(bands: &[EqBand], sample_rate: f64) -> Box<dyn Processor> {
-        let env = BuildEnv { sample_rate, max_block: measure::MAX_BLOCK, seed: 0 };
+        let env = BuildEnv { sample_rate, max_block: measure::MAX_BLOCK };
         EqSpec(bands.to_vec()).build(&env)
     }
 

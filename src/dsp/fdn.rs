@@ -60,7 +60,12 @@ impl Decay {
     }
 }
 
-/// A 64-bit splitmix generator: a deterministic stream from the node's seed.
+/// Where the modulation rates and phases are drawn from. One fixed seed, as a hardware or
+/// plug-in reverb has one fixed modulation: the room stays the same whatever changes
+/// upstream of it, so a fader move before a reverb scales its return and nothing else.
+const MODULATION_SEED: u64 = 0x6d69_7864_6f77_6e21;
+
+/// A 64-bit splitmix generator: a deterministic stream from [`MODULATION_SEED`].
 struct SplitMix(u64);
 
 impl SplitMix {
@@ -89,8 +94,8 @@ struct Modulation {
 }
 
 impl Modulation {
-    fn new(sample_rate: f64, seed: u64) -> Self {
-        let mut rng = SplitMix(seed);
+    fn new(sample_rate: f64) -> Self {
+        let mut rng = SplitMix(MODULATION_SEED);
         let (low, high) = MODULATION_RATES;
         let rates = std::array::from_fn(|_| (low + (high - low) * rng.unit()) / sample_rate);
         let phases = std::array::from_fn(|_| rng.unit());
@@ -173,10 +178,10 @@ pub struct Fdn {
 
 impl Fdn {
     /// A network with the given line `lengths` (frames, each well above the modulation
-    /// depth), decaying as `decay`, its modulation drawn from `seed`.
+    /// depth), decaying as `decay`.
     #[must_use]
-    pub fn new(lengths: [usize; LINES], decay: &Decay, sample_rate: f64, seed: u64) -> Self {
-        let modulation = Modulation::new(sample_rate, seed);
+    pub fn new(lengths: [usize; LINES], decay: &Decay, sample_rate: f64) -> Self {
+        let modulation = Modulation::new(sample_rate);
         let reach = modulation.depth.ceil() as usize + 2;
         let span = (lengths.iter().max().copied().unwrap_or(0) + reach + 3).next_power_of_two();
         let lengths = lengths.map(|n| n as f64);
@@ -390,7 +395,7 @@ mod tests {
     fn an_impulse_reaches_the_output_only_after_the_shortest_line() {
         let decay = Decay { rt60_dc: 1.0, rt60_at: 1.0, omega: 1.0 };
         let lengths: [usize; LINES] = std::array::from_fn(|i| 101 + 2 * i);
-        let mut fdn = Fdn::new(lengths, &decay, 48000.0, 3);
+        let mut fdn = Fdn::new(lengths, &decay, 48000.0);
         // Modulation moves a line by up to 12 frames at 48 kHz; interpolation adds two.
         let out: Vec<(f64, f64)> =
             (0..200).map(|n| fdn.tick(n, f64::from(u8::from(n == 0)), 0.0)).collect();

@@ -119,7 +119,7 @@ mod tests {
     }
 
     fn build(pass: Pass, params: &FilterParams, sample_rate: f64) -> Box<dyn Processor> {
-        let env = BuildEnv { sample_rate, max_block: measure::MAX_BLOCK, seed: 0 };
+        let env = BuildEnv { sample_rate, max_block: measure::MAX_BLOCK };
         match pass {
             Pass::High => HighpassSpec(params.clone()).build(&env),
             Pass::Low => LowpassSpec(params.clone()).build(&env),

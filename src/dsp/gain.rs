@@ -99,7 +99,7 @@ mod tests {
     #[test]
     fn minus_six_db_halves_the_amplitude_within_a_thousandth_of_a_db() {
         let spec = GainSpec(Param::Constant(Decibels(-6.0)));
-        let env = BuildEnv { sample_rate: 48000.0, max_block: 64, seed: 0 };
+        let env = BuildEnv { sample_rate: 48000.0, max_block: 64 };
         let mut p = spec.build(&env);
         let (mut l, mut r) = (vec![1.0f32; 64], vec![-1.0f32; 64]);
         p.process(&mut l, &mut r, &Context::default());

@@ -351,7 +351,7 @@ mod tests {
         key: Option<&[f32]>,
         block: usize,
     ) -> (Vec<f32>, Vec<f32>) {
-        let env = BuildEnv { sample_rate: RATE, max_block: block, seed: 0 };
+        let env = BuildEnv { sample_rate: RATE, max_block: block };
         let mut p = spec.build_boxed(&env);
         let (mut left, mut right) = (input.0.to_vec(), input.1.to_vec());
         let mut start = 0;

@@ -348,7 +348,7 @@ mod tests {
     }
 
     fn run(spec: &LimiterSpec, left: &[f32], right: &[f32], block: usize) -> (Vec<f32>, Vec<f32>) {
-        let env = BuildEnv { sample_rate: RATE, max_block: block, seed: 0 };
+        let env = BuildEnv { sample_rate: RATE, max_block: block };
         let mut p = spec.build(&env);
         let (mut l, mut r) = (left.to_vec(), right.to_vec());
         for (i, (bl, br)) in l.chunks_mut(block).zip(r.chunks_mut(block)).enumerate() {
@@ -499,7 +499,7 @@ mod tests {
         // A quiet impulse needs no gain change, so it comes out unchanged; a loud one comes
         // out at the ceiling, at the same frame.
         let spec = limiter(r#"{"lookahead": "5 ms"}"#);
-        let env = BuildEnv { sample_rate: RATE, max_block: 64, seed: 0 };
+        let env = BuildEnv { sample_rate: RATE, max_block: 64 };
         assert_eq!(spec.build(&env).latency(), 240);
         let ceiling = ceiling_below(10f64.powf(-1.0 / 20.0));
         for (height, expected) in [(0.25f32, 0.25f32), (8.0, ceiling)] {

@@ -51,8 +51,6 @@ pub struct BuildEnv {
     pub sample_rate: f64,
     /// The largest block `process` will be given.
     pub max_block: usize,
-    /// A seed derived from the node key, for anything random (modulation, dither).
-    pub seed: u64,
 }
 
 /// The audio of a sidechain key input, time-aligned with the block being processed.

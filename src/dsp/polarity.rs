@@ -38,7 +38,7 @@ mod tests {
 
     #[test]
     fn inverted_negates_every_sample_and_normal_leaves_it() {
-        let env = BuildEnv { sample_rate: 48000.0, max_block: 4, seed: 0 };
+        let env = BuildEnv { sample_rate: 48000.0, max_block: 4 };
         for (polarity, sign) in [(Polarity::Inverted, -1.0), (Polarity::Normal, 1.0)] {
             let mut p = PolaritySpec(polarity).build(&env);
             let (mut l, mut r) = (vec![0.5f32, -0.25], vec![0.1f32, 0.2]);

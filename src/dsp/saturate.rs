@@ -176,7 +176,7 @@ mod tests {
     }
 
     fn run(spec: &SaturateSpec, x: &[f32]) -> Vec<f64> {
-        render_spec(spec, FS, 0, x, x).0.into_iter().map(f64::from).collect()
+        render_spec(spec, FS, x, x).0.into_iter().map(f64::from).collect()
     }
 
     /// The amplitude of `freq` in `y`, which must hold a whole number of its periods.
@@ -290,7 +290,7 @@ mod tests {
 
     #[test]
     fn the_reported_latency_lines_the_output_up_with_the_input() {
-        let env = BuildEnv { sample_rate: FS, max_block: 4096, seed: 0 };
+        let env = BuildEnv { sample_rate: FS, max_block: 4096 };
         let s = spec(0.0, Saturation::Tanh, 0.5);
         let latency = s.build(&env).latency();
         let x = sine(4000, 1234.0, 0.001, FS);
@@ -306,7 +306,7 @@ mod tests {
     #[test]
     fn mix_blends_the_delayed_dry_signal_and_the_saturated_one() {
         let x = noise(3000, 4);
-        let env = BuildEnv { sample_rate: FS, max_block: 4096, seed: 0 };
+        let env = BuildEnv { sample_rate: FS, max_block: 4096 };
         let latency = spec(6.0, Saturation::Tape, 1.0).build(&env).latency();
         let wet = run(&spec(6.0, Saturation::Tape, 1.0), &x);
         let mixed = run(&spec(6.0, Saturation::Tape, 0.3), &x);

@@ -60,7 +60,7 @@ fn signal() -> (Vec<f32>, Vec<f32>) {
 }
 
 fn digest(step: &Step) -> String {
-    let env = BuildEnv { sample_rate: RATE, max_block: BLOCK, seed: 7 };
+    let env = BuildEnv { sample_rate: RATE, max_block: BLOCK };
     let mut processor = step.build(&env);
     let (mut left, mut right) = signal();
     let key: Vec<f32> = left.iter().map(|x| x * 0.5).collect();

@@ -101,7 +101,7 @@ mod tests {
     use crate::units::{Automation, Point, Seconds};
 
     fn run(spec: &WidthSpec, l: &[f32], r: &[f32]) -> (Vec<f32>, Vec<f32>) {
-        let env = BuildEnv { sample_rate: 48_000.0, max_block: measure::MAX_BLOCK, seed: 0 };
+        let env = BuildEnv { sample_rate: 48_000.0, max_block: measure::MAX_BLOCK };
         let mut p = spec.build(&env);
         measure::run_blocks(
             &mut |l: &mut [f32], r: &mut [f32], start| {
@@ -178,8 +178,7 @@ mod tests {
         };
         measure::assert_block_size_independent(
             &|| {
-                let mut p =
-                    spec.build(&BuildEnv { sample_rate: 48_000.0, max_block: 4_096, seed: 0 });
+                let mut p = spec.build(&BuildEnv { sample_rate: 48_000.0, max_block: 4_096 });
                 Box::new(move |l, r, start| p.process(l, r, &Context { start, sidechains: &[] }))
             },
             9_000,

@@ -107,11 +107,7 @@ impl<'a> Job<'a> {
         let (input_frames, content_frames) = frames;
         let (steps, mut keys) = self.prepare_chain(chain, sidechains, main_inputs)?;
         let rate = self.sample_rate();
-        let env = BuildEnv {
-            sample_rate: f64::from(rate),
-            max_block: BLOCK_FRAMES,
-            seed: self.keys.key(self.node).seed(),
-        };
+        let env = BuildEnv { sample_rate: f64::from(rate), max_block: BLOCK_FRAMES };
         let pipe = self.outbound.lock().expect("no thread panicked holding the lock").take();
         let entry = if pipe.is_some() && self.graph.is_plain_sum_for_output(self.node) {
             None

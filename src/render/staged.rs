@@ -120,7 +120,7 @@ mod tests {
 
     fn chain(json: &str) -> Chain {
         let steps: Vec<Step> = serde_json::from_str(json).unwrap();
-        Chain::build(&steps, &BuildEnv { sample_rate: 48_000.0, max_block: BLOCK, seed: 7 })
+        Chain::build(&steps, &BuildEnv { sample_rate: 48_000.0, max_block: BLOCK })
     }
 
     fn run(processor: &mut dyn Processor, input: &[f32]) -> Vec<f32> {

@@ -59,6 +59,34 @@ fn fader_automation_ramps_in_db_between_its_points() {
 }
 
 #[test]
+fn a_fader_before_a_reverb_scales_its_return_and_leaves_the_room_as_it_was() {
+    let work = scratch();
+    // A burst of tone, then silence for the tail.
+    let burst: Vec<f32> = (0..48_000)
+        .map(|i| if i < 4_800 { 0.5 * (i as f32 * 0.0731).sin() } else { 0.0 })
+        .collect();
+    write_mono(&work.path().join("burst.wav"), &burst);
+    let project = |fader_db: f32| {
+        format!(
+            "mix: Room\nlength: 1 s\ntracks:\n  a: {{ source: burst.wav, gain: {fader_db} dB, to: room }}\nbuses:\n  room:\n    chain:\n      - reverb: {{ size: 70%, decay: 1.2 s }}\n"
+        )
+    };
+    let (left, right) = render(work.path(), &project(0.0));
+    let (quiet_left, quiet_right) = render(work.path(), &project(-6.0));
+    // The reverb is linear, so its return scales with its input, up to f32 rounding, as
+    // long as the room (its modulation included) is the same one.
+    let g = 10f32.powf(-6.0 / 20.0);
+    let peak = left.iter().chain(&right).fold(0.0f32, |m, x| m.max(x.abs()));
+    let worst = left
+        .iter()
+        .chain(&right)
+        .zip(quiet_left.iter().chain(&quiet_right))
+        .fold(0.0f32, |m, (loud, quiet)| m.max((quiet - g * loud).abs()));
+    assert!(peak > 0.05, "the reverb returned {peak}");
+    assert!(worst < 1e-5 * peak, "off by {worst} of a peak of {peak}");
+}
+
+#[test]
 fn a_lookahead_limiter_does_not_move_the_music_in_time() {
     let work = scratch();
     let mut click = vec![0.0f32; 9600];
