@@ -403,6 +403,7 @@ mod tests {
     use std::fs;
 
     use crate::audio::wav::{WavFormat, WavWriter};
+    use crate::dsp::probe::bits;
 
     /// A 16-bit PCM WAV file, built by hand so that any channel count and any damage can
     /// be made.
@@ -486,7 +487,6 @@ mod tests {
             theirs.pcm = None;
             let (ours, theirs) =
                 (read_all(&mut ours, 777).unwrap(), read_all(&mut theirs, 777).unwrap());
-            let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&ours.0), bits(&theirs.0), "{format:?} left");
             assert_eq!(bits(&ours.1), bits(&theirs.1), "{format:?} right");
             assert_eq!(ours.0.len(), 3000);

@@ -798,6 +798,7 @@ fn temp_path(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dsp::probe::bits;
     use serde_json::json;
 
     fn key(n: u8) -> Key {
@@ -843,10 +844,6 @@ mod tests {
             left.extend_from_slice(&l[..n]);
             right.extend_from_slice(&r[..n]);
         }
-    }
-
-    fn bits(x: &[f32]) -> Vec<u32> {
-        x.iter().map(|v| v.to_bits()).collect()
     }
 
     /// A store holding `(left, right)` under `key(1)`.

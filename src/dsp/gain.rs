@@ -76,6 +76,7 @@ pub fn gain_into(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dsp::probe::bits;
 
     #[test]
     fn gain_into_another_buffer_equals_gain_in_place_bit_for_bit() {
@@ -90,10 +91,6 @@ mod tests {
             assert_eq!(bits(&into_l), bits(&l));
             assert_eq!(bits(&into_r), bits(&r));
         }
-    }
-
-    fn bits(x: &[f32]) -> Vec<u32> {
-        x.iter().map(|v| v.to_bits()).collect()
     }
 
     #[test]

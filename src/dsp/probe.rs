@@ -73,6 +73,11 @@ pub fn assert_non_finite_input_is_silence(spec: &impl Spec, sample_rate: f64) {
     assert!(same(&l, &want_l) && same(&r, &want_r), "a bad sample left a trace");
 }
 
+/// The bit patterns of `x`, to compare signals exactly (signed zeros and NaNs included).
+pub fn bits(x: &[f32]) -> Vec<u32> {
+    x.iter().map(|v| v.to_bits()).collect()
+}
+
 /// A unit impulse at frame 0 followed by silence.
 pub fn impulse(len: usize) -> Vec<f32> {
     let mut x = vec![0.0; len];

@@ -113,7 +113,7 @@ impl Processor for StagedChain {
 mod tests {
     use super::*;
     use crate::dsp::BuildEnv;
-    use crate::dsp::probe::noise;
+    use crate::dsp::probe::{bits, noise};
     use crate::dsp::step::Step;
 
     const BLOCK: usize = 256;
@@ -150,7 +150,6 @@ mod tests {
             assert_eq!(staged.tail(), plain.tail());
             run(&mut staged, &input)
         });
-        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         for channel in 0..2 {
             let at = channel * frames;
             assert!(got[at..at + BLOCK].iter().all(|&x| x == 0.0));

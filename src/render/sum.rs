@@ -248,10 +248,7 @@ fn accumulate(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn bits(x: &[f32]) -> Vec<u32> {
-        x.iter().map(|v| v.to_bits()).collect()
-    }
+    use crate::dsp::probe::bits;
 
     /// Input `k`'s samples: different for every input, with signed zeros among them, which
     /// a sum that starts anywhere but +0.0 would keep.
