@@ -7,12 +7,17 @@
 //! way a program using symphonia does (each packet through the codec into interleaved
 //! `f32`); the fastest one uses mixdown's own decoder, which converts PCM packets itself.
 //!
-//!     cargo bench --bench render -- [--stems 16] [--seconds 180] [--runs 3] [--mix reference]
+//!     cargo bench --bench render -- [--stems 16] [--seconds 180] [--runs 9] [--mix reference]
 //!
 //! The stems (N stereo 24-bit 48 kHz files) are generated once under
 //! `target/bench-sessions/` from a fixed seed. The default mix puts an HPF and a 3-band EQ
 //! on every track and sums them into three buses; `--mix reference` is the peer
 //! comparison's reference mix (`render/reference_mix.rs`).
+//!
+//! Every figure is a median over the runs, printed with the range of single runs. One
+//! fader move can take a tenth longer or shorter than the next on a shared machine, so
+//! nine runs is the default: with three, its share of the cold render moved by a point
+//! from one invocation to the next.
 
 #[path = "render/reference_mix.rs"]
 mod reference_mix;
@@ -106,7 +111,7 @@ fn options() -> Options {
     Options {
         stems: value("--stems", 16.0) as usize,
         seconds: value("--seconds", 180.0),
-        runs: value("--runs", 3.0) as usize,
+        runs: value("--runs", 9.0) as usize,
         reference: args.windows(2).any(|w| w[0] == "--mix" && w[1] == "reference"),
     }
 }
@@ -341,9 +346,22 @@ fn fastest_read_sum_write(dir: &Path, names: &[String]) -> f64 {
     seconds
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+/// The lowest and highest of `values`, to print beside a median: how far one run can
+/// stray from it.
+fn range(values: &[f64]) -> (f64, f64) {
+    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+}
+
+/// Each run's `part` as a percentage of its own `whole`, lowest and highest.
+fn share_range(part: &[f64], whole: &[f64]) -> (f64, f64) {
+    let shares: Vec<f64> = part.iter().zip(whole).map(|(p, w)| p / w * 100.0).collect();
+    range(&shares)
 }
 
 fn main() {
@@ -377,8 +395,13 @@ fn main() {
         eq.push(render(&dir).0);
         watch.push(watch_latency(&dir, &project.fader, run));
     }
-    let (plain, fastest, cold) = (median(plain), median(fastest), median(cold));
-    let (noop, fader, eq) = (median(noop), median(fader), median(eq));
+    let (low, high) = range(&noop);
+    let noop_range = format!("runs {:.1}–{:.1} ms", low * 1e3, high * 1e3);
+    let (fader_low, fader_high) = share_range(&fader, &cold);
+    let (eq_low, eq_high) = share_range(&eq, &cold);
+    let (watch_low, watch_high) = range(&watch);
+    let (plain, fastest, cold) = (median(&plain), median(&fastest), median(&cold));
+    let (noop, fader, eq) = (median(&noop), median(&fader), median(&eq));
     println!("plain read-sum-write     {plain:8.3} s");
     println!("fastest read-sum-write   {fastest:8.3} s");
     println!(
@@ -386,9 +409,18 @@ fn main() {
         cold / plain,
         cold / fastest
     );
-    println!("no-op render             {:8.1} ms", noop * 1e3);
-    println!("fader move on one track  {fader:8.3} s   {:.1}% of cold", fader / cold * 100.0);
-    println!("EQ change on one track   {eq:8.3} s   {:.1}% of cold", eq / cold * 100.0);
-    println!("fader move under watch   {:8.3} s   from save to rendered", median(watch));
+    println!("no-op render             {:8.1} ms  {noop_range}", noop * 1e3);
+    println!(
+        "fader move on one track  {fader:8.3} s   {:.1}% of cold, runs {fader_low:.1}–{fader_high:.1}%",
+        fader / cold * 100.0
+    );
+    println!(
+        "EQ change on one track   {eq:8.3} s   {:.1}% of cold, runs {eq_low:.1}–{eq_high:.1}%",
+        eq / cold * 100.0
+    );
+    println!(
+        "fader move under watch   {:8.3} s   from save to rendered, runs {watch_low:.3}–{watch_high:.3} s",
+        median(&watch)
+    );
     println!("peak memory (cold)       {peak:8.1} MB");
 }
