@@ -14,10 +14,11 @@
 //! on every track and sums them into three buses; `--mix reference` is the peer
 //! comparison's reference mix (`render/reference_mix.rs`).
 //!
-//! Every figure is a median over the runs, printed with the range of single runs. One
-//! fader move can take a tenth longer or shorter than the next on a shared machine, so
-//! nine runs is the default: with three, its share of the cold render moved by a point
-//! from one invocation to the next.
+//! Times are medians over the runs, and the no-op, edit and watch times come with the
+//! range of single runs; peak memory is the highest of the cold renders. One fader move
+//! can take a tenth longer or shorter than the next on a shared machine, so nine runs is
+//! the default: with three, its share of the cold render moved by a point from one
+//! invocation to the next.
 
 #[path = "render/reference_mix.rs"]
 mod reference_mix;
