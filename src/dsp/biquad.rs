@@ -453,6 +453,8 @@ fn run_any(
 pub(crate) mod measure {
     use std::f64::consts::PI;
 
+    use crate::dsp::probe::bits;
+
     /// Largest block the helpers hand a processor.
     pub(crate) const MAX_BLOCK: usize = 4096;
 
@@ -568,9 +570,8 @@ pub(crate) mod measure {
         let reference = run_blocks(&mut *build(), (&l, &r), start, MAX_BLOCK);
         for block in [1, 64] {
             let out = run_blocks(&mut *build(), (&l, &r), start, block);
-            let same =
-                |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
-            assert!(same(&out.0, &reference.0) && same(&out.1, &reference.1), "block {block}");
+            let same = bits(&out.0) == bits(&reference.0) && bits(&out.1) == bits(&reference.1);
+            assert!(same, "block {block}");
         }
     }
 }

@@ -50,8 +50,7 @@ pub fn assert_block_size_independent(
         assert!(l.iter().chain(r).all(|x| x.is_finite()), "non-finite output");
     }
     for other in &outputs[1..] {
-        let same = other.0.iter().zip(&outputs[0].0).all(|(a, b)| a.to_bits() == b.to_bits())
-            && other.1.iter().zip(&outputs[0].1).all(|(a, b)| a.to_bits() == b.to_bits());
+        let same = bits(&other.0) == bits(&outputs[0].0) && bits(&other.1) == bits(&outputs[0].1);
         assert!(same, "output depends on the block size");
     }
 }
@@ -69,8 +68,8 @@ pub fn assert_non_finite_input_is_silence(spec: &impl Spec, sample_rate: f64) {
     let (l, r) = render_spec(spec, sample_rate, &bad, &bad);
     let (want_l, want_r) = render_spec(spec, sample_rate, &silenced, &silenced);
     assert!(l.iter().chain(&r).all(|v| v.is_finite()), "non-finite output");
-    let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
-    assert!(same(&l, &want_l) && same(&r, &want_r), "a bad sample left a trace");
+    let same = bits(&l) == bits(&want_l) && bits(&r) == bits(&want_r);
+    assert!(same, "a bad sample left a trace");
 }
 
 /// The bit patterns of `x`, to compare signals exactly (signed zeros and NaNs included).

@@ -98,6 +98,7 @@ impl Processor for Width {
 mod tests {
     use super::*;
     use crate::dsp::biquad::measure;
+    use crate::dsp::probe::bits;
     use crate::units::{Automation, Point, Seconds};
 
     fn run(spec: &WidthSpec, l: &[f32], r: &[f32]) -> (Vec<f32>, Vec<f32>) {
@@ -127,7 +128,7 @@ mod tests {
     fn zero_percent_is_mono_with_both_channels_identical() {
         let (l, r) = input();
         let (out_l, out_r) = run(&width(0.0), &l, &r);
-        assert!(out_l.iter().zip(&out_r).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert_eq!(bits(&out_l), bits(&out_r));
         // And it is the mid signal, to the f32 rounding of one sample.
         for ((a, x), y) in out_l.iter().zip(&l).zip(&r) {
             assert!((f64::from(*a) - 0.5 * (f64::from(*x) + f64::from(*y))).abs() < 1e-7);
@@ -138,8 +139,7 @@ mod tests {
     fn one_hundred_percent_passes_every_bit() {
         let (l, r) = input();
         let (out_l, out_r) = run(&width(100.0), &l, &r);
-        let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
-        assert!(same(&out_l, &l) && same(&out_r, &r));
+        assert_eq!((bits(&out_l), bits(&out_r)), (bits(&l), bits(&r)));
     }
 
     #[test]
