@@ -1,6 +1,6 @@
 //! The render log after scripted edits: each edit re-renders exactly the nodes it touches.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::support::{mixdown, ran, scratch, write_stem};
 
@@ -58,7 +58,9 @@ master:
     - eq: [ { type: low_shelf, freq: 90 Hz, gain: 1 dB } ]
 ";
 
-fn session(dir: &Path) {
+/// Writes the project and its stems to `work/project`; returns that folder.
+fn session(work: &Path) -> PathBuf {
+    let dir = work.join("project");
     let stems = dir.join("stems");
     std::fs::create_dir_all(&stems).unwrap();
     write_stem(&stems.join("kick.wav"), 48_000, 3.0, 1);
@@ -66,11 +68,20 @@ fn session(dir: &Path) {
     write_stem(&stems.join("keys-44k.wav"), 44_100, 3.0, 3);
     write_stem(&stems.join("guitar.wav"), 48_000, 3.0, 4);
     std::fs::write(dir.join("song.yaml"), PROJECT).unwrap();
+    dir
 }
 
 /// Renders `project` (relative to `work`) with the shared cache and output folders.
 fn render(work: &Path, project: &str) -> Vec<String> {
-    let out = mixdown(work, &["render", project, "--cache", "cache", "--out", "out", "--verbose"]);
+    render_with(work, project, "cache", &[])
+}
+
+/// Renders `project` (relative to `work`) with the cache folder `cache` and `extra` flags;
+/// returns the nodes that ran.
+fn render_with(work: &Path, project: &str, cache: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["render", project, "--cache", cache, "--out", "out", "--verbose"];
+    args.extend(extra);
+    let out = mixdown(work, &args);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     ran(&out)
 }
@@ -90,8 +101,7 @@ fn ids(names: &[&str]) -> Vec<String> {
 #[test]
 fn each_edit_rerenders_exactly_what_it_touches() {
     let work = scratch();
-    let project_dir = work.path().join("project");
-    session(&project_dir);
+    let project_dir = session(work.path());
     let yaml = project_dir.join("song.yaml");
 
     let cold = render(work.path(), "project/song.yaml");
@@ -180,20 +190,13 @@ fn explain(work: &Path, node: &str, cache: &str) -> String {
 #[test]
 fn a_master_without_a_chain_streams_into_the_file_and_keeps_no_entry() {
     let work = scratch();
-    let project_dir = work.path().join("project");
-    session(&project_dir);
+    let project_dir = session(work.path());
     let yaml = project_dir.join("song.yaml");
     let text = std::fs::read_to_string(&yaml).unwrap();
     let master_chain = text.find("master:\n").unwrap();
     std::fs::write(&yaml, &text[..master_chain]).unwrap();
-    let render = |cache: &str, extra: &[&str]| {
-        let mut args = vec!["render", "project/song.yaml", "--cache", cache, "--out", "out"];
-        args.extend(extra);
-        args.push("--verbose");
-        let out = mixdown(work.path(), &args);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        ran(&out)
-    };
+    let render =
+        |cache: &str, extra: &[&str]| render_with(work.path(), "project/song.yaml", cache, extra);
 
     render("cache", &["-j", "2"]);
     let wav = std::fs::read(work.path().join("out/song.wav")).unwrap();
@@ -213,9 +216,9 @@ fn a_master_without_a_chain_streams_into_the_file_and_keeps_no_entry() {
     assert!(explain(work.path(), "output", "cache").contains("cached: nothing"));
 
     render("serial-cache", &["-j", "1"]);
+    let serial = explain(work.path(), "master", "serial-cache");
     assert!(
-        explain(work.path(), "master", "serial-cache").starts_with("node song/master\nkey ")
-            && explain(work.path(), "master", "serial-cache").contains("cached: nothing"),
+        serial.starts_with("node song/master\nkey ") && serial.contains("cached: nothing"),
         "with one job nothing streams, so the output reads the master's entry"
     );
     assert_eq!(std::fs::read(work.path().join("out/song.wav")).unwrap(), wav);

@@ -45,8 +45,13 @@ pub fn stderr(output: &Output) -> String {
 
 /// Node ids the verbose log says ran, sorted.
 pub fn ran(output: &Output) -> Vec<String> {
-    let mut ids: Vec<String> = stderr(output)
-        .lines()
+    ran_in(stderr(output).lines())
+}
+
+/// Node ids that `lines` of a verbose log say ran, sorted.
+pub fn ran_in<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut ids: Vec<String> = lines
+        .into_iter()
         .filter_map(|l| l.strip_prefix("ran "))
         .filter_map(|rest| rest.split_whitespace().next())
         .map(str::to_string)

@@ -7,7 +7,7 @@ use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-use crate::support::{mixdown, scratch, stderr, write_stem};
+use crate::support::{mixdown, ran_in, scratch, stderr, write_stem};
 
 /// Long enough for a slow machine to render the session; a passing test never waits it out.
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -81,15 +81,8 @@ impl Watcher {
     /// The nodes that ran in the next render, sorted, once it has printed its summary and
     /// started watching again.
     fn next_render(&self) -> Vec<String> {
-        let mut ran: Vec<String> = self
-            .until("rendered ")
-            .iter()
-            .filter_map(|l| l.strip_prefix("ran "))
-            .filter_map(|rest| rest.split_whitespace().next())
-            .map(str::to_string)
-            .collect();
+        let ran = ran_in(self.until("rendered ").iter().map(String::as_str));
         self.until("watching ");
-        ran.sort();
         ran
     }
 
