@@ -41,6 +41,8 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
 const RATE: u32 = 48_000;
+/// Frames per block of the read-sum-writes.
+const BLOCK: usize = 4096;
 const BUSES: [&str; 3] = ["drums", "music", "vocals"];
 
 struct Options {
@@ -284,26 +286,23 @@ impl PlainStem {
     }
 }
 
-/// Decode every stem as a plain program does, sum, write 24-bit.
-fn plain_read_sum_write(dir: &Path, names: &[String]) -> f64 {
+/// Seconds to open the stems with `open`, then write 24-bit the frames that the opened
+/// stems' `sum` puts at the start of a block's left and right, until it returns 0 frames.
+fn time_read_sum_write<S>(dir: &Path, open: impl FnOnce() -> S) -> f64
+where
+    S: FnMut(&mut [f32], &mut [f32]) -> usize,
+{
     let started = Instant::now();
-    let mut stems: Vec<PlainStem> =
-        names.iter().map(|name| PlainStem::open(&dir.join(format!("{name}.wav")))).collect();
+    let mut sum = open();
     let out = dir.join("floor.wav");
     let mut writer = WavWriter::create(&out, RATE, WavFormat::Pcm24).expect("create");
-    let block = 4096;
-    let mut sum = vec![0.0f32; 2 * block];
-    let (mut l, mut r) = (vec![0.0f32; block], vec![0.0f32; block]);
+    let (mut l, mut r) = (vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]);
     loop {
-        sum.fill(0.0);
-        let longest = stems.iter_mut().map(|s| s.add_into(&mut sum, block)).max().unwrap_or(0);
-        if longest == 0 {
+        let frames = sum(&mut l, &mut r);
+        if frames == 0 {
             break;
         }
-        for (i, frame) in sum[..2 * longest].chunks_exact(2).enumerate() {
-            (l[i], r[i]) = (frame[0], frame[1]);
-        }
-        writer.write(&l[..longest], &r[..longest]).expect("write");
+        writer.write(&l[..frames], &r[..frames]).expect("write");
     }
     writer.finish().expect("finish");
     let seconds = started.elapsed().as_secs_f64();
@@ -311,40 +310,47 @@ fn plain_read_sum_write(dir: &Path, names: &[String]) -> f64 {
     seconds
 }
 
+/// Decode every stem as a plain program does, sum, write 24-bit.
+fn plain_read_sum_write(dir: &Path, names: &[String]) -> f64 {
+    time_read_sum_write(dir, || {
+        let mut stems: Vec<PlainStem> =
+            names.iter().map(|name| PlainStem::open(&dir.join(format!("{name}.wav")))).collect();
+        let mut sum = vec![0.0f32; 2 * BLOCK];
+        move |l: &mut [f32], r: &mut [f32]| {
+            sum.fill(0.0);
+            let longest = stems.iter_mut().map(|s| s.add_into(&mut sum, BLOCK)).max().unwrap_or(0);
+            for (i, frame) in sum[..2 * longest].chunks_exact(2).enumerate() {
+                (l[i], r[i]) = (frame[0], frame[1]);
+            }
+            longest
+        }
+    })
+}
+
 /// Decode every stem with mixdown's own decoder, sum, write 24-bit: the least any
 /// renderer must do.
 fn fastest_read_sum_write(dir: &Path, names: &[String]) -> f64 {
-    let started = Instant::now();
-    let mut decoders: Vec<Decoder> = names
-        .iter()
-        .map(|name| Decoder::open(dir.join(format!("{name}.wav"))).expect("open"))
-        .collect();
-    let out = dir.join("floor.wav");
-    let mut writer = WavWriter::create(&out, RATE, WavFormat::Pcm24).expect("create");
-    let block = 4096;
-    let (mut l, mut r) = (vec![0.0f32; block], vec![0.0f32; block]);
-    let (mut sl, mut sr) = (vec![0.0f32; block], vec![0.0f32; block]);
-    loop {
-        sl.fill(0.0);
-        sr.fill(0.0);
-        let mut longest = 0;
-        for d in &mut decoders {
-            let n = d.read(&mut l, &mut r).expect("read");
-            longest = longest.max(n);
-            for i in 0..n {
-                sl[i] += l[i];
-                sr[i] += r[i];
+    time_read_sum_write(dir, || {
+        let mut decoders: Vec<Decoder> = names
+            .iter()
+            .map(|name| Decoder::open(dir.join(format!("{name}.wav"))).expect("open"))
+            .collect();
+        let (mut dl, mut dr) = (vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]);
+        move |l: &mut [f32], r: &mut [f32]| {
+            l.fill(0.0);
+            r.fill(0.0);
+            let mut longest = 0;
+            for d in &mut decoders {
+                let n = d.read(&mut dl, &mut dr).expect("read");
+                longest = longest.max(n);
+                for i in 0..n {
+                    l[i] += dl[i];
+                    r[i] += dr[i];
+                }
             }
+            longest
         }
-        if longest == 0 {
-            break;
-        }
-        writer.write(&sl[..longest], &sr[..longest]).expect("write");
-    }
-    writer.finish().expect("finish");
-    let seconds = started.elapsed().as_secs_f64();
-    let _ = std::fs::remove_file(out);
-    seconds
+    })
 }
 
 fn median(values: &[f64]) -> f64 {
