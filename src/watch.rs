@@ -174,6 +174,14 @@ mod tests {
         watch
     }
 
+    /// A folder holding `mix.yaml`, and a watch on it.
+    fn watching_a_mix() -> (tempfile::TempDir, FileWatch) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("mix.yaml"), "a").unwrap();
+        let watch = watching(dir.path(), &["mix.yaml"]);
+        (dir, watch)
+    }
+
     fn changed(watch: &FileWatch) -> Option<Vec<String>> {
         let files = watch.wait(QUIET, Some(PATIENCE)).unwrap()?;
         Some(files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect())
@@ -181,9 +189,7 @@ mod tests {
 
     #[test]
     fn a_file_written_in_place_is_reported_once() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("mix.yaml"), "a").unwrap();
-        let watch = watching(dir.path(), &["mix.yaml"]);
+        let (dir, watch) = watching_a_mix();
         std::fs::write(dir.path().join("mix.yaml"), "b").unwrap();
         assert_eq!(changed(&watch), Some(vec!["mix.yaml".to_string()]));
         assert_eq!(watch.wait(QUIET, Some(SILENCE)).unwrap(), None, "one save, one change");
@@ -191,9 +197,7 @@ mod tests {
 
     #[test]
     fn a_file_saved_by_renaming_over_it_is_reported_and_stays_watched() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("mix.yaml"), "a").unwrap();
-        let watch = watching(dir.path(), &["mix.yaml"]);
+        let (dir, watch) = watching_a_mix();
         for text in ["b", "c"] {
             std::fs::write(dir.path().join(".mix.yaml.swp"), text).unwrap();
             std::fs::rename(dir.path().join(".mix.yaml.swp"), dir.path().join("mix.yaml")).unwrap();
@@ -203,9 +207,7 @@ mod tests {
 
     #[test]
     fn other_files_in_the_folder_and_reads_are_not_changes() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("mix.yaml"), "a").unwrap();
-        let watch = watching(dir.path(), &["mix.yaml"]);
+        let (dir, watch) = watching_a_mix();
         std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
         std::fs::create_dir(dir.path().join("out")).unwrap();
         std::fs::write(dir.path().join("out/mix.wav"), "x").unwrap();
