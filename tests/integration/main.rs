@@ -2,6 +2,7 @@
 //! measured properties, render logs, diagnostics and determinism.
 
 mod cache_integrity;
+mod contract_bytes;
 mod contract_songs;
 mod determinism;
 mod diagnostics;
