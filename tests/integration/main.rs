@@ -6,6 +6,7 @@ mod contract_bytes;
 mod contract_songs;
 mod determinism;
 mod diagnostics;
+mod examples;
 mod formats;
 mod graph_plans;
 mod mixing;
