@@ -1,12 +1,13 @@
 //! Audio files in and out: decoding any supported format to planar stereo `f32`,
-//! resampling to the project rate, and writing WAV files atomically.
+//! resampling to the project rate, writing WAV files atomically, and measuring loudness.
 //!
 //! Each outside library is named in one file only (symphonia in [`decode`], rubato in
-//! [`resample`]); [`wav`] writes the WAV container itself. This module knows nothing of
-//! projects, graphs or caches.
+//! [`resample`], ebur128 in [`loudness`]); [`wav`] writes the WAV container itself. This
+//! module knows nothing of projects, graphs or caches.
 
 mod aiff;
 pub mod decode;
+pub mod loudness;
 pub mod resample;
 pub mod wav;
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use ebur128::{EbuR128, Mode};
+use mixdown::audio::loudness::LoudnessMeter;
 
 use crate::support::{mixdown, read_audio, root, scratch, stderr};
 
@@ -38,9 +38,9 @@ fn render(work: &Path, project: &Path, extra: &[&str]) -> Audio {
 }
 
 fn loudness(audio: &Audio) -> f64 {
-    let mut meter = EbuR128::new(2, audio.rate, Mode::I).unwrap();
-    meter.add_frames_planar_f32(&[&audio.left, &audio.right]).unwrap();
-    meter.loudness_global().unwrap()
+    let mut meter = LoudnessMeter::new(audio.rate).unwrap();
+    meter.add(&audio.left, &audio.right);
+    meter.record().integrated.expect("the render is not silent")
 }
 
 fn peak(audio: &Audio) -> f32 {

@@ -1,0 +1,427 @@
+//! Loudness measurement: integrated loudness, momentary and short-term maxima, loudness
+//! range, sample and true peak, PLR and duration of planar stereo audio, as ITU-R BS.1770,
+//! EBU Tech 3341 ("EBU Mode") and EBU Tech 3342 define them.
+//!
+//! [`LoudnessMeter`] takes audio block by block, in blocks of any size, and its result does
+//! not depend on how the audio was split. [`LoudnessRecord`] is the result: a small plain
+//! value that serialises with serde, so it can be stored beside a node's audio and read
+//! back instead of measuring again. A value that does not exist (the loudness of silence,
+//! the short-term maximum of a file shorter than 3 s) is `None`, never NaN or infinity.
+//!
+//! The K-weighting, gating, loudness range and 4× oversampled true peak come from the
+//! `ebur128` crate, named in this file only. It keeps no maxima of the sliding windows, so
+//! the meter adds them: it asks `ebur128` for the energy of every 10 ms hop (at rates where
+//! 10 ms is not a whole number of frames, the shortest hop dividing both windows that is)
+//! and averages the latest 40 and 300 for the momentary (400 ms) and short-term (3 s)
+//! windows. A window therefore ends every hop, and a burst is caught within half a hop of
+//! its best alignment: with 10 ms hops, at every rate that is a multiple of 100 Hz, a
+//! 400 ms burst reads at most 0.06 LU low. Only complete windows count toward the maxima.
+//!
+//! Memory: the meter holds 3 s of filtered audio, plus the gating history that BS.1770
+//! needs to find the relative gate at the end, which grows by under 100 bytes a second
+//! (a third of a megabyte an hour). `ebur128`'s histogram mode would hold that constant,
+//! but it rounds every block to the centre of a 0.1 LU bin, which reads a steady tone
+//! 0.05 LU high: half of the conformance tolerance.
+//!
+//! Mono audio reaches the meter as the decoder delivers it, in both channels, so it is
+//! measured as it sounds on a stereo pair.
+//!
+//! This module measures; it does not decode, cache or print.
+
+use std::collections::VecDeque;
+
+use ebur128::{EbuR128, Mode};
+use serde::{Deserialize, Serialize};
+
+use super::{AudioError, Source};
+
+/// The momentary window, in milliseconds.
+const MOMENTARY_MS: u32 = 400;
+/// The short-term window, in milliseconds.
+const SHORT_TERM_MS: u32 = 3000;
+/// Hops the sliding windows may advance by, shortest first: each divides both windows.
+const HOPS_MS: [u32; 6] = [10, 20, 25, 40, 50, 100];
+/// The offset in BS.1770's loudness formula: L = -0.691 + 10 log10(energy).
+const LOUDNESS_OFFSET: f64 = -0.691;
+/// Frames per block when measuring a whole [`Source`].
+const READ_BLOCK_FRAMES: usize = 4096;
+
+/// What a meter measured, in the units engineers read: LUFS for loudness, LU for the range,
+/// dBFS and dBTP for peaks, seconds for the duration.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LoudnessRecord {
+    /// Integrated (programme) loudness in LUFS, gated as BS.1770 says; `None` when no
+    /// 400 ms block rises above the -70 LUFS gate (silence, or under 400 ms of audio).
+    pub integrated: Option<f64>,
+    /// The loudest 400 ms window in LUFS; `None` for silence or under 400 ms of audio.
+    pub momentary_max: Option<f64>,
+    /// The loudest 3 s window in LUFS; `None` for silence or under 3 s of audio.
+    pub short_term_max: Option<f64>,
+    /// Loudness range (EBU Tech 3342) in LU; `None` when there is no integrated loudness
+    /// or no complete 3 s window.
+    pub loudness_range: Option<f64>,
+    /// The largest sample magnitude of either channel in dBFS; `None` for silence.
+    pub sample_peak: Option<f64>,
+    /// The largest magnitude between samples too, from 4× oversampling (2× from 96 kHz,
+    /// none from 192 kHz), in dBTP; never below the sample peak; `None` for silence.
+    pub true_peak: Option<f64>,
+    /// Length of the audio in seconds.
+    pub duration: f64,
+}
+
+impl LoudnessRecord {
+    /// Peak to loudness ratio: true peak minus integrated loudness, in LU.
+    #[must_use]
+    pub fn plr(&self) -> Option<f64> {
+        Some(self.true_peak? - self.integrated?)
+    }
+}
+
+/// The meter refuses this sample rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("cannot measure loudness at {rate} Hz: the meter takes 16 Hz to 2822.4 kHz")]
+pub struct UnsupportedRate {
+    /// The rate asked for.
+    pub rate: u32,
+}
+
+/// Why measuring a [`Source`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MeasureError {
+    /// The audio could not be read.
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    /// The audio's rate is outside what the meter takes.
+    #[error(transparent)]
+    Rate(#[from] UnsupportedRate),
+}
+
+/// A loudness meter for planar stereo `f32` audio at one sample rate.
+pub struct LoudnessMeter {
+    meter: EbuR128,
+    sample_rate: u32,
+    /// The sliding windows' hop: `hop_frames` frames, which `ebur128` knows as `hop_ms`.
+    hop_ms: u32,
+    hop_frames: usize,
+    /// Frames still to add before the current hop is complete.
+    frames_to_hop: usize,
+    /// Mean-square weighted energy of each of the latest hops, oldest first; at most one
+    /// short-term window's worth.
+    hops: VecDeque<f64>,
+    momentary_hops: usize,
+    short_term_hops: usize,
+    /// The largest window energies so far, `None` until a window is complete.
+    momentary_max: Option<f64>,
+    short_term_max: Option<f64>,
+    frames: u64,
+}
+
+impl std::fmt::Debug for LoudnessMeter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoudnessMeter")
+            .field("sample_rate", &self.sample_rate)
+            .field("frames", &self.frames)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoudnessMeter {
+    /// A meter for audio at `sample_rate`.
+    ///
+    /// # Errors
+    /// When the rate is below 16 Hz or above 2822.4 kHz, which `ebur128` does not take.
+    pub fn new(sample_rate: u32) -> Result<Self, UnsupportedRate> {
+        let mode = Mode::I | Mode::LRA | Mode::SAMPLE_PEAK | Mode::TRUE_PEAK;
+        let meter = EbuR128::new(2, sample_rate, mode)
+            .map_err(|_| UnsupportedRate { rate: sample_rate })?;
+        let hop_ms = hop_ms(sample_rate);
+        let hop_frames = (u64::from(sample_rate) * u64::from(hop_ms) / 1000) as usize;
+        let short_term_hops = (SHORT_TERM_MS / hop_ms) as usize;
+        Ok(Self {
+            meter,
+            sample_rate,
+            hop_ms,
+            hop_frames,
+            frames_to_hop: hop_frames,
+            hops: VecDeque::with_capacity(short_term_hops),
+            momentary_hops: (MOMENTARY_MS / hop_ms) as usize,
+            short_term_hops,
+            momentary_max: None,
+            short_term_max: None,
+            frames: 0,
+        })
+    }
+
+    /// Measures the next block; `left` and `right` must have the same length.
+    pub fn add(&mut self, left: &[f32], right: &[f32]) {
+        assert_eq!(left.len(), right.len(), "a stereo block has two channels of one length");
+        let mut start = 0;
+        while start < left.len() {
+            let end = left.len().min(start + self.frames_to_hop);
+            self.meter
+                .add_frames_planar_f32(&[&left[start..end], &right[start..end]])
+                .expect("two channels of equal length, as the meter was made for");
+            self.frames_to_hop -= end - start;
+            start = end;
+            if self.frames_to_hop == 0 {
+                self.close_hop();
+                self.frames_to_hop = self.hop_frames;
+            }
+        }
+        self.frames += left.len() as u64;
+    }
+
+    /// Takes the energy of the hop just completed and updates the window maxima.
+    fn close_hop(&mut self) {
+        let loudness = self
+            .meter
+            .loudness_window(self.hop_ms)
+            .expect("a hop is shorter than the 3 s of audio the meter keeps");
+        // ebur128 reports the energy as a loudness; this undoes its formula.
+        let energy = if loudness.is_finite() {
+            10_f64.powf((loudness - LOUDNESS_OFFSET) / 10.0)
+        } else {
+            0.0
+        };
+        if self.hops.len() == self.short_term_hops {
+            self.hops.pop_front();
+        }
+        self.hops.push_back(energy);
+        if self.hops.len() >= self.momentary_hops {
+            let recent = self.hops.iter().rev().take(self.momentary_hops);
+            let momentary = recent.sum::<f64>() / self.momentary_hops as f64;
+            self.momentary_max = Some(self.momentary_max.map_or(momentary, |m| m.max(momentary)));
+        }
+        if self.hops.len() == self.short_term_hops {
+            let short_term = self.hops.iter().sum::<f64>() / self.short_term_hops as f64;
+            self.short_term_max =
+                Some(self.short_term_max.map_or(short_term, |m| m.max(short_term)));
+        }
+    }
+
+    /// What the meter has measured so far.
+    #[must_use]
+    pub fn record(&self) -> LoudnessRecord {
+        let integrated = finite(self.meter.loudness_global().expect("the meter runs in mode I"));
+        let short_term_max = self.short_term_max.and_then(energy_to_loudness);
+        let range = self.meter.loudness_range().expect("the meter runs in mode LRA");
+        let peak = |peak_of: fn(&EbuR128, u32) -> Result<f64, ebur128::Error>| {
+            let left = peak_of(&self.meter, 0).expect("the meter measures peaks of channel 0");
+            let right = peak_of(&self.meter, 1).expect("the meter measures peaks of channel 1");
+            finite(20.0 * left.max(right).log10())
+        };
+        LoudnessRecord {
+            integrated,
+            momentary_max: self.momentary_max.and_then(energy_to_loudness),
+            short_term_max,
+            loudness_range: integrated.and(short_term_max).and(finite(range)),
+            sample_peak: peak(EbuR128::sample_peak),
+            true_peak: peak(EbuR128::true_peak),
+            duration: self.frames as f64 / f64::from(self.sample_rate),
+        }
+    }
+}
+
+/// Measures `source` to its end, a block at a time.
+///
+/// # Errors
+/// When the source cannot be read, or its rate is outside what the meter takes.
+pub fn measure<S: Source + ?Sized>(source: &mut S) -> Result<LoudnessRecord, MeasureError> {
+    let mut meter = LoudnessMeter::new(source.sample_rate())?;
+    let (mut left, mut right) = (vec![0.0; READ_BLOCK_FRAMES], vec![0.0; READ_BLOCK_FRAMES]);
+    loop {
+        let n = source.read(&mut left, &mut right)?;
+        if n == 0 {
+            return Ok(meter.record());
+        }
+        meter.add(&left[..n], &right[..n]);
+    }
+}
+
+/// The shortest hop that is a whole number of frames at `sample_rate`, so that windows of
+/// whole hops are exactly 400 ms and 3 s long; 100 ms (rounded down to a frame) at rates
+/// where none is.
+fn hop_ms(sample_rate: u32) -> u32 {
+    let whole = |ms: &u32| (u64::from(sample_rate) * u64::from(*ms)) % 1000 == 0;
+    HOPS_MS.into_iter().find(whole).unwrap_or(100)
+}
+
+/// BS.1770's loudness of a mean-square weighted energy; `None` for no energy.
+fn energy_to_loudness(energy: f64) -> Option<f64> {
+    finite(LOUDNESS_OFFSET + 10.0 * energy.log10())
+}
+
+/// `x`, unless it is NaN or infinite: the meter's "no value".
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RATE: u32 = 48_000;
+
+    /// A 1 kHz sine with `amplitude_db` peak level, the same in both channels.
+    fn sine(rate: u32, amplitude_db: f64, seconds: f64) -> Vec<f32> {
+        let amplitude = 10_f64.powf(amplitude_db / 20.0);
+        let frames = (seconds * f64::from(rate)).round() as usize;
+        let step = std::f64::consts::TAU * 1000.0 / f64::from(rate);
+        (0..frames).map(|i| (amplitude * (step * i as f64).sin()) as f32).collect()
+    }
+
+    fn measure_whole(rate: u32, left: &[f32], right: &[f32]) -> LoudnessRecord {
+        let mut meter = LoudnessMeter::new(rate).unwrap();
+        meter.add(left, right);
+        meter.record()
+    }
+
+    fn assert_near(actual: Option<f64>, expected: f64, tolerance: f64, what: &str) {
+        let actual = actual.unwrap_or_else(|| panic!("{what}: no value"));
+        assert!((actual - expected).abs() <= tolerance, "{what}: {actual} vs {expected}");
+    }
+
+    #[test]
+    fn a_stereo_1_khz_sine_at_minus_23_dbfs_reads_minus_23_lufs_on_every_time_scale() {
+        // Tech 3341 §2.9: a stereo 1 kHz sine reads its per-channel peak level in LUFS; its
+        // table allows ±0.1 LU. The peaks of a sine are its amplitude, and its range is 0.
+        let tone = sine(RATE, -23.0, 5.0);
+        let r = measure_whole(RATE, &tone, &tone);
+        assert_near(r.integrated, -23.0, 0.1, "integrated");
+        assert_near(r.momentary_max, -23.0, 0.1, "momentary max");
+        assert_near(r.short_term_max, -23.0, 0.1, "short-term max");
+        assert_near(r.loudness_range, 0.0, 0.1, "range");
+        assert_near(r.sample_peak, -23.0, 0.01, "sample peak");
+        assert_near(r.true_peak, -23.0, 0.05, "true peak");
+        assert_near(r.plr(), 0.0, 0.15, "PLR");
+        assert_eq!(r.duration, 5.0);
+    }
+
+    #[test]
+    fn the_same_tone_reads_the_same_loudness_at_other_rates() {
+        for rate in [44_100, 96_000, 22_050, 11_025] {
+            let tone = sine(rate, -20.0, 4.0);
+            let r = measure_whole(rate, &tone, &tone);
+            assert_near(r.integrated, -20.0, 0.1, &format!("integrated at {rate} Hz"));
+            assert_near(r.momentary_max, -20.0, 0.1, &format!("momentary at {rate} Hz"));
+            assert_near(r.short_term_max, -20.0, 0.1, &format!("short-term at {rate} Hz"));
+        }
+    }
+
+    #[test]
+    fn a_mono_signal_in_one_channel_reads_3_db_below_the_same_signal_in_both() {
+        // BS.1770 sums the channels' energies: half the energy is 3.01 dB less.
+        let tone = sine(RATE, -20.0, 4.0);
+        let silent = vec![0.0; tone.len()];
+        let one = measure_whole(RATE, &tone, &silent).integrated.unwrap();
+        let both = measure_whole(RATE, &tone, &tone).integrated.unwrap();
+        assert!((both - one - 3.01).abs() < 0.01, "{both} vs {one}");
+    }
+
+    #[test]
+    fn measuring_in_blocks_of_any_size_equals_measuring_in_one() {
+        // Loud and quiet passages, a burst and an inter-sample peak, so that every figure
+        // has something to measure; 7 s covers several short-term windows.
+        let frames = 7 * RATE as usize;
+        let left: Vec<f32> = (0..frames)
+            .map(|i| {
+                let t = i as f32 / RATE as f32;
+                let level = if (t / 3.5).fract() < 0.5 { 0.5 } else { 0.05 };
+                level * (t * 997.0 * std::f32::consts::TAU).sin()
+                    + if (3.0..3.2).contains(&t) { 0.4 } else { 0.0 }
+            })
+            .collect();
+        let right: Vec<f32> = left.iter().map(|x| -0.7 * x).collect();
+        let whole = measure_whole(RATE, &left, &right);
+        for block in [1, 7, 480, 1000, 4096, 65_536] {
+            let mut meter = LoudnessMeter::new(RATE).unwrap();
+            for (l, r) in left.chunks(block).zip(right.chunks(block)) {
+                meter.add(l, r);
+            }
+            assert_eq!(meter.record(), whole, "blocks of {block} frames");
+        }
+        assert!(whole.loudness_range.unwrap() > 1.0, "{whole:?}");
+    }
+
+    #[test]
+    fn silence_reports_no_loudness_and_no_peak() {
+        let silence = vec![0.0; 5 * RATE as usize];
+        let r = measure_whole(RATE, &silence, &silence);
+        let none = LoudnessRecord {
+            integrated: None,
+            momentary_max: None,
+            short_term_max: None,
+            loudness_range: None,
+            sample_peak: None,
+            true_peak: None,
+            duration: 5.0,
+        };
+        assert_eq!(r, none);
+        assert_eq!(r.plr(), None);
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.contains(r#""integrated":null"#), "{json}");
+    }
+
+    #[test]
+    fn audio_shorter_than_a_window_has_no_maximum_for_that_window() {
+        let tone = sine(RATE, -20.0, 1.0);
+        let r = measure_whole(RATE, &tone, &tone);
+        assert_near(r.momentary_max, -20.0, 0.1, "momentary max");
+        assert_eq!((r.short_term_max, r.loudness_range), (None, None));
+        assert_near(r.integrated, -20.0, 0.1, "integrated");
+        let blip = sine(RATE, -20.0, 0.3);
+        let r = measure_whole(RATE, &blip, &blip);
+        assert_eq!((r.integrated, r.momentary_max), (None, None));
+        assert_near(r.sample_peak, -20.0, 0.01, "sample peak");
+    }
+
+    #[test]
+    fn a_burst_between_hops_is_caught_within_the_documented_0_06_lu() {
+        // A 400 ms burst starting 5 ms into a hop: the nearest window misses 5 ms of it.
+        let mut tone = vec![0.0; 2 * RATE as usize];
+        let start = RATE as usize / 200;
+        let burst = sine(RATE, -23.0, 0.4);
+        tone[start..start + burst.len()].copy_from_slice(&burst);
+        let max = measure_whole(RATE, &tone, &tone).momentary_max.unwrap();
+        assert!((-23.06..=-22.9).contains(&max), "{max}");
+    }
+
+    #[test]
+    fn a_non_finite_sample_never_becomes_a_nan_in_the_record() {
+        let mut tone = sine(RATE, -20.0, 4.0);
+        tone[RATE as usize] = f32::NAN;
+        tone[RATE as usize + 1] = f32::INFINITY;
+        let r = measure_whole(RATE, &tone, &tone);
+        let values = [r.integrated, r.momentary_max, r.short_term_max, r.loudness_range];
+        let peaks = [r.sample_peak, r.true_peak, r.plr()];
+        for value in values.into_iter().chain(peaks).flatten() {
+            assert!(value.is_finite(), "{r:?}");
+        }
+        serde_json::to_string(&r).expect("serialises: no NaN or infinity");
+    }
+
+    #[test]
+    fn rates_outside_the_meters_range_are_refused() {
+        assert_eq!(LoudnessMeter::new(8).unwrap_err(), UnsupportedRate { rate: 8 });
+        assert!(LoudnessMeter::new(16).is_ok());
+    }
+
+    #[test]
+    fn the_hop_is_a_whole_number_of_frames_where_one_can_be() {
+        assert_eq!(hop_ms(48_000), 10);
+        assert_eq!(hop_ms(44_100), 10);
+        assert_eq!(hop_ms(22_050), 20);
+        assert_eq!(hop_ms(11_025), 40);
+        assert_eq!(hop_ms(44_101), 100);
+    }
+
+    #[test]
+    fn a_record_survives_a_json_round_trip() {
+        let tone = sine(RATE, -18.0, 4.0);
+        let r = measure_whole(RATE, &tone, &tone);
+        let back: LoudnessRecord =
+            serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+    }
+}
