@@ -8,6 +8,7 @@ mod check;
 mod compile;
 mod explain;
 mod graph_cmd;
+mod loudness_cmd;
 mod peak_memory;
 mod progress;
 mod render_cmd;
@@ -56,6 +57,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Inspect and maintain the render cache.
     Cache(cache_cmd::CacheCommand),
+    /// Measure audio files: loudness (LUFS), loudness range (LU), sample and true peak.
+    Loudness(loudness_cmd::LoudnessArgs),
     /// Print the JSON Schema of mix files.
     Schema,
 }
@@ -77,6 +80,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Graph(args) => graph_cmd::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Cache(args) => cache_cmd::run(&args),
+        Command::Loudness(args) => loudness_cmd::run(&args),
         Command::Schema => schema::run(),
     }
 }

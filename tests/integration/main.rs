@@ -9,6 +9,7 @@ mod diagnostics;
 mod examples;
 mod formats;
 mod graph_plans;
+mod loudness_cmd;
 mod mixing;
 mod peers;
 mod render_log;
