@@ -10,6 +10,7 @@ mod examples;
 mod formats;
 mod graph_plans;
 mod loudness_cmd;
+mod loudness_conformance;
 mod mixing;
 mod peers;
 mod render_log;
