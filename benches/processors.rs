@@ -13,8 +13,8 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-use mixdown::dsp::convolution::Ir;
-use mixdown::dsp::step::{KINDS, Step};
+use mixdown::dsp::chain::step::{KINDS, Step};
+use mixdown::dsp::space::convolution::Ir;
 use mixdown::dsp::{BLOCK_FRAMES, BuildEnv, Context, Sidechain};
 
 const RATE: f64 = 48_000.0;

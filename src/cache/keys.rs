@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::Key;
-use crate::dsp::step::Step;
+use crate::dsp::chain::step::Step;
 use crate::graph::{NodeKind, RenderGraph};
 
 /// Bump when the layout of the key material or of a cache entry changes: entries written

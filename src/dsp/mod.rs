@@ -1,44 +1,24 @@
 //! The processors: everything that changes samples inside a node.
 //!
 //! A processor is one file: its spec (the parameters a project writes, with units, read by
-//! serde and hashed into cache keys) and the DSP that runs it. [`step::Step`] lists them all.
+//! serde and hashed into cache keys) and the DSP that runs it. [`chain::step::Step`] lists
+//! them all. The files are grouped by family: [`primitives`] (the building blocks),
+//! [`filters`] (filters and tone), [`dynamics`], [`space`] (time and space) and [`chain`].
 //! Processors work on planar stereo `f32` blocks with state in `f64` where precision matters.
 //! They allocate when built, never while processing, and give the same output whatever the
 //! block size, because all time-varying behaviour is tied to the absolute frame position.
 //!
 //! This module does no I/O and knows nothing of YAML, caches or files.
 
-pub mod allpass;
-pub mod biquad;
-pub mod butterworth;
 pub mod chain;
-pub mod chorus;
-pub mod compressor;
-pub mod convolution;
-pub mod curve;
-pub mod deesser;
-pub mod delay;
-pub mod delay_line;
-pub mod envelope;
-pub mod eq;
-pub mod fdn;
-pub mod filter;
-pub mod gain;
-pub mod gain_computer;
-pub mod gate;
-pub mod limiter;
-pub mod one_pole;
-pub mod oversample;
-pub mod polarity;
+pub mod dynamics;
+pub mod filters;
+pub mod primitives;
 #[cfg(test)]
 pub(crate) mod probe;
-pub mod reverb;
-pub mod ring;
-pub mod saturate;
-pub mod step;
+pub mod space;
 #[cfg(test)]
 mod version_guard;
-pub mod width;
 
 /// Frames per block when a node streams audio. Processors accept any block size up to
 /// the `max_block` they were built for; this is the size the renderer uses.
@@ -97,7 +77,7 @@ pub trait Processor: Send {
 }
 
 /// The parameters of one processor as written in a project, and how to build it. The
-/// name a chain writes it under is given where it is listed, in [`step`].
+/// name a chain writes it under is given where it is listed, in [`chain::step`].
 pub trait Spec {
     /// Bumped whenever the processor's output changes for the same parameters, so that
     /// cached audio from the old algorithm is never served.

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use super::convolution::Ir;
-use super::step::Step;
 use super::{BuildEnv, Context, Sidechain};
+use crate::dsp::chain::step::Step;
+use crate::dsp::space::convolution::Ir;
 
 const RATE: f64 = 48_000.0;
 const FRAMES: usize = 24_000;
@@ -129,7 +129,7 @@ fn no_processor_changes_its_output_without_a_new_version() {
 #[test]
 fn every_processor_kind_is_guarded() {
     let guarded: Vec<&str> = SPECS.iter().map(|json| step(json).kind()).collect();
-    for kind in super::step::KINDS {
+    for kind in crate::dsp::chain::step::KINDS {
         assert!(guarded.contains(kind), "add a `{kind}` spec to the version guard");
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::{Feed, Node, NodeKind, OutputFormat, RenderGraph};
-use crate::dsp::step::Step;
+use crate::dsp::chain::step::Step;
 use crate::ir::{Mix, Target, TrackInput};
 use crate::units::{Decibels, Param};
 

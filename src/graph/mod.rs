@@ -15,7 +15,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 pub use build::build;
 pub use print::{to_dot, to_text};
 
-use crate::dsp::step::Step;
+use crate::dsp::chain::step::Step;
 use crate::ir::{Clip, Length};
 use crate::units::{Decibels, Pan, Param, Polarity};
 

@@ -38,13 +38,17 @@ pub fn to_dot(graph: &RenderGraph) -> String {
 }
 
 fn describe(kind: &NodeKind) -> String {
-    let chain = |steps: &[crate::dsp::step::Step]| {
+    let chain = |steps: &[crate::dsp::chain::step::Step]| {
         if steps.is_empty() {
             String::new()
         } else {
             format!(
                 " [{}]",
-                steps.iter().map(crate::dsp::step::Step::kind).collect::<Vec<_>>().join(" > ")
+                steps
+                    .iter()
+                    .map(crate::dsp::chain::step::Step::kind)
+                    .collect::<Vec<_>>()
+                    .join(" > ")
             )
         }
     };

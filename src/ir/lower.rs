@@ -8,7 +8,7 @@ use super::{
     Bus, Clip, DEFAULT_SAMPLE_RATE, Fader, Length, Master, Mix, Send, Target, Track, TrackInput,
 };
 use crate::diag::{Diagnostic, suggest};
-use crate::dsp::step::Step;
+use crate::dsp::chain::step::Step;
 use crate::project::{LoadedMix, RawSend};
 use crate::units::{Decibels, Pan, Param};
 

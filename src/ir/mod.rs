@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 pub use lower::lower;
 
-use crate::dsp::step::Step;
+use crate::dsp::chain::step::Step;
 use crate::units::{Decibels, Pan, Param, Polarity};
 
 /// How long the render runs.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::dsp::step::Step;
+use crate::dsp::chain::step::Step;
 use crate::units::{Decibels, Pan, Param, Polarity, SampleRate, Seconds, Tempo, TimeMs};
 
 /// A mix: stems on tracks, their processing, buses, sends and the master chain.

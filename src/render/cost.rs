@@ -3,7 +3,7 @@
 //! the costliest remaining path first, and a node that runs alone splits its chain where
 //! the two halves cost about the same. Only the proportions matter.
 
-use crate::dsp::step::Step;
+use crate::dsp::chain::step::Step;
 use crate::graph::NodeKind;
 
 /// The cost per frame of running a node of this kind: its own reading and writing, plus
@@ -67,7 +67,7 @@ pub fn balanced_split(overhead: u64, chain: &[Step]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dsp::step::Step;
+    use crate::dsp::chain::step::Step;
 
     fn steps(json: &str) -> Vec<Step> {
         serde_json::from_str(json).unwrap()

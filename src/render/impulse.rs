@@ -7,8 +7,8 @@ use crate::audio::Source;
 use crate::audio::decode::Decoder;
 use crate::audio::resample::Resampled;
 use crate::dsp::BLOCK_FRAMES;
-use crate::dsp::convolution::Ir;
-use crate::dsp::step::Step;
+use crate::dsp::chain::step::Step;
+use crate::dsp::space::convolution::Ir;
 
 /// A copy of `chain` with every impulse response decoded (and resampled to `rate`).
 ///

@@ -15,8 +15,8 @@ use super::staged::StagedChain;
 use super::stream::{Produced, SidechainInput, Sink, run_chain};
 use crate::cache::keys::Keys;
 use crate::cache::store::{EntryWriter, Store};
-use crate::dsp::chain::Chain;
-use crate::dsp::step::Step;
+use crate::dsp::chain::series::Chain;
+use crate::dsp::chain::step::Step;
 use crate::dsp::{BLOCK_FRAMES, BuildEnv};
 use crate::graph::{NodeKind, RenderGraph};
 

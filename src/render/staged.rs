@@ -9,7 +9,7 @@
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::Scope;
 
-use crate::dsp::chain::Chain;
+use crate::dsp::chain::series::Chain;
 use crate::dsp::{Context, Processor};
 
 /// One block on its way through the back half, with the frame it starts at.
@@ -113,8 +113,8 @@ impl Processor for StagedChain {
 mod tests {
     use super::*;
     use crate::dsp::BuildEnv;
+    use crate::dsp::chain::step::Step;
     use crate::dsp::probe::{bits, noise};
-    use crate::dsp::step::Step;
 
     const BLOCK: usize = 256;
 

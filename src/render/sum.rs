@@ -7,9 +7,9 @@ use super::NodeError;
 use super::inputs::{Lent, Spare, Stream};
 use super::job::Job;
 use crate::dsp::BLOCK_FRAMES;
-use crate::dsp::curve::{Curve, GainCurve};
-use crate::dsp::gain::{apply_gain, gain_into};
-use crate::dsp::step::Step;
+use crate::dsp::chain::gain::{apply_gain, gain_into};
+use crate::dsp::chain::step::Step;
+use crate::dsp::primitives::curve::{Curve, GainCurve};
 use crate::graph::Feed;
 use crate::units::{Decibels, Param};
 

@@ -6,7 +6,7 @@ use super::inputs::{Stream, count_frames};
 use super::job::Job;
 use super::stream::read_full;
 use crate::dsp::BLOCK_FRAMES;
-use crate::dsp::step::Step;
+use crate::dsp::chain::step::Step;
 use crate::graph::NodeKind;
 use crate::ir::Clip;
 use crate::units::Polarity;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use mixdown::audio::wav::{WavFormat, WavWriter};
-use mixdown::dsp::step::Step;
+use mixdown::dsp::chain::step::Step;
 use mixdown::dsp::{BuildEnv, Context};
 
 use crate::support::{read_audio, scratch};

@@ -11,7 +11,7 @@
 use std::f64::consts::TAU;
 use std::ops::{Add, Mul, Sub};
 
-use super::one_pole::OnePole;
+use crate::dsp::primitives::one_pole::OnePole;
 
 /// The number of delay lines.
 pub const LINES: usize = 16;

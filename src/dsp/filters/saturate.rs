@@ -4,11 +4,11 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::curve::Curve;
-use super::one_pole::OnePole;
-use super::oversample::Oversampler;
-use super::ring::Ring;
-use super::{BuildEnv, Context, Processor, Spec, sanitize};
+use crate::dsp::primitives::curve::Curve;
+use crate::dsp::primitives::one_pole::OnePole;
+use crate::dsp::primitives::oversample::Oversampler;
+use crate::dsp::primitives::ring::Ring;
+use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
 use crate::units::{Decibels, Param, Share, points_at_most, tidy};
 
 /// The drive range the processor honours, in dB. Less, down to `-inf dB`, is taken as the

@@ -8,8 +8,8 @@ use schemars::JsonSchema;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::ring::Ring;
-use super::{BuildEnv, Context, Processor, Spec, sanitize};
+use crate::dsp::primitives::ring::Ring;
+use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
 use crate::units::{Hertz, Param, Share, TimeMs, points_at_most, tidy, within};
 
 /// The shortest delay of the sweep, in seconds; voices sweep from here up by `depth`.

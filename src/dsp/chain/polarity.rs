@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{BuildEnv, Context, Processor, Spec};
+use crate::dsp::{BuildEnv, Context, Processor, Spec};
 use crate::units::Polarity;
 
 /// `- polarity: inverted` (or `normal`, which does nothing).

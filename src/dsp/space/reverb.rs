@@ -7,10 +7,10 @@ use std::f64::consts::PI;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::allpass::Allpass;
 use super::fdn::{Decay, Fdn, LINES};
-use super::ring::Ring;
-use super::{BuildEnv, Context, Processor, Spec, sanitize};
+use crate::dsp::primitives::allpass::Allpass;
+use crate::dsp::primitives::ring::Ring;
+use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
 use crate::units::{Seconds, Share, TimeMs, tidy, within};
 
 /// The RT60 range the network is tuned for, in seconds.
@@ -297,7 +297,7 @@ fn least_squares_slope(points: &[(f64, f64)]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dsp::one_pole::OnePole;
+    use crate::dsp::primitives::one_pole::OnePole;
     use crate::dsp::probe::{
         assert_block_size_independent, assert_non_finite_input_is_silence, impulse, noise,
         render_spec,

@@ -14,7 +14,7 @@
 use std::f64::consts::PI;
 use std::ops::Range;
 
-use super::sanitize;
+use crate::dsp::sanitize;
 
 /// Frames between coefficient updates of automated filters. Updates happen at absolute
 /// frames that are multiples of this, so the output never depends on the block size.

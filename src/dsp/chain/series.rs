@@ -1,8 +1,8 @@
-//! A chain of processors run one after another, and `parallel` branches summed.
+//! Processors run in series, and `parallel` branches summed.
 
-use super::delay_line::DelayLine;
 use super::step::Step;
-use super::{BuildEnv, Context, Processor};
+use crate::dsp::primitives::delay_line::DelayLine;
+use crate::dsp::{BuildEnv, Context, Processor};
 
 /// Processors applied in order, block by block, in place.
 pub struct Chain {
@@ -99,7 +99,7 @@ impl Processor for Parallel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dsp::gain::GainSpec;
+    use crate::dsp::chain::gain::GainSpec;
     use crate::units::{Decibels, Param};
 
     fn env() -> BuildEnv {

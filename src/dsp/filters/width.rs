@@ -6,9 +6,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::biquad::to_sample;
-use super::curve::Curve;
-use super::{BuildEnv, Context, Processor, Spec};
+use crate::dsp::primitives::biquad::to_sample;
+use crate::dsp::primitives::curve::Curve;
+use crate::dsp::{BuildEnv, Context, Processor, Spec};
 use crate::units::{Fraction, Param};
 
 /// The widest setting, as a fraction: 200%.
@@ -97,7 +97,7 @@ impl Processor for Width {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dsp::biquad::measure;
+    use crate::dsp::primitives::biquad::measure;
     use crate::dsp::probe::bits;
     use crate::units::{Automation, Point, Seconds};
 

@@ -3,10 +3,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::curve::Curve;
-use super::one_pole::OnePole;
-use super::ring::Ring;
-use super::{BuildEnv, Context, Processor, Spec, sanitize};
+use crate::dsp::primitives::curve::Curve;
+use crate::dsp::primitives::one_pole::OnePole;
+use crate::dsp::primitives::ring::Ring;
+use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
 use crate::units::{Fraction, Hertz, Param, Share, TimeMs, percent, points_at_most};
 
 /// The most feedback the loop takes, so that the echoes always die away.

@@ -3,8 +3,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::curve::GainCurve;
-use super::{BuildEnv, Context, Processor, Spec};
+use crate::dsp::primitives::curve::GainCurve;
+use crate::dsp::{BuildEnv, Context, Processor, Spec};
 use crate::units::{Decibels, Param};
 
 /// `- gain: -8 dB`, or automation `- gain: [[0:00, -inf dB], [0:02, 0 dB]]`.

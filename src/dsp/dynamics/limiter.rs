@@ -15,9 +15,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::delay_line::DelayLine;
 use super::envelope::{PeakHold, one_pole_coefficient};
-use super::{BuildEnv, Context, Processor, Spec, sanitize};
+use crate::dsp::primitives::delay_line::DelayLine;
+use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
 use crate::units::{Decibels, TimeMs, tidy, within};
 
 /// `- limiter: { ceiling: -1 dB }`

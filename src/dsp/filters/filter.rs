@@ -2,16 +2,16 @@
 //! corner frequency.
 //!
 //! A constant corner is designed once. An automated one is redesigned from the corner's
-//! value at every [`RETUNE_FRAMES`](super::biquad::RETUNE_FRAMES)-frame boundary of the song, so the output is the same
-//! whatever the block size.
+//! value at every [`RETUNE_FRAMES`](crate::dsp::primitives::biquad::RETUNE_FRAMES)-frame
+//! boundary of the song, so the output is the same whatever the block size.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::biquad::BiquadCascade;
 use super::butterworth::{self, Pass};
-use super::curve::Curve;
-use super::{BuildEnv, Context, Processor, Spec};
+use crate::dsp::primitives::biquad::BiquadCascade;
+use crate::dsp::primitives::curve::Curve;
+use crate::dsp::{BuildEnv, Context, Processor, Spec};
 use crate::units::{Hertz, Param, Slope};
 
 /// The parameters shared by `highpass` and `lowpass`: `{ freq: 80 Hz, slope: 24 }`.
@@ -111,7 +111,7 @@ mod tests {
     use std::f64::consts::PI;
 
     use super::*;
-    use crate::dsp::biquad::measure::{self, audio_band};
+    use crate::dsp::primitives::biquad::measure::{self, audio_band};
     use crate::units::{Automation, Point, Seconds};
 
     fn params(freq: f64, slope: u32) -> FilterParams {

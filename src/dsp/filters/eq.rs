@@ -15,10 +15,10 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::biquad::{BiquadCascade, BiquadCoefficients};
 use super::butterworth::{self, Pass};
-use super::curve::Curve;
-use super::{BuildEnv, Context, Processor, Spec};
+use crate::dsp::primitives::biquad::{BiquadCascade, BiquadCoefficients};
+use crate::dsp::primitives::curve::Curve;
+use crate::dsp::{BuildEnv, Context, Processor, Spec};
 use crate::units::{Decibels, Hertz, Param, Q, Slope};
 
 /// The largest boost or cut a band accepts, in dB.
@@ -348,8 +348,8 @@ mod tests {
     use std::f64::consts::PI;
 
     use super::*;
-    use crate::dsp::biquad::measure::{self, audio_band};
-    use crate::dsp::step::Step;
+    use crate::dsp::chain::step::Step;
+    use crate::dsp::primitives::biquad::measure::{self, audio_band};
     use crate::units::{Automation, Point, Scalar, Seconds};
 
     const RATES: [f64; 3] = [44_100.0, 48_000.0, 96_000.0];

@@ -6,11 +6,11 @@
 //! so the cascade is exactly the bilinear transform of the analog filter: maximally flat,
 //! -3.01 dB at the corner, and 6·n dB/oct beyond it.
 //!
-//! This module only designs; [`super::biquad`] runs the sections.
+//! This module only designs; [`crate::dsp::primitives::biquad`] runs the sections.
 
 use std::f64::consts::PI;
 
-use super::biquad::BiquadCoefficients;
+use crate::dsp::primitives::biquad::BiquadCoefficients;
 
 /// The highest order designed: 48 dB/oct.
 pub const MAX_ORDER: usize = 8;

@@ -9,8 +9,8 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::chain::Parallel;
-use super::{BuildEnv, Processor, Spec};
+use super::series::Parallel;
+use crate::dsp::{BuildEnv, Processor, Spec};
 
 macro_rules! steps {
     ($($(#[$doc:meta])* $name:literal => $variant:ident($spec:ty),)*) => {
@@ -124,33 +124,33 @@ steps! {
     /// Flips the polarity of both channels.
     "polarity" => Polarity(super::polarity::PolaritySpec),
     /// Removes what is below a corner frequency, 6 to 48 dB/oct (Butterworth).
-    "highpass" => Highpass(super::filter::HighpassSpec),
+    "highpass" => Highpass(crate::dsp::filters::filter::HighpassSpec),
     /// Removes what is above a corner frequency, 6 to 48 dB/oct (Butterworth).
-    "lowpass" => Lowpass(super::filter::LowpassSpec),
+    "lowpass" => Lowpass(crate::dsp::filters::filter::LowpassSpec),
     /// A parametric equaliser: peaks, shelves, highpass, lowpass, notch and bandpass bands.
-    "eq" => Eq(super::eq::EqSpec),
+    "eq" => Eq(crate::dsp::filters::eq::EqSpec),
     /// Narrows or widens the stereo image (mid/side).
-    "width" => Width(super::width::WidthSpec),
+    "width" => Width(crate::dsp::filters::width::WidthSpec),
     /// Turns down the band above a crossover frequency while it is too loud.
-    "deesser" => Deesser(super::deesser::DeesserSpec),
+    "deesser" => Deesser(crate::dsp::dynamics::deesser::DeesserSpec),
     /// Downward compression above a threshold, optionally keyed by another track or bus.
-    "compressor" => Compressor(super::compressor::CompressorSpec),
+    "compressor" => Compressor(crate::dsp::dynamics::compressor::CompressorSpec),
     /// A noise gate: down by `range` below the threshold, with hold and hysteresis.
-    "gate" => Gate(super::gate::GateSpec),
+    "gate" => Gate(crate::dsp::dynamics::gate::GateSpec),
     /// A downward expander: the gate with a gentle ratio by default.
-    "expander" => Expander(super::gate::ExpanderSpec),
+    "expander" => Expander(crate::dsp::dynamics::gate::ExpanderSpec),
     /// A brick-wall lookahead limiter: no output sample above the ceiling.
-    "limiter" => Limiter(super::limiter::LimiterSpec),
+    "limiter" => Limiter(crate::dsp::dynamics::limiter::LimiterSpec),
     /// A feedback echo with tone filters in the loop, optionally ping-pong.
-    "delay" => Delay(super::delay::DelaySpec),
+    "delay" => Delay(crate::dsp::space::delay::DelaySpec),
     /// An algorithmic room: predelay, diffusion and a 16-line feedback delay network.
-    "reverb" => Reverb(super::reverb::ReverbSpec),
+    "reverb" => Reverb(crate::dsp::space::reverb::ReverbSpec),
     /// Oversampled soft saturation (tanh, soft or tape), level-compensated.
-    "saturate" => Saturate(super::saturate::SaturateSpec),
+    "saturate" => Saturate(crate::dsp::filters::saturate::SaturateSpec),
     /// An impulse response file applied by partitioned FFT convolution.
-    "convolution" => Convolution(super::convolution::ConvolutionSpec),
+    "convolution" => Convolution(crate::dsp::space::convolution::ConvolutionSpec),
     /// Voices on swept short delays, spread across the stereo field.
-    "chorus" => Chorus(super::chorus::ChorusSpec),
+    "chorus" => Chorus(crate::dsp::space::chorus::ChorusSpec),
 }
 
 impl Step {

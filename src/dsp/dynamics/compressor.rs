@@ -9,11 +9,11 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::biquad::{BiquadCascade, BiquadCoefficients};
-use super::curve::Curve;
 use super::envelope::{Ballistics, Detector, Envelope, Key, grid_runs};
 use super::gain_computer::{CompressorCurve, db_to_level};
-use super::{BuildEnv, Context, Processor, Spec, sanitize};
+use crate::dsp::primitives::biquad::{BiquadCascade, BiquadCoefficients};
+use crate::dsp::primitives::curve::Curve;
+use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
 use crate::units::{Decibels, Hertz, Param, Ratio, Share, TimeMs};
 
 /// `- compressor: { threshold: -16 dB, ratio: 4, attack: 8 ms, release: 90 ms, makeup: 2 dB }`

@@ -11,10 +11,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::curve::Curve;
 use super::envelope::{Ballistics, Key, PeakHold, grid_runs};
 use super::gain_computer::{ExpanderCurve, db_to_level};
-use super::{BuildEnv, Context, Processor, Spec, sanitize};
+use crate::dsp::primitives::curve::Curve;
+use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
 use crate::units::{Decibels, Param, Ratio, TimeMs, tidy, within};
 
 /// Declares a spec with the gate's fields; `$ratio`, `$range` and `$hysteresis` name the

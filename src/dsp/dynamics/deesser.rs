@@ -12,9 +12,9 @@ use std::f64::consts::FRAC_1_SQRT_2;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::biquad::{BiquadCascade, BiquadCoefficients, to_sample};
-use super::curve::Curve;
-use super::{BuildEnv, Context, Processor, Spec, sanitize};
+use crate::dsp::primitives::biquad::{BiquadCascade, BiquadCoefficients, to_sample};
+use crate::dsp::primitives::curve::Curve;
+use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
 use crate::units::{Decibels, Hertz, Param, Ratio, TimeMs, db_to_gain};
 
 /// The lowest threshold the detector compares against, in dB; `-inf dB` means this.
@@ -151,7 +151,7 @@ mod tests {
     use std::f64::consts::PI;
 
     use super::*;
-    use crate::dsp::biquad::measure::{self, audio_band};
+    use crate::dsp::primitives::biquad::measure::{self, audio_band};
     use crate::units::{Automation, Point, Seconds};
 
     const FS: f64 = 48_000.0;

@@ -14,8 +14,8 @@ use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::ring::Ring;
-use super::{BuildEnv, Context, Processor, Spec, sanitize};
+use crate::dsp::primitives::ring::Ring;
+use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
 use crate::units::{Share, TimeMs};
 
 /// Partitions are about this many times shorter than the IR, within the bounds below:

@@ -1,0 +1,11 @@
+//! The building blocks processors are made of: biquad and one-pole filters, allpasses,
+//! ring buffers and delay lines, oversampling, and parameter curves over frames. None of
+//! them is a processor a chain can name.
+
+pub mod allpass;
+pub mod biquad;
+pub mod curve;
+pub mod delay_line;
+pub mod one_pole;
+pub mod oversample;
+pub mod ring;
