@@ -12,6 +12,7 @@ mod automation;
 mod limits;
 mod parse;
 mod quantities;
+mod spelling;
 mod tempo_context;
 
 pub use automation::{Automation, Param, Point, Scalar};
@@ -21,4 +22,5 @@ pub use quantities::{
     Decibels, Fraction, Hertz, Pan, Polarity, Q, Ratio, SampleRate, Seconds, Share, Slope, Tempo,
     TimeMs, db_to_gain,
 };
+pub use spelling::spell_defaults;
 pub use tempo_context::with_tempo;

@@ -49,6 +49,7 @@ macro_rules! quantity {
                 json_schema!({
                     "description": $expecting,
                     "examples": [$example],
+                    "pattern": <$ty as super::spelling::Spelling>::PATTERN,
                     "type": ["number", "string"]
                 })
             }
