@@ -1,5 +1,5 @@
-//! The command line: argument parsing and one file per subcommand. `anyhow` lives here
-//! only; everything below returns typed errors.
+//! The command line: argument parsing and one file per subcommand. Each command prints
+//! its own errors and returns an exit code; everything below returns typed errors.
 //!
 //! Exit codes: 0 success, 1 a render or I/O failure, 2 an invalid project or usage.
 

@@ -33,12 +33,12 @@ pub struct BuildEnv {
     pub max_block: usize,
 }
 
-/// The audio of a sidechain key input, time-aligned with the block being processed.
+/// The audio of a sidechain input, time-aligned with the block being processed.
 #[derive(Debug, Clone, Copy)]
 pub struct Sidechain<'a> {
-    /// Left channel of the key signal.
+    /// Left channel of the sidechain signal.
     pub left: &'a [f32],
-    /// Right channel of the key signal.
+    /// Right channel of the sidechain signal.
     pub right: &'a [f32],
 }
 
@@ -47,12 +47,12 @@ pub struct Sidechain<'a> {
 pub struct Context<'a> {
     /// Absolute frame index of the block's first frame.
     pub start: u64,
-    /// The key signals of this chain, by the track or bus name each comes from.
+    /// The sidechain signals of this chain, by the track or bus name each comes from.
     pub sidechains: &'a [(&'a str, Sidechain<'a>)],
 }
 
 impl<'a> Context<'a> {
-    /// The key signal from the track or bus `name`, time-aligned with this block.
+    /// The sidechain signal from the track or bus `name`, time-aligned with this block.
     #[must_use]
     pub fn sidechain(&self, name: &str) -> Option<Sidechain<'a>> {
         self.sidechains.iter().find(|(n, _)| *n == name).map(|&(_, s)| s)

@@ -27,7 +27,7 @@ const SPECS: &[&str] = &[
     r#"{"eq": [{"type": "peak", "freq": "1 kHz", "gain": "4 dB", "q": 1.2}, {"type": "high_shelf", "freq": "8 kHz", "gain": "-3 dB"}]}"#,
     r#"{"width": {"amount": "150%"}}"#,
     r#"{"deesser": {"frequency": "6 kHz", "threshold": "-30 dB"}}"#,
-    r#"{"compressor": {"threshold": "-24 dB", "ratio": 4, "attack": "5 ms", "release": "80 ms", "knee": "6 dB", "makeup": "3 dB", "sidechain": "key", "sidechain_highpass": "100 Hz"}}"#,
+    r#"{"compressor": {"threshold": "-24 dB", "ratio": 4, "attack": "5 ms", "release": "80 ms", "knee": "6 dB", "makeup": "3 dB", "sidechain": "trigger", "sidechain_highpass": "100 Hz"}}"#,
     r#"{"gate": {"threshold": "-30 dB", "range": "-20 dB"}}"#,
     r#"{"expander": {"threshold": "-30 dB"}}"#,
     r#"{"limiter": {"ceiling": "-6 dB"}}"#,
@@ -63,10 +63,13 @@ fn digest(step: &Step) -> String {
     let env = BuildEnv { sample_rate: RATE, max_block: BLOCK };
     let mut processor = step.build(&env);
     let (mut left, mut right) = signal();
-    let key: Vec<f32> = left.iter().map(|x| x * 0.5).collect();
+    let sidechain: Vec<f32> = left.iter().map(|x| x * 0.5).collect();
     for start in (0..FRAMES).step_by(BLOCK) {
         let end = (start + BLOCK).min(FRAMES);
-        let sidechains = [("key", Sidechain { left: &key[start..end], right: &key[start..end] })];
+        let sidechains = [(
+            "trigger",
+            Sidechain { left: &sidechain[start..end], right: &sidechain[start..end] },
+        )];
         let ctx = Context { start: start as u64, sidechains: &sidechains };
         processor.process(&mut left[start..end], &mut right[start..end], &ctx);
     }

@@ -1,6 +1,6 @@
 //! Output files that a render replaced. Freeing a song-length file costs the file system
-//! tens of milliseconds (45 ms for a 52 MB WAV on ext4 here), and the rename that puts a
-//! new output in place would pay it while the user waits for the render. So the old file
+//! tens of milliseconds, and the rename that puts a new output in place would pay it
+//! while the user waits for the render. So the old file
 //! first gets a second name under the cache's `retired/` folder, which keeps the rename
 //! cheap, and the next render removes those names on a thread of its own while it works.
 //!

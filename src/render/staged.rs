@@ -77,7 +77,7 @@ impl Processor for StagedChain {
     /// (a processor panicked, which is a bug).
     fn process(&mut self, left: &mut [f32], right: &mut [f32], ctx: &Context<'_>) {
         assert_eq!(left.len(), self.block, "a staged chain takes whole blocks");
-        debug_assert!(ctx.sidechains.is_empty(), "a keyed chain is never split");
+        debug_assert!(ctx.sidechains.is_empty(), "a chain with a sidechain is never split");
         self.front.process(left, right, ctx);
         let mut block = self.spare.pop().unwrap_or_else(|| Block {
             start: 0,

@@ -13,9 +13,8 @@ use crate::dsp::primitives::curve::{Curve, GainCurve};
 use crate::graph::Feed;
 use crate::units::{Decibels, Param};
 
-/// Inputs added in one pass over the sum, at most. Each input that shares a pass saves a
-/// load and a store of every sample of the sum: six inputs sum in about three quarters of
-/// the time of a pass each, whether the passes take two, four or all six.
+/// Inputs added in one pass over the sum, at most: each input that shares a pass saves a
+/// load and a store of every sample of the sum.
 const FUSED_INPUTS: usize = 4;
 
 /// One input of the sum, ready to read.

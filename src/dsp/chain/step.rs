@@ -133,7 +133,7 @@ steps! {
     "width" => Width(crate::dsp::filters::width::WidthSpec),
     /// Turns down the band above a crossover frequency while it is too loud.
     "deesser" => Deesser(crate::dsp::dynamics::deesser::DeesserSpec),
-    /// Downward compression above a threshold, optionally keyed by another track or bus.
+    /// Downward compression above a threshold, optionally driven by another track or bus (a sidechain).
     "compressor" => Compressor(crate::dsp::dynamics::compressor::CompressorSpec),
     /// A noise gate: down by `range` below the threshold, with hold and hysteresis.
     "gate" => Gate(crate::dsp::dynamics::gate::GateSpec),

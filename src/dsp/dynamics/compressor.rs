@@ -1,7 +1,7 @@
 //! `compressor`: downward compression above a threshold, detecting on its own input or on a
-//! sidechain key, with makeup gain and a dry/wet mix for parallel compression.
+//! sidechain, with makeup gain and a dry/wet mix for parallel compression.
 //!
-//! The topology is feed-forward: key → level follower ([`super::envelope`]) → static curve
+//! The topology is feed-forward: detector signal → level follower ([`super::envelope`]) → static curve
 //! ([`super::gain_computer`]) → gain. Frames go through in chunks: the follower's serial
 //! recursion first, then the static curve, which is independent per frame and branch-free,
 //! so it runs on several frames at once. Below the knee the gain is exactly the makeup.
@@ -9,7 +9,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::envelope::{Ballistics, Detector, Envelope, Key, grid_runs};
+use super::envelope::{Ballistics, Detector, DetectorInput, Envelope, grid_runs};
 use super::gain_computer::{CompressorCurve, db_to_level};
 use crate::dsp::primitives::biquad::{BiquadCascade, BiquadCoefficients};
 use crate::dsp::primitives::curve::Curve;
@@ -218,7 +218,7 @@ impl Compressor {
 
 impl Processor for Compressor {
     fn process(&mut self, left: &mut [f32], right: &mut [f32], ctx: &Context<'_>) {
-        let key = Key::find(self.sidechain.as_deref(), ctx);
+        let heard = DetectorInput::find(self.sidechain.as_deref(), ctx);
         for (cell, run) in grid_runs(ctx.start, left.len(), self.automated) {
             if self.automated {
                 self.settings = self.curves.settings_at(cell);
@@ -227,15 +227,15 @@ impl Processor for Compressor {
             for from in run.clone().step_by(CHUNK) {
                 let to = run.end.min(from + CHUNK);
                 let n = to - from;
-                let (mut key_l, mut key_r) = ([0.0f32; CHUNK], [0.0f32; CHUNK]);
-                let (key_l, key_r) = (&mut key_l[..n], &mut key_r[..n]);
-                key.read(from..to, (left, right), key_l, key_r);
+                let (mut heard_l, mut heard_r) = ([0.0f32; CHUNK], [0.0f32; CHUNK]);
+                let (heard_l, heard_r) = (&mut heard_l[..n], &mut heard_r[..n]);
+                heard.read(from..to, (left, right), heard_l, heard_r);
                 if let Some(filter) = &mut self.detector_filter {
-                    filter.process(key_l, key_r, ctx.start + from as u64);
+                    filter.process(heard_l, heard_r, ctx.start + from as u64);
                 }
                 let (mut level_l, mut level_r) = ([0.0f32; CHUNK], [0.0f32; CHUNK]);
                 let (level_l, level_r) = (&mut level_l[..n], &mut level_r[..n]);
-                self.envelope.run((key_l, key_r), &s.ballistics, (level_l, level_r));
+                self.envelope.run((heard_l, heard_r), &s.ballistics, (level_l, level_r));
                 let mut gains = [0.0f32; CHUNK];
                 let gains = &mut gains[..n];
                 s.curve.gains(level_l, gains);
@@ -261,12 +261,12 @@ mod tests {
         serde_json::from_str(json).unwrap()
     }
 
-    /// Runs `spec` over a stereo signal in blocks of `block` frames, with an optional key
+    /// Runs `spec` over a stereo signal in blocks of `block` frames, with an optional sidechain
     /// named `kick`.
     fn run(
         spec: &CompressorSpec,
         input: (&[f32], &[f32]),
-        key: Option<(&[f32], &[f32])>,
+        sidechain: Option<(&[f32], &[f32])>,
         block: usize,
     ) -> (Vec<f32>, Vec<f32>) {
         let env = BuildEnv { sample_rate: RATE, max_block: block };
@@ -275,11 +275,11 @@ mod tests {
         let mut start = 0;
         while start < left.len() {
             let end = (start + block).min(left.len());
-            let keys;
-            let sidechains: &[(&str, Sidechain<'_>)] = match key {
+            let named;
+            let sidechains: &[(&str, Sidechain<'_>)] = match sidechain {
                 Some((kl, kr)) => {
-                    keys = [("kick", Sidechain { left: &kl[start..end], right: &kr[start..end] })];
-                    &keys
+                    named = [("kick", Sidechain { left: &kl[start..end], right: &kr[start..end] })];
+                    &named
                 }
                 None => &[],
             };
@@ -290,8 +290,8 @@ mod tests {
         (left, right)
     }
 
-    fn mono(spec: &CompressorSpec, input: &[f32], key: Option<&[f32]>) -> Vec<f32> {
-        run(spec, (input, input), key.map(|k| (k, k)), 4096).0
+    fn mono(spec: &CompressorSpec, input: &[f32], sidechain: Option<&[f32]>) -> Vec<f32> {
+        run(spec, (input, input), sidechain.map(|k| (k, k)), 4096).0
     }
 
     fn db(x: f64) -> f64 {
@@ -398,37 +398,38 @@ mod tests {
 
     #[test]
     fn attack_and_release_match_their_time_constants_within_5_percent() {
-        // Hard knee, T = -20 dB, 4:1, key at 0 dB: the final reduction is 0.75·20 = 15 dB.
+        // Hard knee, T = -20 dB, 4:1, sidechain at 0 dB: the final reduction is 0.75·20 = 15 dB.
         // Attack: the level after t is 1 − e^(−t/τ), so the reduction
         // 0.75·(20 + 20·log10(1 − e^(−t/τ))) comes within 1 dB of 15 dB when
         // 1 − e^(−t/τ) = 10^(−1/15), i.e. at t = −τ·ln(1 − 10^(−1/15)) = 1.9497·τ.
-        // Release (key to silence): the level is e^(−t/τ), the reduction falls linearly in
+        // Release (sidechain to silence): the level is e^(−t/τ), the reduction falls linearly in
         // dB and reaches half (7.5 dB) when the level is −10 dB: t = τ·ln(√10) = 1.1513·τ.
-        // The input is DC 1 so the output is the gain itself; the key is a sidechain so that
+        // The input is DC 1 so the output is the gain itself; the detector listens to a sidechain so that
         // it can fall silent while the input stays.
         let s = spec(
             r#"{"threshold": "-20 dB", "ratio": 4, "attack": "10 ms", "release": "100 ms", "sidechain": "kick"}"#,
         );
         let settle = 9600;
-        let key: Vec<f32> =
+        let sidechain: Vec<f32> =
             (0..settle + 12000).map(|n| if n < settle { 1.0 } else { 0.0 }).collect();
-        let out = mono(&s, &vec![1.0; key.len()], Some(key.as_slice()));
+        let out = mono(&s, &vec![1.0; sidechain.len()], Some(sidechain.as_slice()));
         let reduction = |n: usize| -db(f64::from(out[n]));
         let attack_frames = (0..settle).find(|&n| reduction(n) >= 14.0).unwrap();
         let attack_tau = (attack_frames + 1) as f64 / 1.9497 / RATE;
         assert!((attack_tau / 0.010 - 1.0).abs() < 0.05, "attack τ {attack_tau}");
         assert!((reduction(settle - 1) - 15.0).abs() < 1e-3);
-        let release_frames = (settle..key.len()).find(|&n| reduction(n) <= 7.5).unwrap() - settle;
+        let release_frames =
+            (settle..sidechain.len()).find(|&n| reduction(n) <= 7.5).unwrap() - settle;
         let release_tau = (release_frames + 1) as f64 / 1.1513 / RATE;
         assert!((release_tau / 0.100 - 1.0).abs() < 0.05, "release τ {release_tau}");
     }
 
     #[test]
     fn a_kick_on_the_sidechain_ducks_the_bass_by_the_curve_and_silence_leaves_it_alone() {
-        // Key: a kick-like burst of 50 Hz square wave at 0.5 (−6.02 dB), whose rectified
+        // Sidechain: a kick-like burst of 50 Hz square wave at 0.5 (−6.02 dB), whose rectified
         // level is constant, so the settled duck is exactly (1 − 1/6)·(−6.02 + 30) = 19.98 dB.
         // The bass (−12 dB) is itself above the threshold, so an untouched bass proves the
-        // detector listens to the key. Tolerance 0.01 dB: f32 rounding of output over input
+        // detector listens to the sidechain. Tolerance 0.01 dB: f32 rounding of output over input
         // (1e-6 dB) and the e^-20 settling residue are far inside it.
         let s = spec(
             r#"{"threshold": "-30 dB", "ratio": 6, "attack": "1 ms", "release": "60 ms", "sidechain": "kick"}"#,
@@ -452,14 +453,14 @@ mod tests {
             assert!((duck - expected).abs() < 0.01, "frame {i}: {duck} vs {expected}");
         }
         assert_eq!(mono(&s, &bass, Some(vec![0.0; n].as_slice())), bass);
-        assert_eq!(mono(&s, &bass, None), bass, "a key missing at run time reads as silence");
+        assert_eq!(mono(&s, &bass, None), bass, "a sidechain missing at run time reads as silence");
     }
 
     #[test]
-    fn a_sidechain_highpass_stops_a_low_key_from_ducking_and_passes_a_high_one() {
-        // A steady key at -6 dB against a -30 dB threshold, ratio 6: unfiltered it ducks by
-        // (1 - 1/6)·24 = 20 dB. A 12 dB/oct high-pass at 1 kHz takes a 30 Hz key down by
-        // 2·log2(1000/30)·6 ≈ 60 dB, below the threshold (no duck), and passes a 10 kHz key
+    fn a_sidechain_highpass_stops_a_low_sidechain_from_ducking_and_passes_a_high_one() {
+        // A steady sidechain at -6 dB against a -30 dB threshold, ratio 6: unfiltered it ducks by
+        // (1 - 1/6)·24 = 20 dB. A 12 dB/oct high-pass at 1 kHz takes a 30 Hz sidechain down by
+        // 2·log2(1000/30)·6 ≈ 60 dB, below the threshold (no duck), and passes a 10 kHz sidechain
         // within 0.1 dB; the duck then stays within 0.3 dB of 20 dB, the margin being the
         // peak detector's ripple on a sine between its peaks.
         let with_highpass = spec(
@@ -474,7 +475,7 @@ mod tests {
         let bass = vec![0.1f32; n];
         let low = mono(&with_highpass, &bass, Some(tone(30.0, 0.5).as_slice()));
         let duck_low = db(f64::from(low[n - 1]) / 0.1);
-        assert!(duck_low.abs() < 0.05, "a 30 Hz key barely moves the gain: {duck_low} dB");
+        assert!(duck_low.abs() < 0.05, "a 30 Hz sidechain barely moves the gain: {duck_low} dB");
         let high = mono(&with_highpass, &bass, Some(tone(10_000.0, 0.5).as_slice()));
         let duck_high = db(f64::from(high[n - 1]) / 0.1);
         let expected = -(1.0 - 1.0 / 6.0) * (db(0.5) + 30.0);
@@ -540,7 +541,7 @@ mod tests {
     #[test]
     fn output_is_bit_identical_for_blocks_of_1_64_and_4096_frames() {
         let (l, r) = test_signal(9000);
-        let key = test_signal(9000).1;
+        let sidechain = test_signal(9000).1;
         let specs = [
             spec(
                 r#"{"threshold": [[0, -10], ["0.1 s", -40]], "ratio": [[0, 2], ["0.15 s", "inf"]], "attack": [[0, 1], ["0.1 s", 20]], "makeup": [[0, 0], ["0.18 s", 6]], "mix": [[0, "100%"], ["0.18 s", "40%"]]}"#,
@@ -553,9 +554,13 @@ mod tests {
             ),
         ];
         for s in &specs {
-            let reference = run(s, (&l, &r), Some((&key, &key)), 4096);
+            let reference = run(s, (&l, &r), Some((&sidechain, &sidechain)), 4096);
             for block in [1, 64] {
-                assert_eq!(run(s, (&l, &r), Some((&key, &key)), block), reference, "{s:?}");
+                assert_eq!(
+                    run(s, (&l, &r), Some((&sidechain, &sidechain)), block),
+                    reference,
+                    "{s:?}"
+                );
             }
             assert!(reference.0.iter().chain(&reference.1).all(|x| x.is_finite()));
         }

@@ -2,7 +2,7 @@
 //! one-pole peak and RMS followers with stereo link, the sliding-window peak hold, and the
 //! absolute grid on which automated detector settings are re-read.
 //!
-//! Everything here turns a key signal into a level; what a level does to the gain is the
+//! Everything here turns a detector signal into a level; what a level does to the gain is the
 //! business of [`super::gain_computer`] and of each processor.
 
 use std::ops::Range;
@@ -36,27 +36,27 @@ impl Detector {
 
 /// Where a detector listens during one block.
 #[derive(Debug, Clone, Copy)]
-pub enum Key<'a> {
+pub enum DetectorInput<'a> {
     /// The processor's own input.
-    Input,
+    Own,
     /// A sidechain signal.
-    External(Sidechain<'a>),
+    Sidechain(Sidechain<'a>),
     /// Nothing: a named sidechain that the block does not carry.
     Silence,
 }
 
-impl<'a> Key<'a> {
-    /// The key for a processor that listens to `sidechain` (its own input when `None`).
+impl<'a> DetectorInput<'a> {
+    /// What the detector hears in a processor that listens to `sidechain` (its own input when `None`).
     #[must_use]
     pub fn find(sidechain: Option<&str>, ctx: &Context<'a>) -> Self {
         match sidechain {
-            None => Self::Input,
-            Some(name) => ctx.sidechain(name).map_or(Self::Silence, Self::External),
+            None => Self::Own,
+            Some(name) => ctx.sidechain(name).map_or(Self::Silence, Self::Sidechain),
         }
     }
 
-    /// Copies the key frames `frames` of the block into `left` and `right` (each as long
-    /// as the range), given the block's input. A key shorter than the block reads as
+    /// Copies the detector signal's frames `frames` of the block into `left` and `right` (each as long
+    /// as the range), given the block's input. A sidechain shorter than the block reads as
     /// silence past its end.
     #[inline]
     pub fn read(
@@ -73,13 +73,13 @@ impl<'a> Key<'a> {
             into[to - from..].fill(0.0);
         };
         match self {
-            Self::Input => {
+            Self::Own => {
                 left.copy_from_slice(&input.0[frames.clone()]);
                 right.copy_from_slice(&input.1[frames]);
             }
-            Self::External(key) => {
-                part(key.left, left);
-                part(key.right, right);
+            Self::Sidechain(signal) => {
+                part(signal.left, left);
+                part(signal.right, right);
             }
             Self::Silence => {
                 left.fill(0.0);
@@ -149,7 +149,7 @@ impl Envelope {
         Self { mode, link: link.clamp(0.0, 1.0), state: [0.0; 2] }
     }
 
-    /// Feeds one key frame and returns the level of each channel as linear amplitude.
+    /// Feeds one detector frame and returns the level of each channel as linear amplitude.
     /// [`Envelope::run`] gives the same levels, rounded to f32, a block at a time.
     #[inline]
     pub fn next(&mut self, left: f32, right: f32, ballistics: &Ballistics) -> (f64, f64) {
@@ -158,16 +158,16 @@ impl Envelope {
         levels
     }
 
-    /// Feeds a block of key frames and writes the level of each channel, as linear
+    /// Feeds a block of detector frames and writes the level of each channel, as linear
     /// amplitude, into `levels` (the shortest length of the four slices).
     #[inline]
     pub fn run(
         &mut self,
-        key: (&[f32], &[f32]),
+        heard: (&[f32], &[f32]),
         ballistics: &Ballistics,
         levels: (&mut [f32], &mut [f32]),
     ) {
-        let frames = key.0.iter().zip(key.1).zip(levels.0.iter_mut().zip(levels.1));
+        let frames = heard.0.iter().zip(heard.1).zip(levels.0.iter_mut().zip(levels.1));
         for ((&l, &r), (level_l, level_r)) in frames {
             let (a, b) = self.step(l, r, ballistics);
             (*level_l, *level_r) = (a as f32, b as f32);
@@ -220,7 +220,7 @@ impl Envelope {
 /// See [`Envelope::flush`].
 const NEGLIGIBLE: f64 = 1e-100;
 
-/// Detector inputs at or below this count as silence (a key sample at [`sanitize`]'s
+/// Detector inputs at or below this count as silence (a detector sample at [`sanitize`]'s
 /// 1e-30, squared), which bounds how little a follower can rise.
 const QUIETEST_INPUT: f64 = 1e-60;
 
@@ -374,7 +374,7 @@ mod tests {
     }
 
     #[test]
-    fn nan_and_infinite_keys_read_as_silence() {
+    fn nan_and_infinite_detector_samples_read_as_silence() {
         let b = Ballistics::new(0.001, 0.001, RATE);
         let mut env = Envelope::new(Detector::Rms, 0.3);
         let (l, r) = env.next(f32::NAN, f32::INFINITY, &b);
@@ -384,11 +384,11 @@ mod tests {
     #[test]
     fn blocks_give_the_levels_of_single_frames_rounded_to_f32_whatever_their_size() {
         // Loud noise, then silence long enough for a fast release to take the state below
-        // the flush level (1e-100), then keys near the quietest audible input. The
+        // the flush level (1e-100), then detector signals near the quietest audible input. The
         // frame-by-frame follower flushes every frame, the block one once a block, and
         // the levels must still agree bit for bit.
         let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let key: Vec<f32> = (0..6000)
+        let signal: Vec<f32> = (0..6000)
             .map(|i| {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
@@ -402,12 +402,12 @@ mod tests {
                 }
             })
             .collect();
-        let right: Vec<f32> = key.iter().rev().copied().collect();
+        let right: Vec<f32> = signal.iter().rev().copied().collect();
         let fast = Ballistics::new(0.000_2, 0.000_01, RATE);
         for mode in [Detector::Peak, Detector::Rms] {
             for link in [0.0, 0.3, 1.0] {
                 let mut single = Envelope::new(mode, link);
-                let expected: Vec<(f32, f32)> = key
+                let expected: Vec<(f32, f32)> = signal
                     .iter()
                     .zip(&right)
                     .map(|(&l, &r)| {
@@ -417,11 +417,11 @@ mod tests {
                     .collect();
                 for block in [1, 7, 64, 4096] {
                     let mut envelope = Envelope::new(mode, link);
-                    let (mut l, mut r) = (vec![0.0; key.len()], vec![0.0; key.len()]);
-                    for from in (0..key.len()).step_by(block) {
-                        let to = key.len().min(from + block);
+                    let (mut l, mut r) = (vec![0.0; signal.len()], vec![0.0; signal.len()]);
+                    for from in (0..signal.len()).step_by(block) {
+                        let to = signal.len().min(from + block);
                         let levels = (&mut l[from..to], &mut r[from..to]);
-                        envelope.run((&key[from..to], &right[from..to]), &fast, levels);
+                        envelope.run((&signal[from..to], &right[from..to]), &fast, levels);
                     }
                     let levels: Vec<(f32, f32)> = l.into_iter().zip(r).collect();
                     assert!(levels == expected, "{mode:?}, link {link}, block {block}");
@@ -431,17 +431,17 @@ mod tests {
     }
 
     #[test]
-    fn a_key_reads_its_frames_and_silence_past_its_end() {
+    fn a_detector_input_reads_its_frames_and_silence_past_its_end() {
         let input = ([1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]);
         let short = Sidechain { left: &[9.0, 10.0, 11.0], right: &[12.0, 13.0, 14.0] };
-        let read = |key: Key<'_>| {
+        let read = |heard: DetectorInput<'_>| {
             let (mut l, mut r) = ([f32::NAN; 3], [f32::NAN; 3]);
-            key.read(1..4, (&input.0, &input.1), &mut l, &mut r);
+            heard.read(1..4, (&input.0, &input.1), &mut l, &mut r);
             (l, r)
         };
-        assert_eq!(read(Key::Input), ([2.0, 3.0, 4.0], [6.0, 7.0, 8.0]));
-        assert_eq!(read(Key::External(short)), ([10.0, 11.0, 0.0], [13.0, 14.0, 0.0]));
-        assert_eq!(read(Key::Silence), ([0.0; 3], [0.0; 3]));
+        assert_eq!(read(DetectorInput::Own), ([2.0, 3.0, 4.0], [6.0, 7.0, 8.0]));
+        assert_eq!(read(DetectorInput::Sidechain(short)), ([10.0, 11.0, 0.0], [13.0, 14.0, 0.0]));
+        assert_eq!(read(DetectorInput::Silence), ([0.0; 3], [0.0; 3]));
     }
 
     #[test]

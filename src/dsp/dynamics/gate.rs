@@ -1,7 +1,7 @@
 //! `gate` and `expander`: downward expansion below a threshold, from a hard noise gate
 //! (infinite ratio) to a gentle expander, with hold, hysteresis and an optional sidechain.
 //!
-//! The key's stereo-linked peak is held for `hold` (a sliding-window maximum), the held
+//! The detector signal's stereo-linked peak is held for `hold` (a sliding-window maximum), the held
 //! level picks a target gain on the expansion curve ([`super::gain_computer`]), and the
 //! gain follows the target with one-pole attack and release. Frames go through in chunks,
 //! so that the curve, independent per frame and branch-free, runs on several at once
@@ -11,7 +11,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::envelope::{Ballistics, Key, PeakHold, grid_runs};
+use super::envelope::{Ballistics, DetectorInput, PeakHold, grid_runs};
 use super::gain_computer::{ExpanderCurve, db_to_level};
 use crate::dsp::primitives::curve::Curve;
 use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
@@ -276,7 +276,7 @@ impl Gate {
 
 impl Processor for Gate {
     fn process(&mut self, left: &mut [f32], right: &mut [f32], ctx: &Context<'_>) {
-        let key = Key::find(self.sidechain.as_deref(), ctx);
+        let heard = DetectorInput::find(self.sidechain.as_deref(), ctx);
         for (cell, run) in grid_runs(ctx.start, left.len(), self.automated) {
             if self.automated {
                 self.settings = self.curves.settings_at(cell);
@@ -285,13 +285,13 @@ impl Processor for Gate {
             for from in run.clone().step_by(CHUNK) {
                 let to = run.end.min(from + CHUNK);
                 let n = to - from;
-                let (mut key_l, mut key_r) = ([0.0f32; CHUNK], [0.0f32; CHUNK]);
-                let (key_l, key_r) = (&mut key_l[..n], &mut key_r[..n]);
-                key.read(from..to, (left, right), key_l, key_r);
+                let (mut heard_l, mut heard_r) = ([0.0f32; CHUNK], [0.0f32; CHUNK]);
+                let (heard_l, heard_r) = (&mut heard_l[..n], &mut heard_r[..n]);
+                heard.read(from..to, (left, right), heard_l, heard_r);
                 let (mut held, mut open) = ([0.0f32; CHUNK], [false; CHUNK]);
                 let (held, open) = (&mut held[..n], &mut open[..n]);
                 for ((held, open), (&l, &r)) in
-                    held.iter_mut().zip(open.iter_mut()).zip(key_l.iter().zip(key_r.iter()))
+                    held.iter_mut().zip(open.iter_mut()).zip(heard_l.iter().zip(heard_r.iter()))
                 {
                     let level = sanitize(f64::from(l)).abs().max(sanitize(f64::from(r)).abs());
                     let level = self.hold.push(level);
@@ -300,7 +300,7 @@ impl Processor for Gate {
                     } else if level < s.closing {
                         self.open = false;
                     }
-                    // Exact: the held level is a key sample's magnitude.
+                    // Exact: the held level is a detector sample's magnitude.
                     *held = level as f32;
                     *open = self.open;
                 }
@@ -344,11 +344,11 @@ mod tests {
         serde_json::from_str(json).unwrap()
     }
 
-    /// Runs `spec` in blocks of `block` frames; with `key`, it is the sidechain `key`.
+    /// Runs `spec` in blocks of `block` frames; with `sidechain`, the gate listens to it as its sidechain.
     fn run(
         spec: &dyn SpecBuild,
         input: (&[f32], &[f32]),
-        key: Option<&[f32]>,
+        sidechain: Option<&[f32]>,
         block: usize,
     ) -> (Vec<f32>, Vec<f32>) {
         let env = BuildEnv { sample_rate: RATE, max_block: block };
@@ -357,11 +357,12 @@ mod tests {
         let mut start = 0;
         while start < left.len() {
             let end = (start + block).min(left.len());
-            let keys;
-            let sidechains: &[(&str, Sidechain<'_>)] = match key {
+            let named;
+            let sidechains: &[(&str, Sidechain<'_>)] = match sidechain {
                 Some(k) => {
-                    keys = [("key", Sidechain { left: &k[start..end], right: &k[start..end] })];
-                    &keys
+                    named =
+                        [("trigger", Sidechain { left: &k[start..end], right: &k[start..end] })];
+                    &named
                 }
                 None => &[],
             };
@@ -383,10 +384,10 @@ mod tests {
         }
     }
 
-    /// The gain over time: DC 1 through the processor, keyed by `key`.
-    fn gain_trace(spec: &dyn SpecBuild, key: &[f32]) -> Vec<f32> {
-        let ones = vec![1.0; key.len()];
-        run(spec, (&ones, &ones), Some(key), 4096).0
+    /// The gain over time: DC 1 through the processor, driven by the sidechain `sidechain`.
+    fn gain_trace(spec: &dyn SpecBuild, sidechain: &[f32]) -> Vec<f32> {
+        let ones = vec![1.0; sidechain.len()];
+        run(spec, (&ones, &ones), Some(sidechain), 4096).0
     }
 
     fn db(x: f64) -> f64 {
@@ -397,8 +398,8 @@ mod tests {
         10f64.powf(db / 20.0) as f32
     }
 
-    /// The contract's gate, keyed by the sidechain `key` so that a DC input shows the gain.
-    const KEYED_CONTRACT: &str = r#"{"threshold": "-38 dB", "range": "-20 dB", "attack": "0.5 ms", "hold": "40 ms", "release": "80 ms", "sidechain": "key"}"#;
+    /// The contract's gate, driven by the sidechain `trigger` so that a DC input shows the gain.
+    const SIDECHAINED_CONTRACT: &str = r#"{"threshold": "-38 dB", "range": "-20 dB", "attack": "0.5 ms", "hold": "40 ms", "release": "80 ms", "sidechain": "trigger"}"#;
 
     #[test]
     fn the_two_names_read_the_same_fields_with_their_own_defaults() {
@@ -409,7 +410,7 @@ mod tests {
         assert_eq!((g.ratio.initial(), g.range.initial()), (f64::INFINITY, -80.0));
         assert_eq!((e.ratio.initial(), e.range.initial()), (2.0, -40.0));
         assert_eq!((g.attack.initial(), g.hold.0, g.release.initial()), (0.0005, 0.020, 0.080));
-        assert_eq!(gate(KEYED_CONTRACT).sidechain(), Some("key"));
+        assert_eq!(gate(SIDECHAINED_CONTRACT).sidechain(), Some("trigger"));
         assert!(serde_json::from_str::<GateSpec>(r#"{"threshold": -38, "hould": 1}"#).is_err());
     }
 
@@ -419,10 +420,10 @@ mod tests {
         // 0.9·e^-11 of the range, 0.001 dB: inside the 0.1 dB the test allows. Opening
         // settles within e^-200 (attack 0.5 ms over 100 ms), so unity is exact in f32.
         let n = 48000;
-        let key: Vec<f32> = (0..n + 4800)
+        let sidechain: Vec<f32> = (0..n + 4800)
             .map(|i| if i < 4800 { amplitude(-20.0) } else { amplitude(-50.0) })
             .collect();
-        let g = gain_trace(&gate(KEYED_CONTRACT), &key);
+        let g = gain_trace(&gate(SIDECHAINED_CONTRACT), &sidechain);
         assert_eq!(g[4799], 1.0);
         let closed = db(f64::from(g[n + 4799]));
         assert!((closed + 20.0).abs() < 0.1, "{closed}");
@@ -430,15 +431,15 @@ mod tests {
 
     #[test]
     fn the_gate_holds_then_releases_with_its_time_constant() {
-        // The key stops at frame k. The hold window still sees it through frame k + hold − 1
+        // The sidechain stops at frame k. The hold window still sees it through frame k + hold − 1
         // (1920 frames of 40 ms), so the gain is exactly 1 there. From frame k + hold the
         // one-pole release gives range + (1 − range)·a^(m+1) at k + hold + m, with
         // a = exp(−1/3840) for 80 ms: after 3840 frames, range + (1 − range)/e. The
         // recursion is exact up to rounding: 1e-6 covers the f32 output.
         let k = 4800;
-        let key: Vec<f32> =
+        let sidechain: Vec<f32> =
             (0..k + 12000).map(|i| if i < k { amplitude(-20.0) } else { 0.0 }).collect();
-        let g = gain_trace(&gate(KEYED_CONTRACT), &key);
+        let g = gain_trace(&gate(SIDECHAINED_CONTRACT), &sidechain);
         let hold = 1920;
         assert!(g[k..k + hold].iter().all(|&x| x == 1.0));
         let range = 0.1;
@@ -455,12 +456,12 @@ mod tests {
     fn hysteresis_keeps_an_open_gate_open_and_a_closed_gate_closed() {
         // Threshold −38 dB, 3 dB hysteresis: −40 dB sits between closing (−41) and opening.
         let spec = gate(
-            r#"{"threshold": "-38 dB", "range": "-20 dB", "hold": 0, "release": "5 ms", "sidechain": "key"}"#,
+            r#"{"threshold": "-38 dB", "range": "-20 dB", "hold": 0, "release": "5 ms", "sidechain": "trigger"}"#,
         );
         // Closed at −40 dB stays closed; −20 dB opens; open at −40 dB stays open; −45 closes.
         let level = |i: usize| [-40.0, -20.0, -40.0, -45.0][i / 4800];
-        let key: Vec<f32> = (0..19200).map(|i| amplitude(level(i))).collect();
-        let g = gain_trace(&spec, &key);
+        let sidechain: Vec<f32> = (0..19200).map(|i| amplitude(level(i))).collect();
+        let g = gain_trace(&spec, &sidechain);
         assert!((g[4799] - amplitude(-20.0)).abs() < 1e-7, "{}", g[4799]);
         assert_eq!(g[14399], 1.0);
         assert!((db(f64::from(g[19199])) + 20.0).abs() < 1e-3, "{}", g[19199]);
@@ -475,7 +476,7 @@ mod tests {
         // under the bound (up to 1e-7, the f32 rounding of the gain trace) and come near
         // it, or the test exercised nothing.
         let mut seed = 0x853c_49e6_748f_ea9b_u64;
-        let key: Vec<f32> = (0..48000)
+        let sidechain: Vec<f32> = (0..48000)
             .map(|i| {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
@@ -484,7 +485,7 @@ mod tests {
                 burst * ((seed >> 40) as f32 / (1u32 << 24) as f32 - 0.5)
             })
             .collect();
-        let g = gain_trace(&gate(KEYED_CONTRACT), &key);
+        let g = gain_trace(&gate(SIDECHAINED_CONTRACT), &sidechain);
         let bound = (1.0 - (-1.0f64 / 24.0).exp()) * 0.9;
         let steepest = g.windows(2).map(|w| f64::from((w[1] - w[0]).abs())).fold(0.0, f64::max);
         assert!(steepest <= bound + 1e-7, "{steepest} > {bound}");
@@ -493,10 +494,10 @@ mod tests {
 
     #[test]
     fn an_expander_follows_its_static_curve_below_the_threshold() {
-        // DC keys, settled for 1 s (release 80 ms: residue e^-12): the gain is
+        // DC sidechains, settled for 1 s (release 80 ms: residue e^-12): the gain is
         // (R − 1)·(level − T) down to the range. 0.01 dB covers the residue and f32.
         let spec = expander(
-            r#"{"threshold": "-30 dB", "ratio": 2, "range": "-24 dB", "sidechain": "key"}"#,
+            r#"{"threshold": "-30 dB", "ratio": 2, "range": "-24 dB", "sidechain": "trigger"}"#,
         );
         for level_db in [-20.0, -30.0, -35.0, -42.0, -50.0, -60.0] {
             let g = gain_trace(&spec, &vec![amplitude(level_db); 48000]);
@@ -525,7 +526,7 @@ mod tests {
         let automated_expander = expander(
             r#"{"threshold": "-25 dB", "ratio": [[0, 1.5], ["0.18 s", 4]], "knee": "6 dB", "attack": [[0, 1], ["0.1 s", 0]]}"#,
         );
-        let keyed = gate(KEYED_CONTRACT);
+        let keyed = gate(SIDECHAINED_CONTRACT);
         let specs: [&dyn SpecBuild; 3] = [&automated_gate, &automated_expander, &keyed];
         for spec in specs {
             let reference = run(spec, (&l, &r), Some(r.as_slice()), 4096);
@@ -542,7 +543,7 @@ mod tests {
         // A closed gate whose range rises from −inf dB to −20 dB over 10 ms: the gain
         // follows it (attack 0.5 ms) and has settled within e^-180 by 100 ms.
         let spec = gate(
-            r#"{"threshold": "-30 dB", "range": [[0, "-inf dB"], ["10 ms", "-20 dB"]], "sidechain": "key"}"#,
+            r#"{"threshold": "-30 dB", "range": [[0, "-inf dB"], ["10 ms", "-20 dB"]], "sidechain": "trigger"}"#,
         );
         let g = gain_trace(&spec, &vec![0.0; 4800]);
         assert!(g.iter().all(|x| x.is_finite()));
