@@ -10,12 +10,12 @@
 //! variants, since their cost depends on the detector and on how often they compress.
 
 use std::hint::black_box;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use mixdown::dsp::chain::step::{KINDS, Step};
-use mixdown::dsp::space::convolution::Ir;
-use mixdown::dsp::{BLOCK_FRAMES, BuildEnv, Context, Sidechain};
+use mixdown::dsp::{Audio, BLOCK_FRAMES, BuildEnv, Context, DecodedFiles, Sidechain};
 
 const RATE: f64 = 48_000.0;
 
@@ -41,8 +41,8 @@ const SPECS: &[(&str, &str)] = &[
         r#"{"compressor": {"threshold": "-20 dB", "ratio": 3, "attack": "10 ms", "release": "120 ms", "detector": "rms", "link": "0%"}}"#,
     ),
     (
-        "compressor keyed hpf",
-        r#"{"compressor": {"threshold": "-30 dB", "ratio": 6, "attack": "1 ms", "release": "60 ms", "sidechain": "key", "sidechain_highpass": "100 Hz"}}"#,
+        "compressor sidechain hpf",
+        r#"{"compressor": {"threshold": "-30 dB", "ratio": 6, "attack": "1 ms", "release": "60 ms", "sidechain": "trigger", "sidechain_highpass": "100 Hz"}}"#,
     ),
     (
         "compressor automated",
@@ -104,7 +104,7 @@ fn level_db(i: usize) -> f32 {
     }
 }
 
-/// Stereo noise following [`level_db`], and a key signal (a differently seeded copy).
+/// Stereo noise following [`level_db`], and a sidechain signal (a differently seeded copy).
 fn signal(frames: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
     // Uniform noise in -0.5..0.5 has an RMS of 1/√12.
     let unit_rms = 1.0 / 12f32.sqrt();
@@ -123,30 +123,43 @@ fn rms_db(left: &[f32], right: &[f32]) -> f64 {
 }
 
 fn step(json: &str) -> Step {
-    let mut step: Step = serde_json::from_str(json).expect("the benchmark's specs are valid");
-    if let Step::Convolution(spec) = &mut step {
-        // A 1.5 s decaying noise tail, like a small plate.
+    serde_json::from_str(json).expect("the benchmark's specs are valid")
+}
+
+/// Every impulse response a benchmarked step reads: a 1.5 s decaying noise tail, like a
+/// small plate.
+struct Plate(Arc<Audio>);
+
+impl Plate {
+    fn new() -> Self {
         let frames = (1.5 * RATE) as usize;
         let decay = |seed: u64| -> Vec<f32> {
             let mut noise = uniform(seed);
             (0..frames).map(|n| noise() * (-(n as f32) / (0.25 * RATE as f32)).exp()).collect()
         };
-        spec.samples = Some(Arc::new(Ir { left: decay(11), right: decay(12) }));
+        Self(Arc::new(Audio { left: decay(11), right: decay(12) }))
     }
-    step
+}
+
+impl DecodedFiles for Plate {
+    fn audio(&self, _: &Path) -> Option<Arc<Audio>> {
+        Some(self.0.clone())
+    }
 }
 
 /// Seconds to run `step` once over the signal, fresh from `build`.
-fn time_once(step: &Step, input: &(Vec<f32>, Vec<f32>), key: &(Vec<f32>, Vec<f32>)) -> f64 {
+fn time_once(step: &Step, input: &(Vec<f32>, Vec<f32>), sidechain: &(Vec<f32>, Vec<f32>)) -> f64 {
     let env = BuildEnv { sample_rate: RATE, max_block: BLOCK_FRAMES };
-    let mut processor = step.build(&env);
+    let mut processor = step.build(&env, &Plate::new()).expect("the plate serves every file");
     let (mut left, mut right) = input.clone();
     let frames = left.len();
     let started = Instant::now();
     for start in (0..frames).step_by(BLOCK_FRAMES) {
         let end = (start + BLOCK_FRAMES).min(frames);
-        let sidechains =
-            [("key", Sidechain { left: &key.0[start..end], right: &key.1[start..end] })];
+        let sidechains = [(
+            "trigger",
+            Sidechain { left: &sidechain.0[start..end], right: &sidechain.1[start..end] },
+        )];
         let ctx = Context { start: start as u64, sidechains: &sidechains };
         processor.process(&mut left[start..end], &mut right[start..end], &ctx);
     }
@@ -164,7 +177,7 @@ fn main() {
     let options = options();
     let frames = (options.seconds * RATE) as usize;
     let input = signal(frames, 1);
-    let key = signal(frames, 3);
+    let sidechain = signal(frames, 3);
     println!(
         "{} s of 48 kHz stereo noise at {:.1} dBFS RMS, blocks of {BLOCK_FRAMES}, median of {} runs",
         options.seconds,
@@ -183,7 +196,8 @@ fn main() {
         }
         for (label, json) in variants {
             let s = step(json);
-            let seconds = median((0..options.runs).map(|_| time_once(&s, &input, &key)).collect());
+            let seconds =
+                median((0..options.runs).map(|_| time_once(&s, &input, &sidechain)).collect());
             println!(
                 "{label:<26} {:>10.2} {:>12.0}",
                 seconds * 1e9 / frames as f64,

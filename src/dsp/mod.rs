@@ -8,7 +8,11 @@
 //! They allocate when built, never while processing, and give the same output whatever the
 //! block size, because all time-varying behaviour is tied to the absolute frame position.
 //!
-//! This module does no I/O and knows nothing of YAML, caches or files.
+//! This module does no I/O and knows nothing of YAML or caches: the files a step reads
+//! arrive decoded, through [`DecodedFiles`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub mod chain;
 pub mod dynamics;
@@ -91,6 +95,72 @@ pub trait Spec {
         None
     }
 }
+
+/// The parameters of a processor that reads files (an impulse response). The engine
+/// decodes the files it names and hands their audio over; the spec then becomes a
+/// [`Spec`] ready to build. Processors never open files themselves.
+pub trait ReadsFiles {
+    /// This spec with the audio of its files in hand.
+    type Loaded: Spec;
+
+    /// The files it reads, as its step names them.
+    fn files(&self) -> Vec<&Path>;
+
+    /// Takes the decoded audio of its files from `audio`.
+    ///
+    /// # Errors
+    /// When `audio` lacks one of [`Self::files`]: the engine did not load it.
+    fn load(&self, audio: &dyn DecodedFiles) -> Result<Self::Loaded, UnloadedFile>;
+
+    /// The track or bus this processor listens to, if it takes a sidechain.
+    fn sidechain(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// The decoded audio of the files a chain reads, by the path its steps name.
+pub trait DecodedFiles {
+    /// The audio of `file`, planar stereo at the render rate; `None` when not loaded.
+    fn audio(&self, file: &Path) -> Option<Arc<Audio>>;
+}
+
+/// No decoded files, for a chain that reads none.
+#[derive(Debug, Clone, Copy)]
+pub struct NoFiles;
+
+impl DecodedFiles for NoFiles {
+    fn audio(&self, _: &Path) -> Option<Arc<Audio>> {
+        None
+    }
+}
+
+/// Decoded audio handed to a processor: planar stereo `f32` at the render rate.
+#[derive(Clone, Default, PartialEq)]
+pub struct Audio {
+    /// The left channel.
+    pub left: Vec<f32>,
+    /// The right channel.
+    pub right: Vec<f32>,
+}
+
+impl Audio {
+    /// The length in frames: the longer channel.
+    #[must_use]
+    pub fn frames(&self) -> usize {
+        self.left.len().max(self.right.len())
+    }
+}
+
+impl std::fmt::Debug for Audio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Audio").field("frames", &self.frames()).finish_non_exhaustive()
+    }
+}
+
+/// A chain was built without the audio of a file one of its steps reads.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("`{}` was not decoded before its chain was built", .0.display())]
+pub struct UnloadedFile(pub PathBuf);
 
 /// Replaces NaN and infinities by silence and flushes values too small to hear, so that no
 /// processor hands the next one a sample that poisons it.

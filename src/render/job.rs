@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::NodeError;
 use super::cost::{balanced_split, overhead};
-use super::impulse::with_impulse_responses;
+use super::impulse::{ChainFiles, decode_chain_files};
 use super::inputs::{EntryStream, FileStream, Stream};
 use super::pipe::{Link, PipeReceiver, PipeSender};
 use super::staged::StagedChain;
@@ -105,7 +105,7 @@ impl<'a> Job<'a> {
         fill: impl FnMut(u64, &mut [f32], &mut [f32]) -> Result<(), NodeError>,
     ) -> Result<(), NodeError> {
         let (input_frames, content_frames) = frames;
-        let (steps, mut keys) = self.prepare_chain(chain, sidechains, main_inputs)?;
+        let (files, mut sidechain_inputs) = self.prepare_chain(chain, sidechains, main_inputs)?;
         let rate = self.sample_rate();
         let env = BuildEnv { sample_rate: f64::from(rate), max_block: BLOCK_FRAMES };
         let pipe = self.outbound.lock().expect("no thread panicked holding the lock").take();
@@ -115,21 +115,21 @@ impl<'a> Job<'a> {
             Some(self.create_entry()?)
         };
         let mut sink = Sink { entry, pipe, content_frames };
-        let split = if self.alone && keys.is_empty() {
-            balanced_split(overhead(&self.graph.graph[self.node].kind), &steps)
+        let split = if self.alone && sidechain_inputs.is_empty() {
+            balanced_split(overhead(&self.graph.graph[self.node].kind), chain)
         } else {
             None
         };
         let produced = if let Some(k) = split {
             std::thread::scope(|scope| {
-                let (front, back) =
-                    (Chain::build(&steps[..k], &env), Chain::build(&steps[k..], &env));
+                let front = Chain::build(&chain[..k], &env, &files)?;
+                let back = Chain::build(&chain[k..], &env, &files)?;
                 let mut staged = StagedChain::start(scope, front, back, BLOCK_FRAMES);
-                run_chain(&mut staged, input_frames, rate, &mut keys, &mut sink, fill)
+                run_chain(&mut staged, input_frames, rate, &mut sidechain_inputs, &mut sink, fill)
             })
         } else {
-            let mut whole = Chain::build(&steps, &env);
-            run_chain(&mut whole, input_frames, rate, &mut keys, &mut sink, fill)
+            let mut whole = Chain::build(chain, &env, &files)?;
+            run_chain(&mut whole, input_frames, rate, &mut sidechain_inputs, &mut sink, fill)
         }?;
         if let Some(entry) = sink.entry {
             self.finish_entry(entry, produced, content_frames)?;
@@ -140,8 +140,8 @@ impl<'a> Job<'a> {
         Ok(())
     }
 
-    /// Resolves this node's chain (impulse responses loaded) and opens its sidechain
-    /// inputs, which follow the first `main_inputs` in the node's input list.
+    /// Decodes the files this node's chain reads (impulse responses) and opens its
+    /// sidechain inputs, which follow the first `main_inputs` in the node's input list.
     ///
     /// # Errors
     /// When an impulse response or a sidechain input cannot be read.
@@ -150,17 +150,17 @@ impl<'a> Job<'a> {
         chain: &[Step],
         sidechains: &[String],
         main_inputs: usize,
-    ) -> Result<(Vec<Step>, Vec<SidechainInput>), NodeError> {
-        let steps = with_impulse_responses(chain, self.sample_rate())?;
+    ) -> Result<(ChainFiles, Vec<SidechainInput>), NodeError> {
+        let files = decode_chain_files(chain, self.sample_rate())?;
         let inputs = &self.graph.graph[self.node].inputs[main_inputs..];
-        let keys = sidechains
+        let sidechain_inputs = sidechains
             .iter()
             .zip(inputs)
             .map(|(name, &input)| {
                 Ok(SidechainInput { name: name.clone(), stream: self.open_input(input)? })
             })
             .collect::<Result<_, NodeError>>()?;
-        Ok((steps, keys))
+        Ok((files, sidechain_inputs))
     }
 
     /// Opens this node's cache entry for writing.

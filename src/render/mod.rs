@@ -88,6 +88,9 @@ pub enum NodeError {
         /// What was wrong.
         reason: String,
     },
+    /// A chain was built without the audio of a file it reads: a bug in the engine.
+    #[error(transparent)]
+    Unloaded(#[from] crate::dsp::UnloadedFile),
     /// The node's own cache entry could not be written.
     #[error("cannot write to the cache: {0}")]
     CacheWrite(std::io::Error),

@@ -112,15 +112,16 @@ impl Processor for StagedChain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dsp::BuildEnv;
     use crate::dsp::chain::step::Step;
     use crate::dsp::probe::{bits, noise};
+    use crate::dsp::{BuildEnv, NoFiles};
 
     const BLOCK: usize = 256;
 
     fn chain(json: &str) -> Chain {
         let steps: Vec<Step> = serde_json::from_str(json).unwrap();
-        Chain::build(&steps, &BuildEnv { sample_rate: 48_000.0, max_block: BLOCK })
+        Chain::build(&steps, &BuildEnv { sample_rate: 48_000.0, max_block: BLOCK }, &NoFiles)
+            .unwrap()
     }
 
     fn run(processor: &mut dyn Processor, input: &[f32]) -> Vec<f32> {

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use mixdown::audio::wav::{WavFormat, WavWriter};
 use mixdown::dsp::chain::step::Step;
-use mixdown::dsp::{BuildEnv, Context};
+use mixdown::dsp::{BuildEnv, Context, NoFiles};
 
 use crate::support::{read_audio, scratch};
 
@@ -42,7 +42,8 @@ fn test_signal(seconds: f64) -> (Vec<f32>, Vec<f32>) {
 
 fn ours(spec: &str, left: &[f32], right: &[f32]) -> (Vec<f32>, Vec<f32>) {
     let step: Step = serde_json::from_str(spec).unwrap();
-    let mut p = step.build(&BuildEnv { sample_rate: f64::from(RATE), max_block: 4096 });
+    let env = BuildEnv { sample_rate: f64::from(RATE), max_block: 4096 };
+    let mut p = step.build(&env, &NoFiles).expect("the step reads no file");
     let (mut l, mut r) = (left.to_vec(), right.to_vec());
     for start in (0..l.len()).step_by(4096) {
         let end = (start + 4096).min(l.len());

@@ -2,7 +2,7 @@
 
 use super::step::Step;
 use crate::dsp::primitives::delay_line::DelayLine;
-use crate::dsp::{BuildEnv, Context, Processor};
+use crate::dsp::{BuildEnv, Context, DecodedFiles, Processor, UnloadedFile};
 
 /// Processors applied in order, block by block, in place.
 pub struct Chain {
@@ -10,10 +10,17 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// Builds every step of `steps`.
-    #[must_use]
-    pub fn build(steps: &[Step], env: &BuildEnv) -> Self {
-        Self { processors: steps.iter().map(|s| s.build(env)).collect() }
+    /// Builds every step of `steps`, with the decoded audio of the files they read.
+    ///
+    /// # Errors
+    /// When `files` lacks a file a step reads.
+    pub fn build(
+        steps: &[Step],
+        env: &BuildEnv,
+        files: &dyn DecodedFiles,
+    ) -> Result<Self, UnloadedFile> {
+        let processors = steps.iter().map(|s| s.build(env, files)).collect::<Result<_, _>>()?;
+        Ok(Self { processors })
     }
 }
 
@@ -47,9 +54,16 @@ impl Parallel {
     pub const VERSION: u32 = 1;
 
     /// Builds each branch with its latency compensation.
-    #[must_use]
-    pub fn build(branches: &[Vec<Step>], env: &BuildEnv) -> Self {
-        let chains: Vec<Chain> = branches.iter().map(|b| Chain::build(b, env)).collect();
+    ///
+    /// # Errors
+    /// When `files` lacks a file a step reads.
+    pub fn build(
+        branches: &[Vec<Step>],
+        env: &BuildEnv,
+        files: &dyn DecodedFiles,
+    ) -> Result<Self, UnloadedFile> {
+        let chains: Vec<Chain> =
+            branches.iter().map(|b| Chain::build(b, env, files)).collect::<Result<_, _>>()?;
         let latency = chains.iter().map(Processor::latency).max().unwrap_or(0);
         let branches = chains
             .into_iter()
@@ -59,7 +73,7 @@ impl Parallel {
             })
             .collect();
         let buffer = || [vec![0.0; env.max_block], vec![0.0; env.max_block]];
-        Self { branches, latency, input: buffer(), scratch: buffer() }
+        Ok(Self { branches, latency, input: buffer(), scratch: buffer() })
     }
 }
 
@@ -99,6 +113,7 @@ impl Processor for Parallel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dsp::NoFiles;
     use crate::dsp::chain::gain::GainSpec;
     use crate::units::{Decibels, Param};
 
@@ -109,7 +124,7 @@ mod tests {
     #[test]
     fn a_dry_branch_plus_a_silenced_branch_is_the_input() {
         let silence = Step::Gain(GainSpec(Param::Constant(Decibels(f64::NEG_INFINITY))));
-        let mut p = Parallel::build(&[vec![], vec![silence]], &env());
+        let mut p = Parallel::build(&[vec![], vec![silence]], &env(), &NoFiles).unwrap();
         let (mut l, mut r) = (vec![0.5f32; 8], vec![-0.5f32; 8]);
         p.process(&mut l, &mut r, &Context::default());
         assert_eq!(l, vec![0.5; 8]);
@@ -118,7 +133,7 @@ mod tests {
 
     #[test]
     fn two_dry_branches_double_the_input() {
-        let mut p = Parallel::build(&[vec![], vec![]], &env());
+        let mut p = Parallel::build(&[vec![], vec![]], &env(), &NoFiles).unwrap();
         let (mut l, mut r) = (vec![0.25f32; 8], vec![0.125f32; 8]);
         p.process(&mut l, &mut r, &Context::default());
         assert_eq!(l, vec![0.5; 8]);

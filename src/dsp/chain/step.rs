@@ -1,6 +1,7 @@
 //! The list of processors a `chain:` may name, and what the engine asks of each step.
 //!
-//! Adding a processor: write its file (spec + DSP), then add one line to `steps!` below.
+//! Adding a processor: write its file (spec + DSP), then add one line to `steps!` below;
+//! a processor that reads files implements [`ReadsFiles`] and is listed `reading files`.
 
 use std::fmt;
 
@@ -10,10 +11,41 @@ use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::series::Parallel;
-use crate::dsp::{BuildEnv, Processor, Spec};
+use crate::dsp::{BuildEnv, DecodedFiles, Processor, ReadsFiles, Spec, UnloadedFile};
+
+/// A processor's algorithm version: a spec that reads files has it once they are loaded.
+macro_rules! version {
+    ($spec:ty) => {
+        <$spec as Spec>::VERSION
+    };
+    ($spec:ty, files) => {
+        <<$spec as ReadsFiles>::Loaded as Spec>::VERSION
+    };
+}
+
+/// Builds a processor, handing a spec that reads files the audio of its files.
+macro_rules! build {
+    ($spec:ident, $env:ident, $files:ident) => {
+        Ok($spec.build($env))
+    };
+    ($spec:ident, $env:ident, $files:ident, files) => {
+        $spec.load($files).map(|loaded| loaded.build($env))
+    };
+}
+
+/// The files a spec reads: none, unless it is listed `reading files`.
+macro_rules! files {
+    ($spec:ident) => {{
+        let _ = $spec;
+        Vec::<&std::path::Path>::new()
+    }};
+    ($spec:ident, files) => {
+        $spec.files()
+    };
+}
 
 macro_rules! steps {
-    ($($(#[$doc:meta])* $name:literal => $variant:ident($spec:ty),)*) => {
+    ($($(#[$doc:meta])* $name:literal => $variant:ident($spec:ty) $(reading $files:ident)?,)*) => {
         /// One element of a processing chain: a single-key map naming the processor.
         #[derive(Debug, Clone, JsonSchema)]
         pub enum Step {
@@ -72,17 +104,37 @@ macro_rules! steps {
             #[must_use]
             pub fn version(&self) -> u32 {
                 match self {
-                    $(Self::$variant(_) => <$spec as Spec>::VERSION,)*
+                    $(Self::$variant(_) => version!($spec $(, $files)?),)*
                     Self::Parallel(_) => Parallel::VERSION,
                 }
             }
 
-            /// Builds the running processor.
-            #[must_use]
-            pub fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
+            /// Builds the running processor, with the decoded audio of the files it reads.
+            ///
+            /// # Errors
+            /// When `files` lacks a file this step reads.
+            pub fn build(
+                &self,
+                env: &BuildEnv,
+                files: &dyn DecodedFiles,
+            ) -> Result<Box<dyn Processor>, UnloadedFile> {
                 match self {
-                    $(Self::$variant(spec) => spec.build(env),)*
-                    Self::Parallel(branches) => Box::new(Parallel::build(branches, env)),
+                    $(Self::$variant(spec) => build!(spec, env, files $(, $files)?),)*
+                    Self::Parallel(branches) => {
+                        Ok(Box::new(Parallel::build(branches, env, files)?))
+                    }
+                }
+            }
+
+            /// Appends the files this step reads (impulse responses), nested steps included.
+            pub fn collect_files(&self, into: &mut Vec<std::path::PathBuf>) {
+                match self {
+                    $(Self::$variant(spec) => {
+                        into.extend(files!(spec $(, $files)?).into_iter().map(Into::into));
+                    })*
+                    Self::Parallel(branches) => {
+                        branches.iter().flatten().for_each(|step| step.collect_files(into));
+                    }
                 }
             }
 
@@ -148,22 +200,9 @@ steps! {
     /// Oversampled soft saturation (tanh, soft or tape), level-compensated.
     "saturate" => Saturate(crate::dsp::filters::saturate::SaturateSpec),
     /// An impulse response file applied by partitioned FFT convolution.
-    "convolution" => Convolution(crate::dsp::space::convolution::ConvolutionSpec),
+    "convolution" => Convolution(crate::dsp::space::convolution::ConvolutionSpec) reading files,
     /// Voices on swept short delays, spread across the stereo field.
     "chorus" => Chorus(crate::dsp::space::chorus::ChorusSpec),
-}
-
-impl Step {
-    /// Appends the files this step reads (impulse responses), nested steps included.
-    pub fn collect_files(&self, into: &mut Vec<std::path::PathBuf>) {
-        match self {
-            Self::Convolution(spec) => into.push(spec.ir.clone().into()),
-            Self::Parallel(branches) => {
-                branches.iter().flatten().for_each(|step| step.collect_files(into));
-            }
-            _ => {}
-        }
-    }
 }
 
 /// The canonical form that cache keys hash: the processor's kind and algorithm version

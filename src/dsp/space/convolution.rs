@@ -1,12 +1,12 @@
 //! `convolution`: a stereo impulse response applied by uniformly partitioned FFT
 //! convolution (overlap-save with a frequency-domain delay line).
 //!
-//! This module never reads files: the spec names the IR file as the project wrote it, and
-//! the engine decodes that file into [`Ir`] samples at the project rate and puts them in the
-//! spec before building. The spec serializes the IR file's content digest (`ir_content`,
-//! filled in by the engine), never its path.
+//! This module never reads files. The spec names the IR file; the engine decodes it and
+//! hands the audio to [`ConvolutionSpec::load`], which gives the [`LoadedConvolution`]
+//! that builds the processor. The spec serializes the IR file's content digest
+//! (`ir_content`, filled in by the engine for the cache key), never its path.
 
-use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 
 use realfft::num_complex::Complex;
@@ -15,36 +15,15 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::dsp::primitives::ring::Ring;
-use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
+use crate::dsp::{
+    Audio, BuildEnv, Context, DecodedFiles, Processor, ReadsFiles, Spec, UnloadedFile, sanitize,
+};
 use crate::units::{Share, TimeMs};
 
 /// Partitions are about this many times shorter than the IR, within the bounds below:
 /// longer partitions make fewer spectra to multiply, shorter ones less latency.
 const PARTITIONS_TARGET: usize = 32;
 const PARTITION_FRAMES: (usize, usize) = (64, 4096);
-
-/// A decoded impulse response: planar stereo `f32` at the project's sample rate.
-#[derive(Clone, Default)]
-pub struct Ir {
-    /// The response of the left output to the left input.
-    pub left: Vec<f32>,
-    /// The response of the right output to the right input.
-    pub right: Vec<f32>,
-}
-
-impl Ir {
-    /// The length in frames: the longer channel.
-    #[must_use]
-    pub fn frames(&self) -> usize {
-        self.left.len().max(self.right.len())
-    }
-}
-
-impl fmt::Debug for Ir {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ir").field("frames", &self.frames()).finish_non_exhaustive()
-    }
-}
 
 /// `- convolution: { ir: irs/plate.wav, mix: 30% }`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -64,9 +43,6 @@ pub struct ConvolutionSpec {
     /// Silence added before the impulse response.
     #[serde(default = "no_predelay")]
     pub predelay: TimeMs,
-    /// The decoded samples of `ir`, filled in by the engine before the chain is built.
-    #[serde(skip)]
-    pub samples: Option<Arc<Ir>>,
 }
 
 fn all_wet() -> Share {
@@ -77,23 +53,37 @@ fn no_predelay() -> TimeMs {
     TimeMs(0.0)
 }
 
-impl Spec for ConvolutionSpec {
+impl ReadsFiles for ConvolutionSpec {
+    type Loaded = LoadedConvolution;
+
+    fn files(&self) -> Vec<&Path> {
+        vec![Path::new(&self.ir)]
+    }
+
+    fn load(&self, audio: &dyn DecodedFiles) -> Result<LoadedConvolution, UnloadedFile> {
+        let ir =
+            audio.audio(Path::new(&self.ir)).ok_or_else(|| UnloadedFile(self.ir.clone().into()))?;
+        Ok(LoadedConvolution { ir, mix: self.mix, predelay: self.predelay })
+    }
+}
+
+/// A convolution with its impulse response decoded, ready to build.
+#[derive(Debug, Clone)]
+pub struct LoadedConvolution {
+    /// The decoded impulse response at the render rate.
+    pub ir: Arc<Audio>,
+    /// The share of the convolved signal in the output.
+    pub mix: Share,
+    /// Silence added before the impulse response.
+    pub predelay: TimeMs,
+}
+
+impl Spec for LoadedConvolution {
     const VERSION: u32 = 1;
 
-    /// # Panics
-    ///
-    /// When the engine has not loaded `samples`: that is a bug in the engine, never a
-    /// user error.
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
-        let ir = self.samples.as_deref().unwrap_or_else(|| {
-            panic!(
-                "convolution: the impulse response `{}` was not loaded; the engine must \
-                 decode it into `samples` before building",
-                self.ir
-            )
-        });
         let predelay = (self.predelay.seconds() * env.sample_rate).round() as usize;
-        Box::new(Convolution::new(ir, predelay, self.mix.0))
+        Box::new(Convolution::new(&self.ir, predelay, self.mix.0))
     }
 }
 
@@ -135,7 +125,7 @@ impl Convolution {
     /// A convolver for `ir` preceded by `predelay` frames of silence, blending `mix` of the
     /// convolved signal with the delayed dry one.
     #[must_use]
-    pub fn new(ir: &Ir, predelay: usize, mix: f64) -> Self {
+    pub fn new(ir: &Audio, predelay: usize, mix: f64) -> Self {
         let length = (predelay + ir.frames()).max(1);
         let partition = length
             .div_ceil(PARTITIONS_TARGET)
@@ -281,25 +271,19 @@ mod tests {
 
     const FS: f64 = 48000.0;
 
-    fn spec(ir: Ir, mix: f64, predelay_s: f64) -> ConvolutionSpec {
-        ConvolutionSpec {
-            ir: "irs/test.wav".into(),
-            ir_content: None,
-            mix: Share(mix),
-            predelay: TimeMs(predelay_s),
-            samples: Some(Arc::new(ir)),
-        }
+    fn spec(ir: Audio, mix: f64, predelay_s: f64) -> LoadedConvolution {
+        LoadedConvolution { ir: Arc::new(ir), mix: Share(mix), predelay: TimeMs(predelay_s) }
     }
 
     /// A decaying random IR of `frames` taps per channel.
-    fn random_ir(frames: usize) -> Ir {
+    fn random_ir(frames: usize) -> Audio {
         let decay = |x: Vec<f32>| -> Vec<f32> {
             x.iter().enumerate().map(|(n, v)| v * (-(n as f32) / 800.0).exp()).collect()
         };
-        Ir { left: decay(noise(frames, 21)), right: decay(noise(frames - 300, 22)) }
+        Audio { left: decay(noise(frames, 21)), right: decay(noise(frames - 300, 22)) }
     }
 
-    fn latency(spec: &ConvolutionSpec) -> usize {
+    fn latency(spec: &LoadedConvolution) -> usize {
         spec.build(&BuildEnv { sample_rate: FS, max_block: 4096 }).latency()
     }
 
@@ -334,7 +318,7 @@ mod tests {
 
     #[test]
     fn the_predelay_shifts_the_response_by_exact_frames() {
-        let ir = Ir { left: vec![0.5, 0.25], right: vec![1.0] };
+        let ir = Audio { left: vec![0.5, 0.25], right: vec![1.0] };
         let s = spec(ir, 1.0, 0.01);
         let lag = latency(&s);
         let x = impulse(lag + 600);
@@ -381,11 +365,22 @@ mod tests {
         assert_non_finite_input_is_silence(&spec(random_ir(500), 1.0, 0.0), FS);
     }
 
+    /// The decoded files of a test: one, or none.
+    struct Files(Option<Arc<Audio>>);
+
+    impl DecodedFiles for Files {
+        fn audio(&self, file: &Path) -> Option<Arc<Audio>> {
+            self.0.clone().filter(|_| file == Path::new("irs/plate.wav"))
+        }
+    }
+
     #[test]
-    #[should_panic(expected = "was not loaded")]
-    fn building_without_decoded_samples_is_an_engine_bug() {
+    fn building_without_the_decoded_response_is_an_error_not_a_panic() {
         let s: ConvolutionSpec = serde_json::from_str(r#"{ "ir": "irs/plate.wav" }"#).unwrap();
-        let _ = s.build(&BuildEnv { sample_rate: FS, max_block: 64 });
+        assert_eq!(s.load(&Files(None)).unwrap_err(), UnloadedFile("irs/plate.wav".into()));
+        let ir = Arc::new(random_ir(400));
+        let loaded = s.load(&Files(Some(ir.clone()))).unwrap();
+        assert!(Arc::ptr_eq(&loaded.ir, &ir));
     }
 
     #[test]
@@ -393,14 +388,10 @@ mod tests {
         let s: ConvolutionSpec =
             serde_json::from_str(r#"{ "ir": "irs/plate.wav", "mix": "30%", "predelay": "5 ms" }"#)
                 .unwrap();
-        assert!(s.samples.is_none());
         assert_eq!(s.ir, "irs/plate.wav");
-        let loaded = ConvolutionSpec {
-            samples: Some(Arc::new(random_ir(400))),
-            ir_content: Some("ab12".into()),
-            ..s
-        };
-        let json = serde_json::to_string(&loaded).unwrap();
+        assert_eq!(s.files(), [Path::new("irs/plate.wav")]);
+        let keyed = ConvolutionSpec { ir_content: Some("ab12".into()), ..s };
+        let json = serde_json::to_string(&keyed).unwrap();
         assert_eq!(json, r#"{"ir_content":"ab12","mix":0.3,"predelay":0.005}"#);
         assert!(
             serde_json::from_str::<ConvolutionSpec>(r#"{ "ir": "a.wav", "ir_content": "x" }"#)
