@@ -10,7 +10,7 @@
 //! This is the only file that names symphonia.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use symphonia::core::audio::{AudioBuffer, Signal, SignalSpec};
@@ -20,14 +20,22 @@ use symphonia::core::codecs::{
 };
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader};
-use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
+use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-use super::{AudioError, Source, aiff};
+use super::container::Container;
+use super::content_check::{self, ContentCheck, HashedFile};
+use super::guard::guarded;
+use super::riff::{self, HeaderFault};
+use super::{AudioError, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Source, aiff};
 
 /// Read-ahead of the byte stream; large reads keep syscalls rare on long PCM files.
 const READ_BUFFER_BYTES: usize = 256 * 1024;
+/// The longest packet a header may declare, in frames. Codecs size their buffers by the
+/// declared length, so a hostile header could otherwise ask for gigabytes; real formats
+/// stay far below this (FLAC allows 65535, WAV packets here hold 1152).
+const MAX_FRAMES_PER_PACKET: u64 = 1 << 20;
 
 /// An open audio file that streams planar stereo `f32`.
 pub struct Decoder {
@@ -49,6 +57,11 @@ pub struct Decoder {
     pending_pos: usize,
     decoded: u64,
     ended: bool,
+    /// Set when the decoder failed part way (a panic inside symphonia): every later read
+    /// reports it again rather than passing for the end of the stream.
+    failed: Option<String>,
+    /// The check that the bytes read are the bytes expected, until it is made.
+    content: Option<ContentCheck>,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -66,17 +79,67 @@ impl Decoder {
     /// Opens `path` and reads its header.
     ///
     /// # Errors
-    /// When the file cannot be opened, is not audio in a supported format, has more than
-    /// two channels, or its first packet is corrupt.
+    /// When the file cannot be opened, is not audio in a supported format, declares a
+    /// sample rate outside [`MIN_SAMPLE_RATE`]..=[`MAX_SAMPLE_RATE`] or more than two
+    /// channels, its header is malformed or cut short, or its first packet is corrupt.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, AudioError> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_checked(path.as_ref(), None)
+    }
+
+    /// Opens `path` as [`Decoder::open`] does, to decode the file whose bytes have the
+    /// blake3 digest `content`: when the stream ends (or at
+    /// [`Decoder::confirm_content`]) a file that was changed since it was hashed, or while
+    /// it was read, is an error rather than audio.
+    ///
+    /// # Errors
+    /// As [`Decoder::open`].
+    pub fn open_expecting(path: impl AsRef<Path>, content: [u8; 32]) -> Result<Self, AudioError> {
+        Self::open_checked(path.as_ref(), Some(content))
+    }
+
+    fn open_checked(path: &Path, content: Option<[u8; 32]>) -> Result<Self, AudioError> {
+        let path = path.to_path_buf();
         let open_error = |source| AudioError::Open { path: path.clone(), source };
         let mut file = File::open(&path).map_err(open_error)?;
+        if file.metadata().map_err(open_error)?.len() == 0 {
+            return Err(AudioError::Empty { path });
+        }
+        let container = sniff(&mut file).map_err(open_error)?;
+        if container == Some(Container::Wav) {
+            check_wav_header(&path, &mut file)?;
+        }
         let aiff_frames = aiff::declared_frames(&mut file).map_err(open_error)?;
+        let (media, check): (Box<dyn MediaSource>, _) = match content {
+            Some(digest) => {
+                let (hashed, check) = content_check::hashed(file, digest);
+                (Box::new(hashed), Some(check))
+            }
+            None => (Box::new(file), None),
+        };
         let stream = MediaSourceStream::new(
-            Box::new(file),
+            media,
             MediaSourceStreamOptions { buffer_len: READ_BUFFER_BYTES },
         );
+        let mut decoder = guarded(|| Self::probe(path.clone(), stream, container, aiff_frames))
+            .map_err(|message| panicked(&path, &message))??;
+        decoder.content = check;
+        if decoder.channels == 0 {
+            // Some containers only reveal the layout in the first packet.
+            decoder.fill()?;
+            if decoder.channels == 0 {
+                return Err(AudioError::NoAudio { path: decoder.path });
+            }
+        }
+        Ok(decoder)
+    }
+
+    /// Finds the format and the track, checks what they declare, and builds the codec.
+    fn probe(
+        path: PathBuf,
+        stream: MediaSourceStream,
+        container: Option<Container>,
+        aiff_frames: Option<u64>,
+    ) -> Result<Self, AudioError> {
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
             hint.with_extension(ext);
@@ -85,9 +148,13 @@ impl Decoder {
         let probed = symphonia::default::get_probe()
             .format(&hint, stream, &format_options, &MetadataOptions::default())
             .map_err(|e| match e {
-                // The prober reads to the end when nothing it knows matches.
+                // The prober reads to the end when nothing it knows matches; a file that
+                // starts like a known container ends before its first audio.
                 SymphoniaError::IoError(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    unsupported(&path, "not an audio file in a format we read")
+                    match container {
+                        Some(_) => AudioError::NoAudio { path: path.clone() },
+                        None => unsupported(&path, "not an audio file in a format we read"),
+                    }
                 }
                 e => error(&path, e),
             })?;
@@ -102,14 +169,20 @@ impl Decoder {
         // A Vorbis stream's last packet decodes whole; its final granule position, which
         // symphonia reports as the length, says where the audio really ends.
         let vorbis_frames = params.n_frames.filter(|_| params.codec == CODEC_TYPE_VORBIS);
-        let sample_rate = params
-            .sample_rate
-            .filter(|&r| r > 0)
-            .ok_or_else(|| unsupported(&path, "the file does not state its sample rate"))?;
+        let sample_rate = params.sample_rate.unwrap_or(0);
+        check_sample_rate(&path, sample_rate)?;
+        let channels = match params.channels {
+            Some(layout) => check_channels(&path, layout.count())?,
+            None => 0,
+        };
+        // The codec sizes its buffers by this; a header may say anything.
+        if params.max_frames_per_packet.is_some_and(|n| n > MAX_FRAMES_PER_PACKET) {
+            return Err(corrupt(&path, "its header declares packets of implausible length"));
+        }
         let codec = symphonia::default::get_codecs()
             .make(&params, &DecoderOptions { verify: true })
             .map_err(|e| error(&path, e))?;
-        let mut decoder = Self {
+        Ok(Self {
             path,
             format,
             codec,
@@ -117,24 +190,33 @@ impl Decoder {
                 .zip(params.channels.map(|layout| SignalSpec::new(sample_rate, layout))),
             track_id,
             sample_rate,
-            channels: 0,
+            channels,
             frames: aiff_frames.or(params.n_frames),
             limit: aiff_frames.or(vorbis_frames),
             pending: AudioBuffer::unused(),
             pending_pos: 0,
             decoded: 0,
             ended: false,
-        };
-        if let Some(layout) = params.channels {
-            decoder.channels = check_channels(&decoder.path, layout.count())?;
-        } else {
-            // Some containers only reveal the layout in the first packet.
-            decoder.fill()?;
-            if decoder.channels == 0 {
-                return Err(unsupported(&decoder.path, "the file holds no audio frames"));
-            }
+            failed: None,
+            content: None,
+        })
+    }
+
+    /// Confirms that the file's bytes, read to the end, are those of the digest given to
+    /// [`Decoder::open_expecting`]: call it before keeping audio from a decoder that was
+    /// not read to its end. Does nothing for a decoder opened with [`Decoder::open`], or
+    /// once confirmed.
+    ///
+    /// # Errors
+    /// [`AudioError::Changed`] when the file changed; [`AudioError::Read`] when the rest of
+    /// it cannot be read.
+    pub fn confirm_content(&mut self) -> Result<(), AudioError> {
+        let Some(check) = self.content.take() else { return Ok(()) };
+        match check.confirm() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(AudioError::Changed { path: self.path.clone() }),
+            Err(source) => Err(AudioError::Read { path: self.path.clone(), source }),
         }
-        Ok(decoder)
     }
 
     /// The file this decoder reads.
@@ -169,8 +251,25 @@ impl Decoder {
     }
 
     /// Decodes the next packet of our track into `pending`. Returns false at the end of
-    /// the stream, after checking that the stream was complete.
+    /// the stream, after checking that the stream was complete. A panic inside the decoder
+    /// is this file's error, now and on every later call.
     fn fill(&mut self) -> Result<bool, AudioError> {
+        if let Some(message) = &self.failed {
+            return Err(panicked(&self.path, message));
+        }
+        let outcome = guarded(|| self.fill_unguarded());
+        let filled = outcome.unwrap_or_else(|message| {
+            self.pending_pos = self.pending.frames();
+            self.failed = Some(message.clone());
+            Err(panicked(&self.path, &message))
+        })?;
+        if filled {
+            self.check_finite()?;
+        }
+        Ok(filled)
+    }
+
+    fn fill_unguarded(&mut self) -> Result<bool, AudioError> {
         if self.ended {
             return Ok(false);
         }
@@ -262,9 +361,33 @@ impl Decoder {
         true
     }
 
-    /// Checks, at the end of the stream, that nothing was missing.
+    /// Refuses a packet holding an infinite or NaN sample: no processor may see one, and
+    /// the user needs to know where it is to repair the file.
+    fn check_finite(&self) -> Result<(), AudioError> {
+        // Integer samples are always finite.
+        if matches!(self.pcm, Some((PcmEncoding::S16 | PcmEncoding::S24, _))) {
+            return Ok(());
+        }
+        let frames = self.pending.frames();
+        let start = self.decoded - frames as u64;
+        let first_bad = (0..self.channels)
+            .filter_map(|c| first_non_finite(&self.pending.chan(c)[self.pending_pos..frames]))
+            .min();
+        match first_bad {
+            None => Ok(()),
+            Some(i) => Err(AudioError::NonFinite {
+                path: self.path.clone(),
+                frame: start + (self.pending_pos + i) as u64,
+                sample_rate: self.sample_rate,
+            }),
+        }
+    }
+
+    /// Checks, at the end of the stream, that nothing was missing and that the bytes read
+    /// were the bytes expected.
     fn finish(&mut self) -> Result<(), AudioError> {
         self.ended = true;
+        self.confirm_content()?;
         if let Some(expected) = self.frames
             && self.decoded < expected
         {
@@ -368,11 +491,76 @@ fn deinterleave<const W: usize>(
     }
 }
 
+/// The index of the first sample of `samples` that is infinite or NaN. The scan that
+/// decides whether there is one has no early exit, so that it vectorizes.
+fn first_non_finite(samples: &[f32]) -> Option<usize> {
+    const EXPONENT: u32 = 0x7F80_0000;
+    let any = samples.iter().fold(false, |any, x| any | (x.to_bits() & EXPONENT == EXPONENT));
+    if any { samples.iter().position(|x| !x.is_finite()) } else { None }
+}
+
+/// The first bytes of `file`, identified; the file is left at its start.
+fn sniff(file: &mut File) -> io::Result<Option<Container>> {
+    let mut head = [0u8; 16];
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read(&mut head[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    file.rewind()?;
+    Ok(Container::sniff(&head[..filled]))
+}
+
+/// Refuses a WAV file whose header is malformed, cut short, or declares a rate or channel
+/// count we do not read, before symphonia reads it.
+fn check_wav_header(path: &Path, file: &mut File) -> Result<(), AudioError> {
+    let header = riff::read_header(file)
+        .map_err(|source| AudioError::Read { path: path.to_path_buf(), source })?;
+    match header {
+        Ok(header) => {
+            check_sample_rate(path, header.sample_rate)?;
+            check_channels(path, usize::from(header.channels)).map(drop)
+        }
+        Err(HeaderFault::Malformed(reason)) => {
+            Err(corrupt(path, &format!("malformed WAV header: {reason}")))
+        }
+        Err(HeaderFault::Truncated { declared, present }) => Err(AudioError::Truncated {
+            path: path.to_path_buf(),
+            expected: declared,
+            decoded: present,
+        }),
+    }
+}
+
+fn check_sample_rate(path: &Path, rate: u32) -> Result<(), AudioError> {
+    if (MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
+        Ok(())
+    } else {
+        Err(AudioError::SampleRate { path: path.to_path_buf(), rate })
+    }
+}
+
+fn panicked(path: &Path, message: &str) -> AudioError {
+    AudioError::DecoderFailed { path: path.to_path_buf(), reason: message.to_owned() }
+}
+
 fn check_channels(path: &Path, channels: usize) -> Result<usize, AudioError> {
     match channels {
         1 | 2 => Ok(channels),
         0 => Err(unsupported(path, "the file declares no channels")),
         _ => Err(AudioError::Channels { path: path.to_path_buf(), channels }),
+    }
+}
+
+impl MediaSource for HashedFile {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+
+    fn byte_len(&self) -> Option<u64> {
+        HashedFile::byte_len(self)
     }
 }
 
@@ -550,10 +738,174 @@ mod tests {
         let samples = vec![1000_i16; 2 * 4000];
         let bytes = pcm16_wav(2, 48_000, &samples);
         fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-        let mut d = Decoder::open(&path).unwrap();
-        let e = read_all(&mut d, 1024).unwrap_err();
-        assert!(matches!(e, AudioError::Truncated { expected: 4000, .. }), "{e}");
+        // Found from the header alone, so `check` reports it without decoding.
+        let e = Decoder::open(&path).unwrap_err();
+        assert!(matches!(e, AudioError::Truncated { expected: 4000, decoded: 1994, .. }), "{e}");
         names_the_file(&e, &path);
+    }
+
+    /// A 32-bit float WAV, built by hand.
+    fn float_wav(channels: u16, rate: u32, interleaved: &[f32]) -> Vec<u8> {
+        let data_len = (interleaved.len() * 4) as u32;
+        let mut b = Vec::new();
+        b.extend_from_slice(b"RIFF");
+        b.extend_from_slice(&(36 + data_len).to_le_bytes());
+        b.extend_from_slice(b"WAVEfmt ");
+        b.extend_from_slice(&16_u32.to_le_bytes());
+        b.extend_from_slice(&3_u16.to_le_bytes());
+        b.extend_from_slice(&channels.to_le_bytes());
+        b.extend_from_slice(&rate.to_le_bytes());
+        b.extend_from_slice(&(rate * u32::from(channels) * 4).to_le_bytes());
+        b.extend_from_slice(&(channels * 4).to_le_bytes());
+        b.extend_from_slice(&32_u16.to_le_bytes());
+        b.extend_from_slice(b"data");
+        b.extend_from_slice(&data_len.to_le_bytes());
+        for s in interleaved {
+            b.extend_from_slice(&s.to_le_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn a_non_finite_sample_is_an_error_naming_the_file_and_its_time() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bad) in [("inf.wav", f32::INFINITY), ("nan.wav", f32::NAN)] {
+            let path = dir.path().join(name);
+            let mut samples = vec![0.25_f32; 2 * 96_000];
+            // Frame 72 000, right channel: 1.5 s at 48 kHz.
+            samples[2 * 72_000 + 1] = bad;
+            fs::write(&path, float_wav(2, 48_000, &samples)).unwrap();
+            let mut d = Decoder::open(&path).unwrap();
+            let e = read_all(&mut d, 4096).unwrap_err();
+            assert!(matches!(e, AudioError::NonFinite { frame: 72_000, .. }), "{e}");
+            assert!(e.to_string().contains("at 1.500 s"), "{e}");
+            names_the_file(&e, &path);
+        }
+    }
+
+    #[test]
+    fn a_sample_rate_of_zero_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("zero.wav");
+        fs::write(&path, pcm16_wav(2, 0, &[0; 200])).unwrap();
+        let e = Decoder::open(&path).unwrap_err();
+        assert!(matches!(e, AudioError::SampleRate { rate: 0, .. }), "{e}");
+        names_the_file(&e, &path);
+    }
+
+    #[test]
+    fn a_sample_rate_outside_8_khz_to_768_khz_is_refused_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rate.wav");
+        for rate in [7_999, 768_001, 1_000_000_007, 2_147_483_647, u32::MAX] {
+            let mut bytes = pcm16_wav(2, 48_000, &[0; 200]);
+            bytes[24..28].copy_from_slice(&rate.to_le_bytes());
+            fs::write(&path, bytes).unwrap();
+            let e = Decoder::open(&path).unwrap_err();
+            assert!(matches!(e, AudioError::SampleRate { rate: r, .. } if r == rate), "{e}");
+        }
+        for rate in [8_000, 768_000] {
+            fs::write(&path, pcm16_wav(1, rate, &[0; 200])).unwrap();
+            assert_eq!(Decoder::open(&path).unwrap().sample_rate(), rate);
+        }
+    }
+
+    #[test]
+    fn a_chunk_claiming_gigabytes_is_refused_before_it_is_allocated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("list.wav");
+        let mut bytes = pcm16_wav(2, 48_000, &[0; 200]);
+        // An INFO list that claims 4 GB, inserted before the data chunk.
+        let mut list = b"LIST".to_vec();
+        list.extend_from_slice(&0xFFFF_FFF0_u32.to_le_bytes());
+        list.extend_from_slice(b"INFOINAM");
+        list.extend_from_slice(&0xFFFF_FFE0_u32.to_le_bytes());
+        bytes.splice(36..36, list);
+        bytes[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        fs::write(&path, bytes).unwrap();
+        let e = Decoder::open(&path).unwrap_err();
+        assert!(matches!(e, AudioError::Corrupt { .. }), "{e}");
+        assert!(e.to_string().contains("`LIST` chunk"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_file_and_a_header_without_audio_are_reported_in_our_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.wav");
+        fs::write(&empty, b"").unwrap();
+        let e = Decoder::open(&empty).unwrap_err();
+        assert!(matches!(e, AudioError::Empty { .. }), "{e}");
+        names_the_file(&e, &empty);
+        // A FLAC stream header declaring 0 samples, and no frames.
+        let flac = dir.path().join("silent.flac");
+        let mut bytes = b"fLaC".to_vec();
+        bytes.extend_from_slice(&[0x80, 0, 0, 34]);
+        bytes.extend_from_slice(&[0x10, 0x00, 0x10, 0x00, 0, 0, 0, 0, 0, 0]);
+        // 48 kHz, 2 channels, 16 bits, 0 samples; then an MD5 of nothing.
+        bytes.extend_from_slice(&[0x0B, 0xB8, 0x02, 0xF0, 0, 0, 0, 0]);
+        bytes.extend_from_slice(&[0; 16]);
+        fs::write(&flac, bytes).unwrap();
+        let e = Decoder::open(&flac).unwrap_err();
+        assert!(matches!(e, AudioError::NoAudio { .. }), "{e}");
+        names_the_file(&e, &flac);
+    }
+
+    #[test]
+    fn a_wav_of_zero_frames_opens_and_ends_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("none.wav");
+        fs::write(&path, pcm16_wav(2, 48_000, &[])).unwrap();
+        let mut d = Decoder::open(&path).unwrap();
+        assert_eq!(d.frames(), Some(0));
+        assert_eq!(read_all(&mut d, 100).unwrap().0.len(), 0);
+    }
+
+    fn digest_of(path: &Path) -> [u8; 32] {
+        *blake3::hash(&fs::read(path).unwrap()).as_bytes()
+    }
+
+    #[test]
+    fn a_file_rewritten_while_it_is_decoded_is_an_error_at_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vox.wav");
+        let samples: Vec<i16> = (0..2 * 200_000).map(|i| (i % 3000) as i16).collect();
+        fs::write(&path, pcm16_wav(2, 48_000, &samples)).unwrap();
+        let mut d = Decoder::open_expecting(&path, digest_of(&path)).unwrap();
+        let (mut l, mut r) = (vec![0.0; 1000], vec![0.0; 1000]);
+        d.read(&mut l, &mut r).unwrap();
+        let louder: Vec<i16> = samples.iter().map(|s| s / 2).collect();
+        fs::write(&path, pcm16_wav(2, 48_000, &louder)).unwrap();
+        let e = read_all(&mut d, 4096).unwrap_err();
+        assert!(matches!(e, AudioError::Changed { .. }), "{e}");
+        names_the_file(&e, &path);
+    }
+
+    #[test]
+    fn a_decoder_stopped_early_confirms_the_rest_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vox.wav");
+        let samples: Vec<i16> = (0..2 * 50_000).map(|i| (i % 3000) as i16).collect();
+        fs::write(&path, pcm16_wav(2, 48_000, &samples)).unwrap();
+        let digest = digest_of(&path);
+        let mut d = Decoder::open_expecting(&path, digest).unwrap();
+        d.read(&mut [0.0; 100], &mut [0.0; 100]).unwrap();
+        d.confirm_content().unwrap();
+        let mut d = Decoder::open_expecting(&path, digest).unwrap();
+        d.read(&mut [0.0; 100], &mut [0.0; 100]).unwrap();
+        // The tail of the file, which the decoder never reached, changes.
+        let mut changed = samples.clone();
+        changed[90_000] += 1;
+        fs::write(&path, pcm16_wav(2, 48_000, &changed)).unwrap();
+        let e = d.confirm_content().unwrap_err();
+        assert!(matches!(e, AudioError::Changed { .. }), "{e}");
+    }
+
+    #[test]
+    fn an_unchanged_file_decodes_the_same_whether_or_not_its_bytes_are_checked() {
+        let path = contract_stem("first-light/kick.flac");
+        let mut plain = Decoder::open(&path).unwrap();
+        let mut checked = Decoder::open_expecting(&path, digest_of(&path)).unwrap();
+        assert_eq!(read_all(&mut plain, 4096).unwrap(), read_all(&mut checked, 4096).unwrap());
     }
 
     #[test]

@@ -4,15 +4,32 @@
 //! Each outside library is named in one file only (symphonia in [`decode`], rubato in
 //! [`resample`], ebur128 in [`loudness`]); [`wav`] writes the WAV container itself. This
 //! module knows nothing of projects, graphs or caches.
+//!
+//! It is the boundary where untrusted bytes become samples, so everything that comes out of
+//! it is checked: sample rates lie in [`MIN_SAMPLE_RATE`]..=[`MAX_SAMPLE_RATE`], every
+//! sample is finite, buffers are sized by the render and never by a header's word, a panic
+//! in a decoder or the resampler is that file's error, and a decoder told which bytes to
+//! expect reports a file that changed under it.
 
 mod aiff;
+pub mod container;
+mod content_check;
 pub mod decode;
+mod guard;
 pub mod loudness;
 pub mod resample;
+mod riff;
 pub mod wav;
 
 use std::io;
 use std::path::PathBuf;
+
+/// The lowest sample rate a file may declare, in Hz: below it, a header is more likely
+/// damaged than meant (telephone audio is 8 kHz).
+pub const MIN_SAMPLE_RATE: u32 = 8_000;
+/// The highest sample rate a file may declare, in Hz: four times 192 kHz, above any
+/// studio format; a header claiming more is damaged or hostile.
+pub const MAX_SAMPLE_RATE: u32 = 768_000;
 
 /// Why reading, resampling or writing audio failed. File errors name the file.
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +85,7 @@ pub enum AudioError {
     },
     /// The file yields fewer frames than its header declares: it was cut short, or the
     /// reader had to skip damaged frames.
-    #[error("{}: truncated or damaged: the header declares {expected} frames but only {decoded} decode", path.display())]
+    #[error("{}: truncated or damaged: the header declares {expected} frames but the file holds only {decoded}", path.display())]
     Truncated {
         /// The file.
         path: PathBuf,
@@ -76,6 +93,57 @@ pub enum AudioError {
         expected: u64,
         /// Frames actually decoded.
         decoded: u64,
+    },
+    /// The file has no bytes at all.
+    #[error("{}: the file is empty (0 bytes); export the audio again", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file starts like an audio file but holds no audio.
+    #[error("{}: holds no audio: the file ends before its first sample", path.display())]
+    NoAudio {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The header declares a sample rate outside the range we read.
+    #[error(
+        "{}: declares a sample rate of {rate} Hz; audio files from {} to {} Hz are read, so the header is damaged",
+        path.display(), MIN_SAMPLE_RATE, MAX_SAMPLE_RATE
+    )]
+    SampleRate {
+        /// The file.
+        path: PathBuf,
+        /// The rate it declares.
+        rate: u32,
+    },
+    /// A sample is infinite or NaN.
+    #[error(
+        "{}: holds a sample that is not a finite number (infinite or NaN) at {:.3} s (frame {frame}); repair or re-export the file",
+        path.display(), *frame as f64 / f64::from(*sample_rate)
+    )]
+    NonFinite {
+        /// The file.
+        path: PathBuf,
+        /// The first frame holding one.
+        frame: u64,
+        /// The file's rate, to say where that frame is in time.
+        sample_rate: u32,
+    },
+    /// The decoder failed on the file in a way it did not foresee (a panic, caught).
+    #[error("{}: the decoder failed on this file ({reason}); the file is probably damaged", path.display())]
+    DecoderFailed {
+        /// The file.
+        path: PathBuf,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// The file's bytes are not the ones it had when the render hashed it: it was written
+    /// while the render ran.
+    #[error("{}: changed while it was being rendered, so nothing made from it was kept; render again once it is saved", path.display())]
+    Changed {
+        /// The file.
+        path: PathBuf,
     },
     /// The resampler could not be set up for this pair of rates.
     #[error("cannot resample from {from} Hz to {to} Hz: {reason}")]
@@ -87,6 +155,29 @@ pub enum AudioError {
         /// What the resampler said.
         reason: String,
     },
+}
+
+impl AudioError {
+    /// The file the error is about, when it is about one.
+    #[must_use]
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            Self::Open { path, .. }
+            | Self::Read { path, .. }
+            | Self::Write { path, .. }
+            | Self::Unsupported { path, .. }
+            | Self::Channels { path, .. }
+            | Self::Corrupt { path, .. }
+            | Self::Truncated { path, .. }
+            | Self::Empty { path }
+            | Self::NoAudio { path }
+            | Self::SampleRate { path, .. }
+            | Self::NonFinite { path, .. }
+            | Self::DecoderFailed { path, .. }
+            | Self::Changed { path } => Some(path),
+            Self::Resample { .. } => None,
+        }
+    }
 }
 
 /// A stream of planar stereo `f32` audio: a decoded file, or a resampled one.

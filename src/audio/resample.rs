@@ -16,7 +16,8 @@
 
 use rubato::{FftFixedInOut, Resampler};
 
-use super::{AudioError, Source};
+use super::guard::guarded;
+use super::{AudioError, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Source};
 
 /// Names the conversion algorithm and its settings; part of every resampled source's cache
 /// key. Change it whenever anything here changes the output samples.
@@ -63,21 +64,27 @@ impl<S: Source> Resampled<S> {
     /// Converts `source` to `to_rate` frames per second.
     ///
     /// # Errors
-    /// When either rate is zero or the converter cannot be built for the pair.
+    /// When either rate lies outside [`MIN_SAMPLE_RATE`]..=[`MAX_SAMPLE_RATE`] (the
+    /// converter's buffers grow with the rates' ratio) or the converter cannot be built.
     pub fn new(source: S, to_rate: u32) -> Result<Self, AudioError> {
         let from = source.sample_rate();
         let to = to_rate;
         let fail = |reason: String| AudioError::Resample { from, to, reason };
-        if from == 0 || to == 0 {
-            return Err(fail("a sample rate of 0 Hz".to_owned()));
+        let supported = MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE;
+        if !supported.contains(&from) || !supported.contains(&to) {
+            return Err(fail(format!(
+                "rates from {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz are supported"
+            )));
         }
         let converter = if from == to {
             None
         } else {
             let unit_in = (from / gcd(from, to)) as usize;
             let units = 2 * TARGET_CHUNK_FRAMES.div_ceil(2 * unit_in);
-            let resampler = FftFixedInOut::new(from as usize, to as usize, units * unit_in, 2)
-                .map_err(|e| fail(e.to_string()))?;
+            let resampler =
+                guarded(|| FftFixedInOut::new(from as usize, to as usize, units * unit_in, 2))
+                    .map_err(|panic| fail(format!("the resampler failed: {panic}")))?
+                    .map_err(|e| fail(e.to_string()))?;
             let chunk_in = resampler.input_frames_next();
             let chunk_out = resampler.output_frames_next();
             Some(Converter {
@@ -156,10 +163,11 @@ impl Converter {
         for channel in &mut self.input {
             channel[filled..].fill(0.0);
         }
-        let (_, produced) = self
-            .resampler
-            .process_into_buffer(&self.input, &mut self.output, None)
-            .map_err(|e| AudioError::Resample { from, to, reason: e.to_string() })?;
+        let fail = |reason| AudioError::Resample { from, to, reason };
+        let (_, produced) =
+            guarded(|| self.resampler.process_into_buffer(&self.input, &mut self.output, None))
+                .map_err(|panic| fail(format!("the resampler failed: {panic}")))?
+                .map_err(|e| fail(e.to_string()))?;
         let dropped = self.delay_left.min(produced);
         self.delay_left -= dropped;
         self.out_pos = dropped;
@@ -345,8 +353,12 @@ mod tests {
     }
 
     #[test]
-    fn a_zero_rate_is_an_error() {
+    fn a_rate_outside_the_supported_range_is_an_error_before_anything_is_allocated() {
         let e = Resampled::new(Memory::new(44_100, vec![]), 0).unwrap_err();
         assert!(matches!(e, AudioError::Resample { from: 44_100, to: 0, .. }), "{e}");
+        // A prime rate this high would ask the converter for a chunk of two billion frames.
+        let e = Resampled::new(Memory::new(2_147_483_647, vec![0.5; 10]), 48_000).unwrap_err();
+        assert!(matches!(e, AudioError::Resample { .. }), "{e}");
+        assert!(e.to_string().contains("768000"), "{e}");
     }
 }

@@ -155,6 +155,17 @@ impl Keys {
         self.keys[i.index()]
     }
 
+    /// The blake3 digest of the file that source node `i` reads, as its key holds it;
+    /// `None` for other nodes.
+    #[must_use]
+    pub fn source_content(&self, i: NodeIndex) -> Option<[u8; 32]> {
+        let material = &self.materials[i.index()];
+        if material.kind != "source" {
+            return None;
+        }
+        super::parse_hex(material.params["content"].as_str()?)
+    }
+
     /// What node `i`'s key hashes.
     #[must_use]
     pub fn material(&self, i: NodeIndex) -> &KeyMaterial {

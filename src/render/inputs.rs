@@ -32,6 +32,15 @@ pub trait Stream: Send {
         None
     }
 
+    /// Confirms, for a stream that a reader stops reading before its end, that what was
+    /// read can be kept: a source file must still be the file its key was made of.
+    ///
+    /// # Errors
+    /// When the file changed or cannot be read.
+    fn confirm_content(&mut self) -> Result<(), NodeError> {
+        Ok(())
+    }
+
     /// The next `n` frames, lent from the stream's own buffers where it holds them in one
     /// piece, which saves copying them, and otherwise read into `spare`.
     ///
@@ -74,12 +83,23 @@ pub fn lend_by_copy<'a, S: Stream + ?Sized>(
 pub struct FileStream(pub Decoder);
 
 impl FileStream {
-    /// Opens `path` for decoding.
+    /// Opens `path` for decoding, to read the file whose blake3 digest is `content`.
     ///
     /// # Errors
     /// When the file cannot be opened as audio.
-    pub fn open(path: &Path) -> Result<Self, NodeError> {
-        Decoder::open(path).map(Self).map_err(NodeError::Audio)
+    pub fn open(path: &Path, content: Option<[u8; 32]>) -> Result<Self, NodeError> {
+        open_decoder(path, content).map(Self).map_err(NodeError::Audio)
+    }
+}
+
+/// Opens `path`, checking its bytes against `content` when it is given.
+///
+/// # Errors
+/// When the file cannot be opened as audio.
+pub fn open_decoder(path: &Path, content: Option<[u8; 32]>) -> Result<Decoder, AudioError> {
+    match content {
+        Some(digest) => Decoder::open_expecting(path, digest),
+        None => Decoder::open(path),
     }
 }
 
@@ -90,6 +110,10 @@ impl Stream for FileStream {
 
     fn frames(&self) -> Option<u64> {
         self.0.frames()
+    }
+
+    fn confirm_content(&mut self) -> Result<(), NodeError> {
+        self.0.confirm_content().map_err(NodeError::Audio)
     }
 }
 
@@ -150,12 +174,13 @@ impl Stream for EntryStream {
     }
 }
 
-/// Counts the frames of a stream whose container does not say, by decoding it once.
+/// Counts the frames of a stream whose container does not say, by decoding it once; the
+/// file must be the one whose digest is `content`.
 ///
 /// # Errors
-/// When the file fails to decode.
-pub fn count_frames(path: &Path) -> Result<u64, AudioError> {
-    let mut decoder = Decoder::open(path)?;
+/// When the file fails to decode or has changed.
+pub fn count_frames(path: &Path, content: Option<[u8; 32]>) -> Result<u64, AudioError> {
+    let mut decoder = open_decoder(path, content)?;
     if let Some(frames) = decoder.frames() {
         return Ok(frames);
     }

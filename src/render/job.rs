@@ -83,7 +83,7 @@ impl<'a> Job<'a> {
         drop(inbound);
         match &self.graph.graph[input].kind {
             NodeKind::Source { file } if !self.materialized.contains(&input) => {
-                Ok(Box::new(FileStream::open(file)?))
+                Ok(Box::new(FileStream::open(file, self.keys.source_content(input))?))
             }
             _ => Ok(Box::new(EntryStream::open(self.store, self.keys.key(input))?)),
         }

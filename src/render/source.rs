@@ -1,11 +1,15 @@
 //! A source node: a file decoded and resampled to the render rate, kept in the cache so the
 //! resampler runs once per file and rate.
+//!
+//! The decoder checks the file's bytes against the digest in the node's key as it reads
+//! them, and reports a file changed during the render before the entry is sealed, so the
+//! entry is dropped unwritten and never holds audio of another file than its key says.
 
 use super::NodeError;
+use super::inputs::open_decoder;
 use super::job::Job;
 use super::stream::{Produced, SILENCE};
 use crate::audio::Source;
-use crate::audio::decode::Decoder;
 use crate::audio::resample::Resampled;
 use crate::dsp::BLOCK_FRAMES;
 
@@ -14,7 +18,8 @@ use crate::dsp::BLOCK_FRAMES;
 /// # Errors
 /// When the file cannot be decoded or the entry written.
 pub fn run_source(job: &Job<'_>, file: &std::path::Path) -> Result<(), NodeError> {
-    let decoder = Decoder::open(file).map_err(NodeError::Audio)?;
+    let decoder =
+        open_decoder(file, job.keys.source_content(job.node)).map_err(NodeError::Audio)?;
     let mut resampled = Resampled::new(decoder, job.sample_rate()).map_err(NodeError::Audio)?;
     let mut writer = job.create_entry()?;
     let mut left = vec![0.0f32; BLOCK_FRAMES];

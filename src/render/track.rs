@@ -71,6 +71,9 @@ pub fn run_track(
                 skip(stream.as_mut(), start)?;
                 let frames =
                     clip.length.map_or(available.saturating_sub(start), |l| to_frames(l, rate));
+                if frames == 0 {
+                    stream.confirm_content()?;
+                }
                 placed.push(PlacedClip {
                     at: to_frames(clip.at, rate),
                     frames,
@@ -102,6 +105,11 @@ pub fn run_track(
                 let n = (to - from) as usize;
                 let [sl, sr] = &mut scratch;
                 read_full(clip.stream.as_mut(), &mut sl[..n], &mut sr[..n])?;
+                if to == clip.at + clip.frames {
+                    // The clip may end before its file does: what it read must still be the
+                    // file its key was made of.
+                    clip.stream.confirm_content()?;
+                }
                 let out = (from - position) as usize;
                 let offset = from - clip.at;
                 let (dl, dr) = (&mut left[out..out + n], &mut right[out..out + n]);
@@ -131,7 +139,9 @@ fn stream_frames(
         return Ok(frames);
     }
     match &job.graph.graph[source].kind {
-        NodeKind::Source { file } => count_frames(file).map_err(NodeError::Audio),
+        NodeKind::Source { file } => {
+            count_frames(file, job.keys.source_content(source)).map_err(NodeError::Audio)
+        }
         _ => Ok(0),
     }
 }

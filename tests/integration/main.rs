@@ -16,5 +16,6 @@ mod peers;
 mod render_log;
 mod schema;
 mod showcase;
+mod stem_changes;
 mod support;
 mod watch;

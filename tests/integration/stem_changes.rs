@@ -1,0 +1,129 @@
+//! A stem rewritten while a render runs never leaves audio in the cache under a key made
+//! of its old bytes (issue 18, failure 1).
+//!
+//! The race is made deterministic: the keys are computed from the stems as they are, then
+//! a stem is changed, then the render runs with those keys, exactly as when the user saves
+//! a stem between the render hashing it and decoding it. The decoder's own check of bytes
+//! changed while it reads is tested in `audio::decode`.
+
+use std::path::Path;
+
+use mixdown::cache::keys::Keys;
+use mixdown::cache::store::Store;
+use mixdown::graph::{OutputFormat, RenderGraph, build};
+use mixdown::ir::lower;
+use mixdown::project::load_mix;
+use mixdown::render::{Progress, RenderError, Settings, render};
+
+use crate::support::{read_audio, scratch, write_stem};
+
+struct Silent;
+
+impl Progress for Silent {
+    fn planned(&self, _: usize) {}
+    fn finished(&self, _: &str) {}
+}
+
+/// Compiles the mix at `project` (which must be valid) into its graph and its keys, with
+/// each stem hashed as it is on disk now.
+fn graph_and_keys(project: &Path, out: &Path) -> (RenderGraph, Keys) {
+    let loaded = load_mix(project).unwrap_or_else(|_| panic!("{} loads", project.display()));
+    let (mix, diagnostics) = lower(&loaded);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let graph = build(&mix, out, OutputFormat::Float32);
+    let keys = Keys::compute(&graph, mixdown::audio::resample::RESAMPLER_QUALITY, |path| {
+        std::fs::read(path).map(|bytes| blake3::hash(&bytes).to_hex().to_string())
+    })
+    .unwrap();
+    (graph, keys)
+}
+
+fn render_with(graph: &RenderGraph, keys: &Keys, cache: &Path) -> Result<(), RenderError> {
+    let store = Store::open(cache).unwrap();
+    render(graph, keys, &store, cache, graph.output, Settings { jobs: 2 }, &Silent).map(drop)
+}
+
+/// Renders `project` from scratch into its own cache and returns the output's samples.
+fn clean_render(work: &Path, project: &Path, name: &str) -> (Vec<f32>, Vec<f32>) {
+    let out = work.join(format!("clean-{name}"));
+    let (graph, keys) = graph_and_keys(project, &out);
+    render_with(&graph, &keys, &work.join(format!("cache-clean-{name}"))).unwrap();
+    let (_, left, right) = read_audio(&out.join("song.wav"));
+    (left, right)
+}
+
+/// Keys the project, changes `stem` with `change`, renders (which must fail, naming the
+/// stem), restores the stem, and renders again with the same cache: the result must equal
+/// a clean render of the restored project, so nothing of the changed stem was kept.
+fn changed_mid_render_is_not_cached(yaml: &str, change: impl FnOnce(&Path)) {
+    let work = scratch();
+    let dir = work.path();
+    write_stem(&dir.join("vox.wav"), 44_100, 3.0, 1);
+    write_stem(&dir.join("bass.wav"), 48_000, 3.0, 2);
+    write_stem(&dir.join("keys.wav"), 48_000, 3.0, 3);
+    let project = dir.join("song.yaml");
+    std::fs::write(&project, yaml).unwrap();
+    let reference = clean_render(dir, &project, "reference");
+
+    let out = dir.join("out");
+    let cache = dir.join("cache");
+    let (graph, keys) = graph_and_keys(&project, &out);
+    let originals: Vec<(String, Vec<u8>)> = ["vox.wav", "bass.wav", "keys.wav"]
+        .iter()
+        .map(|name| ((*name).to_owned(), std::fs::read(dir.join(name)).unwrap()))
+        .collect();
+    change(dir);
+    let error = render_with(&graph, &keys, &cache).expect_err("a changed stem fails the render");
+    let message = error.to_string();
+    assert!(message.contains("changed while it was being rendered"), "{message}");
+    assert!(!out.join("song.wav").exists(), "no output is written from a changed stem");
+
+    for (name, bytes) in originals {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    render_with(&graph, &keys, &cache).unwrap();
+    let (_, left, right) = read_audio(&out.join("song.wav"));
+    assert!(
+        left == reference.0 && right == reference.1,
+        "the cache held audio of the changed stem"
+    );
+}
+
+const THREE_TRACKS: &str = "mix: Song\nsample_rate: 48 kHz\ntracks:\n  vox: { source: vox.wav }\n  bass: { source: bass.wav, gain: -3 dB }\n  keys: { source: keys.wav, pan: 30% left }\n";
+
+#[test]
+fn a_stem_rewritten_in_place_after_it_was_hashed_is_not_cached() {
+    // bass.wav is at the render rate, so the track decodes it directly.
+    changed_mid_render_is_not_cached(THREE_TRACKS, |dir| {
+        write_stem(&dir.join("bass.wav"), 48_000, 3.0, 9);
+    });
+}
+
+#[test]
+fn a_resampled_stem_rewritten_after_it_was_hashed_is_not_cached() {
+    // vox.wav is at 44.1 kHz, so a source node resamples it into its own entry.
+    changed_mid_render_is_not_cached(THREE_TRACKS, |dir| {
+        write_stem(&dir.join("vox.wav"), 44_100, 3.0, 9);
+    });
+}
+
+#[test]
+fn a_stem_replaced_by_a_rename_after_it_was_hashed_is_not_cached() {
+    changed_mid_render_is_not_cached(THREE_TRACKS, |dir| {
+        write_stem(&dir.join("new-keys.wav"), 48_000, 3.0, 9);
+        std::fs::rename(dir.join("new-keys.wav"), dir.join("keys.wav")).unwrap();
+    });
+}
+
+#[test]
+fn a_change_past_the_end_of_a_clip_is_still_found() {
+    // The clip reads the first second only; the change is in the last.
+    let yaml = "mix: Song\nsample_rate: 48 kHz\nlength: 1 s\ntracks:\n  vox: { source: vox.wav }\n  bass:\n    clips:\n      - { file: bass.wav, at: 0 s, start: 0 s, length: 1 s }\n";
+    changed_mid_render_is_not_cached(yaml, |dir| {
+        let path = dir.join("bass.wav");
+        let mut bytes = std::fs::read(&path).unwrap();
+        let near_end = bytes.len() - 100;
+        bytes[near_end] ^= 0x10;
+        std::fs::write(&path, bytes).unwrap();
+    });
+}
