@@ -19,7 +19,7 @@ use symphonia::core::codecs::{
     CODEC_TYPE_VORBIS, CodecParameters, Decoder as CodecDecoder, DecoderOptions,
 };
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::{FormatOptions, FormatReader};
+use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo};
 use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
@@ -62,6 +62,8 @@ pub struct Decoder {
     failed: Option<String>,
     /// The check that the bytes read are the bytes expected, until it is made.
     content: Option<ContentCheck>,
+    /// The container the file's first bytes name.
+    container: Option<Container>,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -123,6 +125,7 @@ impl Decoder {
         let mut decoder = guarded(|| Self::probe(path.clone(), stream, container, aiff_frames))
             .map_err(|message| panicked(&path, &message))??;
         decoder.content = check;
+        decoder.container = container;
         if decoder.channels == 0 {
             // Some containers only reveal the layout in the first packet.
             decoder.fill()?;
@@ -199,6 +202,7 @@ impl Decoder {
             ended: false,
             failed: None,
             content: None,
+            container: None,
         })
     }
 
@@ -216,6 +220,69 @@ impl Decoder {
             Ok(true) => Ok(()),
             Ok(false) => Err(AudioError::Changed { path: self.path.clone() }),
             Err(source) => Err(AudioError::Read { path: self.path.clone(), source }),
+        }
+    }
+
+    /// The container the file's first bytes name, whatever its extension says.
+    #[must_use]
+    pub fn container(&self) -> Option<Container> {
+        self.container
+    }
+
+    /// Checks, without decoding the whole file, that a FLAC stream holds the frames its
+    /// header declares: a seek to the last declared frame must find a packet that holds
+    /// it. This is how `check` finds a cut-off FLAC (a WAV's header check finds a cut-off
+    /// WAV at open). Other formats, whose declared lengths are estimates or whose readers
+    /// cannot seek, pass unchecked. The decoder is left past its start: use a fresh one
+    /// to read the audio.
+    ///
+    /// # Errors
+    /// [`AudioError::Truncated`] when the stream ends early.
+    pub fn check_declared_end(&mut self) -> Result<(), AudioError> {
+        /// Packets read after the seek before giving up without a verdict.
+        const PACKETS_AFTER_SEEK: usize = 256;
+        let (Some(Container::Flac), Some(frames)) = (self.container, self.frames) else {
+            return Ok(());
+        };
+        let Some(last) = frames.checked_sub(1) else { return Ok(()) };
+        let track_id = self.track_id;
+        let outcome = guarded(|| -> Result<Option<u64>, SymphoniaError> {
+            let to = SeekTo::TimeStamp { ts: last, track_id };
+            self.format.seek(SeekMode::Coarse, to)?;
+            let mut reached = 0;
+            for _ in 0..PACKETS_AFTER_SEEK {
+                let packet = match self.format.next_packet() {
+                    Ok(packet) => packet,
+                    Err(SymphoniaError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                        return Ok(Some(reached));
+                    }
+                    Err(e) => return Err(e),
+                };
+                if packet.track_id() == track_id {
+                    reached = packet.ts() + packet.dur();
+                    if reached > last {
+                        return Ok(None);
+                    }
+                }
+            }
+            Ok(None)
+        });
+        self.ended = true;
+        match outcome.map_err(|message| panicked(&self.path, &message))? {
+            Ok(None) => Ok(()),
+            Ok(Some(reached)) => Err(AudioError::Truncated {
+                path: self.path.clone(),
+                expected: frames,
+                decoded: reached,
+            }),
+            // A seek beyond the data, or a damaged frame where it lands.
+            Err(SymphoniaError::SeekError(_)) => {
+                Err(AudioError::CutShort { path: self.path.clone(), expected: frames })
+            }
+            Err(SymphoniaError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                Err(AudioError::CutShort { path: self.path.clone(), expected: frames })
+            }
+            Err(e) => Err(error(&self.path, e)),
         }
     }
 

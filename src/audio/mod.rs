@@ -17,6 +17,7 @@ mod content_check;
 pub mod decode;
 mod guard;
 pub mod loudness;
+pub mod probe;
 pub mod resample;
 mod riff;
 pub mod wav;
@@ -94,6 +95,14 @@ pub enum AudioError {
         /// Frames actually decoded.
         decoded: u64,
     },
+    /// The file ends before the last frame its header declares, found without decoding.
+    #[error("{}: cut short: the header declares {expected} frames but the file ends before the last of them", path.display())]
+    CutShort {
+        /// The file.
+        path: PathBuf,
+        /// Frames the header declares.
+        expected: u64,
+    },
     /// The file has no bytes at all.
     #[error("{}: the file is empty (0 bytes); export the audio again", path.display())]
     Empty {
@@ -108,8 +117,8 @@ pub enum AudioError {
     },
     /// The header declares a sample rate outside the range we read.
     #[error(
-        "{}: declares a sample rate of {rate} Hz; audio files from {} to {} Hz are read, so the header is damaged",
-        path.display(), MIN_SAMPLE_RATE, MAX_SAMPLE_RATE
+        "{}: declares a sample rate of {rate} Hz; audio files from {} kHz to {} kHz are read, so the header is damaged",
+        path.display(), MIN_SAMPLE_RATE / 1000, MAX_SAMPLE_RATE / 1000
     )]
     SampleRate {
         /// The file.
@@ -169,6 +178,7 @@ impl AudioError {
             | Self::Channels { path, .. }
             | Self::Corrupt { path, .. }
             | Self::Truncated { path, .. }
+            | Self::CutShort { path, .. }
             | Self::Empty { path }
             | Self::NoAudio { path }
             | Self::SampleRate { path, .. }

@@ -7,6 +7,10 @@
 //! so a clipped square wave stays symmetric); there is no dither here. The file holds only
 //! the format and the samples: no dates, no host names, no paths.
 //!
+//! Integer files count, as they are written, the samples that reach full scale (the
+//! largest integer of either sign, where everything louder is clipped), with the loudest
+//! sample before clipping, so that a render can say that it clipped and by how much.
+//!
 //! The container is written here rather than through a WAV crate: the header is a fixed
 //! 44 or 68 bytes, and packing whole blocks of samples into bytes is several times faster
 //! than a per-sample writer, which mattered because every render ends by writing its file.
@@ -80,12 +84,34 @@ impl WavFormat {
     }
 }
 
+/// How much of an integer file reached full scale.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Clipping {
+    /// Samples (of either channel) at the largest integer of either sign: clipped, or
+    /// within half a step of it.
+    pub samples: u64,
+    /// The largest magnitude among the samples given, before conversion (1.0 is full
+    /// scale); 0 for a float file, which stores every value as it is.
+    pub peak: f32,
+}
+
+/// The loudest sample of the frames from `start` on, per block written.
+#[derive(Debug, Clone, Copy)]
+struct BlockPeak {
+    start: u64,
+    peak: f32,
+}
+
 /// A stereo WAV file being written.
 pub struct WavWriter {
     path: PathBuf,
     temp: PathBuf,
     format: WavFormat,
     frames: u64,
+    /// Integer samples written at full scale, in the frames kept so far.
+    full_scale: u64,
+    /// Each block's peak, so that a truncation can drop those of the frames it cuts.
+    peaks: Vec<BlockPeak>,
     header_bytes: u64,
     /// Packed bytes not yet written to the file.
     pending: Vec<u8>,
@@ -114,7 +140,13 @@ impl WavWriter {
     ) -> Result<Self, AudioError> {
         let path = path.as_ref().to_path_buf();
         let temp = temp_path(&path);
-        let file = File::create(&temp)
+        // Readable too: a truncation reads back what it cuts, to count its clipping.
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)
             .map_err(|source| AudioError::Open { path: path.clone(), source })?;
         let header = format.header(sample_rate);
         let mut writer = Self {
@@ -122,6 +154,8 @@ impl WavWriter {
             temp,
             format,
             frames: 0,
+            full_scale: 0,
+            peaks: Vec::new(),
             header_bytes: header.len() as u64,
             pending: Vec::with_capacity(WRITE_BUFFER_BYTES + 64 * 1024),
             file: Some(file),
@@ -141,10 +175,11 @@ impl WavWriter {
             let source = io::Error::other("the audio exceeds the 4 GiB a WAV file can hold");
             return Err(AudioError::Write { path: self.path.clone(), source });
         }
+        let start = self.frames;
         self.frames = frames;
-        match self.format {
-            WavFormat::Pcm16 => pack_integers::<2>(&mut self.pending, left, right),
-            WavFormat::Pcm24 => pack_integers::<3>(&mut self.pending, left, right),
+        let integers = match self.format {
+            WavFormat::Pcm16 => Some(pack_integers::<2>(&mut self.pending, left, right)),
+            WavFormat::Pcm24 => Some(pack_integers::<3>(&mut self.pending, left, right)),
             WavFormat::Float32 => {
                 let start = self.pending.len();
                 self.pending.resize(start + 8 * left.len(), 0);
@@ -153,7 +188,13 @@ impl WavWriter {
                     frame[..4].copy_from_slice(&l.to_le_bytes());
                     frame[4..].copy_from_slice(&r.to_le_bytes());
                 }
+                None
             }
+        };
+        if let Some(full_scale) = integers {
+            self.full_scale += full_scale;
+            let peak = left.iter().chain(right).fold(0.0_f32, |p, x| p.max(x.abs()));
+            self.peaks.push(BlockPeak { start, peak });
         }
         if self.pending.len() >= WRITE_BUFFER_BYTES {
             self.flush().map_err(|e| self.write_error(e))?;
@@ -171,14 +212,26 @@ impl WavWriter {
             return Ok(());
         }
         let bytes = self.header_bytes + frames * self.format.bytes_per_frame();
+        let format = self.format;
         let result = self.flush().and_then(|()| {
-            let Some(f) = self.file.as_mut() else { return Ok(()) };
+            let Some(f) = self.file.as_mut() else { return Ok(0) };
+            let cut = count_full_scale_from(f, bytes, format)?;
             f.set_len(bytes)?;
-            f.seek(SeekFrom::Start(bytes)).map(drop)
+            f.seek(SeekFrom::Start(bytes)).map(|_| cut)
         });
-        result.map_err(|e| self.write_error(e))?;
+        let cut = result.map_err(|e| self.write_error(e))?;
+        self.full_scale -= cut;
+        self.peaks.retain(|block| block.start < frames);
         self.frames = frames;
         Ok(())
+    }
+
+    /// How much of the file written so far reached full scale. The peak is that of the
+    /// blocks kept whole or in part by [`WavWriter::truncate`].
+    #[must_use]
+    pub fn clipping(&self) -> Clipping {
+        let peak = self.peaks.iter().fold(0.0_f32, |p, block| p.max(block.peak));
+        Clipping { samples: self.full_scale, peak }
     }
 
     /// Completes the header and moves the file into place.
@@ -219,12 +272,38 @@ impl WavWriter {
     }
 }
 
-/// Appends a block as interleaved `N`-byte little-endian integers. The samples are
-/// converted a chunk at a time into a small array first: that loop has no byte shuffling
-/// in it, so the compiler vectorizes it, which makes packing about 1.7 times as fast.
-fn pack_integers<const N: usize>(out: &mut Vec<u8>, left: &[f32], right: &[f32]) {
+/// Counts the samples at full scale in the integer samples of `file` from byte `from` to
+/// its end, leaving the file's position wherever the reading ends.
+fn count_full_scale_from(file: &mut File, from: u64, format: WavFormat) -> io::Result<u64> {
+    let width = format.bytes_per_sample();
+    if format == WavFormat::Float32 {
+        return Ok(0);
+    }
+    let max = (1_i32 << (8 * width - 1)) - 1;
+    file.seek(SeekFrom::Start(from))?;
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(file, &mut bytes)?;
+    let at_full_scale = bytes
+        .chunks_exact(width)
+        .map(|b| {
+            let mut le = [0_u8; 4];
+            le[4 - width..].copy_from_slice(b);
+            i32::from_le_bytes(le) >> (8 * (4 - width))
+        })
+        .filter(|&i| i == max || i == -max)
+        .count();
+    Ok(at_full_scale as u64)
+}
+
+/// Appends a block as interleaved `N`-byte little-endian integers and returns how many of
+/// its samples are at full scale. The samples are converted a chunk at a time into a small
+/// array first: that loop has no byte shuffling in it, so the compiler vectorizes it,
+/// which makes packing about 1.7 times as fast.
+fn pack_integers<const N: usize>(out: &mut Vec<u8>, left: &[f32], right: &[f32]) -> u64 {
     const CHUNK: usize = 64;
     let shift = 8 * N as u32 - 1;
+    let max = (1_i32 << shift) - 1;
+    let mut full_scale = 0_u64;
     let start = out.len();
     out.resize(start + 2 * N * left.len(), 0);
     let mut ints = [[0i32; CHUNK]; 2];
@@ -232,11 +311,14 @@ fn pack_integers<const N: usize>(out: &mut Vec<u8>, left: &[f32], right: &[f32])
     for ((l, r), packed) in chunks.zip(out[start..].chunks_mut(2 * N * CHUNK)) {
         ints[0].iter_mut().zip(l).for_each(|(i, x)| *i = to_int(*x, shift));
         ints[1].iter_mut().zip(r).for_each(|(i, x)| *i = to_int(*x, shift));
+        let at_max = |ints: &[i32]| ints.iter().filter(|&&i| i == max || i == -max).count();
+        full_scale += (at_max(&ints[0][..l.len()]) + at_max(&ints[1][..r.len()])) as u64;
         for ((frame, il), ir) in packed.chunks_exact_mut(2 * N).zip(&ints[0]).zip(&ints[1]) {
             frame[..N].copy_from_slice(&il.to_le_bytes()[..N]);
             frame[N..].copy_from_slice(&ir.to_le_bytes()[..N]);
         }
     }
+    full_scale
 }
 
 impl Drop for WavWriter {
@@ -469,6 +551,51 @@ mod tests {
         let e = w.write(&[0.0; 11], &[0.0; 11]).unwrap_err();
         assert!(matches!(e, AudioError::Write { .. }), "{e}");
         w.write(&[0.0; 10], &[0.0; 10]).unwrap();
+    }
+
+    #[test]
+    fn integer_files_count_the_samples_at_full_scale_and_the_peak_before_clipping() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.wav");
+        let mut w = WavWriter::create(&path, 48_000, WavFormat::Pcm24).unwrap();
+        // +12 dBFS on the left in frames 100..200, and one sample exactly at full scale.
+        let mut left = vec![0.5_f32; 1000];
+        left[100..200].fill(3.981);
+        left[999] = -1.0;
+        let right = vec![-0.25_f32; 1000];
+        for (l, r) in left.chunks(300).zip(right.chunks(300)) {
+            w.write(l, r).unwrap();
+        }
+        let clipping = w.clipping();
+        assert_eq!(clipping.samples, 101);
+        assert_eq!(clipping.peak, 3.981);
+        w.finish().unwrap();
+    }
+
+    #[test]
+    fn a_truncation_drops_the_clipping_of_the_frames_it_cuts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.wav");
+        for format in [WavFormat::Pcm16, WavFormat::Pcm24] {
+            let mut w = WavWriter::create(&path, 48_000, format).unwrap();
+            w.write(&[2.0; 500], &[0.1; 500]).unwrap();
+            w.write(&[0.1; 500], &[-8.0; 500]).unwrap();
+            assert_eq!(w.clipping().samples, 1000);
+            w.truncate(700).unwrap();
+            assert_eq!(w.clipping(), Clipping { samples: 700, peak: 8.0 }, "{format:?}");
+            w.truncate(300).unwrap();
+            assert_eq!(w.clipping(), Clipping { samples: 300, peak: 2.0 }, "{format:?}");
+            w.finish().unwrap();
+        }
+    }
+
+    #[test]
+    fn float_files_never_clip() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w =
+            WavWriter::create(dir.path().join("a.wav"), 48_000, WavFormat::Float32).unwrap();
+        w.write(&[4.0; 100], &[-4.0; 100]).unwrap();
+        assert_eq!(w.clipping(), Clipping::default());
     }
 
     #[test]

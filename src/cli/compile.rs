@@ -1,10 +1,12 @@
 //! Load → lower → graph, shared by every subcommand that reads a project, with the
 //! diagnostics printed to stderr.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::audio::decode::Decoder;
-use crate::diag::{Diagnostic, render};
+use crate::audio::AudioError;
+use crate::audio::probe::{Probe, probe};
+use crate::diag::{Diagnostic, Location, render};
 use crate::graph::{OutputFormat, RenderGraph, build};
 use crate::ir::{Mix, TrackInput, lower};
 use crate::project::{LoadedMix, Rejected, SetAside, load_mix};
@@ -71,9 +73,8 @@ pub fn print_all(diagnostics: &[Diagnostic]) {
     }
 }
 
-/// Opens every source file's header, so a file that is not audio fails the check at its
-/// own line rather than half way through a render.
-fn probe_sources(loaded: &LoadedMix, mix: &Mix) -> Vec<Diagnostic> {
+/// Every audio file a mix reads, with the YAML path of the value that names it.
+fn named_files(mix: &Mix) -> Vec<(String, PathBuf)> {
     let mut files: Vec<(String, PathBuf)> = Vec::new();
     for t in &mix.tracks {
         match &t.input {
@@ -89,15 +90,89 @@ fn probe_sources(loaded: &LoadedMix, mix: &Mix) -> Vec<Diagnostic> {
         }
     }
     files
-        .into_iter()
-        .filter_map(|(yaml_path, file)| {
-            let error = Decoder::open(&file).err()?;
-            Some(
-                Diagnostic::error("unreadable-audio", error.to_string())
-                    .at(loaded.locate(&yaml_path), Some(yaml_path))
-                    .with_label("not readable audio")
-                    .with_help("re-export the file as WAV or FLAC, or point to another file"),
-            )
-        })
-        .collect()
+}
+
+/// Opens every source file's header, so that a file that is not audio, is cut short, or
+/// declares what no render can use fails the check at the line naming it rather than half
+/// way through a render; and warns, at the same line, of a file whose content is not the
+/// format its name says or that holds no audio at all.
+fn probe_sources(loaded: &LoadedMix, mix: &Mix) -> Vec<Diagnostic> {
+    let mut probed: BTreeMap<PathBuf, Result<Probe, AudioError>> = BTreeMap::new();
+    let mut found = Vec::new();
+    for (yaml_path, file) in named_files(mix) {
+        let outcome = probed.entry(file.clone()).or_insert_with(|| probe(&file));
+        let at = loaded.locate(&yaml_path);
+        let shown = file.display();
+        let diagnostics = match outcome {
+            Err(error) => {
+                let (label, help) = match error {
+                    AudioError::Truncated { .. } | AudioError::CutShort { .. } => (
+                        "cut short",
+                        "the file was cut short, by an interrupted copy or export; copy or export it again",
+                    ),
+                    AudioError::Empty { .. } | AudioError::NoAudio { .. } => {
+                        ("no audio in it", "export the audio again, or point to another file")
+                    }
+                    _ => (
+                        "not readable audio",
+                        "re-export the file as WAV or FLAC, or point to another file",
+                    ),
+                };
+                vec![
+                    Diagnostic::error("unreadable-audio", error.to_string())
+                        .with_label(label)
+                        .with_help(help),
+                ]
+            }
+            Ok(probe) => {
+                let mut warnings = Vec::new();
+                if let Some((real, promised)) = probe.disguised_as() {
+                    warnings.push(
+                        Diagnostic::warning(
+                            "audio-format-mismatch",
+                            format!(
+                                "`{shown}` holds {} audio, not {}",
+                                real.name(),
+                                promised.name()
+                            ),
+                        )
+                        .with_label(format!(
+                            "{} data under a {} name",
+                            real.name(),
+                            promised.name()
+                        ))
+                        .with_help(format!(
+                            "rename it to `{}`, so that every tool reads it as what it is",
+                            file.with_extension(real.extension()).display()
+                        )),
+                    );
+                }
+                if probe.is_silent_nothing() {
+                    warnings.push(
+                        Diagnostic::warning(
+                            "empty-audio",
+                            format!("`{shown}` holds no audio (0 frames)"),
+                        )
+                        .with_label("0 frames")
+                        .with_help("its track is silent and adds nothing to the mix's length; export the stem again, or remove the track"),
+                    );
+                }
+                warnings
+            }
+        };
+        found.extend(diagnostics.into_iter().map(|d| d.at(at.clone(), Some(yaml_path.clone()))));
+    }
+    found
+}
+
+/// Where in the project at `project` the audio file `file` is named: the YAML path and its
+/// location, for an error that a render found in that file. `None` when the project no
+/// longer loads or does not name the file.
+#[must_use]
+pub fn locate_audio_file(project: &Path, file: &Path) -> Option<(String, Location)> {
+    let loaded = load_mix(project).ok()?;
+    let (mix, _) = lower(&loaded);
+    let (yaml_path, _) = named_files(&mix).into_iter().find(|(_, named)| named == file)?;
+    let location = loaded.locate(&yaml_path)?;
+    Some((yaml_path, location))
 }

@@ -1,9 +1,11 @@
 //! `mixdown render`: render a mix, re-rendering only what the cache lacks.
 
 use std::path::{Path, PathBuf};
+
+use petgraph::graph::NodeIndex;
 use std::time::{Instant, SystemTime};
 
-use super::compile::{Broken, Compiled, compile};
+use super::compile::{Broken, Compiled, compile, locate_audio_file, print_all};
 use super::peak_memory::peak_resident_bytes;
 use super::progress::Bar;
 use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK};
@@ -11,9 +13,13 @@ use crate::audio::resample::RESAMPLER_QUALITY;
 use crate::cache::file_digest::FileDigests;
 use crate::cache::keys::Keys;
 use crate::cache::store::Store;
-use crate::diag::suggest;
+use crate::diag::{Diagnostic, suggest};
+use crate::graph::NodeKind;
 use crate::graph::OutputFormat;
-use crate::render::{PlanStep, RenderEvent, Settings, plan, render};
+use crate::render::{
+    NodeError, OutputRecord, PlanStep, RenderError, RenderEvent, RenderReport, Settings, plan,
+    render,
+};
 
 /// The arguments `render` and `watch` share: the mix file, how to render it, the cache.
 #[derive(Debug, clap::Args)]
@@ -99,17 +105,53 @@ pub fn render_file(
         Ok(compiled) => compiled,
         Err(broken) => return Rendered { code: EXIT_INVALID, files: Err(broken) },
     };
-    let code = render_with_cache(options, &compiled, cache_dir, dry_run, run_start, started);
+    let code =
+        render_with_cache(file, options, &compiled, cache_dir, dry_run, (run_start, started));
     Rendered { code, files: Ok(compiled.graph.files()) }
 }
 
+/// Prints a failed render's error; one in an audio file is located at the line of the
+/// project that names the file.
+fn report_failure(project: &Path, failure: &RenderError) {
+    let site = match &failure.error {
+        NodeError::Audio(error) => error.path().and_then(|file| locate_audio_file(project, file)),
+        _ => None,
+    };
+    if let Some((yaml_path, location)) = site {
+        let diagnostic = Diagnostic::error("render-failed", failure.error.to_string())
+            .at(Some(location), Some(yaml_path))
+            .with_label("this file failed to render");
+        print_all(&[diagnostic]);
+    } else {
+        eprintln!("error[render-failed]: {}", failure.error);
+    }
+    eprintln!("  = node: {}", failure.node);
+}
+
+/// Says where the output file went, and warns when its integer samples clipped, the same
+/// whether the file was written now or found up to date.
+fn report_output(compiled: &Compiled, target: NodeIndex, cache_dir: &Path, report: &RenderReport) {
+    let node = &compiled.graph.graph[target];
+    let NodeKind::Output { path, .. } = &node.kind else { return };
+    let written = report.rendered().contains(&node.id);
+    if written {
+        eprintln!("wrote {}", path.display());
+    } else {
+        eprintln!("{} is up to date", path.display());
+    }
+    let record = OutputRecord::load(cache_dir, path);
+    if let Some(warning) = record.and_then(|r| r.clipping_warning(path)) {
+        eprintln!("warning: {warning}");
+    }
+}
+
 fn render_with_cache(
+    project: &Path,
     args: &RenderOptions,
     compiled: &Compiled,
     cache_dir: &Path,
     dry_run: bool,
-    run_start: SystemTime,
-    started: Instant,
+    (run_start, started): (SystemTime, Instant),
 ) -> i32 {
     let graph = &compiled.graph;
     let store = match Store::open(cache_dir) {
@@ -161,6 +203,7 @@ fn render_with_cache(
             for warning in &report.warnings {
                 eprintln!("warning: {warning}");
             }
+            report_output(compiled, target, cache_dir, &report);
             if args.verbose {
                 for event in &report.events {
                     match event {
@@ -184,8 +227,8 @@ fn render_with_cache(
             }
             EXIT_OK
         }
-        Err(e) => {
-            eprintln!("error[render-failed]: {}\n  = node: {}", e.error, e.node);
+        Err(failure) => {
+            report_failure(project, &failure);
             EXIT_FAILURE
         }
     }

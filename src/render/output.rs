@@ -1,6 +1,7 @@
 //! The output node: the master cut to the song's length and written as a WAV file,
 //! atomically. A small record in the cache remembers what was written, so a render with
-//! nothing changed can trust the file without reading it.
+//! nothing changed can trust the file without reading it, and report the file's clipping
+//! just as the render that wrote it did.
 
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -11,14 +12,14 @@ use super::NodeError;
 use super::job::Job;
 use super::retired::retire;
 use super::stream::{MAX_TAIL_SECONDS, read_full};
-use crate::audio::wav::{WavFormat, WavWriter, remove_stale_temporaries};
+use crate::audio::wav::{Clipping, WavFormat, WavWriter, remove_stale_temporaries};
 use crate::cache::Key;
 use crate::dsp::BLOCK_FRAMES;
 use crate::graph::OutputFormat;
 use crate::ir::Length;
 
 /// What the cache remembers of a written output file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutputRecord {
     /// The output node's key when the file was written.
     pub key: String,
@@ -26,6 +27,13 @@ pub struct OutputRecord {
     pub size: u64,
     /// Modification time in nanoseconds since the epoch.
     pub mtime_ns: u128,
+    /// Samples at full scale in an integer file (clipped), as the writer counted them;
+    /// `None` in a record written before they were counted, which is then not trusted.
+    #[serde(default)]
+    pub clipped_samples: Option<u64>,
+    /// The loudest sample before conversion, 1.0 being full scale.
+    #[serde(default)]
+    pub peak: f32,
 }
 
 impl OutputRecord {
@@ -36,24 +44,47 @@ impl OutputRecord {
     }
 
     /// The record for the file at `output` as it is now, for key `key`.
-    fn of(output: &Path, key: Key) -> Option<Self> {
+    fn of(output: &Path, key: Key, clipping: Clipping) -> Option<Self> {
         let meta = std::fs::metadata(output).ok()?;
         let mtime_ns = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
-        Some(Self { key: key.to_string(), size: meta.len(), mtime_ns })
+        Some(Self {
+            key: key.to_string(),
+            size: meta.len(),
+            mtime_ns,
+            clipped_samples: Some(clipping.samples),
+            peak: clipping.peak,
+        })
+    }
+
+    /// The record of what this cache last wrote at `output`, if any.
+    #[must_use]
+    pub fn load(cache_root: &Path, output: &Path) -> Option<Self> {
+        let text = std::fs::read_to_string(Self::path(cache_root, output)).ok()?;
+        serde_json::from_str(&text).ok()
     }
 
     /// Whether `output` is exactly the file this cache wrote for `key`.
     #[must_use]
     pub fn is_fresh(cache_root: &Path, output: &Path, key: Key) -> bool {
-        let Ok(text) = std::fs::read_to_string(Self::path(cache_root, output)) else {
-            return false;
-        };
-        let Ok(recorded) = serde_json::from_str::<Self>(&text) else { return false };
-        Self::of(output, key).is_some_and(|now| now == recorded)
+        let Some(recorded) = Self::load(cache_root, output) else { return false };
+        let Some(samples) = recorded.clipped_samples else { return false };
+        let clipping = Clipping { samples, peak: recorded.peak };
+        Self::of(output, key, clipping).is_some_and(|now| now == recorded)
     }
 
-    fn save(cache_root: &Path, output: &Path, key: Key) -> std::io::Result<()> {
-        let Some(record) = Self::of(output, key) else { return Ok(()) };
+    /// The clipping warning for this file, if its integer samples reached full scale.
+    #[must_use]
+    pub fn clipping_warning(&self, output: &Path) -> Option<String> {
+        let clipped = self.clipped_samples.filter(|&n| n > 0)?;
+        Some(format!(
+            "`{}` clipped: {clipped} samples reached full scale, and the loudest peaked at {:+.1} dBFS; lower the master gain or add a limiter",
+            output.display(),
+            20.0 * f64::from(self.peak).log10()
+        ))
+    }
+
+    fn save(cache_root: &Path, output: &Path, key: Key, clipping: Clipping) -> std::io::Result<()> {
+        let Some(record) = Self::of(output, key, clipping) else { return Ok(()) };
         let path = Self::path(cache_root, output);
         std::fs::create_dir_all(path.parent().expect("records live in a folder"))?;
         let temp = path.with_extension(format!("tmp{}", std::process::id()));
@@ -118,8 +149,9 @@ pub fn run_output(
     while read_full(stream.as_mut(), &mut left, &mut right)? > 0 {}
     let frames = output_frames(length, rate, content, stream.audible_frames().unwrap_or(0));
     writer.truncate(frames).map_err(NodeError::Audio)?;
+    let clipping = writer.clipping();
     retire(cache_root, path);
     writer.finish().map_err(NodeError::Audio)?;
-    OutputRecord::save(cache_root, path, job.keys.key(job.node))
+    OutputRecord::save(cache_root, path, job.keys.key(job.node), clipping)
         .map_err(|e| NodeError::Output { path: path.to_path_buf(), source: e })
 }

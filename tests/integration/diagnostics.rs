@@ -47,7 +47,7 @@ fixtures! {
     an_out_of_range_pan_is_rejected => "out-of-range",
     a_missing_file_suggests_the_nearest_name => "missing-file",
     a_file_that_is_not_audio_fails_the_check => "corrupt-audio",
-    a_truncated_audio_file_fails_the_render_naming_the_file => "truncated-audio",
+    a_truncated_flac_fails_the_check_at_its_line => "truncated-audio",
     a_sample_rate_of_zero_is_rejected => "sample-rate-zero",
     a_unit_in_the_wrong_case_names_the_right_spelling => "unit-case",
     an_empty_project_says_what_a_mix_needs => "empty-project",

@@ -1,6 +1,7 @@
 //! The integration tests: render real projects through the `mixdown` binary and assert
 //! measured properties, render logs, diagnostics and determinism.
 
+mod bad_audio;
 mod cache_integrity;
 mod contract_bytes;
 mod contract_songs;
