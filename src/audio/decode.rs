@@ -7,6 +7,13 @@
 //! duplicated into both channels; the engine applies pan laws. Encoder delay and padding
 //! (gapless MP3) are trimmed, so the frames returned are the song's frames.
 //!
+//! Nothing symphonia would trust reaches it unchecked: a WAV header is walked first (see
+//! `riff`), declared rates, channel counts and packet lengths are checked before the codec
+//! allocates by them, a panic inside symphonia is the file's error, and a sample that is
+//! infinite or NaN is an error giving its time. A decoder opened with
+//! [`Decoder::open_expecting`] reads through a hasher and reports a file whose bytes are
+//! not the ones its cache key was made of.
+//!
 //! This is the only file that names symphonia.
 
 use std::fs::File;
@@ -178,10 +185,7 @@ impl Decoder {
             Some(layout) => check_channels(&path, layout.count())?,
             None => 0,
         };
-        // The codec sizes its buffers by this; a header may say anything.
-        if params.max_frames_per_packet.is_some_and(|n| n > MAX_FRAMES_PER_PACKET) {
-            return Err(corrupt(&path, "its header declares packets of implausible length"));
-        }
+        check_packet_length(&path, params.max_frames_per_packet)?;
         let codec = symphonia::default::get_codecs()
             .make(&params, &DecoderOptions { verify: true })
             .map_err(|e| error(&path, e))?;
@@ -601,6 +605,18 @@ fn check_wav_header(path: &Path, file: &mut File) -> Result<(), AudioError> {
     }
 }
 
+/// Refuses a header declaring packets longer than [`MAX_FRAMES_PER_PACKET`]: the codec
+/// sizes its buffers by the declared length, and a header may say anything.
+fn check_packet_length(path: &Path, max_frames: Option<u64>) -> Result<(), AudioError> {
+    match max_frames {
+        Some(frames) if frames > MAX_FRAMES_PER_PACKET => Err(corrupt(
+            path,
+            &format!("its header declares packets of {frames} frames, more than any format uses"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn check_sample_rate(path: &Path, rate: u32) -> Result<(), AudioError> {
     if (MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
         Ok(())
@@ -893,6 +909,17 @@ mod tests {
         let e = Decoder::open(&path).unwrap_err();
         assert!(matches!(e, AudioError::Corrupt { .. }), "{e}");
         assert!(e.to_string().contains("`LIST` chunk"), "{e}");
+    }
+
+    #[test]
+    fn a_declared_packet_length_beyond_a_million_frames_is_refused_before_the_codec_is_built() {
+        let path = Path::new("huge.caf");
+        assert!(check_packet_length(path, None).is_ok());
+        assert!(check_packet_length(path, Some(65_535)).is_ok());
+        assert!(check_packet_length(path, Some(MAX_FRAMES_PER_PACKET)).is_ok());
+        let e = check_packet_length(path, Some(u64::from(u32::MAX))).unwrap_err();
+        assert!(matches!(e, AudioError::Corrupt { .. }), "{e}");
+        names_the_file(&e, path);
     }
 
     #[test]

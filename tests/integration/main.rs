@@ -3,6 +3,7 @@
 
 mod bad_audio;
 mod cache_integrity;
+mod clipping;
 mod contract_bytes;
 mod contract_songs;
 mod determinism;
