@@ -1,5 +1,6 @@
 //! Audio files in and out: decoding any supported format to planar stereo `f32`,
-//! resampling to the project rate, writing WAV files atomically, and measuring loudness.
+//! resampling to the project rate, writing WAV files atomically, reducing word length with
+//! dither, and measuring loudness.
 //!
 //! Each outside library is named in one file only (symphonia in [`decode`], rubato in
 //! [`resample`], ebur128 in [`loudness`]); [`wav`] writes the WAV container itself. This
@@ -15,6 +16,7 @@ mod aiff;
 pub mod container;
 mod content_check;
 pub mod decode;
+pub mod dither;
 mod guard;
 pub mod loudness;
 pub mod probe;
