@@ -97,10 +97,10 @@ fn bass_alone(work: &Path, with_sidechain: bool) -> Audio {
     let mut edited = String::new();
     let mut track = String::new();
     for line in text.lines() {
-        if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':')) {
-            if !name.starts_with(' ') {
-                track = name.to_string();
-            }
+        if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':'))
+            && !name.starts_with(' ')
+        {
+            track = name.to_string();
         }
         if !with_sidechain && line.contains("sidechain: kick") {
             continue;

@@ -301,7 +301,7 @@ fn tap_outputs(taps: &[[f32; LINES]; 2], x: &[f32; LINES]) -> (f32, f32) {
 /// reaches the outputs only after it has been through the lines.
 fn output_taps() -> [[f64; LINES]; 2] {
     let tap = |i: usize, even: usize, odd: usize| {
-        let pattern = if i % 2 == 0 { WALSH[even] } else { WALSH[odd] };
+        let pattern = if i.is_multiple_of(2) { WALSH[even] } else { WALSH[odd] };
         0.25 * SIGNS[i] * pattern[i / 2]
     };
     [std::array::from_fn(|i| tap(i, 0, 1)), std::array::from_fn(|i| tap(i, 2, 3))]

@@ -224,7 +224,7 @@ fn line_lengths(size: f64, sample_rate: f64) -> [usize; LINES] {
 
 /// The smallest prime at or above `n` (and at least 2).
 fn next_prime(n: usize) -> usize {
-    let is_prime = |k: usize| k >= 2 && (2..=k.isqrt()).all(|d| k % d != 0);
+    let is_prime = |k: usize| k >= 2 && (2..=k.isqrt()).all(|d| !k.is_multiple_of(d));
     let mut k = n.max(2);
     while !is_prime(k) {
         k += 1;
