@@ -20,7 +20,7 @@
 //!
 //! Clipping is symmetric, to ±(2ⁿ⁻¹ − 1) as in the WAV writer, and NaN becomes silence.
 //!
-//! Determinism: the noise is counter-based (SplitMix64 at position `2·frame + channel`
+//! Determinism: the noise is counter-based (`SplitMix64` at position `2·frame + channel`
 //! from the seed), so it depends only on the seed and the frame's position in the file,
 //! never on block sizes, threads or timing. The caller derives the seed from a stable
 //! identity (a deliverable's target name and the song), never from upstream keys, so that
@@ -101,7 +101,8 @@ impl Quantizer {
             Dither::Tpdf => (scaled + tpdf(self.seed, channel, frame)).round_ties_even(),
             Dither::Shaped => {
                 let history = &mut self.errors[channel];
-                let feedback: f64 = LIPSHITZ_E_WEIGHTED.iter().zip(history.iter()).map(|(h, e)| h * e).sum();
+                let feedback: f64 =
+                    LIPSHITZ_E_WEIGHTED.iter().zip(history.iter()).map(|(h, e)| h * e).sum();
                 let wanted = scaled - feedback;
                 let d = tpdf(self.seed, channel, frame);
                 let q = (wanted + d).round_ties_even().clamp(-self.max, self.max);
@@ -115,14 +116,14 @@ impl Quantizer {
 }
 
 /// Triangular noise in (−1, 1) LSB for one sample: the difference of two uniform values
-/// taken from the two halves of one SplitMix64 output.
+/// taken from the two halves of one `SplitMix64` output.
 fn tpdf(seed: u64, channel: usize, frame: u64) -> f64 {
     let bits = splitmix64(seed, 2 * frame + channel as u64);
     let unit = |half: u64| (half & 0xFFFF_FFFF) as f64 / 4_294_967_296.0;
     unit(bits) - unit(bits >> 32)
 }
 
-/// The SplitMix64 generator's output at position `index` of the sequence started by
+/// The `SplitMix64` generator's output at position `index` of the sequence started by
 /// `seed` (Steele, Lea and Flood, OOPSLA 2014): random access, so a block can start
 /// anywhere.
 fn splitmix64(seed: u64, index: u64) -> u64 {
@@ -138,7 +139,7 @@ mod tests {
 
     use super::*;
 
-    const SEED: u64 = 0x6d69_7864_6f77_6e;
+    const SEED: u64 = 0x006d_6978_646f_776e;
 
     /// Quantizes a mono signal given in LSB (on both channels) and returns the left
     /// channel's integers.
@@ -188,7 +189,7 @@ mod tests {
         // A sine of 3.3 LSB: the error's correlation with the signal is zero within the
         // estimate's standard error (1/√n ≈ 0.002); plain rounding's is not.
         let n = 1 << 18;
-        let signal: Vec<f64> = (0..n).map(|i| 3.3 * (i as f64 * 0.0123).sin()).collect();
+        let signal: Vec<f64> = (0..n).map(|i| 3.3 * (f64::from(i) * 0.0123).sin()).collect();
         let correlation = |e: &[f64]| {
             let dot: f64 = e.iter().zip(&signal).map(|(a, b)| a * b).sum();
             let ee: f64 = e.iter().map(|a| a * a).sum();
@@ -246,7 +247,7 @@ mod tests {
         // so ±0.5 dB holds the curve over its whole 46 dB range without allowing a
         // different filter.
         let n = 1 << 19;
-        let signal: Vec<f64> = (0..n).map(|i| 0.3 + 5.0 * (i as f64 * 0.001).sin()).collect();
+        let signal: Vec<f64> = (0..n).map(|i| 0.3 + 5.0 * (f64::from(i) * 0.001).sin()).collect();
         let error = errors_lsb(&signal, 16, Dither::Shaped);
         let len = 1024;
         let psd = welch_psd(&error, len);
@@ -285,10 +286,13 @@ mod tests {
         let cycles = 512;
         let amplitude_lsb = 10f64.powf(-90.0 / 20.0) * 32_768.0;
         let signal: Vec<f64> = (0..n)
-            .map(|i| amplitude_lsb * (2.0 * std::f64::consts::PI * (cycles * i) as f64 / n as f64).sin())
+            .map(|i| {
+                amplitude_lsb * (2.0 * std::f64::consts::PI * (cycles * i) as f64 / n as f64).sin()
+            })
             .collect();
         let harmonics = |dither| {
-            let q: Vec<f64> = quantize_lsb(&signal, 16, dither, SEED).into_iter().map(f64::from).collect();
+            let q: Vec<f64> =
+                quantize_lsb(&signal, 16, dither, SEED).into_iter().map(f64::from).collect();
             let spectrum = spectrum_db(&q);
             let mut sorted = spectrum[1..].to_vec();
             sorted.sort_by(f64::total_cmp);
@@ -306,7 +310,7 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_bits_and_another_seed_other_noise() {
-        let signal: Vec<f64> = (0..10_000).map(|i| 40.0 * (i as f64 * 0.01).sin()).collect();
+        let signal: Vec<f64> = (0..10_000).map(|i| 40.0 * (f64::from(i) * 0.01).sin()).collect();
         for dither in [Dither::Tpdf, Dither::Shaped] {
             let a = quantize_lsb(&signal, 16, dither, 1);
             assert_eq!(a, quantize_lsb(&signal, 16, dither, 1));
@@ -362,7 +366,8 @@ mod tests {
     fn shaped_dither_stays_bounded_after_clipping() {
         // A full-scale square wave clips on every edge; the error fed back is bounded, so
         // the signal under it comes back as soon as the clipping stops.
-        let mut x: Vec<f32> = (0..4_000).map(|i| if (i / 50) % 2 == 0 { 1.5 } else { -1.5 }).collect();
+        let mut x: Vec<f32> =
+            (0..4_000).map(|i| if (i / 50) % 2 == 0 { 1.5 } else { -1.5 }).collect();
         x.extend(std::iter::repeat_n(0.0, 1_000));
         let mut out = Vec::new();
         Quantizer::new(16, Dither::Shaped, SEED).quantize(&x, &x, &mut out);

@@ -1,10 +1,11 @@
 //! Audio files in and out: decoding any supported format to planar stereo `f32`,
-//! resampling to the project rate, writing WAV files atomically, reducing word length with
-//! dither, and measuring loudness.
+//! resampling to the project rate, writing WAV, FLAC and MP3 files atomically, reducing
+//! word length with dither, tagging delivered files, and measuring loudness.
 //!
 //! Each outside library is named in one file only (symphonia in [`decode`], rubato in
-//! [`resample`], ebur128 in [`loudness`]); [`wav`] writes the WAV container itself. This
-//! module knows nothing of projects, graphs or caches.
+//! [`resample`], ebur128 in [`loudness`], flacenc in [`flac`], LAME's binding in [`mp3`],
+//! lofty in [`tags`]); [`wav`] writes the WAV container itself. This module knows nothing
+//! of projects, graphs or caches.
 //!
 //! It is the boundary where untrusted bytes become samples, so everything that comes out of
 //! it is checked: sample rates lie in [`MIN_SAMPLE_RATE`]..=[`MAX_SAMPLE_RATE`], every
@@ -17,11 +18,15 @@ pub mod container;
 mod content_check;
 pub mod decode;
 pub mod dither;
+pub mod flac;
 mod guard;
 pub mod loudness;
+pub mod mp3;
 pub mod probe;
 pub mod resample;
 mod riff;
+mod staged;
+pub mod tags;
 pub mod wav;
 
 use std::io;

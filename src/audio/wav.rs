@@ -355,7 +355,7 @@ fn to_int(x: f32, shift: u32) -> i32 {
 
 /// A hidden temporary name next to `path` (`.song.wav.tmp-<pid>-<n>`) that no other
 /// writer of this process or another one will choose at the same time.
-fn temp_path(path: &Path) -> PathBuf {
+pub(super) fn temp_path(path: &Path) -> PathBuf {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     path.with_file_name(format!("{}{}-{n}", temp_prefix(path), std::process::id()))

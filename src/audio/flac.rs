@@ -1,0 +1,299 @@
+//! Writing stereo FLAC files, 16- or 24-bit, streamed block by block and put in place
+//! atomically, through the pure-Rust `flacenc` encoder.
+//!
+//! Why flacenc (0.5): it is the maintained pure-Rust FLAC encoder on crates.io (the other
+//! candidates either wrap libFLAC through C, or only decode, like claxon and symphonia's
+//! reader). It exposes encoding one frame at a time (`encode_fixed_size_frame`), so this
+//! writer holds one FLAC block (4096 frames) of integers and the encoded bytes not yet
+//! flushed: memory does not grow with the song's length. Its encoder is single-threaded
+//! here (the `par` feature is off), so the bytes depend only on the samples: no threads,
+//! no timestamps, no vendor string. STREAMINFO carries the MD5 of the samples, which
+//! decoders (ours included) check, and the total length, both written by
+//! [`FlacWriter::finish`] over a placeholder header once the stream is complete.
+//!
+//! Samples are reduced to integers by [`super::dither::Quantizer`] with the dither the
+//! settings name. Tags are written by [`super::tags`] into the finished file before it is
+//! moved into place.
+//!
+//! This is the only file that names flacenc.
+
+use std::io::{Seek, SeekFrom, Write};
+use std::path::Path;
+
+use flacenc::bitsink::ByteSink;
+use flacenc::component::{BitRepr, Stream, StreamInfo};
+use flacenc::config;
+use flacenc::error::{Verified, Verify};
+use flacenc::source::{Context, Fill, FrameBuf};
+
+use super::AudioError;
+use super::dither::{Dither, Quantizer};
+use super::staged::StagedFile;
+use super::tags::{self, Container, Tags};
+
+/// Frames per FLAC block: flacenc's and the reference encoder's default.
+const BLOCK_FRAMES: usize = 4096;
+/// Encoded bytes gathered before a write reaches the file.
+const WRITE_BUFFER_BYTES: usize = 256 * 1024;
+/// `fLaC`, one metadata block header and the 34 bytes of STREAMINFO.
+const HEADER_BYTES: usize = 42;
+
+/// How a FLAC file is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlacSettings {
+    /// 16 or 24.
+    pub bits: u32,
+    /// How the float signal becomes integers.
+    pub dither: Dither,
+    /// The dither's seed, from a stable identity (target name and song).
+    pub seed: u64,
+    /// The metadata written into the file.
+    pub tags: Tags,
+}
+
+/// A stereo FLAC file being written.
+pub struct FlacWriter {
+    file: StagedFile,
+    settings: FlacSettings,
+    config: Verified<config::Encoder>,
+    quantizer: Quantizer,
+    stream_info: StreamInfo,
+    /// The current block, and the running MD5 and frame count.
+    block: (FrameBuf, Context),
+    /// Interleaved integers not yet encoded: less than one block.
+    pending: Vec<i32>,
+    /// Encoded bytes not yet written to the file.
+    encoded: Vec<u8>,
+}
+
+impl std::fmt::Debug for FlacWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlacWriter")
+            .field("path", &self.file.path())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FlacWriter {
+    /// Starts writing a stereo file at `sample_rate` that will appear at `path` when
+    /// finished.
+    ///
+    /// # Panics
+    /// When `settings.bits` is neither 16 nor 24.
+    ///
+    /// # Errors
+    /// When the temporary file cannot be created next to `path`, or FLAC cannot hold
+    /// `sample_rate`.
+    pub fn create(
+        path: impl AsRef<Path>,
+        sample_rate: u32,
+        settings: FlacSettings,
+    ) -> Result<Self, AudioError> {
+        let path = path.as_ref();
+        let bits = settings.bits as usize;
+        let stream_info = StreamInfo::new(sample_rate as usize, 2, bits).map_err(|e| {
+            AudioError::Unsupported { path: path.to_path_buf(), reason: e.to_string() }
+        })?;
+        let mut encoder = config::Encoder::default();
+        encoder.block_size = BLOCK_FRAMES;
+        let config = encoder.into_verified().expect("the default encoder settings are valid");
+        let mut file = StagedFile::create(path)?;
+        let placeholder = [0; HEADER_BYTES];
+        file.file().write_all(&placeholder).map_err(|e| file.error(e))?;
+        Ok(Self {
+            file,
+            quantizer: Quantizer::new(settings.bits, settings.dither, settings.seed),
+            settings,
+            config,
+            stream_info,
+            block: (
+                FrameBuf::with_size(2, BLOCK_FRAMES).expect("a stereo block is a valid size"),
+                Context::new(bits, 2),
+            ),
+            pending: Vec::with_capacity(2 * BLOCK_FRAMES),
+            encoded: Vec::with_capacity(WRITE_BUFFER_BYTES + 64 * 1024),
+        })
+    }
+
+    /// Appends one block; `left` and `right` must have the same length.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn write(&mut self, left: &[f32], right: &[f32]) -> Result<(), AudioError> {
+        for (l, r) in left.chunks(BLOCK_FRAMES).zip(right.chunks(BLOCK_FRAMES)) {
+            self.quantizer.quantize(l, r, &mut self.pending);
+            if self.pending.len() >= 2 * BLOCK_FRAMES {
+                let rest = self.pending.split_off(2 * BLOCK_FRAMES);
+                self.encode_pending()?;
+                self.pending = rest;
+            }
+        }
+        if self.encoded.len() >= WRITE_BUFFER_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Encodes the last partial block, writes the header with the stream's length and
+    /// MD5, writes the tags and moves the file into place.
+    ///
+    /// # Errors
+    /// When the file cannot be completed; the destination is then left untouched.
+    pub fn finish(mut self) -> Result<(), AudioError> {
+        if !self.pending.is_empty() {
+            self.encode_pending()?;
+        }
+        self.flush()?;
+        let (_, context) = &self.block;
+        let info = &mut self.stream_info;
+        info.set_md5_digest(&context.md5_digest());
+        info.set_total_samples(context.total_samples());
+        // The last block may be shorter; FLAC's minimum block size excludes it.
+        info.set_block_sizes(BLOCK_FRAMES, BLOCK_FRAMES).expect("4096 is a valid block size");
+        let mut sink = ByteSink::new();
+        Stream::with_stream_info(self.stream_info.clone())
+            .write(&mut sink)
+            .expect("a header always fits in memory");
+        let header = sink.as_slice();
+        assert_eq!(header.len(), HEADER_BYTES, "a FLAC header is 42 bytes");
+        let file = self.file.file();
+        let result = file
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| file.write_all(header))
+            .and_then(|()| tags::write_tags(file, Container::Flac, &self.settings.tags));
+        result.map_err(|e| self.file.error(e))?;
+        self.file.commit()
+    }
+
+    /// Encodes the pending integers (one block, or the last partial one) as a FLAC frame.
+    fn encode_pending(&mut self) -> Result<(), AudioError> {
+        self.block.fill_interleaved(&self.pending).expect("a stereo block fills its buffer");
+        self.pending.clear();
+        let (buffer, context) = &self.block;
+        let number = context.current_frame_number().expect("a block was just filled");
+        let frame =
+            flacenc::encode_fixed_size_frame(&self.config, buffer, number, &self.stream_info)
+                .map_err(|e| self.file.error(std::io::Error::other(e.to_string())))?;
+        self.stream_info.update_frame_info(&frame);
+        let mut sink = ByteSink::new();
+        frame.write(&mut sink).expect("a frame always fits in memory");
+        self.encoded.extend_from_slice(sink.as_slice());
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), AudioError> {
+        let result = self.file.file().write_all(&self.encoded);
+        self.encoded.clear();
+        result.map_err(|e| self.file.error(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::Source;
+    use crate::audio::decode::Decoder;
+
+    fn settings(bits: u32, dither: Dither) -> FlacSettings {
+        FlacSettings { bits, dither, seed: 7, tags: Tags::default() }
+    }
+
+    /// A stereo test signal of `frames` frames: two sines and a little of everything.
+    fn signal(frames: usize) -> (Vec<f32>, Vec<f32>) {
+        let left = (0..frames).map(|i| 0.7 * (i as f32 * 0.013).sin()).collect();
+        let right = (0..frames).map(|i| 0.5 * (i as f32 * 0.0071).cos() - 0.2).collect();
+        (left, right)
+    }
+
+    /// Writes `left` and `right` in uneven blocks.
+    fn encode(path: &Path, left: &[f32], right: &[f32], settings: FlacSettings) {
+        let mut writer = FlacWriter::create(path, 48_000, settings).unwrap();
+        let mut start = 0;
+        for size in [1000, 5000, 1, 4096, 333].into_iter().cycle() {
+            let end = (start + size).min(left.len());
+            writer.write(&left[start..end], &right[start..end]).unwrap();
+            start = end;
+            if start == left.len() {
+                break;
+            }
+        }
+        writer.finish().unwrap();
+    }
+
+    /// Decodes `path` with our own decoder into interleaved integers of `bits` bits.
+    fn decode(path: &Path, bits: u32) -> Vec<i32> {
+        let mut decoder = Decoder::open(path).unwrap();
+        assert_eq!(decoder.sample_rate(), 48_000);
+        let scale = f64::from(1_u32 << (bits - 1));
+        let (mut l, mut r) = (vec![0.0; 1000], vec![0.0; 1000]);
+        let mut out = Vec::new();
+        loop {
+            let n = decoder.read(&mut l, &mut r).unwrap();
+            if n == 0 {
+                return out;
+            }
+            for (a, b) in l[..n].iter().zip(&r[..n]) {
+                out.push((f64::from(*a) * scale) as i32);
+                out.push((f64::from(*b) * scale) as i32);
+            }
+        }
+    }
+
+    #[test]
+    fn a_flac_file_decodes_bit_exactly_to_the_integers_meant_at_16_and_24_bits() {
+        let dir = tempfile::tempdir().unwrap();
+        // Not a whole number of FLAC blocks, so the last block is short.
+        let (left, right) = signal(3 * BLOCK_FRAMES + 1234);
+        for (bits, dither) in [(16, Dither::Tpdf), (24, Dither::None), (16, Dither::Shaped)] {
+            let path = dir.path().join(format!("{bits}.flac"));
+            encode(&path, &left, &right, settings(bits, dither));
+            let mut meant = Vec::new();
+            Quantizer::new(bits, dither, 7).quantize(&left, &right, &mut meant);
+            let decoded = decode(&path, bits);
+            assert_eq!(decoded.len(), meant.len(), "{bits} bits: length");
+            assert!(decoded == meant, "{bits} bits: decoded integers differ");
+        }
+    }
+
+    #[test]
+    fn a_flac_file_is_the_same_bytes_every_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let (left, right) = signal(20_000);
+        let tagged = FlacSettings {
+            tags: Tags { title: Some("Tidewater".into()), ..Tags::default() },
+            ..settings(24, Dither::Tpdf)
+        };
+        let (a, b) = (dir.path().join("a.flac"), dir.path().join("b.flac"));
+        encode(&a, &left, &right, tagged.clone());
+        encode(&b, &left, &right, tagged);
+        assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+    }
+
+    #[test]
+    fn a_flac_file_states_its_length_and_md5() {
+        let dir = tempfile::tempdir().unwrap();
+        let (left, right) = signal(10_000);
+        let path = dir.path().join("s.flac");
+        encode(&path, &left, &right, settings(16, Dither::None));
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..4], b"fLaC");
+        // STREAMINFO: total samples in the low 36 bits of bytes 21..26, then the MD5.
+        let packed = u64::from_be_bytes(bytes[18..26].try_into().unwrap());
+        assert_eq!(packed & 0xF_FFFF_FFFF, 10_000);
+        assert_ne!(&bytes[26..42], &[0; 16], "the MD5 is written");
+        // Our decoder verifies the MD5, so a wrong one would have failed to decode.
+        assert_eq!(decode(&path, 16).len(), 20_000);
+    }
+
+    #[test]
+    fn a_flac_writer_dropped_before_finishing_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dropped.flac");
+        let (left, right) = signal(10_000);
+        let mut writer = FlacWriter::create(&path, 48_000, settings(16, Dither::Tpdf)).unwrap();
+        writer.write(&left, &right).unwrap();
+        drop(writer);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}
