@@ -9,18 +9,18 @@
 //! This module knows nothing about YAML: the types deserialize from any serde format.
 
 mod automation;
+mod context;
 mod limits;
 mod parse;
 mod quantities;
 mod spelling;
-mod tempo_context;
 
-pub use automation::{Automation, Param, Point, Scalar};
+pub use automation::{Automation, MAX_AUTOMATION_POINTS, Param, Point, Scalar};
+pub use context::{with_sample_rate, with_tempo};
 pub use limits::{percent, points_at_most, tidy, within};
 pub use parse::UnitError;
 pub use quantities::{
-    Decibels, Fraction, Hertz, Pan, Polarity, Q, Ratio, SampleRate, Seconds, Share, Slope, Tempo,
-    TimeMs, db_to_gain,
+    Decibels, Fraction, Hertz, MAX_TIME_SECONDS, Pan, Polarity, Q, Ratio, SampleRate, Seconds,
+    Share, Slope, Tempo, TimeMs, db_to_gain,
 };
 pub use spelling::spell_defaults;
-pub use tempo_context::with_tempo;

@@ -23,12 +23,14 @@ pub struct Quantity<'a> {
 }
 
 /// Splits `text` into its leading number and the unit after it (spaces between are allowed).
+/// The number may carry an exponent (`1e3`), as YAML's own numbers may; one too large for
+/// a float (`1e999`) is reported as not finite rather than read as a unit.
 pub fn split_quantity(text: &str) -> Result<Quantity<'_>, UnitError> {
     let text = text.trim();
-    let number_len = text
-        .char_indices()
-        .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || ((c == '-' || c == '+') && i == 0)))
-        .map_or(text.len(), |(i, _)| i);
+    if is_nan_spelling(text) {
+        return Err(not_finite(text));
+    }
+    let number_len = number_prefix_len(text);
     let (number_text, rest) = text.split_at(number_len);
     let unit = rest.trim();
     if let Some(after_inf) = unit.strip_prefix("inf") {
@@ -42,7 +44,52 @@ pub fn split_quantity(text: &str) -> Result<Quantity<'_>, UnitError> {
     let number: f64 = number_text.parse().map_err(|_| {
         UnitError(format!("`{text}` is not a number with a unit (expected e.g. `-3 dB`, `8 kHz`)"))
     })?;
+    if number.is_infinite() {
+        return Err(not_finite(text));
+    }
     Ok(Quantity { number, unit })
+}
+
+/// The error for a number that overflows a float or spells NaN.
+pub fn not_finite(text: &str) -> UnitError {
+    UnitError(format!("`{}` is not a finite number", text.trim()))
+}
+
+/// Whether `text` spells NaN as YAML, Rust or a spreadsheet would (`nan`, `.NaN`,
+/// `-nan dB`).
+fn is_nan_spelling(text: &str) -> bool {
+    let unsigned = text.trim_start_matches(['+', '-']).trim_start_matches('.');
+    unsigned.get(..3).is_some_and(|head| head.eq_ignore_ascii_case("nan"))
+}
+
+/// How many bytes of `text` its leading number takes: an optional sign, digits with at
+/// most one point, then an exponent only when digits follow it (so that a unit starting
+/// with `e` would still read as a unit).
+fn number_prefix_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let digits_from = |mut at: usize| {
+        while bytes.get(at).is_some_and(u8::is_ascii_digit) {
+            at += 1;
+        }
+        at
+    };
+    let mut at = usize::from(matches!(bytes.first(), Some(b'+' | b'-')));
+    let whole_end = digits_from(at);
+    let mut mantissa_digits = whole_end > at;
+    at = whole_end;
+    if bytes.get(at) == Some(&b'.') {
+        let fraction_end = digits_from(at + 1);
+        mantissa_digits |= fraction_end > at + 1;
+        at = fraction_end;
+    }
+    if mantissa_digits && matches!(bytes.get(at), Some(b'e' | b'E')) {
+        let signed = at + 1 + usize::from(matches!(bytes.get(at + 1), Some(b'+' | b'-')));
+        let exponent_end = digits_from(signed);
+        if exponent_end > signed {
+            at = exponent_end;
+        }
+    }
+    at
 }
 
 /// The unit spellings a quantity accepts, with the factor to the canonical unit.
@@ -60,9 +107,6 @@ impl UnitTable {
     /// spelling that differs only in case is rejected with the right spelling suggested.
     pub fn read(&self, text: &str) -> Result<f64, UnitError> {
         let q = split_quantity(text)?;
-        if q.number.is_nan() {
-            return Err(UnitError(format!("`{text}` is not a number")));
-        }
         if q.unit.is_empty() {
             return Ok(scale(q.number, self.bare));
         }
@@ -102,6 +146,21 @@ mod tests {
         let q = split_quantity("-inf dB").unwrap();
         assert_eq!(q.number, f64::NEG_INFINITY);
         assert_eq!(q.unit, "dB");
+    }
+
+    #[test]
+    fn a_number_may_carry_an_exponent() {
+        assert_eq!(split_quantity("1e3 Hz").unwrap(), Quantity { number: 1000.0, unit: "Hz" });
+        assert_eq!(split_quantity("-2.5E-1dB").unwrap(), Quantity { number: -0.25, unit: "dB" });
+        assert_eq!(split_quantity("2 e").unwrap(), Quantity { number: 2.0, unit: "e" });
+    }
+
+    #[test]
+    fn an_overflowing_number_or_a_nan_is_not_finite_rather_than_an_unknown_unit() {
+        for text in ["1e999", "-1e999 dB", "nan", "NaN dB", ".nan", "-.NaN"] {
+            let error = split_quantity(text).unwrap_err().0;
+            assert!(error.ends_with("is not a finite number"), "{text}: {error}");
+        }
     }
 
     #[test]

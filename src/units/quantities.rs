@@ -1,5 +1,6 @@
-//! The unit newtypes. Each holds one canonical number and reads from either a bare number
-//! (in the unit its doc names) or a text with a unit.
+//! The unit newtypes. Each holds one canonical number, reads from either a bare number
+//! (in the unit its doc names) or a text with a unit, and prints (`Display`) as text that
+//! reads back to the same number, in the unit a user would write.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -8,9 +9,9 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::context::{current_bpm, current_sample_rate};
 use super::limits::percent;
-use super::parse::{UnitError, UnitTable, scale, split_quantity};
-use super::tempo_context::current_bpm;
+use super::parse::{UnitError, UnitTable, not_finite, scale, split_quantity};
 
 /// Implements serde and JSON Schema for a quantity newtype from two functions: one that reads
 /// a bare number and one that reads a text value, both returning the canonical number.
@@ -66,6 +67,22 @@ fn finite(what: &str, v: f64) -> Result<f64, UnitError> {
     if v.is_finite() { Ok(v) } else { Err(UnitError(format!("{what} must be a finite number"))) }
 }
 
+/// The number that `v / divisor` reads back as exactly `v`, for printing in a unit that is
+/// a fraction of the canonical one (`%`, `ms`); `None` when no float near `v * divisor`
+/// does, which only a value made in code rather than read from text can need.
+fn exact_multiple(v: f64, divisor: f64) -> Option<f64> {
+    let guess = v * divisor;
+    if !guess.is_finite() {
+        return None;
+    }
+    let bits = guess.to_bits();
+    // Neighbouring floats of the same sign are neighbouring bit patterns.
+    (0..=4u64)
+        .flat_map(|step| [bits.wrapping_add(step), bits.wrapping_sub(step)])
+        .map(f64::from_bits)
+        .find(|&candidate| candidate.is_finite() && candidate / divisor == v)
+}
+
 /// A level or gain in decibels. Bare numbers are dB; `-inf dB` is silence.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Decibels(pub f64);
@@ -109,6 +126,16 @@ impl Serialize for Decibels {
 }
 quantity!(Decibels, "a gain in dB, e.g. `-3 dB` or `-inf dB` (a bare number is dB)", "-3 dB");
 
+impl fmt::Display for Decibels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == f64::NEG_INFINITY {
+            f.write_str("-inf dB")
+        } else {
+            write!(f, "{} dB", self.0)
+        }
+    }
+}
+
 /// A frequency in hertz. Bare numbers are Hz.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hertz(pub f64);
@@ -122,6 +149,16 @@ impl Hertz {
         if v <= 0.0 {
             return Err(UnitError(format!("a frequency must be above 0 Hz, not {v} Hz")));
         }
+        if let Some(rate) = current_sample_rate()
+            && v >= f64::from(rate) / 2.0
+        {
+            let nyquist = Self(f64::from(rate) / 2.0);
+            return Err(UnitError(format!(
+                "a frequency must lie below {nyquist}, half the sample rate of {}, not {}",
+                SampleRate(rate),
+                Self(v)
+            )));
+        }
         Ok(Self(v))
     }
 
@@ -130,6 +167,12 @@ impl Hertz {
     }
 }
 quantity!(Hertz, "a frequency, e.g. `8 kHz` or `120 Hz` (a bare number is Hz)", "1 kHz");
+
+impl fmt::Display for Hertz {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} Hz", self.0)
+    }
+}
 
 impl Serialize for Hertz {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -170,10 +213,20 @@ fn bad_clock(text: &str) -> UnitError {
     UnitError(format!("`{text}` is not a time; write minutes:seconds such as `1:32.5`"))
 }
 
+/// The longest time a project may write (3 hours): longer than any song or album side, and
+/// what a 32-bit float stereo WAV holds at 48 kHz. A longer time is a typo, and would fail
+/// only far into a render, or wrap round when counted in frames.
+pub const MAX_TIME_SECONDS: f64 = 3.0 * 3600.0;
+
 fn check_time(seconds: f64) -> Result<f64, UnitError> {
     let seconds = finite("a time", seconds)?;
     if seconds < 0.0 {
         return Err(UnitError(format!("a time cannot be negative ({seconds} s)")));
+    }
+    if seconds > MAX_TIME_SECONDS {
+        return Err(UnitError(format!(
+            "a time can be at most 3 hours ({MAX_TIME_SECONDS} s), not {seconds} s"
+        )));
     }
     Ok(seconds + 0.0)
 }
@@ -217,6 +270,12 @@ quantity!(
     "2 s"
 );
 
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} s", self.0)
+    }
+}
+
 impl Serialize for Seconds {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serialize_canonical(self.0, serializer)
@@ -243,6 +302,15 @@ impl TimeMs {
     }
 }
 quantity!(TimeMs, "a short time, e.g. `10 ms` or `1/16` (a bare number is milliseconds)", "10 ms");
+
+impl fmt::Display for TimeMs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match exact_multiple(self.0, 1000.0) {
+            Some(ms) => write!(f, "{ms} ms"),
+            None => write!(f, "{} s", self.0),
+        }
+    }
+}
 
 impl Serialize for TimeMs {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -275,6 +343,17 @@ impl Fraction {
 }
 quantity!(Fraction, "a proportion in percent, e.g. `30%` (a bare number is percent)", "30%");
 
+/// Writes a proportion in percent, the only unit it has.
+fn write_percent(f: &mut fmt::Formatter<'_>, fraction: f64) -> fmt::Result {
+    write!(f, "{}%", exact_multiple(fraction, 100.0).unwrap_or(fraction * 100.0))
+}
+
+impl fmt::Display for Fraction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_percent(f, self.0)
+    }
+}
+
 impl Serialize for Fraction {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serialize_canonical(self.0, serializer)
@@ -305,6 +384,12 @@ impl Share {
 }
 quantity!(Share, "a share from 0% to 100%, e.g. `30%` (a bare number is percent)", "30%");
 
+impl fmt::Display for Share {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_percent(f, self.0)
+    }
+}
+
 impl Serialize for Share {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serialize_canonical(self.0, serializer)
@@ -318,6 +403,7 @@ pub struct Pan(pub f64);
 
 impl Pan {
     fn from_bare(v: f64) -> Result<Self, UnitError> {
+        let v = finite("a pan", v)?;
         if !(-1.0..=1.0).contains(&v) {
             return Err(UnitError(format!(
                 "a pan must lie between -1 (left) and 1 (right), not {v}; or write `30% left`"
@@ -349,6 +435,17 @@ impl Pan {
 }
 quantity!(Pan, "a stereo position: `30% left`, `5% right`, `center`, or -1..1", "30% left");
 
+impl fmt::Display for Pan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let side = if self.0 < 0.0 { "left" } else { "right" };
+        match exact_multiple(self.0.abs(), 100.0) {
+            _ if self.0 == 0.0 => f.write_str("center"),
+            Some(percent) => write!(f, "{percent}% {side}"),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
 impl Serialize for Pan {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serialize_canonical(self.0, serializer)
@@ -378,6 +475,12 @@ impl Q {
 }
 quantity!(Q, "a filter Q, a bare number such as 0.707", 0.707);
 
+impl fmt::Display for Q {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 impl Serialize for Q {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serialize_canonical(self.0, serializer)
@@ -404,10 +507,19 @@ impl Ratio {
         let v: f64 = number
             .parse()
             .map_err(|_| UnitError(format!("`{text}` is not a ratio; write `4` or `4:1`")))?;
+        if !v.is_finite() {
+            return Err(not_finite(text));
+        }
         Self::from_bare(v)
     }
 }
 quantity!(Ratio, "a ratio of at least 1, e.g. `4` or `4:1`", 4);
+
+impl fmt::Display for Ratio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_infinite() { f.write_str("inf:1") } else { write!(f, "{}:1", self.0) }
+    }
+}
 
 impl Serialize for Ratio {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -443,6 +555,17 @@ impl SampleRate {
 }
 quantity!(SampleRate, "a sample rate, e.g. `48 kHz` or `44100`", "48 kHz");
 
+impl SampleRate {
+    /// The rate a mix renders at when it does not set one.
+    pub const DEFAULT: Self = Self(48_000);
+}
+
+impl fmt::Display for SampleRate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} Hz", self.0)
+    }
+}
+
 /// A filter slope in dB per octave: 6, 12, 24, 36 or 48 (`24` or `24 dB/oct`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Slope(pub u32);
@@ -473,6 +596,12 @@ impl Slope {
 }
 quantity!(Slope, "a filter slope in dB/oct: 6, 12, 24, 36 or 48", 24);
 
+impl fmt::Display for Slope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} dB/oct", self.0)
+    }
+}
+
 /// A tempo in beats per minute: `96` or `96 bpm`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tempo(pub f64);
@@ -492,6 +621,12 @@ impl Tempo {
     }
 }
 quantity!(Tempo, "a tempo in beats per minute, e.g. `96` or `96 bpm`", 120);
+
+impl fmt::Display for Tempo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} bpm", self.0)
+    }
+}
 
 impl Serialize for Tempo {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -514,7 +649,7 @@ pub enum Polarity {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::units::with_tempo;
+    use crate::units::{with_sample_rate, with_tempo};
 
     fn read<T: for<'de> Deserialize<'de>>(yaml: &str) -> Result<T, String> {
         serde_json::from_str::<T>(yaml).map_err(|e| e.to_string())
@@ -582,6 +717,54 @@ mod tests {
         assert!(read::<Ratio>("0.5").is_err());
         assert_eq!(read::<Slope>("24").unwrap().order(), 4);
         assert!(read::<Slope>("18").is_err());
+    }
+
+    #[test]
+    fn a_time_past_three_hours_is_refused_and_three_hours_is_not() {
+        assert_eq!(read::<Seconds>("10800").unwrap(), Seconds(10800.0));
+        assert_eq!(read::<Seconds>("\"180:00\"").unwrap(), Seconds(10800.0));
+        for text in ["1e15", "\"10801 s\"", "\"600 min\"", "\"181:00\""] {
+            let error = read::<Seconds>(text).unwrap_err();
+            assert!(error.contains("at most 3 hours"), "{text}: {error}");
+        }
+        assert!(read::<TimeMs>("1e15").unwrap_err().contains("at most 3 hours"));
+    }
+
+    #[test]
+    fn a_frequency_must_lie_below_half_the_sample_rate_being_loaded() {
+        assert_eq!(read::<Hertz>("\"30 kHz\"").unwrap(), Hertz(30000.0), "no rate, no limit");
+        let at_48k = |text: &str| with_sample_rate(48_000, || read::<Hertz>(text));
+        assert_eq!(at_48k("\"23.9 kHz\"").unwrap(), Hertz(23900.0));
+        let error = at_48k("\"30 kHz\"").unwrap_err();
+        assert!(error.contains("below 24000 Hz, half the sample rate of 48000 Hz"), "{error}");
+        assert!(at_48k("24000").is_err());
+    }
+
+    #[test]
+    fn an_overflowing_number_is_not_finite_for_every_quantity() {
+        assert!(read::<Decibels>("\"1e999\"").unwrap_err().contains("not a finite number"));
+        assert!(read::<Ratio>("\"1e999:1\"").unwrap_err().contains("not a finite number"));
+        assert!(read::<Ratio>("\"nan\"").unwrap_err().contains("not a finite number"));
+        assert!(read::<Pan>("\"1e999% left\"").unwrap_err().contains("not a finite number"));
+    }
+
+    #[test]
+    fn quantities_print_in_the_unit_a_user_writes() {
+        assert_eq!(Decibels(-3.0).to_string(), "-3 dB");
+        assert_eq!(Decibels(f64::NEG_INFINITY).to_string(), "-inf dB");
+        assert_eq!(Hertz(8000.0).to_string(), "8000 Hz");
+        assert_eq!(TimeMs(0.01).to_string(), "10 ms");
+        assert_eq!(Seconds(92.5).to_string(), "92.5 s");
+        assert_eq!(Fraction(0.3).to_string(), "30%");
+        assert_eq!(Share(1.0).to_string(), "100%");
+        assert_eq!(Pan(-0.3).to_string(), "30% left");
+        assert_eq!(Pan(0.0).to_string(), "center");
+        assert_eq!(Ratio(4.0).to_string(), "4:1");
+        assert_eq!(Ratio(f64::INFINITY).to_string(), "inf:1");
+        assert_eq!(SampleRate(44100).to_string(), "44100 Hz");
+        assert_eq!(Slope(24).to_string(), "24 dB/oct");
+        assert_eq!(Tempo(96.0).to_string(), "96 bpm");
+        assert_eq!(Q(0.707).to_string(), "0.707");
     }
 
     #[test]
