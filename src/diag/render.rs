@@ -4,6 +4,39 @@ use std::fmt::Write as _;
 
 use super::{Diagnostic, Severity};
 
+/// The most characters of a source line shown; a longer line is cut to a window around the
+/// problem, so that a minified or generated file does not flood the terminal.
+const MAX_SNIPPET_CHARS: usize = 100;
+
+/// How far into the window the problem starts when a line is cut.
+const LEAD_CHARS: usize = 40;
+
+/// The part of a source line shown, with the problem's column and width in it.
+#[derive(Debug, PartialEq)]
+struct Snippet {
+    text: String,
+    column: usize,
+    width: usize,
+}
+
+impl Snippet {
+    fn of(line: &str, column: usize, width: usize) -> Self {
+        let chars: Vec<char> = line.chars().collect();
+        let width = width.max(1);
+        if chars.len() <= MAX_SNIPPET_CHARS {
+            return Self { text: line.to_owned(), column, width };
+        }
+        let at = column.saturating_sub(1).min(chars.len());
+        let start = at.saturating_sub(LEAD_CHARS);
+        let end = (start + MAX_SNIPPET_CHARS).min(chars.len());
+        let (head, tail) =
+            (if start > 0 { "..." } else { "" }, if end < chars.len() { "..." } else { "" });
+        let text = format!("{head}{}{tail}", chars[start..end].iter().collect::<String>());
+        let column = at - start + head.len() + 1;
+        Self { text, column, width: width.min((end - at).max(1)) }
+    }
+}
+
 /// Renders `diagnostic` as text; with `color`, the heading and caret use ANSI colours.
 #[must_use]
 pub fn render(diagnostic: &Diagnostic, color: bool) -> String {
@@ -22,10 +55,11 @@ pub fn render(diagnostic: &Diagnostic, color: bool) -> String {
         let gutter = " ".repeat(number.len());
         let _ = writeln!(out, "{gutter}--> {}:{}:{}", loc.file.display(), loc.line, loc.column);
         let _ = writeln!(out, "{gutter} |");
-        let _ = writeln!(out, "{number} | {}", loc.source_line.trim_end());
-        let carets = "^".repeat(loc.width.max(1));
+        let snippet = Snippet::of(loc.source_line.trim_end(), loc.column, loc.width);
+        let _ = writeln!(out, "{number} | {}", snippet.text);
+        let carets = "^".repeat(snippet.width);
         let label = diagnostic.label.as_deref().map(|l| format!(" {l}")).unwrap_or_default();
-        let pad = " ".repeat(loc.column.saturating_sub(1));
+        let pad = " ".repeat(snippet.column.saturating_sub(1));
         let _ = writeln!(out, "{gutter} | {pad}{}", paint(tone, &format!("{carets}{label}")));
     }
     let gutter = diagnostic
@@ -39,4 +73,33 @@ pub fn render(diagnostic: &Diagnostic, color: bool) -> String {
         let _ = writeln!(out, "{gutter} = help: {help}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_line_is_shown_whole() {
+        let snippet = Snippet::of("gain: loud", 7, 4);
+        assert_eq!(snippet, Snippet { text: "gain: loud".into(), column: 7, width: 4 });
+    }
+
+    #[test]
+    fn a_long_line_is_cut_to_a_window_around_the_problem() {
+        let line = format!("{}X{}", "a".repeat(5000), "b".repeat(200_000));
+        let snippet = Snippet::of(&line, 5001, 200_001);
+        assert_eq!(snippet.text.chars().count(), MAX_SNIPPET_CHARS + 6);
+        assert!(snippet.text.starts_with("...") && snippet.text.ends_with("..."));
+        assert_eq!(snippet.text.chars().nth(snippet.column - 1), Some('X'));
+        assert!(snippet.width <= MAX_SNIPPET_CHARS);
+    }
+
+    #[test]
+    fn a_long_line_with_the_problem_near_its_start_keeps_its_start() {
+        let line = "x".repeat(500);
+        let snippet = Snippet::of(&line, 3, 1);
+        assert!(!snippet.text.starts_with("...") && snippet.text.ends_with("..."));
+        assert_eq!(snippet.column, 3);
+    }
 }
