@@ -170,4 +170,4 @@ pub struct Master {
 }
 
 /// The default render rate when a project names none.
-pub const DEFAULT_SAMPLE_RATE: u32 = 48_000;
+pub const DEFAULT_SAMPLE_RATE: u32 = crate::units::SampleRate::DEFAULT.0;

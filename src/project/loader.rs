@@ -4,17 +4,20 @@
 //! be swapped without touching anything else.
 
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_path_to_error::Segment;
 use serde_yaml::Value;
 
 use super::mix::{RawBus, RawMaster, RawMix, RawTrack};
-use super::source_map::{SourceMap, Span};
+use super::source_map::{
+    Limit, MAX_ALIAS_NODES, MAX_DEPTH, MAX_KEY_CHARS, Refusal, SourceMap, Span,
+};
 use crate::diag::{Diagnostic, Location, did_you_mean};
-use crate::units::{Tempo, with_tempo};
+use crate::units::{SampleRate, Tempo, with_sample_rate, with_tempo};
 
 /// A parsed mix file with what is needed to point at its text.
 #[derive(Debug, Clone)]
@@ -85,12 +88,17 @@ impl Rejected {
     }
 }
 
+/// The largest mix file read, in bytes (4 MiB). A mix of a hundred tracks with long chains
+/// is about 100 KB; a larger file is not a mix, and reading it would cost memory in
+/// proportion.
+pub const MAX_PROJECT_BYTES: usize = 4 << 20;
+
 /// Reads and parses the mix file at `path`.
 ///
 /// # Errors
 /// A diagnostic when the file cannot be read or does not describe a mix.
 pub fn load_mix(path: &Path) -> Result<LoadedMix, Rejected> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let bytes = read_at_most(path, MAX_PROJECT_BYTES).map_err(|e| {
         Rejected::only(vec![
             Diagnostic::error(
                 "unreadable-project",
@@ -99,40 +107,254 @@ pub fn load_mix(path: &Path) -> Result<LoadedMix, Rejected> {
             .with_help("check the path; `mixdown check FILE` takes a mix file"),
         ])
     })?;
+    if bytes.len() > MAX_PROJECT_BYTES {
+        return Err(Rejected::only(vec![too_large(path)]));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        Rejected::only(vec![not_utf8(path, e.as_bytes(), at)])
+    })?;
     parse_mix(path, &text)
+}
+
+/// The first `most + 1` bytes of the file at `path`: enough to tell that it is too large
+/// without reading all of it.
+fn read_at_most(path: &Path, most: usize) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(most as u64 + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn too_large(path: &Path) -> Diagnostic {
+    Diagnostic::error(
+        "too-large",
+        format!(
+            "`{}` is larger than a mix file may be ({} MiB)",
+            path.display(),
+            MAX_PROJECT_BYTES >> 20
+        ),
+    )
+    .with_help("check that this is the mix file you meant")
+}
+
+/// The error for bytes that are not UTF-8 from offset `at` on, located at that byte.
+fn not_utf8(path: &Path, bytes: &[u8], at: usize) -> Diagnostic {
+    let before = &bytes[..at];
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line_end = bytes[at..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| at + i);
+    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let location = Location {
+        file: path.to_path_buf(),
+        line: before.split(|&b| b == b'\n').count(),
+        column,
+        width: 1,
+        source_line: String::from_utf8_lossy(&bytes[line_start..line_end]).into_owned(),
+    };
+    Diagnostic::error(
+        "not-utf8",
+        format!("`{}` is not UTF-8 text: byte 0x{:02X} at offset {at}", path.display(), bytes[at]),
+    )
+    .at(Some(location), None)
+    .with_label("not UTF-8")
+    .with_help("save the file as UTF-8; most editors offer the encoding when saving")
 }
 
 /// Parses the text of a mix file; `path` is used for messages and nothing else.
 ///
 /// # Errors
-/// A syntax error, or the type errors of every track, bus, the master and the top-level
+/// A syntax error, a file past the limits on its size and shape, every key written twice
+/// in one mapping, or the type errors of every track, bus, the master and the top-level
 /// settings (one per chain step), located.
 pub fn parse_mix(path: &Path, text: &str) -> Result<LoadedMix, Rejected> {
+    // A byte-order mark says the file is UTF-8; it is not part of the YAML.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.len() > MAX_PROJECT_BYTES {
+        return Err(Rejected::only(vec![too_large(path)]));
+    }
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Err(Rejected::only(vec![
             Diagnostic::error("empty-project", format!("`{}` is empty", path.display()))
                 .with_help("a mix needs at least `mix: <title>` and some `tracks:`"),
         ]));
     }
-    let tempo = prescan_tempo(text);
-    let raw = with_tempo(tempo, || serde_yaml::from_str::<RawMix>(text))
-        .map_err(|e| every_type_error(path, text, tempo, &e))?;
-    let source_map = SourceMap::build(text);
-    let duplicates: Vec<Diagnostic> = source_map
-        .duplicate_keys()
-        .iter()
-        .map(|(yaml_path, span)| {
-            let name = yaml_path.rsplit('.').next().unwrap_or(yaml_path);
-            Diagnostic::error("duplicate-name", format!("`{name}` is defined twice"))
-                .at(Some(location(path, text, *span)), Some(yaml_path.clone()))
-                .with_label("second definition")
-                .with_help("YAML keeps only the last of two equal keys; rename or merge them")
-        })
-        .collect();
-    if !duplicates.is_empty() {
-        return Err(Rejected::only(duplicates));
+    let source_map = SourceMap::build(text)
+        .map_err(|refusal| Rejected::only(vec![refused(path, text, refusal)]))?;
+    let duplicates = Duplicates::of(path, text, &source_map);
+    let document = lenient_document(text);
+    let context = Context::of(document.as_ref());
+    let raw = match context.apply(|| serde_yaml::from_str::<RawMix>(text)) {
+        Ok(raw) => raw,
+        Err(first) => {
+            let found = (path, text, &source_map);
+            return Err(every_type_error(found, context, &first, document, duplicates));
+        }
+    };
+    let mix = LoadedMix { raw, path: path.to_path_buf(), text: text.to_string(), source_map };
+    if duplicates.diagnostics.is_empty() {
+        return Ok(mix);
     }
-    Ok(LoadedMix { raw, path: path.to_path_buf(), text: text.to_string(), source_map })
+    let set_aside = SetAside(duplicates.paths);
+    Err(Rejected {
+        diagnostics: duplicates.diagnostics,
+        remainder: Some(Box::new(Remainder { mix, set_aside })),
+    })
+}
+
+/// Keys written twice in one mapping. YAML keeps only one of them, so each is an error at
+/// the second; the rest of the file is still checked, with the first kept.
+struct Duplicates {
+    diagnostics: Vec<Diagnostic>,
+    paths: Vec<String>,
+}
+
+impl Duplicates {
+    fn of(path: &Path, text: &str, source_map: &SourceMap) -> Self {
+        let found = source_map.duplicate_keys();
+        let diagnostics = found
+            .iter()
+            .map(|(yaml_path, span)| {
+                let name = yaml_path.rsplit('.').next().unwrap_or(yaml_path);
+                Diagnostic::error("duplicate-name", format!("`{name}` is defined twice"))
+                    .at(Some(location(path, text, *span)), Some(yaml_path.clone()))
+                    .with_label("second definition")
+                    .with_help("YAML keeps only the last of two equal keys; rename or merge them")
+            })
+            .collect();
+        Self { diagnostics, paths: found.iter().map(|(yaml_path, _)| yaml_path.clone()).collect() }
+    }
+
+    /// Whether serde's message is its own report of one of these, which it places at the
+    /// start of the mapping rather than at the second key.
+    fn explain(&self, message: &str) -> bool {
+        !self.diagnostics.is_empty()
+            && (message.contains("duplicate field") || message.contains("duplicate entry"))
+    }
+}
+
+/// The diagnostic for a document the source map refused to read.
+fn refused(path: &Path, text: &str, refusal: Refusal) -> Diagnostic {
+    let (code, message, label, help) = match refusal.limit {
+        Limit::Depth => (
+            "too-deep",
+            format!("the file nests deeper than {MAX_DEPTH} levels"),
+            "too deep",
+            "a mix nests about ten levels deep; check the brackets and indentation here",
+        ),
+        Limit::AliasExpansion => (
+            "alias-expansion",
+            format!("aliases expand the file past {MAX_ALIAS_NODES} values"),
+            "expands past the limit",
+            "aliases of aliases multiply; write the values out, or nest aliases less",
+        ),
+        Limit::KeyLength => (
+            "key-too-long",
+            format!("a key is longer than {MAX_KEY_CHARS} characters"),
+            "key too long",
+            "keys name tracks, buses and settings; shorten this one",
+        ),
+        Limit::SecondDocument => (
+            "several-documents",
+            "a mix file holds one YAML document, but a second one starts here".to_owned(),
+            "second document",
+            "remove this `---` line, or put the second mix in a file of its own",
+        ),
+    };
+    Diagnostic::error(code, message)
+        .at(Some(location(path, text, refusal.span)), None)
+        .with_label(label)
+        .with_help(help)
+}
+
+/// The top-level settings that other values are read against: the tempo for note values,
+/// the sample rate for frequencies.
+#[derive(Debug, Clone, Copy)]
+struct Context {
+    tempo: Option<f64>,
+    sample_rate: u32,
+}
+
+impl Context {
+    /// The settings as `document` writes them; one that is missing or broken (reported on
+    /// its own) reads as its default.
+    fn of(document: Option<&Value>) -> Self {
+        let field = |name: &str| document.and_then(|d| d.get(name)).cloned();
+        let tempo = field("tempo").and_then(|v| serde_yaml::from_value::<Tempo>(v).ok());
+        let sample_rate = field("sample_rate")
+            .and_then(|v| serde_yaml::from_value::<SampleRate>(v).ok())
+            .unwrap_or(SampleRate::DEFAULT);
+        Self { tempo: tempo.map(|t| t.0), sample_rate: sample_rate.0 }
+    }
+
+    /// Runs `load` with these settings in force.
+    fn apply<T>(self, load: impl FnOnce() -> T) -> T {
+        with_sample_rate(self.sample_rate, || with_tempo(self.tempo, load))
+    }
+}
+
+/// The document as a YAML value, or `None` when it is not one. Of two equal keys the first
+/// is kept, where `serde_yaml`'s own `Value` would refuse the whole document.
+fn lenient_document(text: &str) -> Option<Value> {
+    serde_yaml::from_str::<Lenient>(text).ok().map(|lenient| lenient.0)
+}
+
+/// A YAML value read without refusing equal keys.
+struct Lenient(Value);
+
+impl<'de> Deserialize<'de> for Lenient {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(LenientVisitor)
+    }
+}
+
+struct LenientVisitor;
+
+impl<'de> Visitor<'de> for LenientVisitor {
+    type Value = Lenient;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a YAML value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Lenient, E> {
+        Ok(Lenient(Value::Bool(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Lenient, E> {
+        Ok(Lenient(Value::Number(v.into())))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Lenient, E> {
+        Ok(Lenient(Value::Number(v.into())))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Lenient, E> {
+        Ok(Lenient(Value::Number(v.into())))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Lenient, E> {
+        Ok(Lenient(Value::String(v.to_owned())))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Lenient, E> {
+        Ok(Lenient(Value::Null))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Lenient, E> {
+        Ok(Lenient(Value::Null))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Lenient, D::Error> {
+        Lenient::deserialize(deserializer)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Lenient, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Lenient(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Lenient(Value::Sequence(items)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Lenient, A::Error> {
+        let mut entries = serde_yaml::Mapping::new();
+        while let Some(Lenient(key)) = map.next_key()? {
+            let Lenient(value) = map.next_value()?;
+            if !entries.contains_key(&key) {
+                entries.insert(key, value);
+            }
+        }
+        Ok(Lenient(Value::Mapping(entries)))
+    }
 }
 
 /// serde stops at the first error in the file. So that one run shows them all, every
@@ -142,14 +364,18 @@ pub fn parse_mix(path: &Path, text: &str) -> Result<LoadedMix, Rejected> {
 /// first error is kept only if that error's part, on its own, passes. The parts that
 /// pass once their broken values are set aside are put back together as the remainder.
 fn every_type_error(
-    path: &Path,
-    text: &str,
-    tempo: Option<f64>,
+    (path, text, source_map): (&Path, &str, &SourceMap),
+    context: Context,
     first: &serde_yaml::Error,
+    document: Option<Value>,
+    duplicates: Duplicates,
 ) -> Rejected {
-    let first = convert_error(path, text, first);
-    let Ok(Value::Mapping(mut document)) = serde_yaml::from_str(text) else {
-        return Rejected::only(vec![first]);
+    let first = (!duplicates.explain(&first.to_string()))
+        .then(|| convert_error(path, text, source_map, first));
+    let Some(Value::Mapping(mut document)) = document else {
+        let mut diagnostics = duplicates.diagnostics;
+        diagnostics.extend(first);
+        return Rejected::only(diagnostics);
     };
     let whole = document.clone();
     let mut parts: Vec<(String, PartCheck)> = Vec::new();
@@ -162,15 +388,15 @@ fn every_type_error(
                 for (name, entry) in entries {
                     let part = format!("{section}.{}", name.as_str().unwrap_or_default());
                     let check = if section == "tracks" {
-                        check_part::<RawTrack>(entry, tempo)
+                        check_part::<RawTrack>(entry, context)
                     } else {
-                        check_part::<RawBus>(entry, tempo)
+                        check_part::<RawBus>(entry, context)
                     };
                     parts.push((part, check));
                 }
             }
             ("master", Value::Mapping(_)) => {
-                parts.push((section.to_owned(), check_part::<RawMaster>(value, tempo)));
+                parts.push((section.to_owned(), check_part::<RawMaster>(value, context)));
             }
             // Not a mapping: the top level's own check reports it.
             _ => continue,
@@ -178,32 +404,37 @@ fn every_type_error(
         // In place, so the top level still meets its keys in the file's order.
         document.shift_remove(section);
     }
-    parts.push((String::new(), check_part::<RawMix>(&Value::Mapping(document), tempo)));
-    let source_map = SourceMap::build(text);
-    let first_path = first.yaml_path.clone().unwrap_or_default();
+    parts.push((String::new(), check_part::<RawMix>(&Value::Mapping(document), context)));
+    let first_path = first.as_ref().and_then(|f| f.yaml_path.clone()).unwrap_or_default();
     let first_part = part_of(&first_path, parts.iter().map(|(part, _)| part.as_str())).to_owned();
-    let mut first = Some(first);
-    let mut found = Vec::new();
+    let mut first = first;
+    let mut found = duplicates.diagnostics;
     for (part, check) in &parts {
         if *part == first_part && !check.errors.is_empty() {
             first = None;
         }
-        found.extend(check.errors.iter().map(|e| part_error(path, text, &source_map, part, e)));
+        found.extend(check.errors.iter().map(|e| part_error(path, text, source_map, part, e)));
     }
     let set_aside = SetAside(
         parts
             .iter()
             .flat_map(|(part, check)| check.set_aside.iter().map(move |hops| yaml_path(part, hops)))
+            .chain(duplicates.paths)
             .collect(),
     );
     let top_level_intact =
         parts.iter().all(|(part, check)| !part.is_empty() || check.errors.is_empty());
     let remainder =
-        if first.is_none() && top_level_intact { reassemble(whole, parts, tempo) } else { None };
+        if first.is_none() && top_level_intact { reassemble(whole, parts, context) } else { None };
     found.extend(first);
     found.sort_by_key(|d| d.location.as_ref().map_or((usize::MAX, 0), |l| (l.line, l.column)));
     let remainder = remainder.map(|raw| {
-        let mix = LoadedMix { raw, path: path.to_path_buf(), text: text.to_string(), source_map };
+        let mix = LoadedMix {
+            raw,
+            path: path.to_path_buf(),
+            text: text.to_string(),
+            source_map: source_map.clone(),
+        };
         Box::new(Remainder { mix, set_aside })
     });
     Rejected { diagnostics: found, remainder }
@@ -215,7 +446,7 @@ fn every_type_error(
 fn reassemble(
     mut document: serde_yaml::Mapping,
     parts: Vec<(String, PartCheck)>,
-    tempo: Option<f64>,
+    context: Context,
 ) -> Option<RawMix> {
     for (part, check) in parts.into_iter().filter(|(part, _)| !part.is_empty()) {
         let slot = match part.split_once('.') {
@@ -224,7 +455,7 @@ fn reassemble(
         };
         *slot = check.passed?;
     }
-    with_tempo(tempo, || serde_yaml::from_value::<RawMix>(Value::Mapping(document))).ok()
+    context.apply(|| serde_yaml::from_value::<RawMix>(Value::Mapping(document))).ok()
 }
 
 type PartError = serde_path_to_error::Error<serde_yaml::Error>;
@@ -243,12 +474,12 @@ struct PartCheck {
 /// a step that does nothing replaces so that the later ones keep their places) and the
 /// rest deserialized again, until the rest passes. A field set aside is then missing,
 /// which is no new error.
-fn check_part<T: DeserializeOwned>(value: &Value, tempo: Option<f64>) -> PartCheck {
+fn check_part<T: DeserializeOwned>(value: &Value, context: Context) -> PartCheck {
     let mut rest = value.clone();
     let mut set_aside: Vec<Vec<Hop>> = Vec::new();
     let mut errors = Vec::new();
     loop {
-        let result = with_tempo(tempo, || serde_path_to_error::deserialize::<_, T>(&rest));
+        let result = context.apply(|| serde_path_to_error::deserialize::<_, T>(&rest));
         let Err(error) = result.map(drop) else {
             return PartCheck { errors, passed: Some(rest), set_aside };
         };
@@ -404,15 +635,6 @@ fn part_error(
     diagnose(&message, yaml_path, span.map(|span| location(path, text, span)))
 }
 
-/// Reads only `tempo:`, so that note values elsewhere can be converted while loading.
-fn prescan_tempo(text: &str) -> Option<f64> {
-    #[derive(Deserialize)]
-    struct TempoOnly {
-        tempo: Option<Tempo>,
-    }
-    serde_yaml::from_str::<TempoOnly>(text).ok()?.tempo.map(|t| t.0)
-}
-
 /// Builds a location from a span, with the text of its line for the snippet.
 #[must_use]
 pub fn location(path: &Path, text: &str, span: Span) -> Location {
@@ -425,10 +647,21 @@ pub fn location(path: &Path, text: &str, span: Span) -> Location {
     }
 }
 
-fn convert_error(path: &Path, text: &str, error: &serde_yaml::Error) -> Diagnostic {
+/// The diagnostic for serde's error, at the place it names, or else at the value its YAML
+/// path leads to.
+fn convert_error(
+    path: &Path,
+    text: &str,
+    source_map: &SourceMap,
+    error: &serde_yaml::Error,
+) -> Diagnostic {
     let message = without_own_location(&error.to_string());
     let (yaml_path, message) = split_yaml_path(&message);
     let named = backticked(&message).into_iter().next();
+    let by_path = || {
+        let span = source_map.value(yaml_path.as_deref()?)?;
+        Some(location(path, text, span))
+    };
     let location = error.location().map(|l| {
         let line_text = text.lines().nth(l.line().saturating_sub(1)).unwrap_or("");
         let at: String = line_text.chars().skip(l.column().saturating_sub(1)).collect();
@@ -441,6 +674,7 @@ fn convert_error(path: &Path, text: &str, error: &serde_yaml::Error) -> Diagnost
         let span = Span { line: l.line(), column: l.column(), width };
         location(path, text, span)
     });
+    let location = location.or_else(by_path);
     diagnose(&message, yaml_path, location)
 }
 
@@ -702,6 +936,98 @@ mod tests {
         );
         assert_eq!(d.code, "unknown-value");
         assert_eq!(d.help.as_deref(), Some("did you mean `peak`?"));
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_a_mix_is_not_part_of_it() {
+        let loaded = parse_mix(
+            Path::new("song.yaml"),
+            "\u{feff}mix: Demo\ntracks:\n  a: { source: a.wav }\n",
+        )
+        .unwrap();
+        assert_eq!(loaded.raw.mix, "Demo");
+        let d = error_of("\u{feff}mix: Demo\ntracks:\n  a: { source: a.wav, gain: loud }\n");
+        assert_eq!(d.location.map(|l| (l.line, l.column)), Some((3, 29)));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_located_at_the_first_of_them() {
+        let bytes = b"mix: Demo\ntracks:\n  a: { source: caf\xe9.wav }\n";
+        let at = String::from_utf8(bytes.to_vec()).unwrap_err().utf8_error().valid_up_to();
+        let d = not_utf8(Path::new("song.yaml"), bytes, at);
+        assert_eq!(d.code, "not-utf8");
+        assert!(d.message.contains("byte 0xE9 at offset 36"), "{}", d.message);
+        let location = d.location.unwrap();
+        assert_eq!((location.line, location.column), (3, 19));
+        assert_eq!(location.source_line, "  a: { source: caf\u{fffd}.wav }");
+    }
+
+    #[test]
+    fn a_file_larger_than_a_mix_is_refused_before_it_is_parsed() {
+        let text = format!("mix: Demo\n#{}\n", "x".repeat(MAX_PROJECT_BYTES));
+        assert_eq!(error_of(&text).code, "too-large");
+    }
+
+    #[test]
+    fn a_key_written_twice_is_reported_at_the_second_and_every_other_error_still_is() {
+        let text = "mix: Demo\ntracks:\n  a:\n    source: a.wav\n    gain: -3 dB\n    pan: center\n    gain: -4 dB\n  b:\n    source: b.wav\n    pan: leftish\n";
+        let rejected = parse_mix(Path::new("song.yaml"), text).unwrap_err();
+        let found: Vec<(&str, usize, Option<&str>)> = rejected
+            .diagnostics
+            .iter()
+            .map(|d| (d.code, d.location.as_ref().unwrap().line, d.yaml_path.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("duplicate-name", 7, Some("tracks.a.gain")),
+                ("invalid-value", 10, Some("tracks.b.pan"))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_with_only_a_key_written_twice_is_still_checked_further() {
+        let text = "mix: Demo\ntracks:\n  a: { source: a.wav }\n  a: { source: b.wav }\n";
+        let rejected = parse_mix(Path::new("song.yaml"), text).unwrap_err();
+        assert_eq!(rejected.diagnostics.len(), 1);
+        let rest = rejected.remainder.expect("the rest reads as a mix");
+        assert!(rest.set_aside.touches("tracks.a.source"));
+    }
+
+    #[test]
+    fn every_refusal_of_the_files_shape_is_located() {
+        let deep = format!("mix: [{}]\n", "[".repeat(100_000));
+        let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
+        for (text, code) in [
+            (deep.as_str(), "too-deep"),
+            (bomb, "alias-expansion"),
+            ("mix: A\ntracks: {}\n---\nmix: B\n", "several-documents"),
+        ] {
+            let d = error_of(text);
+            assert_eq!(d.code, code);
+            assert!(d.location.is_some(), "{code} is located");
+        }
+    }
+
+    #[test]
+    fn a_number_too_large_for_a_float_is_not_finite() {
+        let d = error_of("mix: Demo\ntracks:\n  a: { source: a.wav, gain: 1e999 }\n");
+        assert_eq!(d.message, "`1e999` is not a finite number");
+        assert_eq!(d.yaml_path.as_deref(), Some("tracks.a.gain"));
+    }
+
+    #[test]
+    fn a_frequency_is_checked_against_the_sample_rate_the_mix_sets() {
+        let text = |rate: &str| {
+            format!(
+                "mix: Demo\n{rate}tracks:\n  a:\n    source: a.wav\n    chain: [ {{ highpass: {{ freq: 23 kHz }} }} ]\n"
+            )
+        };
+        assert!(parse_mix(Path::new("song.yaml"), &text("")).is_ok(), "48 kHz by default");
+        let d = error_of(&text("sample_rate: 44.1 kHz\n"));
+        assert_eq!(d.yaml_path.as_deref(), Some("tracks.a.chain[0].highpass.freq"));
+        assert!(d.message.contains("below 22050 Hz"), "{}", d.message);
     }
 
     #[test]
