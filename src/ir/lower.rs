@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use super::levels::check_levels;
 use super::routing::{Edge, find_cycle};
 use super::{
     Bus, Clip, DEFAULT_SAMPLE_RATE, Fader, Length, Master, Mix, Send, Target, Track, TrackInput,
@@ -17,7 +18,7 @@ use crate::units::{Decibels, Pan, Param};
 /// something harmless (an unknown bus as the master, a missing file as its path).
 #[must_use]
 pub fn lower(loaded: &LoadedMix) -> (Mix, Vec<Diagnostic>) {
-    let mut cx = Lowering { loaded, diagnostics: Vec::new() };
+    let mut cx = Lowering { loaded, diagnostics: check_levels(loaded) };
     let mix = cx.mix();
     cx.diagnostics.sort_by_key(|d| d.location.as_ref().map(|l| (l.line, l.column)));
     (mix, cx.diagnostics)

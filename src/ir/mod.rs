@@ -3,11 +3,13 @@
 //! `lower` turns a [`crate::project::LoadedMix`] into a [`Mix`], collecting every error in
 //! one pass so the user can fix them all in one round trip.
 
+mod levels;
 mod lower;
 mod routing;
 
 use std::path::PathBuf;
 
+pub use levels::MAX_LEVEL_DB;
 pub use lower::lower;
 
 use crate::dsp::chain::step::Step;

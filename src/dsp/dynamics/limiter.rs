@@ -26,7 +26,7 @@ use crate::units::{Decibels, TimeMs, tidy, within};
 pub struct LimiterSpec {
     /// The highest level the output reaches, e.g. `-1 dB`: guaranteed for every sample;
     /// between samples (true peak) held within about 0.5 dB of it even on harsh material.
-    #[serde(default = "default_ceiling")]
+    #[serde(default = "default_ceiling", deserialize_with = "ceiling_in_range")]
     pub ceiling: Decibels,
     /// How early the gain starts coming down before a peak; the output is delayed by as
     /// much, which the engine compensates (at most 100 ms).
@@ -40,6 +40,14 @@ pub struct LimiterSpec {
 
 fn default_ceiling() -> Decibels {
     Decibels(-1.0)
+}
+
+/// Reads `ceiling`, refusing one above full scale, which no output format holds, or below
+/// -60 dB.
+fn ceiling_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decibels, D::Error> {
+    within(deserializer, (-60.0, 0.0), |db| {
+        format!("a limiter's ceiling runs from -60 dB to 0 dB, not {}", Decibels(db))
+    })
 }
 
 /// Reads `lookahead`, refusing more than [`MAX_LOOKAHEAD_SECONDS`].
