@@ -67,20 +67,12 @@ fn finite(what: &str, v: f64) -> Result<f64, UnitError> {
     if v.is_finite() { Ok(v) } else { Err(UnitError(format!("{what} must be a finite number"))) }
 }
 
-/// The number that `v / divisor` reads back as exactly `v`, for printing in a unit that is
-/// a fraction of the canonical one (`%`, `ms`); `None` when no float near `v * divisor`
-/// does, which only a value made in code rather than read from text can need.
+/// `v * divisor` when dividing it again gives exactly `v`, for printing in a unit that is
+/// a fraction of the canonical one (`%`, `ms`). Every value read from text passes (the
+/// property tests check it); `None` is for a value made in code that does not.
 fn exact_multiple(v: f64, divisor: f64) -> Option<f64> {
-    let guess = v * divisor;
-    if !guess.is_finite() {
-        return None;
-    }
-    let bits = guess.to_bits();
-    // Neighbouring floats of the same sign are neighbouring bit patterns.
-    (0..=4u64)
-        .flat_map(|step| [bits.wrapping_add(step), bits.wrapping_sub(step)])
-        .map(f64::from_bits)
-        .find(|&candidate| candidate.is_finite() && candidate / divisor == v)
+    let multiple = v * divisor;
+    (multiple.is_finite() && multiple / divisor == v).then_some(multiple)
 }
 
 /// A level or gain in decibels. Bare numbers are dB; `-inf dB` is silence.
@@ -345,7 +337,7 @@ quantity!(Fraction, "a proportion in percent, e.g. `30%` (a bare number is perce
 
 /// Writes a proportion in percent, the only unit it has.
 fn write_percent(f: &mut fmt::Formatter<'_>, fraction: f64) -> fmt::Result {
-    write!(f, "{}%", exact_multiple(fraction, 100.0).unwrap_or(fraction * 100.0))
+    write!(f, "{}%", fraction * 100.0)
 }
 
 impl fmt::Display for Fraction {

@@ -15,6 +15,7 @@ mod loudness_cmd;
 mod loudness_conformance;
 mod mixing;
 mod peers;
+mod properties;
 mod render_log;
 mod schema;
 mod showcase;
