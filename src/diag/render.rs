@@ -21,10 +21,15 @@ struct Snippet {
 
 impl Snippet {
     fn of(line: &str, column: usize, width: usize) -> Self {
+        // A control character would move the terminal's cursor or vanish, not show.
+        let line: String = line
+            .chars()
+            .map(|c| if c.is_control() && c != '\t' { char::REPLACEMENT_CHARACTER } else { c })
+            .collect();
         let chars: Vec<char> = line.chars().collect();
         let width = width.max(1);
         if chars.len() <= MAX_SNIPPET_CHARS {
-            return Self { text: line.to_owned(), column, width };
+            return Self { text: line, column, width };
         }
         let at = column.saturating_sub(1).min(chars.len());
         let start = at.saturating_sub(LEAD_CHARS);
@@ -83,6 +88,11 @@ mod tests {
     fn a_short_line_is_shown_whole() {
         let snippet = Snippet::of("gain: loud", 7, 4);
         assert_eq!(snippet, Snippet { text: "gain: loud".into(), column: 7, width: 4 });
+    }
+
+    #[test]
+    fn control_characters_in_a_line_are_shown_as_replacements() {
+        assert_eq!(Snippet::of("gain: -3\0 dB", 9, 1).text, "gain: -3\u{fffd} dB");
     }
 
     #[test]

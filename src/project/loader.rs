@@ -139,6 +139,22 @@ fn too_large(path: &Path) -> Diagnostic {
 
 /// The error for bytes that are not UTF-8 from offset `at` on, located at that byte.
 fn not_utf8(path: &Path, bytes: &[u8], at: usize) -> Diagnostic {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        let start = Location {
+            file: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            width: 2,
+            source_line: String::new(),
+        };
+        return Diagnostic::error(
+            "not-utf8",
+            format!("`{}` is UTF-16 text, not UTF-8", path.display()),
+        )
+        .at(Some(start), None)
+        .with_label("a UTF-16 byte-order mark")
+        .with_help("save the file as UTF-8; most editors offer the encoding when saving");
+    }
     let before = &bytes[..at];
     let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let line_end = bytes[at..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| at + i);
@@ -674,25 +690,66 @@ fn convert_error(
         let span = Span { line: l.line(), column: l.column(), width };
         location(path, text, span)
     });
-    let location = location.or_else(by_path);
+    let location = at_byte_offset(path, text, &message).or(location).or_else(by_path);
     diagnose(&message, yaml_path, location)
+}
+
+/// The place a reader error names by byte offset (`... at position 97`), which is where the
+/// problem is; the line and column serde gives with it are the document's start.
+fn at_byte_offset(path: &Path, text: &str, message: &str) -> Option<Location> {
+    let (_, after) = message.rsplit_once(" at position ")?;
+    let offset: usize = after.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()?;
+    let before = text.get(..offset)?;
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    Some(location(path, text, Span { line, column, width: 1 }))
 }
 
 /// The diagnostic for a serde `message` about the value at `yaml_path`.
 fn diagnose(message: &str, yaml_path: Option<String>, location: Option<Location>) -> Diagnostic {
-    let (code, label, help) = classify(message, yaml_path.as_deref());
-    let named = backticked(message).into_iter().next();
+    // serde marks a key it could not read as a name with `?`; the mapping is the place.
+    let yaml_path = yaml_path.map(|p| p.trim_end_matches(".?").to_owned());
+    let message = in_our_words(message);
+    let (code, label, mut help) = classify(&message, yaml_path.as_deref());
+    let named = backticked(&message).into_iter().next();
     let message = match (code, &named) {
         ("unknown-processor", Some(name)) => format!("unknown processor `{name}`"),
         ("unknown-key", Some(name)) => format!("unknown key `{name}`"),
-        _ => message.to_owned(),
+        _ => message,
     };
+    let at_a_tab = location
+        .as_ref()
+        .is_some_and(|l| l.source_line.chars().nth(l.column.saturating_sub(1)) == Some('\t'));
+    if code == "syntax" && at_a_tab {
+        help = Some("YAML indents with spaces, never tabs; replace the tabs on this line".into());
+    }
     let mut diagnostic =
         Diagnostic::error(code, message).at(location, yaml_path).with_help_opt(help);
     if let Some(label) = label {
         diagnostic = diagnostic.with_label(label);
     }
     diagnostic
+}
+
+/// serde's message with the names of our Rust types replaced by what a user writes.
+fn in_our_words(message: &str) -> String {
+    const SHAPES: [(&str, &str); 6] = [
+        ("struct RawMix", "a mix: a mapping with `mix:` and `tracks:`"),
+        ("struct RawTrack", "a track: a mapping with `source:` or `clips:`"),
+        ("struct RawBus", "a bus: a mapping"),
+        ("struct RawMaster", "the master: a mapping"),
+        ("struct RawClip", "a clip: a mapping with `file:`"),
+        ("struct RawSend", "a send: a mapping with `to:`"),
+    ];
+    let mut message =
+        SHAPES.iter().fold(message.to_owned(), |m, (ours, theirs)| m.replace(ours, theirs));
+    // A processor's settings (`struct LimiterSpec`).
+    if let Some(start) = message.find("struct ")
+        && let Some(len) = message[start..].find("Spec")
+    {
+        message.replace_range(start..start + len + "Spec".len(), "a mapping of its settings");
+    }
+    message
 }
 
 /// Whether serde's message is about a key or variant name it does not know.

@@ -106,6 +106,12 @@ impl<'de, T: Deserialize<'de> + Scalar> Deserialize<'de> for Param<T> {
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Param<T>, E> {
                 T::deserialize(v.into_deserializer()).map(Param::Constant)
             }
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Param<T>, E> {
+                T::deserialize(v.into_deserializer()).map(Param::Constant)
+            }
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Param<T>, E> {
+                T::deserialize(v.into_deserializer()).map(Param::Constant)
+            }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Param<T>, A::Error> {
                 let mut points: Vec<Point<T>> = Vec::new();
                 while let Some((time, value)) = seq.next_element::<(Seconds, T)>()? {

@@ -34,6 +34,12 @@ macro_rules! quantity {
                     fn visit_u64<E: de::Error>(self, v: u64) -> Result<$ty, E> {
                         self.visit_f64(v as f64)
                     }
+                    fn visit_i128<E: de::Error>(self, v: i128) -> Result<$ty, E> {
+                        self.visit_f64(v as f64)
+                    }
+                    fn visit_u128<E: de::Error>(self, v: u128) -> Result<$ty, E> {
+                        self.visit_f64(v as f64)
+                    }
                     fn visit_str<E: de::Error>(self, v: &str) -> Result<$ty, E> {
                         $ty::from_text(v).map_err(E::custom)
                     }

@@ -2,6 +2,7 @@
 //! measured properties, render logs, diagnostics and determinism.
 
 mod bad_audio;
+mod bad_inputs;
 mod cache_integrity;
 mod clipping;
 mod contract_bytes;
