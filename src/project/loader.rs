@@ -14,7 +14,8 @@ use serde_yaml::Value;
 
 use super::mix::{RawBus, RawMaster, RawMix, RawTrack};
 use super::source_map::{
-    Limit, MAX_ALIAS_NODES, MAX_DEPTH, MAX_KEY_CHARS, Refusal, SourceMap, Span,
+    Limit, MAX_ALIAS_NODES, MAX_DEPTH, MAX_KEY_CHARS, MAX_REPLAYS_PER_EVENT, Refusal, SourceMap,
+    Span,
 };
 use crate::diag::{Diagnostic, Location, did_you_mean};
 use crate::units::{SampleRate, Tempo, with_sample_rate, with_tempo};
@@ -254,25 +255,29 @@ fn refused(path: &Path, text: &str, refusal: Refusal) -> Diagnostic {
             "too-deep",
             format!("the file nests deeper than {MAX_DEPTH} levels"),
             "too deep",
-            "a mix nests about ten levels deep; check the brackets and indentation here",
+            "a mix nests about ten levels deep; check the brackets and indentation here".into(),
         ),
         Limit::AliasExpansion => (
             "alias-expansion",
-            format!("aliases expand the file past {MAX_ALIAS_NODES} values"),
+            "aliases expand the file too far".to_owned(),
             "expands past the limit",
-            "aliases of aliases multiply; write the values out, or nest aliases less",
+            format!(
+                "aliases may add at most {MAX_ALIAS_NODES} values and replay at most \
+                 {MAX_REPLAYS_PER_EVENT} times per value written; aliases of aliases multiply, \
+                 so write the values out or nest them less"
+            ),
         ),
         Limit::KeyLength => (
             "key-too-long",
             format!("a key is longer than {MAX_KEY_CHARS} characters"),
             "key too long",
-            "keys name tracks, buses and settings; shorten this one",
+            "keys name tracks, buses and settings; shorten this one".into(),
         ),
         Limit::SecondDocument => (
             "several-documents",
             "a mix file holds one YAML document, but a second one starts here".to_owned(),
             "second document",
-            "remove this `---` line, or put the second mix in a file of its own",
+            "remove this `---` line, or put the second mix in a file of its own".into(),
         ),
     };
     Diagnostic::error(code, message)

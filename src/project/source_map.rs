@@ -7,8 +7,9 @@
 //!
 //! That parse is also the first to read a file, so it refuses, at the place where they are
 //! passed, the shapes that would make any later parse slow or large: nesting deeper than
-//! [`MAX_DEPTH`], aliases that expand past [`MAX_ALIAS_NODES`], keys longer than
-//! [`MAX_KEY_CHARS`] and a second document.
+//! [`MAX_DEPTH`], aliases that add more than [`MAX_ALIAS_NODES`] values or replay more than
+//! [`MAX_REPLAYS_PER_EVENT`] times per event written, keys longer than [`MAX_KEY_CHARS`], and a
+//! second document.
 
 use std::collections::BTreeMap;
 
@@ -143,14 +144,39 @@ enum Frame {
 struct Builder {
     map: SourceMap,
     stack: Vec<Frame>,
-    /// Per open collection: its anchor id (0 for none) and how many values it holds so far,
-    /// aliases expanded.
-    sizes: Vec<(usize, usize)>,
-    /// Each anchor's size, aliases expanded, by anchor id.
-    anchored: BTreeMap<usize, usize>,
-    /// Values the aliases read so far add.
-    alias_nodes: usize,
+    /// Per open collection: its anchor id (0 for none) and what it holds so far, aliases
+    /// expanded.
+    sizes: Vec<(usize, Expansion)>,
+    /// What each anchor holds, aliases expanded, by anchor id.
+    anchored: BTreeMap<usize, Expansion>,
+    /// What the aliases read so far add.
+    added: Expansion,
+    /// Events read so far.
+    events: usize,
 }
+
+/// What a value holds once its aliases are expanded: how many values, and how many times an
+/// alias is replayed on the way (each replay costs a later parse a jump back).
+#[derive(Debug, Clone, Copy, Default)]
+struct Expansion {
+    values: usize,
+    replays: usize,
+}
+
+impl Expansion {
+    const ONE: Self = Self { values: 1, replays: 0 };
+
+    fn plus(self, other: Self) -> Self {
+        Self {
+            values: self.values.saturating_add(other.values),
+            replays: self.replays.saturating_add(other.replays),
+        }
+    }
+}
+
+/// The most alias replays per event written; `serde_yaml` gives up, without saying where, at
+/// 100.
+pub const MAX_REPLAYS_PER_EVENT: usize = 50;
 
 fn span_of(mark: Marker, width: usize) -> Span {
     Span { line: mark.line(), column: mark.col() + 1, width: width.max(1) }
@@ -193,6 +219,7 @@ fn join(path: &str, key: &str) -> String {
 impl Builder {
     fn on_event(&mut self, event: Event, mark: Marker) -> Result<(), Refusal> {
         let refuse = |limit, width| Err(Refusal { limit, span: span_of(mark, width) });
+        self.events += 1;
         match event {
             Event::Scalar(value, style, anchor, _) => {
                 let quoted = !matches!(style, TScalarStyle::Plain);
@@ -205,7 +232,7 @@ impl Builder {
                 if let Some(path) = self.next_path(Some((&value, mark, width))) {
                     self.map.values.insert(path, span_of(mark, width));
                 }
-                self.close(anchor, 1);
+                self.close(anchor, Expansion::ONE);
             }
             Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
                 if self.stack.len() >= MAX_DEPTH {
@@ -219,7 +246,7 @@ impl Builder {
                     Frame::Seq { path, index: 0 }
                 };
                 self.stack.push(frame);
-                self.sizes.push((anchor, 1));
+                self.sizes.push((anchor, Expansion::ONE));
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 self.stack.pop();
@@ -229,26 +256,29 @@ impl Builder {
             }
             Event::Alias(id) => {
                 let _ = self.next_path(None);
-                let size = self.anchored.get(&id).copied().unwrap_or(1);
-                self.alias_nodes = self.alias_nodes.saturating_add(size);
-                if self.alias_nodes > MAX_ALIAS_NODES {
+                let anchor = self.anchored.get(&id).copied().unwrap_or(Expansion::ONE);
+                let replay = anchor.plus(Expansion { values: 0, replays: 1 });
+                self.added = self.added.plus(replay);
+                if self.added.values > MAX_ALIAS_NODES
+                    || self.added.replays > self.events.saturating_mul(MAX_REPLAYS_PER_EVENT)
+                {
                     return refuse(Limit::AliasExpansion, 1);
                 }
-                self.close(0, size);
+                self.close(0, replay);
             }
             _ => {}
         }
         Ok(())
     }
 
-    /// Counts a finished value of `size` values (itself and what it holds) into the
-    /// collection around it, and records it as its anchor's size.
-    fn close(&mut self, anchor: usize, size: usize) {
+    /// Counts a finished value (itself and what it holds) into the collection around it,
+    /// and records it as its anchor's.
+    fn close(&mut self, anchor: usize, size: Expansion) {
         if anchor != 0 {
             self.anchored.insert(anchor, size);
         }
         if let Some((_, outer)) = self.sizes.last_mut() {
-            *outer = outer.saturating_add(size);
+            *outer = outer.plus(size);
         }
     }
 }
@@ -308,6 +338,17 @@ mod tests {
         let refusal = SourceMap::build(&text).unwrap_err();
         assert_eq!(refusal.limit, Limit::AliasExpansion);
         assert_eq!(refusal.span.line, 5, "{refusal:?}");
+    }
+
+    #[test]
+    fn a_few_values_replayed_very_often_are_refused_too() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (from, name) in [("a", "b"), ("b", "c"), ("c", "d")] {
+            let _ = writeln!(text, "{name}: &{name} [{}]", vec![format!("*{from}"); 10].join(", "));
+        }
+        let _ = writeln!(text, "e: [{}]", ["*d"; 8].join(", "));
+        let refusal = SourceMap::build(&text).unwrap_err();
+        assert_eq!((refusal.limit, refusal.span.line), (Limit::AliasExpansion, 5));
     }
 
     #[test]
