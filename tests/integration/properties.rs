@@ -1,7 +1,7 @@
 //! Property tests: the unit parser reads back exactly what it prints and never panics, and
 //! automation never strays outside the points it runs between.
 
-use mixdown::dsp::curve::Curve;
+use mixdown::dsp::primitives::curve::Curve;
 use mixdown::units::{
     Decibels, Fraction, Hertz, Pan, Param, Q, Ratio, SampleRate, Seconds, Share, Slope, Tempo,
     TimeMs,
