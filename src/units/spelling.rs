@@ -17,15 +17,9 @@ use super::quantities::{
     Decibels, Fraction, Hertz, Pan, Q, Ratio, SampleRate, Seconds, Share, Slope, Tempo, TimeMs,
 };
 
-/// A number as `split_quantity` reads it: digits with at most one point, and a sign.
+/// A number as `split_quantity` reads it: digits with at most one point, a sign and an
+/// optional exponent.
 macro_rules! number {
-    () => {
-        r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)"
-    };
-}
-
-/// A number as Rust's `f64` parser reads it (exponents too), for clock times and ratios.
-macro_rules! float {
     () => {
         r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
     };
@@ -43,9 +37,9 @@ macro_rules! time {
     () => {
         concat!(
             r"^\s*(",
-            float!(),
+            number!(),
             r"\s*:\s*",
-            float!(),
+            number!(),
             r"|\+?[0-9]+\s*/\s*\+?[0-9]+\s*[.t]?|",
             number!(),
             r"\s*(s|ms|min)?)\s*$"
@@ -140,7 +134,7 @@ impl Spelling for Q {
 
 impl Spelling for Ratio {
     const PATTERN: &'static str =
-        concat!(r"^\s*(", float!(), r"|\+?[iI][nN][fF]([iI][nN][iI][tT][yY])?)\s*(:1)?\s*$");
+        concat!(r"^\s*(", number!(), r"|\+?[iI][nN][fF]([iI][nN][iI][tT][yY])?)\s*(:1)?\s*$");
 }
 
 impl Spelling for SampleRate {
@@ -317,7 +311,7 @@ mod tests {
 
     #[test]
     fn frequency_patterns_accept_every_spelling_the_parser_reads_and_flag_wrong_units() {
-        check::<Hertz>(&["8 kHz", "120 Hz", "1.5kHz", "440"], &["4khz", "10 hz", "8 k", "1e3"]);
+        check::<Hertz>(&["8 kHz", "120 Hz", "1.5kHz", "440", "1e3"], &["4khz", "10 hz", "8 k"]);
         check::<SampleRate>(&["48 kHz", "44.1 kHz", "44100"], &["48khz", "48 KHz"]);
     }
 
