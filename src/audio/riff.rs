@@ -141,7 +141,7 @@ fn check_format(tag: u16, channels: u16, block_align: u16, bits: u16) -> Option<
     if block_align == 0 {
         return Some(HeaderFault::Malformed("its header declares frames of 0 bytes".to_owned()));
     }
-    let plain = matches!(tag, PCM | FLOAT | EXTENSIBLE) && bits % 8 == 0;
+    let plain = matches!(tag, PCM | FLOAT | EXTENSIBLE) && bits.is_multiple_of(8);
     let frame = u32::from(channels) * u32::from(bits / 8);
     if plain && u32::from(block_align) != frame {
         return Some(HeaderFault::Malformed(format!(
