@@ -3,8 +3,10 @@
 //! A YAML project describes a mix; `project` reads it, `ir` resolves it, `graph` turns it
 //! into a DAG of nodes, `render` runs the nodes that the `cache` does not already hold,
 //! and `audio` reads and writes the files. `dsp` holds the processors; `watch` waits for
-//! files to change; `cli` is the command line.
+//! files to change; `cli` is the command line. `atomic_file` is how every file that must
+//! appear whole is written.
 
+pub mod atomic_file;
 pub mod audio;
 pub mod cache;
 pub mod cli;

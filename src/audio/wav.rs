@@ -1,8 +1,8 @@
 //! Writing stereo WAV files, streamed block by block and put in place atomically.
 //!
-//! The samples go to a temporary file next to the destination, which is renamed over it
-//! only by [`WavWriter::finish`]; a writer dropped before that deletes its temporary file,
-//! so the destination is either the complete new file or whatever was there before. Float
+//! The samples go to an [`AtomicFile`] next to the destination, which replaces it only in
+//! [`WavWriter::finish`]; a writer dropped before that deletes its temporary file, so the
+//! destination is either the complete new file or whatever was there before. Float
 //! samples become integers by rounding to nearest and clipping symmetrically (to ±(2ⁿ⁻¹−1),
 //! so a clipped square wave stays symmetric); there is no dither here. The file holds only
 //! the format and the samples: no dates, no host names, no paths.
@@ -17,12 +17,12 @@
 //! 16-bit files use the plain PCM header; 24-bit and float files use
 //! `WAVE_FORMAT_EXTENSIBLE`, as the format's specification asks for more than 16 bits.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::AudioError;
+use crate::atomic_file::AtomicFile;
 
 /// Bytes buffered before a write reaches the file.
 const WRITE_BUFFER_BYTES: usize = 256 * 1024;
@@ -105,7 +105,6 @@ struct BlockPeak {
 /// A stereo WAV file being written.
 pub struct WavWriter {
     path: PathBuf,
-    temp: PathBuf,
     format: WavFormat,
     frames: u64,
     /// Integer samples written at full scale, in the frames kept so far.
@@ -115,8 +114,8 @@ pub struct WavWriter {
     header_bytes: u64,
     /// Packed bytes not yet written to the file.
     pending: Vec<u8>,
-    /// `None` once finished, so that `Drop` knows not to delete anything.
-    file: Option<File>,
+    /// `None` once finished.
+    file: Option<AtomicFile>,
 }
 
 impl std::fmt::Debug for WavWriter {
@@ -139,19 +138,13 @@ impl WavWriter {
         format: WavFormat,
     ) -> Result<Self, AudioError> {
         let path = path.as_ref().to_path_buf();
-        let temp = temp_path(&path);
-        // Readable too: a truncation reads back what it cuts, to count its clipping.
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&temp)
+        // Readable too (as every atomic file is): a truncation reads back what it cuts, to
+        // count its clipping.
+        let file = AtomicFile::create(&path)
             .map_err(|source| AudioError::Open { path: path.clone(), source })?;
         let header = format.header(sample_rate);
         let mut writer = Self {
             path,
-            temp,
             format,
             frames: 0,
             full_scale: 0,
@@ -214,7 +207,7 @@ impl WavWriter {
         let bytes = self.header_bytes + frames * self.format.bytes_per_frame();
         let format = self.format;
         let result = self.flush().and_then(|()| {
-            let Some(f) = self.file.as_mut() else { return Ok(0) };
+            let Some(f) = self.file.as_mut().map(AtomicFile::file) else { return Ok(0) };
             let cut = count_full_scale_from(f, bytes, format)?;
             f.set_len(bytes)?;
             f.seek(SeekFrom::Start(bytes)).map(|_| cut)
@@ -240,19 +233,16 @@ impl WavWriter {
     /// When flushing or renaming fails; the destination is then left untouched.
     pub fn finish(mut self) -> Result<(), AudioError> {
         self.flush().map_err(|e| self.write_error(e))?;
-        if let Some(file) = self.file.take() {
+        if let Some(mut file) = self.file.take() {
             let data_bytes = self.frames * self.format.bytes_per_frame();
-            self.seal(file, data_bytes).map_err(|e| self.write_error(e))?;
+            self.seal(&mut file, data_bytes).map_err(|e| self.write_error(e))?;
+            file.commit().map_err(|e| self.write_error(e))?;
         }
-        fs::rename(&self.temp, &self.path)
-            .map_err(|source| AudioError::Write { path: self.path.clone(), source })?;
-        // Renamed: nothing left for `Drop` to delete.
-        self.temp = PathBuf::new();
         Ok(())
     }
 
-    /// Writes the RIFF and data sizes into the header and flushes.
-    fn seal(&self, mut file: File, data_bytes: u64) -> io::Result<()> {
+    /// Writes the RIFF and data sizes into the header.
+    fn seal(&self, file: &mut AtomicFile, data_bytes: u64) -> io::Result<()> {
         let riff_size = (self.header_bytes - 8 + data_bytes) as u32;
         file.seek(SeekFrom::Start(4))?;
         file.write_all(&riff_size.to_le_bytes())?;
@@ -321,16 +311,6 @@ fn pack_integers<const N: usize>(out: &mut Vec<u8>, left: &[f32], right: &[f32])
     full_scale
 }
 
-impl Drop for WavWriter {
-    fn drop(&mut self) {
-        drop(self.file.take());
-        if !self.temp.as_os_str().is_empty() {
-            // Best effort: a leftover temporary file is untidy but never mistaken for output.
-            let _ = fs::remove_file(&self.temp);
-        }
-    }
-}
-
 /// Scales a float sample to a signed integer with `shift` fractional bits (so full scale is
 /// 2^shift), rounded to nearest (ties to even) and clipped to ±(2^shift − 1). NaN becomes 0.
 /// `shift` is at most 23.
@@ -353,40 +333,10 @@ fn to_int(x: f32, shift: u32) -> i32 {
     (magnitude ^ sign) - sign
 }
 
-/// A hidden temporary name next to `path` (`.song.wav.tmp-<pid>-<n>`) that no other
-/// writer of this process or another one will choose at the same time.
-pub(super) fn temp_path(path: &Path) -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    path.with_file_name(format!("{}{}-{n}", temp_prefix(path), std::process::id()))
-}
-
-fn temp_prefix(path: &Path) -> String {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    format!(".{name}.tmp-")
-}
-
-/// Removes temporary files that writers of `path` left behind when they were killed: those
-/// whose process no longer runs. Where the system cannot say (no `/proc`), nothing is removed.
-pub fn remove_stale_temporaries(path: &Path) {
-    let proc = Path::new("/proc");
-    let (Some(dir), true) = (path.parent(), proc.is_dir()) else { return };
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    let prefix = temp_prefix(path);
-    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name.strip_prefix(&prefix).and_then(|rest| rest.split('-').next()) else {
-            continue;
-        };
-        if pid.parse::<u32>().is_ok() && !proc.join(pid).exists() {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use crate::audio::Source;
     use crate::audio::decode::Decoder;
 

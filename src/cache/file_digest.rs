@@ -1,34 +1,43 @@
 //! The blake3 digests of input files, with a memo that spares reading files that have not
 //! changed since they were last hashed.
 //!
-//! The memo (`root/files.json`) maps a file's canonical absolute path to its size,
-//! modification time (ns), inode and digest. The path, time and inode only decide whether
-//! a file must be read again; none of them is ever part of a key, which holds the digest
-//! of the bytes alone.
+//! The memo (the cache's `files.json`) maps a file's canonical absolute path to its size,
+//! modification time, status-change time (ns), inode and digest. The path, times and inode
+//! only decide whether a file must be read again; none of them is ever part of a key, which
+//! holds the digest of the bytes alone.
+//!
+//! The status-change time (ctime) is there because a user can set a file's modification
+//! time back (`touch -d`, a restore that keeps times, a sync tool) but not its ctime: the
+//! system sets it to now on every write, rename or change of times. A file rewritten in
+//! place with its size and modification time restored therefore still reads as changed, as
+//! in git's index and cargo's fingerprints.
 //!
 //! Racy files: a file written in the same instant it is hashed could change again without
-//! its size or modification time changing (timestamps are coarse on some file systems). So
-//! a row is recorded and trusted only for files last modified before the run started, less
-//! [`RACY_MARGIN`]; a file touched more recently is read again on every run until it ages.
+//! its stamp changing (timestamps are coarse on some file systems). So a row is recorded
+//! and trusted only for files whose last change (both times) came before the run started,
+//! less [`RACY_MARGIN`]; a file touched more recently is read again on every run until it
+//! ages.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+use super::file_identity::FileIdentity;
+use super::folder::CacheDir;
 
 /// How much older than the run's start a file's modification time must be before its memo
 /// row is trusted. Two seconds covers the coarsest common timestamp (FAT) and clocks that
 /// update file times in ticks.
 pub const RACY_MARGIN: Duration = Duration::from_secs(2);
 
-const MEMO_FILE: &str = "files.json";
-const MEMO_VERSION: u32 = 1;
+/// Version of the memo's rows; a memo of another version is ignored and rewritten.
+const MEMO_VERSION: u32 = 2;
 
 /// The blake3 hash of a file's bytes.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -49,7 +58,7 @@ impl fmt::Debug for Digest {
 /// File digests for one run, backed by the memo on disk.
 #[derive(Debug)]
 pub struct FileDigests {
-    memo: PathBuf,
+    cache: CacheDir,
     /// Files modified at or after this instant (ns since the epoch) are not memoized.
     trusted_before_ns: u64,
     rows: BTreeMap<String, Row>,
@@ -57,18 +66,10 @@ pub struct FileDigests {
     files_read: u64,
 }
 
-/// What the memo knows of one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct Stamp {
-    size: u64,
-    mtime_ns: u64,
-    inode: u64,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Row {
     #[serde(flatten)]
-    stamp: Stamp,
+    stamp: FileIdentity,
     blake3: String,
 }
 
@@ -79,31 +80,26 @@ struct MemoFile {
 }
 
 impl FileDigests {
-    /// Loads the memo kept in `root` for a run that started at `run_start`. A missing or
-    /// unreadable memo starts empty: it only saves work.
-    ///
-    /// # Errors
-    /// When the memo exists but cannot be read.
-    pub fn load(root: impl AsRef<Path>, run_start: SystemTime) -> io::Result<Self> {
-        let memo = root.as_ref().join(MEMO_FILE);
-        let rows = match fs::read(&memo) {
-            Ok(bytes) => serde_json::from_slice::<MemoFile>(&bytes)
-                .ok()
-                .filter(|m| m.version == MEMO_VERSION)
-                .map(|m| m.files)
-                .unwrap_or_default(),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(e),
-        };
+    /// Loads the memo kept in `cache` for a run that started at `run_start`. A missing,
+    /// damaged or unreadable memo starts empty: it only saves work, and the cache must never
+    /// fail a render.
+    #[must_use]
+    pub fn load(cache: &CacheDir, run_start: SystemTime) -> Self {
+        let rows = fs::read(cache.file_memo())
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<MemoFile>(&bytes).ok())
+            .filter(|m| m.version == MEMO_VERSION)
+            .map(|m| m.files)
+            .unwrap_or_default();
         let trusted_before_ns = run_start
             .checked_sub(RACY_MARGIN)
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos().try_into().unwrap_or(u64::MAX));
-        Ok(Self { memo, trusted_before_ns, rows, changed: false, files_read: 0 })
+        Self { cache: cache.clone(), trusted_before_ns, rows, changed: false, files_read: 0 }
     }
 
     /// The blake3 digest of the bytes of the file at `path`, from the memo when the file's
-    /// size, modification time and inode are those recorded.
+    /// size, times and inode are those recorded.
     ///
     /// # Errors
     /// When the file cannot be found or read.
@@ -162,7 +158,12 @@ impl FileDigests {
     /// Remembers `digest` for `path` if the file's stamp is trusted and did not change
     /// while it was read. Paths that are not Unicode are hashed every time rather than
     /// stored lossily, where two of them could share a row.
-    fn record(&mut self, path: &Path, before: Option<Stamp>, digest: Digest) -> io::Result<()> {
+    fn record(
+        &mut self,
+        path: &Path,
+        before: Option<FileIdentity>,
+        digest: Digest,
+    ) -> io::Result<()> {
         let name = path.to_str().map(str::to_owned);
         let Some(name) = name else { return Ok(()) };
         // A file that changed while it was read may have given a mix of old and new bytes:
@@ -189,36 +190,18 @@ impl FileDigests {
     /// # Errors
     /// When the memo cannot be written.
     pub fn save(&self) -> io::Result<()> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
         if !self.changed {
             return Ok(());
         }
-        if let Some(dir) = self.memo.parent() {
-            fs::create_dir_all(dir)?;
-        }
         let memo = MemoFile { version: MEMO_VERSION, files: self.rows.clone() };
-        let bytes = serde_json::to_vec_pretty(&memo)?;
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let temp = self.memo.with_extension(format!("json.tmp-{}-{n}", std::process::id()));
-        let written = fs::write(&temp, bytes).and_then(|()| fs::rename(&temp, &self.memo));
-        if written.is_err() {
-            let _ = fs::remove_file(&temp);
-        }
-        written
+        self.cache.write(&self.cache.file_memo(), &serde_json::to_vec_pretty(&memo)?)
     }
 
-    /// The stamp of a file that may be memoized: `None` if it was modified too recently
-    /// (or its time is unknown).
-    fn trusted_stamp(&self, meta: &fs::Metadata) -> Option<Stamp> {
-        stamp(meta).filter(|s| s.mtime_ns < self.trusted_before_ns)
+    /// The stamp of a file that may be memoized: `None` if it changed too recently (or its
+    /// times are unknown).
+    fn trusted_stamp(&self, meta: &fs::Metadata) -> Option<FileIdentity> {
+        FileIdentity::of(meta).filter(|s| s.mtime_ns.max(s.ctime_ns) < self.trusted_before_ns)
     }
-}
-
-/// A file's size, modification time and inode.
-fn stamp(meta: &fs::Metadata) -> Option<Stamp> {
-    let mtime_ns: u64 =
-        meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos().try_into().ok()?;
-    Some(Stamp { size: meta.len(), mtime_ns, inode: inode(meta) })
 }
 
 /// The same error, its message prefixed with the file it concerns.
@@ -226,20 +209,10 @@ fn naming(path: &Path, e: &io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
-#[cfg(unix)]
-fn inode(meta: &fs::Metadata) -> u64 {
-    std::os::unix::fs::MetadataExt::ino(meta)
-}
-
-#[cfg(not(unix))]
-fn inode(_meta: &fs::Metadata) -> u64 {
-    0
-}
-
 /// A file hashed by [`FileDigests::prefetch`], with its stamp from before the read.
 struct Hashed {
     path: PathBuf,
-    before: Stamp,
+    before: FileIdentity,
     digest: Digest,
 }
 
@@ -264,6 +237,12 @@ mod tests {
         File::options().write(true).open(path).unwrap().set_modified(modified).unwrap();
     }
 
+    /// The start of a run late enough that files written just now have aged past the racy
+    /// margin: their status-change time, which tests cannot set back, is trusted then.
+    fn later() -> SystemTime {
+        SystemTime::now() + 2 * RACY_MARGIN
+    }
+
     fn hours_ago(h: u64) -> SystemTime {
         SystemTime::now() - Duration::from_secs(h * 3600)
     }
@@ -273,7 +252,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("stem.wav");
         write_at(&path, b"some audio", hours_ago(1));
-        let mut digests = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
+        let mut digests = FileDigests::load(&CacheDir::new(dir.path()), later());
         assert_eq!(digests.digest(&path).unwrap(), hash_of(b"some audio"));
         assert_eq!(digests.digest(&path).unwrap().to_string().len(), 64);
     }
@@ -285,7 +264,7 @@ mod tests {
         for (i, path) in paths.iter().enumerate() {
             write_at(path, format!("take {i}").as_bytes(), hours_ago(1));
         }
-        let mut digests = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
+        let mut digests = FileDigests::load(&CacheDir::new(dir.path()), later());
         digests.prefetch(&paths);
         assert_eq!(digests.files_read(), 4);
         for (i, path) in paths.iter().enumerate() {
@@ -295,20 +274,35 @@ mod tests {
     }
 
     #[test]
-    fn an_unchanged_old_file_is_not_read_again_even_across_runs() {
+    fn an_unchanged_file_is_not_read_again_across_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stem.wav");
+        write_at(&path, b"first take", hours_ago(1));
+        let mut digests = FileDigests::load(&CacheDir::new(dir.path()), later());
+        assert_eq!(digests.digest(&path).unwrap(), hash_of(b"first take"));
+        digests.save().unwrap();
+        let mut next_run = FileDigests::load(&CacheDir::new(dir.path()), later());
+        assert_eq!(next_run.digest(&path).unwrap(), hash_of(b"first take"));
+        assert_eq!(next_run.files_read(), 0);
+    }
+
+    #[test]
+    fn a_file_rewritten_in_place_with_its_size_and_time_restored_is_read_again() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("stem.wav");
         let then = hours_ago(1);
         write_at(&path, b"first take", then);
-        let mut digests = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
+        let mut digests = FileDigests::load(&CacheDir::new(dir.path()), later());
         assert_eq!(digests.digest(&path).unwrap(), hash_of(b"first take"));
         digests.save().unwrap();
-        // New bytes of the same length, and the old time forged back: only a memo that
-        // does not read the file still answers with the old digest.
+        // File times tick with the kernel's clock: give the rewrite a tick of its own.
+        std::thread::sleep(Duration::from_millis(20));
+        // New bytes of the same length, and the old modification time forged back: only
+        // the status-change time, which the system sets, tells the rewrite apart.
         write_at(&path, b"other take", then);
-        let mut next_run = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
-        assert_eq!(next_run.digest(&path).unwrap(), hash_of(b"first take"));
-        assert_eq!(next_run.files_read(), 0);
+        let mut next_run = FileDigests::load(&CacheDir::new(dir.path()), later());
+        assert_eq!(next_run.digest(&path).unwrap(), hash_of(b"other take"));
+        assert_eq!(next_run.files_read(), 1);
     }
 
     #[test]
@@ -316,7 +310,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("stem.wav");
         write_at(&path, b"first take", hours_ago(3));
-        let mut digests = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
+        let mut digests = FileDigests::load(&CacheDir::new(dir.path()), later());
         digests.digest(&path).unwrap();
         write_at(&path, b"longer take", hours_ago(3));
         assert_eq!(digests.digest(&path).unwrap(), hash_of(b"longer take"));
@@ -333,12 +327,12 @@ mod tests {
         // Within the racy margin before the run: its bytes could still change unseen.
         let recent = run_start - RACY_MARGIN / 2;
         write_at(&path, b"first take", recent);
-        let mut digests = FileDigests::load(dir.path(), run_start).unwrap();
+        let mut digests = FileDigests::load(&CacheDir::new(dir.path()), run_start);
         assert_eq!(digests.digest(&path).unwrap(), hash_of(b"first take"));
         write_at(&path, b"other take", recent);
         assert_eq!(digests.digest(&path).unwrap(), hash_of(b"other take"));
         digests.save().unwrap();
-        assert!(!dir.path().join(MEMO_FILE).exists());
+        assert!(!CacheDir::new(dir.path()).file_memo().exists());
         write_at(&path, b"third take", run_start + Duration::from_secs(1));
         assert_eq!(digests.digest(&path).unwrap(), hash_of(b"third take"));
         assert_eq!(digests.files_read(), 3);
@@ -351,7 +345,7 @@ mod tests {
         let (a, b) = (dir.path().join("a.wav"), dir.path().join("sub/b.wav"));
         write_at(&a, b"same bytes", hours_ago(1));
         write_at(&b, b"same bytes", hours_ago(1));
-        let mut digests = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
+        let mut digests = FileDigests::load(&CacheDir::new(dir.path()), later());
         assert_eq!(digests.digest(&a).unwrap(), digests.digest(&b).unwrap());
         let roundabout = dir.path().join("sub/../a.wav");
         digests.digest(&roundabout).unwrap();
@@ -363,11 +357,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("stem.wav");
         write_at(&path, b"take", hours_ago(1));
-        fs::write(dir.path().join(MEMO_FILE), b"{ not json").unwrap();
-        let mut digests = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
+        fs::write(CacheDir::new(dir.path()).file_memo(), b"{ not json").unwrap();
+        let mut digests = FileDigests::load(&CacheDir::new(dir.path()), later());
         assert_eq!(digests.digest(&path).unwrap(), hash_of(b"take"));
         digests.save().unwrap();
-        let mut next_run = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
+        let mut next_run = FileDigests::load(&CacheDir::new(dir.path()), later());
         next_run.digest(&path).unwrap();
         assert_eq!(next_run.files_read(), 0);
     }
@@ -375,7 +369,7 @@ mod tests {
     #[test]
     fn a_missing_file_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
-        let mut digests = FileDigests::load(dir.path(), SystemTime::now()).unwrap();
+        let mut digests = FileDigests::load(&CacheDir::new(dir.path()), later());
         let path = dir.path().join("gone.wav");
         let e = digests.digest(&path).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::NotFound);

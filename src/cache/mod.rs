@@ -1,13 +1,35 @@
-//! The content-addressed cache: rendered audio stored under the key of what produced it,
-//! and the digests of input files that source keys are made of.
+//! The content-addressed cache and the folder that holds it.
 //!
-//! [`store`] keeps immutable, checksummed entries on disk; [`file_digest`] hashes input
-//! files, remembering the hashes of files that have not changed. Neither decides what goes
-//! into a key: that is the caller's business, and the caller's description of the key is
-//! stored beside each entry so that a render can explain what changed.
+//! | module | owns |
+//! |---|---|
+//! | [`folder`] | the cache folder's layout: the only place that hands out paths in it |
+//! | [`storage`] | the `Storage` trait: where entries are kept (a seam for remote backends) |
+//! | [`local_disk`] | the local `Storage` backend, `entries/ab/cd/<key>` |
+//! | [`store`] | the entry format on top of a `Storage`: checksummed audio, gc, verify |
+//! | [`manifest`] | the typed, versioned manifest stored in every entry |
+//! | [`keys`] | what goes into a node's key |
+//! | [`file_digest`] | input files' digests, and the stat memo `files.json` |
+//! | [`file_identity`] | a file's identity short of its bytes (size, times, inode) |
+//! | [`latest_render`] | each node's last key and its material, for `explain` |
+//! | [`output_record`] | what each output file was written for, to trust it unread |
+//! | [`retired`] | replaced output files waiting to be deleted |
+//! | [`housekeeping`] | tidying on a thread while a render works |
+//!
+//! Nothing here decides what goes into a key beyond [`keys`]; the caller's description of
+//! the key is stored beside each entry so that a render can explain what changed. Every
+//! file is written through [`crate::atomic_file`].
 
 pub mod file_digest;
+pub mod file_identity;
+pub mod folder;
+pub mod housekeeping;
 pub mod keys;
+pub mod latest_render;
+pub mod local_disk;
+pub mod manifest;
+pub mod output_record;
+pub mod retired;
+pub mod storage;
 pub mod store;
 
 use std::fmt;

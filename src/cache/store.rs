@@ -1,15 +1,9 @@
-//! The on-disk store of cache entries: immutable, checksummed planar stereo audio named by
-//! its [`Key`], each with a JSON manifest saying what the key was made of.
+//! Cache entries: immutable, checksummed planar stereo audio named by its [`Key`], each
+//! with its [`Manifest`], kept in a [`Storage`] backend.
 //!
-//! # Layout
+//! # Entry format
 //!
-//! ```text
-//! root/entries/ab/cd/abcd…(64 hex digits)          one entry (the key in hex)
-//! root/entries/ab/cd/abcd….tmp-<pid>-<n>           an entry being written
-//! ```
-//!
-//! Two levels of 256 shards keep directories small with millions of entries. An entry is
-//! one file, so a single rename publishes all of it:
+//! An entry is one object, so publishing it is one step of the backend (a rename, on disk):
 //!
 //! | bytes | content |
 //! |---|---|
@@ -23,9 +17,9 @@
 //! | 40..48 | manifest length in bytes (u64 LE) |
 //! | 48..56 | sample bytes stored (u64 LE) |
 //! | 56..64 | zero |
-//! | 64.. | samples: the stored blocks of [`BLOCK_FRAMES`] frames (the last may be shorter), each all its left samples then all its right ones, every sample an `f32` LE |
+//! | 64.. | samples: the stored blocks of [`ENTRY_BLOCK_FRAMES`] frames (the last may be shorter), each all its left samples then all its right ones, every sample an `f32` LE |
 //! | then | the block map: one byte per block, 1 if it is stored, 0 if it is silent |
-//! | then | the manifest: JSON `{"key", "frames", "sample_rate", "ingredients"}` |
+//! | then | the manifest: JSON, see [`Manifest`] |
 //!
 //! Planar blocks rather than interleaved frames: nodes work on planar blocks, so reading
 //! and writing an entry is two plain copies a block instead of a shuffle of every frame.
@@ -38,34 +32,33 @@
 //! that what is read back is always what was written.
 //!
 //! Samples are stored bit for bit, so a cached node reads back identical to a fresh render.
-//! The header is written last, over zeros, and the file is renamed into place only when
-//! complete; until then the entry path holds nothing, or the previous complete entry. If
-//! the machine dies before the data reach the disk the renamed file may hold zeros or
-//! garbage, which fails the magic, the size check or the checksum and counts as a miss.
+//! The header is written last, over zeros, and the object is published only when complete;
+//! until then the key names nothing, or the previous complete entry. Whatever a backend
+//! hands back (zeros after a crash, another version, bytes damaged at rest) fails the
+//! magic, the size check or the checksum and counts as a miss.
 //!
 //! # Use and eviction
 //!
-//! An entry file's modification time records when it was last used: it is set when the
-//! entry is written and again whenever [`Store::open_entry`] opens it (the content never
-//! changes after the rename, so the time is free for this). [`Store::gc`] evicts the
-//! least recently used entries first. Access times are not used because many file systems
-//! do not keep them.
+//! [`Store::open_entry`] records each use with the backend; [`Store::gc`] evicts the least
+//! recently used entries first.
 
-use std::fs::{self, File};
 use std::hash::Hasher as _;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
 
 use twox_hash::XxHash3_64;
 
+use super::folder::CacheDir;
+use super::local_disk::LocalDisk;
+use super::manifest::{Description, Manifest};
+use super::storage::{ObjectWriter, ReadSeek, Storage};
 use super::{CacheError, Key};
+use crate::atomic_file::Orphan;
 
-/// Version of the entry file format. Bump it, and `KEY_SCHEMA` with it, when the layout
+/// Version of the entry format. Bump it, and `KEY_SCHEMA` with it, when the layout
 /// changes: the new schema gives new keys, and an older entry found anyway reads as
 /// corrupt and is rendered again.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 const MAGIC: [u8; 8] = *b"mixdown\0";
 const HEADER_BYTES: usize = 64;
@@ -74,19 +67,18 @@ const FRAME_BYTES: usize = 8;
 const SAMPLE_BYTES: usize = 4;
 /// Bytes per read or write: large enough that syscalls cost nothing next to the copy.
 const IO_BUFFER_BYTES: usize = 256 * 1024;
-/// Frames per planar block of samples: one block fills the I/O buffer.
-pub const BLOCK_FRAMES: usize = IO_BUFFER_BYTES / FRAME_BYTES;
+/// Frames per planar block of an entry, the unit in which it is stored, checked and marked
+/// silent: one block fills the I/O buffer. Not the render's block (`dsp::ENTRY_BLOCK_FRAMES`).
+pub const ENTRY_BLOCK_FRAMES: usize = IO_BUFFER_BYTES / FRAME_BYTES;
 /// Block map values.
 const SILENT: u8 = 0;
 const STORED: u8 = 1;
-/// A temporary file older than this belongs to a writer that crashed.
-const STALE_TEMP_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// An on-disk store of cache entries. Cheap to share: every method takes `&self`, and
-/// several threads or processes may use one directory at once.
+/// The cache's entries. Cheap to clone and share: every method takes `&self`, and several
+/// threads or processes may use one backend at once.
 #[derive(Debug, Clone)]
 pub struct Store {
-    entries: PathBuf,
+    storage: Arc<dyn Storage>,
 }
 
 /// How much the store holds.
@@ -103,7 +95,9 @@ pub struct Stats {
 pub struct GcReport {
     /// Entries removed, least recently used first.
     pub removed: Vec<Key>,
-    /// Bytes freed, stale temporary files included.
+    /// Unfinished entries of writers that are gone, removed.
+    pub orphans: Vec<Orphan>,
+    /// Bytes freed, orphans included.
     pub freed_bytes: u64,
     /// What is left.
     pub kept: Stats,
@@ -119,40 +113,43 @@ pub struct VerifyReport {
 }
 
 impl Store {
-    /// Opens the store at `root`, creating the directory if needed.
-    ///
-    /// # Errors
-    /// When the directory cannot be created.
-    pub fn open(root: impl AsRef<Path>) -> io::Result<Self> {
-        let entries = root.as_ref().join("entries");
-        fs::create_dir_all(&entries)?;
-        Ok(Self { entries })
+    /// The entries kept in `storage`.
+    #[must_use]
+    pub fn new(storage: Arc<dyn Storage>) -> Self {
+        Self { storage }
     }
 
-    /// Whether an entry exists for `key`. Only a stat: the entry may still turn out to be
+    /// The entries in the cache folder `cache`. Creates nothing until an entry is written.
+    #[must_use]
+    pub fn local(cache: &CacheDir) -> Self {
+        Self::new(Arc::new(LocalDisk::new(cache)))
+    }
+
+    /// Where the entries are, in words for messages.
+    #[must_use]
+    pub fn location(&self) -> String {
+        self.storage.location()
+    }
+
+    /// Whether an entry exists for `key`. Only a look: the entry may still turn out to be
     /// corrupt when read.
     #[must_use]
     pub fn contains(&self, key: &Key) -> bool {
-        self.entry_path(key).is_file()
+        self.storage.contains(key)
     }
 
     /// Starts writing the entry for `key`, audio at `sample_rate`. The entry appears only
-    /// when [`EntryWriter::finish`] succeeds.
+    /// when [`EntryWriter::finish`] succeeds; dropping the writer discards it.
     ///
     /// # Errors
-    /// When the temporary file cannot be created.
+    /// When the backend cannot take the entry; the error names where.
     pub fn create(&self, key: &Key, sample_rate: u32) -> io::Result<EntryWriter> {
-        let path = self.entry_path(key);
-        if let Some(shard) = path.parent() {
-            fs::create_dir_all(shard)?;
-        }
-        let temp = temp_path(&path);
-        let file = File::create(&temp)?;
-        let mut writer = EntryWriter {
+        let mut object = self.storage.put(key)?;
+        // Zeros where the header goes: an unfinished entry never has a valid magic.
+        object.write_all(&[0; HEADER_BYTES])?;
+        Ok(EntryWriter {
             key: *key,
-            path,
-            temp,
-            file: Some(file),
+            object: Some(object),
             buffer: vec![0; IO_BUFFER_BYTES],
             buffered: 0,
             hasher: XxHash3_64::new(),
@@ -160,12 +157,7 @@ impl Store {
             sample_rate,
             block_map: Vec::new(),
             stored_bytes: 0,
-        };
-        if let Some(file) = writer.file.as_mut() {
-            // Zeros where the header goes: an unfinished file never has a valid magic.
-            file.write_all(&[0; HEADER_BYTES])?;
-        }
-        Ok(writer)
+        })
     }
 
     /// Opens the entry for `key` to stream its audio, and records the use for [`Store::gc`].
@@ -174,26 +166,34 @@ impl Store {
     /// [`CacheError::Missing`] when there is no entry, [`CacheError::Corrupt`] when its
     /// header or size is wrong (damage inside the samples is found by the reader).
     pub fn open_entry(&self, key: &Key) -> Result<EntryReader, CacheError> {
-        let reader = EntryReader::open(*key, &self.entry_path(key))?;
-        // Best effort: on a read-only store the entry is still served, only its age is wrong.
-        let _ = reader.file.set_modified(SystemTime::now());
+        let reader = self.read_entry(key)?;
+        self.storage.touch(key);
         Ok(reader)
     }
 
-    /// The manifest stored with `key`'s entry: the caller's `ingredients` plus the key, the
-    /// frames and the sample rate. `None` if there is no entry or its manifest is unreadable.
+    /// Opens the entry for `key` without recording a use.
+    fn read_entry(&self, key: &Key) -> Result<EntryReader, CacheError> {
+        let key = *key;
+        match self.storage.get(&key) {
+            Ok(Some(object)) => EntryReader::open(key, object.reader, object.size),
+            Ok(None) => Err(CacheError::Missing { key }),
+            Err(source) => Err(CacheError::Io { key, source }),
+        }
+    }
+
+    /// The manifest stored with `key`'s entry. `None` if there is no entry or its manifest
+    /// is unreadable.
     #[must_use]
-    pub fn manifest(&self, key: &Key) -> Option<serde_json::Value> {
-        let mut reader = EntryReader::open(*key, &self.entry_path(key)).ok()?;
-        reader.read_manifest().ok()
+    pub fn manifest(&self, key: &Key) -> Option<Manifest> {
+        self.read_entry(key).ok()?.read_manifest().ok()
     }
 
     /// Removes the entry for `key`, if there is one.
     ///
     /// # Errors
-    /// When the file exists but cannot be removed.
+    /// When it exists but cannot be removed.
     pub fn remove(&self, key: &Key) -> io::Result<()> {
-        remove_if_present(&self.entry_path(key))
+        self.storage.remove(key)
     }
 
     /// Counts the entries and their bytes.
@@ -201,36 +201,36 @@ impl Store {
     /// # Errors
     /// When the store cannot be listed.
     pub fn stats(&self) -> io::Result<Stats> {
-        let mut stats = Stats::default();
-        for file in self.list()? {
-            if let Listed::Entry { size, .. } = file {
-                stats.entries += 1;
-                stats.bytes += size;
-            }
-        }
-        Ok(stats)
+        let listed = self.storage.list()?;
+        Ok(Stats { entries: listed.len() as u64, bytes: listed.iter().map(|l| l.size).sum() })
     }
 
-    /// Removes least recently used entries until the rest fit in `max_bytes`, and the
-    /// temporary files of writers that crashed more than a day ago.
+    /// Unfinished entries whose writers are gone (killed, or on a machine that crashed).
     ///
     /// # Errors
-    /// When the store cannot be listed or a file cannot be removed.
+    /// When the store cannot be listed.
+    pub fn orphans(&self) -> io::Result<Vec<Orphan>> {
+        self.storage.orphans()
+    }
+
+    /// Removes the unfinished entries of writers that are gone; returns them.
+    ///
+    /// # Errors
+    /// When the store cannot be listed.
+    pub fn sweep_orphans(&self) -> io::Result<Vec<Orphan>> {
+        self.storage.sweep_orphans()
+    }
+
+    /// Removes orphans, then least recently used entries until the rest fit in
+    /// `max_bytes`.
+    ///
+    /// # Errors
+    /// When the store cannot be listed or an entry cannot be removed.
     pub fn gc(&self, max_bytes: u64) -> io::Result<GcReport> {
-        let now = SystemTime::now();
-        let mut report = GcReport::default();
-        let mut entries = Vec::new();
-        for file in self.list()? {
-            match file {
-                Listed::Entry { key, size, used } => entries.push((used, key, size)),
-                Listed::Temp { path, size, modified } => {
-                    if now.duration_since(modified).is_ok_and(|age| age > STALE_TEMP_AGE) {
-                        remove_if_present(&path)?;
-                        report.freed_bytes += size;
-                    }
-                }
-            }
-        }
+        let mut report = GcReport { orphans: self.sweep_orphans()?, ..GcReport::default() };
+        report.freed_bytes = report.orphans.iter().map(|o| o.size).sum();
+        let mut entries: Vec<_> =
+            self.storage.list()?.into_iter().map(|l| (l.used, l.key, l.size)).collect();
         // Oldest use first; the key breaks ties so that the outcome never depends on
         // listing order.
         entries.sort_unstable();
@@ -257,11 +257,10 @@ impl Store {
     /// When the store cannot be listed, or reading fails for a reason other than damage.
     pub fn verify(&self) -> io::Result<VerifyReport> {
         let mut report = VerifyReport::default();
-        let (mut left, mut right) =
-            (vec![0.0; IO_BUFFER_BYTES / FRAME_BYTES], vec![0.0; IO_BUFFER_BYTES / FRAME_BYTES]);
-        for file in self.list()? {
-            let Listed::Entry { key, .. } = file else { continue };
-            let outcome = EntryReader::open(key, &self.entry_path(&key)).and_then(|mut reader| {
+        let (mut left, mut right) = (vec![0.0; ENTRY_BLOCK_FRAMES], vec![0.0; ENTRY_BLOCK_FRAMES]);
+        for listed in self.storage.list()? {
+            let key = listed.key;
+            let outcome = self.read_entry(&key).and_then(|mut reader| {
                 while reader.read(&mut left, &mut right)? > 0 {}
                 reader.read_manifest()
             });
@@ -280,60 +279,22 @@ impl Store {
         Ok(report)
     }
 
-    /// Removes every entry and temporary file.
+    /// Removes every entry and unfinished entry.
     ///
     /// # Errors
-    /// When the files cannot be removed.
+    /// When they cannot be removed.
     pub fn clear(&self) -> io::Result<()> {
-        match fs::remove_dir_all(&self.entries) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
-        fs::create_dir_all(&self.entries)
-    }
-
-    fn entry_path(&self, key: &Key) -> PathBuf {
-        let hex = key.to_string();
-        self.entries.join(&hex[0..2]).join(&hex[2..4]).join(hex)
-    }
-
-    /// Every entry and temporary file, in no particular order. Files that are neither are
-    /// left alone.
-    fn list(&self) -> io::Result<Vec<Listed>> {
-        let mut out = Vec::new();
-        for first in read_dir_if_present(&self.entries)? {
-            for second in read_dir_if_present(&first?.path())? {
-                for file in read_dir_if_present(&second?.path())? {
-                    let file = file?;
-                    let Ok(meta) = file.metadata() else { continue };
-                    let name = file.file_name();
-                    let Some(name) = name.to_str() else { continue };
-                    let modified = meta.modified()?;
-                    if let Some(key) = Key::from_hex(name) {
-                        out.push(Listed::Entry { key, size: meta.len(), used: modified });
-                    } else if name.contains(".tmp-") {
-                        out.push(Listed::Temp { path: file.path(), size: meta.len(), modified });
-                    }
-                }
-            }
-        }
-        Ok(out)
+        self.storage.clear()
     }
 }
 
-enum Listed {
-    Entry { key: Key, size: u64, used: SystemTime },
-    Temp { path: PathBuf, size: u64, modified: SystemTime },
-}
-
-/// An entry being written. Dropping it before [`EntryWriter::finish`] deletes the
-/// temporary file and leaves no entry.
+/// An entry being written. Only [`EntryWriter::finish`] publishes it: dropping the writer
+/// before that, for whatever reason (an error, or audio found not to match its key),
+/// discards everything written and leaves no entry.
 pub struct EntryWriter {
     key: Key,
-    path: PathBuf,
-    temp: PathBuf,
     /// `None` once finished.
-    file: Option<File>,
+    object: Option<Box<dyn ObjectWriter>>,
     /// The block being filled: left samples in the first half, right in the second.
     buffer: Vec<u8>,
     /// Frames in `buffer`.
@@ -359,20 +320,21 @@ impl EntryWriter {
     /// Appends one block; `left` and `right` must have the same length.
     ///
     /// # Errors
-    /// When the file cannot be written.
+    /// When the backend cannot be written.
     pub fn write(&mut self, left: &[f32], right: &[f32]) -> io::Result<()> {
         debug_assert_eq!(left.len(), right.len());
         let (mut left, mut right) = (left, right);
         while !left.is_empty() {
-            let n = (BLOCK_FRAMES - self.buffered).min(left.len());
-            let (left_half, right_half) = self.buffer.split_at_mut(BLOCK_FRAMES * SAMPLE_BYTES);
+            let n = (ENTRY_BLOCK_FRAMES - self.buffered).min(left.len());
+            let (left_half, right_half) =
+                self.buffer.split_at_mut(ENTRY_BLOCK_FRAMES * SAMPLE_BYTES);
             let at = self.buffered * SAMPLE_BYTES..(self.buffered + n) * SAMPLE_BYTES;
             store_samples(&left[..n], &mut left_half[at.clone()]);
             store_samples(&right[..n], &mut right_half[at]);
             self.buffered += n;
             self.frames += n as u64;
             (left, right) = (&left[n..], &right[n..]);
-            if self.buffered == BLOCK_FRAMES {
+            if self.buffered == ENTRY_BLOCK_FRAMES {
                 self.flush()?;
             }
         }
@@ -385,22 +347,17 @@ impl EntryWriter {
         self.frames
     }
 
-    /// Completes the entry with its `ingredients` (the caller's description of the key) and
-    /// publishes it.
+    /// Completes the entry with the node's `description` and publishes it.
     ///
     /// # Errors
-    /// When writing or renaming fails; no entry appears then.
-    pub fn finish(mut self, ingredients: &serde_json::Value) -> io::Result<()> {
+    /// When writing or publishing fails; no entry appears then.
+    pub fn finish(mut self, description: Description) -> io::Result<()> {
         self.flush()?;
         self.hasher.write(&self.block_map);
         self.hasher.write(&self.frames.to_le_bytes());
         self.hasher.write(&self.sample_rate.to_le_bytes());
-        let manifest = serde_json::to_vec(&serde_json::json!({
-            "key": self.key.to_string(),
-            "frames": self.frames,
-            "sample_rate": self.sample_rate,
-            "ingredients": ingredients,
-        }))?;
+        let manifest =
+            Manifest::new(self.key, self.sample_rate, self.frames, description).to_bytes();
         let header = Header {
             sample_rate: self.sample_rate,
             frames: self.frames,
@@ -408,30 +365,26 @@ impl EntryWriter {
             manifest_len: manifest.len() as u64,
             stored_bytes: self.stored_bytes,
         };
-        let Some(mut file) = self.file.take() else {
+        let Some(mut object) = self.object.take() else {
             return Err(io::Error::other("entry already finished"));
         };
-        file.write_all(&self.block_map)?;
-        file.write_all(&manifest)?;
-        file.seek(SeekFrom::Start(0))?;
-        file.write_all(&header.to_bytes())?;
-        file.set_modified(SystemTime::now())?;
-        drop(file);
-        fs::rename(&self.temp, &self.path)?;
-        self.temp = PathBuf::new();
-        Ok(())
+        object.write_all(&self.block_map)?;
+        object.write_all(&manifest)?;
+        object.seek(SeekFrom::Start(0))?;
+        object.write_all(&header.to_bytes())?;
+        object.commit()
     }
 
     /// Writes the buffered block, its left samples then its right ones, or only marks it
     /// in the block map if it is silent.
     fn flush(&mut self) -> io::Result<()> {
-        let Some(file) = self.file.as_mut() else {
+        let Some(object) = self.object.as_mut() else {
             return Err(io::Error::other("entry already finished"));
         };
         if self.buffered == 0 {
             return Ok(());
         }
-        let half = BLOCK_FRAMES * SAMPLE_BYTES;
+        let half = ENTRY_BLOCK_FRAMES * SAMPLE_BYTES;
         let used = self.buffered * SAMPLE_BYTES;
         let parts = [&self.buffer[..used], &self.buffer[half..half + used]];
         if parts.iter().all(|part| all_zero_bits(part)) {
@@ -439,13 +392,13 @@ impl EntryWriter {
         } else {
             self.block_map.push(STORED);
             self.stored_bytes += 2 * used as u64;
-            if self.buffered == BLOCK_FRAMES {
+            if self.buffered == ENTRY_BLOCK_FRAMES {
                 self.hasher.write(&self.buffer);
-                file.write_all(&self.buffer)?;
+                object.write_all(&self.buffer)?;
             } else {
                 for part in parts {
                     self.hasher.write(part);
-                    file.write_all(part)?;
+                    object.write_all(part)?;
                 }
             }
         }
@@ -454,34 +407,24 @@ impl EntryWriter {
     }
 }
 
-impl Drop for EntryWriter {
-    fn drop(&mut self) {
-        drop(self.file.take());
-        if !self.temp.as_os_str().is_empty() {
-            // Best effort: a leftover temporary file is never taken for an entry, and gc
-            // removes it later.
-            let _ = fs::remove_file(&self.temp);
-        }
-    }
-}
-
 /// Streams an entry's audio. The checksum is verified when the last samples are loaded,
 /// so the read that would return them fails instead if the entry is damaged.
 pub struct EntryReader {
     key: Key,
-    file: File,
+    file: Box<dyn ReadSeek>,
     header: Header,
-    /// The loaded block: its left samples from 0, its right ones from [`BLOCK_FRAMES`].
+    /// The loaded block: its left samples from 0, its right ones from
+    /// [`ENTRY_BLOCK_FRAMES`].
     buffer: Vec<f32>,
     block_map: Vec<u8>,
-    /// The next block to load, and where its samples start in the file if it is stored.
+    /// The next block to load, and where its samples start in the object if it is stored.
     next_block: usize,
     next_offset: u64,
     /// Frames of the loaded block already returned.
     pos: usize,
     /// Frames in the loaded block.
     len: usize,
-    /// Frames not yet loaded from the file.
+    /// Frames not yet loaded from the object.
     unloaded: u64,
     hasher: XxHash3_64,
 }
@@ -496,34 +439,25 @@ impl std::fmt::Debug for EntryReader {
 }
 
 impl EntryReader {
-    fn open(key: Key, path: &Path) -> Result<Self, CacheError> {
-        let io_error = |source: io::Error| {
-            if source.kind() == io::ErrorKind::NotFound {
-                CacheError::Missing { key }
-            } else {
-                CacheError::Io { key, source }
-            }
-        };
-        let mut file = File::open(path).map_err(io_error)?;
-        let size = file.metadata().map_err(io_error)?.len();
+    fn open(key: Key, mut file: Box<dyn ReadSeek>, size: u64) -> Result<Self, CacheError> {
         let mut bytes = [0; HEADER_BYTES];
-        read_exact(&mut file, &mut bytes, key)?;
+        read_exact(file.as_mut(), &mut bytes, key)?;
         let header = Header::parse(&bytes).map_err(|reason| corrupt(key, reason))?;
-        let blocks = header.frames.div_ceil(BLOCK_FRAMES as u64);
+        let blocks = header.frames.div_ceil(ENTRY_BLOCK_FRAMES as u64);
         let expected = (HEADER_BYTES as u64)
             .checked_add(header.stored_bytes)
             .and_then(|n| n.checked_add(blocks)?.checked_add(header.manifest_len));
         if expected != Some(size) {
             return Err(corrupt(
                 key,
-                format!("the file has {size} bytes, its header implies more or fewer"),
+                format!("the entry has {size} bytes, its header implies more or fewer"),
             ));
         }
-        // The size check bounds `blocks` by the file's size.
+        // The size check bounds `blocks` by the object's size.
         let mut block_map = vec![0; blocks as usize];
         file.seek(SeekFrom::Start(HEADER_BYTES as u64 + header.stored_bytes))
             .map_err(|source| CacheError::Io { key, source })?;
-        read_exact(&mut file, &mut block_map, key)?;
+        read_exact(file.as_mut(), &mut block_map, key)?;
         let mut mapped_bytes = 0;
         for (index, &kind) in block_map.iter().enumerate() {
             match kind {
@@ -553,11 +487,10 @@ impl EntryReader {
         if header.frames == 0 {
             reader.check()?;
         } else {
-            reader.buffer = vec![0.0; 2 * BLOCK_FRAMES];
+            reader.buffer = vec![0.0; 2 * ENTRY_BLOCK_FRAMES];
         }
         Ok(reader)
     }
-
     /// Total frames in the entry.
     #[must_use]
     pub fn frames(&self) -> u64 {
@@ -589,7 +522,7 @@ impl EntryReader {
             let n = (self.len - self.pos).min(want - done);
             let (from, to) = (self.pos..self.pos + n, done..done + n);
             left[to.clone()].copy_from_slice(&self.buffer[from.clone()]);
-            right[to].copy_from_slice(&self.buffer[BLOCK_FRAMES..][from]);
+            right[to].copy_from_slice(&self.buffer[ENTRY_BLOCK_FRAMES..][from]);
             self.pos += n;
             done += n;
         }
@@ -614,20 +547,20 @@ impl EntryReader {
         assert!(self.len - self.pos >= n, "lend only frames the loaded block holds");
         let frames = self.pos..self.pos + n;
         self.pos += n;
-        (&self.buffer[frames.clone()], &self.buffer[BLOCK_FRAMES..][frames])
+        (&self.buffer[frames.clone()], &self.buffer[ENTRY_BLOCK_FRAMES..][frames])
     }
 
     /// Loads the next block into the buffer: read straight into its samples, which are
     /// already native on a little-endian machine, so a stored block costs one copy.
     fn load(&mut self) -> Result<(), CacheError> {
-        let frames = self.unloaded.min(BLOCK_FRAMES as u64) as usize;
+        let frames = self.unloaded.min(ENTRY_BLOCK_FRAMES as u64) as usize;
         let silent = self.block_map[self.next_block] == SILENT;
         self.next_block += 1;
-        let halves: [&mut [f32]; 2] = if frames == BLOCK_FRAMES {
+        let halves: [&mut [f32]; 2] = if frames == ENTRY_BLOCK_FRAMES {
             // A whole block's halves lie back to back in the file as in the buffer: one read.
             [&mut self.buffer[..], &mut []]
         } else {
-            let (left, right) = self.buffer.split_at_mut(BLOCK_FRAMES);
+            let (left, right) = self.buffer.split_at_mut(ENTRY_BLOCK_FRAMES);
             [&mut left[..frames], &mut right[..frames]]
         };
         for samples in halves {
@@ -635,7 +568,7 @@ impl EntryReader {
                 samples.fill(0.0);
             } else {
                 let bytes = bytemuck::cast_slice_mut::<f32, u8>(samples);
-                read_exact(&mut self.file, bytes, self.key)?;
+                read_exact(self.file.as_mut(), bytes, self.key)?;
                 self.hasher.write(bytes);
                 self.next_offset += bytes.len() as u64;
                 samples_from_le(samples);
@@ -661,9 +594,9 @@ impl EntryReader {
     /// between blocks of audio.
     ///
     /// # Errors
-    /// [`CacheError::Corrupt`] when the manifest is not valid JSON; [`CacheError::Io`] when
-    /// reading fails.
-    pub fn read_manifest(&mut self) -> Result<serde_json::Value, CacheError> {
+    /// [`CacheError::Corrupt`] when the manifest is not one of this version;
+    /// [`CacheError::Io`] when reading fails.
+    pub fn read_manifest(&mut self) -> Result<Manifest, CacheError> {
         let key = self.key;
         let io = |source| CacheError::Io { key, source };
         let manifest_start =
@@ -672,7 +605,7 @@ impl EntryReader {
         let mut bytes = Vec::new();
         (&mut self.file).take(self.header.manifest_len).read_to_end(&mut bytes).map_err(io)?;
         self.file.seek(SeekFrom::Start(self.next_offset)).map_err(io)?;
-        serde_json::from_slice(&bytes).map_err(|e| corrupt(key, format!("bad manifest: {e}")))
+        Manifest::parse(&bytes).map_err(|e| corrupt(key, format!("bad manifest: {e}")))
     }
 }
 
@@ -741,7 +674,7 @@ fn all_zero_bits(bytes: &[u8]) -> bool {
 
 /// Frames in block `index` of an entry of `frames` frames.
 fn block_frames(frames: u64, index: usize) -> u64 {
-    (frames - index as u64 * BLOCK_FRAMES as u64).min(BLOCK_FRAMES as u64)
+    (frames - index as u64 * ENTRY_BLOCK_FRAMES as u64).min(ENTRY_BLOCK_FRAMES as u64)
 }
 
 /// Turns samples read as little-endian bytes into native ones, which on a little-endian
@@ -754,7 +687,7 @@ fn samples_from_le(samples: &mut [f32]) {
     }
 }
 
-fn read_exact(file: &mut File, buf: &mut [u8], key: Key) -> Result<(), CacheError> {
+fn read_exact(file: &mut dyn ReadSeek, buf: &mut [u8], key: Key) -> Result<(), CacheError> {
     file.read_exact(buf).map_err(|source| {
         if source.kind() == io::ErrorKind::UnexpectedEof {
             corrupt(key, "the file ends early".to_owned())
@@ -768,38 +701,33 @@ fn corrupt(key: Key, reason: String) -> CacheError {
     CacheError::Corrupt { key, reason }
 }
 
-fn read_dir_if_present(dir: &Path) -> io::Result<Vec<io::Result<fs::DirEntry>>> {
-    match fs::read_dir(dir) {
-        Ok(entries) => Ok(entries.collect()),
-        Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
-            Ok(Vec::new())
-        }
-        Err(e) => Err(e),
-    }
-}
-
-fn remove_if_present(path: &Path) -> io::Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
-}
-
-/// A temporary name next to `path` that no other writer of this process or another one
-/// will choose at the same time.
-fn temp_path(path: &Path) -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp-{}-{n}", std::process::id()));
-    path.with_file_name(name)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::fs;
+    use std::path::PathBuf;
+
     use super::*;
+    use crate::cache::manifest::Measurements;
     use crate::dsp::probe::bits;
     use serde_json::json;
+
+    impl Store {
+        /// The file of `key`'s entry in a local store.
+        fn entry_path(&self, key: &Key) -> PathBuf {
+            let entries = PathBuf::from(self.location());
+            LocalDisk::new(&CacheDir::new(entries.parent().unwrap())).path(key)
+        }
+    }
+
+    fn description(n: usize) -> Description {
+        Description {
+            node: "test".to_owned(),
+            material: json!({ "kind": "test", "n": n }),
+            content_frames: n as u64,
+            audible_frames: n as u64,
+            measurements: Measurements::default(),
+        }
+    }
 
     fn key(n: u8) -> Key {
         Key(std::array::from_fn(|i| n.wrapping_mul(31).wrapping_add(i as u8)))
@@ -824,7 +752,7 @@ mod tests {
             w.write(l, r).unwrap();
         }
         assert_eq!(w.frames(), left.len() as u64);
-        w.finish(&json!({ "kind": "test", "n": left.len() })).unwrap();
+        w.finish(description(left.len())).unwrap();
     }
 
     fn read_all(
@@ -851,7 +779,7 @@ mod tests {
         (left, right): (Vec<f32>, Vec<f32>),
     ) -> (tempfile::TempDir, Store, Vec<f32>, Vec<f32>) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::local(&CacheDir::new(dir.path()));
         put(&store, &key(1), &left, &right);
         (dir, store, left, right)
     }
@@ -876,8 +804,8 @@ mod tests {
     #[test]
     fn samples_lie_in_planar_blocks_left_then_right() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let frames = BLOCK_FRAMES + 3;
+        let store = Store::local(&CacheDir::new(dir.path()));
+        let frames = ENTRY_BLOCK_FRAMES + 3;
         let left: Vec<f32> = (0..frames).map(|i| i as f32).collect();
         let right: Vec<f32> = (0..frames).map(|i| -(i as f32) - 1.0).collect();
         put(&store, &key(1), &left, &right);
@@ -886,23 +814,29 @@ mod tests {
             let at = HEADER_BYTES + index * SAMPLE_BYTES;
             f32::from_le_bytes(bytes[at..at + SAMPLE_BYTES].try_into().unwrap())
         };
-        let full = 2 * BLOCK_FRAMES;
-        assert_eq!([sample(0), sample(BLOCK_FRAMES - 1)], [0.0, (BLOCK_FRAMES - 1) as f32]);
-        assert_eq!([sample(BLOCK_FRAMES), sample(full - 1)], [-1.0, -(BLOCK_FRAMES as f32)]);
-        let last = |i: usize| BLOCK_FRAMES as f32 + i as f32;
+        let full = 2 * ENTRY_BLOCK_FRAMES;
+        assert_eq!(
+            [sample(0), sample(ENTRY_BLOCK_FRAMES - 1)],
+            [0.0, (ENTRY_BLOCK_FRAMES - 1) as f32]
+        );
+        assert_eq!(
+            [sample(ENTRY_BLOCK_FRAMES), sample(full - 1)],
+            [-1.0, -(ENTRY_BLOCK_FRAMES as f32)]
+        );
+        let last = |i: usize| ENTRY_BLOCK_FRAMES as f32 + i as f32;
         assert_eq!([sample(full), sample(full + 2)], [last(0), last(2)]);
         assert_eq!([sample(full + 3), sample(full + 5)], [-last(0) - 1.0, -last(2) - 1.0]);
     }
 
     /// Three blocks and a bit: the second block silent, the third holding one `-0.0`.
     fn with_silence() -> (Vec<f32>, Vec<f32>) {
-        let (mut left, mut right) = signal(3 * BLOCK_FRAMES + 10);
-        left[BLOCK_FRAMES..2 * BLOCK_FRAMES].fill(0.0);
-        right[BLOCK_FRAMES..2 * BLOCK_FRAMES].fill(0.0);
-        left[2 * BLOCK_FRAMES..].fill(0.0);
-        right[2 * BLOCK_FRAMES..].fill(0.0);
-        right[2 * BLOCK_FRAMES + 7] = -0.0;
-        left[3 * BLOCK_FRAMES + 9] = 0.0;
+        let (mut left, mut right) = signal(3 * ENTRY_BLOCK_FRAMES + 10);
+        left[ENTRY_BLOCK_FRAMES..2 * ENTRY_BLOCK_FRAMES].fill(0.0);
+        right[ENTRY_BLOCK_FRAMES..2 * ENTRY_BLOCK_FRAMES].fill(0.0);
+        left[2 * ENTRY_BLOCK_FRAMES..].fill(0.0);
+        right[2 * ENTRY_BLOCK_FRAMES..].fill(0.0);
+        right[2 * ENTRY_BLOCK_FRAMES + 7] = -0.0;
+        left[3 * ENTRY_BLOCK_FRAMES + 9] = 0.0;
         (left, right)
     }
 
@@ -915,8 +849,8 @@ mod tests {
         }
         // Blocks 0 and 2 (it holds a -0.0) are stored; block 1 and the 10-frame block 3,
         // all +0.0, are not.
-        let manifest = serde_json::to_vec(&store.manifest(&key(1)).unwrap()).unwrap();
-        let stored = 2 * BLOCK_FRAMES * FRAME_BYTES;
+        let manifest = store.manifest(&key(1)).unwrap().to_bytes();
+        let stored = 2 * ENTRY_BLOCK_FRAMES * FRAME_BYTES;
         let size = fs::metadata(store.entry_path(&key(1))).unwrap().len() as usize;
         assert_eq!(size, HEADER_BYTES + stored + 4 + manifest.len());
         let bytes = fs::read(store.entry_path(&key(1))).unwrap();
@@ -930,8 +864,8 @@ mod tests {
         let frames = left.len();
         let (mut l, mut r) = (vec![1.0; frames], vec![1.0; frames]);
         let mut done = 0;
-        for stop in [BLOCK_FRAMES + 5, 2 * BLOCK_FRAMES + 3, frames] {
-            assert_eq!(reader.read_manifest().unwrap()["frames"], json!(frames));
+        for stop in [ENTRY_BLOCK_FRAMES + 5, 2 * ENTRY_BLOCK_FRAMES + 3, frames] {
+            assert_eq!(reader.read_manifest().unwrap().frames, frames as u64);
             done += reader.read(&mut l[done..stop], &mut r[done..stop]).unwrap();
         }
         assert_eq!(done, frames);
@@ -943,7 +877,7 @@ mod tests {
         let (_dir, store, _, _) = stored(with_silence());
         let path = store.entry_path(&key(1));
         let pristine = fs::read(&path).unwrap();
-        let map = HEADER_BYTES + 2 * BLOCK_FRAMES * FRAME_BYTES;
+        let map = HEADER_BYTES + 2 * ENTRY_BLOCK_FRAMES * FRAME_BYTES;
         // A stored block marked silent or a silent one marked stored no longer adds up to
         // the stored bytes; a value other than 0 or 1 is no mark at all.
         for (at, value) in [(map, 0), (map + 1, 1), (map + 3, 1), (map + 2, 7)] {
@@ -964,7 +898,7 @@ mod tests {
     #[test]
     fn an_empty_entry_is_valid_and_reads_as_zero_frames() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::local(&CacheDir::new(dir.path()));
         put(&store, &key(1), &[], &[]);
         assert_eq!(read_all(&store, &key(1), 64).unwrap(), (vec![], vec![]));
     }
@@ -973,26 +907,23 @@ mod tests {
     fn reading_the_manifest_mid_stream_leaves_the_audio_where_it_was() {
         let (_dir, store, left, right) = stored_signal();
         let mut reader = store.open_entry(&key(1)).unwrap();
-        assert_eq!(reader.read_manifest().unwrap()["frames"], json!(70_000));
+        assert_eq!(reader.read_manifest().unwrap().frames, 70_000);
         // 40 000 frames load two blocks; the third is read from the file after the manifest.
         let (mut l, mut r) = (vec![0.0; 70_000], vec![0.0; 70_000]);
         let first = reader.read(&mut l[..40_000], &mut r[..40_000]).unwrap();
-        assert_eq!(reader.read_manifest().unwrap()["frames"], json!(70_000));
+        assert_eq!(reader.read_manifest().unwrap().frames, 70_000);
         let rest = reader.read(&mut l[first..], &mut r[first..]).unwrap();
         assert_eq!(first + rest, 70_000);
         assert_eq!((bits(&l), bits(&r)), (bits(&left), bits(&right)));
     }
 
     #[test]
-    fn the_manifest_holds_the_ingredients_frames_and_rate() {
+    fn the_manifest_holds_the_description_frames_rate_and_key() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::local(&CacheDir::new(dir.path()));
         put(&store, &key(2), &[0.5; 10], &[0.5; 10]);
         let manifest = store.manifest(&key(2)).unwrap();
-        assert_eq!(manifest["key"], json!(key(2).to_string()));
-        assert_eq!(manifest["frames"], json!(10));
-        assert_eq!(manifest["sample_rate"], json!(48_000));
-        assert_eq!(manifest["ingredients"], json!({ "kind": "test", "n": 10 }));
+        assert_eq!(manifest, Manifest::new(key(2), 48_000, 10, description(10)));
         assert_eq!(store.manifest(&key(3)), None);
     }
 
@@ -1049,7 +980,7 @@ mod tests {
     #[test]
     fn a_damaged_header_is_corrupt_at_open() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::local(&CacheDir::new(dir.path()));
         put(&store, &key(1), &[0.5; 100], &[0.5; 100]);
         let path = store.entry_path(&key(1));
         let pristine = fs::read(&path).unwrap();
@@ -1074,7 +1005,7 @@ mod tests {
     #[test]
     fn a_truncated_entry_is_corrupt() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::local(&CacheDir::new(dir.path()));
         put(&store, &key(1), &[0.5; 1000], &[0.5; 1000]);
         let path = store.entry_path(&key(1));
         let pristine = fs::read(&path).unwrap();
@@ -1088,7 +1019,7 @@ mod tests {
     #[test]
     fn a_missing_entry_is_reported_as_missing() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::local(&CacheDir::new(dir.path()));
         assert!(!store.contains(&key(9)));
         let e = store.open_entry(&key(9)).unwrap_err();
         assert!(matches!(e, CacheError::Missing { .. }), "{e}");
@@ -1097,7 +1028,7 @@ mod tests {
     #[test]
     fn a_writer_dropped_midway_leaves_no_entry_and_no_temporary_file() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::local(&CacheDir::new(dir.path()));
         let (left, right) = signal(50_000);
         let mut w = store.create(&key(1), 48_000).unwrap();
         w.write(&left, &right).unwrap();
@@ -1114,10 +1045,11 @@ mod tests {
         // What a crash between creating and finishing would look like if the temporary
         // file had been renamed early: the header is still zeros.
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::local(&CacheDir::new(dir.path()));
         let mut w = store.create(&key(1), 48_000).unwrap();
         w.write(&vec![0.5; 40_000], &vec![0.5; 40_000]).unwrap();
-        let temp = w.temp.clone();
+        let shard = store.entry_path(&key(1)).parent().unwrap().to_path_buf();
+        let temp = fs::read_dir(&shard).unwrap().next().unwrap().unwrap().path();
         fs::copy(&temp, store.entry_path(&key(1))).unwrap();
         drop(w);
         let e = store.open_entry(&key(1)).unwrap_err();
@@ -1127,7 +1059,7 @@ mod tests {
     #[test]
     fn stats_count_entries_and_bytes_and_remove_and_clear_empty_the_store() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::local(&CacheDir::new(dir.path()));
         put(&store, &key(1), &[0.5; 100], &[0.5; 100]);
         put(&store, &key(2), &[0.5; 300], &[0.5; 300]);
         let size = |k| fs::metadata(store.entry_path(&k)).unwrap().len();
@@ -1146,7 +1078,7 @@ mod tests {
     #[test]
     fn gc_removes_the_least_recently_used_entries_first_down_to_the_budget() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::local(&CacheDir::new(dir.path()));
         for n in 1..=3 {
             put(&store, &key(n), &[0.5; 1000], &[0.5; 1000]);
         }
@@ -1164,26 +1096,28 @@ mod tests {
     }
 
     #[test]
-    fn gc_removes_temporary_files_only_once_they_are_stale() {
+    fn gc_removes_the_unfinished_entries_of_dead_writers_and_keeps_live_ones() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::local(&CacheDir::new(dir.path()));
+        let mut live = store.create(&key(1), 48_000).unwrap();
+        live.write(&[0.5; 10], &[0.5; 10]).unwrap();
         let shard = store.entry_path(&key(1)).parent().unwrap().to_path_buf();
-        fs::create_dir_all(&shard).unwrap();
-        let (stale, fresh) = (shard.join("ab.tmp-1-0"), shard.join("ab.tmp-1-1"));
-        fs::write(&stale, [0; 100]).unwrap();
-        fs::write(&fresh, [0; 100]).unwrap();
-        let two_days_ago = SystemTime::now() - 2 * STALE_TEMP_AGE;
-        File::options().write(true).open(&stale).unwrap().set_modified(two_days_ago).unwrap();
+        // Left by a process that was killed: no process has this id.
+        let dead = shard.join(format!(".{}.tmp-4194305-abcdefabcdef", key(1)));
+        fs::write(&dead, [0; 100]).unwrap();
+        assert_eq!(store.orphans().unwrap(), [Orphan { path: dead.clone(), size: 100 }]);
         let report = store.gc(u64::MAX).unwrap();
-        assert_eq!(report.freed_bytes, 100);
-        assert!(!stale.exists());
-        assert!(fresh.exists());
+        assert_eq!((report.orphans.len(), report.freed_bytes), (1, 100));
+        assert!(!dead.exists());
+        live.finish(description(10)).unwrap();
+        assert!(store.contains(&key(1)));
+        assert_eq!(fs::read_dir(&shard).unwrap().count(), 1);
     }
 
     #[test]
     fn verify_finds_and_removes_a_corrupt_entry_and_keeps_the_rest() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::local(&CacheDir::new(dir.path()));
         for n in 1..=3 {
             put(&store, &key(n), &vec![0.25; 5000], &vec![0.5; 5000]);
         }
@@ -1201,13 +1135,13 @@ mod tests {
     #[test]
     fn the_same_audio_and_ingredients_always_give_the_same_entry_bytes() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::local(&CacheDir::new(dir.path()));
         let (left, right) = signal(40_000);
         put(&store, &key(1), &left, &right);
         let first = fs::read(store.entry_path(&key(1))).unwrap();
         let mut w = store.create(&key(1), 48_000).unwrap();
         w.write(&left, &right).unwrap();
-        w.finish(&json!({ "kind": "test", "n": 40_000 })).unwrap();
+        w.finish(description(40_000)).unwrap();
         assert_eq!(fs::read(store.entry_path(&key(1))).unwrap(), first);
     }
 }

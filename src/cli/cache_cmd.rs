@@ -1,6 +1,10 @@
 //! `mixdown cache`: usage, garbage collection to a size budget, verification, clearing.
+//! None of them creates a cache that does not exist.
 
 use super::{CacheArgs, EXIT_FAILURE, EXIT_INVALID, EXIT_OK};
+use crate::atomic_file::Orphan;
+use crate::cache::folder::CacheDir;
+use crate::cache::retired::remove_retired;
 use crate::cache::store::Store;
 
 /// Arguments of `cache`.
@@ -14,9 +18,11 @@ pub struct CacheCommand {
 
 #[derive(Debug, clap::Subcommand)]
 enum CacheAction {
-    /// Show how many entries the cache holds and their size.
+    /// Show how many entries the cache holds and their size, and the unfinished files of
+    /// renders that were stopped.
     Stats,
-    /// Remove least recently used entries until the cache fits in SIZE (`500MB`, `2GiB`).
+    /// Remove the unfinished files of stopped renders, then least recently used entries
+    /// until the cache fits in SIZE (`500MB`, `2GiB`).
     Gc {
         /// The size budget.
         #[arg(long = "max-size", value_parser = parse_size)]
@@ -30,19 +36,24 @@ enum CacheAction {
 
 /// Runs `cache`.
 pub fn run(args: &CacheCommand) -> i32 {
-    let store = match Store::open(&args.cache.dir) {
-        Ok(store) => store,
-        Err(e) => {
-            eprintln!("error: cannot open the cache at `{}`: {e}", args.cache.dir.display());
-            return EXIT_FAILURE;
-        }
-    };
+    let cache = CacheDir::new(&args.cache.dir);
+    let store = Store::local(&cache);
     let result = match args.action {
-        CacheAction::Stats => store.stats().map(|s| {
+        CacheAction::Stats => store.stats().and_then(|s| {
+            let mut orphans = store.orphans()?;
+            orphans.extend(cache.orphans()?);
             println!("{} entries, {}", s.entries, human(s.bytes));
-            EXIT_OK
+            println!("{}", unfinished(&orphans, "left by stopped renders"));
+            Ok(EXIT_OK)
         }),
-        CacheAction::Gc { max_size } => store.gc(max_size).map(|r| {
+        CacheAction::Gc { max_size } => store.gc(max_size).and_then(|mut r| {
+            for orphan in cache.orphans()? {
+                if std::fs::remove_file(&orphan.path).is_ok() {
+                    r.freed_bytes += orphan.size;
+                    r.orphans.push(orphan);
+                }
+            }
+            println!("{}", unfinished(&r.orphans, "removed"));
             println!(
                 "removed {} entries ({} freed); {} entries, {} kept",
                 r.removed.len(),
@@ -50,7 +61,7 @@ pub fn run(args: &CacheCommand) -> i32 {
                 r.kept.entries,
                 human(r.kept.bytes)
             );
-            EXIT_OK
+            Ok(EXIT_OK)
         }),
         CacheAction::Verify => store.verify().map(|r| {
             println!("checked {} entries, {} corrupt", r.checked, r.corrupt.len());
@@ -60,7 +71,7 @@ pub fn run(args: &CacheCommand) -> i32 {
             if r.corrupt.is_empty() { EXIT_OK } else { EXIT_FAILURE }
         }),
         CacheAction::Clear => store.clear().map(|()| {
-            crate::render::remove_retired(&args.cache.dir);
+            remove_retired(&cache);
             println!("cleared {}", args.cache.dir.display());
             EXIT_OK
         }),
@@ -92,6 +103,13 @@ fn parse_size(text: &str) -> Result<u64, String> {
         }
     };
     Ok((number * factor) as u64)
+}
+
+/// `3 unfinished files (1.2 MB) removed`.
+fn unfinished(orphans: &[Orphan], what: &str) -> String {
+    let bytes = orphans.iter().map(|o| o.size).sum();
+    let files = if orphans.len() == 1 { "file" } else { "files" };
+    format!("{} unfinished {files} ({}) {what}", orphans.len(), human(bytes))
 }
 
 fn human(bytes: u64) -> String {

@@ -9,10 +9,12 @@ use serde_json::Value;
 use super::compile::compile;
 use super::render_cmd::compute_keys;
 use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK};
+use crate::cache::folder::CacheDir;
+use crate::cache::latest_render::LatestRender;
+use crate::cache::output_record::OutputRecord;
 use crate::cache::store::Store;
 use crate::diag::did_you_mean;
 use crate::graph::{NodeKind, OutputFormat};
-use crate::render::{LatestRender, OutputRecord};
 
 /// Arguments of `explain`.
 #[derive(Debug, clap::Args)]
@@ -41,21 +43,20 @@ pub fn run(args: &ExplainArgs) -> i32 {
         eprintln!("error: no node `{}` in this mix\n  = help: {hint}", args.node);
         return EXIT_INVALID;
     };
-    let (store, keys) =
-        match Store::open(&args.cache.dir).map_err(|e| e.to_string()).and_then(|store| {
-            compute_keys(&compiled, &args.cache.dir, SystemTime::now()).map(|keys| (store, keys))
-        }) {
-            Ok(pair) => pair,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_FAILURE;
-            }
-        };
+    let cache = CacheDir::new(&args.cache.dir);
+    let store = Store::local(&cache);
+    let keys = match compute_keys(&compiled, &args.cache.dir, SystemTime::now()) {
+        Ok(keys) => keys,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_FAILURE;
+        }
+    };
     let key = keys.key(node);
     let current = serde_json::to_value(keys.material(node)).expect("key material serializes");
     println!("node {}\nkey  {key}", args.node);
     let fresh = |i: petgraph::graph::NodeIndex| match &graph.graph[i].kind {
-        NodeKind::Output { path, .. } => OutputRecord::is_fresh(&args.cache.dir, path, keys.key(i)),
+        NodeKind::Output { path, .. } => OutputRecord::is_fresh(&cache, path, keys.key(i)),
         _ => store.contains(&keys.key(i)),
     };
     let streamed = graph.is_plain_sum_for_output(node);
@@ -63,7 +64,7 @@ pub fn run(args: &ExplainArgs) -> i32 {
         println!("cached: nothing it depends on has changed");
         return EXIT_OK;
     }
-    let previous = LatestRender::read(&args.cache.dir, &args.node);
+    let previous = LatestRender::read(&cache, &args.node);
     match previous {
         None => println!("will render: it has not been rendered with this cache before"),
         Some(previous) if previous.key == key.to_string() => {

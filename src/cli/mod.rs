@@ -1,14 +1,17 @@
 //! The command line: argument parsing and one file per subcommand. Each command prints
 //! its own errors and returns an exit code; everything below returns typed errors.
 //!
-//! Exit codes: 0 success, 1 a render or I/O failure, 2 an invalid project or usage.
+//! Exit codes: 0 success, 1 a render or I/O failure, 2 an invalid project or usage, 130
+//! interrupted (Ctrl-C).
 
 mod cache_cmd;
 mod check;
 mod compile;
 mod explain;
 mod graph_cmd;
+mod interrupt;
 mod loudness_cmd;
+mod out_folder;
 mod peak_memory;
 mod progress;
 mod render_cmd;
@@ -74,8 +77,14 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         }
     };
     match cli.command {
-        Command::Render(args) => render_cmd::run(&args),
-        Command::Watch(args) => watch_cmd::run(&args),
+        Command::Render(args) => {
+            interrupt::install();
+            render_cmd::run(&args)
+        }
+        Command::Watch(args) => {
+            interrupt::install();
+            watch_cmd::run(&args)
+        }
         Command::Check(args) => check::run(&args),
         Command::Graph(args) => graph_cmd::run(&args),
         Command::Explain(args) => explain::run(&args),

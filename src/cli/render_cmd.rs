@@ -6,19 +6,23 @@ use petgraph::graph::NodeIndex;
 use std::time::{Instant, SystemTime};
 
 use super::compile::{Broken, Compiled, compile, locate_audio_file, print_all};
+use super::out_folder::{self, in_words};
 use super::peak_memory::peak_resident_bytes;
 use super::progress::Bar;
 use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK};
+use crate::atomic_file::TemporaryFolder;
 use crate::audio::resample::RESAMPLER_QUALITY;
 use crate::cache::file_digest::FileDigests;
+use crate::cache::folder::CacheDir;
 use crate::cache::keys::Keys;
 use crate::cache::store::Store;
 use crate::diag::{Diagnostic, suggest};
 use crate::graph::NodeKind;
 use crate::graph::OutputFormat;
+use crate::cache::output_record::OutputRecord;
+use crate::graph::RenderGraph;
 use crate::render::{
-    NodeError, OutputRecord, PlanStep, RenderError, RenderEvent, RenderReport, Settings, plan,
-    render,
+    NodeError, PlanStep, RenderError, RenderEvent, RenderReport, Settings, plan, render,
 };
 
 /// The arguments `render` and `watch` share: the mix file, how to render it, the cache.
@@ -66,22 +70,24 @@ pub struct RenderOptions {
     verbose: bool,
 }
 
+/// The name of a temporary cache in the system's temporary folder.
+const TEMPORARY_CACHE: &str = "mixdown-cache-";
+
 /// Runs `render`.
 pub fn run(args: &RenderArgs) -> i32 {
-    let started = Instant::now();
-    let temporary = args.no_cache.then(|| {
-        std::env::temp_dir().join(format!(
-            "mixdown-cache-{}-{}",
-            std::process::id(),
-            started.elapsed().as_nanos()
-        ))
-    });
-    let cache_dir = temporary.clone().unwrap_or_else(|| args.mix.cache.dir.clone());
-    let code = render_file(&args.mix.file, &args.mix.options, &cache_dir, args.dry_run).code;
-    if let Some(dir) = temporary {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    code
+    let temporary = if args.no_cache {
+        match TemporaryFolder::create(TEMPORARY_CACHE) {
+            Ok(folder) => Some(folder),
+            Err(e) => {
+                eprintln!("error: cannot create a temporary cache: {}", in_words(&e));
+                return EXIT_FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    let cache_dir = temporary.as_ref().map_or(args.mix.cache.dir.as_path(), TemporaryFolder::path);
+    render_file(&args.mix.file, &args.mix.options, cache_dir, args.dry_run).code
 }
 
 /// What one render of a project came to.
@@ -101,6 +107,11 @@ pub fn render_file(
 ) -> Rendered {
     let started = Instant::now();
     let run_start = SystemTime::now();
+    let out_checked = if dry_run { Ok(()) } else { out_folder::prepare(&options.out) };
+    if let Err(message) = out_checked {
+        eprintln!("error: {message}");
+        return Rendered { code: EXIT_FAILURE, files: Ok(Vec::new()) };
+    }
     let compiled = match compile(file, &options.out, options.format) {
         Ok(compiled) => compiled,
         Err(broken) => return Rendered { code: EXIT_INVALID, files: Err(broken) },
@@ -139,7 +150,7 @@ fn report_output(compiled: &Compiled, target: NodeIndex, cache_dir: &Path, repor
     } else {
         eprintln!("{} is up to date", path.display());
     }
-    let record = OutputRecord::load(cache_dir, path);
+    let record = OutputRecord::load(&CacheDir::new(cache_dir), path);
     if let Some(warning) = record.and_then(|r| r.clipping_warning(path)) {
         eprintln!("warning: {warning}");
     }
@@ -154,13 +165,8 @@ fn render_with_cache(
     (run_start, started): (SystemTime, Instant),
 ) -> i32 {
     let graph = &compiled.graph;
-    let store = match Store::open(cache_dir) {
-        Ok(store) => store,
-        Err(e) => {
-            eprintln!("error: cannot open the cache at `{}`: {e}", cache_dir.display());
-            return EXIT_FAILURE;
-        }
-    };
+    let cache = CacheDir::new(cache_dir);
+    let store = Store::local(&cache);
     let keys = match compute_keys(compiled, cache_dir, run_start) {
         Ok(keys) => keys,
         Err(message) => {
@@ -183,7 +189,7 @@ fn render_with_cache(
         }
     };
     if dry_run {
-        for (i, step) in plan(graph, &keys, &store, cache_dir, target).steps {
+        for (i, step) in plan(graph, &keys, &store, &cache, target).steps {
             let what = match step {
                 PlanStep::Cached => "cached",
                 PlanStep::Render => "render",
@@ -196,7 +202,19 @@ fn render_with_cache(
     let jobs =
         args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let bar = Bar::new();
-    let result = render(graph, &keys, &store, cache_dir, target, Settings { jobs }, &bar);
+    let settings = Settings { jobs };
+    let result = match render(graph, &keys, &store, &cache, target, settings, &bar) {
+        Err(RenderError { error: NodeError::CacheWrite(e), .. }) => {
+            bar.clear();
+            eprintln!(
+                "warning: cannot write to the cache at `{}` ({}); rendering without it",
+                cache_dir.display(),
+                in_words(&e)
+            );
+            render_without_cache(graph, &keys, target, settings, &bar)
+        }
+        other => other,
+    };
     bar.clear();
     match result {
         Ok(report) => {
@@ -234,14 +252,30 @@ fn render_with_cache(
     }
 }
 
+/// Renders again into a temporary cache, after the cache failed: correctness never depends
+/// on the cache, so only the time to render again is lost.
+fn render_without_cache(
+    graph: &RenderGraph,
+    keys: &Keys,
+    target: petgraph::graph::NodeIndex,
+    settings: Settings,
+    bar: &Bar,
+) -> Result<RenderReport, RenderError> {
+    let temporary = TemporaryFolder::create(TEMPORARY_CACHE).map_err(|e| RenderError {
+        node: graph.graph[target].id.clone(),
+        error: NodeError::CacheWrite(e),
+    })?;
+    let cache = CacheDir::new(temporary.path());
+    render(graph, keys, &Store::local(&cache), &cache, target, settings, bar)
+}
+
 /// Hashes every source file (through the stat memo) and keys every node.
 pub fn compute_keys(
     compiled: &Compiled,
     cache_dir: &Path,
     run_start: SystemTime,
 ) -> Result<Keys, String> {
-    let mut digests = FileDigests::load(cache_dir, run_start)
-        .map_err(|e| format!("cannot read the file digest memo: {e}"))?;
+    let mut digests = FileDigests::load(&CacheDir::new(cache_dir), run_start);
     digests.prefetch(&compiled.graph.files());
     let keys = Keys::compute(&compiled.graph, RESAMPLER_QUALITY, |path| {
         digests

@@ -133,13 +133,12 @@ impl EntryStream {
     /// `CorruptInput` when the entry is missing or damaged.
     pub fn open(store: &crate::cache::store::Store, key: Key) -> Result<Self, NodeError> {
         let mut reader = store.open_entry(&key).map_err(|e| corrupt(key, &e))?;
-        let manifest = reader.read_manifest().unwrap_or_default();
-        let field = |name: &str| manifest["ingredients"][name].as_u64();
+        let about = reader.read_manifest().map_err(|e| corrupt(key, &e))?.description;
         Ok(Self {
             reader,
             key,
-            content_frames: field("content_frames"),
-            audible_frames: field("audible_frames"),
+            content_frames: Some(about.content_frames),
+            audible_frames: Some(about.audible_frames),
         })
     }
 }

@@ -4,7 +4,6 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use petgraph::graph::NodeIndex;
-use serde_json::{Value, json};
 
 use super::NodeError;
 use super::cost::{balanced_split, overhead};
@@ -14,6 +13,7 @@ use super::pipe::{Link, PipeReceiver, PipeSender};
 use super::staged::StagedChain;
 use super::stream::{Produced, SidechainInput, Sink, run_chain};
 use crate::cache::keys::Keys;
+use crate::cache::manifest::{Description, Measurements};
 use crate::cache::store::{EntryWriter, Store};
 use crate::dsp::chain::series::Chain;
 use crate::dsp::chain::step::Step;
@@ -183,13 +183,15 @@ impl<'a> Job<'a> {
         produced: Produced,
         content_frames: u64,
     ) -> Result<(), NodeError> {
-        let manifest: Value = json!({
-            "id": self.graph.graph[self.node].id,
-            "material": self.keys.material(self.node),
-            "frames": produced.frames,
-            "content_frames": content_frames,
-            "audible_frames": produced.audible_frames,
-        });
-        writer.finish(&manifest).map_err(NodeError::CacheWrite)
+        let material = serde_json::to_value(self.keys.material(self.node))
+            .map_err(|e| NodeError::CacheWrite(e.into()))?;
+        let description = Description {
+            node: self.graph.graph[self.node].id.clone(),
+            material,
+            content_frames,
+            audible_frames: produced.audible_frames,
+            measurements: Measurements::default(),
+        };
+        writer.finish(description).map_err(NodeError::CacheWrite)
     }
 }

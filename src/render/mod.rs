@@ -9,11 +9,9 @@ mod dispatch;
 mod impulse;
 mod inputs;
 mod job;
-mod latest;
 mod output;
 mod pipe;
 mod plan;
-mod retired;
 mod schedule;
 mod source;
 mod staged;
@@ -23,10 +21,8 @@ mod track;
 
 use std::path::PathBuf;
 
-pub use latest::LatestRender;
-pub use output::{OutputRecord, output_frames};
+pub use output::output_frames;
 pub use plan::{Plan, PlanStep, plan};
-pub use retired::remove_retired;
 pub use schedule::{Progress, Settings, render};
 pub use stream::{MAX_TAIL_SECONDS, SILENCE};
 pub use sum::pan_gains;
@@ -91,7 +87,8 @@ pub enum NodeError {
     /// A chain was built without the audio of a file it reads: a bug in the engine.
     #[error(transparent)]
     Unloaded(#[from] crate::dsp::UnloadedFile),
-    /// The node's own cache entry could not be written.
+    /// The node's own cache entry could not be written (the error names where). A render
+    /// meeting this can always run again without the cache.
     #[error("cannot write to the cache: {0}")]
     CacheWrite(std::io::Error),
     /// The node read another through a pipe, and that node failed (its own error says

@@ -6,9 +6,10 @@ use std::path::Path;
 
 use petgraph::graph::NodeIndex;
 
-use super::output::OutputRecord;
 use crate::audio::decode::Decoder;
+use crate::cache::folder::CacheDir;
 use crate::cache::keys::Keys;
+use crate::cache::output_record::OutputRecord;
 use crate::cache::store::Store;
 use crate::graph::{NodeKind, RenderGraph};
 
@@ -40,13 +41,13 @@ impl Plan {
     }
 }
 
-/// Plans the render of `target`. `cache_root` holds the output records.
+/// Plans the render of `target`. `cache` holds the output records.
 #[must_use]
 pub fn plan(
     graph: &RenderGraph,
     keys: &Keys,
     store: &Store,
-    cache_root: &Path,
+    cache: &CacheDir,
     target: NodeIndex,
 ) -> Plan {
     let mut reached: BTreeSet<NodeIndex> = BTreeSet::new();
@@ -60,7 +61,7 @@ pub fn plan(
         let node = &graph.graph[i];
         let step = match &node.kind {
             NodeKind::Output { path, .. } => {
-                if OutputRecord::is_fresh(cache_root, path, keys.key(i)) {
+                if OutputRecord::is_fresh(cache, path, keys.key(i)) {
                     PlanStep::Cached
                 } else {
                     PlanStep::Render

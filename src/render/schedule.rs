@@ -6,7 +6,6 @@
 //! again, so it is rendered afresh instead of served.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -14,15 +13,16 @@ use petgraph::graph::NodeIndex;
 
 use super::dispatch::dispatch;
 use super::job::Job;
-use super::latest::LatestRender;
 use super::output::run_output;
 use super::plan::{PlanStep, plan};
-use super::retired;
 use super::source::run_source;
 use super::sum::run_sum;
 use super::track::run_track;
 use super::{NodeError, RenderError, RenderEvent, RenderReport};
+use crate::cache::folder::CacheDir;
+use crate::cache::housekeeping::Housekeeping;
 use crate::cache::keys::Keys;
+use crate::cache::latest_render::LatestRender;
 use crate::cache::store::Store;
 use crate::graph::{NodeKind, RenderGraph};
 
@@ -41,7 +41,8 @@ pub trait Progress: Sync {
     fn finished(&self, id: &str);
 }
 
-/// Renders `target` and whatever it needs that the cache lacks.
+/// Renders `target` and whatever it needs that the cache lacks. A cache record that cannot
+/// be written is one warning, never a failure: the render does not depend on it.
 ///
 /// # Errors
 /// The first node that failed, after the nodes running beside it have finished.
@@ -49,20 +50,21 @@ pub fn render(
     graph: &RenderGraph,
     keys: &Keys,
     store: &Store,
-    cache_root: &Path,
+    cache: &CacheDir,
     target: NodeIndex,
     settings: Settings,
     progress: &dyn Progress,
 ) -> Result<RenderReport, RenderError> {
-    let _sweep = retired::sweep(cache_root);
+    let _housekeeping = Housekeeping::start(cache, store);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(settings.jobs.max(1))
         .build()
         .expect("a thread pool of a few threads can be built");
     let mut report = RenderReport::default();
+    let mut record_failure = None;
     // Each retry removes at least one damaged entry, so this many always suffice.
     for _ in 0..=graph.graph.node_count() {
-        let plan = plan(graph, keys, store, cache_root, target);
+        let plan = plan(graph, keys, store, cache, target);
         report.considered = plan.steps.iter().filter(|(_, s)| *s != PlanStep::Direct).count();
         report.events.extend(
             plan.steps
@@ -76,7 +78,7 @@ pub fn render(
         let run = |node: NodeIndex, link| {
             let started = Instant::now();
             let job = Job::new(graph, keys, store, &plan.materialized, node, link);
-            let result = run_node(&job, cache_root);
+            let result = run_node(&job, cache);
             progress.finished(&graph.graph[node].id);
             let mut times = seconds.lock().expect("no thread panicked holding the lock");
             times.insert(node, started.elapsed().as_secs_f64());
@@ -90,7 +92,9 @@ pub fn render(
             let id = graph.graph[node].id.clone();
             match result {
                 Ok(()) => {
-                    LatestRender::record(cache_root, &id, keys.key(node), keys.material(node));
+                    let key = keys.key(node);
+                    let recorded = LatestRender::record(cache, &id, key, keys.material(node));
+                    record_failure = record_failure.or(recorded.err());
                     let took = seconds.lock().map_or(0.0, |t| t.get(&node).copied().unwrap_or(0.0));
                     report.events.push(RenderEvent::Rendered(id, took));
                 }
@@ -121,6 +125,13 @@ pub fn render(
             return Err(failure);
         }
         if !damaged {
+            if let Some(e) = record_failure {
+                report.warnings.push(format!(
+                    "cannot write to the cache at `{}` ({e}); the render did not need it, \
+                     but the next one may redo work",
+                    cache.root().display()
+                ));
+            }
             // Never reached while producers report their failures, but a render with a
             // node left unrendered must not pass for a success.
             return match interrupted {
@@ -137,7 +148,7 @@ pub fn render(
     })
 }
 
-fn run_node(job: &Job<'_>, cache_root: &Path) -> Result<(), NodeError> {
+fn run_node(job: &Job<'_>, cache: &CacheDir) -> Result<(), NodeError> {
     match &job.graph.graph[job.node].kind {
         NodeKind::Source { file } => run_source(job, file),
         NodeKind::Track { clips, polarity, chain, sidechains } => {
@@ -146,8 +157,6 @@ fn run_node(job: &Job<'_>, cache_root: &Path) -> Result<(), NodeError> {
         NodeKind::Sum { feeds, gain, chain, sidechains } => {
             run_sum(job, feeds, gain, chain, sidechains)
         }
-        NodeKind::Output { path, format, length } => {
-            run_output(job, path, *format, *length, cache_root)
-        }
+        NodeKind::Output { path, format, length } => run_output(job, path, *format, *length, cache),
     }
 }

@@ -39,5 +39,5 @@ pub fn run_source(job: &Job<'_>, file: &std::path::Path) -> Result<(), NodeError
         writer.write(&left[..n], &right[..n]).map_err(NodeError::CacheWrite)?;
         frames += n as u64;
     }
-    job.finish_entry(writer, Produced { frames, audible_frames: audible }, frames)
+    job.finish_entry(writer, Produced { audible_frames: audible }, frames)
 }

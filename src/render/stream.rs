@@ -17,8 +17,6 @@ pub const SILENCE: f32 = 3.162_277_7e-5;
 /// What a node wrote.
 #[derive(Debug, Clone, Copy)]
 pub struct Produced {
-    /// Frames written.
-    pub frames: u64,
     /// Frames up to and including the last one above -90 dBFS.
     pub audible_frames: u64,
 }
@@ -113,7 +111,7 @@ pub fn run_chain(
         }
         position += BLOCK_FRAMES as u64;
     }
-    Ok(Produced { frames: written, audible_frames: audible })
+    Ok(Produced { audible_frames: audible })
 }
 
 /// Fills `left`/`right` completely from `stream`, with zeros after its end.

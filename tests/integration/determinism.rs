@@ -102,8 +102,8 @@ fn a_failed_output_stage_leaves_its_producers_entries_finished() {
     render_project(work.path(), PIPELINE_PROJECT, "cache", "2");
     let moved = PIPELINE_PROJECT.replacen("gain: -3 dB", "gain: -1 dB", 1);
     std::fs::write(work.path().join("mix.yaml"), &moved).unwrap();
-    // A file where the output folder should be.
-    std::fs::write(work.path().join("blocked"), b"").unwrap();
+    // A folder where the output file should be: found only when the file is put in place.
+    std::fs::create_dir_all(work.path().join("blocked/mix.wav/inside")).unwrap();
     let args = ["render", "mix.yaml", "--cache", "cache", "--out", "blocked", "-j", "2", "-v"];
     let failed = mixdown(work.path(), &args);
     assert_eq!(failed.status.code(), Some(1), "{}", crate::support::stderr(&failed));
