@@ -9,6 +9,11 @@
 //! through it) and flushes the folder, so after a crash the destination holds the old file
 //! or the complete new one. Dropping an uncommitted file deletes it.
 //!
+//! Content whose damage every reader detects and treats as missing (checksummed cache
+//! entries, cache records that fail to parse) may skip the two flushes with
+//! [`AtomicFile::commit_unflushed`]: a crash can then tear it, which costs work, never a
+//! wrong result. Waiting for the disk once per entry and record is what it saves.
+//!
 //! Temporary names say who wrote them, `.NAME.tmp-PID-RANDOM`, and the writer holds an
 //! exclusive lock on its file for as long as it lives; the system drops the lock however the
 //! process ends. [`orphans`] lists a temporary file only when nobody holds its lock and its
@@ -95,16 +100,29 @@ impl AtomicFile {
     /// # Errors
     /// When flushing or renaming fails; the destination is then untouched and the temporary
     /// file deleted.
-    pub fn commit(mut self) -> io::Result<()> {
+    pub fn commit(self) -> io::Result<()> {
+        self.publish(true)
+    }
+
+    /// Renames the file over the destination without flushing it or the folder to the
+    /// disk: only for content whose every reader detects damage and treats it as a miss.
+    ///
+    /// # Errors
+    /// As [`AtomicFile::commit`].
+    pub fn commit_unflushed(self) -> io::Result<()> {
+        self.publish(false)
+    }
+
+    fn publish(mut self, durable: bool) -> io::Result<()> {
         let temp = self.temp.take().expect("an uncommitted file has its temporary path");
         let path = temp.to_path_buf();
-        let result = self
-            .file
-            .sync_all()
-            .and_then(|()| temp.persist(&self.destination).map_err(|e| e.error));
+        let synced = if durable { self.file.sync_all() } else { Ok(()) };
+        let result = synced.and_then(|()| temp.persist(&self.destination).map_err(|e| e.error));
         held().remove(&path);
         result.map_err(|e| naming(&self.destination, &e))?;
-        sync_folder(folder_of(&self.destination));
+        if durable {
+            sync_folder(folder_of(&self.destination));
+        }
         Ok(())
     }
 }
@@ -140,14 +158,15 @@ impl Drop for AtomicFile {
     }
 }
 
-/// Writes `bytes` to `destination` atomically.
+/// Writes `bytes` to `destination` atomically, without waiting for the disk: see
+/// [`AtomicFile::commit_unflushed`].
 ///
 /// # Errors
 /// As [`AtomicFile::create`], the write, and [`AtomicFile::commit`].
-pub fn write(destination: impl Into<PathBuf>, bytes: &[u8]) -> io::Result<()> {
+pub fn write_unflushed(destination: impl Into<PathBuf>, bytes: &[u8]) -> io::Result<()> {
     let mut file = AtomicFile::create(destination)?;
     file.write_all(bytes)?;
-    file.commit()
+    file.commit_unflushed()
 }
 
 /// A folder in the system's temporary folder that is removed with everything in it when
@@ -361,7 +380,9 @@ mod tests {
         fs::write(&outside, b"keep me").unwrap();
         let destination = dir.path().join("song.wav");
         std::os::unix::fs::symlink(&outside, &destination).unwrap();
-        write(&destination, b"audio").unwrap();
+        let mut file = AtomicFile::create(&destination).unwrap();
+        file.write_all(b"audio").unwrap();
+        file.commit().unwrap();
         assert_eq!(fs::read(&outside).unwrap(), b"keep me");
         assert!(!fs::symlink_metadata(&destination).unwrap().is_symlink());
         assert_eq!(fs::read(&destination).unwrap(), b"audio");

@@ -122,15 +122,16 @@ impl CacheDir {
     }
 
     /// Writes `bytes` to the file at `path` (inside the root) atomically, creating its
-    /// folder.
+    /// folder. Not flushed to the disk: every record here is a memo whose damage reads as
+    /// absent (it fails to parse) and costs only work.
     ///
     /// # Errors
-    /// As [`CacheDir::folder`] and [`atomic_file::write`].
+    /// As [`CacheDir::folder`] and [`atomic_file::write_unflushed`].
     pub fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         if let Some(folder) = path.parent() {
             self.folder(folder)?;
         }
-        atomic_file::write(path, bytes)
+        atomic_file::write_unflushed(path, bytes)
     }
 
     /// The temporary files in the cache's own folders (not the entries: the storage lists
