@@ -4,12 +4,14 @@
 mod bad_audio;
 mod bad_inputs;
 mod cache_integrity;
+mod cache_trust;
 mod clipping;
 mod contract_bytes;
 mod contract_songs;
 mod determinism;
 mod diagnostics;
 mod examples;
+mod faults;
 mod formats;
 mod graph_plans;
 mod loudness_cmd;
