@@ -170,20 +170,27 @@ pub fn write_unflushed(destination: impl Into<PathBuf>, bytes: &[u8]) -> io::Res
 }
 
 /// A folder in the system's temporary folder that is removed with everything in it when
-/// dropped, or by [`abandon_all`].
+/// dropped, or by [`abandon_all`]. Its name, `PREFIX-PID-RANDOM`, names its process, so the
+/// folders of killed processes can be found and removed.
 #[derive(Debug)]
 pub struct TemporaryFolder(Option<TempDir>);
 
 impl TemporaryFolder {
-    /// Creates a folder whose name starts with `prefix`.
+    /// Creates a folder whose name starts with `prefix`, first removing the folders with
+    /// that prefix whose process is gone.
     ///
     /// # Errors
     /// When the folder cannot be created.
     pub fn create(prefix: &str) -> io::Result<Self> {
+        Self::create_in(&std::env::temp_dir(), prefix)
+    }
+
+    fn create_in(parent: &Path, prefix: &str) -> io::Result<Self> {
+        remove_abandoned_folders(parent, prefix);
         let mut held = held();
         let dir = tempfile::Builder::new()
             .prefix(&format!("{prefix}{}-", std::process::id()))
-            .tempdir()?;
+            .tempdir_in(parent)?;
         held.insert(dir.path().to_path_buf());
         Ok(Self(Some(dir)))
     }
@@ -201,6 +208,30 @@ impl Drop for TemporaryFolder {
             let path = dir.path().to_path_buf();
             drop(dir);
             held().remove(&path);
+        }
+    }
+}
+
+/// Removes the folders in `parent` named `PREFIX-PID-…` whose process no longer runs. Where
+/// that cannot be checked (no `/proc`), nothing is removed.
+fn remove_abandoned_folders(parent: &Path, prefix: &str) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    for entry in fs::read_dir(parent).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && !proc.join(pid.to_string()).exists() {
+            let _ = fs::remove_dir_all(entry.path());
         }
     }
 }
@@ -427,5 +458,20 @@ mod tests {
         fs::write(path.join("entry"), b"x").unwrap();
         drop(folder);
         assert!(!path.exists());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_killed_processs_temporary_folder_is_removed_and_a_running_ones_kept() {
+        let parent = tempfile::tempdir().unwrap();
+        let dead = parent.path().join("mixdown-cache-4194305-abcdef");
+        let live = parent.path().join(format!("mixdown-cache-{}-abcdef", std::process::id()));
+        let other = parent.path().join("someone-else-4194305-abcdef");
+        for folder in [&dead, &live, &other] {
+            fs::create_dir_all(folder.join("entries")).unwrap();
+        }
+        let made = TemporaryFolder::create_in(parent.path(), "mixdown-cache-").unwrap();
+        assert!(!dead.exists());
+        assert!(live.exists() && other.exists() && made.path().exists());
     }
 }

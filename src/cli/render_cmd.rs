@@ -266,7 +266,14 @@ fn render_without_cache(
         error: NodeError::CacheWrite(e),
     })?;
     let cache = CacheDir::new(temporary.path());
-    render(graph, keys, &Store::local(&cache), &cache, target, settings, bar)
+    render(graph, keys, &Store::local(&cache), &cache, target, settings, bar).map_err(|mut e| {
+        if let NodeError::CacheWrite(source) = &e.error {
+            let kind = source.kind();
+            let words = format!("{} ({})", temporary.path().display(), in_words(source));
+            e.error = NodeError::CacheWrite(std::io::Error::new(kind, words));
+        }
+        e
+    })
 }
 
 /// Hashes every source file (through the stat memo) and keys every node.

@@ -142,3 +142,42 @@ fn an_output_folder_that_is_a_file_fails_at_once_in_plain_words() {
     assert!(!log.contains("os error"), "{log}");
     assert!(!work.path().join("cache").exists(), "nothing was rendered: {log}");
 }
+
+/// An output folder on a read-only file system (a read-only tmpfs, where root may mount
+/// one) or without write permission (otherwise) fails before any work, in plain words.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_output_folder_that_cannot_be_written_fails_at_once_naming_it() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::{Command, Stdio};
+    let work = session(1);
+    let out = work.path().join("out");
+    fs::create_dir(&out).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs"])
+        .arg(&out)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let reason = if mounted {
+        "the file system is read-only"
+    } else {
+        fs::set_permissions(&out, fs::Permissions::from_mode(0o555)).unwrap();
+        if fs::write(out.join("probe"), b"").is_ok() {
+            eprintln!(
+                "NOT RUN: an_output_folder_that_cannot_be_written_fails_at_once_naming_it: permissions bind no one here and no tmpfs could be mounted"
+            );
+            return;
+        }
+        "permission denied"
+    };
+    let args = ["render", "mix.yaml", "--cache", "cache", "--out", "out"];
+    let failed = mixdown(work.path(), &args);
+    if mounted {
+        assert!(Command::new("umount").arg(&out).status().is_ok_and(|s| s.success()));
+    }
+    let log = stderr(&failed);
+    assert_eq!(failed.status.code(), Some(1), "{log}");
+    assert!(log.contains(&format!("cannot write in the output folder `out`: {reason}")), "{log}");
+    assert!(!work.path().join("cache").exists(), "nothing was rendered: {log}");
+}

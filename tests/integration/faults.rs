@@ -186,7 +186,8 @@ fn a_full_disk_gives_a_clear_error_and_leaves_no_partial_file_and_no_orphan() {
     let log = stderr(&full);
     assert_eq!(full.status.code(), Some(1), "{log}");
     assert!(log.contains("warning: cannot write to the cache at `cache`"), "{log}");
-    assert!(log.contains("error"), "{log}");
+    assert!(log.contains("error[render-failed]: cannot write to the cache: "), "{log}");
+    assert!(log.contains("a file grew past the size limit"), "{log}");
     assert!(!work.path().join(format!("out/{SONG}.wav")).exists(), "no partial output");
     assert_eq!(temporaries(work.path()), Vec::<PathBuf>::new());
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "the temporary cache is gone");
