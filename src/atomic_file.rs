@@ -63,7 +63,7 @@ impl AtomicFile {
     /// Starts writing a file that will appear at `destination`. The folder must exist.
     ///
     /// # Errors
-    /// When the temporary file cannot be created or locked; the error names the folder.
+    /// When the temporary file cannot be created; the error names the folder.
     pub fn create(destination: impl Into<PathBuf>) -> io::Result<Self> {
         let destination = destination.into();
         let folder = folder_of(&destination);
@@ -79,7 +79,9 @@ impl AtomicFile {
         let mut held = held();
         let (file, temp) =
             builder.tempfile_in(folder).map_err(|e| naming(folder, &e))?.into_parts();
-        file.try_lock().map_err(|e| naming(folder, &io::Error::from(e)))?;
+        // A file system without locks still gets the file: its writer is then told apart by
+        // its process alone (see `writer_is_gone`).
+        let _ = file.try_lock();
         held.insert(temp.to_path_buf());
         Ok(Self { file, temp: Some(temp), destination })
     }
@@ -306,7 +308,7 @@ pub fn sweep_orphans(folder: &Path) -> io::Result<Vec<Orphan>> {
 
 fn writer_is_gone(path: &Path, name: &str, meta: &fs::Metadata) -> bool {
     let Ok(file) = File::open(path) else { return false };
-    if file.try_lock().is_err() {
+    if matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock)) {
         return false;
     }
     let pid = name
