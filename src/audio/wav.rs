@@ -336,9 +336,9 @@ fn to_int(x: f32, shift: u32) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::fs;
     use crate::audio::Source;
     use crate::audio::decode::Decoder;
+    use std::fs;
 
     fn decode_all(path: &Path) -> (u32, Vec<f32>, Vec<f32>) {
         let mut d = Decoder::open(path).unwrap();

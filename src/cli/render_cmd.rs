@@ -15,11 +15,11 @@ use crate::audio::resample::RESAMPLER_QUALITY;
 use crate::cache::file_digest::FileDigests;
 use crate::cache::folder::CacheDir;
 use crate::cache::keys::Keys;
+use crate::cache::output_record::OutputRecord;
 use crate::cache::store::Store;
 use crate::diag::{Diagnostic, suggest};
 use crate::graph::NodeKind;
 use crate::graph::OutputFormat;
-use crate::cache::output_record::OutputRecord;
 use crate::graph::RenderGraph;
 use crate::render::{
     NodeError, PlanStep, RenderError, RenderEvent, RenderReport, Settings, plan, render,

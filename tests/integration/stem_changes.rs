@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use mixdown::cache::folder::CacheDir;
 use mixdown::cache::keys::Keys;
 use mixdown::cache::store::Store;
 use mixdown::graph::{OutputFormat, RenderGraph, build};
@@ -39,8 +40,9 @@ fn graph_and_keys(project: &Path, out: &Path) -> (RenderGraph, Keys) {
 }
 
 fn render_with(graph: &RenderGraph, keys: &Keys, cache: &Path) -> Result<(), RenderError> {
-    let store = Store::open(cache).unwrap();
-    render(graph, keys, &store, cache, graph.output, Settings { jobs: 2 }, &Silent).map(drop)
+    let cache = CacheDir::new(cache);
+    let store = Store::local(&cache);
+    render(graph, keys, &store, &cache, graph.output, Settings { jobs: 2 }, &Silent).map(drop)
 }
 
 /// Renders `project` from scratch into its own cache and returns the output's samples.
