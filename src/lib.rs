@@ -8,6 +8,7 @@
 pub mod audio;
 pub mod cache;
 pub mod cli;
+pub mod compile;
 pub mod diag;
 pub mod dsp;
 pub mod graph;

@@ -4,9 +4,10 @@
 //! |---|---|
 //! | [`KEY_SCHEMA`], [`DSP_EPOCH`], each step's kind and algorithm version | the crate's version string, build time |
 //! | the node kind and its canonical parameters (units resolved, so `-3 dB` = `-3.0dB`) | names, comments, key order, YAML formatting |
-//! | the render sample rate and the resampler's quality | thread count, block size, verbosity |
+//! | the node's sample rate and the resampler's quality | thread count, block size, verbosity |
 //! | the keys of the node's inputs, in declaration order | petgraph indices, absolute paths, mtimes, inodes |
 //! | blake3 of each source file's bytes | where the file lives |
+//! | an output's length and the fade at an exact cut | its target's name, folder and file format (the delivered file's record adds the format) |
 //!
 //! Parameters are serialized to JSON with sorted map keys (no `HashMap` reaches the
 //! bytes), and that JSON is stored next to each cache entry so `mixdown explain` can say
@@ -38,7 +39,7 @@ pub struct KeyMaterial {
     pub dsp_epoch: u32,
     /// `source`, `track`, `sum` or `output`.
     pub kind: &'static str,
-    /// Frames per second of the render.
+    /// Frames per second of the node's output.
     pub sample_rate: u32,
     /// The node's canonical parameters.
     pub params: Value,
@@ -121,8 +122,8 @@ impl Keys {
                         "sidechains": sidechains,
                     }),
                 ),
-                NodeKind::Output { format, length, .. } => {
-                    ("output", json!({ "format": format, "length": length }))
+                NodeKind::Output { length, cut_fade_seconds, .. } => {
+                    ("output", json!({ "length": length, "cut_fade_seconds": cut_fade_seconds }))
                 }
             };
             let inputs = node
@@ -136,7 +137,7 @@ impl Keys {
                 schema: KEY_SCHEMA,
                 dsp_epoch: DSP_EPOCH,
                 kind,
-                sample_rate: graph.sample_rate,
+                sample_rate: node.sample_rate,
                 params,
                 inputs,
             };

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use super::levels::check_levels;
 use super::routing::{Edge, find_cycle};
 use super::{
-    Bus, Clip, DEFAULT_SAMPLE_RATE, Fader, Length, Master, Mix, Send, Target, Track, TrackInput,
+    Bus, Clip, DEFAULT_CUT_FADE_SECONDS, DEFAULT_SAMPLE_RATE, Fader, Length, Master, Mix, Send,
+    Target, Track, TrackInput,
 };
 use crate::diag::{Diagnostic, suggest};
 use crate::dsp::chain::step::Step;
@@ -121,6 +122,7 @@ impl Lowering<'_> {
                 (None, Some(tail)) => Length::Tail(tail.0),
                 (None, None) => Length::Natural,
             },
+            cut_fade_seconds: raw.length_fade.map_or(DEFAULT_CUT_FADE_SECONDS, |f| f.0),
             tracks,
             buses,
             master: Master {

@@ -5,6 +5,7 @@
 //! Render knows nothing about YAML: it takes a graph and its keys.
 
 mod cost;
+mod dirty;
 mod dispatch;
 mod impulse;
 mod inputs;
@@ -23,8 +24,9 @@ mod track;
 
 use std::path::PathBuf;
 
+pub use dirty::{DirtyReason, dirty_reasons};
 pub use latest::LatestRender;
-pub use output::{OutputRecord, output_frames};
+pub use output::{Delivery, OutputRecord, output_frames};
 pub use plan::{Plan, PlanStep, plan};
 pub use retired::remove_retired;
 pub use schedule::{Progress, Settings, render};

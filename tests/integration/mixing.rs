@@ -146,7 +146,7 @@ fn clips_land_on_their_frames_with_sample_accurate_fades() {
 }
 
 #[test]
-fn only_renders_the_named_node_and_dry_run_renders_nothing() {
+fn only_renders_the_named_node_into_a_file_of_its_own_and_dry_run_renders_nothing() {
     let work = scratch();
     write_mono(&work.path().join("dc.wav"), &constant(0.5, 4800));
     std::fs::write(
@@ -165,7 +165,10 @@ fn only_renders_the_named_node_and_dry_run_renders_nothing() {
     let only =
         mixdown(work.path(), &["render", "song.yaml", "--only", "song/track/a", "--verbose"]);
     assert!(only.status.success(), "{}", stderr(&only));
-    assert_eq!(crate::support::ran(&only), vec!["song/track/a"]);
+    assert_eq!(crate::support::ran(&only), vec!["song/track/a", "song/track/a/solo"]);
+    let (rate, left, _) = read_audio(&work.path().join("out/a.wav"));
+    assert_eq!((rate, left.len()), (48_000, 4800), "the track's own audio, playable");
+    assert!(!work.path().join("out/song.wav").exists(), "the mix itself is not rendered");
     let typo = mixdown(work.path(), &["render", "song.yaml", "--only", "song/track/aa"]);
     assert_eq!(typo.status.code(), Some(2));
     assert!(stderr(&typo).contains("did you mean `song/track/a`?"), "{}", stderr(&typo));
