@@ -173,3 +173,42 @@ fn only_renders_the_named_node_into_a_file_of_its_own_and_dry_run_renders_nothin
     assert_eq!(typo.status.code(), Some(2));
     assert!(stderr(&typo).contains("did you mean `song/track/a`?"), "{}", stderr(&typo));
 }
+
+/// A 1 kHz sine at half scale, one second long.
+fn sine_second() -> Vec<f32> {
+    (0..RATE as usize)
+        .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / RATE as f32).sin())
+        .collect()
+}
+
+#[test]
+fn a_length_cut_fades_out_to_silence_instead_of_clicking() {
+    let work = scratch();
+    write_mono(&work.path().join("sine.wav"), &sine_second());
+    let mix = "mix: Cut\nlength: 0.5 s\ntracks:\n  a: { source: sine.wav, pan: 100% left }\n";
+    let (faded, _) = render(work.path(), mix);
+    let (hard, _) =
+        render(work.path(), &mix.replace("length: 0.5 s", "length: 0.5 s\nlength_fade: 0 ms"));
+    assert_eq!((faded.len(), hard.len()), (24_000, 24_000));
+    let peak = |x: &[f32]| x.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    assert!(peak(&hard[24_000 - 48..]) > 0.4, "the hard cut ends at full level");
+    assert_eq!(faded[24_000 - 1], 0.0, "the last sample is silent");
+    assert!(peak(&faded[24_000 - 24..]) < 0.02, "the last 0.5 ms is near silence");
+    let fade_start = 24_000 - 240;
+    assert_eq!(faded[..fade_start], hard[..fade_start], "only the last 5 ms are faded");
+    let (longer, _) =
+        render(work.path(), &mix.replace("length: 0.5 s", "length: 0.5 s\nlength_fade: 20 ms"));
+    assert_eq!(longer[..24_000 - 960], hard[..24_000 - 960], "the fade is as long as asked");
+    assert_ne!(longer[24_000 - 480], hard[24_000 - 480]);
+}
+
+#[test]
+fn a_hard_cut_is_the_uncut_render_stopped_at_the_length() {
+    let work = scratch();
+    write_mono(&work.path().join("sine.wav"), &sine_second());
+    let mix = "mix: Cut\ntracks:\n  a: { source: sine.wav }\n";
+    let (whole, _) = render(work.path(), mix);
+    let (cut, _) = render(work.path(), &format!("{mix}length: 0.5 s\nlength_fade: 0\n"));
+    assert_eq!(cut.len(), 24_000);
+    assert_eq!(cut[..], whole[..24_000], "a hard cut changes no sample before it");
+}
