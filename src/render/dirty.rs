@@ -40,6 +40,8 @@ pub enum DirtyReason {
     Rerouted {
         /// The node (`bus drums`).
         node: String,
+        /// What it reads now (`track kick`), in order.
+        inputs: Vec<String>,
     },
     /// An audio file's bytes changed.
     FileContent {
@@ -75,7 +77,12 @@ impl fmt::Display for DirtyReason {
             }
             Self::Setting { at, old, new } => write!(f, "{at}: {old} → {new}"),
             Self::InputChanged { node, input } => write!(f, "{node}: its input {input} changed"),
-            Self::Rerouted { node } => write!(f, "{node}: what feeds it changed"),
+            Self::Rerouted { node, inputs } if inputs.is_empty() => {
+                write!(f, "{node}: what feeds it changed (now nothing)")
+            }
+            Self::Rerouted { node, inputs } => {
+                write!(f, "{node}: what feeds it changed (now {})", inputs.join(", "))
+            }
             Self::FileContent { file } => write!(f, "file {file}: content changed"),
             Self::ProcessorVersion { processor, old, new } => {
                 write!(f, "mixdown changed how {processor} works (version {old} → {new})")
@@ -164,19 +171,29 @@ impl Reader<'_> {
         let (old_inputs, new_inputs) = (&old["inputs"], &new["inputs"]);
         let rerouted = p["sidechains"] != q["sidechains"]
             || old_inputs.as_array().map(Vec::len) != new_inputs.as_array().map(Vec::len);
+        let inputs = &self.graph.graph[self.node].inputs;
         if rerouted {
-            self.out.push(DirtyReason::Rerouted { node: self.label(self.node) });
+            let node = self.label(self.node);
+            let inputs = inputs.iter().map(|&i| self.label(i)).collect();
+            self.out.push(DirtyReason::Rerouted { node, inputs });
         } else if let (Some(a), Some(b)) = (old_inputs.as_array(), new_inputs.as_array()) {
-            let inputs = &self.graph.graph[self.node].inputs;
             for ((x, y), &input) in a.iter().zip(b).zip(inputs) {
-                if x != y {
-                    let (node, input) = (self.label(self.node), self.label(input));
-                    if !self.out.contains(&DirtyReason::InputChanged {
-                        node: node.clone(),
-                        input: input.clone(),
-                    }) {
-                        self.out.push(DirtyReason::InputChanged { node, input });
+                if x == y {
+                    continue;
+                }
+                // A source's key is its file's bytes (and the resampler), so a change there
+                // is the file's, whichever node says it.
+                let reason = match &self.graph.graph[input].kind {
+                    NodeKind::Source { file } => {
+                        DirtyReason::FileContent { file: self.file_name(file) }
                     }
+                    _ => DirtyReason::InputChanged {
+                        node: self.label(self.node),
+                        input: self.label(input),
+                    },
+                };
+                if !self.out.contains(&reason) {
+                    self.out.push(reason);
                 }
             }
         }
@@ -352,5 +369,73 @@ fn length(value: &Value) -> String {
         format!("a {} s tail", plain(seconds))
     } else {
         "until the mix decays".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use petgraph::graph::DiGraph;
+    use serde_json::json;
+
+    use super::*;
+    use crate::graph::Node;
+    use crate::units::{Decibels, Param};
+
+    /// A graph of one bus with no inputs, and the JSON of a key material for it.
+    fn bus(chain: &Value) -> (RenderGraph, Value) {
+        let mut graph = DiGraph::new();
+        let kind = NodeKind::Sum {
+            feeds: Vec::new(),
+            gain: Param::Constant(Decibels(0.0)),
+            chain: Vec::new(),
+            sidechains: Vec::new(),
+        };
+        graph.add_node(Node {
+            id: "song/bus/drums".into(),
+            sample_rate: 48_000,
+            kind,
+            inputs: vec![],
+        });
+        let material = json!({
+            "schema": 3, "dsp_epoch": 1, "kind": "sum", "sample_rate": 48_000,
+            "params": { "feeds": [], "gain": 0.0, "chain": chain, "sidechains": [] },
+            "inputs": [],
+        });
+        (RenderGraph { graph, targets: Vec::new() }, material)
+    }
+
+    fn reasons(old: &Value, new: &Value) -> Vec<String> {
+        let (graph, before) = bus(old);
+        let (_, after) = bus(new);
+        let node = graph.graph.node_indices().next().unwrap();
+        dirty_reasons(&graph, node, &before, &after, Path::new("/"))
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_processor_version_bump_says_mixdown_changed_the_processor() {
+        let step = |version| json!([{ "kind": "compressor", "version": version, "params": { "ratio": 4.0 } }]);
+        assert_eq!(
+            reasons(&step(2), &step(3)),
+            ["mixdown changed how compressor works (version 2 → 3)"]
+        );
+    }
+
+    #[test]
+    fn a_step_added_to_a_chain_lists_the_chain_before_and_after() {
+        let one = json!([{ "kind": "eq", "version": 1, "params": {} }]);
+        let two = json!([{ "kind": "eq", "version": 1, "params": {} }, { "kind": "gate", "version": 1, "params": {} }]);
+        assert_eq!(reasons(&one, &two), ["buses.drums.chain: eq → eq > gate"]);
+    }
+
+    #[test]
+    fn a_setting_inside_a_parallel_branch_names_its_branch() {
+        let branch = |gain: f64| json!([{ "kind": "parallel", "version": 1, "params": [[], [{ "kind": "gain", "version": 1, "params": { "gain": gain } }]] }]);
+        assert_eq!(
+            reasons(&branch(-6.0), &branch(-3.5)),
+            ["buses.drums.chain[0].parallel[1][0].gain.gain: -6 → -3.5"]
+        );
     }
 }

@@ -9,6 +9,7 @@ mod contract_bytes;
 mod contract_songs;
 mod determinism;
 mod diagnostics;
+mod dirty_reasons;
 mod examples;
 mod formats;
 mod graph_plans;
