@@ -15,6 +15,7 @@ mod formats;
 mod graph_plans;
 mod loudness_cmd;
 mod loudness_conformance;
+mod many_targets;
 mod mixing;
 mod peers;
 mod properties;

@@ -212,3 +212,60 @@ fn a_hard_cut_is_the_uncut_render_stopped_at_the_length() {
     assert_eq!(cut.len(), 24_000);
     assert_eq!(cut[..], whole[..24_000], "a hard cut changes no sample before it");
 }
+
+#[test]
+fn quiet_prints_warnings_and_errors_only() {
+    let work = scratch();
+    write_mono(&work.path().join("dc.wav"), &constant(0.5, 4800));
+    let mix = "mix: Quiet\ntracks:\n  a: { source: dc.wav }\n";
+    std::fs::write(work.path().join("song.yaml"), mix).unwrap();
+    let loud = mixdown(work.path(), &["render", "song.yaml"]);
+    assert!(stderr(&loud).contains("rendered 3 of 3 nodes"), "{}", stderr(&loud));
+    std::fs::remove_dir_all(work.path().join("out")).unwrap();
+    let quiet = mixdown(work.path(), &["render", "song.yaml", "-q"]);
+    assert!(quiet.status.success() && work.path().join("out/song.wav").exists());
+    assert_eq!(stderr(&quiet), "", "no progress, no summary");
+    std::fs::write(work.path().join("song.yaml"), mix.replace("dc.wav }", "dc.wav, solo: true }"))
+        .unwrap();
+    let warned = mixdown(work.path(), &["render", "song.yaml", "--quiet"]);
+    assert!(stderr(&warned).starts_with("warning[solo-active]"), "{}", stderr(&warned));
+    assert!(!stderr(&warned).contains("rendered"), "{}", stderr(&warned));
+    let broken = mixdown(work.path(), &["render", "song.yaml", "-q", "--only", "nothing"]);
+    assert_eq!(broken.status.code(), Some(2));
+    assert!(stderr(&broken).contains("error: no node `nothing`"), "{}", stderr(&broken));
+}
+
+#[test]
+fn check_counts_one_track_as_one_track() {
+    let work = scratch();
+    write_mono(&work.path().join("dc.wav"), &constant(0.5, 480));
+    std::fs::write(work.path().join("song.yaml"), "mix: One\ntracks:\n  a: { source: dc.wav }\n")
+        .unwrap();
+    let out = mixdown(work.path(), &["check", "song.yaml"]);
+    assert!(stderr(&out).contains("song.yaml: ok (1 track, 0 buses, 4 nodes)"), "{}", stderr(&out));
+}
+
+#[test]
+fn only_takes_the_name_the_mix_uses_and_writes_a_file_named_after_it() {
+    let work = scratch();
+    write_mono(&work.path().join("dc.wav"), &constant(0.5, 4800));
+    std::fs::write(
+        work.path().join("song.yaml"),
+        "mix: Only\ntracks:\n  a: { source: dc.wav, to: drums }\nbuses:\n  drums: { gain: -6 dB }\n",
+    )
+    .unwrap();
+    for (name, file) in [("drums", "drums"), ("master", "master"), ("track/a", "a")] {
+        let out =
+            mixdown(work.path(), &["render", "song.yaml", "--only", name, "--format", "float32"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let (_, left, _) = read_audio(&work.path().join(format!("out/{file}.wav")));
+        assert_eq!(left.len(), 4800, "{name}");
+    }
+    // Each file is its node's own audio: the bus pans the track (centre, -3 dB), and the
+    // bus's fader belongs to the master that reads it.
+    let centre = std::f32::consts::FRAC_1_SQRT_2;
+    let audio = |file: &str| read_audio(&work.path().join(format!("out/{file}.wav"))).1[100];
+    let (track, bus, master) = (audio("a"), audio("drums"), audio("master"));
+    assert!((bus / track - centre).abs() < 1e-5, "{bus} {track}");
+    assert!((master / bus - centre * 10f32.powf(-6.0 / 20.0)).abs() < 1e-5, "{master} {bus}");
+}
