@@ -137,12 +137,12 @@ pub fn render_file(
     };
     let project_dir = file.parent().map(std::path::absolute).and_then(Result::ok);
     let project_dir = project_dir.unwrap_or_default();
-    let run = Run {
+    let run = Invocation {
         project: file,
         project_dir: &project_dir,
         cache_dir,
         plan_only: dry_run,
-        clock_start: run_start,
+        run_start,
         started,
     };
     let code = render_with_cache(options, &compiled, &run);
@@ -150,7 +150,7 @@ pub fn render_file(
 }
 
 /// One render's circumstances.
-struct Run<'a> {
+struct Invocation<'a> {
     /// The project file, where a failure in one of its audio files is located.
     project: &'a Path,
     /// The project's folder, which `--dry-run` shows file names relative to.
@@ -159,19 +159,12 @@ struct Run<'a> {
     /// Print the plan and render nothing.
     plan_only: bool,
     /// When the run started, by the clock files are stamped with.
-    clock_start: SystemTime,
+    run_start: SystemTime,
     started: Instant,
 }
 
-fn render_with_cache(args: &RenderOptions, compiled: &Compiled, run: &Run<'_>) -> i32 {
-    let Run {
-        project,
-        project_dir,
-        cache_dir,
-        plan_only: dry_run,
-        clock_start: run_start,
-        started,
-    } = *run;
+fn render_with_cache(args: &RenderOptions, compiled: &Compiled, run: &Invocation<'_>) -> i32 {
+    let Invocation { project, project_dir, cache_dir, plan_only, run_start, started } = *run;
     let mut graph = compiled.graph.clone();
     let targets = match &args.only {
         None => graph.targets.clone(),
@@ -199,7 +192,7 @@ fn render_with_cache(args: &RenderOptions, compiled: &Compiled, run: &Run<'_>) -
         }
     };
     let delivery = Delivery { out_dir: args.out.clone(), encoding: args.format.encoding() };
-    if dry_run {
+    if plan_only {
         for (i, step) in plan(graph, &keys, &store, cache_dir, &delivery, &targets).steps {
             let what = match step {
                 PlanStep::Cached => "cached",

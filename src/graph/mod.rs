@@ -22,11 +22,9 @@ pub use names::UnknownNode;
 pub use print::{to_dot, to_text};
 
 use crate::dsp::chain::step::Step;
+pub use crate::ir::MASTER;
 use crate::ir::{Clip, Length};
 use crate::units::{Decibels, Pan, Param, Polarity};
-
-/// The name of the master bus, in YAML and in node ids (`first-light/master`).
-pub const MASTER: &str = "master";
 
 /// The render graph of one or more mixes.
 #[derive(Debug, Clone)]

@@ -173,6 +173,10 @@ pub struct Master {
     pub chain: Vec<Step>,
 }
 
+/// The name of the master bus: its section in YAML, the `to:` that routes into it, and the
+/// last segment of its node id (`first-light/master`). No track or bus may take it.
+pub const MASTER: &str = "master";
+
 /// The default render rate when a project names none.
 pub const DEFAULT_SAMPLE_RATE: u32 = crate::units::SampleRate::DEFAULT.0;
 
