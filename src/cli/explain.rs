@@ -11,7 +11,7 @@ use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, com
 use crate::cache::keys::Keys;
 use crate::cache::store::Store;
 use crate::graph::{NodeKind, RenderGraph};
-use crate::render::{DirtyReason, LatestRender, dirty_reasons};
+use crate::render::{Delivery, DirtyReason, LatestRender, OutputRecord, dirty_reasons};
 
 /// Arguments of `explain`.
 #[derive(Debug, clap::Args)]
@@ -57,6 +57,7 @@ pub fn run(args: &ExplainArgs) -> i32 {
         store: &store,
         cache_dir: &args.cache.dir,
         project_dir: project_dir.as_deref().unwrap_or(Path::new("")),
+        delivery: None,
     };
     println!("{}", explanation.of(node));
     EXIT_OK
@@ -74,6 +75,9 @@ pub struct Explanation<'a> {
     pub cache_dir: &'a Path,
     /// The project's folder, which file names are shown relative to.
     pub project_dir: &'a Path,
+    /// Where a render would write the targets' files, when one is about to; without it an
+    /// output counts as up to date when it is what it was at its last render.
+    pub delivery: Option<&'a Delivery>,
 }
 
 impl Explanation<'_> {
@@ -83,11 +87,17 @@ impl Explanation<'_> {
         let key = self.keys.key(node);
         let previous = LatestRender::read(self.cache_dir, &graph.graph[node].id);
         let same_key = previous.as_ref().is_some_and(|p| p.key == key.to_string());
-        let held = |i: NodeIndex| match graph.graph[i].kind {
-            // A delivered file is checked at render time against its folder and format,
-            // which `explain` does not know; the node itself is what its last render was.
-            NodeKind::Output { .. } => LatestRender::read(self.cache_dir, &graph.graph[i].id)
-                .is_some_and(|p| p.key == self.keys.key(i).to_string()),
+        let held = |i: NodeIndex| match (&graph.graph[i].kind, self.delivery) {
+            (NodeKind::Output { name, .. }, Some(delivery)) => {
+                let file_key = delivery.file_key(self.keys.key(i));
+                OutputRecord::is_fresh(self.cache_dir, &delivery.path(name), file_key)
+            }
+            // `explain` has no folder or format to check a file against: the node is up to
+            // date when it is what it was at its last render.
+            (NodeKind::Output { .. }, None) => {
+                LatestRender::read(self.cache_dir, &graph.graph[i].id)
+                    .is_some_and(|p| p.key == self.keys.key(i).to_string())
+            }
             _ => self.store.contains(&self.keys.key(i)),
         };
         if held(node) {
@@ -103,7 +113,13 @@ impl Explanation<'_> {
                     "will render with the output file, which it streams into".to_string()
                 };
             }
-            Some(_) if same_key => vec![DirtyReason::EntryGone],
+            Some(_) if same_key => match (&graph.graph[node].kind, self.delivery) {
+                (NodeKind::Output { name, .. }, Some(delivery)) => {
+                    let file = delivery.path(name).display().to_string();
+                    vec![DirtyReason::FileOutdated { file }]
+                }
+                _ => vec![DirtyReason::EntryGone],
+            },
             Some(previous) => {
                 let current = serde_json::to_value(self.keys.material(node))
                     .expect("key material serializes");

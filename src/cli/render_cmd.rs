@@ -193,20 +193,15 @@ fn render_with_cache(args: &RenderOptions, compiled: &Compiled, run: &Invocation
     };
     let delivery = Delivery { out_dir: args.out.clone(), encoding: args.format.encoding() };
     if plan_only {
-        for (i, step) in plan(graph, &keys, &store, cache_dir, &delivery, &targets).steps {
-            let what = match step {
-                PlanStep::Cached => "cached",
-                PlanStep::Render => "render",
-                PlanStep::Direct => "read",
-            };
-            println!("{what:<7} {}", graph.graph[i].id);
-            if step == PlanStep::Render {
-                let why = Explanation { graph, keys: &keys, store: &store, cache_dir, project_dir };
-                for line in why.of(i).lines().skip(1) {
-                    println!("      {line}");
-                }
-            }
-        }
+        let why = Explanation {
+            graph,
+            keys: &keys,
+            store: &store,
+            cache_dir,
+            project_dir,
+            delivery: Some(&delivery),
+        };
+        print_plan(&why, &delivery, &targets);
         return EXIT_OK;
     }
     let jobs =
@@ -297,6 +292,30 @@ fn report_output(
     let record = OutputRecord::load(cache_dir, &path);
     if let Some(warning) = record.and_then(|r| r.clipping_warning(&path)) {
         eprintln!("warning: {warning}");
+    }
+}
+
+/// Prints what a render of `targets` would do to each node, and why a node renders.
+fn print_plan(why: &Explanation<'_>, delivery: &Delivery, targets: &[NodeIndex]) {
+    for (i, step) in plan(why.graph, why.keys, why.store, why.cache_dir, delivery, targets).steps {
+        let what = match step {
+            PlanStep::Cached => "cached",
+            PlanStep::Render => "render",
+            PlanStep::Direct => "read",
+        };
+        println!("{what:<7} {}", why.graph.graph[i].id);
+        if step == PlanStep::Render {
+            let said = why.of(i);
+            let mut lines = said.lines();
+            let first = lines.next().unwrap_or_default();
+            let reasons: Vec<&str> = lines.collect();
+            if reasons.is_empty() {
+                println!("        {first}");
+            }
+            for reason in reasons {
+                println!("      {reason}");
+            }
+        }
     }
 }
 

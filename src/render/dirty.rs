@@ -20,6 +20,11 @@ pub enum DirtyReason {
     NeverRendered,
     /// The node has the key of its last render, but its entry has left the cache.
     EntryGone,
+    /// An output has the key of its last render, but its file is not the one written then.
+    FileOutdated {
+        /// The file.
+        file: String,
+    },
     /// A value in the project changed.
     Setting {
         /// Where it is written (`tracks.vox.gain`).
@@ -75,6 +80,10 @@ impl fmt::Display for DirtyReason {
             Self::EntryGone => {
                 f.write_str("its entry has left the cache (`cache gc`, `cache clear`)")
             }
+            Self::FileOutdated { file } => write!(
+                f,
+                "file {file}: missing, changed since it was written, or in another format"
+            ),
             Self::Setting { at, old, new } => write!(f, "{at}: {old} → {new}"),
             Self::InputChanged { node, input } => write!(f, "{node}: its input {input} changed"),
             Self::Rerouted { node, inputs } if inputs.is_empty() => {

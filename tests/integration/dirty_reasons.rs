@@ -125,3 +125,21 @@ fn a_name_several_nodes_share_or_a_misspelt_one_gets_a_suggestion() {
         stderr(&shared)
     );
 }
+
+#[test]
+fn a_deleted_output_file_is_reported_as_the_file_not_as_a_change() {
+    let work = session();
+    std::fs::remove_file(work.path().join("out/song.wav")).unwrap();
+    let plan = dry_run(work.path());
+    let rendering: Vec<&str> =
+        plan.lines().filter(|l| !l.starts_with("cached") && !l.starts_with("read")).collect();
+    assert_eq!(
+        rendering,
+        [
+            "render  song/master",
+            "        will render with the output file, which it streams into",
+            "render  song/output",
+            "        file out/song.wav: missing, changed since it was written, or in another format",
+        ]
+    );
+}
