@@ -2,7 +2,8 @@
 //! pool, and log what ran. Nodes stream block by block through their cache entries, so
 //! memory depends on neither song length nor track count.
 //!
-//! Render knows nothing about YAML: it takes a graph and its keys.
+//! Render knows nothing about YAML: it takes a graph, its keys, the targets to render and
+//! a [`Delivery`] that says where their files go and how they are encoded.
 
 mod cost;
 mod dirty;
