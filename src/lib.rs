@@ -1,15 +1,16 @@
 //! mixdown: music production as code.
 //!
 //! A YAML project describes a mix; `project` reads it, `ir` resolves it, `graph` turns it
-//! into a DAG of nodes, `render` runs the nodes that the `cache` does not already hold,
-//! and `audio` reads and writes the files. `dsp` holds the processors; `watch` waits for
-//! files to change; `cli` is the command line. `atomic_file` is how every file that must
-//! appear whole is written.
+//! into a DAG of nodes (`compile` does all three for every front end), `render` runs the
+//! nodes that the `cache` does not already hold, and `audio` reads and encodes the files.
+//! `dsp` holds the processors; `watch` waits for files to change; `cli` is the command
+//! line. `atomic_file` is how every file that must appear whole is written.
 
 pub mod atomic_file;
 pub mod audio;
 pub mod cache;
 pub mod cli;
+pub mod compile;
 pub mod diag;
 pub mod dsp;
 pub mod graph;

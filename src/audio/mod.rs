@@ -18,6 +18,7 @@ pub mod container;
 mod content_check;
 pub mod decode;
 pub mod dither;
+pub mod encode;
 pub mod flac;
 mod guard;
 pub mod loudness;

@@ -4,9 +4,10 @@
 //! |---|---|
 //! | [`KEY_SCHEMA`], [`DSP_EPOCH`], each step's kind and algorithm version | the crate's version string, build time |
 //! | the node kind and its canonical parameters (units resolved, so `-3 dB` = `-3.0dB`) | names, comments, key order, YAML formatting |
-//! | the render sample rate and the resampler's quality | thread count, block size, verbosity |
+//! | the node's sample rate and the resampler's quality | thread count, block size, verbosity |
 //! | the keys of the node's inputs, in declaration order | petgraph indices, absolute paths, mtimes, inodes |
 //! | blake3 of each source file's bytes | where the file lives |
+//! | an output's length and the fade at an exact cut | its target's name, folder and file format (the delivered file's record adds the format) |
 //!
 //! Parameters are serialized to JSON with sorted map keys (no `HashMap` reaches the
 //! bytes), and that JSON is stored next to each cache entry so `mixdown explain` can say
@@ -38,7 +39,7 @@ pub struct KeyMaterial {
     pub dsp_epoch: u32,
     /// `source`, `track`, `sum` or `output`.
     pub kind: &'static str,
-    /// Frames per second of the render.
+    /// Frames per second of the node's output.
     pub sample_rate: u32,
     /// The node's canonical parameters.
     pub params: Value,
@@ -121,8 +122,8 @@ impl Keys {
                         "sidechains": sidechains,
                     }),
                 ),
-                NodeKind::Output { format, length, .. } => {
-                    ("output", json!({ "format": format, "length": length }))
+                NodeKind::Output { length, cut_fade_seconds, .. } => {
+                    ("output", json!({ "length": length, "cut_fade_seconds": cut_fade_seconds }))
                 }
             };
             let inputs = node
@@ -136,7 +137,7 @@ impl Keys {
                 schema: KEY_SCHEMA,
                 dsp_epoch: DSP_EPOCH,
                 kind,
-                sample_rate: graph.sample_rate,
+                sample_rate: node.sample_rate,
                 params,
                 inputs,
             };
@@ -170,5 +171,273 @@ impl Keys {
     #[must_use]
     pub fn material(&self, i: NodeIndex) -> &KeyMaterial {
         &self.materials[i.index()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each ingredient of the table in the module doc changes the key; each thing listed as
+    //! not in the key leaves it alone.
+
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use super::*;
+    use crate::project::load_mix;
+
+    /// A small mix: a track with a chain and a send, a bus, the master, and `length:`.
+    const MIX: &str = "\
+mix: Keys
+sample_rate: 48 kHz
+length: 2 s
+tracks:
+  vox:
+    source: vox.wav
+    gain: -3 dB
+    pan: 20% left
+    chain:
+      - highpass: { freq: 80 Hz }
+      - compressor: { threshold: -18 dB, ratio: 3 }
+    to: vocals
+    sends:
+      - { to: verb, level: -12 dB }
+  gtr:
+    clips:
+      - { file: gtr.wav, at: 1 s, fade_in: 10 ms }
+buses:
+  vocals: {}
+  verb:
+    chain:
+      - lowpass: { freq: 8 kHz }
+";
+
+    /// The graph and keys of `yaml`, written as `song.yaml` in `dir`, with every audio
+    /// file's bytes digested as `content` says (its name by default).
+    fn keys_in(dir: &Path, yaml: &str, resampler: &str, content: &str) -> (RenderGraph, Keys) {
+        for file in ["vox.wav", "gtr.wav", "other.wav"] {
+            std::fs::write(dir.join(file), b"").unwrap();
+        }
+        let path = dir.join("song.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        let loaded = load_mix(&path).unwrap_or_else(|r| panic!("{:?}", r.diagnostics));
+        let (mix, diagnostics) = crate::ir::lower(&loaded);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let graph = crate::graph::build(&mix);
+        let keys = Keys::compute(&graph, resampler, |file| {
+            let name = file.file_name().unwrap().to_string_lossy();
+            Ok::<_, ()>(format!("{content}:{name}"))
+        })
+        .unwrap();
+        (graph, keys)
+    }
+
+    fn keys_of(yaml: &str) -> (RenderGraph, Keys) {
+        let dir = tempfile::tempdir().unwrap();
+        keys_in(dir.path(), yaml, "sinc-256", "bytes")
+    }
+
+    fn key(graph: &RenderGraph, keys: &Keys, id: &str) -> Key {
+        keys.key(graph.find(&format!("song/{id}")).unwrap_or_else(|| panic!("no node {id}")))
+    }
+
+    /// Every node's key, by id.
+    fn all(yaml: &str) -> BTreeMap<String, Key> {
+        let (graph, keys) = keys_of(yaml);
+        graph.graph.node_indices().map(|i| (graph.graph[i].id.clone(), keys.key(i))).collect()
+    }
+
+    /// The ids whose keys differ between the base mix and the edited one.
+    fn changed_by(edit: impl Fn(&str) -> String) -> Vec<String> {
+        let (before, after) = (all(MIX), all(&edit(MIX)));
+        assert_eq!(before.len(), after.len(), "the edit keeps the graph's shape");
+        let ids = before.keys().filter(|id| before[*id] != after[*id]);
+        ids.map(|id| id.trim_start_matches("song/").to_string()).collect()
+    }
+
+    fn replace(from: &'static str, to: &'static str) -> impl Fn(&str) -> String {
+        move |mix: &str| {
+            assert!(mix.contains(from), "the mix has `{from}`");
+            mix.replacen(from, to, 1)
+        }
+    }
+
+    fn material_key_after(change: impl Fn(&mut KeyMaterial)) -> (Key, Key) {
+        let (graph, keys) = keys_of(MIX);
+        let node = graph.find("song/track/vox").unwrap();
+        let mut material = keys.material(node).clone();
+        let before = material.key();
+        change(&mut material);
+        (before, material.key())
+    }
+
+    #[test]
+    fn the_key_schema_is_in_the_key() {
+        let (before, after) = material_key_after(|m| m.schema += 1);
+        assert_ne!(before, after);
+    }
+
+    #[test]
+    fn the_dsp_epoch_is_in_the_key() {
+        let (before, after) = material_key_after(|m| m.dsp_epoch += 1);
+        assert_ne!(before, after);
+    }
+
+    #[test]
+    fn a_processors_algorithm_version_is_in_the_key() {
+        let (before, after) = material_key_after(|m| {
+            let version = &mut m.params["chain"][1]["version"];
+            *version = json!(version.as_u64().unwrap() + 1);
+        });
+        assert_ne!(before, after);
+    }
+
+    #[test]
+    fn the_node_kind_is_in_the_key() {
+        let (before, after) = material_key_after(|m| m.kind = "sum");
+        assert_ne!(before, after);
+    }
+
+    #[test]
+    fn a_steps_parameter_changes_its_node_and_everything_downstream() {
+        let changed = changed_by(replace("ratio: 3", "ratio: 4"));
+        assert_eq!(changed, ["bus/verb", "bus/vocals", "master", "output", "track/vox"]);
+    }
+
+    #[test]
+    fn a_steps_kind_is_in_the_key() {
+        let changed = changed_by(replace("lowpass: { freq: 8 kHz }", "highpass: { freq: 8 kHz }"));
+        assert_eq!(changed, ["bus/verb", "master", "output"]);
+    }
+
+    #[test]
+    fn the_sample_rate_is_in_every_key() {
+        let (before, after) = (all(MIX), all(&MIX.replace("48 kHz", "44.1 kHz")));
+        assert!(before.iter().all(|(id, key)| after[id] != *key));
+    }
+
+    #[test]
+    fn the_resamplers_quality_is_in_the_source_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let (graph, a) = keys_in(dir.path(), MIX, "sinc-256", "bytes");
+        let (_, b) = keys_in(dir.path(), MIX, "sinc-128", "bytes");
+        let source = graph.find("song/source/vox.wav").unwrap();
+        assert_ne!(a.key(source), b.key(source));
+    }
+
+    #[test]
+    fn a_source_files_bytes_are_in_its_key_and_downstream() {
+        let dir = tempfile::tempdir().unwrap();
+        let (graph, a) = keys_in(dir.path(), MIX, "sinc-256", "bytes");
+        let (_, b) = keys_in(dir.path(), MIX, "sinc-256", "other bytes");
+        for id in ["source/vox.wav", "track/vox", "bus/vocals", "master", "output"] {
+            assert_ne!(key(&graph, &a, id), key(&graph, &b, id), "{id}");
+        }
+    }
+
+    #[test]
+    fn a_fader_move_changes_only_the_sums_that_read_the_track() {
+        assert_eq!(
+            changed_by(replace("gain: -3 dB", "gain: -4 dB")),
+            ["bus/verb", "bus/vocals", "master", "output"]
+        );
+    }
+
+    #[test]
+    fn a_pan_is_in_the_key_of_the_sum_that_applies_it() {
+        let changed = changed_by(replace("20% left", "30% left"));
+        assert_eq!(changed, ["bus/verb", "bus/vocals", "master", "output"]);
+    }
+
+    #[test]
+    fn a_send_level_and_its_pre_fader_flag_are_in_the_buss_key() {
+        let level = changed_by(replace("level: -12 dB", "level: -10 dB"));
+        assert_eq!(level, ["bus/verb", "master", "output"]);
+        let pre = changed_by(replace("level: -12 dB }", "level: -12 dB, pre_fader: true }"));
+        assert_eq!(pre, ["bus/verb", "master", "output"]);
+    }
+
+    #[test]
+    fn a_clips_placement_is_in_its_tracks_key() {
+        let changed = changed_by(replace("at: 1 s", "at: 1.5 s"));
+        assert_eq!(changed, ["master", "output", "track/gtr"]);
+    }
+
+    #[test]
+    fn polarity_is_in_the_tracks_key() {
+        let changed = changed_by(replace(
+            "    source: vox.wav\n",
+            "    source: vox.wav\n    polarity: inverted\n",
+        ));
+        assert_eq!(changed, ["bus/verb", "bus/vocals", "master", "output", "track/vox"]);
+    }
+
+    #[test]
+    fn the_length_and_the_fade_at_the_cut_are_in_the_outputs_key() {
+        assert_eq!(changed_by(replace("length: 2 s", "length: 3 s")), ["output"]);
+        let fade = changed_by(replace("length: 2 s\n", "length: 2 s\nlength_fade: 0 ms\n"));
+        assert_eq!(fade, ["output"]);
+    }
+
+    #[test]
+    fn yaml_formatting_is_not_in_the_key() {
+        let reformatted = MIX.replace("{ freq: 80 Hz }", "\n          freq:    80 Hz").replace(
+            "    sends:\n      - { to: verb, level: -12 dB }",
+            "    sends: [ {to: verb,   level: -12 dB} ]",
+        );
+        assert_ne!(reformatted, MIX);
+        assert_eq!(changed_by(move |_| reformatted.clone()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn key_order_is_not_in_the_key() {
+        let reordered =
+            MIX.replace("threshold: -18 dB, ratio: 3", "ratio: 3, threshold: -18 dB").replace(
+                "  vox:\n    source: vox.wav\n    gain: -3 dB\n    pan: 20% left\n",
+                "  vox:\n    pan: 20% left\n    gain: -3 dB\n    source: vox.wav\n",
+            );
+        assert_ne!(reordered, MIX);
+        assert_eq!(changed_by(move |_| reordered.clone()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn comments_are_not_in_the_key() {
+        let commented = format!("# a mix\n{}", MIX.replace("ratio: 3 }", "ratio: 3 } # gentle"));
+        assert_eq!(changed_by(move |_| commented.clone()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn unit_spelling_is_not_in_the_key() {
+        let respelt = MIX
+            .replace("gain: -3 dB", "gain: -3.0dB")
+            .replace("8 kHz", "8000 Hz")
+            .replace("10 ms", "0.01 s")
+            .replace("48 kHz", "48000 Hz");
+        let respellings = ["-3.0dB", "8000 Hz", "0.01 s", "48000 Hz"];
+        assert!(respellings.iter().all(|r| respelt.contains(r)), "every spelling applied");
+        assert_eq!(changed_by(move |_| respelt.clone()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_projects_folder_is_not_in_the_key() {
+        let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (graph, a) = keys_in(one.path(), MIX, "sinc-256", "bytes");
+        let (_, b) = keys_in(two.path(), MIX, "sinc-256", "bytes");
+        for i in graph.graph.node_indices() {
+            assert_eq!(a.key(i), b.key(i), "{}", graph.graph[i].id);
+        }
+    }
+
+    #[test]
+    fn a_tracks_key_material_is_golden() {
+        let (graph, keys) = keys_of(MIX);
+        let material = keys.material(graph.find("song/track/vox").unwrap());
+        let json = serde_json::to_string_pretty(material).unwrap();
+        insta::with_settings!({
+            snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"),
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!("key-material-track", json);
+        });
     }
 }

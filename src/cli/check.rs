@@ -2,9 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::compile::compile;
-use super::{DEFAULT_PROJECT, EXIT_INVALID, EXIT_OK};
-use crate::graph::OutputFormat;
+use super::{DEFAULT_PROJECT, EXIT_INVALID, EXIT_OK, compile_and_report, counted};
 
 /// Arguments of `check`.
 #[derive(Debug, clap::Args)]
@@ -19,19 +17,19 @@ pub struct CheckArgs {
 
 /// Runs `check`.
 pub fn run(args: &CheckArgs) -> i32 {
-    let Ok(compiled) = compile(&args.file, "out".as_ref(), OutputFormat::Pcm24) else {
+    let Ok(compiled) = compile_and_report(&args.file) else {
         return EXIT_INVALID;
     };
     if args.deny_warnings && !compiled.warnings.is_empty() {
         eprintln!("error: {} warning(s) denied by --deny-warnings", compiled.warnings.len());
         return EXIT_INVALID;
     }
-    let nodes = compiled.graph.graph.node_count();
     eprintln!(
-        "{}: ok ({} tracks, {} buses, {nodes} nodes)",
+        "{}: ok ({}, {}, {})",
         args.file.display(),
-        compiled.mix.tracks.len(),
-        compiled.mix.buses.len()
+        counted(compiled.mix.tracks.len(), "track", "tracks"),
+        counted(compiled.mix.buses.len(), "bus", "buses"),
+        counted(compiled.graph.graph.node_count(), "node", "nodes"),
     );
     EXIT_OK
 }

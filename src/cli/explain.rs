@@ -1,25 +1,25 @@
-//! `mixdown explain`: say whether a node is cached and, if not, which ingredients of its key
-//! changed since it last rendered.
+//! `mixdown explain`: say whether a node is cached and, if not, why it will render again,
+//! in the terms of the project file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use serde_json::Value;
+use petgraph::graph::NodeIndex;
 
-use super::compile::compile;
 use super::render_cmd::compute_keys;
-use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK};
+use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, compile_and_report};
 use crate::cache::folder::CacheDir;
+use crate::cache::keys::Keys;
 use crate::cache::latest_render::LatestRender;
 use crate::cache::output_record::OutputRecord;
 use crate::cache::store::Store;
-use crate::diag::did_you_mean;
-use crate::graph::{NodeKind, OutputFormat};
+use crate::graph::{NodeKind, RenderGraph};
+use crate::render::{Delivery, DirtyReason, dirty_reasons};
 
 /// Arguments of `explain`.
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
-    /// The node id, as `mixdown graph` prints it.
+    /// The node: a name such as `vox`, `drums` or `master`, or an id from `mixdown graph`.
     node: String,
     /// The mix file.
     #[arg(default_value = DEFAULT_PROJECT)]
@@ -30,90 +30,103 @@ pub struct ExplainArgs {
 
 /// Runs `explain`.
 pub fn run(args: &ExplainArgs) -> i32 {
-    let Ok(compiled) = compile(&args.file, "out".as_ref(), OutputFormat::Pcm24) else {
+    let Ok(compiled) = compile_and_report(&args.file) else {
         return EXIT_INVALID;
     };
     let graph = &compiled.graph;
-    let Some(node) = graph.find(&args.node) else {
-        let ids: Vec<&str> = graph.graph.node_weights().map(|n| n.id.as_str()).collect();
-        let hint = did_you_mean(&args.node, ids.iter().copied()).map_or_else(
-            || format!("known nodes: {}", ids.join(", ")),
-            |s| format!("did you mean `{s}`?"),
-        );
-        eprintln!("error: no node `{}` in this mix\n  = help: {hint}", args.node);
-        return EXIT_INVALID;
+    let node = match graph.resolve(&args.node) {
+        Ok(node) => node,
+        Err(unknown) => {
+            eprintln!("error: {unknown}");
+            return EXIT_INVALID;
+        }
     };
     let cache = CacheDir::new(&args.cache.dir);
     let store = Store::local(&cache);
-    let keys = match compute_keys(&compiled, &args.cache.dir, SystemTime::now()) {
+    let keys = match compute_keys(graph, &args.cache.dir, SystemTime::now()) {
         Ok(keys) => keys,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_FAILURE;
         }
     };
-    let key = keys.key(node);
-    let current = serde_json::to_value(keys.material(node)).expect("key material serializes");
-    println!("node {}\nkey  {key}", args.node);
-    let fresh = |i: petgraph::graph::NodeIndex| match &graph.graph[i].kind {
-        NodeKind::Output { path, .. } => OutputRecord::is_fresh(&cache, path, keys.key(i)),
-        _ => store.contains(&keys.key(i)),
+    let id = &graph.graph[node].id;
+    println!("node {id}\nkey  {}", keys.key(node));
+    let project_dir = args.file.parent().map(std::path::absolute).and_then(Result::ok);
+    let explanation = Explanation {
+        graph,
+        keys: &keys,
+        store: &store,
+        cache: &cache,
+        project_dir: project_dir.as_deref().unwrap_or(Path::new("")),
+        delivery: None,
     };
-    let streamed = graph.is_plain_sum_for_output(node);
-    if fresh(node) {
-        println!("cached: nothing it depends on has changed");
-        return EXIT_OK;
-    }
-    let previous = LatestRender::read(&cache, &args.node);
-    match previous {
-        None => println!("will render: it has not been rendered with this cache before"),
-        Some(previous) if previous.key == key.to_string() => {
-            if !streamed {
-                println!("will render: its entry has left the cache (`cache gc`, `cache clear`)");
-            } else if fresh(graph.output) {
-                println!(
-                    "up to date in the output file: it streams into the file and keeps no cache entry"
-                );
-            } else {
-                println!("will render with the output file, which it streams into");
-            }
-        }
-        Some(previous) => {
-            println!("will render: its key changed since the last render");
-            let mut changes = Vec::new();
-            diff("", &previous.material, &current, &mut changes);
-            for change in changes {
-                println!("  {change}");
-            }
-        }
-    }
+    println!("{}", explanation.of(node));
     EXIT_OK
 }
 
-/// Lists the JSON paths where `old` and `new` differ.
-fn diff(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
-    match (old, new) {
-        (Value::Object(a), Value::Object(b)) => {
-            let names: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-            for name in names {
-                let child = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
-                match (a.get(name), b.get(name)) {
-                    (Some(x), Some(y)) => diff(&child, x, y, out),
-                    (Some(x), None) => out.push(format!("{child}: {x} → (removed)")),
-                    (None, Some(y)) => out.push(format!("{child}: (added) → {y}")),
-                    (None, None) => {}
+/// What `explain` and `render --dry-run` say of a node.
+pub struct Explanation<'a> {
+    /// The graph.
+    pub graph: &'a RenderGraph,
+    /// Its keys.
+    pub keys: &'a Keys,
+    /// The cache.
+    pub store: &'a Store,
+    /// The cache's folder, which holds each node's last render.
+    pub cache: &'a CacheDir,
+    /// The project's folder, which file names are shown relative to.
+    pub project_dir: &'a Path,
+    /// Where a render would write the targets' files, when one is about to; without it an
+    /// output counts as up to date when it is what it was at its last render.
+    pub delivery: Option<&'a Delivery>,
+}
+
+impl Explanation<'_> {
+    /// Whether `node` is cached, and if not, why it renders, one reason a line.
+    pub fn of(&self, node: NodeIndex) -> String {
+        let graph = self.graph;
+        let key = self.keys.key(node);
+        let previous = LatestRender::read(self.cache, &graph.graph[node].id);
+        let same_key = previous.as_ref().is_some_and(|p| p.key == key.to_string());
+        let held = |i: NodeIndex| match (&graph.graph[i].kind, self.delivery) {
+            (NodeKind::Output { name, .. }, Some(delivery)) => {
+                let file_key = delivery.file_key(self.keys.key(i));
+                OutputRecord::is_fresh(self.cache, &delivery.path(name), file_key)
+            }
+            // `explain` has no folder or format to check a file against: the node is up to
+            // date when it is what it was at its last render.
+            (NodeKind::Output { .. }, None) => LatestRender::read(self.cache, &graph.graph[i].id)
+                .is_some_and(|p| p.key == self.keys.key(i).to_string()),
+            _ => self.store.contains(&self.keys.key(i)),
+        };
+        if held(node) {
+            return "cached: nothing it depends on has changed".to_string();
+        }
+        let reasons = match previous {
+            None => vec![DirtyReason::NeverRendered],
+            Some(_) if same_key && graph.is_plain_sum_for_output(node) => {
+                return if graph.outputs_of(node).into_iter().all(held) {
+                    "up to date in the output file: it streams into the file and keeps no cache entry"
+                        .to_string()
+                } else {
+                    "will render with the output file, which it streams into".to_string()
+                };
+            }
+            Some(_) if same_key => match (&graph.graph[node].kind, self.delivery) {
+                (NodeKind::Output { name, .. }, Some(delivery)) => {
+                    let file = delivery.path(name).display().to_string();
+                    vec![DirtyReason::FileOutdated { file }]
                 }
+                _ => vec![DirtyReason::EntryGone],
+            },
+            Some(previous) => {
+                let current = serde_json::to_value(self.keys.material(node))
+                    .expect("key material serializes");
+                dirty_reasons(graph, node, &previous.material, &current, self.project_dir)
             }
-        }
-        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
-            for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                diff(&format!("{path}[{i}]"), x, y, out);
-            }
-        }
-        _ if old != new => {
-            let what = if path.starts_with("inputs") { "an input changed" } else { "changed" };
-            out.push(format!("{path}: {what}: {old} → {new}"));
-        }
-        _ => {}
+        };
+        let lines: Vec<String> = reasons.iter().map(|reason| format!("\n  {reason}")).collect();
+        format!("will render:{}", lines.concat())
     }
 }

@@ -2,9 +2,8 @@
 
 use std::path::PathBuf;
 
-use super::compile::compile;
-use super::{DEFAULT_PROJECT, EXIT_INVALID, EXIT_OK};
-use crate::graph::{OutputFormat, to_dot, to_text};
+use super::{DEFAULT_PROJECT, EXIT_INVALID, EXIT_OK, compile_and_report};
+use crate::graph::{to_dot, to_text};
 
 /// How to print the graph.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -28,7 +27,7 @@ pub struct GraphArgs {
 
 /// Runs `graph`.
 pub fn run(args: &GraphArgs) -> i32 {
-    let Ok(compiled) = compile(&args.file, "out".as_ref(), OutputFormat::Pcm24) else {
+    let Ok(compiled) = compile_and_report(&args.file) else {
         return EXIT_INVALID;
     };
     match args.format {

@@ -6,7 +6,6 @@
 
 mod cache_cmd;
 mod check;
-mod compile;
 mod explain;
 mod graph_cmd;
 mod interrupt;
@@ -22,6 +21,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+use crate::compile::{Broken, Compiled, compile};
+use crate::diag::{Diagnostic, render};
 
 /// Exit code for success.
 pub const EXIT_OK: i32 = 0;
@@ -99,5 +101,45 @@ fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// Compiles `path`, printing its diagnostics to stderr: the warnings of a project that
+/// compiled, or everything found in one that did not.
+fn compile_and_report(path: &std::path::Path) -> Result<Compiled, Broken> {
+    match compile(path) {
+        Ok(compiled) => {
+            print_diagnostics(&compiled.warnings);
+            Ok(compiled)
+        }
+        Err(broken) => {
+            print_diagnostics(&broken.diagnostics);
+            Err(broken)
+        }
+    }
+}
+
+/// Prints diagnostics to stderr.
+fn print_diagnostics(diagnostics: &[Diagnostic]) {
+    let color = color();
+    for d in diagnostics {
+        eprint!("{}", render(d, color));
+    }
+}
+
+/// `count` followed by its noun, `one` or `many`: `1 track`, `2 tracks`.
+fn counted(count: usize, one: &str, many: &str) -> String {
+    if count == 1 { format!("1 {one}") } else { format!("{count} {many}") }
+}
+
 /// The default project file when none is named.
 const DEFAULT_PROJECT: &str = "mix.yaml";
+
+#[cfg(test)]
+mod tests {
+    use super::counted;
+
+    #[test]
+    fn a_count_of_one_takes_the_singular() {
+        assert_eq!(counted(1, "track", "tracks"), "1 track");
+        assert_eq!(counted(2, "bus", "buses"), "2 buses");
+        assert_eq!(counted(0, "node", "nodes"), "0 nodes");
+    }
+}

@@ -24,6 +24,11 @@ impl Bar {
         Self(Some(bar))
     }
 
+    /// No bar at all (`--quiet`).
+    pub fn hidden() -> Self {
+        Self(None)
+    }
+
     /// Removes the bar from the terminal.
     pub fn clear(&self) {
         if let Some(bar) = &self.0 {

@@ -1,28 +1,32 @@
 //! `mixdown render`: render a mix, re-rendering only what the cache lacks.
 
 use std::path::{Path, PathBuf};
-
-use petgraph::graph::NodeIndex;
 use std::time::{Instant, SystemTime};
 
-use super::compile::{Broken, Compiled, compile, locate_audio_file, print_all};
+use petgraph::graph::NodeIndex;
+
+use super::explain::Explanation;
 use super::out_folder::{self, in_words};
 use super::peak_memory::peak_resident_bytes;
 use super::progress::Bar;
-use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK};
+use super::{
+    CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, compile_and_report,
+    print_diagnostics,
+};
 use crate::atomic_file::TemporaryFolder;
+use crate::audio::encode::Encoding;
 use crate::audio::resample::RESAMPLER_QUALITY;
+use crate::audio::wav::WavFormat;
 use crate::cache::file_digest::FileDigests;
 use crate::cache::folder::CacheDir;
 use crate::cache::keys::Keys;
 use crate::cache::output_record::OutputRecord;
 use crate::cache::store::Store;
-use crate::diag::{Diagnostic, suggest};
-use crate::graph::NodeKind;
-use crate::graph::OutputFormat;
-use crate::graph::RenderGraph;
+use crate::compile::{Broken, Compiled, locate_audio_file};
+use crate::diag::Diagnostic;
+use crate::graph::{NodeKind, RenderGraph, UnknownNode};
 use crate::render::{
-    NodeError, PlanStep, RenderError, RenderEvent, RenderReport, Settings, plan, render,
+    Delivery, NodeError, PlanStep, RenderError, RenderEvent, RenderReport, Settings, plan, render,
 };
 
 /// The arguments `render` and `watch` share: the mix file, how to render it, the cache.
@@ -59,15 +63,40 @@ pub struct RenderOptions {
     /// Where rendered files go.
     #[arg(long = "out", default_value = "out")]
     out: PathBuf,
-    /// Render only this node and what it needs (an id from `mixdown graph`).
+    /// Render only this node and what it needs, and write its audio to `<out>/<name>.wav`:
+    /// a name such as `vox`, `drums` or `master`, or an id from `mixdown graph`.
     #[arg(long)]
     only: Option<String>,
     /// Sample format of the mix file.
     #[arg(long, value_enum, default_value = "pcm24")]
-    format: OutputFormat,
+    format: FormatArg,
     /// List every node with what happened to it (`ran`, `cached`, `repaired`).
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "quiet")]
     verbose: bool,
+    /// Print only errors and warnings: no progress bar, no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// The sample formats `--format` offers.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum FormatArg {
+    /// 16-bit PCM WAV.
+    Pcm16,
+    /// 24-bit PCM WAV (the default).
+    Pcm24,
+    /// 32-bit float WAV.
+    Float32,
+}
+
+impl FormatArg {
+    fn encoding(self) -> Encoding {
+        Encoding::Wav(match self {
+            Self::Pcm16 => WavFormat::Pcm16,
+            Self::Pcm24 => WavFormat::Pcm24,
+            Self::Float32 => WavFormat::Float32,
+        })
+    }
 }
 
 /// The name of a temporary cache in the system's temporary folder.
@@ -107,103 +136,84 @@ pub fn render_file(
 ) -> Rendered {
     let started = Instant::now();
     let run_start = SystemTime::now();
+    let compiled = match compile_and_report(file) {
+        Ok(compiled) => compiled,
+        Err(broken) => return Rendered { code: EXIT_INVALID, files: Err(broken) },
+    };
     let out_checked = if dry_run { Ok(()) } else { out_folder::prepare(&options.out) };
     if let Err(message) = out_checked {
         eprintln!("error: {message}");
         return Rendered { code: EXIT_FAILURE, files: Ok(Vec::new()) };
     }
-    let compiled = match compile(file, &options.out, options.format) {
-        Ok(compiled) => compiled,
-        Err(broken) => return Rendered { code: EXIT_INVALID, files: Err(broken) },
+    let project_dir = file.parent().map(std::path::absolute).and_then(Result::ok);
+    let project_dir = project_dir.unwrap_or_default();
+    let run = Invocation {
+        project: file,
+        project_dir: &project_dir,
+        cache_dir,
+        plan_only: dry_run,
+        run_start,
+        started,
     };
-    let code =
-        render_with_cache(file, options, &compiled, cache_dir, dry_run, (run_start, started));
+    let code = render_with_cache(options, &compiled, &run);
     Rendered { code, files: Ok(compiled.graph.files()) }
 }
 
-/// Prints a failed render's error; one in an audio file is located at the line of the
-/// project that names the file.
-fn report_failure(project: &Path, failure: &RenderError) {
-    let site = match &failure.error {
-        NodeError::Audio(error) => error.path().and_then(|file| locate_audio_file(project, file)),
-        _ => None,
+/// One render's circumstances.
+struct Invocation<'a> {
+    /// The project file, where a failure in one of its audio files is located.
+    project: &'a Path,
+    /// The project's folder, which `--dry-run` shows file names relative to.
+    project_dir: &'a Path,
+    cache_dir: &'a Path,
+    /// Print the plan and render nothing.
+    plan_only: bool,
+    /// When the run started, by the clock files are stamped with.
+    run_start: SystemTime,
+    started: Instant,
+}
+
+fn render_with_cache(args: &RenderOptions, compiled: &Compiled, run: &Invocation<'_>) -> i32 {
+    let Invocation { project, project_dir, cache_dir, plan_only, run_start, started } = *run;
+    let mut graph = compiled.graph.clone();
+    let targets = match &args.only {
+        None => graph.targets.clone(),
+        Some(name) => match solo_target(&mut graph, name) {
+            Ok(target) => vec![target],
+            Err(unknown) => {
+                eprintln!("error: {unknown}");
+                return EXIT_INVALID;
+            }
+        },
     };
-    if let Some((yaml_path, location)) = site {
-        let diagnostic = Diagnostic::error("render-failed", failure.error.to_string())
-            .at(Some(location), Some(yaml_path))
-            .with_label("this file failed to render");
-        print_all(&[diagnostic]);
-    } else {
-        eprintln!("error[render-failed]: {}", failure.error);
-    }
-    eprintln!("  = node: {}", failure.node);
-}
-
-/// Says where the output file went, and warns when its integer samples clipped, the same
-/// whether the file was written now or found up to date.
-fn report_output(compiled: &Compiled, target: NodeIndex, cache_dir: &Path, report: &RenderReport) {
-    let node = &compiled.graph.graph[target];
-    let NodeKind::Output { path, .. } = &node.kind else { return };
-    let written = report.rendered().contains(&node.id);
-    if written {
-        eprintln!("wrote {}", path.display());
-    } else {
-        eprintln!("{} is up to date", path.display());
-    }
-    let record = OutputRecord::load(&CacheDir::new(cache_dir), path);
-    if let Some(warning) = record.and_then(|r| r.clipping_warning(path)) {
-        eprintln!("warning: {warning}");
-    }
-}
-
-fn render_with_cache(
-    project: &Path,
-    args: &RenderOptions,
-    compiled: &Compiled,
-    cache_dir: &Path,
-    dry_run: bool,
-    (run_start, started): (SystemTime, Instant),
-) -> i32 {
-    let graph = &compiled.graph;
+    let graph = &graph;
     let cache = CacheDir::new(cache_dir);
     let store = Store::local(&cache);
-    let keys = match compute_keys(compiled, cache_dir, run_start) {
+    let keys = match compute_keys(graph, cache_dir, run_start) {
         Ok(keys) => keys,
         Err(message) => {
             eprintln!("error: {message}");
             return EXIT_FAILURE;
         }
     };
-    let target = match &args.only {
-        None => graph.output,
-        Some(id) => {
-            if let Some(i) = graph.find(id) {
-                i
-            } else {
-                let ids: Vec<&str> = graph.graph.node_weights().map(|n| n.id.as_str()).collect();
-                let hint = suggest(id, ids.iter().copied())
-                    .unwrap_or_else(|| "`mixdown graph` lists the node ids".to_string());
-                eprintln!("error: no node `{id}` in this mix\n  = help: {hint}");
-                return EXIT_INVALID;
-            }
-        }
-    };
-    if dry_run {
-        for (i, step) in plan(graph, &keys, &store, &cache, target).steps {
-            let what = match step {
-                PlanStep::Cached => "cached",
-                PlanStep::Render => "render",
-                PlanStep::Direct => "read",
-            };
-            println!("{what:<7} {}", graph.graph[i].id);
-        }
+    let delivery = Delivery { out_dir: args.out.clone(), encoding: args.format.encoding() };
+    if plan_only {
+        let why = Explanation {
+            graph,
+            keys: &keys,
+            store: &store,
+            cache: &cache,
+            project_dir,
+            delivery: Some(&delivery),
+        };
+        print_plan(&why, &delivery, &targets);
         return EXIT_OK;
     }
     let jobs =
         args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-    let bar = Bar::new();
-    let settings = Settings { jobs };
-    let result = match render(graph, &keys, &store, &cache, target, settings, &bar) {
+    let bar = if args.quiet { Bar::hidden() } else { Bar::new() };
+    let settings = Settings { jobs, delivery };
+    let result = match render(graph, &keys, &store, &cache, &targets, &settings, &bar) {
         Err(RenderError { error: NodeError::CacheWrite(e), .. }) => {
             bar.clear();
             eprintln!(
@@ -211,7 +221,7 @@ fn render_with_cache(
                 cache_dir.display(),
                 in_words(&e)
             );
-            render_without_cache(graph, &keys, target, settings, &bar)
+            render_without_cache(graph, &keys, &targets, &settings, &bar)
         }
         other => other,
     };
@@ -221,7 +231,9 @@ fn render_with_cache(
             for warning in &report.warnings {
                 eprintln!("warning: {warning}");
             }
-            report_output(compiled, target, cache_dir, &report);
+            for &target in &targets {
+                report_output(graph, target, &settings.delivery, cache_dir, &report, args.quiet);
+            }
             if args.verbose {
                 for event in &report.events {
                     match event {
@@ -232,6 +244,9 @@ fn render_with_cache(
                         RenderEvent::Repaired(id) => eprintln!("repaired {id}"),
                     }
                 }
+            }
+            if args.quiet {
+                return EXIT_OK;
             }
             let rendered = report.rendered().len();
             let cached = report.considered.saturating_sub(rendered);
@@ -252,21 +267,100 @@ fn render_with_cache(
     }
 }
 
+/// Prints a failed render's error; one in an audio file is located at the line of the
+/// project that names the file.
+fn report_failure(project: &Path, failure: &RenderError) {
+    let site = match &failure.error {
+        NodeError::Audio(error) => error.path().and_then(|file| locate_audio_file(project, file)),
+        _ => None,
+    };
+    if let Some((yaml_path, location)) = site {
+        let diagnostic = Diagnostic::error("render-failed", failure.error.to_string())
+            .at(Some(location), Some(yaml_path))
+            .with_label("this file failed to render");
+        print_diagnostics(&[diagnostic]);
+    } else {
+        eprintln!("error[render-failed]: {}", failure.error);
+    }
+    eprintln!("  = node: {}", failure.node);
+}
+
+/// Says where a target's file went (unless quiet), and warns when its integer samples
+/// clipped, the same whether the file was written now or found up to date.
+fn report_output(
+    graph: &RenderGraph,
+    target: NodeIndex,
+    delivery: &Delivery,
+    cache_dir: &Path,
+    report: &RenderReport,
+    quiet: bool,
+) {
+    let node = &graph.graph[target];
+    let NodeKind::Output { name, .. } = &node.kind else { return };
+    let path = delivery.path(name);
+    if !quiet {
+        if report.rendered().contains(&node.id) {
+            eprintln!("wrote {}", path.display());
+        } else {
+            eprintln!("{} is up to date", path.display());
+        }
+    }
+    let record = OutputRecord::load(&CacheDir::new(cache_dir), &path);
+    if let Some(warning) = record.and_then(|r| r.clipping_warning(&path)) {
+        eprintln!("warning: {warning}");
+    }
+}
+
+/// Prints what a render of `targets` would do to each node, and why a node renders.
+fn print_plan(why: &Explanation<'_>, delivery: &Delivery, targets: &[NodeIndex]) {
+    for (i, step) in plan(why.graph, why.keys, why.store, why.cache, delivery, targets).steps {
+        let what = match step {
+            PlanStep::Cached => "cached",
+            PlanStep::Render => "render",
+            PlanStep::Direct => "read",
+        };
+        println!("{what:<7} {}", why.graph.graph[i].id);
+        if step == PlanStep::Render {
+            let said = why.of(i);
+            let mut lines = said.lines();
+            let first = lines.next().unwrap_or_default();
+            let reasons: Vec<&str> = lines.collect();
+            if reasons.is_empty() {
+                println!("        {first}");
+            }
+            for reason in reasons {
+                println!("      {reason}");
+            }
+        }
+    }
+}
+
+/// The target that `--only NAME` asks for: the named output itself, or a new target that
+/// delivers the named node's audio in a file named after it.
+fn solo_target(graph: &mut RenderGraph, name: &str) -> Result<NodeIndex, UnknownNode> {
+    let node = graph.resolve(name)?;
+    if matches!(graph.graph[node].kind, NodeKind::Output { .. }) {
+        return Ok(node);
+    }
+    let file_name = graph.short_name(node).replace('/', "-");
+    Ok(graph.add_solo_target(node, &file_name))
+}
+
 /// Renders again into a temporary cache, after the cache failed: correctness never depends
 /// on the cache, so only the time to render again is lost.
 fn render_without_cache(
     graph: &RenderGraph,
     keys: &Keys,
-    target: petgraph::graph::NodeIndex,
-    settings: Settings,
+    targets: &[NodeIndex],
+    settings: &Settings,
     bar: &Bar,
 ) -> Result<RenderReport, RenderError> {
     let temporary = TemporaryFolder::create(TEMPORARY_CACHE).map_err(|e| RenderError {
-        node: graph.graph[target].id.clone(),
+        node: targets.first().map(|&t| graph.graph[t].id.clone()).unwrap_or_default(),
         error: NodeError::CacheWrite(e),
     })?;
     let cache = CacheDir::new(temporary.path());
-    render(graph, keys, &Store::local(&cache), &cache, target, settings, bar).map_err(|mut e| {
+    render(graph, keys, &Store::local(&cache), &cache, targets, settings, bar).map_err(|mut e| {
         if let NodeError::CacheWrite(source) = &e.error {
             let kind = source.kind();
             let words = format!("{} ({})", temporary.path().display(), in_words(source));
@@ -278,13 +372,13 @@ fn render_without_cache(
 
 /// Hashes every source file (through the stat memo) and keys every node.
 pub fn compute_keys(
-    compiled: &Compiled,
+    graph: &RenderGraph,
     cache_dir: &Path,
     run_start: SystemTime,
 ) -> Result<Keys, String> {
     let mut digests = FileDigests::load(&CacheDir::new(cache_dir), run_start);
-    digests.prefetch(&compiled.graph.files());
-    let keys = Keys::compute(&compiled.graph, RESAMPLER_QUALITY, |path| {
+    digests.prefetch(&graph.files());
+    let keys = Keys::compute(graph, RESAMPLER_QUALITY, |path| {
         digests
             .digest(path)
             .map(|d| d.to_string())

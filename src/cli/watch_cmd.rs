@@ -60,11 +60,16 @@ fn render_on_every_change(
         };
         let files = audio_files.iter().chain(&named_now).cloned();
         watch.set_files(std::iter::once(args.file.clone()).chain(files))?;
-        eprintln!("watching {} files; Ctrl-C stops", watch.len());
+        let quiet = args.options.quiet;
+        if !quiet {
+            eprintln!("watching {} files; Ctrl-C stops", watch.len());
+        }
         let changed = watch.wait(SETTLE, None)?.unwrap_or_default();
         let names: Vec<_> =
             changed.iter().map(|f| f.file_name().unwrap_or_default().to_string_lossy()).collect();
-        eprintln!("changed: {}", names.join(", "));
+        if !quiet {
+            eprintln!("changed: {}", names.join(", "));
+        }
     }
 }
 

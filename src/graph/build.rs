@@ -1,50 +1,84 @@
-//! Building the render graph from a resolved mix.
+//! Building the render graph from resolved mixes. One graph can hold several mixes, each
+//! under its own id prefix (as an album of mixes needs), each with its own output target
+//! at its own rate.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use super::{Feed, Node, NodeKind, OutputFormat, RenderGraph};
+use super::{Feed, MASTER, Node, NodeKind, RenderGraph};
 use crate::dsp::chain::step::Step;
 use crate::ir::{Mix, Target, TrackInput};
 use crate::units::{Decibels, Param};
 
-/// Builds the graph that renders `mix` to `out_dir/<mix id>.wav`.
+/// Builds the graph of one mix, under its own id, with one target named after it.
 #[must_use]
-pub fn build(mix: &Mix, out_dir: &Path, format: OutputFormat) -> RenderGraph {
-    let mut b =
-        Builder { mix, graph: DiGraph::new(), sources: BTreeMap::new(), named: BTreeMap::new() };
-    let master = b.sum_node("master");
-    let output_id = format!("{}/output", mix.id);
-    let output = b.add(
-        output_id,
-        NodeKind::Output {
-            path: out_dir.join(format!("{}.wav", mix.id)),
-            format,
-            length: mix.length,
-        },
-        vec![master],
-    );
-    RenderGraph { graph: b.graph, output, sample_rate: mix.sample_rate }
+pub fn build(mix: &Mix) -> RenderGraph {
+    let mut builder = GraphBuilder::default();
+    builder.add_mix(mix, &mix.id);
+    builder.finish()
+}
+
+/// A graph being built from one or more mixes.
+#[derive(Debug, Default)]
+pub struct GraphBuilder {
+    graph: DiGraph<Node, ()>,
+    targets: Vec<NodeIndex>,
+}
+
+impl GraphBuilder {
+    /// Adds `mix` with every node id under `prefix` (`prefix/track/vox`), and a target
+    /// named `prefix` that delivers its master cut to the mix's length. Returns the target.
+    ///
+    /// # Panics
+    /// When `prefix` is already used in this graph: ids must stay unique.
+    pub fn add_mix(&mut self, mix: &Mix, prefix: &str) -> NodeIndex {
+        let output_id = format!("{prefix}/output");
+        assert!(
+            self.graph.node_weights().all(|n| n.id != output_id),
+            "the prefix `{prefix}` is used twice in one graph"
+        );
+        let mut b = Builder {
+            mix,
+            prefix,
+            graph: &mut self.graph,
+            sources: BTreeMap::new(),
+            named: BTreeMap::new(),
+        };
+        let master = b.sum_node(MASTER);
+        let output = b.add(
+            output_id,
+            NodeKind::Output {
+                name: prefix.to_string(),
+                length: mix.length,
+                cut_fade_seconds: mix.cut_fade_seconds,
+            },
+            vec![master],
+        );
+        self.targets.push(output);
+        output
+    }
+
+    /// The finished graph.
+    #[must_use]
+    pub fn finish(self) -> RenderGraph {
+        RenderGraph { graph: self.graph, targets: self.targets }
+    }
 }
 
 struct Builder<'a> {
     mix: &'a Mix,
-    graph: DiGraph<Node, ()>,
+    prefix: &'a str,
+    graph: &'a mut DiGraph<Node, ()>,
     sources: BTreeMap<PathBuf, NodeIndex>,
     named: BTreeMap<String, NodeIndex>,
 }
 
-/// What feeds a sum, before it becomes a node input.
-struct Incoming {
-    from: String,
-    feed: Feed,
-}
-
 impl Builder<'_> {
     fn add(&mut self, id: String, kind: NodeKind, inputs: Vec<NodeIndex>) -> NodeIndex {
-        let index = self.graph.add_node(Node { id, kind, inputs: inputs.clone() });
+        let sample_rate = self.mix.sample_rate;
+        let index = self.graph.add_node(Node { id, sample_rate, kind, inputs: inputs.clone() });
         for input in inputs {
             self.graph.add_edge(input, index, ());
         }
@@ -56,7 +90,7 @@ impl Builder<'_> {
             return i;
         }
         let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("audio");
-        let mut id = format!("{}/source/{name}", self.mix.id);
+        let mut id = format!("{}/source/{name}", self.prefix);
         if self.graph.node_weights().any(|n| n.id == id) {
             id = format!("{id}#{}", self.sources.len());
         }
@@ -79,7 +113,7 @@ impl Builder<'_> {
             };
             let sidechains = self.sidechains(&track.chain, &mut inputs);
             self.add(
-                format!("{}/track/{name}", self.mix.id),
+                format!("{}/track/{name}", self.prefix),
                 NodeKind::Track {
                     clips,
                     polarity: track.polarity,
@@ -112,10 +146,10 @@ impl Builder<'_> {
         unique
     }
 
-    /// A bus (or the master, `name == "master"`): everything routed or sent to it.
+    /// A bus (or the master, `name == MASTER`): everything routed or sent to it.
     fn sum_node(&mut self, name: &str) -> NodeIndex {
-        let target = if name == "master" { Target::Master } else { Target::Bus(name.to_string()) };
-        let mut incoming: Vec<Incoming> = Vec::new();
+        let target = if name == MASTER { Target::Master } else { Target::Bus(name.to_string()) };
+        let mut feeds: Vec<Feed> = Vec::new();
         let tracks = self
             .mix
             .tracks
@@ -130,21 +164,31 @@ impl Builder<'_> {
             .map(|b| (&b.name, &b.to, &b.fader, &b.sends));
         for (from, to, fader, sends) in tracks.chain(buses) {
             if *to == target {
-                incoming.push(Incoming {
+                feeds.push(Feed {
                     from: from.clone(),
-                    feed: Feed { gains: vec![fader.gain.clone()], pan: Some(fader.pan.clone()) },
+                    send: None,
+                    gains: vec![fader.gain.clone()],
+                    pan: Some(fader.pan.clone()),
                 });
             }
-            for send in sends.iter().filter(|s| Target::Bus(s.to.clone()) == target) {
+            let sends = sends.iter().enumerate();
+            for (index, send) in sends.filter(|(_, s)| Target::Bus(s.to.clone()) == target) {
                 let feed = if send.pre_fader {
-                    Feed { gains: vec![send.level.clone()], pan: None }
+                    Feed {
+                        from: from.clone(),
+                        send: Some(index),
+                        gains: vec![send.level.clone()],
+                        pan: None,
+                    }
                 } else {
                     Feed {
+                        from: from.clone(),
+                        send: Some(index),
                         gains: vec![fader.gain.clone(), send.level.clone()],
                         pan: Some(fader.pan.clone()),
                     }
                 };
-                incoming.push(Incoming { from: from.clone(), feed });
+                feeds.push(feed);
             }
         }
         let (gain, chain) = match &target {
@@ -159,13 +203,11 @@ impl Builder<'_> {
                 (Param::Constant(Decibels(0.0)), bus.chain.clone())
             }
         };
-        let mut inputs: Vec<NodeIndex> =
-            incoming.iter().map(|i| self.named_node(&i.from)).collect();
-        let feeds = incoming.into_iter().map(|i| i.feed).collect();
+        let mut inputs: Vec<NodeIndex> = feeds.iter().map(|f| self.named_node(&f.from)).collect();
         let sidechains = self.sidechains(&chain, &mut inputs);
         let id = match &target {
-            Target::Master => format!("{}/master", self.mix.id),
-            Target::Bus(b) => format!("{}/bus/{b}", self.mix.id),
+            Target::Master => format!("{}/{MASTER}", self.prefix),
+            Target::Bus(b) => format!("{}/bus/{b}", self.prefix),
         };
         self.add(id, NodeKind::Sum { feeds, gain, chain, sidechains }, inputs)
     }

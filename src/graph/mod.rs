@@ -1,33 +1,38 @@
-//! The render graph: a petgraph DAG of nodes (sources, tracks, sums, the output), built from
-//! a resolved mix. Node identity is a stable path string (`first-light/track/vox`); petgraph
-//! indices never leave a run.
+//! The render graph: a petgraph DAG of nodes (sources, tracks, sums, outputs) built from
+//! one or more resolved mixes. Node identity is a stable path string
+//! (`first-light/track/vox`); petgraph indices never leave a run.
+//!
+//! A graph has as many targets as it was asked for (one output per mix, plus any node a
+//! user asked to hear on its own), and every node carries its own sample rate. Where a
+//! target's audio goes (a folder, a file format) is a render setting, not part of the graph.
 //!
 //! Faders, pans, sends and gain automation belong to the sum that consumes them, so a fader
 //! move changes only the sums downstream.
 
 mod build;
+mod names;
 mod print;
 
 use std::path::PathBuf;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
-pub use build::build;
+pub use build::{GraphBuilder, build};
+pub use names::UnknownNode;
 pub use print::{to_dot, to_text};
 
 use crate::dsp::chain::step::Step;
+pub use crate::ir::MASTER;
 use crate::ir::{Clip, Length};
 use crate::units::{Decibels, Pan, Param, Polarity};
 
-/// The render graph of one mix.
+/// The render graph of one or more mixes.
 #[derive(Debug, Clone)]
 pub struct RenderGraph {
     /// Edges point from an input to the node that reads it.
     pub graph: DiGraph<Node, ()>,
-    /// The node that writes the mix file.
-    pub output: NodeIndex,
-    /// Frames per second of every node.
-    pub sample_rate: u32,
+    /// The output nodes a render can deliver, in the order they were added.
+    pub targets: Vec<NodeIndex>,
 }
 
 impl RenderGraph {
@@ -35,6 +40,15 @@ impl RenderGraph {
     #[must_use]
     pub fn find(&self, id: &str) -> Option<NodeIndex> {
         self.graph.node_indices().find(|&i| self.graph[i].id == id)
+    }
+
+    /// The target named `name` (a mix's id for its output).
+    #[must_use]
+    pub fn target(&self, name: &str) -> Option<NodeIndex> {
+        self.targets
+            .iter()
+            .copied()
+            .find(|&i| matches!(&self.graph[i].kind, NodeKind::Output { name: n, .. } if n == name))
     }
 
     /// Every file the render reads: sources, and the impulse responses of convolution steps.
@@ -55,9 +69,9 @@ impl RenderGraph {
         files
     }
 
-    /// Whether `node` is a sum without a chain that only the output reads: the master of a
-    /// mix with no master chain. The output file already holds its audio, so when the two
-    /// run as a pipeline it keeps no cache entry: the entry would be read only to write the
+    /// Whether `node` is a sum without a chain that only outputs read: the master of a mix
+    /// with no master chain. The output file already holds its audio, so when the two run
+    /// as a pipeline it keeps no cache entry: the entry would be read only to write the
     /// file again (another format, a deleted file), and summing the inputs again for that
     /// costs less than storing a song-length entry on every edit.
     #[must_use]
@@ -65,11 +79,38 @@ impl RenderGraph {
         let plain =
             matches!(&self.graph[node].kind, NodeKind::Sum { chain, .. } if chain.is_empty());
         let mut readers = self.graph.neighbors_directed(node, petgraph::Direction::Outgoing);
-        plain && readers.all(|reader| reader == self.output)
+        plain && readers.all(|reader| matches!(self.graph[reader].kind, NodeKind::Output { .. }))
+    }
+
+    /// The targets that read `node` directly: the output files a master streams into.
+    #[must_use]
+    pub fn outputs_of(&self, node: NodeIndex) -> Vec<NodeIndex> {
+        self.targets.iter().copied().filter(|&t| self.graph[t].inputs.contains(&node)).collect()
+    }
+
+    /// Adds a target that delivers `node`'s own audio, as it comes out of the node, under
+    /// the name `name`: what a user asks to hear on its own (`render --only vox`). Returns
+    /// the new output node.
+    pub fn add_solo_target(&mut self, node: NodeIndex, name: &str) -> NodeIndex {
+        let from = &self.graph[node];
+        let solo = Node {
+            id: format!("{}/solo", from.id),
+            sample_rate: from.sample_rate,
+            kind: NodeKind::Output {
+                name: name.to_string(),
+                length: Length::Natural,
+                cut_fade_seconds: 0.0,
+            },
+            inputs: vec![node],
+        };
+        let index = self.graph.add_node(solo);
+        self.graph.add_edge(node, index, ());
+        self.targets.push(index);
+        index
     }
 
     /// Nodes in an order where every input comes before its readers: by depth (sources
-    /// first, the output last), then by id, so listings read the same every time.
+    /// first, the outputs last), then by id, so listings read the same every time.
     #[must_use]
     pub fn topological_order(&self) -> Vec<NodeIndex> {
         let order = petgraph::algo::toposort(&self.graph, None).expect("lowering rejects cycles");
@@ -91,22 +132,49 @@ impl RenderGraph {
 pub struct Node {
     /// Stable identity (`first-light/track/vox`).
     pub id: String,
-    /// What the node computes; `inputs` are the nodes it reads, in a fixed order.
+    /// Frames per second of the node's output.
+    pub sample_rate: u32,
+    /// What the node computes.
     pub kind: NodeKind,
-    /// Inputs in declaration order; keys fold them in this order.
+    /// Inputs in a fixed order, which keys fold in: the main inputs (see
+    /// [`Node::main_inputs`]), then the sidechains.
     pub inputs: Vec<NodeIndex>,
+}
+
+impl Node {
+    /// The inputs whose audio the node plays or sums: a track's sources (one per clip), a
+    /// sum's feeds, an output's node.
+    #[must_use]
+    pub fn main_inputs(&self) -> &[NodeIndex] {
+        &self.inputs[..self.inputs.len() - self.sidechain_names().len()]
+    }
+
+    /// The inputs that only drive processors' detectors, with the names the chain uses
+    /// for them, in order.
+    pub fn sidechain_inputs(&self) -> impl Iterator<Item = (&str, NodeIndex)> {
+        let names = self.sidechain_names();
+        let first = self.inputs.len() - names.len();
+        names.iter().map(String::as_str).zip(self.inputs[first..].iter().copied())
+    }
+
+    fn sidechain_names(&self) -> &[String] {
+        match &self.kind {
+            NodeKind::Track { sidechains, .. } | NodeKind::Sum { sidechains, .. } => sidechains,
+            NodeKind::Source { .. } | NodeKind::Output { .. } => &[],
+        }
+    }
 }
 
 /// What a node does.
 #[derive(Debug, Clone)]
 pub enum NodeKind {
-    /// An audio file, decoded and brought to the project rate.
+    /// An audio file, decoded and brought to the node's rate.
     Source {
         /// The file (absolute; never part of a key).
         file: PathBuf,
     },
-    /// A track: its audio on the timeline, polarity, then its chain. Inputs: the sources
-    /// (one per clip, or the one source), then the sidechain keys.
+    /// A track: its audio on the timeline, polarity, then its chain. Main inputs: the
+    /// sources (one per clip, or the one source).
     Track {
         /// How sources are placed; `None` plays the single source from time zero.
         clips: Option<Vec<Clip>>,
@@ -117,8 +185,8 @@ pub enum NodeKind {
         /// Names of the sidechain inputs, which follow the sources in `inputs`.
         sidechains: Vec<String>,
     },
-    /// A bus or the master: a weighted sum of its inputs, then a chain. Inputs: one per
-    /// `SumInput`, then the sidechain keys.
+    /// A bus or the master: a weighted sum of its inputs, then a chain. Main inputs: one
+    /// per feed.
     Sum {
         /// How each input is weighted and panned.
         feeds: Vec<Feed>,
@@ -129,14 +197,14 @@ pub enum NodeKind {
         /// Names of the sidechain inputs, which follow the feeds in `inputs`.
         sidechains: Vec<String>,
     },
-    /// Writes the master to a WAV file. Input: the master sum.
+    /// A target: its one input cut to length, ready for an encoder.
     Output {
-        /// Where the file goes.
-        path: PathBuf,
-        /// Sample format.
-        format: OutputFormat,
-        /// How long the file runs.
+        /// The target's name, which names its file (a mix's id).
+        name: String,
+        /// How long the audio runs.
         length: Length,
+        /// The fade-out that ends an exact `length:` cut, in seconds (0 for a hard cut).
+        cut_fade_seconds: f64,
     },
 }
 
@@ -144,20 +212,15 @@ pub enum NodeKind {
 /// is applied last, if any.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Feed {
+    /// The track or bus it comes from, as the YAML names it. Not part of the key: the
+    /// input's own key already says what it is.
+    #[serde(skip)]
+    pub from: String,
+    /// Which of the input's `sends:` it is, or `None` for the input's own routing (`to:`).
+    #[serde(skip)]
+    pub send: Option<usize>,
     /// Gains applied to the input, in order.
     pub gains: Vec<Param<Decibels>>,
     /// Stereo position; `None` for a pre-fader send, which bypasses the pan.
     pub pan: Option<Param<Pan>>,
-}
-
-/// The sample format of the rendered mix file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum OutputFormat {
-    /// 16-bit PCM.
-    Pcm16,
-    /// 24-bit PCM (the default).
-    Pcm24,
-    /// 32-bit float.
-    Float32,
 }

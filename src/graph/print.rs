@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::{NodeKind, RenderGraph};
+use super::{Node, NodeKind, RenderGraph};
+use crate::ir::Length;
 
 /// One line per node in dependency order: its id, what it does, and what it reads.
 #[must_use]
@@ -11,7 +12,7 @@ pub fn to_text(graph: &RenderGraph) -> String {
     for i in graph.topological_order() {
         let node = &graph.graph[i];
         let inputs: Vec<&str> = node.inputs.iter().map(|&j| graph.graph[j].id.as_str()).collect();
-        let what = describe(&node.kind);
+        let what = describe(node);
         let _ = write!(out, "{:<40} {what}", node.id);
         if !inputs.is_empty() {
             let _ = write!(out, " <- {}", inputs.join(", "));
@@ -27,8 +28,7 @@ pub fn to_dot(graph: &RenderGraph) -> String {
     let mut out = String::from("digraph mix {\n  rankdir=LR;\n");
     for i in graph.topological_order() {
         let node = &graph.graph[i];
-        let _ =
-            writeln!(out, "  \"{}\" [label=\"{}\\n{}\"];", node.id, node.id, describe(&node.kind));
+        let _ = writeln!(out, "  \"{}\" [label=\"{}\\n{}\"];", node.id, node.id, describe(node));
         for &j in &node.inputs {
             let _ = writeln!(out, "  \"{}\" -> \"{}\";", graph.graph[j].id, node.id);
         }
@@ -37,7 +37,7 @@ pub fn to_dot(graph: &RenderGraph) -> String {
     out
 }
 
-fn describe(kind: &NodeKind) -> String {
+fn describe(node: &Node) -> String {
     let chain = |steps: &[crate::dsp::chain::step::Step]| {
         if steps.is_empty() {
             String::new()
@@ -52,7 +52,7 @@ fn describe(kind: &NodeKind) -> String {
             )
         }
     };
-    match kind {
+    match &node.kind {
         NodeKind::Source { file } => {
             format!("source {}", file.file_name().and_then(|n| n.to_str()).unwrap_or("?"))
         }
@@ -63,6 +63,17 @@ fn describe(kind: &NodeKind) -> String {
         NodeKind::Sum { feeds, chain: steps, .. } => {
             format!("sum of {}{}", feeds.len(), chain(steps))
         }
-        NodeKind::Output { format, .. } => format!("output {format:?}"),
+        NodeKind::Output { length, cut_fade_seconds, .. } => {
+            let rate = f64::from(node.sample_rate) / 1000.0;
+            let runs = match length {
+                Length::Natural => String::new(),
+                Length::Tail(seconds) => format!(", {seconds} s tail"),
+                Length::Exact(seconds) if *cut_fade_seconds > 0.0 => {
+                    format!(", cut at {seconds} s with a {} ms fade", cut_fade_seconds * 1000.0)
+                }
+                Length::Exact(seconds) => format!(", cut at {seconds} s"),
+            };
+            format!("output at {rate} kHz{runs}")
+        }
     }
 }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use super::levels::check_levels;
 use super::routing::{Edge, find_cycle};
 use super::{
-    Bus, Clip, DEFAULT_SAMPLE_RATE, Fader, Length, Master, Mix, Send, Target, Track, TrackInput,
+    Bus, Clip, DEFAULT_CUT_FADE_SECONDS, DEFAULT_SAMPLE_RATE, Fader, Length, MASTER, Master, Mix,
+    Send, Target, Track, TrackInput,
 };
 use crate::diag::{Diagnostic, suggest};
 use crate::dsp::chain::step::Step;
@@ -28,9 +29,6 @@ struct Lowering<'a> {
     loaded: &'a LoadedMix,
     diagnostics: Vec<Diagnostic>,
 }
-
-/// The name the master bus answers to in `to:`.
-const MASTER: &str = "master";
 
 impl Lowering<'_> {
     fn error(&mut self, code: &'static str, yaml_path: &str, message: String) -> &mut Diagnostic {
@@ -121,6 +119,7 @@ impl Lowering<'_> {
                 (None, Some(tail)) => Length::Tail(tail.0),
                 (None, None) => Length::Natural,
             },
+            cut_fade_seconds: raw.length_fade.map_or(DEFAULT_CUT_FADE_SECONDS, |f| f.0),
             tracks,
             buses,
             master: Master {
@@ -414,7 +413,7 @@ fn sidechain_uses(loaded: &LoadedMix) -> Vec<(String, String, String)> {
         .iter()
         .map(|(n, t)| (format!("tracks.{n}"), n.clone(), &t.chain))
         .chain(raw.buses.iter().map(|(n, b)| (format!("buses.{n}"), n.clone(), &b.chain)))
-        .chain([("master".to_string(), MASTER.to_string(), &raw.master.chain)]);
+        .chain([(MASTER.to_string(), MASTER.to_string(), &raw.master.chain)]);
     let mut uses = Vec::new();
     for (path, owner, chain) in chains {
         for (i, step) in chain.iter().enumerate() {

@@ -38,6 +38,8 @@ pub struct Mix {
     pub sample_rate: u32,
     /// How long the render runs.
     pub length: Length,
+    /// The fade-out that ends an exact [`Length::Exact`] cut, in seconds (0 cuts hard).
+    pub cut_fade_seconds: f64,
     /// Tracks in name order.
     pub tracks: Vec<Track>,
     /// Buses in name order.
@@ -171,5 +173,14 @@ pub struct Master {
     pub chain: Vec<Step>,
 }
 
+/// The name of the master bus: its section in YAML, the `to:` that routes into it, and the
+/// last segment of its node id (`first-light/master`). No track or bus may take it.
+pub const MASTER: &str = "master";
+
 /// The default render rate when a project names none.
 pub const DEFAULT_SAMPLE_RATE: u32 = crate::units::SampleRate::DEFAULT.0;
+
+/// The fade-out at a `length:` cut when the mix names none: short enough not to be heard
+/// as a fade, long enough that the music does not step to silence, which is heard as a
+/// click.
+pub const DEFAULT_CUT_FADE_SECONDS: f64 = 0.005;

@@ -25,6 +25,10 @@ pub struct RawMix {
     pub tail: Option<Seconds>,
     /// The exact length of the rendered mix, overriding `tail`.
     pub length: Option<Seconds>,
+    /// The fade-out that ends a `length:` cut, so that the mix does not stop on a click: a
+    /// raised-cosine fade over the last stretch of the file (default 5 ms; `0 ms` cuts
+    /// hard). A bare number is milliseconds.
+    pub length_fade: Option<TimeMs>,
     /// The tracks, by name.
     #[serde(default)]
     pub tracks: BTreeMap<String, RawTrack>,

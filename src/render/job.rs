@@ -64,10 +64,10 @@ impl<'a> Job<'a> {
         }
     }
 
-    /// The render's frames per second.
+    /// The node's frames per second.
     #[must_use]
     pub fn sample_rate(&self) -> u32 {
-        self.graph.sample_rate
+        self.graph.graph[self.node].sample_rate
     }
 
     /// Opens input `input` of this node: a cache entry, or a source file read directly.
@@ -99,13 +99,11 @@ impl<'a> Job<'a> {
     pub fn render_chain(
         &self,
         chain: &[Step],
-        sidechains: &[String],
-        main_inputs: usize,
         frames: (u64, u64),
         fill: impl FnMut(u64, &mut [f32], &mut [f32]) -> Result<(), NodeError>,
     ) -> Result<(), NodeError> {
         let (input_frames, content_frames) = frames;
-        let (files, mut sidechain_inputs) = self.prepare_chain(chain, sidechains, main_inputs)?;
+        let (files, mut sidechain_inputs) = self.prepare_chain(chain)?;
         let rate = self.sample_rate();
         let env = BuildEnv { sample_rate: f64::from(rate), max_block: BLOCK_FRAMES };
         let pipe = self.outbound.lock().expect("no thread panicked holding the lock").take();
@@ -141,23 +139,19 @@ impl<'a> Job<'a> {
     }
 
     /// Decodes the files this node's chain reads (impulse responses) and opens its
-    /// sidechain inputs, which follow the first `main_inputs` in the node's input list.
+    /// sidechain inputs.
     ///
     /// # Errors
     /// When an impulse response or a sidechain input cannot be read.
     fn prepare_chain(
         &self,
         chain: &[Step],
-        sidechains: &[String],
-        main_inputs: usize,
     ) -> Result<(ChainFiles, Vec<SidechainInput>), NodeError> {
         let files = decode_chain_files(chain, self.sample_rate())?;
-        let inputs = &self.graph.graph[self.node].inputs[main_inputs..];
-        let sidechain_inputs = sidechains
-            .iter()
-            .zip(inputs)
-            .map(|(name, &input)| {
-                Ok(SidechainInput { name: name.clone(), stream: self.open_input(input)? })
+        let sidechain_inputs = self.graph.graph[self.node]
+            .sidechain_inputs()
+            .map(|(name, input)| {
+                Ok(SidechainInput { name: name.to_string(), stream: self.open_input(input)? })
             })
             .collect::<Result<_, NodeError>>()?;
         Ok((files, sidechain_inputs))

@@ -2,9 +2,11 @@
 //! pool, and log what ran. Nodes stream block by block through their cache entries, so
 //! memory depends on neither song length nor track count.
 //!
-//! Render knows nothing about YAML: it takes a graph and its keys.
+//! Render knows nothing about YAML: it takes a graph, its keys, the targets to render and
+//! a [`Delivery`] that says where their files go and how they are encoded.
 
 mod cost;
+mod dirty;
 mod dispatch;
 mod impulse;
 mod inputs;
@@ -21,7 +23,8 @@ mod track;
 
 use std::path::PathBuf;
 
-pub use output::output_frames;
+pub use dirty::{DirtyReason, dirty_reasons};
+pub use output::{Delivery, output_frames};
 pub use plan::{Plan, PlanStep, plan};
 pub use schedule::{Progress, Settings, render};
 pub use stream::{MAX_TAIL_SECONDS, SILENCE};

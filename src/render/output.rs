@@ -1,21 +1,21 @@
-//! The output node: the master cut to the song's length and written as a WAV file,
-//! atomically. A small record in the cache remembers what was written, so a render with
-//! nothing changed can trust the file without reading it, and report the file's clipping
-//! just as the render that wrote it did. A record that cannot be written fails the node as
-//! a cache write, so the render runs again without the cache.
+//! The output node: a target's audio cut to its length, with a fade at an exact cut, and
+//! written through its encoder, atomically. A small record in the cache remembers what was
+//! written, so a render with nothing changed can trust the file without reading it, and
+//! report the file's clipping just as the render that wrote it did. A record that cannot be
+//! written fails the node as a cache write, so the render runs again without the cache.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use super::NodeError;
 use super::job::Job;
 use super::stream::{MAX_TAIL_SECONDS, read_full};
 use crate::atomic_file;
-use crate::audio::wav::{WavFormat, WavWriter};
+use crate::audio::encode::Encoding;
+use crate::cache::Key;
 use crate::cache::folder::CacheDir;
 use crate::cache::output_record::OutputRecord;
 use crate::cache::retired::retire;
 use crate::dsp::BLOCK_FRAMES;
-use crate::graph::OutputFormat;
 use crate::ir::Length;
 
 /// How many frames the output file holds, from the master's lengths and the policy.
@@ -29,56 +29,132 @@ pub fn output_frames(length: Length, rate: u32, content: u64, audible: u64) -> u
     }
 }
 
-/// Writes the output file from the master's entry, or from the master itself when the two
-/// run as a pipeline.
+/// Where the targets' files go and how they are encoded: render settings, which neither
+/// the graph nor its keys know of.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The folder every target's file goes into.
+    pub out_dir: PathBuf,
+    /// The file format.
+    pub encoding: Encoding,
+}
+
+impl Delivery {
+    /// The file of the target named `name`: `<out>/<name>.<ext>`.
+    #[must_use]
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.out_dir.join(format!("{name}.{}", self.encoding.extension()))
+    }
+
+    /// What a delivered file is the render of: its output node's key and the encoding, so
+    /// that another format writes the file again while the output node stays cached.
+    #[must_use]
+    pub fn file_key(&self, output_key: Key) -> Key {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&output_key.0);
+        hasher.update(self.encoding.id().as_bytes());
+        Key(*hasher.finalize().as_bytes())
+    }
+}
+
+/// The gain of frame `index` of a `fade`-frame raised-cosine fade-out: just under 1 at
+/// the first frame, exactly 0 at the last, so a cut ends in silence instead of a click.
+fn fade_out_gain(index: u64, fade: u64) -> f32 {
+    let phase = (index + 1) as f64 / fade as f64;
+    (0.5 * (1.0 + (std::f64::consts::PI * phase).cos())) as f32
+}
+
+/// Fades `left` and `right`, which start at frame `at` of a file cut at `cut` frames, over
+/// the last `fade` frames before the cut.
+fn apply_cut_fade(left: &mut [f32], right: &mut [f32], at: u64, cut: u64, fade: u64) {
+    let fade_start = cut - fade;
+    for (k, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
+        let frame = at + k as u64;
+        if frame >= fade_start && frame < cut {
+            let g = fade_out_gain(frame - fade_start, fade);
+            *l *= g;
+            *r *= g;
+        }
+    }
+}
+
+/// Writes a target's file from its input's entry, or from the input itself when the two
+/// run as a pipeline. An exact `length:` cut ends with the node's fade-out.
 ///
 /// # Errors
-/// When the master cannot be read or the file cannot be written.
+/// When the input cannot be read or the file cannot be written.
 pub fn run_output(
     job: &Job<'_>,
-    path: &Path,
-    format: OutputFormat,
+    name: &str,
     length: Length,
+    cut_fade_seconds: f64,
+    delivery: &Delivery,
     cache: &CacheDir,
 ) -> Result<(), NodeError> {
-    let master = job.graph.graph[job.node].inputs[0];
-    let mut stream = job.open_input(master)?;
+    let input = job.graph.graph[job.node].main_inputs()[0];
+    let path = delivery.path(name);
+    let output_error = |e| NodeError::Output { path: path.clone(), source: e };
+    let mut stream = job.open_input(input)?;
     let rate = job.sample_rate();
     let content = stream.content_frames().unwrap_or(0);
-    // A master arriving through a pipe tells its audible length only at its end, so write
+    // An input arriving through a pipe tells its audible length only at its end, so write
     // as far as the file could reach and cut it once the length is known.
     let reach = stream.audible_frames().or(stream.frames()).unwrap_or(0);
     let longest = output_frames(length, rate, content, reach);
+    let fade = match length {
+        Length::Exact(_) => ((cut_fade_seconds * f64::from(rate)).round() as u64).min(longest),
+        Length::Natural | Length::Tail(_) => 0,
+    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| NodeError::Output { path: path.to_path_buf(), source: e })?;
+        std::fs::create_dir_all(dir).map_err(output_error)?;
         // Left by renders that were killed; never a running render's.
         let _ = atomic_file::sweep_orphans(dir);
     }
-    let wav_format = match format {
-        OutputFormat::Pcm16 => WavFormat::Pcm16,
-        OutputFormat::Pcm24 => WavFormat::Pcm24,
-        OutputFormat::Float32 => WavFormat::Float32,
-    };
-    let mut writer = WavWriter::create(path, rate, wav_format).map_err(NodeError::Audio)?;
+    let mut encoder = delivery.encoding.create(&path, rate).map_err(NodeError::Audio)?;
     let mut left = vec![0.0f32; BLOCK_FRAMES];
     let mut right = vec![0.0f32; BLOCK_FRAMES];
     let mut written = 0u64;
     while written < longest {
         let n = ((longest - written) as usize).min(BLOCK_FRAMES);
         read_full(stream.as_mut(), &mut left[..n], &mut right[..n])?;
-        writer.write(&left[..n], &right[..n]).map_err(NodeError::Audio)?;
+        if fade > 0 {
+            apply_cut_fade(&mut left[..n], &mut right[..n], written, longest, fade);
+        }
+        encoder.write(&left[..n], &right[..n]).map_err(NodeError::Audio)?;
         written += n as u64;
     }
     // Read the rest so an entry's checksum is verified (and a pipe's end is seen) even
     // when the cut is early.
     while read_full(stream.as_mut(), &mut left, &mut right)? > 0 {}
     let frames = output_frames(length, rate, content, stream.audible_frames().unwrap_or(0));
-    writer.truncate(frames).map_err(NodeError::Audio)?;
-    let clipping = writer.clipping();
-    retire(cache, path);
-    writer.finish().map_err(NodeError::Audio)?;
-    let key = job.keys.key(job.node);
-    OutputRecord::save(cache, path, key, clipping.samples, clipping.peak)
+    encoder.cut(frames).map_err(NodeError::Audio)?;
+    let clipping = encoder.clipping();
+    retire(cache, &path);
+    encoder.finish().map_err(NodeError::Audio)?;
+    let file_key = delivery.file_key(job.keys.key(job.node));
+    OutputRecord::save(cache, &path, file_key, clipping.samples, clipping.peak)
         .map_err(NodeError::CacheWrite)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_fade_falls_from_unity_to_exactly_zero() {
+        let fade = 240;
+        let gains: Vec<f32> = (0..fade).map(|k| fade_out_gain(k, fade)).collect();
+        assert!(gains[0] > 0.999 && gains[0] < 1.0);
+        assert_eq!(gains[fade as usize - 1], 0.0);
+        assert!(gains.windows(2).all(|w| w[1] <= w[0]), "the fade only falls");
+    }
+
+    #[test]
+    fn a_cut_fade_touches_only_the_frames_before_the_cut() {
+        let (mut left, mut right) = (vec![1.0f32; 100], vec![-1.0f32; 100]);
+        apply_cut_fade(&mut left, &mut right, 1000, 1090, 10);
+        assert!(left[..80].iter().all(|&x| x == 1.0));
+        assert_eq!((left[89], right[89]), (0.0, 0.0));
+        assert!(left[90..].iter().all(|&x| x == 1.0), "frames past the cut are cut later");
+    }
 }

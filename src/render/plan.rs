@@ -6,6 +6,7 @@ use std::path::Path;
 
 use petgraph::graph::NodeIndex;
 
+use super::output::Delivery;
 use crate::audio::decode::Decoder;
 use crate::cache::folder::CacheDir;
 use crate::cache::keys::Keys;
@@ -41,34 +42,36 @@ impl Plan {
     }
 }
 
-/// Plans the render of `target`. `cache` holds the output records.
+/// Plans the render of `targets`. `cache` holds the records of delivered files.
 #[must_use]
 pub fn plan(
     graph: &RenderGraph,
     keys: &Keys,
     store: &Store,
     cache: &CacheDir,
-    target: NodeIndex,
+    delivery: &Delivery,
+    targets: &[NodeIndex],
 ) -> Plan {
     let mut reached: BTreeSet<NodeIndex> = BTreeSet::new();
     let mut steps = std::collections::BTreeMap::new();
     let mut materialized = BTreeSet::new();
-    let mut stack = vec![target];
+    let mut stack = targets.to_vec();
     while let Some(i) = stack.pop() {
         if !reached.insert(i) {
             continue;
         }
         let node = &graph.graph[i];
         let step = match &node.kind {
-            NodeKind::Output { path, .. } => {
-                if OutputRecord::is_fresh(cache, path, keys.key(i)) {
+            NodeKind::Output { name, .. } => {
+                let file_key = delivery.file_key(keys.key(i));
+                if OutputRecord::is_fresh(cache, &delivery.path(name), file_key) {
                     PlanStep::Cached
                 } else {
                     PlanStep::Render
                 }
             }
             NodeKind::Source { file } => {
-                if needs_resampling(file, graph.sample_rate) {
+                if needs_resampling(file, node.sample_rate) {
                     materialized.insert(i);
                     if store.contains(&keys.key(i)) { PlanStep::Cached } else { PlanStep::Render }
                 } else {

@@ -13,7 +13,7 @@ use petgraph::graph::NodeIndex;
 
 use super::dispatch::dispatch;
 use super::job::Job;
-use super::output::run_output;
+use super::output::{Delivery, run_output};
 use super::plan::{PlanStep, plan};
 use super::source::run_source;
 use super::sum::run_sum;
@@ -27,10 +27,12 @@ use crate::cache::store::Store;
 use crate::graph::{NodeKind, RenderGraph};
 
 /// How to render.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// Worker threads (at least 1).
     pub jobs: usize,
+    /// Where the targets' files go, and their format.
+    pub delivery: Delivery,
 }
 
 /// Hears about a render's progress (a progress bar, or nothing).
@@ -41,8 +43,8 @@ pub trait Progress: Sync {
     fn finished(&self, id: &str);
 }
 
-/// Renders `target` and whatever it needs that the cache lacks. A cache record that cannot
-/// be written is one warning, never a failure: the render does not depend on it.
+/// Renders `targets` and whatever they need that the cache lacks. A cache record that
+/// cannot be written is one warning, never a failure: the render does not depend on it.
 ///
 /// # Errors
 /// The first node that failed, after the nodes running beside it have finished.
@@ -51,8 +53,8 @@ pub fn render(
     keys: &Keys,
     store: &Store,
     cache: &CacheDir,
-    target: NodeIndex,
-    settings: Settings,
+    targets: &[NodeIndex],
+    settings: &Settings,
     progress: &dyn Progress,
 ) -> Result<RenderReport, RenderError> {
     let _housekeeping = Housekeeping::start(cache, store);
@@ -64,7 +66,7 @@ pub fn render(
     let mut record_failure = None;
     // Each retry removes at least one damaged entry, so this many always suffice.
     for _ in 0..=graph.graph.node_count() {
-        let plan = plan(graph, keys, store, cache, target);
+        let plan = plan(graph, keys, store, cache, &settings.delivery, targets);
         report.considered = plan.steps.iter().filter(|(_, s)| *s != PlanStep::Direct).count();
         report.events.extend(
             plan.steps
@@ -78,7 +80,7 @@ pub fn render(
         let run = |node: NodeIndex, link| {
             let started = Instant::now();
             let job = Job::new(graph, keys, store, &plan.materialized, node, link);
-            let result = run_node(&job, cache);
+            let result = run_node(&job, &settings.delivery, cache);
             progress.finished(&graph.graph[node].id);
             let mut times = seconds.lock().expect("no thread panicked holding the lock");
             times.insert(node, started.elapsed().as_secs_f64());
@@ -141,22 +143,22 @@ pub fn render(
         }
     }
     Err(RenderError {
-        node: graph.graph[target].id.clone(),
+        node: targets.first().map_or_else(String::new, |&t| graph.graph[t].id.clone()),
         error: NodeError::CacheWrite(std::io::Error::other(
             "cache entries kept failing their checksums; check the disk, or run `mixdown cache verify`",
         )),
     })
 }
 
-fn run_node(job: &Job<'_>, cache: &CacheDir) -> Result<(), NodeError> {
+fn run_node(job: &Job<'_>, delivery: &Delivery, cache: &CacheDir) -> Result<(), NodeError> {
     match &job.graph.graph[job.node].kind {
         NodeKind::Source { file } => run_source(job, file),
-        NodeKind::Track { clips, polarity, chain, sidechains } => {
-            run_track(job, clips.as_deref(), *polarity, chain, sidechains)
+        NodeKind::Track { clips, polarity, chain, .. } => {
+            run_track(job, clips.as_deref(), *polarity, chain)
         }
-        NodeKind::Sum { feeds, gain, chain, sidechains } => {
-            run_sum(job, feeds, gain, chain, sidechains)
+        NodeKind::Sum { feeds, gain, chain, .. } => run_sum(job, feeds, gain, chain),
+        NodeKind::Output { name, length, cut_fade_seconds } => {
+            run_output(job, name, *length, *cut_fade_seconds, delivery, cache)
         }
-        NodeKind::Output { path, format, length } => run_output(job, path, *format, *length, cache),
     }
 }

@@ -89,14 +89,12 @@ pub fn run_sum(
     feeds: &[Feed],
     gain: &Param<Decibels>,
     chain: &[Step],
-    sidechains: &[String],
 ) -> Result<(), NodeError> {
-    let node = &job.graph.graph[job.node];
     let rate = f64::from(job.sample_rate());
     let mut inputs = Vec::with_capacity(feeds.len());
     let mut input_frames = 0u64;
     let mut content_frames = 0u64;
-    for (feed, &input) in feeds.iter().zip(&node.inputs) {
+    for (feed, &input) in feeds.iter().zip(job.graph.graph[job.node].main_inputs()) {
         let stream = job.open_input(input)?;
         input_frames = input_frames.max(stream.frames().unwrap_or(0));
         content_frames = content_frames.max(stream.content_frames().unwrap_or(0));
@@ -113,49 +111,43 @@ pub fn run_sum(
     }
     let master_gain = GainCurve::from_seconds(&gain.points(), rate);
     let mut weighed: Spare = [vec![0.0; BLOCK_FRAMES], vec![0.0; BLOCK_FRAMES]];
-    job.render_chain(
-        chain,
-        sidechains,
-        feeds.len(),
-        (input_frames, content_frames),
-        |position, left, right| {
-            let n = left.len();
-            // Reading (and checking) the inputs is most of a sum's work and each input is
-            // independent, so they load on idle cores; the sum itself stays in declaration
-            // order, which keeps the result bit-identical. A sum running on a pipeline's
-            // own thread (outside the pool) reads them in turn: a pool task must never
-            // wait on a pipe. Inputs lend their blocks (a cache entry's loaded block), and
-            // the usual input is weighed and added straight from it, several in a pass.
-            let mut loaded: Vec<Loaded<'_>> = if rayon::current_thread_index().is_some() {
-                inputs.par_iter_mut().map(|input| input.load(n)).collect::<Result<_, _>>()?
+    job.render_chain(chain, (input_frames, content_frames), |position, left, right| {
+        let n = left.len();
+        // Reading (and checking) the inputs is most of a sum's work and each input is
+        // independent, so they load on idle cores; the sum itself stays in declaration
+        // order, which keeps the result bit-identical. A sum running on a pipeline's
+        // own thread (outside the pool) reads them in turn: a pool task must never
+        // wait on a pipe. Inputs lend their blocks (a cache entry's loaded block), and
+        // the usual input is weighed and added straight from it, several in a pass.
+        let mut loaded: Vec<Loaded<'_>> = if rayon::current_thread_index().is_some() {
+            inputs.par_iter_mut().map(|input| input.load(n)).collect::<Result<_, _>>()?
+        } else {
+            inputs.iter_mut().map(|input| input.load(n)).collect::<Result<_, _>>()?
+        };
+        loaded.retain(|input| input.block.filled > 0);
+        // A first group of constant inputs starts the sum itself; otherwise it starts
+        // from a cleared buffer.
+        let mut fresh = loaded.first().is_some_and(|input| input.constant.is_some());
+        if !fresh {
+            left.fill(0.0);
+            right.fill(0.0);
+        }
+        for run in loaded.chunk_by(|a, b| a.constant.is_some() == b.constant.is_some()) {
+            if run[0].constant.is_some() {
+                for group in run.chunks(FUSED_INPUTS) {
+                    add_constant(group, fresh, left, right);
+                    fresh = false;
+                }
             } else {
-                inputs.iter_mut().map(|input| input.load(n)).collect::<Result<_, _>>()?
-            };
-            loaded.retain(|input| input.block.filled > 0);
-            // A first group of constant inputs starts the sum itself; otherwise it starts
-            // from a cleared buffer.
-            let mut fresh = loaded.first().is_some_and(|input| input.constant.is_some());
-            if !fresh {
-                left.fill(0.0);
-                right.fill(0.0);
-            }
-            for run in loaded.chunk_by(|a, b| a.constant.is_some() == b.constant.is_some()) {
-                if run[0].constant.is_some() {
-                    for group in run.chunks(FUSED_INPUTS) {
-                        add_constant(group, fresh, left, right);
-                        fresh = false;
-                    }
-                } else {
-                    for input in run {
-                        let (l, r) = weigh(input, position, &mut weighed);
-                        accumulate(input.pan, position, l, r, left, right);
-                    }
+                for input in run {
+                    let (l, r) = weigh(input, position, &mut weighed);
+                    accumulate(input.pan, position, l, r, left, right);
                 }
             }
-            apply_gain(&master_gain, position, left, right);
-            Ok(())
-        },
-    )
+        }
+        apply_gain(&master_gain, position, left, right);
+        Ok(())
+    })
 }
 
 /// Adds inputs with constant weights, at most [`FUSED_INPUTS`], in one pass over the sum:

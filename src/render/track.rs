@@ -50,12 +50,9 @@ pub fn run_track(
     clips: Option<&[Clip]>,
     polarity: Polarity,
     chain: &[Step],
-    sidechains: &[String],
 ) -> Result<(), NodeError> {
-    let node = &job.graph.graph[job.node];
     let rate = f64::from(job.sample_rate());
-    let source_count = node.inputs.len() - sidechains.len();
-    let sources = &node.inputs[..source_count];
+    let sources = job.graph.graph[job.node].main_inputs();
     let mut placed = Vec::with_capacity(sources.len());
     match clips {
         None => {
@@ -88,46 +85,40 @@ pub fn run_track(
     let content_frames = placed.iter().map(|c| c.at + c.frames).max().unwrap_or(0);
     let sign = if polarity == Polarity::Inverted { -1.0f32 } else { 1.0 };
     let mut scratch = [vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]];
-    job.render_chain(
-        chain,
-        sidechains,
-        source_count,
-        (content_frames, content_frames),
-        |position, left, right| {
-            left.fill(0.0);
-            right.fill(0.0);
-            let block_end = position + left.len() as u64;
-            for clip in &mut placed {
-                let (from, to) = (clip.at.max(position), (clip.at + clip.frames).min(block_end));
-                if from >= to {
-                    continue;
-                }
-                let n = (to - from) as usize;
-                let [sl, sr] = &mut scratch;
-                read_full(clip.stream.as_mut(), &mut sl[..n], &mut sr[..n])?;
-                if to == clip.at + clip.frames {
-                    // The clip may end before its file does: what it read must still be the
-                    // file its key was made of.
-                    clip.stream.confirm_content()?;
-                }
-                let out = (from - position) as usize;
-                let offset = from - clip.at;
-                let (dl, dr) = (&mut left[out..out + n], &mut right[out..out + n]);
-                if clip.is_flat(offset, n as u64) {
-                    let g = sign * clip.gain;
-                    dl.iter_mut().zip(&sl[..n]).for_each(|(o, x)| *o += *x * g);
-                    dr.iter_mut().zip(&sr[..n]).for_each(|(o, x)| *o += *x * g);
-                } else {
-                    for i in 0..n {
-                        let g = sign * clip.envelope(offset + i as u64);
-                        dl[i] += sl[i] * g;
-                        dr[i] += sr[i] * g;
-                    }
+    job.render_chain(chain, (content_frames, content_frames), |position, left, right| {
+        left.fill(0.0);
+        right.fill(0.0);
+        let block_end = position + left.len() as u64;
+        for clip in &mut placed {
+            let (from, to) = (clip.at.max(position), (clip.at + clip.frames).min(block_end));
+            if from >= to {
+                continue;
+            }
+            let n = (to - from) as usize;
+            let [sl, sr] = &mut scratch;
+            read_full(clip.stream.as_mut(), &mut sl[..n], &mut sr[..n])?;
+            if to == clip.at + clip.frames {
+                // The clip may end before its file does: what it read must still be the
+                // file its key was made of.
+                clip.stream.confirm_content()?;
+            }
+            let out = (from - position) as usize;
+            let offset = from - clip.at;
+            let (dl, dr) = (&mut left[out..out + n], &mut right[out..out + n]);
+            if clip.is_flat(offset, n as u64) {
+                let g = sign * clip.gain;
+                dl.iter_mut().zip(&sl[..n]).for_each(|(o, x)| *o += *x * g);
+                dr.iter_mut().zip(&sr[..n]).for_each(|(o, x)| *o += *x * g);
+            } else {
+                for i in 0..n {
+                    let g = sign * clip.envelope(offset + i as u64);
+                    dl[i] += sl[i] * g;
+                    dr[i] += sr[i] * g;
                 }
             }
-            Ok(())
-        },
-    )
+        }
+        Ok(())
+    })
 }
 
 fn stream_frames(

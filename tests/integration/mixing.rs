@@ -146,7 +146,7 @@ fn clips_land_on_their_frames_with_sample_accurate_fades() {
 }
 
 #[test]
-fn only_renders_the_named_node_and_dry_run_renders_nothing() {
+fn only_renders_the_named_node_into_a_file_of_its_own_and_dry_run_renders_nothing() {
     let work = scratch();
     write_mono(&work.path().join("dc.wav"), &constant(0.5, 4800));
     std::fs::write(
@@ -165,8 +165,107 @@ fn only_renders_the_named_node_and_dry_run_renders_nothing() {
     let only =
         mixdown(work.path(), &["render", "song.yaml", "--only", "song/track/a", "--verbose"]);
     assert!(only.status.success(), "{}", stderr(&only));
-    assert_eq!(crate::support::ran(&only), vec!["song/track/a"]);
+    assert_eq!(crate::support::ran(&only), vec!["song/track/a", "song/track/a/solo"]);
+    let (rate, left, _) = read_audio(&work.path().join("out/a.wav"));
+    assert_eq!((rate, left.len()), (48_000, 4800), "the track's own audio, playable");
+    assert!(!work.path().join("out/song.wav").exists(), "the mix itself is not rendered");
     let typo = mixdown(work.path(), &["render", "song.yaml", "--only", "song/track/aa"]);
     assert_eq!(typo.status.code(), Some(2));
     assert!(stderr(&typo).contains("did you mean `song/track/a`?"), "{}", stderr(&typo));
+}
+
+/// A 1 kHz sine at half scale, one second long.
+fn sine_second() -> Vec<f32> {
+    (0..RATE as usize)
+        .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / RATE as f32).sin())
+        .collect()
+}
+
+#[test]
+fn a_length_cut_fades_out_to_silence_instead_of_clicking() {
+    let work = scratch();
+    write_mono(&work.path().join("sine.wav"), &sine_second());
+    let mix = "mix: Cut\nlength: 0.5 s\ntracks:\n  a: { source: sine.wav, pan: 100% left }\n";
+    let (faded, _) = render(work.path(), mix);
+    let (hard, _) =
+        render(work.path(), &mix.replace("length: 0.5 s", "length: 0.5 s\nlength_fade: 0 ms"));
+    assert_eq!((faded.len(), hard.len()), (24_000, 24_000));
+    let peak = |x: &[f32]| x.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    assert!(peak(&hard[24_000 - 48..]) > 0.4, "the hard cut ends at full level");
+    assert_eq!(faded[24_000 - 1], 0.0, "the last sample is silent");
+    assert!(peak(&faded[24_000 - 24..]) < 0.02, "the last 0.5 ms is near silence");
+    let fade_start = 24_000 - 240;
+    assert_eq!(faded[..fade_start], hard[..fade_start], "only the last 5 ms are faded");
+    let (longer, _) =
+        render(work.path(), &mix.replace("length: 0.5 s", "length: 0.5 s\nlength_fade: 20 ms"));
+    assert_eq!(longer[..24_000 - 960], hard[..24_000 - 960], "the fade is as long as asked");
+    assert_ne!(longer[24_000 - 480], hard[24_000 - 480]);
+}
+
+#[test]
+fn a_hard_cut_is_the_uncut_render_stopped_at_the_length() {
+    let work = scratch();
+    write_mono(&work.path().join("sine.wav"), &sine_second());
+    let mix = "mix: Cut\ntracks:\n  a: { source: sine.wav }\n";
+    let (whole, _) = render(work.path(), mix);
+    let (cut, _) = render(work.path(), &format!("{mix}length: 0.5 s\nlength_fade: 0\n"));
+    assert_eq!(cut.len(), 24_000);
+    assert_eq!(cut[..], whole[..24_000], "a hard cut changes no sample before it");
+}
+
+#[test]
+fn quiet_prints_warnings_and_errors_only() {
+    let work = scratch();
+    write_mono(&work.path().join("dc.wav"), &constant(0.5, 4800));
+    let mix = "mix: Quiet\ntracks:\n  a: { source: dc.wav }\n";
+    std::fs::write(work.path().join("song.yaml"), mix).unwrap();
+    let loud = mixdown(work.path(), &["render", "song.yaml"]);
+    assert!(stderr(&loud).contains("rendered 3 of 3 nodes"), "{}", stderr(&loud));
+    std::fs::remove_dir_all(work.path().join("out")).unwrap();
+    let quiet = mixdown(work.path(), &["render", "song.yaml", "-q"]);
+    assert!(quiet.status.success() && work.path().join("out/song.wav").exists());
+    assert_eq!(stderr(&quiet), "", "no progress, no summary");
+    std::fs::write(work.path().join("song.yaml"), mix.replace("dc.wav }", "dc.wav, solo: true }"))
+        .unwrap();
+    let warned = mixdown(work.path(), &["render", "song.yaml", "--quiet"]);
+    assert!(stderr(&warned).starts_with("warning[solo-active]"), "{}", stderr(&warned));
+    assert!(!stderr(&warned).contains("rendered"), "{}", stderr(&warned));
+    let broken = mixdown(work.path(), &["render", "song.yaml", "-q", "--only", "nothing"]);
+    assert_eq!(broken.status.code(), Some(2));
+    assert!(stderr(&broken).contains("error: no node `nothing`"), "{}", stderr(&broken));
+}
+
+#[test]
+fn check_counts_one_track_as_one_track() {
+    let work = scratch();
+    write_mono(&work.path().join("dc.wav"), &constant(0.5, 480));
+    std::fs::write(work.path().join("song.yaml"), "mix: One\ntracks:\n  a: { source: dc.wav }\n")
+        .unwrap();
+    let out = mixdown(work.path(), &["check", "song.yaml"]);
+    assert!(stderr(&out).contains("song.yaml: ok (1 track, 0 buses, 4 nodes)"), "{}", stderr(&out));
+}
+
+#[test]
+fn only_takes_the_name_the_mix_uses_and_writes_a_file_named_after_it() {
+    let work = scratch();
+    write_mono(&work.path().join("dc.wav"), &constant(0.5, 4800));
+    std::fs::write(
+        work.path().join("song.yaml"),
+        "mix: Only\ntracks:\n  a: { source: dc.wav, to: drums }\nbuses:\n  drums: { gain: -6 dB }\n",
+    )
+    .unwrap();
+    for (name, file) in [("drums", "drums"), ("master", "master"), ("track/a", "a")] {
+        let out =
+            mixdown(work.path(), &["render", "song.yaml", "--only", name, "--format", "float32"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let (_, left, _) = read_audio(&work.path().join(format!("out/{file}.wav")));
+        assert_eq!(left.len(), 4800, "{name}");
+    }
+    // Each file is its node's own audio: the bus pans the track (centre, -3 dB), and the
+    // bus's fader belongs to the master that reads it.
+    let centre = std::f32::consts::FRAC_1_SQRT_2;
+    let audio = |file: &str| read_audio(&work.path().join(format!("out/{file}.wav"))).1[100];
+    let (track, bus, master) = (audio("a"), audio("drums"), audio("master"));
+    assert!((bus / track - centre).abs() < 1e-5, "{bus} {track}");
+    assert!((master / bus - centre * 10f32.powf(-6.0 / 20.0)).abs() < 1e-5, "{master} {bus}");
 }

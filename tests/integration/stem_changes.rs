@@ -8,13 +8,15 @@
 
 use std::path::Path;
 
+use mixdown::audio::encode::Encoding;
+use mixdown::audio::wav::WavFormat;
 use mixdown::cache::folder::CacheDir;
 use mixdown::cache::keys::Keys;
 use mixdown::cache::store::Store;
-use mixdown::graph::{OutputFormat, RenderGraph, build};
+use mixdown::graph::{RenderGraph, build};
 use mixdown::ir::lower;
 use mixdown::project::load_mix;
-use mixdown::render::{Progress, RenderError, Settings, render};
+use mixdown::render::{Delivery, Progress, RenderError, Settings, render};
 
 use crate::support::{read_audio, scratch, write_stem};
 
@@ -27,11 +29,11 @@ impl Progress for Silent {
 
 /// Compiles the mix at `project` (which must be valid) into its graph and its keys, with
 /// each stem hashed as it is on disk now.
-fn graph_and_keys(project: &Path, out: &Path) -> (RenderGraph, Keys) {
+fn graph_and_keys(project: &Path) -> (RenderGraph, Keys) {
     let loaded = load_mix(project).unwrap_or_else(|_| panic!("{} loads", project.display()));
     let (mix, diagnostics) = lower(&loaded);
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    let graph = build(&mix, out, OutputFormat::Float32);
+    let graph = build(&mix);
     let keys = Keys::compute(&graph, mixdown::audio::resample::RESAMPLER_QUALITY, |path| {
         std::fs::read(path).map(|bytes| blake3::hash(&bytes).to_hex().to_string())
     })
@@ -39,17 +41,26 @@ fn graph_and_keys(project: &Path, out: &Path) -> (RenderGraph, Keys) {
     (graph, keys)
 }
 
-fn render_with(graph: &RenderGraph, keys: &Keys, cache: &Path) -> Result<(), RenderError> {
+/// Renders every target of `graph` as float WAV files into `out`.
+fn render_with(
+    graph: &RenderGraph,
+    keys: &Keys,
+    cache: &Path,
+    out: &Path,
+) -> Result<(), RenderError> {
     let cache = CacheDir::new(cache);
     let store = Store::local(&cache);
-    render(graph, keys, &store, &cache, graph.output, Settings { jobs: 2 }, &Silent).map(drop)
+    let delivery =
+        Delivery { out_dir: out.to_path_buf(), encoding: Encoding::Wav(WavFormat::Float32) };
+    let settings = Settings { jobs: 2, delivery };
+    render(graph, keys, &store, &cache, &graph.targets, &settings, &Silent).map(drop)
 }
 
 /// Renders `project` from scratch into its own cache and returns the output's samples.
 fn clean_render(work: &Path, project: &Path, name: &str) -> (Vec<f32>, Vec<f32>) {
     let out = work.join(format!("clean-{name}"));
-    let (graph, keys) = graph_and_keys(project, &out);
-    render_with(&graph, &keys, &work.join(format!("cache-clean-{name}"))).unwrap();
+    let (graph, keys) = graph_and_keys(project);
+    render_with(&graph, &keys, &work.join(format!("cache-clean-{name}")), &out).unwrap();
     let (_, left, right) = read_audio(&out.join("song.wav"));
     (left, right)
 }
@@ -69,13 +80,14 @@ fn changed_mid_render_is_not_cached(yaml: &str, change: impl FnOnce(&Path)) {
 
     let out = dir.join("out");
     let cache = dir.join("cache");
-    let (graph, keys) = graph_and_keys(&project, &out);
+    let (graph, keys) = graph_and_keys(&project);
     let originals: Vec<(String, Vec<u8>)> = ["vox.wav", "bass.wav", "keys.wav"]
         .iter()
         .map(|name| ((*name).to_owned(), std::fs::read(dir.join(name)).unwrap()))
         .collect();
     change(dir);
-    let error = render_with(&graph, &keys, &cache).expect_err("a changed stem fails the render");
+    let error =
+        render_with(&graph, &keys, &cache, &out).expect_err("a changed stem fails the render");
     let message = error.to_string();
     assert!(message.contains("changed while it was being rendered"), "{message}");
     assert!(!out.join("song.wav").exists(), "no output is written from a changed stem");
@@ -83,7 +95,7 @@ fn changed_mid_render_is_not_cached(yaml: &str, change: impl FnOnce(&Path)) {
     for (name, bytes) in originals {
         std::fs::write(dir.join(name), bytes).unwrap();
     }
-    render_with(&graph, &keys, &cache).unwrap();
+    render_with(&graph, &keys, &cache, &out).unwrap();
     let (_, left, right) = read_audio(&out.join("song.wav"));
     assert!(
         left == reference.0 && right == reference.1,

@@ -1,13 +1,15 @@
-//! Load → lower → graph, shared by every subcommand that reads a project, with the
-//! diagnostics printed to stderr.
+//! Compiling a project: load the YAML, lower it, open every audio file's header, and
+//! build the render graph. Every front end (`check`, `graph`, `explain`, `render`, `watch`,
+//! and an album of mixes) compiles through here. Nothing is printed: diagnostics come back
+//! sorted by their place in the file, for the caller to show.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::audio::AudioError;
 use crate::audio::probe::{Probe, probe};
-use crate::diag::{Diagnostic, Location, render};
-use crate::graph::{OutputFormat, RenderGraph, build};
+use crate::diag::{Diagnostic, Location};
+use crate::graph::{RenderGraph, build};
 use crate::ir::{Mix, TrackInput, lower};
 use crate::project::{LoadedMix, Rejected, SetAside, load_mix};
 
@@ -21,21 +23,42 @@ pub struct Compiled {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// A mix resolved without a graph of its own, for a caller that builds one graph of
+/// several mixes (see [`crate::graph::GraphBuilder`]).
+pub struct Resolved {
+    /// The resolved mix.
+    pub mix: Mix,
+    /// Warnings found on the way.
+    pub warnings: Vec<Diagnostic>,
+}
+
 /// A project that did not compile.
 pub struct Broken {
+    /// Every diagnostic, errors and warnings, sorted by their place in the file.
+    pub diagnostics: Vec<Diagnostic>,
     /// The audio files it names, as far as it reads (none when it does not parse at all),
     /// so that `watch` can see one of them appear.
     pub files: Vec<PathBuf>,
 }
 
-/// Compiles `path`, printing every diagnostic.
+/// Compiles the mix at `path` into its own graph.
+///
+/// # Errors
+/// When the project has an error; every diagnostic found is in the [`Broken`].
+pub fn compile(path: &Path) -> Result<Compiled, Broken> {
+    let Resolved { mix, warnings } = resolve(path)?;
+    let graph = build(&mix);
+    Ok(Compiled { mix, graph, warnings })
+}
+
+/// Loads, lowers and checks the mix at `path`, with its audio files' headers opened.
 ///
 /// A file with type errors is still lowered, with its broken values set aside, so that its
 /// routing and its audio files are checked in the same run.
 ///
 /// # Errors
-/// When there was an error.
-pub fn compile(path: &Path, out_dir: &Path, format: OutputFormat) -> Result<Compiled, Broken> {
+/// When the project has an error; every diagnostic found is in the [`Broken`].
+pub fn resolve(path: &Path) -> Result<Resolved, Broken> {
     let (loaded, set_aside, mut diagnostics) = match load_mix(path) {
         Ok(loaded) => (Some(loaded), SetAside::default(), Vec::new()),
         Err(Rejected { diagnostics, remainder: Some(rest) }) => {
@@ -55,21 +78,11 @@ pub fn compile(path: &Path, out_dir: &Path, format: OutputFormat) -> Result<Comp
     });
     diagnostics
         .sort_by_key(|d| d.location.as_ref().map_or((usize::MAX, 0), |l| (l.line, l.column)));
-    print_all(&diagnostics);
     match mix {
         Some(mix) if !diagnostics.iter().any(Diagnostic::is_error) => {
-            let graph = build(&mix, out_dir, format);
-            Ok(Compiled { mix, graph, warnings: diagnostics })
+            Ok(Resolved { mix, warnings: diagnostics })
         }
-        mix => Err(Broken { files: mix.map(|mix| mix.files()).unwrap_or_default() }),
-    }
-}
-
-/// Prints diagnostics to stderr.
-pub fn print_all(diagnostics: &[Diagnostic]) {
-    let color = super::color();
-    for d in diagnostics {
-        eprint!("{}", render(d, color));
+        mix => Err(Broken { diagnostics, files: mix.map(|mix| mix.files()).unwrap_or_default() }),
     }
 }
 
