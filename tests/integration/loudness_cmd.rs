@@ -8,7 +8,7 @@ use mixdown::audio::wav::{WavFormat, WavWriter};
 use serde_json::Value;
 
 use crate::snapshot;
-use crate::support::{mixdown, scratch, stderr};
+use crate::support::{WavLayout, mixdown, raw_wav, scratch, stderr};
 
 const RATE: u32 = 48_000;
 
@@ -84,33 +84,17 @@ fn a_mono_file_is_measured_as_it_sounds_on_both_speakers() {
     let samples: Vec<u8> = (0..4 * RATE as usize)
         .flat_map(|i| ((amplitude * (step * i as f64).sin()).round() as i16).to_le_bytes())
         .collect();
-    std::fs::write(dir.path().join("mono.wav"), mono_pcm16_wav(&samples)).unwrap();
+    std::fs::write(
+        dir.path().join("mono.wav"),
+        raw_wav(WavLayout { format_tag: 1, channels: 1, bits: 16, rate: RATE }, &samples),
+    )
+    .unwrap();
     write_tone(&dir.path().join("stereo.wav"), RATE, 4.0, Some(-20.0));
     let out = mixdown(dir.path(), &["loudness", "--json", "mono.wav", "stereo.wav"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let lines = json_lines(&out.stdout);
     let (mono, stereo) = (lines[0]["integrated"].as_f64(), lines[1]["integrated"].as_f64());
     assert!((mono.unwrap() - stereo.unwrap()).abs() < 0.01, "{mono:?} vs {stereo:?}");
-}
-
-/// A mono 16-bit PCM WAV file at 48 kHz holding `samples`, little-endian bytes.
-fn mono_pcm16_wav(samples: &[u8]) -> Vec<u8> {
-    let data_bytes = samples.len() as u32;
-    let mut wav = Vec::with_capacity(samples.len() + 44);
-    wav.extend_from_slice(b"RIFF");
-    wav.extend_from_slice(&(36 + data_bytes).to_le_bytes());
-    wav.extend_from_slice(b"WAVEfmt ");
-    wav.extend_from_slice(&16_u32.to_le_bytes());
-    wav.extend_from_slice(&1_u16.to_le_bytes()); // integer PCM
-    wav.extend_from_slice(&1_u16.to_le_bytes());
-    wav.extend_from_slice(&RATE.to_le_bytes());
-    wav.extend_from_slice(&(RATE * 2).to_le_bytes());
-    wav.extend_from_slice(&2_u16.to_le_bytes());
-    wav.extend_from_slice(&16_u16.to_le_bytes());
-    wav.extend_from_slice(b"data");
-    wav.extend_from_slice(&data_bytes.to_le_bytes());
-    wav.extend_from_slice(samples);
-    wav
 }
 
 #[test]

@@ -17,7 +17,7 @@ use std::path::Path;
 use mixdown::audio::wav::{WavFormat, WavWriter};
 use serde_json::Value;
 
-use crate::support::{mixdown, scratch, stderr};
+use crate::support::{WavLayout, mixdown, raw_wav, scratch, stderr};
 
 /// The rate the EBU's own test files use.
 const RATE: u32 = 48_000;
@@ -151,31 +151,15 @@ fn tech_3341_case_6_five_channel_audio_is_refused_naming_the_file() {
             samples.extend_from_slice(&(x as f32).to_le_bytes());
         }
     }
-    std::fs::write(&path, five_channel_float_wav(&samples)).unwrap();
+    std::fs::write(
+        &path,
+        raw_wav(WavLayout { format_tag: 3, channels: 5, bits: 32, rate: RATE }, &samples),
+    )
+    .unwrap();
     let out = mixdown(dir.path(), &["loudness", "6.wav"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let message = stderr(&out);
     assert!(message.contains("6.wav") && message.contains("5 channels"), "{message}");
-}
-
-/// A 5-channel 32-bit float WAV file holding `samples`, interleaved little-endian bytes.
-fn five_channel_float_wav(samples: &[u8]) -> Vec<u8> {
-    let data_bytes = samples.len() as u32;
-    let mut wav = Vec::with_capacity(samples.len() + 44);
-    wav.extend_from_slice(b"RIFF");
-    wav.extend_from_slice(&(36 + data_bytes).to_le_bytes());
-    wav.extend_from_slice(b"WAVEfmt ");
-    wav.extend_from_slice(&16_u32.to_le_bytes());
-    wav.extend_from_slice(&3_u16.to_le_bytes()); // IEEE float
-    wav.extend_from_slice(&5_u16.to_le_bytes());
-    wav.extend_from_slice(&RATE.to_le_bytes());
-    wav.extend_from_slice(&(RATE * 20).to_le_bytes());
-    wav.extend_from_slice(&20_u16.to_le_bytes());
-    wav.extend_from_slice(&32_u16.to_le_bytes());
-    wav.extend_from_slice(b"data");
-    wav.extend_from_slice(&data_bytes.to_le_bytes());
-    wav.extend_from_slice(samples);
-    wav
 }
 
 #[test]

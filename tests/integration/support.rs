@@ -105,3 +105,38 @@ pub fn read_audio(path: &Path) -> (u32, Vec<f32>, Vec<f32>) {
 pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
+
+/// The format chunk of a WAV file that [`raw_wav`] writes.
+#[derive(Debug, Clone, Copy)]
+pub struct WavLayout {
+    /// 1 for integer PCM, 3 for IEEE float.
+    pub format_tag: u16,
+    /// Interleaved channels.
+    pub channels: u16,
+    /// Bits per sample.
+    pub bits: u16,
+    /// Frames per second.
+    pub rate: u32,
+}
+
+/// A WAV file of `layout` around `samples` (interleaved little-endian bytes), written by
+/// hand for layouts the WAV writer does not make (mono, five channels).
+pub fn raw_wav(layout: WavLayout, samples: &[u8]) -> Vec<u8> {
+    let data_bytes = samples.len() as u32;
+    let block_align = layout.channels * layout.bits / 8;
+    let mut wav = Vec::with_capacity(samples.len() + 44);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_bytes).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16_u32.to_le_bytes());
+    wav.extend_from_slice(&layout.format_tag.to_le_bytes());
+    wav.extend_from_slice(&layout.channels.to_le_bytes());
+    wav.extend_from_slice(&layout.rate.to_le_bytes());
+    wav.extend_from_slice(&(layout.rate * u32::from(block_align)).to_le_bytes());
+    wav.extend_from_slice(&block_align.to_le_bytes());
+    wav.extend_from_slice(&layout.bits.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_bytes.to_le_bytes());
+    wav.extend_from_slice(samples);
+    wav
+}
