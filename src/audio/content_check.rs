@@ -139,12 +139,18 @@ mod tests {
         (0..600_000_u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
     }
 
-    #[test]
-    fn reading_in_order_then_confirming_matches_the_digest_of_the_file() {
+    /// A scratch folder holding `a.wav` with [`bytes`] in it: the folder, the file, the bytes.
+    fn written() -> (tempfile::TempDir, std::path::PathBuf, Vec<u8>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.wav");
         let content = bytes();
         fs::write(&path, &content).unwrap();
+        (dir, path, content)
+    }
+
+    #[test]
+    fn reading_in_order_then_confirming_matches_the_digest_of_the_file() {
+        let (_dir, path, content) = written();
         let (mut file, check) = hashed(File::open(&path).unwrap(), digest(&content));
         let mut buf = vec![0; 1000];
         file.read_exact(&mut buf).unwrap();
@@ -153,10 +159,7 @@ mod tests {
 
     #[test]
     fn seeks_forward_and_back_hash_every_byte_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.wav");
-        let content = bytes();
-        fs::write(&path, &content).unwrap();
+        let (_dir, path, content) = written();
         let (mut file, check) = hashed(File::open(&path).unwrap(), digest(&content));
         let mut buf = vec![0; 4000];
         file.seek(SeekFrom::Start(300_000)).unwrap();
@@ -170,10 +173,7 @@ mod tests {
 
     #[test]
     fn a_file_rewritten_in_place_while_it_is_read_fails_the_check() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.wav");
-        let content = bytes();
-        fs::write(&path, &content).unwrap();
+        let (_dir, path, content) = written();
         let (mut file, check) = hashed(File::open(&path).unwrap(), digest(&content));
         let mut buf = vec![0; 1000];
         file.read_exact(&mut buf).unwrap();
@@ -185,10 +185,7 @@ mod tests {
 
     #[test]
     fn a_file_replaced_by_a_rename_after_opening_is_still_the_file_that_was_opened() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.wav");
-        let content = bytes();
-        fs::write(&path, &content).unwrap();
+        let (dir, path, content) = written();
         let (mut file, check) = hashed(File::open(&path).unwrap(), digest(&content));
         let other = dir.path().join("b.wav");
         fs::write(&other, b"something else").unwrap();
