@@ -7,7 +7,9 @@
 //! chunk's count is the length the format defines, and the decoder holds the stream to it.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Seek, SeekFrom};
+
+use super::read_all;
 
 /// `numSampleFrames` from the `COMM` chunk when `file` is an AIFF or AIFC file; `None` for
 /// any other file, or one whose `COMM` chunk cannot be found (symphonia then rejects it).
@@ -43,15 +45,6 @@ fn find_comm_frames(file: &mut File) -> io::Result<Option<u64>> {
         }
         // Chunks are padded to an even length.
         file.seek(SeekFrom::Current(i64::from(size) + i64::from(size % 2)))?;
-    }
-}
-
-/// Fills `buf` from `file`; false when the file ends first.
-fn read_all(file: &mut File, buf: &mut [u8]) -> io::Result<bool> {
-    match file.read_exact(buf) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
-        Err(e) => Err(e),
     }
 }
 

@@ -213,3 +213,13 @@ pub trait Source {
     /// When the underlying file cannot be read or is corrupt.
     fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, AudioError>;
 }
+
+/// Fills `buf` from `file`; false when the file ends first. The container walkers
+/// ([`aiff`], [`riff`]) read headers with it.
+fn read_all(file: &mut std::fs::File, buf: &mut [u8]) -> io::Result<bool> {
+    match std::io::Read::read_exact(file, buf) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -8,7 +8,9 @@
 //! how `check` finds a truncated WAV without decoding it.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Seek, SeekFrom};
+
+use super::read_all;
 
 /// What a WAV header declares, once checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,15 +151,6 @@ fn check_format(tag: u16, channels: u16, block_align: u16, bits: u16) -> Option<
         )));
     }
     None
-}
-
-/// Fills `buf` from `file`; false when the file ends first.
-fn read_all(file: &mut File, buf: &mut [u8]) -> io::Result<bool> {
-    match file.read_exact(buf) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
-        Err(e) => Err(e),
-    }
 }
 
 #[cfg(test)]
