@@ -676,27 +676,32 @@ mod tests {
     use crate::audio::wav::{WavFormat, WavWriter};
     use crate::dsp::probe::bits;
 
-    /// A 16-bit PCM WAV file, built by hand so that any channel count and any damage can
-    /// be made.
-    fn pcm16_wav(channels: u16, rate: u32, interleaved: &[i16]) -> Vec<u8> {
-        let data_len = (interleaved.len() * 2) as u32;
+    /// A WAV file built by hand, so that any channel count and any damage can be made:
+    /// `format_tag` 1 (integer PCM) or 3 (float), `bits` per sample, `data` the sample bytes.
+    fn hand_made_wav(format_tag: u16, channels: u16, rate: u32, bits: u16, data: &[u8]) -> Vec<u8> {
+        let data_len = data.len() as u32;
+        let block_align = channels * bits / 8;
         let mut b = Vec::new();
         b.extend_from_slice(b"RIFF");
         b.extend_from_slice(&(36 + data_len).to_le_bytes());
         b.extend_from_slice(b"WAVEfmt ");
         b.extend_from_slice(&16_u32.to_le_bytes());
-        b.extend_from_slice(&1_u16.to_le_bytes());
+        b.extend_from_slice(&format_tag.to_le_bytes());
         b.extend_from_slice(&channels.to_le_bytes());
         b.extend_from_slice(&rate.to_le_bytes());
-        b.extend_from_slice(&(rate * u32::from(channels) * 2).to_le_bytes());
-        b.extend_from_slice(&(channels * 2).to_le_bytes());
-        b.extend_from_slice(&16_u16.to_le_bytes());
+        b.extend_from_slice(&(rate * u32::from(block_align)).to_le_bytes());
+        b.extend_from_slice(&block_align.to_le_bytes());
+        b.extend_from_slice(&bits.to_le_bytes());
         b.extend_from_slice(b"data");
         b.extend_from_slice(&data_len.to_le_bytes());
-        for s in interleaved {
-            b.extend_from_slice(&s.to_le_bytes());
-        }
+        b.extend_from_slice(data);
         b
+    }
+
+    /// A 16-bit PCM WAV file, built by hand.
+    fn pcm16_wav(channels: u16, rate: u32, interleaved: &[i16]) -> Vec<u8> {
+        let data: Vec<u8> = interleaved.iter().flat_map(|s| s.to_le_bytes()).collect();
+        hand_made_wav(1, channels, rate, 16, &data)
     }
 
     fn contract_stem(name: &str) -> PathBuf {
@@ -829,24 +834,8 @@ mod tests {
 
     /// A 32-bit float WAV, built by hand.
     fn float_wav(channels: u16, rate: u32, interleaved: &[f32]) -> Vec<u8> {
-        let data_len = (interleaved.len() * 4) as u32;
-        let mut b = Vec::new();
-        b.extend_from_slice(b"RIFF");
-        b.extend_from_slice(&(36 + data_len).to_le_bytes());
-        b.extend_from_slice(b"WAVEfmt ");
-        b.extend_from_slice(&16_u32.to_le_bytes());
-        b.extend_from_slice(&3_u16.to_le_bytes());
-        b.extend_from_slice(&channels.to_le_bytes());
-        b.extend_from_slice(&rate.to_le_bytes());
-        b.extend_from_slice(&(rate * u32::from(channels) * 4).to_le_bytes());
-        b.extend_from_slice(&(channels * 4).to_le_bytes());
-        b.extend_from_slice(&32_u16.to_le_bytes());
-        b.extend_from_slice(b"data");
-        b.extend_from_slice(&data_len.to_le_bytes());
-        for s in interleaved {
-            b.extend_from_slice(&s.to_le_bytes());
-        }
-        b
+        let data: Vec<u8> = interleaved.iter().flat_map(|s| s.to_le_bytes()).collect();
+        hand_made_wav(3, channels, rate, 32, &data)
     }
 
     #[test]
