@@ -3,6 +3,7 @@
 //! ```text
 //! root/entries/ab/cd/abcd…   audio entries, named by key (the local storage backend)
 //! root/files.json            the stat memo of input files' digests
+//! root/measurements/<key>    measurements of a node's audio (loudness), by the node's key
 //! root/nodes/<hash of id>    each node's last render: its key and what the key hashed
 //! root/outputs/<hash>.json   what each output file was written for, and its identity
 //! root/retired/              replaced output files waiting to be deleted
@@ -26,6 +27,8 @@ use crate::atomic_file::{self, Orphan};
 const ENTRIES: &str = "entries";
 /// The stat memo.
 const FILE_MEMO: &str = "files.json";
+/// Measurements of nodes' audio.
+const MEASUREMENTS: &str = "measurements";
 /// Each node's last render.
 const NODES: &str = "nodes";
 /// Records of written output files.
@@ -62,6 +65,12 @@ impl CacheDir {
     #[must_use]
     pub fn file_memo(&self) -> PathBuf {
         self.root.join(FILE_MEMO)
+    }
+
+    /// The measurement of the audio under `key`.
+    #[must_use]
+    pub fn measurement(&self, key: crate::cache::Key) -> PathBuf {
+        self.root.join(MEASUREMENTS).join(key.to_string())
     }
 
     /// The record of node `id`'s last render.
@@ -141,7 +150,8 @@ impl CacheDir {
     /// When a folder cannot be listed.
     pub fn orphans(&self) -> io::Result<Vec<Orphan>> {
         let mut found = Vec::new();
-        for folder in [self.root.clone(), self.root.join(NODES), self.root.join(OUTPUTS)] {
+        let folders = [MEASUREMENTS, NODES, OUTPUTS].map(|name| self.root.join(name));
+        for folder in std::iter::once(self.root.clone()).chain(folders) {
             found.extend(atomic_file::orphans(&folder)?);
         }
         Ok(found)

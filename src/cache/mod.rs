@@ -11,6 +11,7 @@
 //! | [`file_digest`] | input files' digests, and the stat memo `files.json` |
 //! | [`file_identity`] | a file's identity short of its bytes (size, times, inode) |
 //! | [`latest_render`] | each node's last key and its material, for `explain` |
+//! | [`measurement`] | measurements of a node's audio (loudness), under the node's key |
 //! | [`output_record`] | what each output file was written for, to trust it unread |
 //! | [`retired`] | replaced output files waiting to be deleted |
 //! | [`housekeeping`] | tidying on a thread while a render works |
@@ -27,6 +28,7 @@ pub mod keys;
 pub mod latest_render;
 pub mod local_disk;
 pub mod manifest;
+pub mod measurement;
 pub mod output_record;
 pub mod retired;
 pub mod storage;

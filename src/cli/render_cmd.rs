@@ -15,6 +15,7 @@ use super::{
 };
 use crate::atomic_file::TemporaryFolder;
 use crate::audio::encode::Encoding;
+use crate::audio::loudness::LoudnessRecord;
 use crate::audio::resample::RESAMPLER_QUALITY;
 use crate::audio::wav::WavFormat;
 use crate::cache::file_digest::FileDigests;
@@ -242,6 +243,7 @@ fn render_with_cache(args: &RenderOptions, compiled: &Compiled, run: &Invocation
                             eprintln!("ran      {id:<48} {seconds:6.2} s");
                         }
                         RenderEvent::Repaired(id) => eprintln!("repaired {id}"),
+                        RenderEvent::Measured(id) => eprintln!("measured {id}"),
                     }
                 }
             }
@@ -251,9 +253,14 @@ fn render_with_cache(args: &RenderOptions, compiled: &Compiled, run: &Invocation
             let rendered = report.rendered().len();
             let cached = report.considered.saturating_sub(rendered);
             eprintln!(
-                "rendered {rendered} of {} nodes ({cached} cached) in {:.2} s",
+                "rendered {rendered} of {} nodes ({cached} cached) in {:.2} s{}",
                 report.considered,
-                started.elapsed().as_secs_f64()
+                started.elapsed().as_secs_f64(),
+                report
+                    .loudness
+                    .iter()
+                    .map(|(name, r)| in_loudness_words(name, r))
+                    .collect::<String>()
             );
             if let Some(peak) = peak_resident_bytes().filter(|_| args.verbose) {
                 eprintln!("peak memory {:.1} MB", peak as f64 / 1e6);
@@ -265,6 +272,18 @@ fn render_with_cache(args: &RenderOptions, compiled: &Compiled, run: &Invocation
             EXIT_FAILURE
         }
     }
+}
+
+/// `; NAME: -14.0 LUFS, -1.0 dBTP`: a target's integrated loudness and true peak, for the
+/// closing line.
+fn in_loudness_words(name: &str, loudness: &LoudnessRecord) -> String {
+    let integrated = loudness.integrated.map_or_else(
+        || "no integrated loudness (silent or under 0.4 s)".to_owned(),
+        |lufs| format!("{lufs:.1} LUFS"),
+    );
+    let true_peak =
+        loudness.true_peak.map_or_else(|| "silent".to_owned(), |tp| format!("{tp:+.1} dBTP"));
+    format!("; {name}: {integrated}, {true_peak}")
 }
 
 /// Prints a failed render's error; one in an audio file is located at the line of the

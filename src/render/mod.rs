@@ -30,6 +30,7 @@ pub use schedule::{Progress, Settings, render};
 pub use stream::{MAX_TAIL_SECONDS, SILENCE};
 pub use sum::pan_gains;
 
+use crate::audio::loudness::LoudnessRecord;
 use crate::cache::Key;
 
 /// What happened to a node during a render.
@@ -41,6 +42,8 @@ pub enum RenderEvent {
     Rendered(String, f64),
     /// The node's cache entry failed its checksum; it was dropped and rendered again.
     Repaired(String),
+    /// The target's audio was measured (loudness, true peak) as its file was written.
+    Measured(String),
 }
 
 /// What a render did.
@@ -52,6 +55,9 @@ pub struct RenderReport {
     pub considered: usize,
     /// Warnings for the user (corrupt entries found and repaired).
     pub warnings: Vec<String>,
+    /// Each target's name and the loudness of its audio, measured now or found in the
+    /// cache, in the order the targets were asked for.
+    pub loudness: Vec<(String, LoudnessRecord)>,
 }
 
 impl RenderReport {

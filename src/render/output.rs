@@ -3,16 +3,25 @@
 //! written, so a render with nothing changed can trust the file without reading it, and
 //! report the file's clipping just as the render that wrote it did. A record that cannot be
 //! written fails the node as a cache write, so the render runs again without the cache.
+//!
+//! The audio is measured as it is written (loudness, true peak), and the measurement is
+//! kept under the output node's key, so a render that finds the file up to date reports
+//! the same figures without reading a sample.
 
 use std::path::PathBuf;
+
+use petgraph::graph::NodeIndex;
 
 use super::NodeError;
 use super::job::Job;
 use super::stream::{MAX_TAIL_SECONDS, read_full};
 use crate::atomic_file;
 use crate::audio::encode::Encoding;
+use crate::audio::loudness::{LoudnessMeter, LoudnessRecord};
 use crate::cache::Key;
 use crate::cache::folder::CacheDir;
+use crate::cache::keys::Keys;
+use crate::cache::measurement;
 use crate::cache::output_record::OutputRecord;
 use crate::cache::retired::retire;
 use crate::dsp::BLOCK_FRAMES;
@@ -111,6 +120,8 @@ pub fn run_output(
         let _ = atomic_file::sweep_orphans(dir);
     }
     let mut encoder = delivery.encoding.create(&path, rate).map_err(NodeError::Audio)?;
+    let mut meter =
+        LoudnessMeter::new(rate).expect("the meter takes every rate a project may have");
     let mut left = vec![0.0f32; BLOCK_FRAMES];
     let mut right = vec![0.0f32; BLOCK_FRAMES];
     let mut written = 0u64;
@@ -121,6 +132,7 @@ pub fn run_output(
             apply_cut_fade(&mut left[..n], &mut right[..n], written, longest, fade);
         }
         encoder.write(&left[..n], &right[..n]).map_err(NodeError::Audio)?;
+        meter.add(&left[..n], &right[..n]);
         written += n as u64;
     }
     // Read the rest so an entry's checksum is verified (and a pipe's end is seen) even
@@ -131,9 +143,23 @@ pub fn run_output(
     let clipping = encoder.clipping();
     retire(cache, &path);
     encoder.finish().map_err(NodeError::Audio)?;
+    // Frames written past the final cut are below the silence threshold, where no figure
+    // but the length can see them.
+    let loudness = LoudnessRecord { duration: frames as f64 / f64::from(rate), ..meter.record() };
+    measurement::save(cache, job.keys.key(job.node), &loudness).map_err(NodeError::CacheWrite)?;
     let file_key = delivery.file_key(job.keys.key(job.node));
     OutputRecord::save(cache, &path, file_key, clipping.samples, clipping.peak)
         .map_err(NodeError::CacheWrite)
+}
+
+/// The loudness of target `target`'s audio, as the render that wrote its file measured it.
+#[must_use]
+pub(super) fn measured_loudness(
+    cache: &CacheDir,
+    keys: &Keys,
+    target: NodeIndex,
+) -> Option<LoudnessRecord> {
+    measurement::load(cache, keys.key(target))
 }
 
 #[cfg(test)]

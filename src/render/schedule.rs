@@ -13,7 +13,7 @@ use petgraph::graph::NodeIndex;
 
 use super::dispatch::dispatch;
 use super::job::Job;
-use super::output::{Delivery, run_output};
+use super::output::{Delivery, measured_loudness, run_output};
 use super::plan::{PlanStep, plan};
 use super::source::run_source;
 use super::sum::run_sum;
@@ -98,7 +98,11 @@ pub fn render(
                     let recorded = LatestRender::record(cache, &id, key, keys.material(node));
                     record_failure = record_failure.or(recorded.err());
                     let took = seconds.lock().map_or(0.0, |t| t.get(&node).copied().unwrap_or(0.0));
-                    report.events.push(RenderEvent::Rendered(id, took));
+                    let output = matches!(graph.graph[node].kind, NodeKind::Output { .. });
+                    report.events.push(RenderEvent::Rendered(id.clone(), took));
+                    if output {
+                        report.events.push(RenderEvent::Measured(id));
+                    }
                 }
                 Err(NodeError::CorruptInput { key, reason }) => {
                     if let Err(e) = store.remove(&key) {
@@ -136,10 +140,19 @@ pub fn render(
             }
             // Never reached while producers report their failures, but a render with a
             // node left unrendered must not pass for a success.
-            return match interrupted {
-                Some(node) => Err(RenderError { node, error: NodeError::Interrupted }),
-                None => Ok(report),
-            };
+            if let Some(node) = interrupted {
+                return Err(RenderError { node, error: NodeError::Interrupted });
+            }
+            report.loudness = targets
+                .iter()
+                .filter_map(|&target| {
+                    let NodeKind::Output { name, .. } = &graph.graph[target].kind else {
+                        return None;
+                    };
+                    Some((name.clone(), measured_loudness(cache, keys, target)?))
+                })
+                .collect();
+            return Ok(report);
         }
     }
     Err(RenderError {

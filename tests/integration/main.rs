@@ -22,6 +22,7 @@ mod mixing;
 mod peers;
 mod properties;
 mod render_log;
+mod render_loudness;
 mod schema;
 mod showcase;
 mod stem_changes;

@@ -1,0 +1,81 @@
+//! Measurements of a node's audio (its loudness and peaks), kept under the node's key, so
+//! that a second look at an unchanged node reads a small record instead of its audio. A
+//! key names exactly one audio, so a record found under it can never be stale.
+//!
+//! What a measurement holds is the caller's type; this module only stores and finds it. A
+//! record that is missing, damaged, of another version or filed under another key reads
+//! as absent, and the caller measures again.
+
+use std::io;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::Key;
+use super::folder::CacheDir;
+
+/// Version of the record's layout; a record of another version reads as absent.
+const RECORD_VERSION: u32 = 1;
+
+/// A measurement as stored.
+#[derive(Serialize, Deserialize)]
+struct Stored<T> {
+    version: u32,
+    /// The measured node's key, in hex: a record copied under another name is refused.
+    key: String,
+    measured: T,
+}
+
+/// Stores `measured` as the measurement of the audio of `key`.
+///
+/// # Errors
+/// When the record cannot be written (the error names where).
+pub fn save<T: Serialize>(cache: &CacheDir, key: Key, measured: &T) -> io::Result<()> {
+    let stored = Stored { version: RECORD_VERSION, key: key.to_string(), measured };
+    let bytes = serde_json::to_vec(&stored).expect("a measurement serializes");
+    cache.write(&cache.measurement(key), &bytes)
+}
+
+/// The measurement stored for the audio of `key`, if there is a sound one.
+#[must_use]
+pub fn load<T: DeserializeOwned>(cache: &CacheDir, key: Key) -> Option<T> {
+    let bytes = std::fs::read(cache.measurement(key)).ok()?;
+    let stored: Stored<T> = serde_json::from_slice(&bytes).ok()?;
+    (stored.version == RECORD_VERSION && stored.key == key.to_string()).then_some(stored.measured)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Loudness {
+        integrated: Option<f64>,
+    }
+
+    #[test]
+    fn a_measurement_reads_back_under_its_key_and_under_no_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = CacheDir::new(dir.path());
+        let measured = Loudness { integrated: Some(-14.25) };
+        save(&cache, Key([1; 32]), &measured).unwrap();
+        assert_eq!(load::<Loudness>(&cache, Key([1; 32])), Some(measured));
+        assert_eq!(load::<Loudness>(&cache, Key([2; 32])), None);
+    }
+
+    #[test]
+    fn a_damaged_moved_or_other_version_record_reads_as_absent() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = CacheDir::new(dir.path());
+        let (first, second) = (Key([1; 32]), Key([2; 32]));
+        save(&cache, first, &Loudness { integrated: None }).unwrap();
+        std::fs::copy(cache.measurement(first), cache.measurement(second)).unwrap();
+        assert_eq!(load::<Loudness>(&cache, second), None, "filed under another key");
+        let text = std::fs::read_to_string(cache.measurement(first)).unwrap();
+        let other = text.replace(r#""version":1"#, r#""version":2"#);
+        std::fs::write(cache.measurement(first), other).unwrap();
+        assert_eq!(load::<Loudness>(&cache, first), None, "another version");
+        std::fs::write(cache.measurement(first), &text[..text.len() / 2]).unwrap();
+        assert_eq!(load::<Loudness>(&cache, first), None, "cut short");
+    }
+}
