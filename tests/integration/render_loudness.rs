@@ -95,3 +95,25 @@ fn a_silent_master_closes_saying_so() {
         "{line}"
     );
 }
+
+#[test]
+fn a_master_limited_in_true_peak_mode_delivers_no_true_peak_over_its_ceiling() {
+    // The stems peak near -8 dBFS; 20 dB of master gain drives the limiter about 12 dB.
+    // The brief's bound is the ceiling + 0.1 dB on `mixdown loudness`, read here from the
+    // float file, so that no word-length rounding helps. The sample-peak mode reads
+    // -0.87 dBTP here, and fails.
+    let work = scratch();
+    write_stem(&work.path().join("a.wav"), 48_000, 3.0, 1);
+    write_stem(&work.path().join("b.wav"), 48_000, 3.0, 2);
+    let master =
+        "master:\n  gain: 20 dB\n  chain:\n    - limiter: { ceiling: -1 dB, true_peak: true }\n";
+    std::fs::write(work.path().join("mix.yaml"), format!("{MIX}{master}")).unwrap();
+    let out = mixdown(work.path(), &["render", "mix.yaml", "--format", "float32"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = measured(work.path(), "out/mix.wav");
+    let (true_peak, sample_peak) =
+        (file["true_peak"].as_f64().unwrap(), file["sample_peak"].as_f64().unwrap());
+    assert!(true_peak <= -0.9, "{file}");
+    assert!(sample_peak > -1.5, "the limiter was driven to its ceiling: {file}");
+    assert_eq!(closing_figures(&stderr(&out), "mix").1, (true_peak * 10.0).round() / 10.0);
+}
