@@ -10,12 +10,13 @@
 //! variants, since their cost depends on the detector and on how often they compress.
 
 use std::hint::black_box;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use mixdown::dsp::chain::step::{KINDS, Step};
-use mixdown::dsp::{Audio, BLOCK_FRAMES, BuildEnv, Context, DecodedFiles, Sidechain};
+use mixdown::dsp::{Audio, BLOCK_FRAMES, BuildEnv, Context, Sidechain};
+use mixdown::ir::step::{DecodedFiles, Step};
+use mixdown::ir::{ContentDigest, ResolvedFile};
+use mixdown::project::{KINDS, RawStep};
 
 const RATE: f64 = 48_000.0;
 
@@ -123,7 +124,12 @@ fn rms_db(left: &[f32], right: &[f32]) -> f64 {
 }
 
 fn step(json: &str) -> Step {
-    serde_json::from_str(json).expect("the benchmark's specs are valid")
+    let raw: RawStep = serde_json::from_str(json).expect("the benchmark's specs are valid");
+    let mut stand_in = |_: &str, written: &str| ResolvedFile {
+        path: written.into(),
+        content: ContentDigest::default(),
+    };
+    Step::lower(&raw, "chain[0]", &mut stand_in)
 }
 
 /// Every impulse response a benchmarked step reads: a 1.5 s decaying noise tail, like a
@@ -142,7 +148,7 @@ impl Plate {
 }
 
 impl DecodedFiles for Plate {
-    fn audio(&self, _: &Path) -> Option<Arc<Audio>> {
+    fn audio(&self, _: &ResolvedFile) -> Option<Arc<Audio>> {
         Some(self.0.clone())
     }
 }

@@ -4,13 +4,15 @@
 //! sorted by their place in the file, for the caller to show.
 
 use std::collections::BTreeMap;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::audio::AudioError;
 use crate::audio::probe::{Probe, probe};
+use crate::cache::file_digest::hash_file;
 use crate::diag::{Diagnostic, Location};
 use crate::graph::{RenderGraph, build};
-use crate::ir::{Mix, TrackInput, lower};
+use crate::ir::{ContentDigest, ContentDigests, Mix, TrackInput, lower};
 use crate::project::{LoadedMix, Rejected, SetAside, load_mix};
 
 /// A project that compiled.
@@ -67,7 +69,7 @@ pub fn resolve(path: &Path) -> Result<Resolved, Broken> {
         Err(Rejected { diagnostics, remainder: None }) => (None, SetAside::default(), diagnostics),
     };
     let mix = loaded.as_ref().map(|loaded| {
-        let (mix, mut found) = lower(loaded);
+        let (mix, mut found) = lower(loaded, &mut HashedOnce::default());
         if !found.iter().any(Diagnostic::is_error) {
             found.extend(probe_sources(loaded, &mix));
         }
@@ -83,6 +85,22 @@ pub fn resolve(path: &Path) -> Result<Resolved, Broken> {
             Ok(Resolved { mix, warnings: diagnostics })
         }
         mix => Err(Broken { diagnostics, files: mix.map(|mix| mix.files()).unwrap_or_default() }),
+    }
+}
+
+/// The digests of the files a mix's chain steps read, each file read once per compile
+/// however many steps name it.
+#[derive(Default)]
+struct HashedOnce(BTreeMap<PathBuf, ContentDigest>);
+
+impl ContentDigests for HashedOnce {
+    fn digest(&mut self, path: &Path) -> io::Result<ContentDigest> {
+        if let Some(&digest) = self.0.get(path) {
+            return Ok(digest);
+        }
+        let digest = ContentDigest(hash_file(path)?.0);
+        self.0.insert(path.to_path_buf(), digest);
+        Ok(digest)
     }
 }
 
@@ -184,7 +202,7 @@ fn probe_sources(loaded: &LoadedMix, mix: &Mix) -> Vec<Diagnostic> {
 #[must_use]
 pub fn locate_audio_file(project: &Path, file: &Path) -> Option<(String, Location)> {
     let loaded = load_mix(project).ok()?;
-    let (mix, _) = lower(&loaded);
+    let (mix, _) = lower(&loaded, &mut HashedOnce::default());
     let (yaml_path, _) = named_files(&mix).into_iter().find(|(_, named)| named == file)?;
     let location = loaded.locate(&yaml_path)?;
     Some((yaml_path, location))

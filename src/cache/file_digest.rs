@@ -216,8 +216,11 @@ struct Hashed {
     digest: Digest,
 }
 
-/// blake3 of a file's bytes.
-fn hash_file(path: &Path) -> io::Result<Digest> {
+/// blake3 of a file's bytes, read once, without the memo.
+///
+/// # Errors
+/// When the file cannot be opened or read.
+pub fn hash_file(path: &Path) -> io::Result<Digest> {
     let mut hasher = blake3::Hasher::new();
     hasher.update_reader(File::open(path)?)?;
     Ok(Digest(*hasher.finalize().as_bytes()))

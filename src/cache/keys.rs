@@ -6,7 +6,7 @@
 //! | the node kind and its canonical parameters (units resolved, so `-3 dB` = `-3.0dB`) | names, comments, key order, YAML formatting |
 //! | the node's sample rate and the resampler's quality | thread count, block size, verbosity |
 //! | the keys of the node's inputs, in declaration order | petgraph indices, absolute paths, mtimes, inodes |
-//! | blake3 of each source file's bytes | where the file lives |
+//! | blake3 of the bytes of each source file and of each file a step reads (an impulse response) | where the file lives |
 //! | an output's length and the fade at an exact cut | its target's name, folder and file format (the delivered file's record adds the format) |
 //!
 //! Parameters are serialized to JSON with sorted map keys (no `HashMap` reaches the
@@ -18,7 +18,6 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::Key;
-use crate::dsp::chain::step::Step;
 use crate::graph::{NodeKind, RenderGraph};
 
 /// Bump when the layout of the key material or of a cache entry changes: entries written
@@ -56,27 +55,6 @@ impl KeyMaterial {
     }
 }
 
-/// A chain as its key sees it: every file a processor reads (an impulse response) enters by
-/// the digest of its bytes, like a source, never by its path.
-fn keyed_chain<E>(
-    chain: &[Step],
-    content_digest: &mut impl FnMut(&std::path::Path) -> Result<String, E>,
-) -> Result<Vec<Step>, E> {
-    let mut chain = chain.to_vec();
-    let mut failure = None;
-    for step in &mut chain {
-        step.visit_mut(&mut |s| {
-            if let Step::Convolution(spec) = s {
-                match content_digest(std::path::Path::new(&spec.ir)) {
-                    Ok(digest) => spec.ir_content = Some(digest),
-                    Err(e) => failure = Some(e),
-                }
-            }
-        });
-    }
-    failure.map_or(Ok(chain), Err)
-}
-
 /// The keys of every node of a graph, by node index.
 #[derive(Debug, Clone)]
 pub struct Keys {
@@ -109,7 +87,7 @@ impl Keys {
                     json!({
                         "clips": clips,
                         "polarity": polarity,
-                        "chain": keyed_chain(chain, &mut content_digest)?,
+                        "chain": chain,
                         "sidechains": sidechains,
                     }),
                 ),
@@ -118,7 +96,7 @@ impl Keys {
                     json!({
                         "feeds": feeds,
                         "gain": gain,
-                        "chain": keyed_chain(chain, &mut content_digest)?,
+                        "chain": chain,
                         "sidechains": sidechains,
                     }),
                 ),
@@ -214,13 +192,19 @@ buses:
     /// The graph and keys of `yaml`, written as `song.yaml` in `dir`, with every audio
     /// file's bytes digested as `content` says (its name by default).
     fn keys_in(dir: &Path, yaml: &str, resampler: &str, content: &str) -> (RenderGraph, Keys) {
-        for file in ["vox.wav", "gtr.wav", "other.wav"] {
+        for file in ["vox.wav", "gtr.wav", "other.wav", "plate.wav", "irs/plate.wav"] {
+            std::fs::create_dir_all(dir.join(file).parent().unwrap()).unwrap();
             std::fs::write(dir.join(file), b"").unwrap();
         }
         let path = dir.join("song.yaml");
         std::fs::write(&path, yaml).unwrap();
         let loaded = load_mix(&path).unwrap_or_else(|r| panic!("{:?}", r.diagnostics));
-        let (mix, diagnostics) = crate::ir::lower(&loaded);
+        let mut step_files = |file: &Path| {
+            let name = file.file_name().unwrap().to_string_lossy();
+            let bytes = format!("{content}:{name}");
+            Ok(crate::ir::ContentDigest(*blake3::hash(bytes.as_bytes()).as_bytes()))
+        };
+        let (mix, diagnostics) = crate::ir::lower(&loaded, &mut step_files);
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         let graph = crate::graph::build(&mix);
         let keys = Keys::compute(&graph, resampler, |file| {
@@ -332,6 +316,40 @@ buses:
         for id in ["source/vox.wav", "track/vox", "bus/vocals", "master", "output"] {
             assert_ne!(key(&graph, &a, id), key(&graph, &b, id), "{id}");
         }
+    }
+
+    /// [`MIX`] with a convolution on the `verb` bus, reading `ir`.
+    fn with_impulse_response(ir: &str) -> String {
+        MIX.replace(
+            "      - lowpass: { freq: 8 kHz }\n",
+            &format!("      - lowpass: {{ freq: 8 kHz }}\n      - convolution: {{ ir: {ir} }}\n"),
+        )
+    }
+
+    #[test]
+    fn an_impulse_responses_bytes_are_in_the_key_and_downstream() {
+        // The test digests a file by its name: `other.wav` holds other bytes than `plate.wav`.
+        let dir = tempfile::tempdir().unwrap();
+        let (graph, a) =
+            keys_in(dir.path(), &with_impulse_response("plate.wav"), "sinc-256", "bytes");
+        let (_, b) = keys_in(dir.path(), &with_impulse_response("other.wav"), "sinc-256", "bytes");
+        for id in ["bus/verb", "master", "output"] {
+            assert_ne!(key(&graph, &a, id), key(&graph, &b, id), "{id}");
+        }
+        assert_eq!(key(&graph, &a, "bus/vocals"), key(&graph, &b, "bus/vocals"));
+    }
+
+    #[test]
+    fn an_impulse_responses_path_is_not_in_the_key() {
+        let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (graph, a) =
+            keys_in(one.path(), &with_impulse_response("irs/plate.wav"), "sinc-256", "bytes");
+        let (moved, b) =
+            keys_in(two.path(), &with_impulse_response("plate.wav"), "sinc-256", "bytes");
+        let verb = graph.find("song/bus/verb").unwrap();
+        assert_eq!(a.key(verb), b.key(moved.find("song/bus/verb").unwrap()));
+        let material = serde_json::to_string(a.material(verb)).unwrap();
+        assert!(!material.contains("plate"), "{material}");
     }
 
     #[test]

@@ -31,15 +31,14 @@ mod tests {
     use serde_json::{Map, Value, json};
 
     use super::*;
-    use crate::dsp::chain::step::Step;
-    use crate::project::{RawBus, RawMaster, RawSend, RawTrack};
+    use crate::project::{RawBus, RawMaster, RawSend, RawStep, RawTrack};
 
     fn read<T: DeserializeOwned + Debug>(value: Value) -> Result<String, String> {
         serde_json::from_value::<T>(value).map(|t| format!("{t:?}")).map_err(|e| e.to_string())
     }
 
     fn read_step(kind: &str, params: Value) -> Result<String, String> {
-        read::<Step>(Value::Object(Map::from_iter([(kind.to_string(), params)])))
+        read::<RawStep>(Value::Object(Map::from_iter([(kind.to_string(), params)])))
     }
 
     /// The smallest valid instance of a definition that has defaults, with `with` added,

@@ -1,18 +1,16 @@
 //! The processors: everything that changes samples inside a node.
 //!
-//! A processor is one file: its spec (the parameters a project writes, with units, read by
-//! serde and hashed into cache keys) and the DSP that runs it. [`chain::step::Step`] lists
-//! them all. The files are grouped by family: [`primitives`] (the building blocks),
+//! A processor is one file: its settings and the DSP that runs them. What a project writes
+//! (the raw step, read by serde) lives in `project`, and the chain step that lists every
+//! processor lives in `ir`. The files are grouped by family: [`primitives`] (the building blocks),
 //! [`filters`] (filters and tone), [`dynamics`], [`space`] (time and space) and [`chain`].
 //! Processors work on planar stereo `f32` blocks with state in `f64` where precision matters.
 //! They allocate when built, never while processing, and give the same output whatever the
 //! block size, because all time-varying behaviour is tied to the absolute frame position.
 //!
-//! This module does no I/O and knows nothing of YAML or caches: the files a step reads
-//! arrive decoded, through [`DecodedFiles`].
-
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+//! This module does no I/O and knows nothing of YAML, files or caches: a processor that
+//! needs a file's audio (an impulse response) is handed it decoded, as [`Audio`], when it
+//! is built.
 
 pub mod chain;
 pub mod dynamics;
@@ -21,8 +19,6 @@ pub mod primitives;
 #[cfg(test)]
 pub(crate) mod probe;
 pub mod space;
-#[cfg(test)]
-mod version_guard;
 
 /// Frames per block when a node streams audio. Processors accept any block size up to
 /// the `max_block` they were built for; this is the size the renderer uses.
@@ -80,8 +76,8 @@ pub trait Processor: Send {
     }
 }
 
-/// The parameters of one processor as written in a project, and how to build it. The
-/// name a chain writes it under is given where it is listed, in [`chain::step`].
+/// The settings of one processor, and how to build it. The name a chain writes it under
+/// is given where it is listed, in `ir::step`.
 pub trait Spec {
     /// Bumped whenever the processor's output changes for the same parameters, so that
     /// cached audio from the old algorithm is never served.
@@ -96,42 +92,15 @@ pub trait Spec {
     }
 }
 
-/// The parameters of a processor that reads files (an impulse response). The engine
-/// decodes the files it names and hands their audio over; the spec then becomes a
-/// [`Spec`] ready to build. Processors never open files themselves.
-pub trait ReadsFiles {
-    /// This spec with the audio of its files in hand.
-    type Loaded: Spec;
+/// The settings of a processor built around the audio of one file (an impulse response).
+/// The engine decodes the file its step names and hands the audio over; processors never
+/// open files themselves.
+pub trait SpecWithFile {
+    /// As [`Spec::VERSION`].
+    const VERSION: u32;
 
-    /// The files it reads, as its step names them.
-    fn files(&self) -> Vec<&Path>;
-
-    /// Takes the decoded audio of its files from `audio`.
-    ///
-    /// # Errors
-    /// When `audio` lacks one of [`Self::files`]: the engine did not load it.
-    fn load(&self, audio: &dyn DecodedFiles) -> Result<Self::Loaded, UnloadedFile>;
-
-    /// The track or bus this processor listens to, if it takes a sidechain.
-    fn sidechain(&self) -> Option<&str> {
-        None
-    }
-}
-
-/// The decoded audio of the files a chain reads, by the path its steps name.
-pub trait DecodedFiles {
-    /// The audio of `file`, planar stereo at the render rate; `None` when not loaded.
-    fn audio(&self, file: &Path) -> Option<Arc<Audio>>;
-}
-
-/// No decoded files, for a chain that reads none.
-#[derive(Debug, Clone, Copy)]
-pub struct NoFiles;
-
-impl DecodedFiles for NoFiles {
-    fn audio(&self, _: &Path) -> Option<Arc<Audio>> {
-        None
-    }
+    /// Builds a processor ready to run, around `audio`, the file's audio at the render rate.
+    fn build(&self, audio: &Audio, env: &BuildEnv) -> Box<dyn Processor>;
 }
 
 /// Decoded audio handed to a processor: planar stereo `f32` at the render rate.
@@ -156,11 +125,6 @@ impl std::fmt::Debug for Audio {
         f.debug_struct("Audio").field("frames", &self.frames()).finish_non_exhaustive()
     }
 }
-
-/// A chain was built without the audio of a file one of its steps reads.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("`{}` was not decoded before its chain was built", .0.display())]
-pub struct UnloadedFile(pub PathBuf);
 
 /// Replaces NaN and infinities by silence and flushes values too small to hear, so that no
 /// processor hands the next one a sample that poisons it.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::{Feed, MASTER, Node, NodeKind, RenderGraph};
-use crate::dsp::chain::step::Step;
+use crate::ir::Step;
 use crate::ir::{Mix, Target, TrackInput};
 use crate::units::{Decibels, Param};
 
@@ -130,10 +130,7 @@ impl Builder<'_> {
     }
 
     fn sidechains(&mut self, chain: &[Step], inputs: &mut Vec<NodeIndex>) -> Vec<String> {
-        let mut names = Vec::new();
-        for step in chain {
-            step.collect_sidechains(&mut names);
-        }
+        let names: Vec<&str> = chain.iter().flat_map(Step::sidechains).collect();
         let mut unique: Vec<String> = Vec::new();
         for name in names {
             if !unique.iter().any(|u| u == name) {

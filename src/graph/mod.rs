@@ -21,9 +21,8 @@ pub use build::{GraphBuilder, build};
 pub use names::UnknownNode;
 pub use print::{to_dot, to_text};
 
-use crate::dsp::chain::step::Step;
 pub use crate::ir::MASTER;
-use crate::ir::{Clip, Length};
+use crate::ir::{Clip, Length, Step};
 use crate::units::{Decibels, Pan, Param, Polarity};
 
 /// The render graph of one or more mixes.
@@ -51,7 +50,7 @@ impl RenderGraph {
             .find(|&i| matches!(&self.graph[i].kind, NodeKind::Output { name: n, .. } if n == name))
     }
 
-    /// Every file the render reads: sources, and the impulse responses of convolution steps.
+    /// Every file the render reads: sources, and the files chain steps read.
     #[must_use]
     pub fn files(&self) -> Vec<PathBuf> {
         let mut files = Vec::new();
@@ -59,9 +58,8 @@ impl RenderGraph {
             match &node.kind {
                 NodeKind::Source { file } => files.push(file.clone()),
                 NodeKind::Track { chain, .. } | NodeKind::Sum { chain, .. } => {
-                    for step in chain {
-                        step.collect_files(&mut files);
-                    }
+                    let read = chain.iter().flat_map(Step::files);
+                    files.extend(read.map(|file| file.path.clone()));
                 }
                 NodeKind::Output { .. } => {}
             }

@@ -38,17 +38,13 @@ pub fn to_dot(graph: &RenderGraph) -> String {
 }
 
 fn describe(node: &Node) -> String {
-    let chain = |steps: &[crate::dsp::chain::step::Step]| {
+    let chain = |steps: &[crate::ir::Step]| {
         if steps.is_empty() {
             String::new()
         } else {
             format!(
                 " [{}]",
-                steps
-                    .iter()
-                    .map(crate::dsp::chain::step::Step::kind)
-                    .collect::<Vec<_>>()
-                    .join(" > ")
+                steps.iter().map(crate::ir::Step::kind).collect::<Vec<_>>().join(" > ")
             )
         }
     };

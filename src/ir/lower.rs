@@ -6,20 +6,22 @@ use std::path::{Path, PathBuf};
 use super::levels::check_levels;
 use super::routing::{Edge, find_cycle};
 use super::{
-    Bus, Clip, DEFAULT_CUT_FADE_SECONDS, DEFAULT_SAMPLE_RATE, Fader, Length, MASTER, Master, Mix,
-    Send, Target, Track, TrackInput,
+    Bus, Clip, ContentDigest, ContentDigests, DEFAULT_CUT_FADE_SECONDS, DEFAULT_SAMPLE_RATE, Fader,
+    Length, MASTER, Master, Mix, ResolvedFile, Send, Step, Target, Track, TrackInput,
 };
 use crate::diag::{Diagnostic, suggest};
-use crate::dsp::chain::step::Step;
-use crate::project::{LoadedMix, RawSend};
+use crate::project::{LoadedMix, RawSend, RawStep};
 use crate::units::{Decibels, Pan, Param};
 
 /// Resolves `loaded`. Returns the mix and every diagnostic found (warnings included). A
 /// mix with errors is complete but not to be rendered: whatever was wrong stands in as
 /// something harmless (an unknown bus as the master, a missing file as its path).
+///
+/// Each file a chain step reads is resolved once, with the digest `digests` gives of its
+/// bytes (a missing or unreadable one stands in as an all-zero digest, with its error).
 #[must_use]
-pub fn lower(loaded: &LoadedMix) -> (Mix, Vec<Diagnostic>) {
-    let mut cx = Lowering { loaded, diagnostics: check_levels(loaded) };
+pub fn lower(loaded: &LoadedMix, digests: &mut dyn ContentDigests) -> (Mix, Vec<Diagnostic>) {
+    let mut cx = Lowering { loaded, digests, diagnostics: check_levels(loaded) };
     let mix = cx.mix();
     cx.diagnostics.sort_by_key(|d| d.location.as_ref().map(|l| (l.line, l.column)));
     (mix, cx.diagnostics)
@@ -27,6 +29,7 @@ pub fn lower(loaded: &LoadedMix) -> (Mix, Vec<Diagnostic>) {
 
 struct Lowering<'a> {
     loaded: &'a LoadedMix,
+    digests: &'a mut dyn ContentDigests,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -219,19 +222,35 @@ impl Lowering<'_> {
         }
     }
 
-    /// A chain with the files its processors read (impulse responses) resolved against the
-    /// project file and checked.
-    fn chain(&mut self, yaml_path: &str, steps: &[Step]) -> Vec<Step> {
-        let mut steps = steps.to_vec();
-        for (i, step) in steps.iter_mut().enumerate() {
-            step.visit_mut(&mut |s| {
-                if let Step::Convolution(spec) = s {
-                    let at = format!("{yaml_path}[{i}].convolution.ir");
-                    spec.ir = self.file(&at, &spec.ir).to_string_lossy().into_owned();
-                }
-            });
+    /// A lowered chain, with the files its steps read resolved.
+    fn chain(&mut self, yaml_path: &str, steps: &[RawStep]) -> Vec<Step> {
+        let mut lowered = Vec::with_capacity(steps.len());
+        for (i, raw) in steps.iter().enumerate() {
+            let mut resolve = |at: &str, written: &str| self.resolve(at, written);
+            lowered.push(Step::lower(raw, &format!("{yaml_path}[{i}]"), &mut resolve));
         }
-        steps
+        lowered
+    }
+
+    /// A file a step reads: resolved against the project file, checked, and its bytes'
+    /// digest taken.
+    fn resolve(&mut self, yaml_path: &str, written: &str) -> ResolvedFile {
+        let path = self.file(yaml_path, written);
+        let content = if path.is_file() {
+            self.digests.digest(&path).unwrap_or_else(|e| {
+                self.error(
+                    "unreadable-file",
+                    yaml_path,
+                    format!("cannot read `{}`: {e}", path.display()),
+                )
+                .with_label_in_place("cannot be read")
+                .help = Some("check that the file is readable, or point to another file".into());
+                ContentDigest::default()
+            })
+        } else {
+            ContentDigest::default()
+        };
+        ResolvedFile { path, content }
     }
 
     /// Resolves a file relative to the project file and checks that it exists.
@@ -417,8 +436,7 @@ fn sidechain_uses(loaded: &LoadedMix) -> Vec<(String, String, String)> {
     let mut uses = Vec::new();
     for (path, owner, chain) in chains {
         for (i, step) in chain.iter().enumerate() {
-            let mut names = Vec::new();
-            step.collect_sidechains(&mut names);
+            let names = step.sidechains();
             let step_path = format!("{path}.chain[{i}].{}.sidechain", step.kind());
             uses.extend(
                 names.into_iter().map(|n| (owner.clone(), step_path.clone(), n.to_string())),
@@ -454,4 +472,52 @@ fn tidy(path: &Path) -> PathBuf {
 /// The project file's stem, used in node ids and output names.
 fn mix_id(path: &Path) -> String {
     path.file_stem().and_then(|s| s.to_str()).unwrap_or("mix").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+    use crate::project::load_mix;
+
+    const MIX: &str = "mix: Room\ntracks:\n  a:\n    source: a.wav\n    chain:\n      - convolution: { ir: irs/plate.wav }\n";
+
+    fn lowered_with(digests: &mut dyn ContentDigests) -> (Mix, Vec<Diagnostic>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("irs")).unwrap();
+        std::fs::write(dir.path().join("a.wav"), b"").unwrap();
+        std::fs::write(dir.path().join("irs/plate.wav"), b"").unwrap();
+        std::fs::write(dir.path().join("song.yaml"), MIX).unwrap();
+        let loaded = load_mix(&dir.path().join("song.yaml")).unwrap();
+        lower(&loaded, digests)
+    }
+
+    #[test]
+    fn a_file_a_step_reads_is_lowered_with_its_digest() {
+        let mut asked = Vec::new();
+        let mut digests = |path: &Path| {
+            asked.push(path.to_path_buf());
+            Ok(ContentDigest([3; 32]))
+        };
+        let (mix, diagnostics) = lowered_with(&mut digests);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let files = mix.tracks[0].chain[0].files();
+        assert_eq!(files.len(), 1);
+        assert!(files[0].path.ends_with("irs/plate.wav"), "{}", files[0].path.display());
+        assert_eq!(files[0].content, ContentDigest([3; 32]));
+        assert_eq!(asked, [files[0].path.clone()]);
+    }
+
+    #[test]
+    fn an_unreadable_file_is_an_error_at_the_line_that_names_it() {
+        let mut digests =
+            |_: &Path| Err::<ContentDigest, _>(io::Error::from(io::ErrorKind::PermissionDenied));
+        let (_, diagnostics) = lowered_with(&mut digests);
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+        let error = &diagnostics[0];
+        assert_eq!(error.code, "unreadable-file");
+        assert_eq!(error.yaml_path.as_deref(), Some("tracks.a.chain[0].convolution.ir"));
+        assert_eq!(error.location.as_ref().map(|l| l.line), Some(6));
+    }
 }

@@ -5,14 +5,19 @@
 
 mod levels;
 mod lower;
+mod resolved_file;
 mod routing;
+pub mod step;
+#[cfg(test)]
+mod version_guard;
 
 use std::path::PathBuf;
 
 pub use levels::MAX_LEVEL_DB;
 pub use lower::lower;
+pub use resolved_file::{ContentDigest, ContentDigests, ResolvedFile};
+pub use step::Step;
 
-use crate::dsp::chain::step::Step;
 use crate::units::{Decibels, Pan, Param, Polarity};
 
 /// How long the render runs.
@@ -49,7 +54,7 @@ pub struct Mix {
 }
 
 impl Mix {
-    /// Every file the mix names: sources, clips and the impulse responses of its chains.
+    /// Every file the mix names: sources, clips and the files its chains' steps read.
     #[must_use]
     pub fn files(&self) -> Vec<PathBuf> {
         let mut files = Vec::new();
@@ -62,7 +67,7 @@ impl Mix {
         let chains = self.tracks.iter().map(|t| &t.chain);
         let chains = chains.chain(self.buses.iter().map(|b| &b.chain));
         for step in chains.chain([&self.master.chain]).flatten() {
-            step.collect_files(&mut files);
+            files.extend(step.files().into_iter().map(|f| f.path.clone()));
         }
         files
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::dsp::chain::step::Step;
+use super::step::RawStep;
 use crate::units::{Decibels, Pan, Param, Polarity, SampleRate, Seconds, Tempo, TimeMs};
 
 /// A mix: stems on tracks, their processing, buses, sends and the master chain.
@@ -63,7 +63,8 @@ pub struct RawTrack {
     pub polarity: Polarity,
     /// The processing chain, in order.
     #[serde(default)]
-    pub chain: Vec<Step>,
+    #[schemars(extend("default" = []))]
+    pub chain: Vec<RawStep>,
     /// The bus this track feeds (default: the master).
     pub to: Option<String>,
     /// Sends to buses.
@@ -117,7 +118,8 @@ pub struct RawBus {
     pub mute: bool,
     /// The processing chain, in order.
     #[serde(default)]
-    pub chain: Vec<Step>,
+    #[schemars(extend("default" = []))]
+    pub chain: Vec<RawStep>,
     /// The bus this bus feeds (default: the master).
     pub to: Option<String>,
     /// Sends to other buses.
@@ -133,5 +135,6 @@ pub struct RawMaster {
     pub gain: Option<Param<Decibels>>,
     /// The master chain, in order.
     #[serde(default)]
-    pub chain: Vec<Step>,
+    #[schemars(extend("default" = []))]
+    pub chain: Vec<RawStep>,
 }

@@ -3,8 +3,8 @@
 //! the costliest remaining path first, and a node that runs alone splits its chain where
 //! the two halves cost about the same. Only the proportions matter.
 
-use crate::dsp::chain::step::Step;
 use crate::graph::NodeKind;
+use crate::ir::Step;
 
 /// The cost per frame of running a node of this kind: its own reading and writing, plus
 /// its chain.
@@ -67,11 +67,7 @@ pub fn balanced_split(overhead: u64, chain: &[Step]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dsp::chain::step::Step;
-
-    fn steps(json: &str) -> Vec<Step> {
-        serde_json::from_str(json).unwrap()
-    }
+    use crate::ir::step::lowered as steps;
 
     #[test]
     fn a_master_chain_splits_before_the_limiter_when_the_front_reads_many_inputs() {

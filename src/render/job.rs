@@ -15,10 +15,10 @@ use super::stream::{Produced, SidechainInput, Sink, run_chain};
 use crate::cache::keys::Keys;
 use crate::cache::manifest::{Description, Measurements};
 use crate::cache::store::{EntryWriter, Store};
-use crate::dsp::chain::series::Chain;
-use crate::dsp::chain::step::Step;
+
 use crate::dsp::{BLOCK_FRAMES, BuildEnv};
 use crate::graph::{NodeKind, RenderGraph};
+use crate::ir::step::{Step, build_chain};
 
 /// One node's render, with access to the graph, the keys and the cache.
 pub struct Job<'a> {
@@ -120,13 +120,13 @@ impl<'a> Job<'a> {
         };
         let produced = if let Some(k) = split {
             std::thread::scope(|scope| {
-                let front = Chain::build(&chain[..k], &env, &files)?;
-                let back = Chain::build(&chain[k..], &env, &files)?;
+                let front = build_chain(&chain[..k], &env, &files)?;
+                let back = build_chain(&chain[k..], &env, &files)?;
                 let mut staged = StagedChain::start(scope, front, back, BLOCK_FRAMES);
                 run_chain(&mut staged, input_frames, rate, &mut sidechain_inputs, &mut sink, fill)
             })
         } else {
-            let mut whole = Chain::build(chain, &env, &files)?;
+            let mut whole = build_chain(chain, &env, &files)?;
             run_chain(&mut whole, input_frames, rate, &mut sidechain_inputs, &mut sink, fill)
         }?;
         if let Some(entry) = sink.entry {

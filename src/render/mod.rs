@@ -95,7 +95,7 @@ pub enum NodeError {
     },
     /// A chain was built without the audio of a file it reads: a bug in the engine.
     #[error(transparent)]
-    Unloaded(#[from] crate::dsp::UnloadedFile),
+    Unloaded(#[from] crate::ir::step::UnloadedFile),
     /// The node's own cache entry could not be written (the error names where). A render
     /// meeting this can always run again without the cache.
     #[error("cannot write to the cache: {0}")]

@@ -112,16 +112,15 @@ impl Processor for StagedChain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dsp::chain::step::Step;
+    use crate::dsp::BuildEnv;
     use crate::dsp::probe::{bits, noise};
-    use crate::dsp::{BuildEnv, NoFiles};
+    use crate::ir::step::{NoFiles, build_chain, lowered};
 
     const BLOCK: usize = 256;
 
     fn chain(json: &str) -> Chain {
-        let steps: Vec<Step> = serde_json::from_str(json).unwrap();
-        Chain::build(&steps, &BuildEnv { sample_rate: 48_000.0, max_block: BLOCK }, &NoFiles)
-            .unwrap()
+        let env = BuildEnv { sample_rate: 48_000.0, max_block: BLOCK };
+        build_chain(&lowered(json), &env, &NoFiles).unwrap()
     }
 
     fn run(processor: &mut dyn Processor, input: &[f32]) -> Vec<f32> {

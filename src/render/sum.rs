@@ -8,9 +8,9 @@ use super::inputs::{Lent, Spare, Stream};
 use super::job::Job;
 use crate::dsp::BLOCK_FRAMES;
 use crate::dsp::chain::gain::{apply_gain, gain_into};
-use crate::dsp::chain::step::Step;
 use crate::dsp::primitives::curve::{Curve, GainCurve};
 use crate::graph::Feed;
+use crate::ir::Step;
 use crate::units::{Decibels, Param};
 
 /// Inputs added in one pass over the sum, at most: each input that shares a pass saves a

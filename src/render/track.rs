@@ -6,9 +6,9 @@ use super::inputs::{Stream, count_frames};
 use super::job::Job;
 use super::stream::read_full;
 use crate::dsp::BLOCK_FRAMES;
-use crate::dsp::chain::step::Step;
 use crate::graph::NodeKind;
 use crate::ir::Clip;
+use crate::ir::Step;
 use crate::units::Polarity;
 
 /// A clip being played: where it sits in frames and the stream it reads.

@@ -6,8 +6,9 @@ use std::path::Path;
 use std::process::Command;
 
 use mixdown::audio::wav::{WavFormat, WavWriter};
-use mixdown::dsp::chain::step::Step;
-use mixdown::dsp::{BuildEnv, Context, NoFiles};
+use mixdown::dsp::{BuildEnv, Context};
+use mixdown::ir::step::{NoFiles, Step};
+use mixdown::project::RawStep;
 
 use crate::support::{read_audio, scratch};
 
@@ -41,7 +42,8 @@ fn test_signal(seconds: f64) -> (Vec<f32>, Vec<f32>) {
 }
 
 fn ours(spec: &str, left: &[f32], right: &[f32]) -> (Vec<f32>, Vec<f32>) {
-    let step: Step = serde_json::from_str(spec).unwrap();
+    let raw: RawStep = serde_json::from_str(spec).unwrap();
+    let step = Step::lower(&raw, "chain[0]", &mut |_, _| unreachable!("the step reads no file"));
     let env = BuildEnv { sample_rate: f64::from(RATE), max_block: 4096 };
     let mut p = step.build(&env, &NoFiles).expect("the step reads no file");
     let (mut l, mut r) = (left.to_vec(), right.to_vec());

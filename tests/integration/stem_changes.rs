@@ -14,7 +14,7 @@ use mixdown::cache::folder::CacheDir;
 use mixdown::cache::keys::Keys;
 use mixdown::cache::store::Store;
 use mixdown::graph::{RenderGraph, build};
-use mixdown::ir::lower;
+use mixdown::ir::{ContentDigest, lower};
 use mixdown::project::load_mix;
 use mixdown::render::{Delivery, Progress, RenderError, Settings, render};
 
@@ -31,7 +31,9 @@ impl Progress for Silent {
 /// each stem hashed as it is on disk now.
 fn graph_and_keys(project: &Path) -> (RenderGraph, Keys) {
     let loaded = load_mix(project).unwrap_or_else(|_| panic!("{} loads", project.display()));
-    let (mix, diagnostics) = lower(&loaded);
+    let mut digests =
+        |path: &Path| std::fs::read(path).map(|b| ContentDigest(*blake3::hash(&b).as_bytes()));
+    let (mix, diagnostics) = lower(&loaded, &mut digests);
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let graph = build(&mix);
     let keys = Keys::compute(&graph, mixdown::audio::resample::RESAMPLER_QUALITY, |path| {

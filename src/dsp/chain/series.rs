@@ -1,8 +1,7 @@
 //! Processors run in series, and `parallel` branches summed.
 
-use super::step::Step;
 use crate::dsp::primitives::delay_line::DelayLine;
-use crate::dsp::{BuildEnv, Context, DecodedFiles, Processor, UnloadedFile};
+use crate::dsp::{BuildEnv, Context, Processor};
 
 /// Processors applied in order, block by block, in place.
 pub struct Chain {
@@ -10,17 +9,10 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// Builds every step of `steps`, with the decoded audio of the files they read.
-    ///
-    /// # Errors
-    /// When `files` lacks a file a step reads.
-    pub fn build(
-        steps: &[Step],
-        env: &BuildEnv,
-        files: &dyn DecodedFiles,
-    ) -> Result<Self, UnloadedFile> {
-        let processors = steps.iter().map(|s| s.build(env, files)).collect::<Result<_, _>>()?;
-        Ok(Self { processors })
+    /// The processors, to run in this order.
+    #[must_use]
+    pub fn new(processors: Vec<Box<dyn Processor>>) -> Self {
+        Self { processors }
     }
 }
 
@@ -53,17 +45,9 @@ impl Parallel {
     /// Bumped when the way branches are combined changes.
     pub const VERSION: u32 = 1;
 
-    /// Builds each branch with its latency compensation.
-    ///
-    /// # Errors
-    /// When `files` lacks a file a step reads.
-    pub fn build(
-        branches: &[Vec<Step>],
-        env: &BuildEnv,
-        files: &dyn DecodedFiles,
-    ) -> Result<Self, UnloadedFile> {
-        let chains: Vec<Chain> =
-            branches.iter().map(|b| Chain::build(b, env, files)).collect::<Result<_, _>>()?;
+    /// The branches `chains`, each delayed to the latency of the slowest.
+    #[must_use]
+    pub fn new(chains: Vec<Chain>, env: &BuildEnv) -> Self {
         let latency = chains.iter().map(Processor::latency).max().unwrap_or(0);
         let branches = chains
             .into_iter()
@@ -73,7 +57,7 @@ impl Parallel {
             })
             .collect();
         let buffer = || [vec![0.0; env.max_block], vec![0.0; env.max_block]];
-        Ok(Self { branches, latency, input: buffer(), scratch: buffer() })
+        Self { branches, latency, input: buffer(), scratch: buffer() }
     }
 }
 
@@ -113,7 +97,7 @@ impl Processor for Parallel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dsp::NoFiles;
+    use crate::dsp::Spec;
     use crate::dsp::chain::gain::GainSpec;
     use crate::units::{Decibels, Param};
 
@@ -123,8 +107,9 @@ mod tests {
 
     #[test]
     fn a_dry_branch_plus_a_silenced_branch_is_the_input() {
-        let silence = Step::Gain(GainSpec(Param::Constant(Decibels(f64::NEG_INFINITY))));
-        let mut p = Parallel::build(&[vec![], vec![silence]], &env(), &NoFiles).unwrap();
+        let silence = GainSpec(Param::Constant(Decibels(f64::NEG_INFINITY))).build(&env());
+        let branches = vec![Chain::new(vec![]), Chain::new(vec![silence])];
+        let mut p = Parallel::new(branches, &env());
         let (mut l, mut r) = (vec![0.5f32; 8], vec![-0.5f32; 8]);
         p.process(&mut l, &mut r, &Context::default());
         assert_eq!(l, vec![0.5; 8]);
@@ -133,7 +118,7 @@ mod tests {
 
     #[test]
     fn two_dry_branches_double_the_input() {
-        let mut p = Parallel::build(&[vec![], vec![]], &env(), &NoFiles).unwrap();
+        let mut p = Parallel::new(vec![Chain::new(vec![]), Chain::new(vec![])], &env());
         let (mut l, mut r) = (vec![0.25f32; 8], vec![0.125f32; 8]);
         p.process(&mut l, &mut r, &Context::default());
         assert_eq!(l, vec![0.5; 8]);

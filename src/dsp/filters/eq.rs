@@ -348,8 +348,8 @@ mod tests {
     use std::f64::consts::PI;
 
     use super::*;
-    use crate::dsp::chain::step::Step;
     use crate::dsp::primitives::biquad::measure::{self, audio_band};
+    use crate::project::RawStep;
     use crate::units::{Automation, Point, Scalar, Seconds};
 
     const RATES: [f64; 3] = [44_100.0, 48_000.0, 96_000.0];
@@ -596,14 +596,14 @@ mod tests {
 
     #[test]
     fn the_contract_examples_load_as_chain_steps() {
-        let step: Step = serde_json::from_str(
+        let step: RawStep = serde_json::from_str(
             r#"{ "eq": [ { "type": "peak", "freq": "62 Hz", "gain": "3 dB", "q": 1.4 },
                          { "type": "high_shelf", "freq": "6 kHz", "gain": "2 dB" },
                          { "type": "highpass", "freq": "90 Hz" } ] }"#,
         )
         .unwrap();
         assert_eq!(step.kind(), "eq");
-        let Step::Eq(EqSpec(bands)) = step else { panic!("not an eq") };
+        let RawStep::Eq(EqSpec(bands)) = step else { panic!("not an eq") };
         assert_eq!(bands.len(), 3);
         assert_eq!(bands[2].slope, Slope(12));
     }

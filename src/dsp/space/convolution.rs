@@ -1,23 +1,16 @@
 //! `convolution`: a stereo impulse response applied by uniformly partitioned FFT
 //! convolution (overlap-save with a frequency-domain delay line).
 //!
-//! This module never reads files. The spec names the IR file; the engine decodes it and
-//! hands the audio to [`ConvolutionSpec::load`], which gives the [`LoadedConvolution`]
-//! that builds the processor. The spec serializes the IR file's content digest
-//! (`ir_content`, filled in by the engine for the cache key), never its path.
+//! This module never reads files: the engine decodes the impulse response the step names
+//! and hands its audio to [`SpecWithFile::build`].
 
-use std::path::Path;
 use std::sync::Arc;
 
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 use crate::dsp::primitives::ring::Ring;
-use crate::dsp::{
-    Audio, BuildEnv, Context, DecodedFiles, Processor, ReadsFiles, Spec, UnloadedFile, sanitize,
-};
+use crate::dsp::{Audio, BuildEnv, Context, Processor, SpecWithFile, sanitize};
 use crate::units::{Share, TimeMs};
 
 /// Partitions are about this many times shorter than the IR, within the bounds below:
@@ -25,65 +18,21 @@ use crate::units::{Share, TimeMs};
 const PARTITIONS_TARGET: usize = 32;
 const PARTITION_FRAMES: (usize, usize) = (64, 4096);
 
-/// `- convolution: { ir: irs/plate.wav, mix: 30% }`.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConvolutionSpec {
-    /// The impulse response: an audio file, relative to the project file. Mono files
-    /// apply to both channels. Only its content enters the cache key, never its path.
-    #[serde(skip_serializing)]
-    pub ir: String,
-    /// The blake3 digest of the IR file's bytes, filled in by the engine for the cache key.
-    #[serde(skip_deserializing, skip_serializing_if = "Option::is_none")]
-    #[schemars(skip)]
-    pub ir_content: Option<String>,
+/// A convolution's settings besides its impulse response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvolutionSettings {
     /// The share of the convolved signal in the output; the dry share is delayed to match.
-    #[serde(default = "all_wet")]
-    pub mix: Share,
-    /// Silence added before the impulse response.
-    #[serde(default = "no_predelay")]
-    pub predelay: TimeMs,
-}
-
-fn all_wet() -> Share {
-    Share(1.0)
-}
-
-fn no_predelay() -> TimeMs {
-    TimeMs(0.0)
-}
-
-impl ReadsFiles for ConvolutionSpec {
-    type Loaded = LoadedConvolution;
-
-    fn files(&self) -> Vec<&Path> {
-        vec![Path::new(&self.ir)]
-    }
-
-    fn load(&self, audio: &dyn DecodedFiles) -> Result<LoadedConvolution, UnloadedFile> {
-        let ir =
-            audio.audio(Path::new(&self.ir)).ok_or_else(|| UnloadedFile(self.ir.clone().into()))?;
-        Ok(LoadedConvolution { ir, mix: self.mix, predelay: self.predelay })
-    }
-}
-
-/// A convolution with its impulse response decoded, ready to build.
-#[derive(Debug, Clone)]
-pub struct LoadedConvolution {
-    /// The decoded impulse response at the render rate.
-    pub ir: Arc<Audio>,
-    /// The share of the convolved signal in the output.
     pub mix: Share,
     /// Silence added before the impulse response.
     pub predelay: TimeMs,
 }
 
-impl Spec for LoadedConvolution {
+impl SpecWithFile for ConvolutionSettings {
     const VERSION: u32 = 1;
 
-    fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
+    fn build(&self, ir: &Audio, env: &BuildEnv) -> Box<dyn Processor> {
         let predelay = (self.predelay.seconds() * env.sample_rate).round() as usize;
-        Box::new(Convolution::new(&self.ir, predelay, self.mix.0))
+        Box::new(Convolution::new(ir, predelay, self.mix.0))
     }
 }
 
@@ -264,6 +213,7 @@ impl Processor for Convolution {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dsp::Spec;
     use crate::dsp::probe::{
         assert_block_size_independent, assert_non_finite_input_is_silence, impulse, noise, render,
         render_spec,
@@ -271,8 +221,20 @@ mod tests {
 
     const FS: f64 = 48000.0;
 
-    fn spec(ir: Audio, mix: f64, predelay_s: f64) -> LoadedConvolution {
-        LoadedConvolution { ir: Arc::new(ir), mix: Share(mix), predelay: TimeMs(predelay_s) }
+    /// A convolution with its impulse response in hand, built as a [`Spec`] so that the
+    /// probe's helpers can run it.
+    struct WithIr(Audio, ConvolutionSettings);
+
+    impl Spec for WithIr {
+        const VERSION: u32 = ConvolutionSettings::VERSION;
+
+        fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
+            self.1.build(&self.0, env)
+        }
+    }
+
+    fn spec(ir: Audio, mix: f64, predelay_s: f64) -> WithIr {
+        WithIr(ir, ConvolutionSettings { mix: Share(mix), predelay: TimeMs(predelay_s) })
     }
 
     /// A decaying random IR of `frames` taps per channel.
@@ -283,7 +245,7 @@ mod tests {
         Audio { left: decay(noise(frames, 21)), right: decay(noise(frames - 300, 22)) }
     }
 
-    fn latency(spec: &LoadedConvolution) -> usize {
+    fn latency(spec: &WithIr) -> usize {
         spec.build(&BuildEnv { sample_rate: FS, max_block: 4096 }).latency()
     }
 
@@ -363,39 +325,5 @@ mod tests {
     #[test]
     fn a_nan_or_infinite_input_sample_is_treated_as_silence() {
         assert_non_finite_input_is_silence(&spec(random_ir(500), 1.0, 0.0), FS);
-    }
-
-    /// The decoded files of a test: one, or none.
-    struct Files(Option<Arc<Audio>>);
-
-    impl DecodedFiles for Files {
-        fn audio(&self, file: &Path) -> Option<Arc<Audio>> {
-            self.0.clone().filter(|_| file == Path::new("irs/plate.wav"))
-        }
-    }
-
-    #[test]
-    fn building_without_the_decoded_response_is_an_error_not_a_panic() {
-        let s: ConvolutionSpec = serde_json::from_str(r#"{ "ir": "irs/plate.wav" }"#).unwrap();
-        assert_eq!(s.load(&Files(None)).unwrap_err(), UnloadedFile("irs/plate.wav".into()));
-        let ir = Arc::new(random_ir(400));
-        let loaded = s.load(&Files(Some(ir.clone()))).unwrap();
-        assert!(Arc::ptr_eq(&loaded.ir, &ir));
-    }
-
-    #[test]
-    fn the_spec_reads_the_path_but_keys_only_the_content() {
-        let s: ConvolutionSpec =
-            serde_json::from_str(r#"{ "ir": "irs/plate.wav", "mix": "30%", "predelay": "5 ms" }"#)
-                .unwrap();
-        assert_eq!(s.ir, "irs/plate.wav");
-        assert_eq!(s.files(), [Path::new("irs/plate.wav")]);
-        let keyed = ConvolutionSpec { ir_content: Some("ab12".into()), ..s };
-        let json = serde_json::to_string(&keyed).unwrap();
-        assert_eq!(json, r#"{"ir_content":"ab12","mix":0.3,"predelay":0.005}"#);
-        assert!(
-            serde_json::from_str::<ConvolutionSpec>(r#"{ "ir": "a.wav", "ir_content": "x" }"#)
-                .is_err()
-        );
     }
 }

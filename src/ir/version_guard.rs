@@ -8,11 +8,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
 use std::sync::Arc;
 
-use super::{Audio, BuildEnv, Context, DecodedFiles, Sidechain};
-use crate::dsp::chain::step::Step;
+use super::ResolvedFile;
+use super::step::{DecodedFiles, Step, lowered};
+use crate::dsp::{Audio, BuildEnv, Context, Sidechain};
 
 const RATE: f64 = 48_000.0;
 const FRAMES: usize = 24_000;
@@ -86,14 +86,15 @@ fn digest(step: &Step) -> String {
 }
 
 fn step(json: &str) -> Step {
-    serde_json::from_str(json).expect("the guard's specs are valid")
+    let mut steps = lowered(&format!("[{json}]"));
+    steps.pop().expect("the guard's specs are valid")
 }
 
 /// Every file a guarded step reads decodes to the same short decaying response.
 struct GuardFiles;
 
 impl DecodedFiles for GuardFiles {
-    fn audio(&self, _: &Path) -> Option<Arc<Audio>> {
+    fn audio(&self, _: &ResolvedFile) -> Option<Arc<Audio>> {
         let decay = |phase: f32| -> Vec<f32> {
             (0..2400).map(|n| (n as f32 * phase).sin() * (-(n as f32) / 300.0).exp()).collect()
         };
@@ -104,7 +105,7 @@ impl DecodedFiles for GuardFiles {
 #[test]
 fn no_processor_changes_its_output_without_a_new_version() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots/processor-digests.txt");
-    let mut table = String::from("# kind version output-digest (see src/dsp/version_guard.rs)\n");
+    let mut table = String::from("# kind version output-digest (see src/ir/version_guard.rs)\n");
     let mut current = BTreeMap::new();
     let labelled = SPECS.iter().map(|json| (step(json).kind(), *json));
     for (label, json) in labelled.chain(MODES.iter().copied()) {
@@ -143,7 +144,7 @@ fn no_processor_changes_its_output_without_a_new_version() {
 #[test]
 fn every_processor_kind_is_guarded() {
     let guarded: Vec<&str> = SPECS.iter().map(|json| step(json).kind()).collect();
-    for kind in crate::dsp::chain::step::KINDS {
+    for kind in crate::project::KINDS {
         assert!(guarded.contains(kind), "add a `{kind}` spec to the version guard");
     }
 }
