@@ -1,7 +1,7 @@
 //! The processors: everything that changes samples inside a node.
 //!
 //! A processor is one file: its settings and the DSP that runs them. What a project writes
-//! (the raw step, read by serde) lives in `project`, and the chain step that lists every
+//! (the raw step) lives in `project`, and the chain step that lists every
 //! processor lives in `ir`. The files are grouped by family: [`primitives`] (the building blocks),
 //! [`filters`] (filters and tone), [`dynamics`], [`space`] (time and space) and [`chain`].
 //! Processors work on planar stereo `f32` blocks with state in `f64` where precision matters.

@@ -17,7 +17,7 @@ use super::resolved_file::ResolvedFile;
 use crate::dsp::chain::series::{Chain, Parallel};
 use crate::dsp::{Audio, BuildEnv, Processor, Spec, SpecWithFile};
 use crate::project::RawStep;
-use crate::project::step::{NamesFile, for_each_step, sidechain_of};
+use crate::project::step::{Lower, NamesFile, for_each_step};
 
 /// The parameters of a step built around a file's audio, with that file resolved. Its key
 /// form is the parameters as written, units resolved, with the file's digest as `file`.
@@ -28,6 +28,18 @@ pub struct WithFile<R> {
     pub params: R,
     /// The file the step reads.
     pub file: ResolvedFile,
+}
+
+/// A step's raw parameters with the settings they lower to. Its key form is the raw
+/// parameters, units resolved; the processor is built from the settings.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct Lowered<R: Lower> {
+    /// The parameters as the mix writes them.
+    pub params: R,
+    /// The settings the processor is built from.
+    #[serde(skip)]
+    pub settings: R::Settings,
 }
 
 /// The decoded audio of the files a chain reads.
@@ -51,18 +63,23 @@ impl DecodedFiles for NoFiles {
 #[error("`{}` was not decoded before its chain was built", .0.display())]
 pub struct UnloadedFile(pub PathBuf);
 
-/// A step's lowered payload: its raw settings, or those with their file resolved.
-macro_rules! lowered {
-    ($raw:ty) => { $raw };
-    ($raw:ty, $file:ident) => { WithFile<$raw> };
+/// A step's lowered payload: its raw parameters with its settings, or with its file
+/// resolved; a processor not yet split keeps its one type.
+macro_rules! payload {
+    (unsplit, $raw:ty) => { $raw };
+    (lowered, $raw:ty) => { Lowered<$raw> };
+    (reading_file, $raw:ty) => { WithFile<$raw> };
 }
 
 /// Lowers one payload; a file is resolved by `resolve(yaml_path, written)`.
 macro_rules! lower_payload {
-    ($raw:ident: $ty:ty, $at:ident, $name:literal, $resolve:ident) => {
+    (unsplit, $raw:ident: $ty:ty, $at:ident, $name:literal, $resolve:ident) => {
         $raw.clone()
     };
-    ($raw:ident: $ty:ty, $at:ident, $name:literal, $resolve:ident, $file:ident) => {
+    (lowered, $raw:ident: $ty:ty, $at:ident, $name:literal, $resolve:ident) => {
+        Lowered { params: $raw.clone(), settings: $raw.settings() }
+    };
+    (reading_file, $raw:ident: $ty:ty, $at:ident, $name:literal, $resolve:ident) => {
         WithFile {
             params: $raw.clone(),
             file: $resolve(
@@ -75,20 +92,26 @@ macro_rules! lower_payload {
 
 /// The algorithm version of a payload's processor.
 macro_rules! version_of {
-    ($raw:ty) => {
+    (unsplit, $raw:ty) => {
         <$raw as Spec>::VERSION
     };
-    ($raw:ty, $file:ident) => {
+    (lowered, $raw:ty) => {
+        <<$raw as Lower>::Settings as Spec>::VERSION
+    };
+    (reading_file, $raw:ty) => {
         <<$raw as NamesFile>::Settings as SpecWithFile>::VERSION
     };
 }
 
 /// Builds a payload's processor, with the audio of its file from `files`.
 macro_rules! build_payload {
-    ($step:ident, $env:ident, $files:ident) => {
+    (unsplit, $step:ident, $env:ident, $files:ident) => {
         Ok(Spec::build($step, $env))
     };
-    ($step:ident, $env:ident, $files:ident, $file:ident) => {{
+    (lowered, $step:ident, $env:ident, $files:ident) => {
+        Ok(Spec::build(&$step.settings, $env))
+    };
+    (reading_file, $step:ident, $env:ident, $files:ident) => {{
         let audio =
             $files.audio(&$step.file).ok_or_else(|| UnloadedFile($step.file.path.clone()))?;
         Ok($step.params.settings().build(&audio, $env))
@@ -97,21 +120,35 @@ macro_rules! build_payload {
 
 /// The file a payload reads, if any.
 macro_rules! file_of {
-    ($step:ident) => {{
+    (reading_file, $step:ident) => {
+        Some(&$step.file)
+    };
+    ($how:ident, $step:ident) => {{
         let _ = $step;
         None
     }};
-    ($step:ident, $file:ident) => {
-        Some(&$step.file)
+}
+
+/// The track or bus a payload's processor listens to, if any.
+macro_rules! sidechain_of {
+    (unsplit, $step:ident) => {
+        Spec::sidechain($step)
     };
+    (lowered, $step:ident) => {
+        Spec::sidechain(&$step.settings)
+    };
+    (reading_file, $step:ident) => {{
+        let _ = $step;
+        None
+    }};
 }
 
 macro_rules! lowered_steps {
-    ($($(#[$doc:meta])* $name:literal => $variant:ident($raw:ty) $(reading $file:ident)?,)*) => {
+    ($($(#[$doc:meta])* $name:literal => $variant:ident($raw:ty) $how:ident,)*) => {
         /// One step of a lowered chain.
         #[derive(Debug, Clone)]
         pub enum Step {
-            $($(#[$doc])* $variant(lowered!($raw $(, $file)?)),)*
+            $($(#[$doc])* $variant(payload!($how, $raw)),)*
             /// Branches fed the same input and summed.
             Parallel(Vec<Vec<Step>>),
         }
@@ -126,7 +163,7 @@ macro_rules! lowered_steps {
             ) -> Self {
                 match raw {
                     $(RawStep::$variant(r) => {
-                        Self::$variant(lower_payload!(r: $raw, at, $name, resolve $(, $file)?))
+                        Self::$variant(lower_payload!($how, r: $raw, at, $name, resolve))
                     })*
                     RawStep::Parallel(branches) => Self::Parallel(
                         branches
@@ -155,7 +192,7 @@ macro_rules! lowered_steps {
             #[must_use]
             pub fn version(&self) -> u32 {
                 match self {
-                    $(Self::$variant(_) => version_of!($raw $(, $file)?),)*
+                    $(Self::$variant(_) => version_of!($how, $raw),)*
                     Self::Parallel(_) => Parallel::VERSION,
                 }
             }
@@ -170,7 +207,7 @@ macro_rules! lowered_steps {
                 files: &dyn DecodedFiles,
             ) -> Result<Box<dyn Processor>, UnloadedFile> {
                 match self {
-                    $(Self::$variant(step) => build_payload!(step, env, files $(, $file)?),)*
+                    $(Self::$variant(step) => build_payload!($how, step, env, files),)*
                     Self::Parallel(branches) => {
                         let chains = branches
                             .iter()
@@ -185,7 +222,7 @@ macro_rules! lowered_steps {
             #[must_use]
             pub fn files(&self) -> Vec<&ResolvedFile> {
                 match self {
-                    $(Self::$variant(step) => file_of!(step $(, $file)?).into_iter().collect(),)*
+                    $(Self::$variant(step) => file_of!($how, step).into_iter().collect(),)*
                     Self::Parallel(branches) => {
                         branches.iter().flatten().flat_map(Step::files).collect()
                     }
@@ -197,7 +234,7 @@ macro_rules! lowered_steps {
             pub fn sidechains(&self) -> Vec<&str> {
                 match self {
                     $(Self::$variant(step) => {
-                        sidechain_of!(step $(, $file)?).into_iter().collect()
+                        sidechain_of!($how, step).into_iter().collect()
                     })*
                     Self::Parallel(branches) => {
                         branches.iter().flatten().flat_map(Step::sidechains).collect()

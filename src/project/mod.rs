@@ -11,4 +11,4 @@ pub mod step;
 pub use loader::{LoadedMix, Rejected, Remainder, SetAside, load_mix, parse_mix};
 pub use mix::{RawBus, RawClip, RawMaster, RawMix, RawSend, RawTrack};
 pub use source_map::{SourceMap, Span};
-pub use step::{KINDS, NamesFile, RawStep};
+pub use step::{KINDS, Lower, NamesFile, RawStep};

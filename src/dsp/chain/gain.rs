@@ -1,22 +1,20 @@
 //! `gain`: a level change in dB, automatable.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-use crate::dsp::primitives::curve::GainCurve;
+use crate::dsp::primitives::curve::{GainCurve, Timeline};
 use crate::dsp::{BuildEnv, Context, Processor, Spec};
-use crate::units::{Decibels, Param};
 
-/// `- gain: -8 dB`, or automation `- gain: [[0:00, -inf dB], [0:02, 0 dB]]`.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(transparent)]
-pub struct GainSpec(pub Param<Decibels>);
+/// A gain's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GainSettings {
+    /// The gain in dB over time.
+    pub gain_db: Timeline,
+}
 
-impl Spec for GainSpec {
+impl Spec for GainSettings {
     const VERSION: u32 = 1;
 
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
-        Box::new(Gain { curve: GainCurve::from_seconds(&self.0.points(), env.sample_rate) })
+        Box::new(Gain { curve: GainCurve::from_seconds(&self.gain_db.0, env.sample_rate) })
     }
 }
 
@@ -95,7 +93,7 @@ mod tests {
 
     #[test]
     fn minus_six_db_halves_the_amplitude_within_a_thousandth_of_a_db() {
-        let spec = GainSpec(Param::Constant(Decibels(-6.0)));
+        let spec = GainSettings { gain_db: Timeline(vec![(0.0, -6.0)]) };
         let env = BuildEnv { sample_rate: 48000.0, max_block: 64 };
         let mut p = spec.build(&env);
         let (mut l, mut r) = (vec![1.0f32; 64], vec![-1.0f32; 64]);

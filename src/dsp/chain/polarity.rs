@@ -1,21 +1,19 @@
 //! `polarity`: flips the sign of both channels.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
 use crate::dsp::{BuildEnv, Context, Processor, Spec};
-use crate::units::Polarity;
 
-/// `- polarity: inverted` (or `normal`, which does nothing).
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(transparent)]
-pub struct PolaritySpec(pub Polarity);
+/// A polarity step's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolaritySettings {
+    /// Whether it flips the sign.
+    pub inverted: bool,
+}
 
-impl Spec for PolaritySpec {
+impl Spec for PolaritySettings {
     const VERSION: u32 = 1;
 
     fn build(&self, _env: &BuildEnv) -> Box<dyn Processor> {
-        Box::new(PolarityFlip { inverted: self.0 == Polarity::Inverted })
+        Box::new(PolarityFlip { inverted: self.inverted })
     }
 }
 
@@ -39,8 +37,8 @@ mod tests {
     #[test]
     fn inverted_negates_every_sample_and_normal_leaves_it() {
         let env = BuildEnv { sample_rate: 48000.0, max_block: 4 };
-        for (polarity, sign) in [(Polarity::Inverted, -1.0), (Polarity::Normal, 1.0)] {
-            let mut p = PolaritySpec(polarity).build(&env);
+        for (inverted, sign) in [(true, -1.0), (false, 1.0)] {
+            let mut p = PolaritySettings { inverted }.build(&env);
             let (mut l, mut r) = (vec![0.5f32, -0.25], vec![0.1f32, 0.2]);
             p.process(&mut l, &mut r, &Context::default());
             assert_eq!(l, vec![0.5 * sign, -0.25 * sign]);

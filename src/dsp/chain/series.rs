@@ -98,8 +98,8 @@ impl Processor for Parallel {
 mod tests {
     use super::*;
     use crate::dsp::Spec;
-    use crate::dsp::chain::gain::GainSpec;
-    use crate::units::{Decibels, Param};
+    use crate::dsp::chain::gain::GainSettings;
+    use crate::dsp::primitives::curve::Timeline;
 
     fn env() -> BuildEnv {
         BuildEnv { sample_rate: 48000.0, max_block: 8 }
@@ -107,7 +107,8 @@ mod tests {
 
     #[test]
     fn a_dry_branch_plus_a_silenced_branch_is_the_input() {
-        let silence = GainSpec(Param::Constant(Decibels(f64::NEG_INFINITY))).build(&env());
+        let silence = GainSettings { gain_db: Timeline(vec![(0.0, f64::NEG_INFINITY)]) };
+        let silence = silence.build(&env());
         let branches = vec![Chain::new(vec![]), Chain::new(vec![silence])];
         let mut p = Parallel::new(branches, &env());
         let (mut l, mut r) = (vec![0.5f32; 8], vec![-0.5f32; 8]);

@@ -3,6 +3,12 @@
 //! Values are evaluated from the absolute frame index, never from a block-relative one, so
 //! every processor that follows a curve gives the same output whatever the block size.
 
+/// A parameter over time, as plain settings carry it: (seconds, value) points in time order,
+/// in the parameter's unit, linear between points and held outside them. One point is a
+/// constant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timeline(pub Vec<(f64, f64)>);
+
 /// A piecewise-linear value over frames, held before the first and after the last point.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Curve {

@@ -1,68 +1,94 @@
 //! A chain step as a mix file writes it (`- compressor: { threshold: -18 dB, ratio: 3 }`),
 //! and the one list of every processor a chain may name.
 //!
-//! Adding a processor: write its file in `dsp/` (its settings, a [`Spec`], and the DSP that
-//! runs it), give it a raw type here if serde cannot read its settings directly, and add
-//! one line to [`for_each_step!`]. A processor built around a file's audio (an impulse
-//! response) has a raw type that implements [`NamesFile`], its settings implement
-//! [`SpecWithFile`], and its line ends in `reading file`: lowering then resolves the file
-//! and the render decodes it, with no other code to touch.
+//! Adding a processor takes two files and one line:
+//! - in `dsp/`, its plain settings (no serde), a [`Spec`] that builds it, and its DSP;
+//! - here, in its family's file, its raw type: what the mix writes, read by serde, with
+//!   units, defaults, range checks and the doc comments the JSON Schema shows. It
+//!   serializes to the canonical parameters a cache key hashes, and [`Lower`] turns it
+//!   into the settings;
+//! - its line in [`for_each_step!`], ending in `lowered`.
+//!
+//! A processor built around a file's audio (an impulse response) differs in two ways: its
+//! raw type implements [`NamesFile`] instead of [`Lower`], its settings implement
+//! [`SpecWithFile`], and its line ends in `reading_file`. Lowering then resolves the file
+//! and the render decodes it and hands the audio to the processor, with no other code to
+//! touch.
+//!
+//! Lines ending in `unsplit` name processors whose settings are still read by serde in
+//! `dsp/` itself; they move here family by family.
 //!
 //! [`Spec`]: crate::dsp::Spec
+
+pub mod chain;
+pub mod space;
 
 use std::fmt;
 
 use schemars::JsonSchema;
 use serde::de::{self, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 
-use crate::dsp::SpecWithFile;
-use crate::dsp::space::convolution::ConvolutionSettings;
-use crate::units::{Share, TimeMs};
+use crate::dsp::{Spec, SpecWithFile};
 
 /// Calls `$then!` with every processor a chain may name, one line each:
-/// `"name" => Variant(RawType)`, or `"name" => Variant(RawType) reading file` for one built
-/// around a file's audio. The doc comment of each line is the step's description in the
+/// `"name" => Variant(RawType) how`, where `how` is `lowered`, `reading_file` or `unsplit`
+/// (see the module doc). The doc comment of each line is the step's description in the
 /// JSON Schema. `parallel` is not listed: it holds steps, and each stage spells it out.
 macro_rules! for_each_step {
     ($then:ident) => {
         $then! {
             /// A gain change in dB (automatable).
-            "gain" => Gain(crate::dsp::chain::gain::GainSpec),
+            "gain" => Gain(crate::project::step::chain::RawGain) lowered,
             /// Flips the polarity of both channels.
-            "polarity" => Polarity(crate::dsp::chain::polarity::PolaritySpec),
+            "polarity" => Polarity(crate::project::step::chain::RawPolarity) lowered,
             /// Removes what is below a corner frequency, 6 to 48 dB/oct (Butterworth).
-            "highpass" => Highpass(crate::dsp::filters::filter::HighpassSpec),
+            "highpass" => Highpass(crate::dsp::filters::filter::HighpassSpec) unsplit,
             /// Removes what is above a corner frequency, 6 to 48 dB/oct (Butterworth).
-            "lowpass" => Lowpass(crate::dsp::filters::filter::LowpassSpec),
+            "lowpass" => Lowpass(crate::dsp::filters::filter::LowpassSpec) unsplit,
             /// A parametric equaliser: peaks, shelves, highpass, lowpass, notch and bandpass bands.
-            "eq" => Eq(crate::dsp::filters::eq::EqSpec),
+            "eq" => Eq(crate::dsp::filters::eq::EqSpec) unsplit,
             /// Narrows or widens the stereo image (mid/side).
-            "width" => Width(crate::dsp::filters::width::WidthSpec),
+            "width" => Width(crate::dsp::filters::width::WidthSpec) unsplit,
             /// Turns down the band above a crossover frequency while it is too loud.
-            "deesser" => Deesser(crate::dsp::dynamics::deesser::DeesserSpec),
+            "deesser" => Deesser(crate::dsp::dynamics::deesser::DeesserSpec) unsplit,
             /// Downward compression above a threshold, optionally driven by another track or bus (a sidechain).
-            "compressor" => Compressor(crate::dsp::dynamics::compressor::CompressorSpec),
+            "compressor" => Compressor(crate::dsp::dynamics::compressor::CompressorSpec) unsplit,
             /// A noise gate: down by `range` below the threshold, with hold and hysteresis.
-            "gate" => Gate(crate::dsp::dynamics::gate::GateSpec),
+            "gate" => Gate(crate::dsp::dynamics::gate::GateSpec) unsplit,
             /// A downward expander: the gate with a gentle ratio by default.
-            "expander" => Expander(crate::dsp::dynamics::gate::ExpanderSpec),
+            "expander" => Expander(crate::dsp::dynamics::gate::ExpanderSpec) unsplit,
             /// A brick-wall lookahead limiter: no output sample above the ceiling.
-            "limiter" => Limiter(crate::dsp::dynamics::limiter::LimiterSpec),
+            "limiter" => Limiter(crate::dsp::dynamics::limiter::LimiterSpec) unsplit,
             /// A feedback echo with tone filters in the loop, optionally ping-pong.
-            "delay" => Delay(crate::dsp::space::delay::DelaySpec),
+            "delay" => Delay(crate::dsp::space::delay::DelaySpec) unsplit,
             /// An algorithmic room: predelay, diffusion and a 16-line feedback delay network.
-            "reverb" => Reverb(crate::dsp::space::reverb::ReverbSpec),
+            "reverb" => Reverb(crate::dsp::space::reverb::ReverbSpec) unsplit,
             /// Oversampled soft saturation (tanh, soft or tape), level-compensated.
-            "saturate" => Saturate(crate::dsp::filters::saturate::SaturateSpec),
+            "saturate" => Saturate(crate::dsp::filters::saturate::SaturateSpec) unsplit,
             /// An impulse response file applied by partitioned FFT convolution.
-            "convolution" => Convolution(crate::project::step::RawConvolution) reading file,
+            "convolution" => Convolution(crate::project::step::space::RawConvolution) reading_file,
             /// Voices on swept short delays, spread across the stereo field.
-            "chorus" => Chorus(crate::dsp::space::chorus::ChorusSpec),
+            "chorus" => Chorus(crate::dsp::space::chorus::ChorusSpec) unsplit,
         }
     };
 }
 pub(crate) use for_each_step;
+
+/// The raw settings of a processor: what the mix writes, lowered into the plain settings
+/// the processor is built from.
+pub trait Lower {
+    /// The processor's settings.
+    type Settings: Spec + fmt::Debug + Clone;
+
+    /// The settings this raw value stands for, in SI units.
+    fn settings(&self) -> Self::Settings;
+
+    /// The track or bus the processor listens to, if it takes a sidechain.
+    fn sidechain(&self) -> Option<&str> {
+        None
+    }
+}
 
 /// The raw settings of a processor built around one file's audio: the file as the mix
 /// writes it, and the settings of the processor without it.
@@ -80,20 +106,22 @@ pub trait NamesFile {
     fn settings(&self) -> Self::Settings;
 }
 
-/// The sidechain a step's settings listen to: none for a processor built around a file.
-macro_rules! sidechain_of {
-    ($settings:ident) => {
-        crate::dsp::Spec::sidechain($settings)
+/// The sidechain a raw step listens to: none for a processor built around a file.
+macro_rules! raw_sidechain {
+    (unsplit, $raw:ident) => {
+        Spec::sidechain($raw)
     };
-    ($settings:ident, $file:ident) => {{
-        let _ = $settings;
+    (lowered, $raw:ident) => {
+        Lower::sidechain($raw)
+    };
+    (reading_file, $raw:ident) => {{
+        let _ = $raw;
         None
     }};
 }
-pub(crate) use sidechain_of;
 
 macro_rules! raw_steps {
-    ($($(#[$doc:meta])* $name:literal => $variant:ident($raw:ty) $(reading $file:ident)?,)*) => {
+    ($($(#[$doc:meta])* $name:literal => $variant:ident($raw:ty) $how:ident,)*) => {
         /// One element of a processing chain: a single-key map naming the processor.
         #[derive(Debug, Clone, JsonSchema)]
         #[schemars(rename = "Step")]
@@ -153,7 +181,7 @@ macro_rules! raw_steps {
             #[must_use]
             pub fn sidechains(&self) -> Vec<&str> {
                 match self {
-                    $(Self::$variant(raw) => sidechain_of!(raw $(, $file)?).into_iter().collect(),)*
+                    $(Self::$variant(raw) => raw_sidechain!($how, raw).into_iter().collect(),)*
                     Self::Parallel(branches) => {
                         branches.iter().flatten().flat_map(RawStep::sidechains).collect()
                     }
@@ -165,65 +193,9 @@ macro_rules! raw_steps {
 
 for_each_step!(raw_steps);
 
-/// `- convolution: { ir: irs/plate.wav, mix: 30% }`.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "ConvolutionSpec")]
-pub struct RawConvolution {
-    /// The impulse response: an audio file, relative to the project file. Mono files
-    /// apply to both channels. Only its content enters the cache key, never its path.
-    #[serde(skip_serializing)]
-    pub ir: String,
-    /// The share of the convolved signal in the output; the dry share is delayed to match.
-    #[serde(default = "all_wet")]
-    pub mix: Share,
-    /// Silence added before the impulse response.
-    #[serde(default = "no_predelay")]
-    pub predelay: TimeMs,
-}
-
-fn all_wet() -> Share {
-    Share(1.0)
-}
-
-fn no_predelay() -> TimeMs {
-    TimeMs(0.0)
-}
-
-impl NamesFile for RawConvolution {
-    type Settings = ConvolutionSettings;
-    const FIELD: &'static str = "ir";
-
-    fn file(&self) -> &str {
-        &self.ir
-    }
-
-    fn settings(&self) -> ConvolutionSettings {
-        ConvolutionSettings { mix: self.mix, predelay: self.predelay }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_convolution_reads_its_file_and_settings_and_serializes_no_path() {
-        let raw: RawConvolution =
-            serde_json::from_str(r#"{ "ir": "irs/plate.wav", "mix": "30%", "predelay": "5 ms" }"#)
-                .unwrap();
-        assert_eq!(raw.file(), "irs/plate.wav");
-        let settings = raw.settings();
-        assert_eq!((settings.mix, settings.predelay), (Share(0.3), TimeMs(0.005)));
-        assert_eq!(serde_json::to_string(&raw).unwrap(), r#"{"mix":0.3,"predelay":0.005}"#);
-    }
-
-    #[test]
-    fn a_convolution_refuses_a_field_it_does_not_know() {
-        let err = serde_json::from_str::<RawConvolution>(r#"{ "ir": "a.wav", "wet": "30%" }"#)
-            .unwrap_err();
-        assert!(err.to_string().contains("unknown field `wet`"), "{err}");
-    }
 
     #[test]
     fn a_step_names_one_processor() {
