@@ -1,9 +1,10 @@
 //! The processors: everything that changes samples inside a node.
 //!
 //! A processor is one file: its settings and the DSP that runs them. What a project writes
-//! (the raw step) lives in `project`, and the chain step that lists every
-//! processor lives in `ir`. The files are grouped by family: [`primitives`] (the building blocks),
-//! [`filters`] (filters and tone), [`dynamics`], [`space`] (time and space) and [`chain`].
+//! (the raw step) and the list of every processor a chain may name live in `project::step`;
+//! the lowered step that builds them lives in `ir::step`. The files are grouped by family:
+//! [`primitives`] (the building blocks), [`filters`] (filters and tone), [`dynamics`],
+//! [`space`] (time and space) and [`chain`].
 //! Processors work on planar stereo `f32` blocks with state in `f64` where precision matters.
 //! They allocate when built, never while processing, and give the same output whatever the
 //! block size, because all time-varying behaviour is tied to the absolute frame position.
