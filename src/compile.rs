@@ -12,6 +12,7 @@ use crate::diag::{Diagnostic, Location};
 use crate::graph::{RenderGraph, build};
 use crate::ir::{Mix, TrackInput, lower};
 use crate::project::{LoadedMix, Rejected, SetAside, load_mix};
+use crate::units::tidy;
 
 /// A project that compiled.
 pub struct Compiled {
@@ -174,6 +175,47 @@ fn probe_sources(loaded: &LoadedMix, mix: &Mix) -> Vec<Diagnostic> {
             }
         };
         found.extend(diagnostics.into_iter().map(|d| d.at(at.clone(), Some(yaml_path.clone()))));
+    }
+    found.extend(clips_past_the_end(loaded, mix, &probed));
+    found
+}
+
+/// An error for each clip that starts at or past the end of its file, which would play
+/// nothing, at the line of its `start:`.
+fn clips_past_the_end(
+    loaded: &LoadedMix,
+    mix: &Mix,
+    probed: &BTreeMap<PathBuf, Result<Probe, AudioError>>,
+) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    for track in &mix.tracks {
+        let TrackInput::Clips(clips) = &track.input else { continue };
+        for (i, clip) in clips.iter().enumerate() {
+            let Some(Ok(probe)) = probed.get(&clip.file) else { continue };
+            let Some(frames) = probe.frames.filter(|&f| f > 0) else { continue };
+            let length = frames as f64 / f64::from(probe.sample_rate);
+            if clip.start < length {
+                continue;
+            }
+            let yaml_path = format!("tracks.{}.clips[{i}].start", track.name);
+            found.push(
+                Diagnostic::error(
+                    "clip-past-end",
+                    format!(
+                        "the clip starts {} s into `{}`, which is only {} s long",
+                        tidy(clip.start),
+                        clip.file.display(),
+                        tidy(length)
+                    ),
+                )
+                .at(loaded.locate(&yaml_path), Some(yaml_path))
+                .with_label("past the end of the file")
+                .with_help(format!(
+                    "`start:` is where in the file the clip begins; give a time under {} s",
+                    tidy(length)
+                )),
+            );
+        }
     }
     found
 }
