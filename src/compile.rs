@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::audio::AudioError;
 use crate::audio::probe::{Probe, probe};
 use crate::diag::{Diagnostic, Location};
+use crate::dsp::chain::step::Step;
 use crate::graph::{RenderGraph, build};
 use crate::ir::{Mix, TrackInput, lower};
 use crate::project::{LoadedMix, Rejected, SetAside, load_mix};
@@ -87,7 +88,8 @@ pub fn resolve(path: &Path) -> Result<Resolved, Broken> {
     }
 }
 
-/// Every audio file a mix reads, with the YAML path of the value that names it.
+/// Every audio file a mix reads, stems and impulse responses, with the YAML path of the
+/// value that names it.
 fn named_files(mix: &Mix) -> Vec<(String, PathBuf)> {
     let mut files: Vec<(String, PathBuf)> = Vec::new();
     for t in &mix.tracks {
@@ -103,10 +105,33 @@ fn named_files(mix: &Mix) -> Vec<(String, PathBuf)> {
             ),
         }
     }
+    let chains = mix.tracks.iter().map(|t| (format!("tracks.{}.chain", t.name), &t.chain));
+    let chains =
+        chains.chain(mix.buses.iter().map(|b| (format!("buses.{}.chain", b.name), &b.chain)));
+    for (path, chain) in chains.chain([("master.chain".to_owned(), &mix.master.chain)]) {
+        files_in_chain(&path, chain, &mut files);
+    }
     files
 }
 
-/// Opens every source file's header, so that a file that is not audio, is cut short, or
+/// The files the steps of `chain` (written at `path`) read, inside parallel branches too.
+fn files_in_chain(path: &str, chain: &[Step], files: &mut Vec<(String, PathBuf)>) {
+    for (i, step) in chain.iter().enumerate() {
+        match step {
+            Step::Convolution(spec) => {
+                files.push((format!("{path}[{i}].convolution.ir"), PathBuf::from(&spec.ir)));
+            }
+            Step::Parallel(branches) => {
+                for (b, branch) in branches.iter().enumerate() {
+                    files_in_chain(&format!("{path}[{i}].parallel[{b}]"), branch, files);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Opens every audio file's header (stems and impulse responses), so that a file that is not audio, is cut short, or
 /// declares what no render can use fails the check at the line naming it rather than half
 /// way through a render; and warns, at the same line, of a file whose content is not the
 /// format its name says or that holds no audio at all.
