@@ -12,8 +12,10 @@ use crate::audio::probe::{Probe, probe};
 use crate::cache::file_digest::hash_file;
 use crate::diag::{Diagnostic, Location};
 use crate::graph::{RenderGraph, build};
+use crate::ir::step::Step;
 use crate::ir::{ContentDigest, ContentDigests, Mix, TrackInput, lower};
 use crate::project::{LoadedMix, Rejected, SetAside, load_mix};
+use crate::units::tidy;
 
 /// A project that compiled.
 pub struct Compiled {
@@ -104,7 +106,8 @@ impl ContentDigests for HashedOnce {
     }
 }
 
-/// Every audio file a mix reads, with the YAML path of the value that names it.
+/// Every audio file a mix reads, stems and impulse responses, with the YAML path of the
+/// value that names it.
 fn named_files(mix: &Mix) -> Vec<(String, PathBuf)> {
     let mut files: Vec<(String, PathBuf)> = Vec::new();
     for t in &mix.tracks {
@@ -120,10 +123,33 @@ fn named_files(mix: &Mix) -> Vec<(String, PathBuf)> {
             ),
         }
     }
+    let chains = mix.tracks.iter().map(|t| (format!("tracks.{}.chain", t.name), &t.chain));
+    let chains =
+        chains.chain(mix.buses.iter().map(|b| (format!("buses.{}.chain", b.name), &b.chain)));
+    for (path, chain) in chains.chain([("master.chain".to_owned(), &mix.master.chain)]) {
+        files_in_chain(&path, chain, &mut files);
+    }
     files
 }
 
-/// Opens every source file's header, so that a file that is not audio, is cut short, or
+/// The files the steps of `chain` (written at `path`) read, inside parallel branches too.
+fn files_in_chain(path: &str, chain: &[Step], files: &mut Vec<(String, PathBuf)>) {
+    for (i, step) in chain.iter().enumerate() {
+        match step {
+            Step::Convolution(step) => {
+                files.push((format!("{path}[{i}].convolution.ir"), step.file.path.clone()));
+            }
+            Step::Parallel(branches) => {
+                for (b, branch) in branches.iter().enumerate() {
+                    files_in_chain(&format!("{path}[{i}].parallel[{b}]"), branch, files);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Opens every audio file's header (stems and impulse responses), so that a file that is not audio, is cut short, or
 /// declares what no render can use fails the check at the line naming it rather than half
 /// way through a render; and warns, at the same line, of a file whose content is not the
 /// format its name says or that holds no audio at all.
@@ -192,6 +218,47 @@ fn probe_sources(loaded: &LoadedMix, mix: &Mix) -> Vec<Diagnostic> {
             }
         };
         found.extend(diagnostics.into_iter().map(|d| d.at(at.clone(), Some(yaml_path.clone()))));
+    }
+    found.extend(clips_past_the_end(loaded, mix, &probed));
+    found
+}
+
+/// An error for each clip that starts at or past the end of its file, which would play
+/// nothing, at the line of its `start:`.
+fn clips_past_the_end(
+    loaded: &LoadedMix,
+    mix: &Mix,
+    probed: &BTreeMap<PathBuf, Result<Probe, AudioError>>,
+) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    for track in &mix.tracks {
+        let TrackInput::Clips(clips) = &track.input else { continue };
+        for (i, clip) in clips.iter().enumerate() {
+            let Some(Ok(probe)) = probed.get(&clip.file) else { continue };
+            let Some(frames) = probe.frames.filter(|&f| f > 0) else { continue };
+            let length = frames as f64 / f64::from(probe.sample_rate);
+            if clip.start < length {
+                continue;
+            }
+            let yaml_path = format!("tracks.{}.clips[{i}].start", track.name);
+            found.push(
+                Diagnostic::error(
+                    "clip-past-end",
+                    format!(
+                        "the clip starts {} s into `{}`, which is only {} s long",
+                        tidy(clip.start),
+                        clip.file.display(),
+                        tidy(length)
+                    ),
+                )
+                .at(loaded.locate(&yaml_path), Some(yaml_path))
+                .with_label("past the end of the file")
+                .with_help(format!(
+                    "`start:` is where in the file the clip begins; give a time under {} s",
+                    tidy(length)
+                )),
+            );
+        }
     }
     found
 }

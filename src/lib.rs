@@ -4,7 +4,8 @@
 //! into a DAG of nodes (`compile` does all three for every front end), `render` runs the
 //! nodes that the `cache` does not already hold, and `audio` reads and encodes the files.
 //! `dsp` holds the processors; `watch` waits for files to change; `cli` is the command
-//! line. `atomic_file` is how every file that must appear whole is written.
+//! line. `atomic_file` is how every file that must appear whole is written, and
+//! `file_identity` tells whether a file changed without reading it.
 
 pub mod atomic_file;
 pub mod audio;
@@ -13,6 +14,7 @@ pub mod cli;
 pub mod compile;
 pub mod diag;
 pub mod dsp;
+pub mod file_identity;
 pub mod graph;
 pub mod ir;
 pub mod project;

@@ -2,21 +2,32 @@
 //!
 //! A source's key is the blake3 digest of its file, taken before the render; the decoder
 //! reads the file again later. If the file is rewritten in between, or while it is read,
-//! the audio no longer belongs to the key, and storing it would poison the cache. So the
-//! decoder reads through a [`HashedFile`], which feeds every byte, in file order, to
-//! blake3 as it goes by; [`ContentCheck::confirm`] then hashes whatever the decoder did not
-//! read (a clip may stop early, a container may end before the file does) and compares.
+//! the audio no longer belongs to the key, and storing it would poison the cache. There are
+//! two proofs, and every byte is hashed once per render whichever is used:
+//!
+//! - When this run hashed the file itself and saw its identity (size, times, inode) settled
+//!   and unchanged across that read, the file the decoder opens must still have that
+//!   identity when it is opened and when it has been read ([`unchanged_since_hashed`]). A
+//!   write or a rename sets the status-change time to now, which a settled identity's is
+//!   not, so equal identities mean the same bytes without reading them again.
+//! - Otherwise (the digest came from the stat memo of an earlier run, or the file was too
+//!   recently changed to trust its times), the decoder reads through a [`HashedFile`],
+//!   which feeds every byte, in file order, to blake3 as it goes by; [`ContentCheck::confirm`]
+//!   then hashes whatever the decoder did not read (a clip may stop early, a container may
+//!   end before the file does) and compares. A memo that lies is caught here.
 //!
 //! Bytes are hashed once, in order: a read that starts past the hashed prefix first hashes
 //! the gap, and bytes read again after a seek back are not hashed twice. The file handle is
 //! the one the decoder reads, so a file replaced by a rename after it was opened is still
 //! the old file here, and checks as such.
 //!
-//! This module knows nothing of keys or caches: it compares with the digest it is given.
+//! This module knows nothing of keys or caches: it compares with what it is given.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::file_identity::FileIdentity;
 
 /// Bytes read at a time when hashing what the decoder skipped.
 const CATCH_UP_BYTES: usize = 256 * 1024;
@@ -27,11 +38,27 @@ pub struct HashedFile {
     shared: Arc<Mutex<Tracked>>,
 }
 
-/// The other end of a [`HashedFile`], kept by whoever must confirm the content.
+/// What a file's bytes must be: the digest a key was made of, and how it was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectedContent {
+    /// The blake3 digest of the whole file.
+    pub digest: [u8; 32],
+    /// The file's identity while this run hashed it, when that identity was settled (older
+    /// than the run, so that a later write shows in its status-change time) and the same
+    /// before and after the read; `None` when the digest came from an earlier run's memo.
+    pub hashed_as: Option<FileIdentity>,
+}
+
+/// The check, kept by whoever must confirm the content, that the bytes read were expected.
 #[derive(Debug)]
-pub struct ContentCheck {
-    shared: Arc<Mutex<Tracked>>,
-    expected: [u8; 32],
+pub struct ContentCheck(Proof);
+
+#[derive(Debug)]
+enum Proof {
+    /// The other end of a [`HashedFile`].
+    Hashed { shared: Arc<Mutex<Tracked>>, expected: [u8; 32] },
+    /// A handle on the file being read, which must keep the identity it was hashed with.
+    Unchanged { file: File, identity: FileIdentity },
 }
 
 #[derive(Debug)]
@@ -50,7 +77,19 @@ struct Tracked {
 pub fn hashed(file: File, expected: [u8; 32]) -> (HashedFile, ContentCheck) {
     let tracked = Tracked { file, pos: 0, hashed: 0, hasher: blake3::Hasher::new() };
     let shared = Arc::new(Mutex::new(tracked));
-    (HashedFile { shared: Arc::clone(&shared) }, ContentCheck { shared, expected })
+    let check = ContentCheck(Proof::Hashed { shared: Arc::clone(&shared), expected });
+    (HashedFile { shared }, check)
+}
+
+/// The check for `file`, just opened, that needs no hashing: `Some` when `expected` was
+/// hashed in this run and the open file still has the identity it had then. The decoder
+/// then reads `file` itself; `None` means it must read through [`hashed`].
+#[must_use]
+pub fn unchanged_since_hashed(file: &File, expected: &ExpectedContent) -> Option<ContentCheck> {
+    let identity = expected.hashed_as?;
+    let now = FileIdentity::of(&file.metadata().ok()?)?;
+    let handle = file.try_clone().ok()?;
+    (now == identity).then_some(ContentCheck(Proof::Unchanged { file: handle, identity }))
 }
 
 fn lock(shared: &Mutex<Tracked>) -> MutexGuard<'_, Tracked> {
@@ -114,15 +153,23 @@ impl Tracked {
 }
 
 impl ContentCheck {
-    /// Hashes the rest of the file and says whether the whole of it, as read through the
-    /// [`HashedFile`], has the expected digest.
+    /// Says whether the whole file, as read, has the expected content: through a
+    /// [`HashedFile`], by hashing the rest of it and comparing digests; otherwise by asking
+    /// the open file for its identity again.
     ///
     /// # Errors
-    /// When the rest of the file cannot be read.
+    /// When the rest of the file cannot be read, or its identity cannot be had.
     pub fn confirm(&self) -> io::Result<bool> {
-        let mut t = lock(&self.shared);
-        t.hash_up_to(u64::MAX)?;
-        Ok(*t.hasher.finalize().as_bytes() == self.expected)
+        match &self.0 {
+            Proof::Hashed { shared, expected } => {
+                let mut t = lock(shared);
+                t.hash_up_to(u64::MAX)?;
+                Ok(t.hasher.finalize().as_bytes() == expected)
+            }
+            Proof::Unchanged { file, identity } => {
+                Ok(FileIdentity::of(&file.metadata()?).as_ref() == Some(identity))
+            }
+        }
     }
 }
 

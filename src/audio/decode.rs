@@ -11,8 +11,8 @@
 //! `riff`), declared rates, channel counts and packet lengths are checked before the codec
 //! allocates by them, a panic inside symphonia is the file's error, and a sample that is
 //! infinite or NaN is an error giving its time. A decoder opened with
-//! [`Decoder::open_expecting`] reads through a hasher and reports a file whose bytes are
-//! not the ones its cache key was made of.
+//! [`Decoder::open_expecting`] proves its file's bytes are the ones its cache key was made
+//! of (see `content_check`), and reports a file whose bytes are not.
 //!
 //! This is the only file that names symphonia.
 
@@ -32,7 +32,7 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
 use super::container::Container;
-use super::content_check::{self, ContentCheck, HashedFile};
+use super::content_check::{self, ContentCheck, ExpectedContent, HashedFile};
 use super::guard::guarded;
 use super::riff::{self, HeaderFault};
 use super::{AudioError, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Source, aiff};
@@ -95,18 +95,20 @@ impl Decoder {
         Self::open_checked(path.as_ref(), None)
     }
 
-    /// Opens `path` as [`Decoder::open`] does, to decode the file whose bytes have the
-    /// blake3 digest `content`: when the stream ends (or at
-    /// [`Decoder::confirm_content`]) a file that was changed since it was hashed, or while
-    /// it was read, is an error rather than audio.
+    /// Opens `path` as [`Decoder::open`] does, to decode the file whose bytes are
+    /// `content`: when the stream ends (or at [`Decoder::confirm_content`]) a file that was
+    /// changed since it was hashed, or while it was read, is an error rather than audio.
     ///
     /// # Errors
     /// As [`Decoder::open`].
-    pub fn open_expecting(path: impl AsRef<Path>, content: [u8; 32]) -> Result<Self, AudioError> {
+    pub fn open_expecting(
+        path: impl AsRef<Path>,
+        content: ExpectedContent,
+    ) -> Result<Self, AudioError> {
         Self::open_checked(path.as_ref(), Some(content))
     }
 
-    fn open_checked(path: &Path, content: Option<[u8; 32]>) -> Result<Self, AudioError> {
+    fn open_checked(path: &Path, content: Option<ExpectedContent>) -> Result<Self, AudioError> {
         let path = path.to_path_buf();
         let open_error = |source| AudioError::Open { path: path.clone(), source };
         let mut file = File::open(&path).map_err(open_error)?;
@@ -118,12 +120,13 @@ impl Decoder {
             check_wav_header(&path, &mut file)?;
         }
         let aiff_frames = aiff::declared_frames(&mut file).map_err(open_error)?;
-        let (media, check): (Box<dyn MediaSource>, _) = match content {
-            Some(digest) => {
-                let (hashed, check) = content_check::hashed(file, digest);
+        let vouched = content.and_then(|e| content_check::unchanged_since_hashed(&file, &e));
+        let (media, check): (Box<dyn MediaSource>, _) = match (content, vouched) {
+            (Some(expected), None) => {
+                let (hashed, check) = content_check::hashed(file, expected.digest);
                 (Box::new(hashed), Some(check))
             }
-            None => (Box::new(file), None),
+            (_, vouched) => (Box::new(file), vouched),
         };
         let stream = MediaSourceStream::new(
             media,
@@ -943,8 +946,59 @@ mod tests {
         assert_eq!(read_all(&mut d, 100).unwrap().0.len(), 0);
     }
 
-    fn digest_of(path: &Path) -> [u8; 32] {
-        *blake3::hash(&fs::read(path).unwrap()).as_bytes()
+    /// What a digest from an earlier run's memo expects of `path`: its bytes, as they are now.
+    fn digest_of(path: &Path) -> ExpectedContent {
+        ExpectedContent {
+            digest: *blake3::hash(&fs::read(path).unwrap()).as_bytes(),
+            hashed_as: None,
+        }
+    }
+
+    /// What a digest this run took expects of `path`: its bytes and identity, as they are now.
+    fn hashed_now(path: &Path) -> ExpectedContent {
+        let identity = crate::file_identity::FileIdentity::of_path(path);
+        ExpectedContent { hashed_as: identity, ..digest_of(path) }
+    }
+
+    #[test]
+    fn a_file_with_the_identity_it_was_hashed_with_is_not_hashed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vox.wav");
+        let samples: Vec<i16> = (0..2 * 20_000).map(|i| (i % 3000) as i16).collect();
+        fs::write(&path, pcm16_wav(2, 48_000, &samples)).unwrap();
+        // A digest no bytes have: only the identity can have vouched for the file.
+        let vouched = ExpectedContent { digest: [7; 32], ..hashed_now(&path) };
+        let mut d = Decoder::open_expecting(&path, vouched).unwrap();
+        assert_eq!(read_all(&mut d, 4096).unwrap().0.len(), 20_000);
+        let from_memo = ExpectedContent { digest: [7; 32], hashed_as: None };
+        let mut d = Decoder::open_expecting(&path, from_memo).unwrap();
+        let e = read_all(&mut d, 4096).unwrap_err();
+        assert!(matches!(e, AudioError::Changed { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_file_rewritten_after_it_was_hashed_in_this_run_is_an_error_however_it_is_proven() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vox.wav");
+        let samples: Vec<i16> = (0..2 * 200_000).map(|i| (i % 3000) as i16).collect();
+        fs::write(&path, pcm16_wav(2, 48_000, &samples)).unwrap();
+        let expected = hashed_now(&path);
+        let louder: Vec<i16> = samples.iter().map(|s| s / 2).collect();
+        // Before it is opened: the identity differs, so the bytes are hashed and compared.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(&path, pcm16_wav(2, 48_000, &louder)).unwrap();
+        let mut d = Decoder::open_expecting(&path, expected).unwrap();
+        let e = read_all(&mut d, 4096).unwrap_err();
+        assert!(matches!(e, AudioError::Changed { .. }), "{e}");
+        // While it is read: the open file's identity moves on with the write.
+        let expected = hashed_now(&path);
+        let mut d = Decoder::open_expecting(&path, expected).unwrap();
+        d.read(&mut [0.0; 1000], &mut [0.0; 1000]).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(&path, pcm16_wav(2, 48_000, &samples)).unwrap();
+        let e = read_all(&mut d, 4096).unwrap_err();
+        assert!(matches!(e, AudioError::Changed { .. }), "{e}");
+        names_the_file(&e, &path);
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub mod wav;
 use std::io;
 use std::path::PathBuf;
 
+pub use content_check::ExpectedContent;
+
 /// The lowest sample rate a file may declare, in Hz: below it, a header is more likely
 /// damaged than meant (telephone audio is 8 kHz).
 pub const MIN_SAMPLE_RATE: u32 = 8_000;

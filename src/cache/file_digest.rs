@@ -28,8 +28,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::file_identity::FileIdentity;
 use super::folder::CacheDir;
+use crate::file_identity::FileIdentity;
 
 /// How much older than the run's start a file's modification time must be before its memo
 /// row is trusted. Two seconds covers the coarsest common timestamp (FAT) and clocks that
@@ -62,6 +62,10 @@ pub struct FileDigests {
     /// Files modified at or after this instant (ns since the epoch) are not memoized.
     trusted_before_ns: u64,
     rows: BTreeMap<String, Row>,
+    /// The settled identity of each file this run hashed, unchanged across the read, by
+    /// canonical path: proof enough that the file still holds the bytes hashed while it
+    /// keeps that identity.
+    hashed_as: BTreeMap<PathBuf, FileIdentity>,
     changed: bool,
     files_read: u64,
 }
@@ -95,7 +99,15 @@ impl FileDigests {
             .checked_sub(RACY_MARGIN)
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos().try_into().unwrap_or(u64::MAX));
-        Self { cache: cache.clone(), trusted_before_ns, rows, changed: false, files_read: 0 }
+        let hashed_as = BTreeMap::new();
+        Self {
+            cache: cache.clone(),
+            trusted_before_ns,
+            rows,
+            hashed_as,
+            changed: false,
+            files_read: 0,
+        }
     }
 
     /// The blake3 digest of the bytes of the file at `path`, from the memo when the file's
@@ -137,6 +149,15 @@ impl FileDigests {
         }
     }
 
+    /// The identity the file at `path` had when this run hashed it, if the run did and the
+    /// identity was settled and unchanged across the read. A digest taken from the memo of
+    /// an earlier run has none: its bytes must be hashed again as they are decoded, so that
+    /// a memo that lies cannot poison the cache.
+    #[must_use]
+    pub fn hashed_as(&self, path: &Path) -> Option<FileIdentity> {
+        self.hashed_as.get(&fs::canonicalize(path).ok()?).copied()
+    }
+
     /// The memo's digest of `path`, when its stamp is trusted and unchanged.
     fn remembered(&self, path: &Path) -> Option<Digest> {
         let stamp = self.trusted_stamp(&fs::metadata(path).ok()?)?;
@@ -164,17 +185,20 @@ impl FileDigests {
         before: Option<FileIdentity>,
         digest: Digest,
     ) -> io::Result<()> {
-        let name = path.to_str().map(str::to_owned);
-        let Some(name) = name else { return Ok(()) };
         // A file that changed while it was read may have given a mix of old and new bytes:
         // use the digest for this run, but do not remember it.
         let after = self.trusted_stamp(&fs::metadata(path)?);
-        match (before, after) {
-            (Some(stamp), Some(again)) if stamp == again => {
+        let settled = before.filter(|stamp| Some(*stamp) == after);
+        if let Some(stamp) = settled {
+            self.hashed_as.insert(path.to_path_buf(), stamp);
+        }
+        let Some(name) = path.to_str().map(str::to_owned) else { return Ok(()) };
+        match settled {
+            Some(stamp) => {
                 self.rows.insert(name, Row { stamp, blake3: digest.to_string() });
                 self.changed = true;
             }
-            _ => self.changed |= self.rows.remove(&name).is_some(),
+            None => self.changed |= self.rows.remove(&name).is_some(),
         }
         Ok(())
     }
@@ -353,6 +377,25 @@ mod tests {
         let roundabout = dir.path().join("sub/../a.wav");
         digests.digest(&roundabout).unwrap();
         assert_eq!(digests.files_read(), 2);
+    }
+
+    #[test]
+    fn only_a_file_hashed_in_this_run_and_settled_is_vouched_for_by_its_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let (settled, recent) = (dir.path().join("old.wav"), dir.path().join("new.wav"));
+        write_at(&settled, b"old take", hours_ago(1));
+        let run_start = later();
+        write_at(&recent, b"new take", run_start - RACY_MARGIN / 2);
+        let mut digests = FileDigests::load(&CacheDir::new(dir.path()), run_start);
+        digests.prefetch(&[settled.clone(), recent.clone()]);
+        assert_eq!(digests.hashed_as(&settled), FileIdentity::of_path(&settled));
+        assert!(digests.hashed_as(&settled).is_some());
+        assert_eq!(digests.hashed_as(&recent), None, "its times may not show the next write");
+        digests.save().unwrap();
+        let mut next_run = FileDigests::load(&CacheDir::new(dir.path()), run_start);
+        next_run.digest(&settled).unwrap();
+        assert_eq!(next_run.files_read(), 0);
+        assert_eq!(next_run.hashed_as(&settled), None, "a memo's digest is checked by hashing");
     }
 
     #[test]

@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::Key;
+use crate::file_identity::FileIdentity;
 use crate::graph::{NodeKind, RenderGraph};
 
 /// Bump when the layout of the key material or of a cache entry changes: entries written
@@ -57,9 +58,13 @@ impl KeyMaterial {
 
 /// The keys of every node of a graph, by node index.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_field_names)] // `keys` is the plain name for the keys it holds.
 pub struct Keys {
     materials: Vec<KeyMaterial>,
     keys: Vec<Key>,
+    /// For source nodes, the identity their file had when this run hashed it (see
+    /// [`crate::cache::file_digest::FileDigests::hashed_as`]); never part of a key.
+    hashed_as: Vec<Option<FileIdentity>>,
 }
 
 impl Keys {
@@ -125,7 +130,30 @@ impl Keys {
         Ok(Self {
             materials: materials.into_iter().map(|m| m.expect("every node keyed")).collect(),
             keys: keys.into_iter().map(|k| k.expect("every node keyed")).collect(),
+            hashed_as: vec![None; count],
         })
+    }
+
+    /// Notes, for each source node, the identity its file had when this run hashed it, as
+    /// `hashed_as` tells it, so that the decoder need not hash the file again.
+    #[must_use]
+    pub fn with_hashed_identities(
+        mut self,
+        graph: &RenderGraph,
+        hashed_as: impl Fn(&std::path::Path) -> Option<FileIdentity>,
+    ) -> Self {
+        for i in graph.graph.node_indices() {
+            if let NodeKind::Source { file } = &graph.graph[i].kind {
+                self.hashed_as[i.index()] = hashed_as(file);
+            }
+        }
+        self
+    }
+
+    /// The identity source node `i`'s file had when this run hashed it, if it did.
+    #[must_use]
+    pub fn source_hashed_as(&self, i: NodeIndex) -> Option<FileIdentity> {
+        self.hashed_as[i.index()]
     }
 
     /// The key of node `i`.

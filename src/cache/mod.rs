@@ -9,7 +9,6 @@
 //! | [`manifest`] | the typed, versioned manifest stored in every entry |
 //! | [`keys`] | what goes into a node's key |
 //! | [`file_digest`] | input files' digests, and the stat memo `files.json` |
-//! | [`file_identity`] | a file's identity short of its bytes (size, times, inode) |
 //! | [`latest_render`] | each node's last key and its material, for `explain` |
 //! | [`measurement`] | measurements of a node's audio (loudness), under the node's key |
 //! | [`output_record`] | what each output file was written for, to trust it unread |
@@ -21,7 +20,6 @@
 //! file is written through [`crate::atomic_file`].
 
 pub mod file_digest;
-pub mod file_identity;
 pub mod folder;
 pub mod housekeeping;
 pub mod keys;

@@ -11,8 +11,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::Key;
-use super::file_identity::FileIdentity;
 use super::folder::CacheDir;
+use crate::file_identity::FileIdentity;
 
 /// Version of the record's fields; a record of another version is not trusted.
 const RECORD_VERSION: u32 = 3;

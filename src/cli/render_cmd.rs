@@ -402,7 +402,8 @@ pub fn compute_keys(
             .digest(path)
             .map(|d| d.to_string())
             .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
-    })?;
+    })?
+    .with_hashed_identities(graph, |path| digests.hashed_as(path));
     // The memo only saves work; failing to store it must not fail the render.
     let _ = digests.save();
     Ok(keys)

@@ -1,12 +1,14 @@
 //! Range checks on the levels a mix sets and on its length, which the unit types cannot
 //! make on their own: a fader and a compressor threshold are both [`Decibels`], but only a
-//! level that amplifies has a most. Checked over the values as loaded, so every point of an
+//! level that amplifies has a most (a fader, a send, a clip's gain, a chain's `gain:` step
+//! and a compressor's makeup). Checked over the values as loaded, so every point of an
 //! automation list is reported at its own line.
 //!
 //! Nothing here reads files or knows a processor's settings.
 
 use crate::diag::Diagnostic;
 use crate::project::LoadedMix;
+use crate::project::RawStep;
 use crate::units::{Decibels, Param};
 
 /// The loudest a fader, a send or a clip may be set (+48 dB, 250 times the amplitude):
@@ -32,6 +34,13 @@ pub(super) fn check_levels(loaded: &LoadedMix) -> Vec<Diagnostic> {
         }
     }
     levels.extend(raw.master.gain.as_ref().map(|g| ("master.gain".to_owned(), "a fader", g)));
+    for (name, track) in &raw.tracks {
+        chain_levels(&format!("tracks.{name}.chain"), &track.chain, &mut levels);
+    }
+    for (name, bus) in &raw.buses {
+        chain_levels(&format!("buses.{name}.chain"), &bus.chain, &mut levels);
+    }
+    chain_levels("master.chain", &raw.master.chain, &mut levels);
     let mut found: Vec<Diagnostic> = levels
         .into_iter()
         .flat_map(|(path, what, level)| too_loud(loaded, &path, what, level))
@@ -56,6 +65,32 @@ pub(super) fn check_levels(loaded: &LoadedMix) -> Vec<Diagnostic> {
         );
     }
     found
+}
+
+/// The levels that amplify in `chain` (written at `path`), inside parallel branches too.
+fn chain_levels<'a>(
+    path: &str,
+    chain: &'a [RawStep],
+    levels: &mut Vec<(String, &'static str, &'a Param<Decibels>)>,
+) {
+    for (i, step) in chain.iter().enumerate() {
+        match step {
+            RawStep::Gain(gain) => {
+                levels.push((format!("{path}[{i}].gain"), "a gain step", &gain.0));
+            }
+            RawStep::Compressor(spec) => levels.push((
+                format!("{path}[{i}].compressor.makeup"),
+                "a compressor's makeup",
+                &spec.makeup,
+            )),
+            RawStep::Parallel(branches) => {
+                for (b, branch) in branches.iter().enumerate() {
+                    chain_levels(&format!("{path}[{i}].parallel[{b}]"), branch, levels);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The error for each point of `level` (written at `path`) above the most.
@@ -125,6 +160,38 @@ mod tests {
     fn an_automation_point_past_the_most_is_reported_at_its_own_line() {
         let text = "mix: A\ntracks:\n  a:\n    source: a.wav\n    gain:\n      - [0, -6 dB]\n      - [1, 500 dB]\n      - [2, 0 dB]\n";
         assert_eq!(found(text), [("tracks.a.gain[1][1]".to_owned(), 7)]);
+    }
+
+    #[test]
+    fn gain_steps_and_makeup_past_the_most_are_reported_in_every_chain_and_branch() {
+        let text = "\
+mix: A
+tracks:
+  a:
+    source: a.wav
+    chain:
+      - gain: 48 dB
+      - gain: [[0, 0 dB], [1, 49 dB]]
+      - compressor: { threshold: -20 dB, ratio: 2, makeup: 60 dB }
+buses:
+  v:
+    chain:
+      - parallel:
+          - []
+          - [ { gain: -3 dB }, { compressor: { threshold: -9 dB, ratio: 4, makeup: [[0, 3 dB], [2, 100 dB]] } } ]
+master:
+  chain:
+    - gain: +500 dB
+";
+        assert_eq!(
+            found(text),
+            [
+                ("tracks.a.chain[1].gain[1][1]".to_owned(), 7),
+                ("tracks.a.chain[2].compressor.makeup".to_owned(), 8),
+                ("buses.v.chain[0].parallel[1][1].compressor.makeup[1][1]".to_owned(), 14),
+                ("master.chain[0].gain".to_owned(), 17),
+            ]
+        );
     }
 
     #[test]

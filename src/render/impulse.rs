@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::NodeError;
 use super::inputs::open_decoder;
+use crate::audio::ExpectedContent;
 use crate::audio::Source;
 use crate::audio::resample::Resampled;
 use crate::dsp::{Audio, BLOCK_FRAMES};
@@ -40,7 +41,8 @@ pub fn decode_chain_files(chain: &[Step], rate: u32) -> Result<ChainFiles, NodeE
 }
 
 fn decode(file: &ResolvedFile, rate: u32) -> Result<Audio, crate::audio::AudioError> {
-    let decoder = open_decoder(&file.path, Some(file.content.0))?;
+    let expected = ExpectedContent { digest: file.content.0, hashed_as: None };
+    let decoder = open_decoder(&file.path, Some(expected))?;
     let mut source: Box<dyn Source> = if decoder.sample_rate() == rate {
         Box::new(decoder)
     } else {

@@ -4,10 +4,13 @@ use std::path::Path;
 
 use super::NodeError;
 use super::stream::read_full;
+use petgraph::graph::NodeIndex;
+
 use crate::audio::decode::Decoder;
-use crate::audio::{AudioError, Source};
+use crate::audio::{AudioError, ExpectedContent, Source};
 use crate::cache::CacheError;
 use crate::cache::Key;
+use crate::cache::keys::Keys;
 use crate::cache::store::EntryReader;
 
 /// Planar stereo audio a node reads block by block.
@@ -83,22 +86,29 @@ pub fn lend_by_copy<'a, S: Stream + ?Sized>(
 pub struct FileStream(pub Decoder);
 
 impl FileStream {
-    /// Opens `path` for decoding, to read the file whose blake3 digest is `content`.
+    /// Opens `path` for decoding, to read the file whose bytes are `content`.
     ///
     /// # Errors
     /// When the file cannot be opened as audio.
-    pub fn open(path: &Path, content: Option<[u8; 32]>) -> Result<Self, NodeError> {
+    pub fn open(path: &Path, content: Option<ExpectedContent>) -> Result<Self, NodeError> {
         open_decoder(path, content).map(Self).map_err(NodeError::Audio)
     }
+}
+
+/// What the file of source node `source` must hold, as its key says and this run saw it.
+#[must_use]
+pub fn expected_content(keys: &Keys, source: NodeIndex) -> Option<ExpectedContent> {
+    let digest = keys.source_content(source)?;
+    Some(ExpectedContent { digest, hashed_as: keys.source_hashed_as(source) })
 }
 
 /// Opens `path`, checking its bytes against `content` when it is given.
 ///
 /// # Errors
 /// When the file cannot be opened as audio.
-pub fn open_decoder(path: &Path, content: Option<[u8; 32]>) -> Result<Decoder, AudioError> {
+pub fn open_decoder(path: &Path, content: Option<ExpectedContent>) -> Result<Decoder, AudioError> {
     match content {
-        Some(digest) => Decoder::open_expecting(path, digest),
+        Some(expected) => Decoder::open_expecting(path, expected),
         None => Decoder::open(path),
     }
 }
@@ -174,11 +184,11 @@ impl Stream for EntryStream {
 }
 
 /// Counts the frames of a stream whose container does not say, by decoding it once; the
-/// file must be the one whose digest is `content`.
+/// file must hold the bytes `content` says.
 ///
 /// # Errors
 /// When the file fails to decode or has changed.
-pub fn count_frames(path: &Path, content: Option<[u8; 32]>) -> Result<u64, AudioError> {
+pub fn count_frames(path: &Path, content: Option<ExpectedContent>) -> Result<u64, AudioError> {
     let mut decoder = open_decoder(path, content)?;
     if let Some(frames) = decoder.frames() {
         return Ok(frames);

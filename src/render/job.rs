@@ -8,7 +8,7 @@ use petgraph::graph::NodeIndex;
 use super::NodeError;
 use super::cost::{balanced_split, overhead};
 use super::impulse::{ChainFiles, decode_chain_files};
-use super::inputs::{EntryStream, FileStream, Stream};
+use super::inputs::{EntryStream, FileStream, Stream, expected_content};
 use super::pipe::{Link, PipeReceiver, PipeSender};
 use super::staged::StagedChain;
 use super::stream::{Produced, SidechainInput, Sink, run_chain};
@@ -83,7 +83,7 @@ impl<'a> Job<'a> {
         drop(inbound);
         match &self.graph.graph[input].kind {
             NodeKind::Source { file } if !self.materialized.contains(&input) => {
-                Ok(Box::new(FileStream::open(file, self.keys.source_content(input))?))
+                Ok(Box::new(FileStream::open(file, expected_content(self.keys, input))?))
             }
             _ => Ok(Box::new(EntryStream::open(self.store, self.keys.key(input))?)),
         }

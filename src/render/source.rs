@@ -1,12 +1,13 @@
 //! A source node: a file decoded and resampled to the render rate, kept in the cache so the
 //! resampler runs once per file and rate.
 //!
-//! The decoder checks the file's bytes against the digest in the node's key as it reads
-//! them, and reports a file changed during the render before the entry is sealed, so the
-//! entry is dropped unwritten and never holds audio of another file than its key says.
+//! The decoder proves the file's bytes are those of the digest in the node's key (by the
+//! identity the file had when this run hashed it, or by hashing them as it reads), and
+//! reports a file changed during the render before the entry is sealed, so the entry is
+//! dropped unwritten and never holds audio of another file than its key says.
 
 use super::NodeError;
-use super::inputs::open_decoder;
+use super::inputs::{expected_content, open_decoder};
 use super::job::Job;
 use super::stream::{Produced, SILENCE};
 use crate::audio::Source;
@@ -19,7 +20,7 @@ use crate::dsp::BLOCK_FRAMES;
 /// When the file cannot be decoded or the entry written.
 pub fn run_source(job: &Job<'_>, file: &std::path::Path) -> Result<(), NodeError> {
     let decoder =
-        open_decoder(file, job.keys.source_content(job.node)).map_err(NodeError::Audio)?;
+        open_decoder(file, expected_content(job.keys, job.node)).map_err(NodeError::Audio)?;
     let mut resampled = Resampled::new(decoder, job.sample_rate()).map_err(NodeError::Audio)?;
     let mut writer = job.create_entry()?;
     let mut left = vec![0.0f32; BLOCK_FRAMES];

@@ -2,7 +2,7 @@
 //! then its chain, streamed into the cache.
 
 use super::NodeError;
-use super::inputs::{Stream, count_frames};
+use super::inputs::{Stream, count_frames, expected_content};
 use super::job::Job;
 use super::stream::read_full;
 use crate::dsp::BLOCK_FRAMES;
@@ -131,7 +131,7 @@ fn stream_frames(
     }
     match &job.graph.graph[source].kind {
         NodeKind::Source { file } => {
-            count_frames(file, job.keys.source_content(source)).map_err(NodeError::Audio)
+            count_frames(file, expected_content(job.keys, source)).map_err(NodeError::Audio)
         }
         _ => Ok(0),
     }

@@ -85,6 +85,10 @@ bad_audio! {
     a_chunk_claiming_four_gigabytes_fails_the_check_before_allocating => "list-4gb",
     mp3_data_in_a_wav_file_is_a_warning => "mp3-data",
     a_float_stem_at_18_dbfs_warns_that_the_integer_output_clipped => "hot-float",
+    an_infinite_sample_in_an_impulse_response_fails_the_render_at_its_line => "ir-infinite-sample",
+    an_impulse_response_at_zero_hertz_fails_the_check_at_its_line => "ir-rate-zero",
+    an_impulse_response_cut_short_fails_the_check_at_its_line => "ir-truncated",
+    mp3_data_in_an_impulse_response_named_wav_is_a_warning_at_its_line => "ir-mp3-data",
 }
 
 #[test]

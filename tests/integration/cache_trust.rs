@@ -7,6 +7,8 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+#[cfg(target_os = "linux")]
+use crate::support::mixdown_unprivileged;
 use crate::support::{mixdown, ran, scratch, stderr, write_stem};
 
 const MIX: &str = "\
@@ -180,4 +182,25 @@ fn an_output_folder_that_cannot_be_written_fails_at_once_naming_it() {
     assert_eq!(failed.status.code(), Some(1), "{log}");
     assert!(log.contains(&format!("cannot write in the output folder `out`: {reason}")), "{log}");
     assert!(!work.path().join("cache").exists(), "nothing was rendered: {log}");
+}
+
+/// An output folder the user may not write in (EACCES): mode 0500 and a render run as
+/// another user than the folder's owner (`nobody`, when the tests run as root), which fails
+/// before any work, in plain words.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_output_folder_without_write_permission_fails_at_once_naming_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let work = session(1);
+    fs::set_permissions(work.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let out = work.path().join("out");
+    fs::create_dir(&out).unwrap();
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o500)).unwrap();
+    let args = ["render", "mix.yaml", "--cache", "cache", "--out", "out"];
+    let failed = mixdown_unprivileged(work.path(), &args);
+    let log = stderr(&failed);
+    assert_eq!(failed.status.code(), Some(1), "{log}");
+    assert!(log.contains("cannot write in the output folder `out`: permission denied"), "{log}");
+    assert!(!work.path().join("cache").exists(), "nothing was rendered: {log}");
+    assert_eq!(fs::read_dir(&out).unwrap().count(), 0);
 }

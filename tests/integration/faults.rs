@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[cfg(target_os = "linux")]
+use crate::support::mixdown_unprivileged;
 use crate::support::{mixdown, root, scratch, stderr};
 
 const SONG: &str = "tidewater";
@@ -251,6 +253,69 @@ fn a_cache_that_cannot_be_written_degrades_to_a_render_without_it() {
         assert!(std::fs::read(output).unwrap() == expected, "{blocked}");
         assert_eq!(temporaries(work.path()), Vec::<PathBuf>::new(), "{blocked}");
     }
+}
+
+/// A cache on a read-only file system (EROFS: a read-only tmpfs, which needs root to
+/// mount) renders the right bytes without it, with one warning naming it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_cache_on_a_read_only_file_system_degrades_to_a_render_without_it() {
+    let expected = reference();
+    let work = scratch();
+    let cache = work.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs"])
+        .arg(&cache)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!(
+            "NOT RUN: a_cache_on_a_read_only_file_system_degrades_to_a_render_without_it needs root to mount a tmpfs"
+        );
+        return;
+    }
+    let done = mixdown(work.path(), &render_args(&project(), "cache", "out"));
+    let unmounted = Command::new("umount").arg(&cache).status();
+    assert!(unmounted.is_ok_and(|s| s.success()));
+    one_warning_naming_the_cache_and_the_right_bytes(&done, work.path(), &expected);
+}
+
+/// A cache folder the user may not write in (EACCES): mode 0500 and a render run as
+/// another user than its owner (`nobody`, when the tests run as root). The render writes
+/// the right bytes without it, with one warning naming it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_cache_without_write_permission_degrades_to_a_render_without_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let expected = reference();
+    let work = scratch();
+    let mode = |path: &Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    mode(work.path(), 0o755);
+    for (folder, bits) in [("cache", 0o500), ("out", 0o777)] {
+        std::fs::create_dir(work.path().join(folder)).unwrap();
+        mode(&work.path().join(folder), bits);
+    }
+    let done = mixdown_unprivileged(work.path(), &render_args(&project(), "cache", "out"));
+    one_warning_naming_the_cache_and_the_right_bytes(&done, work.path(), &expected);
+    assert_eq!(std::fs::read_dir(work.path().join("cache")).unwrap().count(), 0);
+}
+
+fn one_warning_naming_the_cache_and_the_right_bytes(
+    done: &std::process::Output,
+    work: &Path,
+    expected: &[u8],
+) {
+    let log = stderr(done);
+    assert!(done.status.success(), "{log}");
+    let warnings: Vec<_> = log.lines().filter(|l| l.starts_with("warning:")).collect();
+    assert_eq!(warnings.len(), 1, "{log}");
+    assert!(warnings[0].contains("`cache`"), "{log}");
+    assert!(std::fs::read(work.join(format!("out/{SONG}.wav"))).unwrap() == expected);
+    assert_eq!(temporaries(work), Vec::<PathBuf>::new());
 }
 
 /// Spawns a render with its own temporary folder, and sends it SIGINT once `ready` holds.

@@ -5,6 +5,10 @@
 //! a stem is changed, then the render runs with those keys, exactly as when the user saves
 //! a stem between the render hashing it and decoding it. The decoder's own check of bytes
 //! changed while it reads is tested in `audio::decode`.
+//!
+//! Each case runs with both proofs of content: a digest from an earlier run's memo, which
+//! the decoder confirms by hashing what it reads, and a digest this run took, which the
+//! file's identity at hashing time vouches for.
 
 use std::path::Path;
 
@@ -13,6 +17,7 @@ use mixdown::audio::wav::WavFormat;
 use mixdown::cache::folder::CacheDir;
 use mixdown::cache::keys::Keys;
 use mixdown::cache::store::Store;
+use mixdown::file_identity::FileIdentity;
 use mixdown::graph::{RenderGraph, build};
 use mixdown::ir::{ContentDigest, lower};
 use mixdown::project::load_mix;
@@ -27,9 +32,22 @@ impl Progress for Silent {
     fn finished(&self, _: &str) {}
 }
 
+/// How the keys' digests of the stems were taken.
+#[derive(Clone, Copy, Debug)]
+enum Proof {
+    /// From an earlier run's memo: the decoder hashes the bytes again.
+    Memo,
+    /// Hashed by this run, with each file's identity noted then.
+    Identity,
+}
+
 /// Compiles the mix at `project` (which must be valid) into its graph and its keys, with
 /// each stem hashed as it is on disk now.
 fn graph_and_keys(project: &Path) -> (RenderGraph, Keys) {
+    graph_and_keys_proven(project, Proof::Memo)
+}
+
+fn graph_and_keys_proven(project: &Path, proof: Proof) -> (RenderGraph, Keys) {
     let loaded = load_mix(project).unwrap_or_else(|_| panic!("{} loads", project.display()));
     let mut digests =
         |path: &Path| std::fs::read(path).map(|b| ContentDigest(*blake3::hash(&b).as_bytes()));
@@ -40,6 +58,10 @@ fn graph_and_keys(project: &Path) -> (RenderGraph, Keys) {
         std::fs::read(path).map(|bytes| blake3::hash(&bytes).to_hex().to_string())
     })
     .unwrap();
+    let keys = match proof {
+        Proof::Memo => keys,
+        Proof::Identity => keys.with_hashed_identities(&graph, FileIdentity::of_path),
+    };
     (graph, keys)
 }
 
@@ -69,8 +91,15 @@ fn clean_render(work: &Path, project: &Path, name: &str) -> (Vec<f32>, Vec<f32>)
 
 /// Keys the project, changes `stem` with `change`, renders (which must fail, naming the
 /// stem), restores the stem, and renders again with the same cache: the result must equal
-/// a clean render of the restored project, so nothing of the changed stem was kept.
-fn changed_mid_render_is_not_cached(yaml: &str, change: impl FnOnce(&Path)) {
+/// a clean render of the restored project, so nothing of the changed stem was kept; once
+/// for each [`Proof`].
+fn changed_mid_render_is_not_cached(yaml: &str, change: impl Fn(&Path)) {
+    for proof in [Proof::Memo, Proof::Identity] {
+        changed_mid_render_is_not_cached_with(yaml, &change, proof);
+    }
+}
+
+fn changed_mid_render_is_not_cached_with(yaml: &str, change: impl Fn(&Path), proof: Proof) {
     let work = scratch();
     let dir = work.path();
     write_stem(&dir.join("vox.wav"), 44_100, 3.0, 1);
@@ -82,16 +111,19 @@ fn changed_mid_render_is_not_cached(yaml: &str, change: impl FnOnce(&Path)) {
 
     let out = dir.join("out");
     let cache = dir.join("cache");
-    let (graph, keys) = graph_and_keys(&project);
+    let (graph, keys) = graph_and_keys_proven(&project, proof);
     let originals: Vec<(String, Vec<u8>)> = ["vox.wav", "bass.wav", "keys.wav"]
         .iter()
         .map(|name| ((*name).to_owned(), std::fs::read(dir.join(name)).unwrap()))
         .collect();
+    // A run trusts only identities older than itself, which any write moves on; here the
+    // identity is from just now, so give the file system's clock a tick first.
+    std::thread::sleep(std::time::Duration::from_millis(20));
     change(dir);
-    let error =
-        render_with(&graph, &keys, &cache, &out).expect_err("a changed stem fails the render");
+    let error = render_with(&graph, &keys, &cache, &out)
+        .expect_err(&format!("a changed stem fails the render ({proof:?})"));
     let message = error.to_string();
-    assert!(message.contains("changed while it was being rendered"), "{message}");
+    assert!(message.contains("changed while it was being rendered"), "{proof:?}: {message}");
     assert!(!out.join("song.wav").exists(), "no output is written from a changed stem");
 
     for (name, bytes) in originals {
@@ -101,7 +133,7 @@ fn changed_mid_render_is_not_cached(yaml: &str, change: impl FnOnce(&Path)) {
     let (_, left, right) = read_audio(&out.join("song.wav"));
     assert!(
         left == reference.0 && right == reference.1,
-        "the cache held audio of the changed stem"
+        "the cache held audio of the changed stem ({proof:?})"
     );
 }
 

@@ -38,6 +38,29 @@ pub fn mixdown(dir: &Path, args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// Runs `mixdown` as the unprivileged user `nobody` when the tests run as root, for whom
+/// file permissions bind no one; as the user running the tests otherwise. `dir` and what
+/// the render reads must be open to others.
+#[cfg(target_os = "linux")]
+pub fn mixdown_unprivileged(dir: &Path, args: &[&str]) -> Output {
+    let id = Command::new("id").arg("-u").output().expect("`id` runs");
+    let mut command = if String::from_utf8_lossy(&id.stdout).trim() == "0" {
+        let mut setpriv = Command::new("setpriv");
+        setpriv.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        setpriv.arg(env!("CARGO_BIN_EXE_mixdown"));
+        setpriv
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_mixdown"))
+    };
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("MIXDOWN_CACHE")
+        .output()
+        .expect("the binary runs")
+}
+
 /// stderr as text.
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
