@@ -11,7 +11,9 @@ use std::time::Instant;
 
 use petgraph::graph::NodeIndex;
 
+use super::deliver::run_deliver;
 use super::dispatch::dispatch;
+use super::encode::run_encode;
 use super::job::Job;
 use super::output::{Delivery, measured_loudness, run_output};
 use super::plan::{PlanStep, plan};
@@ -172,6 +174,12 @@ fn run_node(job: &Job<'_>, delivery: &Delivery, cache: &CacheDir) -> Result<(), 
         NodeKind::Sum { feeds, gain, chain, .. } => run_sum(job, feeds, gain, chain),
         NodeKind::Output { name, length, cut_fade_seconds } => {
             run_output(job, name, *length, *cut_fade_seconds, delivery, cache)
+        }
+        NodeKind::Encode { target, seed, length, cut_fade_seconds } => {
+            run_encode(job, target, *seed, (*length, *cut_fade_seconds))
+        }
+        NodeKind::Deliver { target, file_name, tags } => {
+            run_deliver(job, &delivery.target_path(target, file_name), tags, cache)
         }
     }
 }
