@@ -79,7 +79,7 @@ impl GraphBuilder {
 
 /// A deliverable's dither seed, from the song's identity (its id prefix) and the target's
 /// name: stable across every edit of the mix.
-fn dither_seed(song: &str, target: &str) -> u64 {
+pub fn dither_seed(song: &str, target: &str) -> u64 {
     let mut hasher = blake3::Hasher::new();
     hasher.update(b"mixdown dither seed\0");
     hasher.update(song.as_bytes());

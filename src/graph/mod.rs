@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
-pub use build::{GraphBuilder, build};
+pub use build::{GraphBuilder, build, dither_seed};
 pub use names::UnknownNode;
 pub use print::{to_dot, to_text};
 
