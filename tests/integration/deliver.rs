@@ -332,3 +332,26 @@ fn a_deliver_block_with_mistakes_reports_each_at_its_line() {
         assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
     }
 }
+
+#[test]
+fn a_hot_master_gives_an_mp3_trimmed_under_its_ceiling_and_the_render_says_by_how_much() {
+    let work = scratch();
+    let dir = work.path();
+    session(dir);
+    // About +3 dBFS of sample peak: the decoded MP3 would be over 0 dBTP.
+    let hot = SESSION.replace("master:\n", "master:\n  gain: 10 dB\n");
+    std::fs::write(dir.join("session.yaml"), hot).unwrap();
+    let output = render(dir, "session.yaml", "out", "cache", &[]);
+    let log = stderr(&output);
+    let mp3 = dir.join("out/preview/Session.mp3");
+    let note = log.lines().find(|l| l.starts_with("note:") && l.contains("Session.mp3"));
+    let note = note.unwrap_or_else(|| panic!("no trim reported:\n{log}"));
+    let trim: f64 =
+        note.split("lowered by ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(trim > 0.1, "{note}");
+    let peak = true_peak(&mp3);
+    assert!(peak <= 0.0, "decoded true peak {peak:.2} dBTP after a {trim} dB trim");
+    // Found up to date, the file is reported the same.
+    let again = stderr(&render(dir, "session.yaml", "out", "cache", &[]));
+    assert!(again.contains(note), "{again}");
+}
