@@ -8,6 +8,10 @@
 //! decoded back with our own decoder and its true peak measured; when it is over the
 //! target's ceiling, the audio is encoded once more, lowered by the overshoot plus
 //! [`TRIM_MARGIN_DB`], and the trim is recorded with the stream for the render to report.
+//!
+//! The loudness and true peak of what was encoded are kept under the node's key for the
+//! render's closing line: those of the samples given to the encoder, or of the decoded
+//! file for an MP3, whose peaks are its own.
 
 use std::fs::File;
 
@@ -19,12 +23,14 @@ use crate::atomic_file::TemporaryFolder;
 use crate::audio::decode::Decoder;
 use crate::audio::dither::Dither;
 use crate::audio::encode::Encoding;
-use crate::audio::loudness::measure;
+use crate::audio::loudness::{LoudnessMeter, LoudnessRecord, measure};
 use crate::audio::mp3::Mp3Rate;
 use crate::audio::resample::Resampled;
 use crate::audio::wav::{Clipping, WavFormat};
 use crate::audio::{AudioError, Source};
 use crate::cache::encoded::{EncodedFacts, store_encoded};
+use crate::cache::folder::CacheDir;
+use crate::cache::measurement;
 use crate::dsp::BLOCK_FRAMES;
 use crate::ir::{DeliverFormat, Deliverable, DitherMode, Length, SampleWidth};
 
@@ -63,22 +69,27 @@ pub fn run_encode(
     target: &Deliverable,
     seed: u64,
     (length, cut_fade_seconds): (Length, f64),
+    cache: &CacheDir,
 ) -> Result<(), NodeError> {
     let encoding = encoding_of(target, seed);
     let scratch = TemporaryFolder::create(SCRATCH).map_err(NodeError::CacheWrite)?;
     let path = scratch.path().join(format!("stream.{}", encoding.extension()));
     let cut = Cut { length, cut_fade_seconds };
-    let (mut clipping, mut frames) = encode(job, &cut, encoding, target.sample_rate, 1.0, &path)?;
+    let (mut clipping, mut frames, mut loudness) =
+        encode(job, &cut, encoding, target.sample_rate, 1.0, &path)?;
     let mut headroom_trim_db = None;
     if matches!(encoding, Encoding::Mp3(_)) {
-        let true_peak = decoded_true_peak(&path)?;
+        loudness = decoded_loudness(&path)?;
+        let true_peak = loudness.true_peak;
         if let Some(over) = true_peak.map(|tp| tp - target.ceiling_dbtp).filter(|&o| o > 0.0) {
             let trim = over + TRIM_MARGIN_DB;
             let gain = 10f64.powf(-trim / 20.0) as f32;
-            (clipping, frames) = encode(job, &cut, encoding, target.sample_rate, gain, &path)?;
+            (clipping, frames, _) = encode(job, &cut, encoding, target.sample_rate, gain, &path)?;
+            loudness = decoded_loudness(&path)?;
             headroom_trim_db = Some((trim * 100.0).round() / 100.0);
         }
     }
+    measurement::save(cache, job.keys.key(job.node), &loudness).map_err(NodeError::CacheWrite)?;
     let facts = EncodedFacts {
         node: job.graph.graph[job.node].id.clone(),
         frames,
@@ -99,7 +110,7 @@ struct Cut {
 }
 
 /// Encodes the input, cut, converted and scaled by `gain`, into `path`. Returns the
-/// encoder's clipping and the frames written.
+/// encoder's clipping, the frames written and their loudness.
 fn encode(
     job: &Job<'_>,
     cut: &Cut,
@@ -107,7 +118,7 @@ fn encode(
     rate: u32,
     gain: f32,
     path: &std::path::Path,
-) -> Result<(Clipping, u64), NodeError> {
+) -> Result<(Clipping, u64, LoudnessRecord), NodeError> {
     let input = job.graph.graph[job.node].main_inputs()[0];
     let input_rate = job.graph.graph[input].sample_rate;
     let stream = job.open_input(input)?;
@@ -123,6 +134,8 @@ fn encode(
     let source = CutSource { stream, rate: input_rate, frames, fade, gain, at: 0, failure: None };
     let mut resampled = Resampled::new(source, rate).map_err(NodeError::Audio)?;
     let mut encoder = encoding.create(path, rate).map_err(NodeError::Audio)?;
+    let mut meter =
+        LoudnessMeter::new(rate).expect("the meter takes every rate a project may have");
     let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
     let mut written = 0u64;
     loop {
@@ -136,6 +149,7 @@ fn encode(
             break;
         }
         encoder.write(&left[..n], &right[..n]).map_err(NodeError::Audio)?;
+        meter.add(&left[..n], &right[..n]);
         written += n as u64;
     }
     let mut source = resampled.into_source();
@@ -143,16 +157,15 @@ fn encode(
     while read_full(source.stream.as_mut(), &mut left, &mut right)? > 0 {}
     let clipping = encoder.clipping();
     encoder.finish().map_err(NodeError::Audio)?;
-    Ok((clipping, written))
+    Ok((clipping, written, meter.record()))
 }
 
-/// The true peak of the audio file at `path`, decoded by our own decoder, in dBTP.
-fn decoded_true_peak(path: &std::path::Path) -> Result<Option<f64>, NodeError> {
+/// The loudness and true peak of the audio file at `path`, decoded by our own decoder.
+fn decoded_loudness(path: &std::path::Path) -> Result<LoudnessRecord, NodeError> {
     let mut decoder = Decoder::open(path).map_err(NodeError::Audio)?;
-    let record = measure(&mut decoder).map_err(|e| {
+    measure(&mut decoder).map_err(|e| {
         NodeError::Audio(AudioError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })
-    })?;
-    Ok(record.true_peak)
+    })
 }
 
 /// The input cut to `frames` frames, with the cut's fade and a gain, as a [`Source`] for

@@ -148,10 +148,15 @@ pub fn render(
             report.loudness = targets
                 .iter()
                 .filter_map(|&target| {
-                    let NodeKind::Output { name, .. } = &graph.graph[target].kind else {
-                        return None;
+                    // A deliverable's figures are its encode node's: a tag edit keeps them.
+                    let (name, measured) = match &graph.graph[target].kind {
+                        NodeKind::Output { name, .. } => (name, target),
+                        NodeKind::Deliver { target: name, .. } => {
+                            (name, *graph.graph[target].inputs.first()?)
+                        }
+                        _ => return None,
                     };
-                    Some((name.clone(), measured_loudness(cache, keys, target)?))
+                    Some((name.clone(), measured_loudness(cache, keys, measured)?))
                 })
                 .collect();
             return Ok(report);
@@ -176,7 +181,7 @@ fn run_node(job: &Job<'_>, delivery: &Delivery, cache: &CacheDir) -> Result<(), 
             run_output(job, name, *length, *cut_fade_seconds, delivery, cache)
         }
         NodeKind::Encode { target, seed, length, cut_fade_seconds } => {
-            run_encode(job, target, *seed, (*length, *cut_fade_seconds))
+            run_encode(job, target, *seed, (*length, *cut_fade_seconds), cache)
         }
         NodeKind::Deliver { target, file_name, tags } => {
             run_deliver(job, &delivery.target_path(target, file_name), tags, cache)

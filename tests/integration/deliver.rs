@@ -355,3 +355,20 @@ fn a_hot_master_gives_an_mp3_trimmed_under_its_ceiling_and_the_render_says_by_ho
     let again = stderr(&render(dir, "session.yaml", "out", "cache", &[]));
     assert!(again.contains(note), "{again}");
 }
+
+#[test]
+fn the_closing_line_gives_each_deliverables_loudness_and_a_tag_edit_keeps_it() {
+    let work = scratch();
+    let dir = work.path();
+    session(dir);
+    let closing = |output: &std::process::Output| {
+        let text = stderr(output);
+        let line = text.lines().find(|l| l.starts_with("rendered ")).unwrap().to_owned();
+        line.split_once("; ").unwrap().1.to_owned()
+    };
+    let first = closing(&render(dir, "session.yaml", "out", "cache", &[]));
+    assert!(first.starts_with("lossless: -") && first.contains("; preview: -"), "{first}");
+    assert!(first.contains(" LUFS, ") && first.contains(" dBTP"), "{first}");
+    edit(dir, "artist: Somebody", "artist: Somebody Else");
+    assert_eq!(closing(&render(dir, "session.yaml", "out", "cache", &[])), first);
+}
