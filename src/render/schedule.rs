@@ -21,6 +21,7 @@ use super::source::run_source;
 use super::sum::run_sum;
 use super::track::run_track;
 use super::{NodeError, RenderError, RenderEvent, RenderReport};
+use crate::audio::loudness::LoudnessRecord;
 use crate::cache::folder::CacheDir;
 use crate::cache::housekeeping::Housekeeping;
 use crate::cache::keys::Keys;
@@ -145,20 +146,7 @@ pub fn render(
             if let Some(node) = interrupted {
                 return Err(RenderError { node, error: NodeError::Interrupted });
             }
-            report.loudness = targets
-                .iter()
-                .filter_map(|&target| {
-                    // A deliverable's figures are its encode node's: a tag edit keeps them.
-                    let (name, measured) = match &graph.graph[target].kind {
-                        NodeKind::Output { name, .. } => (name, target),
-                        NodeKind::Deliver { target: name, .. } => {
-                            (name, *graph.graph[target].inputs.first()?)
-                        }
-                        _ => return None,
-                    };
-                    Some((name.clone(), measured_loudness(cache, keys, measured)?))
-                })
-                .collect();
+            report.loudness = targets_loudness(graph, keys, cache, targets);
             return Ok(report);
         }
     }
@@ -168,6 +156,29 @@ pub fn render(
             "cache entries kept failing their checksums; check the disk, or run `mixdown cache verify`",
         )),
     })
+}
+
+/// Each target's name and the loudness measured as its file was made. A deliverable's
+/// figures are its encode node's, so a tag edit keeps them.
+fn targets_loudness(
+    graph: &RenderGraph,
+    keys: &Keys,
+    cache: &CacheDir,
+    targets: &[NodeIndex],
+) -> Vec<(String, LoudnessRecord)> {
+    targets
+        .iter()
+        .filter_map(|&target| {
+            let (name, measured) = match &graph.graph[target].kind {
+                NodeKind::Output { name, .. } => (name, target),
+                NodeKind::Deliver { target: name, .. } => {
+                    (name, *graph.graph[target].inputs.first()?)
+                }
+                _ => return None,
+            };
+            Some((name.clone(), measured_loudness(cache, keys, measured)?))
+        })
+        .collect()
 }
 
 fn run_node(job: &Job<'_>, delivery: &Delivery, cache: &CacheDir) -> Result<(), NodeError> {
