@@ -27,6 +27,7 @@ pub mod probe;
 pub mod resample;
 mod riff;
 mod staged;
+pub mod tagged;
 pub mod tags;
 pub mod wav;
 

@@ -106,6 +106,11 @@ impl<S: Source> Resampled<S> {
     pub fn source(&self) -> &S {
         &self.source
     }
+
+    /// The wrapped source, given back.
+    pub fn into_source(self) -> S {
+        self.source
+    }
 }
 
 impl<S: Source> Source for Resampled<S> {

@@ -17,7 +17,6 @@
 //! 16-bit files use the plain PCM header; 24-bit and float files use
 //! `WAVE_FORMAT_EXTENSIBLE`, as the format's specification asks for more than 16 bits.
 
-use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -95,22 +94,15 @@ pub struct Clipping {
     pub peak: f32,
 }
 
-/// The loudest sample of the frames from `start` on, per block written.
-#[derive(Debug, Clone, Copy)]
-struct BlockPeak {
-    start: u64,
-    peak: f32,
-}
-
 /// A stereo WAV file being written.
 pub struct WavWriter {
     path: PathBuf,
     format: WavFormat,
     frames: u64,
-    /// Integer samples written at full scale, in the frames kept so far.
+    /// Integer samples written at full scale.
     full_scale: u64,
-    /// Each block's peak, so that a truncation can drop those of the frames it cuts.
-    peaks: Vec<BlockPeak>,
+    /// The loudest integer sample given, before conversion.
+    peak: f32,
     header_bytes: u64,
     /// Packed bytes not yet written to the file.
     pending: Vec<u8>,
@@ -148,7 +140,7 @@ impl WavWriter {
             format,
             frames: 0,
             full_scale: 0,
-            peaks: Vec::new(),
+            peak: 0.0,
             header_bytes: header.len() as u64,
             pending: Vec::with_capacity(WRITE_BUFFER_BYTES + 64 * 1024),
             file: Some(file),
@@ -168,7 +160,6 @@ impl WavWriter {
             let source = io::Error::other("the audio exceeds the 4 GiB a WAV file can hold");
             return Err(AudioError::Write { path: self.path.clone(), source });
         }
-        let start = self.frames;
         self.frames = frames;
         let integers = match self.format {
             WavFormat::Pcm16 => Some(pack_integers::<2>(&mut self.pending, left, right)),
@@ -186,8 +177,7 @@ impl WavWriter {
         };
         if let Some(full_scale) = integers {
             self.full_scale += full_scale;
-            let peak = left.iter().chain(right).fold(0.0_f32, |p, x| p.max(x.abs()));
-            self.peaks.push(BlockPeak { start, peak });
+            self.peak = left.iter().chain(right).fold(self.peak, |p, x| p.max(x.abs()));
         }
         if self.pending.len() >= WRITE_BUFFER_BYTES {
             self.flush().map_err(|e| self.write_error(e))?;
@@ -195,36 +185,10 @@ impl WavWriter {
         Ok(())
     }
 
-    /// Drops every frame after the first `frames`, for a writer that wrote ahead before it
-    /// knew the length; does nothing when no more were written.
-    ///
-    /// # Errors
-    /// When the file cannot be cut.
-    pub fn truncate(&mut self, frames: u64) -> Result<(), AudioError> {
-        if frames >= self.frames {
-            return Ok(());
-        }
-        let bytes = self.header_bytes + frames * self.format.bytes_per_frame();
-        let format = self.format;
-        let result = self.flush().and_then(|()| {
-            let Some(f) = self.file.as_mut().map(AtomicFile::file) else { return Ok(0) };
-            let cut = count_full_scale_from(f, bytes, format)?;
-            f.set_len(bytes)?;
-            f.seek(SeekFrom::Start(bytes)).map(|_| cut)
-        });
-        let cut = result.map_err(|e| self.write_error(e))?;
-        self.full_scale -= cut;
-        self.peaks.retain(|block| block.start < frames);
-        self.frames = frames;
-        Ok(())
-    }
-
-    /// How much of the file written so far reached full scale. The peak is that of the
-    /// blocks kept whole or in part by [`WavWriter::truncate`].
+    /// How much of the file written so far reached full scale.
     #[must_use]
     pub fn clipping(&self) -> Clipping {
-        let peak = self.peaks.iter().fold(0.0_f32, |p, block| p.max(block.peak));
-        Clipping { samples: self.full_scale, peak }
+        Clipping { samples: self.full_scale, peak: self.peak }
     }
 
     /// Completes the header and moves the file into place.
@@ -260,29 +224,6 @@ impl WavWriter {
     fn write_error(&self, source: io::Error) -> AudioError {
         AudioError::Write { path: self.path.clone(), source }
     }
-}
-
-/// Counts the samples at full scale in the integer samples of `file` from byte `from` to
-/// its end, leaving the file's position wherever the reading ends.
-fn count_full_scale_from(file: &mut File, from: u64, format: WavFormat) -> io::Result<u64> {
-    let width = format.bytes_per_sample();
-    if format == WavFormat::Float32 {
-        return Ok(0);
-    }
-    let max = (1_i32 << (8 * width - 1)) - 1;
-    file.seek(SeekFrom::Start(from))?;
-    let mut bytes = Vec::new();
-    io::Read::read_to_end(file, &mut bytes)?;
-    let at_full_scale = bytes
-        .chunks_exact(width)
-        .map(|b| {
-            let mut le = [0_u8; 4];
-            le[4 - width..].copy_from_slice(b);
-            i32::from_le_bytes(le) >> (8 * (4 - width))
-        })
-        .filter(|&i| i == max || i == -max)
-        .count();
-    Ok(at_full_scale as u64)
 }
 
 /// Appends a block as interleaved `N`-byte little-endian integers and returns how many of
@@ -357,26 +298,6 @@ mod tests {
             w.write(l, r).unwrap();
         }
         w.finish().unwrap();
-    }
-
-    #[test]
-    fn truncating_keeps_the_first_frames_and_a_valid_header() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cut.wav");
-        let left: Vec<f32> = (0..1000).map(|i| (i as f32 / 1000.0) - 0.5).collect();
-        let right: Vec<f32> = left.iter().map(|x| -x).collect();
-        let mut w = WavWriter::create(&path, 48_000, WavFormat::Float32).unwrap();
-        w.write(&left, &right).unwrap();
-        w.truncate(600).unwrap();
-        w.truncate(900).unwrap();
-        w.write(&left[..5], &right[..5]).unwrap();
-        w.finish().unwrap();
-        let mut d = crate::audio::decode::Decoder::open(&path).unwrap();
-        let (mut l, mut r) = (vec![0.0; 2000], vec![0.0; 2000]);
-        let n = crate::audio::Source::read(&mut d, &mut l, &mut r).unwrap();
-        assert_eq!(n, 605, "600 kept (a longer cut does nothing), then 5 more");
-        assert_eq!(&l[..600], &left[..600]);
-        assert_eq!(&r[600..605], &right[..5]);
     }
 
     #[test]
@@ -520,23 +441,6 @@ mod tests {
         assert_eq!(clipping.samples, 101);
         assert_eq!(clipping.peak, 3.981);
         w.finish().unwrap();
-    }
-
-    #[test]
-    fn a_truncation_drops_the_clipping_of_the_frames_it_cuts() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.wav");
-        for format in [WavFormat::Pcm16, WavFormat::Pcm24] {
-            let mut w = WavWriter::create(&path, 48_000, format).unwrap();
-            w.write(&[2.0; 500], &[0.1; 500]).unwrap();
-            w.write(&[0.1; 500], &[-8.0; 500]).unwrap();
-            assert_eq!(w.clipping().samples, 1000);
-            w.truncate(700).unwrap();
-            assert_eq!(w.clipping(), Clipping { samples: 700, peak: 8.0 }, "{format:?}");
-            w.truncate(300).unwrap();
-            assert_eq!(w.clipping(), Clipping { samples: 300, peak: 2.0 }, "{format:?}");
-            w.finish().unwrap();
-        }
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! | the keys of the node's inputs, in declaration order | petgraph indices, absolute paths, mtimes, inodes |
 //! | blake3 of the bytes of each source file and of each file a step reads (an impulse response) | where the file lives |
 //! | an output's length and the fade at an exact cut | its target's name, folder and file format (the delivered file's record adds the format) |
+//! | an encoded stream's format, rate, dither and its seed, the encoders' version, the resampler | the target's name (only through the seed), its file name, its tags |
+//! | a delivered file's tags | its path (its record is kept by path) |
 //!
 //! Parameters are serialized to JSON with sorted map keys (no `HashMap` reaches the
 //! bytes), and that JSON is stored next to each cache entry so `mixdown explain` can say
@@ -108,6 +110,18 @@ impl Keys {
                 NodeKind::Output { length, cut_fade_seconds, .. } => {
                     ("output", json!({ "length": length, "cut_fade_seconds": cut_fade_seconds }))
                 }
+                NodeKind::Encode { target, seed, length, cut_fade_seconds } => (
+                    "encode",
+                    json!({
+                        "encoder": crate::ir::ENCODER_VERSION,
+                        "target": target,
+                        "seed": seed,
+                        "length": length,
+                        "cut_fade_seconds": cut_fade_seconds,
+                        "resampler": resampler,
+                    }),
+                ),
+                NodeKind::Deliver { tags, .. } => ("deliver", json!({ "tags": tags })),
             };
             let inputs = node
                 .inputs

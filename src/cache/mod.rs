@@ -6,6 +6,7 @@
 //! | [`storage`] | the `Storage` trait: where entries are kept (a seam for remote backends) |
 //! | [`local_disk`] | the local `Storage` backend, `entries/ab/cd/<key>` |
 //! | [`store`] | the entry format on top of a `Storage`: checksummed audio, gc, verify |
+//! | [`encoded`] | encoded entries: a deliverable's stream before its tags, checksummed |
 //! | [`manifest`] | the typed, versioned manifest stored in every entry |
 //! | [`keys`] | what goes into a node's key |
 //! | [`file_digest`] | input files' digests, and the stat memo `files.json` |
@@ -19,6 +20,7 @@
 //! the key is stored beside each entry so that a render can explain what changed. Every
 //! file is written through [`crate::atomic_file`].
 
+pub mod encoded;
 pub mod file_digest;
 pub mod folder;
 pub mod housekeeping;

@@ -94,10 +94,16 @@ impl Explanation<'_> {
                 let file_key = delivery.file_key(self.keys.key(i));
                 OutputRecord::is_fresh(self.cache, &delivery.path(name), file_key)
             }
+            (NodeKind::Deliver { target, file_name, .. }, Some(delivery)) => {
+                let path = delivery.target_path(target, file_name);
+                OutputRecord::is_fresh(self.cache, &path, self.keys.key(i))
+            }
             // `explain` has no folder or format to check a file against: the node is up to
             // date when it is what it was at its last render.
-            (NodeKind::Output { .. }, None) => LatestRender::read(self.cache, &graph.graph[i].id)
-                .is_some_and(|p| p.key == self.keys.key(i).to_string()),
+            (NodeKind::Output { .. } | NodeKind::Deliver { .. }, None) => {
+                LatestRender::read(self.cache, &graph.graph[i].id)
+                    .is_some_and(|p| p.key == self.keys.key(i).to_string())
+            }
             _ => self.store.contains(&self.keys.key(i)),
         };
         if held(node) {
@@ -116,6 +122,10 @@ impl Explanation<'_> {
             Some(_) if same_key => match (&graph.graph[node].kind, self.delivery) {
                 (NodeKind::Output { name, .. }, Some(delivery)) => {
                     let file = delivery.path(name).display().to_string();
+                    vec![DirtyReason::FileOutdated { file }]
+                }
+                (NodeKind::Deliver { target, file_name, .. }, Some(delivery)) => {
+                    let file = delivery.target_path(target, file_name).display().to_string();
                     vec![DirtyReason::FileOutdated { file }]
                 }
                 _ => vec![DirtyReason::EntryGone],

@@ -14,10 +14,13 @@ use super::{
     print_diagnostics,
 };
 use crate::atomic_file::TemporaryFolder;
+use crate::audio::dither::Dither;
 use crate::audio::encode::Encoding;
 use crate::audio::loudness::LoudnessRecord;
+use crate::audio::mp3::Mp3Rate;
 use crate::audio::resample::RESAMPLER_QUALITY;
 use crate::audio::wav::WavFormat;
+use crate::cache::encoded::open_encoded;
 use crate::cache::file_digest::FileDigests;
 use crate::cache::folder::CacheDir;
 use crate::cache::keys::Keys;
@@ -68,7 +71,8 @@ pub struct RenderOptions {
     /// a name such as `vox`, `drums` or `master`, or an id from `mixdown graph`.
     #[arg(long)]
     only: Option<String>,
-    /// Sample format of the mix file.
+    /// Format of the mix file, for a mix without a `deliver:` block (a WAV's sample format,
+    /// or `flac` for 24-bit FLAC, `mp3` for 320 kbps MP3).
     #[arg(long, value_enum, default_value = "pcm24")]
     format: FormatArg,
     /// List every node with what happened to it (`ran`, `cached`, `repaired`).
@@ -88,15 +92,23 @@ enum FormatArg {
     Pcm24,
     /// 32-bit float WAV.
     Float32,
+    /// 24-bit PCM WAV, as `pcm24`.
+    Wav,
+    /// 24-bit FLAC, rounded as a WAV is.
+    Flac,
+    /// 320 kbps constant bit rate MP3, at the mix's rate (32, 44.1 or 48 kHz).
+    Mp3,
 }
 
 impl FormatArg {
     fn encoding(self) -> Encoding {
-        Encoding::Wav(match self {
-            Self::Pcm16 => WavFormat::Pcm16,
-            Self::Pcm24 => WavFormat::Pcm24,
-            Self::Float32 => WavFormat::Float32,
-        })
+        match self {
+            Self::Pcm16 => Encoding::Wav(WavFormat::Pcm16),
+            Self::Pcm24 | Self::Wav => Encoding::Wav(WavFormat::Pcm24),
+            Self::Float32 => Encoding::Wav(WavFormat::Float32),
+            Self::Flac => Encoding::Flac { bits: 24, dither: Dither::None, seed: 0 },
+            Self::Mp3 => Encoding::Mp3(Mp3Rate::Cbr(320)),
+        }
     }
 }
 
@@ -233,7 +245,8 @@ fn render_with_cache(args: &RenderOptions, compiled: &Compiled, run: &Invocation
                 eprintln!("warning: {warning}");
             }
             for &target in &targets {
-                report_output(graph, target, &settings.delivery, cache_dir, &report, args.quiet);
+                let found = Found { graph, keys: &keys, store: &store };
+                report_output(&found, target, &settings.delivery, cache_dir, &report, args.quiet);
             }
             if args.verbose {
                 for event in &report.events {
@@ -307,16 +320,19 @@ fn report_failure(project: &Path, failure: &RenderError) {
 /// Says where a target's file went (unless quiet), and warns when its integer samples
 /// clipped, the same whether the file was written now or found up to date.
 fn report_output(
-    graph: &RenderGraph,
+    found: &Found<'_>,
     target: NodeIndex,
     delivery: &Delivery,
     cache_dir: &Path,
     report: &RenderReport,
     quiet: bool,
 ) {
-    let node = &graph.graph[target];
-    let NodeKind::Output { name, .. } = &node.kind else { return };
-    let path = delivery.path(name);
+    let node = &found.graph.graph[target];
+    let path = match &node.kind {
+        NodeKind::Output { name, .. } => delivery.path(name),
+        NodeKind::Deliver { target, file_name, .. } => delivery.target_path(target, file_name),
+        _ => return,
+    };
     if !quiet {
         if report.rendered().contains(&node.id) {
             eprintln!("wrote {}", path.display());
@@ -328,6 +344,32 @@ fn report_output(
     if let Some(warning) = record.and_then(|r| r.clipping_warning(&path)) {
         eprintln!("warning: {warning}");
     }
+    if let Some(note) = headroom_note(found, target, &path) {
+        eprintln!("note: {note}");
+    }
+}
+
+/// What an MP3 target's headroom cost: the trim its decoded true peak needed to stay under
+/// its ceiling, as its encode node recorded it.
+fn headroom_note(found: &Found<'_>, target: NodeIndex, path: &Path) -> Option<String> {
+    let encode = *found.graph.graph[target].inputs.first()?;
+    let NodeKind::Encode { target: deliverable, .. } = &found.graph.graph[encode].kind else {
+        return None;
+    };
+    let stream = open_encoded(found.store, &found.keys.key(encode)).ok()?;
+    let trim = stream.facts().headroom_trim_db?;
+    Some(format!(
+        "`{}` was lowered by {trim:.2} dB so that its decoded true peak stays under {} dBTP",
+        path.display(),
+        deliverable.ceiling_dbtp
+    ))
+}
+
+/// A rendered graph with its keys and the cache that holds its entries.
+struct Found<'a> {
+    graph: &'a RenderGraph,
+    keys: &'a Keys,
+    store: &'a Store,
 }
 
 /// Prints what a render of `targets` would do to each node, and why a node renders.

@@ -9,7 +9,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::{Feed, MASTER, Node, NodeKind, RenderGraph};
 use crate::ir::Step;
-use crate::ir::{Mix, Target, TrackInput};
+use crate::ir::{Deliverable, Mix, Target, TrackInput};
 use crate::units::{Decibels, Param};
 
 /// Builds the graph of one mix, under its own id, with one target named after it.
@@ -28,8 +28,10 @@ pub struct GraphBuilder {
 }
 
 impl GraphBuilder {
-    /// Adds `mix` with every node id under `prefix` (`prefix/track/vox`), and a target
-    /// named `prefix` that delivers its master cut to the mix's length. Returns the target.
+    /// Adds `mix` with every node id under `prefix` (`prefix/track/vox`), and its targets:
+    /// one per `deliver:` target (`prefix/deliver/<name>`, reading `prefix/encode/<name>`),
+    /// or without a `deliver:` block one named `prefix` that delivers its master cut to
+    /// the mix's length. Returns the first target.
     ///
     /// # Panics
     /// When `prefix` is already used in this graph: ids must stay unique.
@@ -46,7 +48,15 @@ impl GraphBuilder {
             sources: BTreeMap::new(),
             named: BTreeMap::new(),
         };
-        let master = b.sum_node(MASTER);
+        let master = b.final_master();
+        if !mix.deliver.is_empty() {
+            let first = self.targets.len();
+            for target in &mix.deliver {
+                let deliver = b.deliverable(target, master);
+                self.targets.push(deliver);
+            }
+            return self.targets[first];
+        }
         let output = b.add(
             output_id,
             NodeKind::Output {
@@ -67,6 +77,18 @@ impl GraphBuilder {
     }
 }
 
+/// A deliverable's dither seed, from the song's identity (its id prefix) and the target's
+/// name: stable across every edit of the mix.
+pub fn dither_seed(song: &str, target: &str) -> u64 {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"mixdown dither seed\0");
+    hasher.update(song.as_bytes());
+    hasher.update(b"\0");
+    hasher.update(target.as_bytes());
+    let bytes = hasher.finalize();
+    u64::from_le_bytes(bytes.as_bytes()[..8].try_into().expect("8 of 32 bytes"))
+}
+
 struct Builder<'a> {
     mix: &'a Mix,
     prefix: &'a str,
@@ -77,12 +99,53 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn add(&mut self, id: String, kind: NodeKind, inputs: Vec<NodeIndex>) -> NodeIndex {
-        let sample_rate = self.mix.sample_rate;
+        self.add_at(self.mix.sample_rate, id, kind, inputs)
+    }
+
+    fn add_at(
+        &mut self,
+        sample_rate: u32,
+        id: String,
+        kind: NodeKind,
+        inputs: Vec<NodeIndex>,
+    ) -> NodeIndex {
         let index = self.graph.add_node(Node { id, sample_rate, kind, inputs: inputs.clone() });
         for input in inputs {
             self.graph.add_edge(input, index, ());
         }
         index
+    }
+
+    /// The node whose audio is the mix's finished master, which every target reads: the
+    /// one place where nodes after the master chain (loudness normalisation) slot in.
+    fn final_master(&mut self) -> NodeIndex {
+        self.sum_node(MASTER)
+    }
+
+    /// A deliverable's encoded stream and its file, reading `master`; returns the file.
+    fn deliverable(&mut self, target: &Deliverable, master: NodeIndex) -> NodeIndex {
+        let rate = target.sample_rate;
+        let encode = self.add_at(
+            rate,
+            format!("{}/encode/{}", self.prefix, target.name),
+            NodeKind::Encode {
+                target: target.clone(),
+                seed: dither_seed(self.prefix, &target.name),
+                length: self.mix.length,
+                cut_fade_seconds: self.mix.cut_fade_seconds,
+            },
+            vec![master],
+        );
+        self.add_at(
+            rate,
+            format!("{}/deliver/{}", self.prefix, target.name),
+            NodeKind::Deliver {
+                target: target.name.clone(),
+                file_name: target.file_name.clone(),
+                tags: self.mix.release.clone(),
+            },
+            vec![encode],
+        )
     }
 
     fn source(&mut self, file: &Path) -> NodeIndex {

@@ -17,12 +17,12 @@ use std::path::PathBuf;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
-pub use build::{GraphBuilder, build};
+pub use build::{GraphBuilder, build, dither_seed};
 pub use names::UnknownNode;
 pub use print::{to_dot, to_text};
 
 pub use crate::ir::MASTER;
-use crate::ir::{Clip, Length, Step};
+use crate::ir::{Clip, Deliverable, Length, Release, Step};
 use crate::units::{Decibels, Pan, Param, Polarity};
 
 /// The render graph of one or more mixes.
@@ -41,13 +41,14 @@ impl RenderGraph {
         self.graph.node_indices().find(|&i| self.graph[i].id == id)
     }
 
-    /// The target named `name` (a mix's id for its output).
+    /// The target named `name`: a mix's id for its output, or a `deliver:` target's name.
     #[must_use]
     pub fn target(&self, name: &str) -> Option<NodeIndex> {
-        self.targets
-            .iter()
-            .copied()
-            .find(|&i| matches!(&self.graph[i].kind, NodeKind::Output { name: n, .. } if n == name))
+        self.targets.iter().copied().find(|&i| match &self.graph[i].kind {
+            NodeKind::Output { name: n, .. } => n == name,
+            NodeKind::Deliver { target, .. } => target == name,
+            _ => false,
+        })
     }
 
     /// Every file the render reads: sources, and the files chain steps read.
@@ -61,7 +62,7 @@ impl RenderGraph {
                     let read = chain.iter().flat_map(Step::files);
                     files.extend(read.map(|file| file.path.clone()));
                 }
-                NodeKind::Output { .. } => {}
+                NodeKind::Output { .. } | NodeKind::Encode { .. } | NodeKind::Deliver { .. } => {}
             }
         }
         files
@@ -158,7 +159,10 @@ impl Node {
     fn sidechain_names(&self) -> &[String] {
         match &self.kind {
             NodeKind::Track { sidechains, .. } | NodeKind::Sum { sidechains, .. } => sidechains,
-            NodeKind::Source { .. } | NodeKind::Output { .. } => &[],
+            NodeKind::Source { .. }
+            | NodeKind::Output { .. }
+            | NodeKind::Encode { .. }
+            | NodeKind::Deliver { .. } => &[],
         }
     }
 }
@@ -203,6 +207,32 @@ pub enum NodeKind {
         length: Length,
         /// The fade-out that ends an exact `length:` cut, in seconds (0 for a hard cut).
         cut_fade_seconds: f64,
+    },
+    /// A deliverable's audio encoded, without tags: its one input (the master's final
+    /// node) cut to length, converted to the node's rate, reduced to the target's word
+    /// length with dither, and encoded. Its cache entry is the encoded stream, so a tag
+    /// edit never encodes again.
+    Encode {
+        /// The format, rate and dither.
+        target: Deliverable,
+        /// The dither's seed: the target's name and the song's identity, never an
+        /// upstream key, so that a fader move changes the signal under the dither and not
+        /// its noise.
+        seed: u64,
+        /// How long the audio runs.
+        length: Length,
+        /// The fade-out that ends an exact `length:` cut, in seconds.
+        cut_fade_seconds: f64,
+    },
+    /// A delivered file: its one input's encoded stream with the tags written around it,
+    /// in the target's folder.
+    Deliver {
+        /// The target's name, which names its folder.
+        target: String,
+        /// The file's name in that folder.
+        file_name: String,
+        /// The tags.
+        tags: Release,
     },
 }
 

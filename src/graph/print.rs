@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{Node, NodeKind, RenderGraph};
-use crate::ir::Length;
+use crate::ir::{DeliverFormat, DitherMode, Length, SampleWidth};
 
 /// One line per node in dependency order: its id, what it does, and what it reads.
 #[must_use]
@@ -71,5 +71,29 @@ fn describe(node: &Node) -> String {
             };
             format!("output at {rate} kHz{runs}")
         }
+        NodeKind::Encode { target, .. } => {
+            let rate = f64::from(node.sample_rate) / 1000.0;
+            let format = match target.format {
+                DeliverFormat::Wav(width) => format!("wav {}", width_words(width)),
+                DeliverFormat::Flac(width) => format!("flac {}", width_words(width)),
+                DeliverFormat::Mp3Cbr(kbps) => format!("mp3 {kbps} kbps"),
+                DeliverFormat::Mp3Vbr(level) => format!("mp3 V{level}"),
+            };
+            let dither = match target.dither {
+                DitherMode::None => "",
+                DitherMode::Tpdf => ", tpdf dither",
+                DitherMode::Shaped => ", shaped dither",
+            };
+            format!("encode {format} at {rate} kHz{dither}")
+        }
+        NodeKind::Deliver { target, file_name, .. } => format!("file {target}/{file_name}"),
+    }
+}
+
+fn width_words(width: SampleWidth) -> &'static str {
+    match width {
+        SampleWidth::Int16 => "16-bit",
+        SampleWidth::Int24 => "24-bit",
+        SampleWidth::Float32 => "32-bit float",
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use super::deliver::lower_delivery;
 use super::levels::check_levels;
 use super::routing::{Edge, find_cycle};
 use super::{
@@ -113,10 +114,14 @@ impl Lowering<'_> {
         if !self.diagnostics.iter().any(|d| d.code == "duplicate-name") {
             self.check_cycles(&tracks, &buses);
         }
+        let sample_rate = raw.sample_rate.map_or(DEFAULT_SAMPLE_RATE, |r| r.0);
+        let (release, deliver) = lower_delivery(raw, sample_rate, &mut |path, message, help| {
+            self.error("deliver", path, message).help = help;
+        });
         Mix {
             title: raw.mix.clone(),
             id: mix_id(&self.loaded.path),
-            sample_rate: raw.sample_rate.map_or(DEFAULT_SAMPLE_RATE, |r| r.0),
+            sample_rate,
             length: match (raw.length, raw.tail) {
                 (Some(length), _) => Length::Exact(length.0),
                 (None, Some(tail)) => Length::Tail(tail.0),
@@ -129,6 +134,8 @@ impl Lowering<'_> {
                 gain: raw.master.gain.clone().unwrap_or(Param::Constant(Decibels(0.0))),
                 chain: self.chain("master.chain", &raw.master.chain),
             },
+            release,
+            deliver,
         }
     }
 

@@ -3,6 +3,7 @@
 //! `lower` turns a [`crate::project::LoadedMix`] into a [`Mix`], collecting every error in
 //! one pass so the user can fix them all in one round trip.
 
+mod deliver;
 mod levels;
 mod lower;
 mod resolved_file;
@@ -13,6 +14,10 @@ mod version_guard;
 
 use std::path::PathBuf;
 
+pub use deliver::{
+    DEFAULT_MP3_CEILING_DBTP, DeliverFormat, Deliverable, DitherMode, ENCODER_VERSION, Release,
+    SampleWidth,
+};
 pub use levels::MAX_LEVEL_DB;
 pub use lower::lower;
 pub use resolved_file::{ContentDigest, ContentDigests, ResolvedFile};
@@ -51,6 +56,10 @@ pub struct Mix {
     pub buses: Vec<Bus>,
     /// The master bus.
     pub master: Master,
+    /// The tags its delivered files carry.
+    pub release: Release,
+    /// The files a `deliver:` block asks for, in target name order; empty without one.
+    pub deliver: Vec<Deliverable>,
 }
 
 impl Mix {

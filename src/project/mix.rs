@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::deliver::RawTarget;
 use super::step::RawStep;
 use crate::units::{Decibels, Pan, Param, Polarity, SampleRate, Seconds, Tempo, TimeMs};
 
@@ -38,6 +39,22 @@ pub struct RawMix {
     /// The master bus.
     #[serde(default)]
     pub master: RawMaster,
+    /// The performing artist, written into delivered files' tags.
+    pub artist: Option<String>,
+    /// The album (or single) the song is released on, for tags.
+    pub album: Option<String>,
+    /// The release's UPC or EAN-13 barcode, for tags (e.g. `"5012345678900"`).
+    pub catalog: Option<String>,
+    /// The release year, for tags.
+    pub year: Option<u32>,
+    /// The song's International Standard Recording Code, `CC-XXX-YY-NNNNN` (hyphens
+    /// optional), for tags.
+    pub isrc: Option<String>,
+    /// The song's position on its release, `n` or `n/N`, for tags.
+    pub track: Option<String>,
+    /// The files to deliver, by target name: each is written into a folder of that name
+    /// under `--out`. Without it, `render` writes one WAV named after the mix file.
+    pub deliver: Option<BTreeMap<String, RawTarget>>,
 }
 
 /// A track: one audio file, or clips placed on a timeline, then a chain.

@@ -12,7 +12,10 @@ use crate::ir::Step;
 pub fn node_cost(kind: &NodeKind) -> u64 {
     let chain = match kind {
         NodeKind::Track { chain, .. } | NodeKind::Sum { chain, .. } => chain.as_slice(),
-        NodeKind::Source { .. } | NodeKind::Output { .. } => &[],
+        NodeKind::Source { .. }
+        | NodeKind::Output { .. }
+        | NodeKind::Encode { .. }
+        | NodeKind::Deliver { .. } => &[],
     };
     overhead(kind) + chain.iter().map(step_cost).sum::<u64>()
 }
@@ -25,6 +28,9 @@ pub fn overhead(kind: &NodeKind) -> u64 {
         NodeKind::Track { .. } => 3,
         NodeKind::Sum { feeds, .. } => 2 + 2 * feeds.len() as u64,
         NodeKind::Output { .. } => 4,
+        // Rate conversion, dither and the encoder; LAME costs most.
+        NodeKind::Encode { .. } => 60,
+        NodeKind::Deliver { .. } => 1,
     }
 }
 

@@ -165,6 +165,13 @@ impl Reader<'_> {
                 self.feeds(feeds, &p["feeds"], &q["feeds"]);
                 self.chain(&format!("{at}.chain"), &p["chain"], &q["chain"]);
             }
+            NodeKind::Encode { target, .. } => {
+                let at = format!("deliver.{}", target.name);
+                self.generic(&at, &p["target"], &q["target"]);
+                self.generic("length", &p["length"], &q["length"]);
+                self.generic("length_fade", &p["cut_fade_seconds"], &q["cut_fade_seconds"]);
+            }
+            NodeKind::Deliver { .. } => self.generic("tags", &p["tags"], &q["tags"]),
             NodeKind::Output { .. } => {
                 if p["length"] != q["length"] {
                     let (old, new) = (length(&p["length"]), length(&q["length"]));
@@ -320,6 +327,8 @@ impl Reader<'_> {
             NodeKind::Sum { .. } if name == MASTER => MASTER.to_string(),
             NodeKind::Sum { .. } => format!("bus {name}"),
             NodeKind::Output { name, .. } => format!("output {name}"),
+            NodeKind::Encode { target, .. } => format!("the encoding of target {}", target.name),
+            NodeKind::Deliver { target, .. } => format!("target {target}"),
         }
     }
 

@@ -6,8 +6,10 @@
 //! a [`Delivery`] that says where their files go and how they are encoded.
 
 mod cost;
+mod deliver;
 mod dirty;
 mod dispatch;
+mod encode;
 mod impulse;
 mod inputs;
 mod job;

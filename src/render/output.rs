@@ -55,6 +55,12 @@ impl Delivery {
         self.out_dir.join(format!("{name}.{}", self.encoding.extension()))
     }
 
+    /// The file of `deliver:` target `target`: `<out>/<target>/<file_name>`.
+    #[must_use]
+    pub fn target_path(&self, target: &str, file_name: &str) -> PathBuf {
+        self.out_dir.join(target).join(file_name)
+    }
+
     /// What a delivered file is the render of: its output node's key and the encoding, so
     /// that another format writes the file again while the output node stays cached.
     #[must_use]
@@ -75,7 +81,7 @@ fn fade_out_gain(index: u64, fade: u64) -> f32 {
 
 /// Fades `left` and `right`, which start at frame `at` of a file cut at `cut` frames, over
 /// the last `fade` frames before the cut.
-fn apply_cut_fade(left: &mut [f32], right: &mut [f32], at: u64, cut: u64, fade: u64) {
+pub(super) fn apply_cut_fade(left: &mut [f32], right: &mut [f32], at: u64, cut: u64, fade: u64) {
     let fade_start = cut - fade;
     for (k, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
         let frame = at + k as u64;
@@ -122,6 +128,15 @@ pub fn run_output(
     let mut encoder = delivery.encoding.create(&path, rate).map_err(NodeError::Audio)?;
     let mut meter =
         LoudnessMeter::new(rate).expect("the meter takes every rate a project may have");
+    // Frames past `sure` may fall after the cut, which a pipe's end decides: they wait
+    // here (at most the longest tail) until it is known, as an encoder cannot take back
+    // what it was given.
+    let sure = if stream.audible_frames().is_some() || !matches!(length, Length::Natural) {
+        longest
+    } else {
+        content.min(longest)
+    };
+    let mut held: (Vec<f32>, Vec<f32>) = (Vec::new(), Vec::new());
     let mut left = vec![0.0f32; BLOCK_FRAMES];
     let mut right = vec![0.0f32; BLOCK_FRAMES];
     let mut written = 0u64;
@@ -131,20 +146,24 @@ pub fn run_output(
         if fade > 0 {
             apply_cut_fade(&mut left[..n], &mut right[..n], written, longest, fade);
         }
-        encoder.write(&left[..n], &right[..n]).map_err(NodeError::Audio)?;
-        meter.add(&left[..n], &right[..n]);
+        let now = (sure.saturating_sub(written) as usize).min(n);
+        encoder.write(&left[..now], &right[..now]).map_err(NodeError::Audio)?;
+        meter.add(&left[..now], &right[..now]);
+        held.0.extend_from_slice(&left[now..n]);
+        held.1.extend_from_slice(&right[now..n]);
         written += n as u64;
     }
     // Read the rest so an entry's checksum is verified (and a pipe's end is seen) even
     // when the cut is early.
     while read_full(stream.as_mut(), &mut left, &mut right)? > 0 {}
     let frames = output_frames(length, rate, content, stream.audible_frames().unwrap_or(0));
-    encoder.cut(frames).map_err(NodeError::Audio)?;
+    let kept = (frames.min(longest).saturating_sub(sure) as usize).min(held.0.len());
+    encoder.write(&held.0[..kept], &held.1[..kept]).map_err(NodeError::Audio)?;
+    meter.add(&held.0[..kept], &held.1[..kept]);
     let clipping = encoder.clipping();
     retire(cache, &path);
     encoder.finish().map_err(NodeError::Audio)?;
-    // Frames written past the final cut are below the silence threshold, where no figure
-    // but the length can see them.
+    // The meter saw exactly the frames in the file.
     let loudness = LoudnessRecord { duration: frames as f64 / f64::from(rate), ..meter.record() };
     measurement::save(cache, job.keys.key(job.node), &loudness).map_err(NodeError::CacheWrite)?;
     let file_key = delivery.file_key(job.keys.key(job.node));

@@ -70,6 +70,14 @@ pub fn plan(
                     PlanStep::Render
                 }
             }
+            NodeKind::Deliver { target, file_name, .. } => {
+                let path = delivery.target_path(target, file_name);
+                if OutputRecord::is_fresh(cache, &path, keys.key(i)) {
+                    PlanStep::Cached
+                } else {
+                    PlanStep::Render
+                }
+            }
             NodeKind::Source { file } => {
                 if needs_resampling(file, node.sample_rate) {
                     materialized.insert(i);

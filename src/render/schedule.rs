@@ -11,7 +11,9 @@ use std::time::Instant;
 
 use petgraph::graph::NodeIndex;
 
+use super::deliver::run_deliver;
 use super::dispatch::dispatch;
+use super::encode::run_encode;
 use super::job::Job;
 use super::output::{Delivery, measured_loudness, run_output};
 use super::plan::{PlanStep, plan};
@@ -19,6 +21,7 @@ use super::source::run_source;
 use super::sum::run_sum;
 use super::track::run_track;
 use super::{NodeError, RenderError, RenderEvent, RenderReport};
+use crate::audio::loudness::LoudnessRecord;
 use crate::cache::folder::CacheDir;
 use crate::cache::housekeeping::Housekeeping;
 use crate::cache::keys::Keys;
@@ -143,15 +146,7 @@ pub fn render(
             if let Some(node) = interrupted {
                 return Err(RenderError { node, error: NodeError::Interrupted });
             }
-            report.loudness = targets
-                .iter()
-                .filter_map(|&target| {
-                    let NodeKind::Output { name, .. } = &graph.graph[target].kind else {
-                        return None;
-                    };
-                    Some((name.clone(), measured_loudness(cache, keys, target)?))
-                })
-                .collect();
+            report.loudness = targets_loudness(graph, keys, cache, targets);
             return Ok(report);
         }
     }
@@ -163,6 +158,29 @@ pub fn render(
     })
 }
 
+/// Each target's name and the loudness measured as its file was made. A deliverable's
+/// figures are its encode node's, so a tag edit keeps them.
+fn targets_loudness(
+    graph: &RenderGraph,
+    keys: &Keys,
+    cache: &CacheDir,
+    targets: &[NodeIndex],
+) -> Vec<(String, LoudnessRecord)> {
+    targets
+        .iter()
+        .filter_map(|&target| {
+            let (name, measured) = match &graph.graph[target].kind {
+                NodeKind::Output { name, .. } => (name, target),
+                NodeKind::Deliver { target: name, .. } => {
+                    (name, *graph.graph[target].inputs.first()?)
+                }
+                _ => return None,
+            };
+            Some((name.clone(), measured_loudness(cache, keys, measured)?))
+        })
+        .collect()
+}
+
 fn run_node(job: &Job<'_>, delivery: &Delivery, cache: &CacheDir) -> Result<(), NodeError> {
     match &job.graph.graph[job.node].kind {
         NodeKind::Source { file } => run_source(job, file),
@@ -172,6 +190,12 @@ fn run_node(job: &Job<'_>, delivery: &Delivery, cache: &CacheDir) -> Result<(), 
         NodeKind::Sum { feeds, gain, chain, .. } => run_sum(job, feeds, gain, chain),
         NodeKind::Output { name, length, cut_fade_seconds } => {
             run_output(job, name, *length, *cut_fade_seconds, delivery, cache)
+        }
+        NodeKind::Encode { target, seed, length, cut_fade_seconds } => {
+            run_encode(job, target, *seed, (*length, *cut_fade_seconds), cache)
+        }
+        NodeKind::Deliver { target, file_name, tags } => {
+            run_deliver(job, &delivery.target_path(target, file_name), tags, cache)
         }
     }
 }

@@ -8,6 +8,7 @@ mod cache_trust;
 mod clipping;
 mod contract_bytes;
 mod contract_songs;
+mod deliver;
 mod determinism;
 mod diagnostics;
 mod dirty_reasons;

@@ -1,0 +1,216 @@
+//! The encode node: a deliverable's audio made into its file format, before tags. The
+//! master's final output is cut to the mix's length (with the fade at an exact cut),
+//! converted to the target's rate, reduced to its word length with the target's dither,
+//! encoded into a scratch file, and kept in the cache as an encoded entry, which the
+//! target's file node copies and tags.
+//!
+//! MP3 headroom: decoding an MP3 gives peaks its input did not have. The scratch MP3 is
+//! decoded back with our own decoder and its true peak measured; when it is over the
+//! target's ceiling, the audio is encoded once more, lowered by the overshoot plus
+//! [`TRIM_MARGIN_DB`], and the trim is recorded with the stream for the render to report.
+//!
+//! The loudness and true peak of what was encoded are kept under the node's key for the
+//! render's closing line: those of the samples given to the encoder, or of the decoded
+//! file for an MP3, whose peaks are its own.
+
+use std::fs::File;
+
+use super::NodeError;
+use super::job::Job;
+use super::output::{apply_cut_fade, output_frames};
+use super::stream::read_full;
+use crate::atomic_file::TemporaryFolder;
+use crate::audio::decode::Decoder;
+use crate::audio::dither::Dither;
+use crate::audio::encode::Encoding;
+use crate::audio::loudness::{LoudnessMeter, LoudnessRecord, measure};
+use crate::audio::mp3::Mp3Rate;
+use crate::audio::resample::Resampled;
+use crate::audio::wav::{Clipping, WavFormat};
+use crate::audio::{AudioError, Source};
+use crate::cache::encoded::{EncodedFacts, store_encoded};
+use crate::cache::folder::CacheDir;
+use crate::cache::measurement;
+use crate::dsp::BLOCK_FRAMES;
+use crate::ir::{DeliverFormat, Deliverable, DitherMode, Length, SampleWidth};
+
+/// Lowered this much below the ceiling when an MP3 is encoded again, as the second
+/// encoding's peaks differ a little from the first's.
+pub const TRIM_MARGIN_DB: f64 = 0.1;
+
+/// The scratch folder's prefix in the system's temporary folder.
+const SCRATCH: &str = "mixdown-encode-";
+
+/// How a target's format and dither become an encoding.
+#[must_use]
+pub fn encoding_of(target: &Deliverable, seed: u64) -> Encoding {
+    let dither = match target.dither {
+        DitherMode::None => Dither::None,
+        DitherMode::Tpdf => Dither::Tpdf,
+        DitherMode::Shaped => Dither::Shaped,
+    };
+    let bits = |width| if width == SampleWidth::Int16 { 16 } else { 24 };
+    match target.format {
+        DeliverFormat::Wav(SampleWidth::Float32) => Encoding::Wav(WavFormat::Float32),
+        DeliverFormat::Wav(width) => Encoding::DitheredWav { bits: bits(width), dither, seed },
+        DeliverFormat::Flac(width) => Encoding::Flac { bits: bits(width), dither, seed },
+        DeliverFormat::Mp3Cbr(kbps) => Encoding::Mp3(Mp3Rate::Cbr(kbps)),
+        DeliverFormat::Mp3Vbr(level) => Encoding::Mp3(Mp3Rate::Vbr(level)),
+    }
+}
+
+/// Encodes the target's audio and stores the stream under this node's key.
+///
+/// # Errors
+/// When the input cannot be read, the audio cannot be encoded, or the cache refuses the
+/// stream.
+pub fn run_encode(
+    job: &Job<'_>,
+    target: &Deliverable,
+    seed: u64,
+    (length, cut_fade_seconds): (Length, f64),
+    cache: &CacheDir,
+) -> Result<(), NodeError> {
+    let encoding = encoding_of(target, seed);
+    let scratch = TemporaryFolder::create(SCRATCH).map_err(NodeError::CacheWrite)?;
+    let path = scratch.path().join(format!("stream.{}", encoding.extension()));
+    let cut = Cut { length, cut_fade_seconds };
+    let (mut clipping, mut frames, mut loudness) =
+        encode(job, &cut, encoding, target.sample_rate, 1.0, &path)?;
+    let mut headroom_trim_db = None;
+    if matches!(encoding, Encoding::Mp3(_)) {
+        loudness = decoded_loudness(&path)?;
+        let true_peak = loudness.true_peak;
+        if let Some(over) = true_peak.map(|tp| tp - target.ceiling_dbtp).filter(|&o| o > 0.0) {
+            let trim = over + TRIM_MARGIN_DB;
+            let gain = 10f64.powf(-trim / 20.0) as f32;
+            (clipping, frames, _) = encode(job, &cut, encoding, target.sample_rate, gain, &path)?;
+            loudness = decoded_loudness(&path)?;
+            headroom_trim_db = Some((trim * 100.0).round() / 100.0);
+        }
+    }
+    measurement::save(cache, job.keys.key(job.node), &loudness).map_err(NodeError::CacheWrite)?;
+    let facts = EncodedFacts {
+        node: job.graph.graph[job.node].id.clone(),
+        frames,
+        sample_rate: target.sample_rate,
+        clipped_samples: clipping.samples,
+        peak: clipping.peak,
+        headroom_trim_db,
+    };
+    let mut stream = File::open(&path).map_err(NodeError::CacheWrite)?;
+    store_encoded(job.store, &job.keys.key(job.node), &mut stream, &facts)
+        .map_err(NodeError::CacheWrite)
+}
+
+/// How the master's audio is cut before it is encoded.
+struct Cut {
+    length: Length,
+    cut_fade_seconds: f64,
+}
+
+/// Encodes the input, cut, converted and scaled by `gain`, into `path`. Returns the
+/// encoder's clipping, the frames written and their loudness.
+fn encode(
+    job: &Job<'_>,
+    cut: &Cut,
+    encoding: Encoding,
+    rate: u32,
+    gain: f32,
+    path: &std::path::Path,
+) -> Result<(Clipping, u64, LoudnessRecord), NodeError> {
+    let input = job.graph.graph[job.node].main_inputs()[0];
+    let input_rate = job.graph.graph[input].sample_rate;
+    let stream = job.open_input(input)?;
+    let content = stream.content_frames().unwrap_or(0);
+    let audible = stream.audible_frames().unwrap_or(0);
+    let frames = output_frames(cut.length, input_rate, content, audible);
+    let fade = match cut.length {
+        Length::Exact(_) => {
+            ((cut.cut_fade_seconds * f64::from(input_rate)).round() as u64).min(frames)
+        }
+        Length::Natural | Length::Tail(_) => 0,
+    };
+    let source = CutSource { stream, rate: input_rate, frames, fade, gain, at: 0, failure: None };
+    let mut resampled = Resampled::new(source, rate).map_err(NodeError::Audio)?;
+    let mut encoder = encoding.create(path, rate).map_err(NodeError::Audio)?;
+    let mut meter =
+        LoudnessMeter::new(rate).expect("the meter takes every rate a project may have");
+    let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
+    let mut written = 0u64;
+    loop {
+        let n = match resampled.read(&mut left, &mut right) {
+            Ok(n) => n,
+            Err(error) => {
+                return Err(resampled.into_source().failure.unwrap_or(NodeError::Audio(error)));
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        encoder.write(&left[..n], &right[..n]).map_err(NodeError::Audio)?;
+        meter.add(&left[..n], &right[..n]);
+        written += n as u64;
+    }
+    let mut source = resampled.into_source();
+    // Read the rest so the entry's checksum is verified even when the cut is early.
+    while read_full(source.stream.as_mut(), &mut left, &mut right)? > 0 {}
+    let clipping = encoder.clipping();
+    encoder.finish().map_err(NodeError::Audio)?;
+    Ok((clipping, written, meter.record()))
+}
+
+/// The loudness and true peak of the audio file at `path`, decoded by our own decoder.
+fn decoded_loudness(path: &std::path::Path) -> Result<LoudnessRecord, NodeError> {
+    let mut decoder = Decoder::open(path).map_err(NodeError::Audio)?;
+    measure(&mut decoder).map_err(|e| {
+        NodeError::Audio(AudioError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })
+    })
+}
+
+/// The input cut to `frames` frames, with the cut's fade and a gain, as a [`Source`] for
+/// the rate converter. A failure of the input is kept, to be reported as itself.
+struct CutSource {
+    stream: Box<dyn super::inputs::Stream>,
+    rate: u32,
+    frames: u64,
+    fade: u64,
+    gain: f32,
+    at: u64,
+    failure: Option<NodeError>,
+}
+
+impl Source for CutSource {
+    fn sample_rate(&self) -> u32 {
+        self.rate
+    }
+
+    fn frames(&self) -> Option<u64> {
+        Some(self.frames)
+    }
+
+    fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, AudioError> {
+        let n = ((self.frames - self.at) as usize).min(left.len());
+        if n == 0 {
+            return Ok(0);
+        }
+        let (l, r) = (&mut left[..n], &mut right[..n]);
+        // Past the input's end (a tail or a `length:` beyond it) is silence.
+        if let Err(e) = read_full(self.stream.as_mut(), l, r) {
+            self.failure = Some(e);
+            return Err(AudioError::Resample {
+                from: self.rate,
+                to: self.rate,
+                reason: "the input failed".into(),
+            });
+        }
+        if self.fade > 0 {
+            apply_cut_fade(l, r, self.at, self.frames, self.fade);
+        }
+        if self.gain != 1.0 {
+            l.iter_mut().chain(r.iter_mut()).for_each(|x| *x *= self.gain);
+        }
+        self.at += n as u64;
+        Ok(n)
+    }
+}
