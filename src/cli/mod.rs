@@ -15,6 +15,7 @@ mod peak_memory;
 mod progress;
 mod render_cmd;
 mod schema;
+mod test_cmd;
 mod watch_cmd;
 
 use std::io::IsTerminal;
@@ -54,6 +55,8 @@ enum Command {
     Render(render_cmd::RenderArgs),
     /// Render a mix, then again each time it or a file it reads changes.
     Watch(render_cmd::MixRender),
+    /// Render mixes and check every assertion they make; exit 1 if one fails.
+    Test(test_cmd::TestArgs),
     /// Check a mix for errors without rendering.
     Check(check::CheckArgs),
     /// Print the render graph.
@@ -86,6 +89,10 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Watch(args) => {
             interrupt::install();
             watch_cmd::run(&args)
+        }
+        Command::Test(args) => {
+            interrupt::install();
+            test_cmd::run(&args)
         }
         Command::Check(args) => check::run(&args),
         Command::Graph(args) => graph_cmd::run(&args),

@@ -1,5 +1,7 @@
 //! Lowering: raw model → resolved mix, with every error collected in one pass.
 
+mod assertions;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -113,6 +115,7 @@ impl Lowering<'_> {
         if !self.diagnostics.iter().any(|d| d.code == "duplicate-name") {
             self.check_cycles(&tracks, &buses);
         }
+        let assertions = self.assertions();
         Mix {
             title: raw.mix.clone(),
             id: mix_id(&self.loaded.path),
@@ -129,6 +132,7 @@ impl Lowering<'_> {
                 gain: raw.master.gain.clone().unwrap_or(Param::Constant(Decibels(0.0))),
                 chain: self.chain("master.chain", &raw.master.chain),
             },
+            assertions,
         }
     }
 

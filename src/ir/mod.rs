@@ -3,6 +3,7 @@
 //! `lower` turns a [`crate::project::LoadedMix`] into a [`Mix`], collecting every error in
 //! one pass so the user can fix them all in one round trip.
 
+mod assertion;
 mod levels;
 mod lower;
 mod resolved_file;
@@ -13,6 +14,7 @@ mod version_guard;
 
 use std::path::PathBuf;
 
+pub use assertion::{Assertion, Check, DEFAULT_NULL_TOLERANCE_DB, Subject};
 pub use levels::MAX_LEVEL_DB;
 pub use lower::lower;
 pub use resolved_file::{ContentDigest, ContentDigests, ResolvedFile};
@@ -51,6 +53,9 @@ pub struct Mix {
     pub buses: Vec<Bus>,
     /// The master bus.
     pub master: Master,
+    /// What the render must measure, in the order the file writes them: tracks, buses,
+    /// then the master.
+    pub assertions: Vec<Assertion>,
 }
 
 impl Mix {

@@ -3,11 +3,13 @@
 //!
 //! Nothing here resolves names or reads audio; that is `ir`'s job.
 
+mod assert;
 mod loader;
 mod mix;
 mod source_map;
 pub mod step;
 
+pub use assert::{RawAssert, RawAtLeast, RawAtMost, RawMatches, RawRange};
 pub use loader::{LoadedMix, Rejected, Remainder, SetAside, load_mix, parse_mix};
 pub use mix::{RawBus, RawClip, RawMaster, RawMix, RawSend, RawTrack};
 pub use source_map::{SourceMap, Span};
