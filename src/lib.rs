@@ -6,7 +6,7 @@
 //! `dsp` holds the processors; `watch` waits for files to change; `cli` is the command
 //! line. `atomic_file` is how every file that must appear whole is written.
 
-pub mod assertions;
+pub mod analysis;
 pub mod atomic_file;
 pub mod audio;
 pub mod cache;

@@ -6,6 +6,7 @@
 
 mod cache_cmd;
 mod check;
+mod diff_cmd;
 mod explain;
 mod graph_cmd;
 mod interrupt;
@@ -57,6 +58,8 @@ enum Command {
     Watch(render_cmd::MixRender),
     /// Render mixes and check every assertion they make; exit 1 if one fails.
     Test(test_cmd::TestArgs),
+    /// Compare two renders: null test, loudness, true peak, band energy and a verdict.
+    Diff(diff_cmd::DiffArgs),
     /// Check a mix for errors without rendering.
     Check(check::CheckArgs),
     /// Print the render graph.
@@ -94,6 +97,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             interrupt::install();
             test_cmd::run(&args)
         }
+        Command::Diff(args) => diff_cmd::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Graph(args) => graph_cmd::run(&args),
         Command::Explain(args) => explain::run(&args),

@@ -13,7 +13,7 @@ use super::{
     CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, compile_and_report,
     print_diagnostics,
 };
-use crate::assertions::{self, Outcome, RenderedAudio};
+use crate::analysis::assertions::{self, Outcome, RenderedAudio};
 use crate::atomic_file::TemporaryFolder;
 use crate::audio::encode::Encoding;
 use crate::audio::loudness::LoudnessRecord;

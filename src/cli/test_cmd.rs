@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use super::render_cmd::{RenderOptions, render_file};
 use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_OK};
-use crate::assertions::Outcome;
+use crate::analysis::assertions::Outcome;
 
 /// Arguments of `test`.
 #[derive(Debug, clap::Args)]

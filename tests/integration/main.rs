@@ -11,6 +11,7 @@ mod contract_bytes;
 mod contract_songs;
 mod determinism;
 mod diagnostics;
+mod diff;
 mod dirty_reasons;
 mod examples;
 mod faults;

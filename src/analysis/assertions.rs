@@ -5,18 +5,11 @@
 //! This module measures and judges; it does not render, print or choose an exit code.
 //! Every front end (`render`, `watch`, `test`) reports the [`Outcome`]s its own way.
 
-mod measure;
-mod null_test;
-mod stream;
-
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-pub use measure::{Measurement, measure};
-pub use null_test::{Residual, null_test};
-pub use stream::{AudioStream, FileStream};
-
+use super::{AudioStream, FileStream, Measurement, Residual, measure, null_test};
 use crate::cache::folder::CacheDir;
 use crate::cache::keys::Keys;
 use crate::cache::output_record::OutputRecord;
