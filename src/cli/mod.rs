@@ -16,6 +16,7 @@ mod peak_memory;
 mod progress;
 mod render_cmd;
 mod schema;
+mod shell;
 mod test_cmd;
 mod watch_cmd;
 
@@ -72,6 +73,10 @@ enum Command {
     Loudness(loudness_cmd::LoudnessArgs),
     /// Print the JSON Schema of mix files.
     Schema,
+    /// Print the completion script for a shell: `mixdown completions bash > ~/.local/share/bash-completion/completions/mixdown`.
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (roff): `mixdown man | man -l -`.
+    Man,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -104,6 +109,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Cache(args) => cache_cmd::run(&args),
         Command::Loudness(args) => loudness_cmd::run(&args),
         Command::Schema => schema::run(),
+        Command::Completions(args) => shell::completions(&args),
+        Command::Man => shell::man(),
     }
 }
 

@@ -26,6 +26,7 @@ mod properties;
 mod render_log;
 mod render_loudness;
 mod schema;
+mod shell;
 mod showcase;
 mod stem_changes;
 mod support;
