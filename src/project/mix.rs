@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::assert::RawAssert;
 use super::deliver::RawTarget;
 use super::step::RawStep;
 use crate::units::{Decibels, Pan, Param, Polarity, SampleRate, Seconds, Tempo, TimeMs};
@@ -87,6 +88,8 @@ pub struct RawTrack {
     /// Sends to buses.
     #[serde(default)]
     pub sends: Vec<RawSend>,
+    /// What this track's audio must measure, checked after every render.
+    pub assert: Option<RawAssert>,
 }
 
 /// A region of an audio file placed on the timeline.
@@ -142,6 +145,8 @@ pub struct RawBus {
     /// Sends to other buses.
     #[serde(default)]
     pub sends: Vec<RawSend>,
+    /// What this bus's audio must measure, checked after every render.
+    pub assert: Option<RawAssert>,
 }
 
 /// The master bus: everything not routed elsewhere ends here.
@@ -154,4 +159,6 @@ pub struct RawMaster {
     #[serde(default)]
     #[schemars(extend("default" = []))]
     pub chain: Vec<RawStep>,
+    /// What the delivered mix must measure, checked after every render.
+    pub assert: Option<RawAssert>,
 }

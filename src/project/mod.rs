@@ -3,12 +3,14 @@
 //!
 //! Nothing here resolves names or reads audio; that is `ir`'s job.
 
+mod assert;
 mod deliver;
 mod loader;
 mod mix;
 mod source_map;
 pub mod step;
 
+pub use assert::{RawAssert, RawAtLeast, RawAtMost, RawMatches, RawRange};
 pub use deliver::{BitDepth, Kbps, RawDither, RawFormat, RawTarget};
 pub use loader::{LoadedMix, Rejected, Remainder, SetAside, load_mix, parse_mix};
 pub use mix::{RawBus, RawClip, RawMaster, RawMix, RawSend, RawTrack};

@@ -12,12 +12,15 @@ mod automation;
 mod context;
 mod limits;
 mod parse;
+#[macro_use]
 mod quantities;
+mod meter_levels;
 mod spelling;
 
 pub use automation::{Automation, MAX_AUTOMATION_POINTS, Param, Point, Scalar};
 pub use context::{with_sample_rate, with_tempo};
 pub use limits::{percent, points_at_most, tidy, within};
+pub use meter_levels::{LoudnessUnits, Lufs, TruePeak};
 pub use parse::UnitError;
 pub use quantities::{
     Decibels, Fraction, Hertz, MAX_TIME_SECONDS, Pan, Polarity, Q, Ratio, SampleRate, Seconds,

@@ -65,11 +65,14 @@ macro_rules! quantity {
 }
 
 /// Serializes the canonical value; -0.0 becomes 0.0 so that it cannot split a cache key.
-fn serialize_canonical<S: Serializer>(value: f64, serializer: S) -> Result<S::Ok, S::Error> {
+pub(super) fn serialize_canonical<S: Serializer>(
+    value: f64,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_f64(value + 0.0)
 }
 
-fn finite(what: &str, v: f64) -> Result<f64, UnitError> {
+pub(super) fn finite(what: &str, v: f64) -> Result<f64, UnitError> {
     if v.is_finite() { Ok(v) } else { Err(UnitError(format!("{what} must be a finite number"))) }
 }
 

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::automation::Param;
 use super::limits::tidy;
+use super::meter_levels::{LoudnessUnits, Lufs, TruePeak};
 use super::quantities::{
     Decibels, Fraction, Hertz, Pan, Q, Ratio, SampleRate, Seconds, Share, Slope, Tempo, TimeMs,
 };
@@ -145,6 +146,18 @@ impl Spelling for Slope {
     const PATTERN: &'static str = with_units!("dB/oct|dB");
 }
 
+impl Spelling for Lufs {
+    const PATTERN: &'static str = with_units!("LUFS|LKFS");
+}
+
+impl Spelling for TruePeak {
+    const PATTERN: &'static str = with_units!("dBTP");
+}
+
+impl Spelling for LoudnessUnits {
+    const PATTERN: &'static str = with_units!("LU");
+}
+
 impl Spelling for Tempo {
     const PATTERN: &'static str = with_units!("bpm|BPM");
 }
@@ -221,7 +234,7 @@ mod tests {
         let units = [
             "", "dB", "db", "DB", "Hz", "hz", "kHz", "khz", "KHz", "s", "ms", "Ms", "min", "%",
             "dB/oct", "dB/Oct", "bpm", "BPM", "Bpm", "left", "right", "% left", "%right", "% Left",
-            ":1", ": 1", ":2", "x",
+            ":1", ": 1", ":2", "x", "LUFS", "LKFS", "lufs", "dBTP", "dbtp", "LU", "lu",
         ];
         let mut corpus = Vec::new();
         for number in numbers {
@@ -338,6 +351,13 @@ mod tests {
         check::<Ratio>(&["4", "4:1", "inf", "inf:1", "2.5 :1"], &["4:2", "4 to 1"]);
         check::<Slope>(&["24", "24 dB/oct", "12dB"], &["24 dB/octave", "24db/oct"]);
         check::<Tempo>(&["96", "96 bpm", "120BPM"], &["96 Bpm", "96 beats"]);
+    }
+
+    #[test]
+    fn meter_level_patterns_accept_every_spelling_the_parser_reads_and_flag_wrong_units() {
+        check::<Lufs>(&["-14 LUFS", "-23LKFS", "-9"], &["-14 lufs", "-14 dB", "-14 LU"]);
+        check::<TruePeak>(&["-1 dBTP", "-0.5", "-1dBTP"], &["-1 dB", "-1 dbTP", "-1 TP"]);
+        check::<LoudnessUnits>(&["8 LU", "1.5LU", "12"], &["8 lu", "8 LUFS", "8 dB"]);
     }
 
     #[test]
