@@ -67,6 +67,13 @@ pub fn render(
     // Each retry removes at least one damaged entry, so this many always suffice.
     for _ in 0..=graph.graph.node_count() {
         let plan = plan(graph, keys, store, cache, &settings.delivery, targets);
+        // Entries found only in the remote cache are copied here, checked, before anything
+        // reads them; if one does not arrive intact the remote stops offering it, and the
+        // plan is made again without it.
+        let read: Vec<_> = plan.entries_read(graph).into_iter().map(|i| keys.key(i)).collect();
+        if !store.bring_local(&read) {
+            continue;
+        }
         report.considered = plan.steps.iter().filter(|(_, s)| *s != PlanStep::Direct).count();
         report.events.extend(
             plan.steps
