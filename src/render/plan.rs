@@ -46,18 +46,17 @@ impl Plan {
 }
 
 impl Plan {
-    /// Cached nodes whose entries a node of the plan reads: what must be at hand locally
-    /// before the render starts.
+    /// The keys of cached nodes whose entries a node of the plan reads: what must be at
+    /// hand locally before the render starts.
     #[must_use]
-    pub fn entries_read(&self, graph: &RenderGraph) -> Vec<NodeIndex> {
+    pub fn entries_read(&self, graph: &RenderGraph, keys: &Keys) -> Vec<crate::cache::Key> {
         let step = |i: NodeIndex| self.steps.iter().find(|(j, _)| *j == i).map(|(_, s)| *s);
         let mut read: BTreeSet<NodeIndex> = BTreeSet::new();
         for i in self.to_render() {
-            read.extend(
-                graph.graph[i].inputs.iter().filter(|&&j| step(j) == Some(PlanStep::Cached)),
-            );
+            let inputs = graph.graph[i].inputs.iter();
+            read.extend(inputs.filter(|&&j| step(j) == Some(PlanStep::Cached)));
         }
-        read.into_iter().collect()
+        read.into_iter().map(|i| keys.key(i)).collect()
     }
 }
 

@@ -66,14 +66,8 @@ pub fn render(
     let mut record_failure = None;
     // Each retry removes at least one damaged entry, so this many always suffice.
     for _ in 0..=graph.graph.node_count() {
-        let plan = plan(graph, keys, store, cache, &settings.delivery, targets);
-        // Entries found only in the remote cache are copied here, checked, before anything
-        // reads them; if one does not arrive intact the remote stops offering it, and the
-        // plan is made again without it.
-        let read: Vec<_> = plan.entries_read(graph).into_iter().map(|i| keys.key(i)).collect();
-        if !store.bring_local(&read) {
-            continue;
-        }
+        let plan = plan_at_hand(graph, keys, store, cache, &settings.delivery, targets);
+        let Some(plan) = plan else { continue };
         report.considered = plan.steps.iter().filter(|(_, s)| *s != PlanStep::Direct).count();
         report.events.extend(
             plan.steps
@@ -168,6 +162,21 @@ pub fn render(
             "cache entries kept failing their checksums; check the disk, or run `mixdown cache verify`",
         )),
     })
+}
+
+/// Plans the render, then copies the entries that only the remote holds and the plan reads
+/// into the local cache, checked, before anything reads them. `None` when one did not
+/// arrive intact: the remote no longer offers it, and the plan must be made again.
+fn plan_at_hand(
+    graph: &RenderGraph,
+    keys: &Keys,
+    store: &Store,
+    cache: &CacheDir,
+    delivery: &Delivery,
+    targets: &[NodeIndex],
+) -> Option<super::plan::Plan> {
+    let plan = plan(graph, keys, store, cache, delivery, targets);
+    store.bring_local(&plan.entries_read(graph, keys)).then_some(plan)
 }
 
 fn run_node(job: &Job<'_>, delivery: &Delivery, cache: &CacheDir) -> Result<(), NodeError> {
