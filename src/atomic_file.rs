@@ -40,7 +40,7 @@ const TEMP_MARK: &str = ".tmp-";
 const RANDOM_CHARS: usize = 12;
 /// A temporary file whose lock nobody holds, and whose writer this machine cannot check
 /// (no `/proc`, or a writer on another machine), is an orphan once it is this old.
-pub const STALE_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+pub const STALE_AGE: Duration = Duration::from_hours(24);
 
 /// Temporary files and folders this process holds, for [`abandon_all`].
 static HELD: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());

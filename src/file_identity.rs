@@ -70,7 +70,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("song.wav");
         fs::write(&path, b"0123456789").unwrap();
-        let old = SystemTime::now() - std::time::Duration::from_secs(3600);
+        let old = SystemTime::now() - std::time::Duration::from_hours(1);
         File::options().write(true).open(&path).unwrap().set_modified(old).unwrap();
         let before = FileIdentity::of_path(&path).unwrap();
         // The status-change time moves on coarse clocks too, given a tick to do so.

@@ -7,6 +7,7 @@
 //! root/nodes/<hash of id>    each node's last render: its key and what the key hashed
 //! root/outputs/<hash>.json   what each output file was written for, and its identity
 //! root/retired/              replaced output files waiting to be deleted
+//! root/remote.json           running totals of the remote cache's traffic
 //! ```
 //!
 //! Every file in it is written through [`crate::atomic_file`], into folders made by
@@ -35,6 +36,8 @@ const NODES: &str = "nodes";
 const OUTPUTS: &str = "outputs";
 /// Replaced output files.
 const RETIRED: &str = "retired";
+/// Totals of the remote cache's traffic.
+const REMOTE_FIGURES: &str = "remote.json";
 
 /// A cache folder. Cheap to clone; makes no change on disk until asked to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +88,12 @@ impl CacheDir {
         let absolute = std::path::absolute(output).unwrap_or_else(|_| output.to_path_buf());
         let name = blake3::hash(absolute.to_string_lossy().as_bytes()).to_hex();
         self.root.join(OUTPUTS).join(format!("{name}.json"))
+    }
+
+    /// The running totals of the remote cache's traffic.
+    #[must_use]
+    pub fn remote_figures(&self) -> PathBuf {
+        self.root.join(REMOTE_FIGURES)
     }
 
     /// The folder of replaced output files.

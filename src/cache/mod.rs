@@ -7,6 +7,7 @@
 //! | [`local_disk`] | the local `Storage` backend, `entries/ab/cd/<key>` |
 //! | [`store`] | the entry format on top of a `Storage`: checksummed audio, gc, verify |
 //! | [`encoded`] | encoded entries: a deliverable's stream before its tags, checksummed |
+//! | [`remote`] | a shared remote cache beside the local one (S3, GCS, Azure, GitHub Actions) |
 //! | [`manifest`] | the typed, versioned manifest stored in every entry |
 //! | [`keys`] | what goes into a node's key |
 //! | [`file_digest`] | input files' digests, and the stat memo `files.json` |
@@ -30,6 +31,7 @@ pub mod local_disk;
 pub mod manifest;
 pub mod measurement;
 pub mod output_record;
+pub mod remote;
 pub mod retired;
 pub mod storage;
 pub mod store;

@@ -41,6 +41,14 @@
 //!
 //! [`Store::open_entry`] records each use with the backend; [`Store::gc`] evicts the least
 //! recently used entries first.
+//!
+//! # A remote cache beside the local one
+//!
+//! A store may have a [`Remote`]: [`Store::contains`] then also counts what a look-up
+//! ([`Store::look_up_remote`]) found there, [`Store::bring_local`] copies such entries into
+//! the local backend through [`Store::import`], which checks them as they stream exactly as
+//! a read checks a local entry (and also that the manifest names the key asked for), and
+//! every entry written here is handed to the remote to upload once it is published.
 
 use std::hash::Hasher as _;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -51,6 +59,7 @@ use twox_hash::XxHash3_64;
 use super::folder::CacheDir;
 use super::local_disk::LocalDisk;
 use super::manifest::{Description, Manifest};
+use super::remote::Remote;
 use super::storage::{ObjectWriter, ReadSeek, Storage};
 use super::{CacheError, Key};
 use crate::atomic_file::Orphan;
@@ -73,12 +82,30 @@ pub const ENTRY_BLOCK_FRAMES: usize = IO_BUFFER_BYTES / FRAME_BYTES;
 /// Block map values.
 const SILENT: u8 = 0;
 const STORED: u8 = 1;
+/// Entries brought in from a remote cache at once.
+const FETCHES_AT_ONCE: usize = 4;
 
 /// The cache's entries. Cheap to clone and share: every method takes `&self`, and several
 /// threads or processes may use one backend at once.
 #[derive(Debug, Clone)]
 pub struct Store {
     storage: Arc<dyn Storage>,
+    remote: Option<Arc<Remote>>,
+}
+
+/// Why an entry could not be brought in from elsewhere.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// What arrived is not a sound entry for the key.
+    #[error("{0}")]
+    Damaged(String),
+    /// Reading from the source failed.
+    #[error("{0}")]
+    Read(io::Error),
+    /// The local backend could not take it.
+    #[error("{0}")]
+    Write(io::Error),
 }
 
 /// How much the store holds.
@@ -116,7 +143,19 @@ impl Store {
     /// The entries kept in `storage`.
     #[must_use]
     pub fn new(storage: Arc<dyn Storage>) -> Self {
-        Self { storage }
+        Self { storage, remote: None }
+    }
+
+    /// This store with `remote` beside it: consulted on a miss, and sent what is written.
+    #[must_use]
+    pub fn with_remote(self, remote: Arc<Remote>) -> Self {
+        Self { remote: Some(remote), ..self }
+    }
+
+    /// The remote cache beside this store, if any.
+    #[must_use]
+    pub fn remote(&self) -> Option<&Arc<Remote>> {
+        self.remote.as_ref()
     }
 
     /// The entries in the cache folder `cache`. Creates nothing until an entry is written.
@@ -136,11 +175,105 @@ impl Store {
         self.storage.location()
     }
 
-    /// Whether an entry exists for `key`. Only a look: the entry may still turn out to be
-    /// corrupt when read.
+    /// Whether an entry exists for `key`, here or (as a look-up found) in the remote. Only
+    /// a look: the entry may still turn out to be corrupt when read.
     #[must_use]
     pub fn contains(&self, key: &Key) -> bool {
-        self.storage.contains(key)
+        self.storage.contains(key) || self.remote.as_ref().is_some_and(|r| r.has(key))
+    }
+
+    /// Asks the remote, in one go, which of `keys` missing here it holds.
+    pub fn look_up_remote(&self, keys: &[Key]) {
+        if let Some(remote) = &self.remote {
+            let missing: Vec<Key> =
+                keys.iter().copied().filter(|k| !self.storage.contains(k)).collect();
+            remote.look_up(&missing);
+        }
+    }
+
+    /// Copies the entries of `keys` that only the remote holds into the local backend,
+    /// checked, several at a time. Returns whether every one is now here; one that is not
+    /// is no longer counted by [`Store::contains`].
+    #[must_use]
+    pub fn bring_local(&self, keys: &[Key]) -> bool {
+        let Some(remote) = &self.remote else { return true };
+        let wanted: Vec<Key> = keys.iter().copied().filter(|k| !self.storage.contains(k)).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let all = std::sync::atomic::AtomicBool::new(true);
+        std::thread::scope(|scope| {
+            for _ in 0..wanted.len().min(FETCHES_AT_ONCE) {
+                scope.spawn(|| {
+                    while let Some(key) =
+                        wanted.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                    {
+                        let fetched = remote.fetch(key, |from, size| self.import(key, from, size));
+                        if !fetched {
+                            all.store(false, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        all.into_inner()
+    }
+
+    /// Copies the entry for `key` from `from` (`size` bytes, such as an object of a remote
+    /// cache) into the local backend, checking it as it streams: the header, the size, the
+    /// checksum, the block map, and a manifest that names `key`. Nothing is published unless
+    /// every check passes.
+    ///
+    /// # Errors
+    /// [`ImportError::Damaged`] when the bytes are not a sound entry for `key`,
+    /// [`ImportError::Read`] when `from` fails, [`ImportError::Write`] when the local backend
+    /// does.
+    pub fn import(&self, key: &Key, from: &mut dyn Read, size: u64) -> Result<(), ImportError> {
+        let damaged = |e: CacheError| match e {
+            CacheError::Io { source, .. } => ImportError::Read(source),
+            other => ImportError::Damaged(other.to_string()),
+        };
+        let mut header_bytes = [0; HEADER_BYTES];
+        read_exact(from, &mut header_bytes, *key).map_err(damaged)?;
+        let header = Header::parse(&header_bytes).map_err(ImportError::Damaged)?;
+        let blocks = check_size(*key, &header, size).map_err(damaged)?;
+        let mut object = self.storage.put(key).map_err(ImportError::Write)?;
+        let write = |object: &mut Box<dyn ObjectWriter>, bytes: &[u8]| {
+            object.write_all(bytes).map_err(ImportError::Write)
+        };
+        write(&mut object, &header_bytes)?;
+        let mut hasher = XxHash3_64::new();
+        let mut buffer = vec![0; IO_BUFFER_BYTES];
+        let mut left = header.stored_bytes;
+        while left > 0 {
+            let n = (left as usize).min(IO_BUFFER_BYTES);
+            read_exact(from, &mut buffer[..n], *key).map_err(damaged)?;
+            hasher.write(&buffer[..n]);
+            write(&mut object, &buffer[..n])?;
+            left -= n as u64;
+        }
+        let mut block_map = vec![0; blocks];
+        read_exact(from, &mut block_map, *key).map_err(damaged)?;
+        check_block_map(*key, &header, &block_map).map_err(damaged)?;
+        hasher.write(&block_map);
+        hasher.write(&header.frames.to_le_bytes());
+        hasher.write(&header.sample_rate.to_le_bytes());
+        if hasher.finish() != header.checksum {
+            return Err(ImportError::Damaged("the samples do not match their checksum".to_owned()));
+        }
+        write(&mut object, &block_map)?;
+        let mut manifest_bytes = vec![0; header.manifest_len as usize];
+        read_exact(from, &mut manifest_bytes, *key).map_err(damaged)?;
+        let manifest = Manifest::parse(&manifest_bytes)
+            .map_err(|e| ImportError::Damaged(format!("bad manifest: {e}")))?;
+        if manifest.key != key.to_string()
+            || manifest.frames != header.frames
+            || manifest.sample_rate != header.sample_rate
+        {
+            return Err(ImportError::Damaged(
+                "its manifest describes another entry than the one its name says".to_owned(),
+            ));
+        }
+        write(&mut object, &manifest_bytes)?;
+        object.commit().map_err(ImportError::Write)
     }
 
     /// Starts writing the entry for `key`, audio at `sample_rate`. The entry appears only
@@ -155,6 +288,7 @@ impl Store {
         Ok(EntryWriter {
             key: *key,
             object: Some(object),
+            upload: self.remote.clone().map(|remote| (remote, Arc::clone(&self.storage))),
             buffer: vec![0; IO_BUFFER_BYTES],
             buffered: 0,
             hasher: XxHash3_64::new(),
@@ -193,11 +327,15 @@ impl Store {
         self.read_entry(key).ok()?.read_manifest().ok()
     }
 
-    /// Removes the entry for `key`, if there is one.
+    /// Removes the entry for `key`, if there is one, and stops taking it from the remote
+    /// for the rest of the run (the damaged copy may have come from there).
     ///
     /// # Errors
     /// When it exists but cannot be removed.
     pub fn remove(&self, key: &Key) -> io::Result<()> {
+        if let Some(remote) = &self.remote {
+            remote.forget(key);
+        }
         self.storage.remove(key)
     }
 
@@ -305,6 +443,8 @@ pub struct EntryWriter {
     key: Key,
     /// `None` once finished.
     object: Option<Box<dyn ObjectWriter>>,
+    /// The remote cache to send the entry to once it is published, and where it is kept.
+    upload: Option<(Arc<Remote>, Arc<dyn Storage>)>,
     /// The block being filled: left samples in the first half, right in the second.
     buffer: Vec<u8>,
     /// Frames in `buffer`.
@@ -382,7 +522,11 @@ impl EntryWriter {
         object.write_all(&manifest)?;
         object.seek(SeekFrom::Start(0))?;
         object.write_all(&header.to_bytes())?;
-        object.commit()
+        object.commit()?;
+        if let Some((remote, local)) = self.upload.take() {
+            remote.upload_later(self.key, local);
+        }
+        Ok(())
     }
 
     /// Writes the buffered block, its left samples then its right ones, or only marks it
@@ -453,32 +597,12 @@ impl EntryReader {
         let mut bytes = [0; HEADER_BYTES];
         read_exact(file.as_mut(), &mut bytes, key)?;
         let header = Header::parse(&bytes).map_err(|reason| corrupt(key, reason))?;
-        let blocks = header.frames.div_ceil(ENTRY_BLOCK_FRAMES as u64);
-        let expected = (HEADER_BYTES as u64)
-            .checked_add(header.stored_bytes)
-            .and_then(|n| n.checked_add(blocks)?.checked_add(header.manifest_len));
-        if expected != Some(size) {
-            return Err(corrupt(
-                key,
-                format!("the entry has {size} bytes, its header implies more or fewer"),
-            ));
-        }
-        // The size check bounds `blocks` by the object's size.
-        let mut block_map = vec![0; blocks as usize];
+        let blocks = check_size(key, &header, size)?;
+        let mut block_map = vec![0; blocks];
         file.seek(SeekFrom::Start(HEADER_BYTES as u64 + header.stored_bytes))
             .map_err(|source| CacheError::Io { key, source })?;
         read_exact(file.as_mut(), &mut block_map, key)?;
-        let mut mapped_bytes = 0;
-        for (index, &kind) in block_map.iter().enumerate() {
-            match kind {
-                STORED => mapped_bytes += block_frames(header.frames, index) * FRAME_BYTES as u64,
-                SILENT => {}
-                _ => return Err(corrupt(key, format!("block {index} is marked {kind}"))),
-            }
-        }
-        if mapped_bytes != header.stored_bytes {
-            return Err(corrupt(key, "the block map disagrees with the header".to_owned()));
-        }
+        check_block_map(key, &header, &block_map)?;
         file.seek(SeekFrom::Start(HEADER_BYTES as u64))
             .map_err(|source| CacheError::Io { key, source })?;
         let mut reader = Self {
@@ -682,6 +806,38 @@ fn all_zero_bits(bytes: &[u8]) -> bool {
         && tail.iter().all(|&b| b == 0)
 }
 
+/// Checks that an entry of `size` bytes is as long as its header implies; returns its
+/// number of blocks, which the size bounds.
+fn check_size(key: Key, header: &Header, size: u64) -> Result<usize, CacheError> {
+    let blocks = header.frames.div_ceil(ENTRY_BLOCK_FRAMES as u64);
+    let expected = (HEADER_BYTES as u64)
+        .checked_add(header.stored_bytes)
+        .and_then(|n| n.checked_add(blocks)?.checked_add(header.manifest_len));
+    if expected == Some(size) {
+        Ok(blocks as usize)
+    } else {
+        Err(corrupt(key, format!("the entry has {size} bytes, its header implies more or fewer")))
+    }
+}
+
+/// Checks that every block is marked stored or silent, and that the stored ones add up to
+/// the header's count of sample bytes.
+fn check_block_map(key: Key, header: &Header, block_map: &[u8]) -> Result<(), CacheError> {
+    let mut mapped_bytes = 0;
+    for (index, &kind) in block_map.iter().enumerate() {
+        match kind {
+            STORED => mapped_bytes += block_frames(header.frames, index) * FRAME_BYTES as u64,
+            SILENT => {}
+            _ => return Err(corrupt(key, format!("block {index} is marked {kind}"))),
+        }
+    }
+    if mapped_bytes == header.stored_bytes {
+        Ok(())
+    } else {
+        Err(corrupt(key, "the block map disagrees with the header".to_owned()))
+    }
+}
+
 /// Frames in block `index` of an entry of `frames` frames.
 fn block_frames(frames: u64, index: usize) -> u64 {
     (frames - index as u64 * ENTRY_BLOCK_FRAMES as u64).min(ENTRY_BLOCK_FRAMES as u64)
@@ -697,7 +853,7 @@ fn samples_from_le(samples: &mut [f32]) {
     }
 }
 
-fn read_exact(file: &mut dyn ReadSeek, buf: &mut [u8], key: Key) -> Result<(), CacheError> {
+fn read_exact(file: &mut dyn Read, buf: &mut [u8], key: Key) -> Result<(), CacheError> {
     file.read_exact(buf).map_err(|source| {
         if source.kind() == io::ErrorKind::UnexpectedEof {
             corrupt(key, "the file ends early".to_owned())

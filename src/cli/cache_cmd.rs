@@ -1,9 +1,11 @@
 //! `mixdown cache`: usage, garbage collection to a size budget, verification, clearing.
-//! None of them creates a cache that does not exist.
+//! None of them creates a cache that does not exist. They work on the local cache only: a
+//! remote cache's objects expire by the store's own lifecycle rules (see the README).
 
 use super::{CacheArgs, EXIT_FAILURE, EXIT_INVALID, EXIT_OK};
 use crate::atomic_file::Orphan;
 use crate::cache::folder::CacheDir;
+use crate::cache::remote::figures::RemoteFigures;
 use crate::cache::retired::remove_retired;
 use crate::cache::store::Store;
 
@@ -18,8 +20,8 @@ pub struct CacheCommand {
 
 #[derive(Debug, clap::Subcommand)]
 enum CacheAction {
-    /// Show how many entries the cache holds and their size, and the unfinished files of
-    /// renders that were stopped.
+    /// Show how many entries the cache holds and their size, the unfinished files of
+    /// renders that were stopped, and the remote cache's traffic so far.
     Stats,
     /// Remove the unfinished files of stopped renders, then least recently used entries
     /// until the cache fits in SIZE (`500MB`, `2GiB`).
@@ -44,6 +46,18 @@ pub fn run(args: &CacheCommand) -> i32 {
             orphans.extend(cache.orphans()?);
             println!("{} entries, {}", s.entries, human(s.bytes));
             println!("{}", unfinished(&orphans, "left by stopped renders"));
+            let remote = RemoteFigures::load(&cache);
+            if remote != RemoteFigures::default() {
+                println!(
+                    "remote: {} hits, {} misses, {} in, {} out ({} uploads), {} errors",
+                    remote.hits,
+                    remote.misses,
+                    human(remote.bytes_in),
+                    human(remote.bytes_out),
+                    remote.uploads,
+                    remote.errors
+                );
+            }
             Ok(EXIT_OK)
         }),
         CacheAction::Gc { max_size } => store.gc(max_size).and_then(|mut r| {

@@ -14,6 +14,7 @@ mod loudness_cmd;
 mod out_folder;
 mod peak_memory;
 mod progress;
+mod remote_args;
 mod render_cmd;
 mod schema;
 mod shell;
@@ -43,12 +44,15 @@ struct Cli {
     command: Command,
 }
 
-/// Where the cache lives: `--cache DIR`, else `MIXDOWN_CACHE`, else `cache/`.
+/// Where the cache lives: `--cache DIR`, else `MIXDOWN_CACHE`, else `cache/`; and the
+/// remote cache beside it, if any.
 #[derive(Debug, Clone, clap::Args)]
 struct CacheArgs {
     /// The cache directory.
     #[arg(long = "cache", env = "MIXDOWN_CACHE", default_value = "cache", global = true)]
     dir: PathBuf,
+    #[command(flatten)]
+    remote: remote_args::RemoteArgs,
 }
 
 #[derive(Debug, Subcommand)]

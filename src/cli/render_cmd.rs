@@ -1,6 +1,7 @@
 //! `mixdown render`: render a mix, re-rendering only what the cache lacks.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use petgraph::graph::NodeIndex;
@@ -26,12 +27,15 @@ use crate::cache::file_digest::FileDigests;
 use crate::cache::folder::CacheDir;
 use crate::cache::keys::Keys;
 use crate::cache::output_record::OutputRecord;
+use crate::cache::remote::Remote;
+use crate::cache::remote::figures::RemoteFigures;
 use crate::cache::store::Store;
 use crate::compile::{Broken, Compiled, locate_audio_file};
 use crate::diag::Diagnostic;
 use crate::graph::{NodeKind, RenderGraph, UnknownNode};
 use crate::render::{
-    Delivery, NodeError, PlanStep, RenderError, RenderEvent, RenderReport, Settings, plan, render,
+    Delivery, NodeError, PlanStep, RenderError, RenderEvent, RenderReport, Settings, Shard, plan,
+    render, shard_targets,
 };
 
 /// The arguments `render` and `watch` share: the mix file, how to render it, the cache.
@@ -57,6 +61,20 @@ pub struct RenderArgs {
     /// Print what would render, and render nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Render only share K of N of the work into the cache (with `--remote`, a shared one),
+    /// for N runners side by side; a final render without it then finds everything cached.
+    #[arg(long, value_name = "K/N", conflicts_with_all = ["no_cache", "only"])]
+    shard: Option<Shard>,
+}
+
+/// Where the cache's entries are shared: the remote cache, and the share of the work to
+/// render (`render` only; `watch` keeps to the local cache).
+#[derive(Debug, Default)]
+pub struct Sharing {
+    /// The remote cache beside the local one.
+    pub remote: Option<Arc<Remote>>,
+    /// The share of the work to render, instead of the targets.
+    pub shard: Option<Shard>,
 }
 
 /// How to render, shared by `render` and `watch`.
@@ -130,7 +148,60 @@ pub fn run(args: &RenderArgs) -> i32 {
         None
     };
     let cache_dir = temporary.as_ref().map_or(args.mix.cache.dir.as_path(), TemporaryFolder::path);
-    render_file(&args.mix.file, &args.mix.options, cache_dir, args.dry_run).code
+    let remote = if args.no_cache {
+        None
+    } else {
+        match args.mix.cache.remote.open() {
+            Ok(remote) => remote,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return EXIT_INVALID;
+            }
+        }
+    };
+    let sharing = Sharing { remote, shard: args.shard };
+    let code =
+        render_file(&args.mix.file, &args.mix.options, cache_dir, args.dry_run, &sharing).code;
+    if let Some(remote) = &sharing.remote {
+        finish_remote(remote, &CacheDir::new(cache_dir), args.mix.options.quiet);
+    }
+    code
+}
+
+/// Waits for the uploads still running, with a progress line, prints the remote's
+/// warnings, and adds its traffic to the cache's totals.
+fn finish_remote(remote: &Remote, cache: &CacheDir, quiet: bool) {
+    let (queued, done) = remote.upload_counts();
+    if queued > done && !quiet {
+        eprintln!("uploading {} entries to {}", queued - done, remote.location());
+    }
+    let shown = std::sync::atomic::AtomicU64::new(done);
+    remote.finish_uploads(&|done, queued| {
+        if !quiet
+            && std::io::IsTerminal::is_terminal(&std::io::stderr())
+            && shown.swap(done, std::sync::atomic::Ordering::Relaxed) != done
+        {
+            eprint!("\ruploaded {done} of {queued}");
+        }
+    });
+    for warning in remote.take_warnings() {
+        eprintln!("warning: {warning}");
+    }
+    let figures = remote.figures();
+    if figures.uploads > 0 && !quiet {
+        eprintln!(
+            "\ruploaded {} entries ({}) to {}",
+            figures.uploads,
+            megabytes(figures.bytes_out),
+            remote.location()
+        );
+    }
+    // The totals only inform `cache stats`; failing to keep them must not fail the render.
+    let _ = RemoteFigures::add_to(figures, cache);
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
 /// What one render of a project came to.
@@ -149,6 +220,7 @@ pub fn render_file(
     options: &RenderOptions,
     cache_dir: &Path,
     dry_run: bool,
+    sharing: &Sharing,
 ) -> Rendered {
     let started = Instant::now();
     let run_start = SystemTime::now();
@@ -172,6 +244,7 @@ pub fn render_file(
         plan_only: dry_run,
         run_start,
         started,
+        sharing,
     };
     let (code, outcomes) = render_with_cache(options, &compiled, &run);
     Rendered { code, files: Ok(compiled.graph.files()), outcomes }
@@ -189,6 +262,7 @@ struct Invocation<'a> {
     /// When the run started, by the clock files are stamped with.
     run_start: SystemTime,
     started: Instant,
+    sharing: &'a Sharing,
 }
 
 /// Renders, then checks the project's assertions when every target rendered: returns the
@@ -198,18 +272,19 @@ fn render_with_cache(
     compiled: &Compiled,
     run: &Invocation<'_>,
 ) -> (i32, Vec<Outcome>) {
-    let Invocation { project, project_dir, cache_dir, plan_only, run_start, started } = *run;
+    let Invocation { project, project_dir, cache_dir, plan_only, run_start, started, sharing } =
+        *run;
     let mut graph = compiled.graph.clone();
-    let targets = match chosen_targets(&mut graph, args.only.as_deref()) {
+    let targets = match targets_to_render(&mut graph, args, sharing.shard) {
         Ok(targets) => targets,
-        Err(unknown) => {
-            eprintln!("error: {unknown}");
-            return (EXIT_INVALID, Vec::new());
-        }
+        Err(code) => return (code, Vec::new()),
     };
     let graph = &graph;
     let cache = CacheDir::new(cache_dir);
-    let store = Store::local(&cache);
+    let store = match &sharing.remote {
+        Some(remote) => Store::local(&cache).with_remote(Arc::clone(remote)),
+        None => Store::local(&cache),
+    };
     let keys = match compute_keys(graph, cache_dir, run_start) {
         Ok(keys) => keys,
         Err(message) => {
@@ -337,6 +412,32 @@ fn report_assertions(outcomes: &[Outcome], quiet: bool) -> i32 {
     if failed.is_empty() { EXIT_OK } else { EXIT_FAILURE }
 }
 
+/// What to render: the graph's targets, the node `--only` names, or this shard's share of
+/// the work; `Err` with the exit code when there is nothing to do or the name is unknown.
+fn targets_to_render(
+    graph: &mut RenderGraph,
+    args: &RenderOptions,
+    shard: Option<Shard>,
+) -> Result<Vec<NodeIndex>, i32> {
+    match (&args.only, shard) {
+        (None, Some(shard)) => {
+            let share = shard_targets(graph, &graph.targets, shard);
+            if share.is_empty() {
+                if !args.quiet {
+                    eprintln!("shard {shard} has nothing to render: the work has fewer parts");
+                }
+                return Err(EXIT_OK);
+            }
+            Ok(share)
+        }
+        (None, None) => Ok(graph.targets.clone()),
+        (Some(name), _) => solo_target(graph, name).map(|target| vec![target]).map_err(|unknown| {
+            eprintln!("error: {unknown}");
+            EXIT_INVALID
+        }),
+    }
+}
+
 /// Prints a failed render's error; one in an audio file is located at the line of the
 /// project that names the file.
 fn report_failure(project: &Path, failure: &RenderError) {
@@ -436,17 +537,6 @@ fn print_plan(why: &Explanation<'_>, delivery: &Delivery, targets: &[NodeIndex])
 
 /// The target that `--only NAME` asks for: the named output itself, or a new target that
 /// delivers the named node's audio in a file named after it.
-/// The targets this run renders: every target, or the one node `--only` names.
-fn chosen_targets(
-    graph: &mut RenderGraph,
-    only: Option<&str>,
-) -> Result<Vec<NodeIndex>, UnknownNode> {
-    match only {
-        None => Ok(graph.targets.clone()),
-        Some(name) => solo_target(graph, name).map(|target| vec![target]),
-    }
-}
-
 fn solo_target(graph: &mut RenderGraph, name: &str) -> Result<NodeIndex, UnknownNode> {
     let node = graph.resolve(name)?;
     if matches!(graph.graph[node].kind, NodeKind::Output { .. }) {

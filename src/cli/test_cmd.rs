@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use super::render_cmd::{RenderOptions, render_file};
+use super::render_cmd::{RenderOptions, Sharing, render_file};
 use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_OK};
 use crate::analysis::assertions::Outcome;
 
@@ -28,7 +28,8 @@ pub struct TestArgs {
 pub fn run(args: &TestArgs) -> i32 {
     let (mut passed, mut failed, mut code) = (0, 0, EXIT_OK);
     for file in &args.files {
-        let rendered = render_file(file, &args.options, &args.cache.dir, false);
+        let rendered =
+            render_file(file, &args.options, &args.cache.dir, false, &Sharing::default());
         code = code.max(rendered.code);
         for outcome in &rendered.outcomes {
             println!("{}", result_line(file, outcome));

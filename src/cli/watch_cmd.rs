@@ -9,7 +9,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use super::render_cmd::{MixRender, render_file};
+use super::render_cmd::{MixRender, Sharing, render_file};
 use super::{EXIT_FAILURE, EXIT_INVALID};
 use crate::watch::{FileWatch, WatchError};
 
@@ -47,7 +47,8 @@ fn render_on_every_change(
     // together with what the broken one names (a stem not yet exported, say).
     let mut audio_files = Vec::new();
     loop {
-        let rendered = render_file(&args.file, &args.options, &args.cache.dir, false);
+        let rendered =
+            render_file(&args.file, &args.options, &args.cache.dir, false, &Sharing::default());
         let named_now = match rendered.files {
             Ok(files) => {
                 audio_files = files;

@@ -17,6 +17,7 @@ mod output;
 mod pipe;
 mod plan;
 mod schedule;
+mod shard;
 mod source;
 mod staged;
 mod stream;
@@ -29,6 +30,7 @@ pub use dirty::{DirtyReason, dirty_reasons};
 pub use output::{Delivery, output_frames};
 pub use plan::{Plan, PlanStep, plan};
 pub use schedule::{Progress, Settings, render};
+pub use shard::{Shard, shard_targets};
 pub use stream::{MAX_TAIL_SECONDS, SILENCE};
 pub use sum::pan_gains;
 

@@ -1,5 +1,8 @@
 //! Planning: walk back from the target and keep every node whose output is not already in
 //! the cache. A cached node cuts the walk, so nothing upstream of it is even looked at.
+//!
+//! With a remote cache, the walk is made twice: the entries the local cache lacks are
+//! looked up in the remote all at once, and the second walk stops at those it holds.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -42,9 +45,48 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// The keys of cached nodes whose entries a node of the plan reads: what must be at
+    /// hand locally before the render starts.
+    #[must_use]
+    pub fn entries_read(&self, graph: &RenderGraph, keys: &Keys) -> Vec<crate::cache::Key> {
+        let step = |i: NodeIndex| self.steps.iter().find(|(j, _)| *j == i).map(|(_, s)| *s);
+        let mut read: BTreeSet<NodeIndex> = BTreeSet::new();
+        for i in self.to_render() {
+            let inputs = graph.graph[i].inputs.iter();
+            read.extend(inputs.filter(|&&j| step(j) == Some(PlanStep::Cached)));
+        }
+        read.into_iter().map(|i| keys.key(i)).collect()
+    }
+}
+
 /// Plans the render of `targets`. `cache` holds the records of delivered files.
 #[must_use]
 pub fn plan(
+    graph: &RenderGraph,
+    keys: &Keys,
+    store: &Store,
+    cache: &CacheDir,
+    delivery: &Delivery,
+    targets: &[NodeIndex],
+) -> Plan {
+    let local = walk(graph, keys, store, cache, delivery, targets);
+    if store.remote().is_none() {
+        return local;
+    }
+    // An output's file is recorded, not kept as an entry: there is nothing to look up.
+    let missing: Vec<_> = local
+        .to_render()
+        .into_iter()
+        .filter(|&i| !matches!(graph.graph[i].kind, NodeKind::Output { .. }))
+        .map(|i| keys.key(i))
+        .collect();
+    store.look_up_remote(&missing);
+    walk(graph, keys, store, cache, delivery, targets)
+}
+
+/// One walk back from `targets`, stopping at what `store` holds.
+fn walk(
     graph: &RenderGraph,
     keys: &Keys,
     store: &Store,

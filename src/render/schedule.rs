@@ -69,7 +69,8 @@ pub fn render(
     let mut record_failure = None;
     // Each retry removes at least one damaged entry, so this many always suffice.
     for _ in 0..=graph.graph.node_count() {
-        let plan = plan(graph, keys, store, cache, &settings.delivery, targets);
+        let plan = plan_at_hand(graph, keys, store, cache, &settings.delivery, targets);
+        let Some(plan) = plan else { continue };
         report.considered = plan.steps.iter().filter(|(_, s)| *s != PlanStep::Direct).count();
         report.events.extend(
             plan.steps
@@ -179,6 +180,21 @@ fn targets_loudness(
             Some((name.clone(), measured_loudness(cache, keys, measured)?))
         })
         .collect()
+}
+
+/// Plans the render, then copies the entries that only the remote holds and the plan reads
+/// into the local cache, checked, before anything reads them. `None` when one did not
+/// arrive intact: the remote no longer offers it, and the plan must be made again.
+fn plan_at_hand(
+    graph: &RenderGraph,
+    keys: &Keys,
+    store: &Store,
+    cache: &CacheDir,
+    delivery: &Delivery,
+    targets: &[NodeIndex],
+) -> Option<super::plan::Plan> {
+    let plan = plan(graph, keys, store, cache, delivery, targets);
+    store.bring_local(&plan.entries_read(graph, keys)).then_some(plan)
 }
 
 fn run_node(job: &Job<'_>, delivery: &Delivery, cache: &CacheDir) -> Result<(), NodeError> {

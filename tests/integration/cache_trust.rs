@@ -36,7 +36,7 @@ fn session(seed: u64) -> tempfile::TempDir {
 }
 
 fn an_hour_ago() -> SystemTime {
-    SystemTime::now() - Duration::from_secs(3600)
+    SystemTime::now() - Duration::from_hours(1)
 }
 
 /// Writes `bytes` over the file at `path` in place (same inode), then sets its

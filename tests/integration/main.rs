@@ -24,6 +24,7 @@ mod many_targets;
 mod mixing;
 mod peers;
 mod properties;
+mod remote_cache;
 mod render_log;
 mod render_loudness;
 mod schema;

@@ -34,6 +34,7 @@ pub fn mixdown(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env_remove("MIXDOWN_CACHE")
+        .env_remove("MIXDOWN_REMOTE")
         .output()
         .expect("the binary runs")
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::support::{mixdown, ran_in, scratch, stderr, write_stem};
 
 /// Long enough for a slow machine to render the session; a passing test never waits it out.
-const PATIENCE: Duration = Duration::from_secs(120);
+const PATIENCE: Duration = Duration::from_mins(2);
 
 const PROJECT: &str = "\
 mix: Watched

@@ -1,0 +1,371 @@
+//! The remote cache's objects, through Apache `OpenDAL`: the only module that names it,
+//! reqwest, rustls or tokio. It stores bytes under keys and knows nothing of their format;
+//! [`super::Remote`] decides what to ask, and the store checks what comes back.
+//!
+//! Every request is bounded by a timeout (the connection, each operation and each chunk
+//! read or written), so a remote that stalls costs at most that much before the render
+//! goes on without it. Credentials are read by each service from its own standard
+//! environment variables and never pass through here.
+
+use std::fmt;
+use std::future::IntoFuture;
+use std::io::{self, Read};
+use std::sync::Arc;
+use std::time::Duration;
+
+use opendal::layers::TimeoutLayer;
+use opendal::services::{Azblob, Gcs, Ghac, S3};
+use opendal::{ErrorKind, HttpTransporter, OperationContext, Operator};
+use opendal_http_transport_reqwest::ReqwestTransport;
+
+use super::address::{Address, Service};
+use crate::cache::Key;
+
+/// Bytes read or written per request: large enough that latency is paid rarely, small
+/// enough that uploads running side by side hold little memory (S3 takes parts of at
+/// least 5 MiB).
+const CHUNK_BYTES: usize = 8 * 1024 * 1024;
+
+/// Requests to look objects up that may be in flight at once.
+const LOOKUPS_IN_FLIGHT: usize = 16;
+
+/// Objects named by key, somewhere else.
+pub trait ObjectStore: Send + Sync + fmt::Debug {
+    /// Where, in words for messages (never with credentials).
+    fn location(&self) -> String;
+
+    /// Which of `keys` have an object, in their order.
+    ///
+    /// # Errors
+    /// When the store cannot be asked.
+    fn exist(&self, keys: &[Key]) -> io::Result<Vec<bool>>;
+
+    /// Opens the object named `key` to stream it; `Ok(None)` when there is none.
+    ///
+    /// # Errors
+    /// When the store cannot be asked.
+    fn read(&self, key: &Key) -> io::Result<Option<(Box<dyn Read + Send>, u64)>>;
+
+    /// Stores `size` bytes from `from` as the object named `key`. An object appears whole
+    /// or not at all.
+    ///
+    /// # Errors
+    /// When reading `from` or the store fails.
+    fn write(&self, key: &Key, from: &mut dyn Read, size: u64) -> io::Result<()>;
+}
+
+/// An [`ObjectStore`] on a service that `OpenDAL` reaches.
+pub struct OpenDal {
+    operator: Operator,
+    runtime: Arc<tokio::runtime::Runtime>,
+    location: String,
+}
+
+impl fmt::Debug for OpenDal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenDal").field("location", &self.location).finish_non_exhaustive()
+    }
+}
+
+impl OpenDal {
+    /// Connects (lazily: nothing is sent until the first request) to the store at
+    /// `address`, each request bounded by `timeout`.
+    ///
+    /// # Errors
+    /// When the service's configuration is incomplete (no Azure account, no GitHub
+    /// Actions runtime), or the runtime or HTTP client cannot start.
+    pub fn connect(address: &Address, timeout: Duration) -> io::Result<Self> {
+        Self::connect_with(address, timeout, &|name| std::env::var(name).ok())
+    }
+
+    /// [`OpenDal::connect`], with the environment variables this module reads (the
+    /// endpoint, the region, keys) taken from `env`.
+    ///
+    /// # Errors
+    /// As [`OpenDal::connect`].
+    pub fn connect_with(
+        address: &Address,
+        timeout: Duration,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> io::Result<Self> {
+        // Every HTTP client here uses rustls with ring; the first provider installed wins.
+        #[allow(deprecated)]
+        // ring lacks post-quantum key exchange; aws-lc-rs needs cmake and minutes of build.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
+            .build()
+            .map_err(io::Error::other)?;
+        let transport = HttpTransporter::new(ReqwestTransport::new(client.clone()));
+        HttpTransporter::install_default(ReqwestTransport::new(client));
+        let operator = build(address, env)
+            .map_err(|e| io::Error::other(format!("{address}: {}", e.message())))?
+            .with_context(OperationContext::new().with_http_transport(transport))
+            .layer(TimeoutLayer::new().with_timeout(timeout).with_io_timeout(timeout));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("mixdown-remote")
+            .enable_all()
+            .build()?;
+        Ok(Self { operator, runtime: Arc::new(runtime), location: address.to_string() })
+    }
+
+    /// An in-memory store, for tests of what sits above this one.
+    ///
+    /// # Errors
+    /// When the runtime cannot start.
+    pub fn memory() -> io::Result<Self> {
+        let operator =
+            Operator::new(opendal::services::Memory::default()).map_err(|e| to_io(&e))?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        Ok(Self { operator, runtime: Arc::new(runtime), location: "memory".to_owned() })
+    }
+}
+
+/// The operator for `address`, before its transport and layers. `env` reads the
+/// environment variables this function needs; the services' credential chains read theirs
+/// themselves.
+fn build(address: &Address, env: &dyn Fn(&str) -> Option<String>) -> opendal::Result<Operator> {
+    let root = address.root.as_str();
+    let first_set =
+        |names: &[&str]| names.iter().find_map(|name| env(name).filter(|v| !v.is_empty()));
+    let missing = |what: &str| opendal::Error::new(ErrorKind::ConfigInvalid, what.to_owned());
+    match address.service {
+        Service::S3 => {
+            let mut builder = S3::default().bucket(&address.bucket).root(root);
+            // S3-compatible stores take any region; AWS's own tools default to this one.
+            match first_set(&["AWS_REGION", "AWS_DEFAULT_REGION"]) {
+                Some(region) => builder = builder.region(&region),
+                None => builder = builder.region("us-east-1"),
+            }
+            if let Some(endpoint) = first_set(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]) {
+                builder = builder.endpoint(endpoint.trim_end_matches('/'));
+            }
+            if let (Some(id), Some(secret)) =
+                (first_set(&["AWS_ACCESS_KEY_ID"]), first_set(&["AWS_SECRET_ACCESS_KEY"]))
+            {
+                builder = builder.access_key_id(&id).secret_access_key(&secret);
+                if let Some(token) = first_set(&["AWS_SESSION_TOKEN"]) {
+                    builder = builder.session_token(&token);
+                }
+            }
+            Operator::new(builder)
+        }
+        Service::Gcs => Operator::new(Gcs::default().bucket(&address.bucket).root(root)),
+        Service::Azblob => {
+            let account = first_set(&["AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT"])
+                .ok_or_else(|| missing("set AZURE_STORAGE_ACCOUNT_NAME to the storage account"))?;
+            let mut builder = Azblob::default()
+                .container(&address.bucket)
+                .root(root)
+                .account_name(&account)
+                .endpoint(&format!("https://{account}.blob.core.windows.net"));
+            if let Some(key) = first_set(&["AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_KEY"]) {
+                builder = builder.account_key(&key);
+            }
+            if let Some(token) = first_set(&["AZURE_STORAGE_SAS_TOKEN"]) {
+                builder = builder.sas_token(&token);
+            }
+            Operator::new(builder)
+        }
+        Service::Ghac => {
+            let outside = "gha:// works inside a GitHub Actions job, which sets ACTIONS_RUNTIME_TOKEN \
+                           and ACTIONS_RESULTS_URL (expose them with actions/github-script)";
+            let url = first_set(&["ACTIONS_RESULTS_URL", "ACTIONS_CACHE_URL"])
+                .ok_or_else(|| missing(outside))?;
+            let token = first_set(&["ACTIONS_RUNTIME_TOKEN"]).ok_or_else(|| missing(outside))?;
+            let mut builder = Ghac::default().root(root).endpoint(&url).runtime_token(&token);
+            if !address.bucket.is_empty() {
+                builder = builder.version(&address.bucket);
+            }
+            Operator::new(builder)
+        }
+    }
+}
+
+/// An object's name in the store: the key in hex, under the address's prefix.
+fn object_name(key: &Key) -> String {
+    key.to_string()
+}
+
+fn to_io(e: &opendal::Error) -> io::Error {
+    let kind = match e.kind() {
+        ErrorKind::NotFound => io::ErrorKind::NotFound,
+        ErrorKind::PermissionDenied => io::ErrorKind::PermissionDenied,
+        _ => io::ErrorKind::Other,
+    };
+    // The kind and the service's own words; never the request, which may carry a signature.
+    io::Error::new(kind, format!("{}: {}", e.kind(), e.message()))
+}
+
+impl ObjectStore for OpenDal {
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    fn exist(&self, keys: &[Key]) -> io::Result<Vec<bool>> {
+        let mut found = Vec::with_capacity(keys.len());
+        for batch in keys.chunks(LOOKUPS_IN_FLIGHT) {
+            let asked: Vec<_> = batch
+                .iter()
+                .map(|key| {
+                    let operator = self.operator.clone();
+                    let name = object_name(key);
+                    self.runtime.spawn(async move { operator.stat(&name).await })
+                })
+                .collect();
+            for answer in asked {
+                match self.runtime.block_on(answer).map_err(io::Error::other)? {
+                    Ok(_) => found.push(true),
+                    Err(e) if e.kind() == ErrorKind::NotFound => found.push(false),
+                    Err(e) => return Err(to_io(&e)),
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn read(&self, key: &Key) -> io::Result<Option<(Box<dyn Read + Send>, u64)>> {
+        let name = object_name(key);
+        let size = match self.runtime.block_on(self.operator.stat(&name)) {
+            Ok(meta) => meta.content_length(),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(to_io(&e)),
+        };
+        let reader = self.runtime.block_on(self.operator.reader(&name)).map_err(|e| to_io(&e))?;
+        let stream = ChunkedRead {
+            reader,
+            runtime: Arc::clone(&self.runtime),
+            size,
+            position: 0,
+            chunk: Vec::new(),
+            taken: 0,
+        };
+        Ok(Some((Box::new(stream), size)))
+    }
+
+    fn write(&self, key: &Key, from: &mut dyn Read, size: u64) -> io::Result<()> {
+        let name = object_name(key);
+        let future = self.operator.writer_with(&name).chunk(CHUNK_BYTES).into_future();
+        let mut writer = self.runtime.block_on(future).map_err(|e| to_io(&e))?;
+        let mut left = size;
+        let outcome = (|| {
+            while left > 0 {
+                let mut chunk =
+                    vec![0; CHUNK_BYTES.min(usize::try_from(left).unwrap_or(usize::MAX))];
+                from.read_exact(&mut chunk)?;
+                left -= chunk.len() as u64;
+                self.runtime.block_on(writer.write(chunk)).map_err(|e| to_io(&e))?;
+            }
+            self.runtime.block_on(writer.close()).map_err(|e| to_io(&e)).map(drop)
+        })();
+        if outcome.is_err() {
+            // Nothing appears under the name; a multipart upload left behind is removed.
+            let _ = self.runtime.block_on(writer.abort());
+        }
+        outcome
+    }
+}
+
+/// An object read a chunk at a time, each chunk one ranged request.
+struct ChunkedRead {
+    reader: opendal::Reader,
+    runtime: Arc<tokio::runtime::Runtime>,
+    size: u64,
+    position: u64,
+    chunk: Vec<u8>,
+    taken: usize,
+}
+
+impl Read for ChunkedRead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.taken == self.chunk.len() {
+            if self.position >= self.size {
+                return Ok(0);
+            }
+            let end = (self.position + CHUNK_BYTES as u64).min(self.size);
+            let got = self
+                .runtime
+                .block_on(self.reader.read(self.position..end))
+                .map_err(|e| to_io(&e))?;
+            self.chunk = got.to_vec();
+            self.taken = 0;
+            if self.chunk.is_empty() {
+                // The object is shorter than it said: the reader above sees it end early.
+                self.position = self.size;
+                return Ok(0);
+            }
+            self.position += self.chunk.len() as u64;
+        }
+        let n = buf.len().min(self.chunk.len() - self.taken);
+        buf[..n].copy_from_slice(&self.chunk[self.taken..self.taken + n]);
+        self.taken += n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_object_written_reads_back_whole_and_is_found() {
+        let store = OpenDal::memory().unwrap();
+        let (a, b) = (Key([1; 32]), Key([2; 32]));
+        let bytes: Vec<u8> = (0..CHUNK_BYTES + 1000).map(|i| (i * 7) as u8).collect();
+        store.write(&a, &mut bytes.as_slice(), bytes.len() as u64).unwrap();
+        assert_eq!(store.exist(&[a, b]).unwrap(), [true, false]);
+        let (mut reader, size) = store.read(&a).unwrap().unwrap();
+        assert_eq!(size, bytes.len() as u64);
+        let mut back = Vec::new();
+        reader.read_to_end(&mut back).unwrap();
+        assert_eq!(back, bytes);
+        assert!(store.read(&b).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_source_that_ends_early_stores_nothing() {
+        let store = OpenDal::memory().unwrap();
+        let e = store.write(&Key([3; 32]), &mut [0u8; 10].as_slice(), 20).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(store.exist(&[Key([3; 32])]).unwrap(), [false]);
+    }
+
+    fn environment(
+        pairs: &'static [(&'static str, &'static str)],
+    ) -> impl Fn(&str) -> Option<String> {
+        move |name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned())
+    }
+
+    fn built(text: &str, pairs: &'static [(&'static str, &'static str)]) -> Result<String, String> {
+        let address = Address::parse(text).unwrap();
+        build(&address, &environment(pairs))
+            .map(|operator| operator.info().scheme().to_string())
+            .map_err(|e| e.message().to_owned())
+    }
+
+    #[test]
+    fn each_service_builds_from_its_address_and_environment_without_a_request() {
+        assert_eq!(built("s3://renders/ci", &[]).as_deref(), Ok("s3"));
+        assert_eq!(built("s3://renders", &[("AWS_REGION", "eu-west-1")]).as_deref(), Ok("s3"));
+        assert_eq!(built("gs://renders/ci", &[]).as_deref(), Ok("gcs"));
+        let azure =
+            &[("AZURE_STORAGE_ACCOUNT_NAME", "label"), ("AZURE_STORAGE_ACCOUNT_KEY", "a2V5")];
+        assert_eq!(built("azblob://renders/ci", azure).as_deref(), Ok("azblob"));
+        let actions =
+            &[("ACTIONS_RESULTS_URL", "http://127.0.0.1:9/"), ("ACTIONS_RUNTIME_TOKEN", "t")];
+        assert_eq!(built("gha://mixdown", actions).as_deref(), Ok("ghac"));
+        let address = Address::parse("s3://renders/ci").unwrap();
+        let store = OpenDal::connect(&address, Duration::from_secs(5)).unwrap();
+        assert_eq!(store.location(), "s3://renders/ci");
+    }
+
+    #[test]
+    fn a_service_missing_its_environment_says_which_variable_to_set() {
+        let e = built("azblob://renders", &[]).unwrap_err();
+        assert!(e.contains("AZURE_STORAGE_ACCOUNT_NAME"), "{e}");
+        let e = built("gha://", &[("ACTIONS_RUNTIME_TOKEN", "t")]).unwrap_err();
+        assert!(e.contains("GitHub Actions") && e.contains("ACTIONS_RESULTS_URL"), "{e}");
+    }
+}

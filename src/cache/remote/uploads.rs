@@ -1,0 +1,95 @@
+//! Entries on their way to the remote cache: a queue of keys and a few threads that stream
+//! each entry from the local cache to the remote, so that a render never waits for the
+//! network. Memory stays bounded: the queue holds keys, and each thread one chunk.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::{Remote, lock};
+use crate::cache::Key;
+use crate::cache::storage::Storage;
+
+/// Uploads running at once: the network, not the CPU, is what they wait on, and each holds
+/// one chunk in memory.
+const UPLOADERS: usize = 2;
+
+/// How often the wait at the end reports progress.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Default)]
+pub struct Uploads {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    queued: AtomicU64,
+    done: AtomicU64,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    waiting: VecDeque<(Key, Arc<dyn Storage>)>,
+    closing: bool,
+}
+
+impl Uploads {
+    /// Queues `key`, kept in `local`, and starts an uploader if fewer than
+    /// [`UPLOADERS`] run.
+    pub fn push(&self, remote: &Arc<Remote>, key: Key, local: Arc<dyn Storage>) {
+        lock(&self.queue).waiting.push_back((key, local));
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        self.wake.notify_one();
+        let mut workers = lock(&self.workers);
+        if workers.len() < UPLOADERS {
+            let remote = Arc::clone(remote);
+            workers.push(std::thread::spawn(move || run(&remote)));
+        }
+    }
+
+    /// Queued and finished so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.queued.load(Ordering::Acquire), self.done.load(Ordering::Acquire))
+    }
+
+    /// Lets the uploaders finish the queue, reporting progress, and waits for them.
+    pub fn finish(&self, progress: &dyn Fn(u64, u64)) {
+        lock(&self.queue).closing = true;
+        self.wake.notify_all();
+        let workers = std::mem::take(&mut *lock(&self.workers));
+        loop {
+            let (queued, done) = self.counts();
+            progress(done, queued);
+            if done >= queued || workers.iter().all(JoinHandle::is_finished) {
+                break;
+            }
+            std::thread::sleep(PROGRESS_EVERY);
+        }
+        for worker in workers {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// One uploader: takes keys until the queue is closed and empty.
+fn run(remote: &Remote) {
+    let uploads = &remote.uploads;
+    loop {
+        let next = {
+            let mut queue = lock(&uploads.queue);
+            loop {
+                if let Some(next) = queue.waiting.pop_front() {
+                    break Some(next);
+                }
+                if queue.closing {
+                    break None;
+                }
+                queue = uploads.wake.wait(queue).unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+        };
+        let Some((key, local)) = next else { return };
+        remote.upload(&key, local.as_ref());
+        uploads.done.fetch_add(1, Ordering::AcqRel);
+    }
+}

@@ -1,0 +1,124 @@
+//! Splitting a render across runners (`--shard K/N`): each runner renders a deterministic
+//! share of the graph's expensive work into a shared cache, and a final render then finds
+//! it all there.
+//!
+//! The work is cut into units: the nodes that the targets read, passing through nodes that
+//! only deliver or assemble what they read (an output). A unit is rendered with everything
+//! upstream of it, so units that share nothing never duplicate work; for a mix, the unit is
+//! its master, and a graph of several songs has a unit per song. Units are dealt to shards
+//! costliest first, each to the shard with the least estimated cost so far (ties to the
+//! lowest shard), from costs per frame (see `cost`) summed over each unit's nodes: lengths
+//! are not known before sources are decoded. The share depends only on the graph, so every
+//! runner computes the same split without talking to the others.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use petgraph::graph::NodeIndex;
+
+use super::cost::node_cost;
+use crate::graph::{NodeKind, RenderGraph};
+
+/// One share of `count`, numbered from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which share, from 1 to `count`.
+    pub index: usize,
+    /// How many shares.
+    pub count: usize,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let wrong = || format!("`{text}` is not a shard; write K/N with 1 ≤ K ≤ N, e.g. 1/4");
+        let (k, n) = text.split_once('/').ok_or_else(wrong)?;
+        let index: usize = k.trim().parse().map_err(|_| wrong())?;
+        let count: usize = n.trim().parse().map_err(|_| wrong())?;
+        if index == 0 || index > count {
+            return Err(wrong());
+        }
+        Ok(Self { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// Whether a node of this kind only delivers or assembles what it reads, so that the
+/// units of work are its inputs rather than itself.
+fn passes_through(kind: &NodeKind) -> bool {
+    matches!(kind, NodeKind::Output { .. })
+}
+
+/// The units of work of `targets`, with their estimated costs, in a fixed order.
+fn units(graph: &RenderGraph, targets: &[NodeIndex]) -> Vec<(NodeIndex, u64)> {
+    let mut found: BTreeSet<NodeIndex> = BTreeSet::new();
+    let mut stack = targets.to_vec();
+    let mut seen = BTreeSet::new();
+    while let Some(i) = stack.pop() {
+        if !seen.insert(i) {
+            continue;
+        }
+        if passes_through(&graph.graph[i].kind) {
+            stack.extend(graph.graph[i].inputs.iter().copied());
+        } else {
+            found.insert(i);
+        }
+    }
+    found.into_iter().map(|unit| (unit, upstream_cost(graph, unit))).collect()
+}
+
+/// The estimated cost per frame of `unit` and everything upstream of it.
+fn upstream_cost(graph: &RenderGraph, unit: NodeIndex) -> u64 {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![unit];
+    let mut cost = 0;
+    while let Some(i) = stack.pop() {
+        if seen.insert(i) {
+            cost += node_cost(&graph.graph[i].kind);
+            stack.extend(graph.graph[i].inputs.iter().copied());
+        }
+    }
+    cost
+}
+
+/// The nodes that `shard` renders of the work `targets` need, in id order: empty when
+/// there are fewer units than shards and this one is left over.
+#[must_use]
+pub fn shard_targets(graph: &RenderGraph, targets: &[NodeIndex], shard: Shard) -> Vec<NodeIndex> {
+    let mut units = units(graph, targets);
+    // Costliest first; the id breaks ties, so the deal never depends on indices.
+    units.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| graph.graph[a.0].id.cmp(&graph.graph[b.0].id)));
+    let mut loads = vec![0_u64; shard.count];
+    let mut mine = Vec::new();
+    for (unit, cost) in units {
+        let lightest = (0..shard.count).min_by_key(|&s| (loads[s], s)).unwrap_or(0);
+        loads[lightest] += cost;
+        if lightest + 1 == shard.index {
+            mine.push(unit);
+        }
+    }
+    mine.sort_by(|&a, &b| graph.graph[a].id.cmp(&graph.graph[b].id));
+    mine
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shard_reads_k_of_n_and_refuses_anything_else() {
+        assert_eq!("2/3".parse(), Ok(Shard { index: 2, count: 3 }));
+        assert_eq!(" 1 / 1 ".parse::<Shard>().map(|s| s.to_string()), Ok("1/1".to_owned()));
+        for bad in ["0/2", "3/2", "1", "a/b", "1/0", "-1/2"] {
+            let e = bad.parse::<Shard>().unwrap_err();
+            assert!(e.contains("K/N"), "{bad}: {e}");
+        }
+    }
+}
