@@ -14,7 +14,8 @@ use serde_json::Value;
 use super::automation::Param;
 use super::limits::tidy;
 use super::quantities::{
-    Decibels, Fraction, Hertz, Pan, Q, Ratio, SampleRate, Seconds, Share, Slope, Tempo, TimeMs,
+    Dbtp, Decibels, Fraction, Hertz, Lufs, Pan, Q, Ratio, SampleRate, Seconds, Share, Slope, Tempo,
+    TimeMs,
 };
 
 /// A number as `split_quantity` reads it: digits with at most one point, a sign and an
@@ -69,6 +70,22 @@ impl Spelling for Decibels {
             Value::String(silence) if silence == "-inf" => Some("-inf dB".into()),
             _ => Some(format!("{} dB", canonical.as_f64()?)),
         }
+    }
+}
+
+impl Spelling for Lufs {
+    const PATTERN: &'static str = with_units!("LUFS");
+
+    fn spell(canonical: &Value) -> Option<String> {
+        Some(format!("{} LUFS", canonical.as_f64()?))
+    }
+}
+
+impl Spelling for Dbtp {
+    const PATTERN: &'static str = with_units!("dBTP");
+
+    fn spell(canonical: &Value) -> Option<String> {
+        Some(format!("{} dBTP", canonical.as_f64()?))
     }
 }
 
@@ -166,6 +183,8 @@ fn spellers() -> Vec<Speller> {
         both::<Fraction>(),
         both::<Share>(),
         both::<Pan>(),
+        both::<Lufs>(),
+        both::<Dbtp>(),
     ]
     .into_iter()
     .flatten()
@@ -307,6 +326,15 @@ mod tests {
             &["-3 dB", "-3.0dB", "-inf dB", "-inf", " 0 dB ", "6"],
             &["-3 db", "3 dBFS", "+inf dB", "- 3 dB", "loud"],
         );
+    }
+
+    #[test]
+    fn loudness_and_true_peak_patterns_accept_their_units_and_flag_others() {
+        check::<Lufs>(
+            &["-14 LUFS", "-14LUFS", "-23.5 LUFS", "-16"],
+            &["-14 lufs", "-14 LU", "-14 dB"],
+        );
+        check::<Dbtp>(&["-1 dBTP", "-1dBTP", "0 dBTP", "-0.5"], &["-1 dbtp", "-1 dB", "-1 TP"]);
     }
 
     #[test]
