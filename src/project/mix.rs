@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::deliver::RawTarget;
+use super::loudness::RawLoudness;
 use super::step::RawStep;
 use crate::units::{Decibels, Pan, Param, Polarity, SampleRate, Seconds, Tempo, TimeMs};
 
@@ -154,4 +155,7 @@ pub struct RawMaster {
     #[serde(default)]
     #[schemars(extend("default" = []))]
     pub chain: Vec<RawStep>,
+    /// Loudness normalisation after the chain: one gain to the target, then a true-peak
+    /// limiter at the ceiling.
+    pub loudness: Option<RawLoudness>,
 }

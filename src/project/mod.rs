@@ -5,12 +5,14 @@
 
 mod deliver;
 mod loader;
+mod loudness;
 mod mix;
 mod source_map;
 pub mod step;
 
 pub use deliver::{BitDepth, Kbps, RawDither, RawFormat, RawTarget};
 pub use loader::{LoadedMix, Rejected, Remainder, SetAside, load_mix, parse_mix};
+pub use loudness::{Profile, RawLoudness, RawLoudnessSettings};
 pub use mix::{RawBus, RawClip, RawMaster, RawMix, RawSend, RawTrack};
 pub use source_map::{SourceMap, Span};
 pub use step::{KINDS, Lower, NamesFile, RawStep};
