@@ -11,6 +11,7 @@
 //! an error with the figures: the file never quietly misses its target. This module knows
 //! nothing about YAML; the CLI locates the error at the `loudness:` block.
 
+use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
 
 use super::NodeError;
@@ -19,6 +20,7 @@ use super::stream::{Produced, Sink, read_full, run_chain};
 use crate::audio::loudness::{LoudnessMeter, LoudnessRecord};
 use crate::cache::folder::CacheDir;
 use crate::cache::measurement;
+use crate::cache::store::EntryWriter;
 use crate::dsp::dynamics::limiter::{Limiter, LimiterSpec};
 use crate::dsp::{BLOCK_FRAMES, BuildEnv, Context, Processor};
 use crate::ir::Normalisation;
@@ -154,16 +156,15 @@ pub fn run_normalise(job: &Job<'_>, n: &Normalisation, cache: &CacheDir) -> Resu
         record
     };
     let (mut gain, mut limiting) = first_gain(n, &measured)?;
-    let (mut writer, mut produced, result) = limit_pass(job, input, n, gain)?;
+    let (mut pass, result) = limit_pass(job, input, n, gain)?;
     let correction = corrected_gain(n, gain, result.integrated);
     if let Some(corrected) = correction {
         limiting = checked_limiting(n, &measured, corrected)?;
         gain = corrected;
-        drop(writer);
-        (writer, produced, _) = limit_pass(job, input, n, gain)?;
+        drop(pass);
+        (pass, _) = limit_pass(job, input, n, gain)?;
     }
-    let content_frames = job.open_input(input)?.content_frames().unwrap_or(0);
-    job.finish_entry(writer, produced, content_frames)?;
+    job.finish_entry(pass.writer, pass.produced, pass.content_frames)?;
     let record = Normalised {
         measured_lufs: measured.integrated,
         gain_db: gain,
@@ -174,11 +175,7 @@ pub fn run_normalise(job: &Job<'_>, n: &Normalisation, cache: &CacheDir) -> Resu
 }
 
 /// The loudness of the input, read once from its entry.
-fn measure_input(
-    job: &Job<'_>,
-    input: petgraph::graph::NodeIndex,
-    rate: u32,
-) -> Result<LoudnessRecord, NodeError> {
+fn measure_input(job: &Job<'_>, input: NodeIndex, rate: u32) -> Result<LoudnessRecord, NodeError> {
     let mut stream = job.open_input(input)?;
     let mut meter =
         LoudnessMeter::new(rate).expect("the meter takes every rate a project may have");
@@ -193,16 +190,25 @@ fn measure_input(
     }
 }
 
+/// One pass's audio, in an entry not yet published.
+struct Pass {
+    writer: EntryWriter,
+    produced: Produced,
+    /// Where the input's source material ends, passed on for the output's length.
+    content_frames: u64,
+}
+
 /// One gain and the true-peak limiter at the ceiling, over the whole input, into a new
 /// entry (published only when the caller finishes it), measured as it is written.
 fn limit_pass(
     job: &Job<'_>,
-    input: petgraph::graph::NodeIndex,
+    input: NodeIndex,
     n: &Normalisation,
     gain_db: f64,
-) -> Result<(crate::cache::store::EntryWriter, Produced, LoudnessRecord), NodeError> {
+) -> Result<(Pass, LoudnessRecord), NodeError> {
     let rate = job.sample_rate();
     let mut stream = job.open_input(input)?;
+    let content_frames = stream.content_frames().unwrap_or(0);
     let frames = stream.frames().unwrap_or(0);
     let spec = LimiterSpec {
         ceiling: Decibels(n.ceiling_dbtp),
@@ -216,14 +222,14 @@ fn limit_pass(
         meter: LoudnessMeter::new(rate).expect("the meter takes every rate a project may have"),
     };
     let gain = db_to_gain(gain_db) as f32;
-    let mut sink = Sink { entry: Some(job.create_entry()?), pipe: None, content_frames: frames };
+    let mut sink = Sink { entry: Some(job.create_entry()?), pipe: None, content_frames };
     let produced = run_chain(&mut metered, frames, rate, &mut [], &mut sink, |_, left, right| {
         read_full(stream.as_mut(), left, right)?;
         left.iter_mut().chain(right.iter_mut()).for_each(|x| *x *= gain);
         Ok(())
     })?;
     let writer = sink.entry.expect("the sink was given an entry");
-    Ok((writer, produced, metered.meter.record()))
+    Ok((Pass { writer, produced, content_frames }, metered.meter.record()))
 }
 
 /// The limiter with a meter on its output. The meter also hears the limiter's latency
