@@ -6,6 +6,7 @@
 
 mod cache_cmd;
 mod check;
+mod diff_cmd;
 mod explain;
 mod graph_cmd;
 mod interrupt;
@@ -15,6 +16,8 @@ mod peak_memory;
 mod progress;
 mod render_cmd;
 mod schema;
+mod shell;
+mod test_cmd;
 mod watch_cmd;
 
 use std::io::IsTerminal;
@@ -54,6 +57,10 @@ enum Command {
     Render(render_cmd::RenderArgs),
     /// Render a mix, then again each time it or a file it reads changes.
     Watch(render_cmd::MixRender),
+    /// Render mixes and check every assertion they make; exit 1 if one fails.
+    Test(test_cmd::TestArgs),
+    /// Compare two renders: null test, loudness, true peak, band energy and a verdict.
+    Diff(diff_cmd::DiffArgs),
     /// Check a mix for errors without rendering.
     Check(check::CheckArgs),
     /// Print the render graph.
@@ -66,6 +73,10 @@ enum Command {
     Loudness(loudness_cmd::LoudnessArgs),
     /// Print the JSON Schema of mix files.
     Schema,
+    /// Print the completion script for a shell: `mixdown completions bash > ~/.local/share/bash-completion/completions/mixdown`.
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (roff): `mixdown man | man -l -`.
+    Man,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -87,12 +98,19 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             interrupt::install();
             watch_cmd::run(&args)
         }
+        Command::Test(args) => {
+            interrupt::install();
+            test_cmd::run(&args)
+        }
+        Command::Diff(args) => diff_cmd::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Graph(args) => graph_cmd::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Cache(args) => cache_cmd::run(&args),
         Command::Loudness(args) => loudness_cmd::run(&args),
         Command::Schema => schema::run(),
+        Command::Completions(args) => shell::completions(&args),
+        Command::Man => shell::man(),
     }
 }
 

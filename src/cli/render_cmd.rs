@@ -13,6 +13,7 @@ use super::{
     CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, compile_and_report,
     print_diagnostics,
 };
+use crate::analysis::assertions::{self, Outcome, RenderedAudio};
 use crate::atomic_file::TemporaryFolder;
 use crate::audio::dither::Dither;
 use crate::audio::encode::Encoding;
@@ -139,6 +140,8 @@ pub struct Rendered {
     pub code: i32,
     /// The audio files the project reads when it compiled, or else the [`Broken`] project's.
     pub files: Result<Vec<PathBuf>, Broken>,
+    /// The project's assertions and what checking them after the render found.
+    pub outcomes: Vec<Outcome>,
 }
 
 /// Compiles and renders `file`, printing diagnostics, progress and the summary line.
@@ -152,12 +155,14 @@ pub fn render_file(
     let run_start = SystemTime::now();
     let compiled = match compile_and_report(file) {
         Ok(compiled) => compiled,
-        Err(broken) => return Rendered { code: EXIT_INVALID, files: Err(broken) },
+        Err(broken) => {
+            return Rendered { code: EXIT_INVALID, files: Err(broken), outcomes: Vec::new() };
+        }
     };
     let out_checked = if dry_run { Ok(()) } else { out_folder::prepare(&options.out) };
     if let Err(message) = out_checked {
         eprintln!("error: {message}");
-        return Rendered { code: EXIT_FAILURE, files: Ok(Vec::new()) };
+        return Rendered { code: EXIT_FAILURE, files: Ok(Vec::new()), outcomes: Vec::new() };
     }
     let project_dir = file.parent().map(std::path::absolute).and_then(Result::ok);
     let project_dir = project_dir.unwrap_or_default();
@@ -169,8 +174,8 @@ pub fn render_file(
         run_start,
         started,
     };
-    let code = render_with_cache(options, &compiled, &run);
-    Rendered { code, files: Ok(compiled.graph.files()) }
+    let (code, outcomes) = render_with_cache(options, &compiled, &run);
+    Rendered { code, files: Ok(compiled.graph.files()), outcomes }
 }
 
 /// One render's circumstances.
@@ -187,18 +192,21 @@ struct Invocation<'a> {
     started: Instant,
 }
 
-fn render_with_cache(args: &RenderOptions, compiled: &Compiled, run: &Invocation<'_>) -> i32 {
+/// Renders, then checks the project's assertions when every target rendered: returns the
+/// exit code (1 when an assertion failed) and the assertions' outcomes.
+fn render_with_cache(
+    args: &RenderOptions,
+    compiled: &Compiled,
+    run: &Invocation<'_>,
+) -> (i32, Vec<Outcome>) {
     let Invocation { project, project_dir, cache_dir, plan_only, run_start, started } = *run;
     let mut graph = compiled.graph.clone();
-    let targets = match &args.only {
-        None => graph.targets.clone(),
-        Some(name) => match solo_target(&mut graph, name) {
-            Ok(target) => vec![target],
-            Err(unknown) => {
-                eprintln!("error: {unknown}");
-                return EXIT_INVALID;
-            }
-        },
+    let targets = match chosen_targets(&mut graph, args.only.as_deref()) {
+        Ok(targets) => targets,
+        Err(unknown) => {
+            eprintln!("error: {unknown}");
+            return (EXIT_INVALID, Vec::new());
+        }
     };
     let graph = &graph;
     let cache = CacheDir::new(cache_dir);
@@ -207,7 +215,7 @@ fn render_with_cache(args: &RenderOptions, compiled: &Compiled, run: &Invocation
         Ok(keys) => keys,
         Err(message) => {
             eprintln!("error: {message}");
-            return EXIT_FAILURE;
+            return (EXIT_FAILURE, Vec::new());
         }
     };
     let delivery = Delivery { out_dir: args.out.clone(), encoding: args.format.encoding() };
@@ -221,7 +229,7 @@ fn render_with_cache(args: &RenderOptions, compiled: &Compiled, run: &Invocation
             delivery: Some(&delivery),
         };
         print_plan(&why, &delivery, &targets);
-        return EXIT_OK;
+        return (EXIT_OK, Vec::new());
     }
     let jobs =
         args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
@@ -250,19 +258,23 @@ fn render_with_cache(args: &RenderOptions, compiled: &Compiled, run: &Invocation
                 report_output(&found, target, &settings.delivery, cache_dir, &report, args.quiet);
             }
             if args.verbose {
-                for event in &report.events {
-                    match event {
-                        RenderEvent::Hit(id) => eprintln!("cached   {id}"),
-                        RenderEvent::Rendered(id, seconds) => {
-                            eprintln!("ran      {id:<48} {seconds:6.2} s");
-                        }
-                        RenderEvent::Repaired(id) => eprintln!("repaired {id}"),
-                        RenderEvent::Measured(id) => eprintln!("measured {id}"),
-                    }
-                }
+                print_events(&report.events);
             }
+            // `--only` renders one node, not the files the master's assertions measure.
+            let audio = RenderedAudio {
+                graph,
+                keys: &keys,
+                store: &store,
+                cache: &cache,
+                delivery: &settings.delivery,
+            };
+            let outcomes = match &args.only {
+                None => assertions::check(&compiled.mix, &audio),
+                Some(_) => Vec::new(),
+            };
+            let code = report_assertions(&outcomes, args.quiet);
             if args.quiet {
-                return EXIT_OK;
+                return (code, outcomes);
             }
             let rendered = report.rendered().len();
             let cached = report.considered.saturating_sub(rendered);
@@ -275,11 +287,11 @@ fn render_with_cache(args: &RenderOptions, compiled: &Compiled, run: &Invocation
             if let Some(peak) = peak_resident_bytes().filter(|_| args.verbose) {
                 eprintln!("peak memory {:.1} MB", peak as f64 / 1e6);
             }
-            EXIT_OK
+            (code, outcomes)
         }
         Err(failure) => {
             report_failure(project, &failure);
-            EXIT_FAILURE
+            (EXIT_FAILURE, Vec::new())
         }
     }
 }
@@ -312,6 +324,32 @@ fn in_loudness_words(
         format!(", gain {:+.2} dB, limiting {:.2} dB", n.gain_db, n.limiting_db)
     });
     format!("; {name}: {integrated}, {true_peak}{normalisation}")
+}
+
+/// Lists every node with what happened to it.
+fn print_events(events: &[RenderEvent]) {
+    for event in events {
+        match event {
+            RenderEvent::Hit(id) => eprintln!("cached   {id}"),
+            RenderEvent::Rendered(id, seconds) => eprintln!("ran      {id:<48} {seconds:6.2} s"),
+            RenderEvent::Repaired(id) => eprintln!("repaired {id}"),
+            RenderEvent::Measured(id) => eprintln!("measured {id}"),
+        }
+    }
+}
+
+/// Prints every failed assertion at the line that wrote it, and a count when there are
+/// assertions (unless quiet). Returns 1 when one failed: the files are written, but a build
+/// that asserts a ceiling must not pass when the mix breaks it.
+fn report_assertions(outcomes: &[Outcome], quiet: bool) -> i32 {
+    let failed: Vec<Diagnostic> =
+        outcomes.iter().filter(|o| !o.passed()).map(Outcome::diagnostic).collect();
+    print_diagnostics(&failed);
+    if !quiet && !outcomes.is_empty() {
+        let passed = outcomes.len() - failed.len();
+        eprintln!("assertions: {passed} passed, {} failed", failed.len());
+    }
+    if failed.is_empty() { EXIT_OK } else { EXIT_FAILURE }
 }
 
 /// Prints a failed render's error; one in an audio file is located at the line of the
@@ -428,6 +466,17 @@ fn print_plan(why: &Explanation<'_>, delivery: &Delivery, targets: &[NodeIndex])
 
 /// The target that `--only NAME` asks for: the named output itself, or a new target that
 /// delivers the named node's audio in a file named after it.
+/// The targets this run renders: every target, or the one node `--only` names.
+fn chosen_targets(
+    graph: &mut RenderGraph,
+    only: Option<&str>,
+) -> Result<Vec<NodeIndex>, UnknownNode> {
+    match only {
+        None => Ok(graph.targets.clone()),
+        Some(name) => solo_target(graph, name).map(|target| vec![target]),
+    }
+}
+
 fn solo_target(graph: &mut RenderGraph, name: &str) -> Result<NodeIndex, UnknownNode> {
     let node = graph.resolve(name)?;
     if matches!(graph.graph[node].kind, NodeKind::Output { .. }) {

@@ -58,7 +58,7 @@ impl Normalisation {
 mod tests {
     use super::*;
     use crate::project::RawLoudnessSettings;
-    use crate::units::{Dbtp, Lufs};
+    use crate::units::{Lufs, TruePeak};
 
     #[test]
     fn each_profile_resolves_to_its_published_figures() {
@@ -85,7 +85,7 @@ mod tests {
         assert_eq!((resolved.ceiling_dbtp, resolved.max_limiting_db), (-1.0, 6.0));
         let raw = RawLoudness::Settings(RawLoudnessSettings {
             target: None,
-            ceiling: Some(Dbtp(-0.5)),
+            ceiling: Some(TruePeak(-0.5)),
             max_limiting: Some(crate::units::Decibels(2.0)),
         });
         assert_eq!(

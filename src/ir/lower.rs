@@ -1,5 +1,7 @@
 //! Lowering: raw model → resolved mix, with every error collected in one pass.
 
+mod assertions;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -119,6 +121,7 @@ impl Lowering<'_> {
         let (release, deliver) = lower_delivery(raw, sample_rate, &mut |path, message, help| {
             self.error("deliver", path, message).help = help;
         });
+        let assertions = self.assertions();
         Mix {
             title: raw.mix.clone(),
             id: mix_id(&self.loaded.path),
@@ -138,6 +141,7 @@ impl Lowering<'_> {
             },
             release,
             deliver,
+            assertions,
         }
     }
 

@@ -3,6 +3,7 @@
 //! `lower` turns a [`crate::project::LoadedMix`] into a [`Mix`], collecting every error in
 //! one pass so the user can fix them all in one round trip.
 
+mod assertion;
 mod deliver;
 mod levels;
 mod loudness;
@@ -15,6 +16,7 @@ mod version_guard;
 
 use std::path::PathBuf;
 
+pub use assertion::{Assertion, Check, DEFAULT_NULL_TOLERANCE_DB, Subject};
 pub use deliver::{
     DEFAULT_MP3_CEILING_DBTP, DeliverFormat, Deliverable, DitherMode, ENCODER_VERSION, Release,
     SampleWidth,
@@ -62,6 +64,9 @@ pub struct Mix {
     pub release: Release,
     /// The files a `deliver:` block asks for, in target name order; empty without one.
     pub deliver: Vec<Deliverable>,
+    /// What the render must measure, in the order the file writes them: tracks, buses,
+    /// then the master.
+    pub assertions: Vec<Assertion>,
 }
 
 impl Mix {

@@ -10,7 +10,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use crate::units::{Dbtp, Decibels, Lufs, within};
+use crate::units::{Decibels, Lufs, TruePeak, within};
 
 /// A loudness target a mix is normalised to.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,7 +63,7 @@ pub struct RawLoudnessSettings {
     /// The true peak no delivered sample reaches, between samples too, from -12 to 0 dBTP
     /// (default -1 dBTP).
     #[serde(default, deserialize_with = "ceiling_in_range")]
-    pub ceiling: Option<Dbtp>,
+    pub ceiling: Option<TruePeak>,
     /// The most gain reduction the limiter may apply to reach the target, from 0 to 24 dB
     /// (default 6 dB); a target that needs more is an error, not a squashed master.
     #[serde(default, deserialize_with = "max_limiting_in_range")]
@@ -86,10 +86,12 @@ fn target_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
     .map(Some)
 }
 
-fn ceiling_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Dbtp>, D::Error> {
+fn ceiling_in_range<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<TruePeak>, D::Error> {
     let (least, most) = CEILING_RANGE;
     within(deserializer, CEILING_RANGE, |v| {
-        format!("a true-peak ceiling runs from {least} to {most} dBTP, not {}", Dbtp(v))
+        format!("a true-peak ceiling runs from {least} to {most} dBTP, not {}", TruePeak(v))
     })
     .map(Some)
 }
@@ -161,7 +163,7 @@ mod tests {
             settings,
             RawLoudness::Settings(RawLoudnessSettings {
                 target: Some(Lufs(-14.0)),
-                ceiling: Some(Dbtp(-1.0)),
+                ceiling: Some(TruePeak(-1.0)),
                 max_limiting: None,
             })
         );

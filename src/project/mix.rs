@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::assert::RawAssert;
 use super::deliver::RawTarget;
 use super::loudness::RawLoudness;
 use super::step::RawStep;
@@ -88,6 +89,8 @@ pub struct RawTrack {
     /// Sends to buses.
     #[serde(default)]
     pub sends: Vec<RawSend>,
+    /// What this track's audio must measure, checked after every render.
+    pub assert: Option<RawAssert>,
 }
 
 /// A region of an audio file placed on the timeline.
@@ -143,6 +146,8 @@ pub struct RawBus {
     /// Sends to other buses.
     #[serde(default)]
     pub sends: Vec<RawSend>,
+    /// What this bus's audio must measure, checked after every render.
+    pub assert: Option<RawAssert>,
 }
 
 /// The master bus: everything not routed elsewhere ends here.
@@ -158,4 +163,6 @@ pub struct RawMaster {
     /// Loudness normalisation after the chain: one gain to the target, then a true-peak
     /// limiter at the ceiling.
     pub loudness: Option<RawLoudness>,
+    /// What the delivered mix must measure, checked after every render.
+    pub assert: Option<RawAssert>,
 }

@@ -3,6 +3,7 @@
 //!
 //! Nothing here resolves names or reads audio; that is `ir`'s job.
 
+mod assert;
 mod deliver;
 mod loader;
 mod loudness;
@@ -10,6 +11,7 @@ mod mix;
 mod source_map;
 pub mod step;
 
+pub use assert::{RawAssert, RawAtLeast, RawAtMost, RawMatches, RawRange};
 pub use deliver::{BitDepth, Kbps, RawDither, RawFormat, RawTarget};
 pub use loader::{LoadedMix, Rejected, Remainder, SetAside, load_mix, parse_mix};
 pub use loudness::{Profile, RawLoudness, RawLoudnessSettings};

@@ -12,15 +12,18 @@ mod automation;
 mod context;
 mod limits;
 mod parse;
+#[macro_use]
 mod quantities;
+mod meter_levels;
 mod spelling;
 
 pub use automation::{Automation, MAX_AUTOMATION_POINTS, Param, Point, Scalar};
 pub use context::{with_sample_rate, with_tempo};
 pub use limits::{percent, points_at_most, tidy, within};
+pub use meter_levels::{LoudnessUnits, Lufs, TruePeak};
 pub use parse::UnitError;
 pub use quantities::{
-    Dbtp, Decibels, Fraction, Hertz, Lufs, MAX_TIME_SECONDS, Pan, Polarity, Q, Ratio, SampleRate,
-    Seconds, Share, Slope, Tempo, TimeMs, db_to_gain,
+    Decibels, Fraction, Hertz, MAX_TIME_SECONDS, Pan, Polarity, Q, Ratio, SampleRate, Seconds,
+    Share, Slope, Tempo, TimeMs, db_to_gain,
 };
 pub use spelling::spell_defaults;

@@ -13,9 +13,9 @@ use serde_json::Value;
 
 use super::automation::Param;
 use super::limits::tidy;
+use super::meter_levels::{LoudnessUnits, Lufs, TruePeak};
 use super::quantities::{
-    Dbtp, Decibels, Fraction, Hertz, Lufs, Pan, Q, Ratio, SampleRate, Seconds, Share, Slope, Tempo,
-    TimeMs,
+    Decibels, Fraction, Hertz, Pan, Q, Ratio, SampleRate, Seconds, Share, Slope, Tempo, TimeMs,
 };
 
 /// A number as `split_quantity` reads it: digits with at most one point, a sign and an
@@ -70,22 +70,6 @@ impl Spelling for Decibels {
             Value::String(silence) if silence == "-inf" => Some("-inf dB".into()),
             _ => Some(format!("{} dB", canonical.as_f64()?)),
         }
-    }
-}
-
-impl Spelling for Lufs {
-    const PATTERN: &'static str = with_units!("LUFS");
-
-    fn spell(canonical: &Value) -> Option<String> {
-        Some(format!("{} LUFS", canonical.as_f64()?))
-    }
-}
-
-impl Spelling for Dbtp {
-    const PATTERN: &'static str = with_units!("dBTP");
-
-    fn spell(canonical: &Value) -> Option<String> {
-        Some(format!("{} dBTP", canonical.as_f64()?))
     }
 }
 
@@ -162,6 +146,18 @@ impl Spelling for Slope {
     const PATTERN: &'static str = with_units!("dB/oct|dB");
 }
 
+impl Spelling for Lufs {
+    const PATTERN: &'static str = with_units!("LUFS|LKFS");
+}
+
+impl Spelling for TruePeak {
+    const PATTERN: &'static str = with_units!("dBTP");
+}
+
+impl Spelling for LoudnessUnits {
+    const PATTERN: &'static str = with_units!("LU");
+}
+
 impl Spelling for Tempo {
     const PATTERN: &'static str = with_units!("bpm|BPM");
 }
@@ -183,8 +179,6 @@ fn spellers() -> Vec<Speller> {
         both::<Fraction>(),
         both::<Share>(),
         both::<Pan>(),
-        both::<Lufs>(),
-        both::<Dbtp>(),
     ]
     .into_iter()
     .flatten()
@@ -240,7 +234,7 @@ mod tests {
         let units = [
             "", "dB", "db", "DB", "Hz", "hz", "kHz", "khz", "KHz", "s", "ms", "Ms", "min", "%",
             "dB/oct", "dB/Oct", "bpm", "BPM", "Bpm", "left", "right", "% left", "%right", "% Left",
-            ":1", ": 1", ":2", "x",
+            ":1", ": 1", ":2", "x", "LUFS", "LKFS", "lufs", "dBTP", "dbtp", "LU", "lu",
         ];
         let mut corpus = Vec::new();
         for number in numbers {
@@ -329,15 +323,6 @@ mod tests {
     }
 
     #[test]
-    fn loudness_and_true_peak_patterns_accept_their_units_and_flag_others() {
-        check::<Lufs>(
-            &["-14 LUFS", "-14LUFS", "-23.5 LUFS", "-16"],
-            &["-14 lufs", "-14 LU", "-14 dB"],
-        );
-        check::<Dbtp>(&["-1 dBTP", "-1dBTP", "0 dBTP", "-0.5"], &["-1 dbtp", "-1 dB", "-1 TP"]);
-    }
-
-    #[test]
     fn frequency_patterns_accept_every_spelling_the_parser_reads_and_flag_wrong_units() {
         check::<Hertz>(&["8 kHz", "120 Hz", "1.5kHz", "440", "1e3"], &["4khz", "10 hz", "8 k"]);
         check::<SampleRate>(&["48 kHz", "44.1 kHz", "44100"], &["48khz", "48 KHz"]);
@@ -366,6 +351,13 @@ mod tests {
         check::<Ratio>(&["4", "4:1", "inf", "inf:1", "2.5 :1"], &["4:2", "4 to 1"]);
         check::<Slope>(&["24", "24 dB/oct", "12dB"], &["24 dB/octave", "24db/oct"]);
         check::<Tempo>(&["96", "96 bpm", "120BPM"], &["96 Bpm", "96 beats"]);
+    }
+
+    #[test]
+    fn meter_level_patterns_accept_every_spelling_the_parser_reads_and_flag_wrong_units() {
+        check::<Lufs>(&["-14 LUFS", "-23LKFS", "-9"], &["-14 lufs", "-14 dB", "-14 LU"]);
+        check::<TruePeak>(&["-1 dBTP", "-0.5", "-1dBTP"], &["-1 dB", "-1 dbTP", "-1 TP"]);
+        check::<LoudnessUnits>(&["8 LU", "1.5LU", "12"], &["8 lu", "8 LUFS", "8 dB"]);
     }
 
     #[test]

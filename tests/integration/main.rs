@@ -1,6 +1,7 @@
 //! The integration tests: render real projects through the `mixdown` binary and assert
 //! measured properties, render logs, diagnostics and determinism.
 
+mod assertions;
 mod bad_audio;
 mod bad_inputs;
 mod cache_integrity;
@@ -11,6 +12,7 @@ mod contract_songs;
 mod deliver;
 mod determinism;
 mod diagnostics;
+mod diff;
 mod dirty_reasons;
 mod examples;
 mod faults;
@@ -26,6 +28,7 @@ mod properties;
 mod render_log;
 mod render_loudness;
 mod schema;
+mod shell;
 mod showcase;
 mod stem_changes;
 mod support;

@@ -1,0 +1,305 @@
+//! Assertions checked against a finished render: each signal a mix asserts on is measured
+//! once (a track or bus from its cache entry, the master from its delivered file and the
+//! record of its clipping), and every check is held to its bounds.
+//!
+//! This module measures and judges; it does not render, print or choose an exit code.
+//! Every front end (`render`, `watch`, `test`) reports the [`Outcome`]s its own way.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::{AudioStream, FileStream, Measurement, Residual, measure, null_test};
+use crate::cache::folder::CacheDir;
+use crate::cache::keys::Keys;
+use crate::cache::output_record::OutputRecord;
+use crate::cache::store::Store;
+use crate::diag::Diagnostic;
+use crate::graph::RenderGraph;
+use crate::ir::{Assertion, Check, Mix, Subject};
+use crate::render::Delivery;
+
+/// Where a finished render's audio is: the graph and its keys, the cache that holds its
+/// nodes, and where its files were delivered.
+pub struct RenderedAudio<'a> {
+    /// The graph rendered.
+    pub graph: &'a RenderGraph,
+    /// Its keys.
+    pub keys: &'a Keys,
+    /// The cache entries.
+    pub store: &'a Store,
+    /// The cache folder, which holds the records of delivered files.
+    pub cache: &'a CacheDir,
+    /// Where the outputs went.
+    pub delivery: &'a Delivery,
+}
+
+/// A bound that a measured value broke.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BrokenBound {
+    /// The value is below this minimum.
+    Min(f64),
+    /// The value is above this maximum.
+    Max(f64),
+    /// The value is missing where the check needs one (the loudness of silence).
+    Unmeasurable,
+}
+
+/// What one check found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// The value measured, in `unit`; `None` when there is none (silence).
+    pub measured: Option<f64>,
+    /// The unit of the value and its bounds.
+    pub unit: &'static str,
+    /// The bound it broke, if it broke one.
+    pub broken: Option<BrokenBound>,
+}
+
+/// One assertion and what checking it came to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The assertion.
+    pub assertion: Assertion,
+    /// What was found, or why the audio could not be measured.
+    pub finding: Result<Finding, String>,
+}
+
+impl Outcome {
+    /// Whether the assertion holds.
+    #[must_use]
+    pub fn passed(&self) -> bool {
+        matches!(&self.finding, Ok(Finding { broken: None, .. }))
+    }
+
+    /// One sentence saying what was measured against what: `the master's true peak is
+    /// -0.31 dBTP, above the maximum of -0.5 dBTP`.
+    #[must_use]
+    pub fn message(&self) -> String {
+        let what =
+            format!("{}'s {}", possessor(&self.assertion.subject), quantity(&self.assertion.check));
+        let finding = match &self.finding {
+            Err(why) => return format!("cannot measure {what}: {why}"),
+            Ok(finding) => finding,
+        };
+        let unit = finding.unit;
+        let mut message = match finding.measured {
+            Some(value) => format!("{what} is {}", amount(value, unit)),
+            None => format!("{what} is not measurable (silent, or too short)"),
+        };
+        let _ = match finding.broken {
+            Some(BrokenBound::Min(min)) => {
+                write!(message, ", below the minimum of {}", amount(min, unit))
+            }
+            Some(BrokenBound::Max(max)) => {
+                write!(message, ", above the maximum of {}", amount(max, unit))
+            }
+            Some(BrokenBound::Unmeasurable) | None => Ok(()),
+        };
+        message
+    }
+}
+
+impl Outcome {
+    /// A failed assertion as an error located at the bound it broke (or at the check, when
+    /// no bound is to blame).
+    #[must_use]
+    pub fn diagnostic(&self) -> Diagnostic {
+        let assertion = &self.assertion;
+        let bound = match &self.finding {
+            Ok(Finding { broken: Some(BrokenBound::Min(_)), .. }) => {
+                Some((&assertion.min_at, "min", "the minimum"))
+            }
+            Ok(Finding { broken: Some(BrokenBound::Max(_)), .. }) => {
+                Some((&assertion.max_at, "max", "the maximum"))
+            }
+            _ => None,
+        };
+        let (at, path, label) = match bound {
+            Some((at @ Some(_), key, label)) => {
+                (at, format!("{}.{key}", assertion.yaml_path), label)
+            }
+            _ => (&assertion.location, assertion.yaml_path.clone(), "asserted here"),
+        };
+        Diagnostic::error("assertion-failed", self.message())
+            .at(at.clone(), Some(path))
+            .with_label(label)
+    }
+}
+
+/// `12.30 LU`, `0.75` (a correlation has no unit).
+fn amount(value: f64, unit: &str) -> String {
+    if unit.is_empty() { format!("{value:.2}") } else { format!("{value:.2} {unit}") }
+}
+
+fn possessor(subject: &Subject) -> String {
+    match subject {
+        Subject::Track(name) => format!("track `{name}`"),
+        Subject::Bus(name) => format!("bus `{name}`"),
+        Subject::Master => "the master".into(),
+    }
+}
+
+fn quantity(check: &Check) -> String {
+    match check {
+        Check::Loudness { .. } => "integrated loudness".into(),
+        Check::TruePeak { .. } => "true peak".into(),
+        Check::ShortTermMax { .. } => "loudest short-term window".into(),
+        Check::LoudnessRange { .. } => "loudness range".into(),
+        Check::Correlation { .. } => "left-right correlation".into(),
+        Check::NoClipping => "sample peak".into(),
+        Check::Matches { file, .. } => format!("difference from `{}`", file.display()),
+    }
+}
+
+/// Checks every assertion of `mix` against its finished render.
+#[must_use]
+pub fn check(mix: &Mix, audio: &RenderedAudio<'_>) -> Vec<Outcome> {
+    let mut measured: BTreeMap<Subject, Result<Measurement, String>> = BTreeMap::new();
+    mix.assertions
+        .iter()
+        .map(|assertion| {
+            let subject = &assertion.subject;
+            let finding = match &assertion.check {
+                Check::Matches { file, tolerance_db } => null_against(mix, audio, subject, file)
+                    .map(|residual| Finding {
+                        measured: Some(residual.peak_db()).filter(|db| db.is_finite()),
+                        unit: "dBFS",
+                        broken: (residual.peak_db() > *tolerance_db)
+                            .then_some(BrokenBound::Max(*tolerance_db)),
+                    }),
+                Check::NoClipping if *subject == Subject::Master => master_clipping(mix, audio),
+                check => measured
+                    .entry(subject.clone())
+                    .or_insert_with(|| {
+                        open(mix, audio, subject).and_then(|mut s| measure(s.as_mut()))
+                    })
+                    .clone()
+                    .map(|m| judge(check, &m)),
+            };
+            Outcome { assertion: assertion.clone(), finding }
+        })
+        .collect()
+}
+
+/// Holds a measurement to a check's bounds.
+fn judge(check: &Check, m: &Measurement) -> Finding {
+    let loudness = &m.loudness;
+    let (measured, unit, min, max, required) = match *check {
+        Check::Loudness { min, max } => (loudness.integrated, "LUFS", min, max, true),
+        Check::TruePeak { max } => (loudness.true_peak, "dBTP", None, Some(max), false),
+        Check::ShortTermMax { max } => (loudness.short_term_max, "LUFS", None, Some(max), false),
+        Check::LoudnessRange { min, max } => {
+            (loudness.loudness_range, "LU", min, max, min.is_some())
+        }
+        Check::Correlation { min } => (m.correlation, "", Some(min), None, false),
+        Check::NoClipping => (
+            Some(20.0 * m.peak.log10()).filter(|db| db.is_finite()),
+            "dBFS",
+            None,
+            Some(0.0),
+            false,
+        ),
+        Check::Matches { .. } => unreachable!("a null test is not judged from a measurement"),
+    };
+    let broken = match measured {
+        None => required.then_some(BrokenBound::Unmeasurable),
+        Some(v) if min.is_some_and(|min| v < min) => min.map(BrokenBound::Min),
+        Some(v) if max.is_some_and(|max| v > max) => max.map(BrokenBound::Max),
+        Some(_) => None,
+    };
+    Finding { measured, unit, broken }
+}
+
+/// The master's clipping, from the record of the file delivered: a sample beyond full
+/// scale before conversion, or clipped in an integer file.
+fn master_clipping(mix: &Mix, audio: &RenderedAudio<'_>) -> Result<Finding, String> {
+    let path = audio.delivery.path(&mix.id);
+    let record = OutputRecord::load(audio.cache, &path)
+        .ok_or_else(|| format!("no record of `{}` having been written", path.display()))?;
+    let peak_db = 20.0 * f64::from(record.peak).log10();
+    let clipped = record.clipped_samples > 0 || record.peak > 1.0;
+    Ok(Finding {
+        measured: Some(peak_db).filter(|db| db.is_finite()),
+        unit: "dBFS",
+        broken: clipped.then_some(BrokenBound::Max(0.0)),
+    })
+}
+
+/// The null test of a subject's audio against a reference file, read at the subject's rate.
+fn null_against(
+    mix: &Mix,
+    audio: &RenderedAudio<'_>,
+    subject: &Subject,
+    reference: &Path,
+) -> Result<Residual, String> {
+    let mut ours = open(mix, audio, subject)?;
+    let rate = ours.sample_rate();
+    let mut theirs = FileStream::open(reference, Some(rate))?;
+    null_test(ours.as_mut(), &mut theirs)
+}
+
+/// Opens a subject's audio: a track's or bus's cache entry, the master's delivered file.
+fn open(
+    mix: &Mix,
+    audio: &RenderedAudio<'_>,
+    subject: &Subject,
+) -> Result<Box<dyn AudioStream>, String> {
+    let id = match subject {
+        Subject::Track(name) => format!("{}/track/{name}", mix.id),
+        Subject::Bus(name) => format!("{}/bus/{name}", mix.id),
+        Subject::Master => {
+            let path: PathBuf = audio.delivery.path(&mix.id);
+            return Ok(Box::new(FileStream::open(&path, None)?));
+        }
+    };
+    let node = audio.graph.find(&id).ok_or_else(|| format!("the graph has no node `{id}`"))?;
+    let entry = audio.store.open_entry(&audio.keys.key(node)).map_err(|e| e.to_string())?;
+    Ok(Box::new(entry))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::loudness::LoudnessRecord;
+
+    fn silence() -> Measurement {
+        let loudness = LoudnessRecord {
+            integrated: None,
+            momentary_max: None,
+            short_term_max: None,
+            loudness_range: None,
+            sample_peak: None,
+            true_peak: None,
+            duration: 10.0,
+        };
+        Measurement { loudness, correlation: None, peak: 0.0 }
+    }
+
+    #[test]
+    fn silence_fails_a_loudness_floor_but_passes_every_ceiling() {
+        let broken = |check: Check| judge(&check, &silence()).broken;
+        let floor = Check::Loudness { min: Some(-30.0), max: None };
+        assert_eq!(broken(floor), Some(BrokenBound::Unmeasurable));
+        assert_eq!(broken(Check::TruePeak { max: -1.0 }), None);
+        assert_eq!(broken(Check::ShortTermMax { max: -10.0 }), None);
+        assert_eq!(broken(Check::NoClipping), None);
+        let range_floor = Check::LoudnessRange { min: Some(1.0), max: None };
+        assert_eq!(broken(range_floor), Some(BrokenBound::Unmeasurable));
+        assert_eq!(broken(Check::LoudnessRange { min: None, max: Some(9.0) }), None);
+    }
+
+    #[test]
+    fn a_value_on_its_bound_passes_and_one_past_it_names_the_bound() {
+        let mut m = silence();
+        m.loudness.true_peak = Some(-1.0);
+        assert_eq!(judge(&Check::TruePeak { max: -1.0 }, &m).broken, None);
+        m.loudness.true_peak = Some(-0.99);
+        assert_eq!(judge(&Check::TruePeak { max: -1.0 }, &m).broken, Some(BrokenBound::Max(-1.0)));
+        m.correlation = Some(0.1);
+        let floor = Check::Correlation { min: 0.2 };
+        assert_eq!(judge(&floor, &m).broken, Some(BrokenBound::Min(0.2)));
+        m.peak = 1.0001;
+        assert_eq!(judge(&Check::NoClipping, &m).broken, Some(BrokenBound::Max(0.0)));
+    }
+}

@@ -1,0 +1,16 @@
+//! Analysis of rendered audio: reading a signal wherever it lives (a cache entry, a
+//! delivered file), measuring it (loudness, peaks, correlation, band energy), null tests
+//! of two signals, and the assertions a mix makes about its render.
+//!
+//! This module measures and judges; it does not render, print or choose an exit code.
+
+pub mod assertions;
+mod bands;
+mod measure;
+mod null_test;
+mod stream;
+
+pub use bands::{BandEnergy, band_energy};
+pub use measure::{Measurement, measure};
+pub use null_test::{Residual, null_test};
+pub use stream::{AudioStream, FileStream};

@@ -1,0 +1,51 @@
+//! `mixdown test`: render each named mix (only what the cache lacks), check every
+//! assertion it makes, and end with a runner line, `4 passed, 1 failed`.
+//!
+//! Each result is a line on stdout (`ok` or `FAILED`, the file, the assertion's YAML path
+//! and what was measured); each failure is also printed on stderr as a diagnostic at the
+//! line that set the bound. Exit codes: 0 when every assertion holds, 1 when one fails or
+//! a render fails, 2 when a project is invalid (the worst of all the files).
+
+use std::path::PathBuf;
+
+use super::render_cmd::{RenderOptions, render_file};
+use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_OK};
+use crate::analysis::assertions::Outcome;
+
+/// Arguments of `test`.
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// The mix files.
+    #[arg(default_value = DEFAULT_PROJECT)]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    options: RenderOptions,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+/// Runs `test`.
+pub fn run(args: &TestArgs) -> i32 {
+    let (mut passed, mut failed, mut code) = (0, 0, EXIT_OK);
+    for file in &args.files {
+        let rendered = render_file(file, &args.options, &args.cache.dir, false);
+        code = code.max(rendered.code);
+        for outcome in &rendered.outcomes {
+            println!("{}", result_line(file, outcome));
+            if outcome.passed() { passed += 1 } else { failed += 1 }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 { code.max(EXIT_FAILURE) } else { code }
+}
+
+/// `ok     song.yaml master.assert.loudness: the master's integrated loudness is …`.
+fn result_line(file: &std::path::Path, outcome: &Outcome) -> String {
+    let verdict = if outcome.passed() { "ok" } else { "FAILED" };
+    format!(
+        "{verdict:<6} {} {}: {}",
+        file.display(),
+        outcome.assertion.yaml_path,
+        outcome.message()
+    )
+}
