@@ -274,3 +274,12 @@ pub fn locate_audio_file(project: &Path, file: &Path) -> Option<(String, Locatio
     let location = loaded.locate(&yaml_path)?;
     Some((yaml_path, location))
 }
+
+/// Where `yaml_path` (`master.loudness`) is written in `project`, for an error found while
+/// rendering; `None` when the file no longer loads or does not write it.
+#[must_use]
+pub fn locate_yaml_path(project: &Path, yaml_path: &str) -> Option<(String, Location)> {
+    let loaded = load_mix(project).ok()?;
+    let location = loaded.locate_key(yaml_path)?;
+    Some((yaml_path.to_owned(), location))
+}

@@ -7,7 +7,7 @@
 //! | the node's sample rate and the resampler's quality | thread count, block size, verbosity |
 //! | the keys of the node's inputs, in declaration order | petgraph indices, absolute paths, mtimes, inodes |
 //! | blake3 of the bytes of each source file and of each file a step reads (an impulse response) | where the file lives |
-//! | an output's length and the fade at an exact cut | its target's name, folder and file format (the delivered file's record adds the format) |
+//! | an output's length and the fade at an exact cut; a normalisation's target, ceiling, limiting bound and version | its target's name, folder and file format (the delivered file's record adds the format) |
 //! | an encoded stream's format, rate, dither and its seed, the encoders' version, the resampler | the target's name (only through the seed), its file name, its tags |
 //! | a delivered file's tags | its path (its record is kept by path) |
 //!
@@ -39,7 +39,7 @@ pub struct KeyMaterial {
     pub schema: u32,
     /// [`DSP_EPOCH`].
     pub dsp_epoch: u32,
-    /// `source`, `track`, `sum` or `output`.
+    /// `source`, `track`, `sum`, `normalise` or `output`.
     pub kind: &'static str,
     /// Frames per second of the node's output.
     pub sample_rate: u32,
@@ -105,6 +105,13 @@ impl Keys {
                         "gain": gain,
                         "chain": chain,
                         "sidechains": sidechains,
+                    }),
+                ),
+                NodeKind::Normalise { normalisation } => (
+                    "normalise",
+                    json!({
+                        "normalisation": normalisation,
+                        "version": crate::render::NORMALISE_VERSION,
                     }),
                 ),
                 NodeKind::Output { length, cut_fade_seconds, .. } => {

@@ -30,12 +30,12 @@ use crate::cache::output_record::OutputRecord;
 use crate::cache::remote::Remote;
 use crate::cache::remote::figures::RemoteFigures;
 use crate::cache::store::Store;
-use crate::compile::{Broken, Compiled, locate_audio_file};
+use crate::compile::{Broken, Compiled, locate_audio_file, locate_yaml_path};
 use crate::diag::Diagnostic;
 use crate::graph::{NodeKind, RenderGraph, UnknownNode};
 use crate::render::{
-    Delivery, NodeError, PlanStep, RenderError, RenderEvent, RenderReport, Settings, Shard, plan,
-    render, shard_targets,
+    Delivery, NodeError, NormaliseError, Normalised, PlanStep, RenderError, RenderEvent,
+    RenderReport, Settings, Shard, plan, render, shard_targets,
 };
 
 /// The arguments `render` and `watch` share: the mix file, how to render it, the cache.
@@ -356,11 +356,7 @@ fn render_with_cache(
                 "rendered {rendered} of {} nodes ({cached} cached) in {:.2} s{}",
                 report.considered,
                 started.elapsed().as_secs_f64(),
-                report
-                    .loudness
-                    .iter()
-                    .map(|(name, r)| in_loudness_words(name, r))
-                    .collect::<String>()
+                closing_loudness(&report)
             );
             if let Some(peak) = peak_resident_bytes().filter(|_| args.verbose) {
                 eprintln!("peak memory {:.1} MB", peak as f64 / 1e6);
@@ -374,16 +370,34 @@ fn render_with_cache(
     }
 }
 
+/// Every target's figures for the closing line, in the order the targets were asked for.
+fn closing_loudness(report: &RenderReport) -> String {
+    let normalised = |name: &str| report.normalised.iter().find(|(n, _)| n == name);
+    report
+        .loudness
+        .iter()
+        .map(|(name, r)| in_loudness_words(name, r, normalised(name).map(|(_, n)| n)))
+        .collect()
+}
+
 /// `; NAME: -14.0 LUFS, -1.0 dBTP`: a target's integrated loudness and true peak, for the
-/// closing line.
-fn in_loudness_words(name: &str, loudness: &LoudnessRecord) -> String {
+/// closing line, with the gain and limiting of its normalisation if it has one
+/// (`, gain +3.21 dB, limiting 1.20 dB`).
+fn in_loudness_words(
+    name: &str,
+    loudness: &LoudnessRecord,
+    normalised: Option<&Normalised>,
+) -> String {
     let integrated = loudness.integrated.map_or_else(
         || "no integrated loudness (silent or under 0.4 s)".to_owned(),
         |lufs| format!("{lufs:.1} LUFS"),
     );
     let true_peak =
         loudness.true_peak.map_or_else(|| "silent".to_owned(), |tp| format!("{tp:+.1} dBTP"));
-    format!("; {name}: {integrated}, {true_peak}")
+    let normalisation = normalised.map_or_else(String::new, |n| {
+        format!(", gain {:+.2} dB, limiting {:.2} dB", n.gain_db, n.limiting_db)
+    });
+    format!("; {name}: {integrated}, {true_peak}{normalisation}")
 }
 
 /// Lists every node with what happened to it.
@@ -443,12 +457,27 @@ fn targets_to_render(
 fn report_failure(project: &Path, failure: &RenderError) {
     let site = match &failure.error {
         NodeError::Audio(error) => error.path().and_then(|file| locate_audio_file(project, file)),
+        NodeError::Loudness(_) => locate_yaml_path(project, "master.loudness"),
         _ => None,
     };
     if let Some((yaml_path, location)) = site {
         let diagnostic = Diagnostic::error("render-failed", failure.error.to_string())
             .at(Some(location), Some(yaml_path))
-            .with_label("this file failed to render");
+            .with_label(match failure.error {
+                NodeError::Loudness(_) => "this target cannot be met",
+                _ => "this file failed to render",
+            })
+            .with_help_opt(match &failure.error {
+                NodeError::Loudness(NormaliseError::TooMuchLimiting { .. }) => Some(
+                    "lower the target, or raise `max_limiting` if that much limiting is meant"
+                        .to_owned(),
+                ),
+                NodeError::Loudness(_) => Some(
+                    "check the master's faders and mutes, or drop `target` to keep only the ceiling"
+                        .to_owned(),
+                ),
+                _ => None,
+            });
         print_diagnostics(&[diagnostic]);
     } else {
         eprintln!("error[render-failed]: {}", failure.error);

@@ -119,7 +119,14 @@ impl Builder<'_> {
     /// The node whose audio is the mix's finished master, which every target reads: the
     /// one place where nodes after the master chain (loudness normalisation) slot in.
     fn final_master(&mut self) -> NodeIndex {
-        self.sum_node(MASTER)
+        let master = self.sum_node(MASTER);
+        match self.mix.master.loudness {
+            Some(normalisation) => {
+                let id = format!("{}/loudness", self.prefix);
+                self.add(id, NodeKind::Normalise { normalisation }, vec![master])
+            }
+            None => master,
+        }
     }
 
     /// A deliverable's encoded stream and its file, reading `master`; returns the file.

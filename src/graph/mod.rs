@@ -2,6 +2,9 @@
 //! one or more resolved mixes. Node identity is a stable path string
 //! (`first-light/track/vox`); petgraph indices never leave a run.
 //!
+//! A mix with a `master.loudness` block has a normalising node between its master and its
+//! output.
+//!
 //! A graph has as many targets as it was asked for (one output per mix, plus any node a
 //! user asked to hear on its own), and every node carries its own sample rate. Where a
 //! target's audio goes (a folder, a file format) is a render setting, not part of the graph.
@@ -22,7 +25,7 @@ pub use names::UnknownNode;
 pub use print::{to_dot, to_text};
 
 pub use crate::ir::MASTER;
-use crate::ir::{Clip, Deliverable, Length, Release, Step};
+use crate::ir::{Clip, Deliverable, Length, Normalisation, Release, Step};
 use crate::units::{Decibels, Pan, Param, Polarity};
 
 /// The render graph of one or more mixes.
@@ -62,7 +65,10 @@ impl RenderGraph {
                     let read = chain.iter().flat_map(Step::files);
                     files.extend(read.map(|file| file.path.clone()));
                 }
-                NodeKind::Output { .. } | NodeKind::Encode { .. } | NodeKind::Deliver { .. } => {}
+                NodeKind::Normalise { .. }
+                | NodeKind::Output { .. }
+                | NodeKind::Encode { .. }
+                | NodeKind::Deliver { .. } => {}
             }
         }
         files
@@ -160,6 +166,7 @@ impl Node {
         match &self.kind {
             NodeKind::Track { sidechains, .. } | NodeKind::Sum { sidechains, .. } => sidechains,
             NodeKind::Source { .. }
+            | NodeKind::Normalise { .. }
             | NodeKind::Output { .. }
             | NodeKind::Encode { .. }
             | NodeKind::Deliver { .. } => &[],
@@ -198,6 +205,13 @@ pub enum NodeKind {
         chain: Vec<Step>,
         /// Names of the sidechain inputs, which follow the feeds in `inputs`.
         sidechains: Vec<String>,
+    },
+    /// A master brought to a loudness: one gain, rounded to 0.01 dB, then a true-peak
+    /// limiter at the ceiling; the gain comes from a measurement of the input, corrected
+    /// once if the limiter moved the loudness. Main input: the master.
+    Normalise {
+        /// The target, ceiling and the most limiting allowed.
+        normalisation: Normalisation,
     },
     /// A target: its one input cut to length, ready for an encoder.
     Output {

@@ -59,6 +59,13 @@ fn describe(node: &Node) -> String {
         NodeKind::Sum { feeds, chain: steps, .. } => {
             format!("sum of {}{}", feeds.len(), chain(steps))
         }
+        NodeKind::Normalise { normalisation: n } => {
+            let ceiling = format!("true peak at most {} dBTP", n.ceiling_dbtp);
+            match n.target_lufs {
+                Some(target) => format!("normalise to {target} LUFS, {ceiling}"),
+                None => format!("no gain, {ceiling}"),
+            }
+        }
         NodeKind::Output { length, cut_fade_seconds, .. } => {
             let rate = f64::from(node.sample_rate) / 1000.0;
             let runs = match length {

@@ -10,7 +10,8 @@ use super::levels::check_levels;
 use super::routing::{Edge, find_cycle};
 use super::{
     Bus, Clip, ContentDigest, ContentDigests, DEFAULT_CUT_FADE_SECONDS, DEFAULT_SAMPLE_RATE, Fader,
-    Length, MASTER, Master, Mix, ResolvedFile, Send, Step, Target, Track, TrackInput,
+    Length, MASTER, Master, Mix, Normalisation, ResolvedFile, Send, Step, Target, Track,
+    TrackInput,
 };
 use crate::diag::{Diagnostic, suggest};
 use crate::project::{LoadedMix, RawSend, RawStep};
@@ -136,6 +137,7 @@ impl Lowering<'_> {
             master: Master {
                 gain: raw.master.gain.clone().unwrap_or(Param::Constant(Decibels(0.0))),
                 chain: self.chain("master.chain", &raw.master.chain),
+                loudness: raw.master.loudness.as_ref().map(Normalisation::resolve),
             },
             release,
             deliver,

@@ -6,6 +6,7 @@
 mod assertion;
 mod deliver;
 mod levels;
+mod loudness;
 mod lower;
 mod resolved_file;
 mod routing;
@@ -21,6 +22,7 @@ pub use deliver::{
     SampleWidth,
 };
 pub use levels::MAX_LEVEL_DB;
+pub use loudness::{DEFAULT_CEILING_DBTP, DEFAULT_MAX_LIMITING_DB, Normalisation};
 pub use lower::lower;
 pub use resolved_file::{ContentDigest, ContentDigests, ResolvedFile};
 pub use step::Step;
@@ -190,6 +192,8 @@ pub struct Master {
     pub gain: Param<Decibels>,
     /// Its processing.
     pub chain: Vec<Step>,
+    /// Loudness normalisation after the chain, if the mix asks for it.
+    pub loudness: Option<Normalisation>,
 }
 
 /// The name of the master bus: its section in YAML, the `to:` that routes into it, and the

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::assert::RawAssert;
 use super::deliver::RawTarget;
+use super::loudness::RawLoudness;
 use super::step::RawStep;
 use crate::units::{Decibels, Pan, Param, Polarity, SampleRate, Seconds, Tempo, TimeMs};
 
@@ -159,6 +160,9 @@ pub struct RawMaster {
     #[serde(default)]
     #[schemars(extend("default" = []))]
     pub chain: Vec<RawStep>,
+    /// Loudness normalisation after the chain: one gain to the target, then a true-peak
+    /// limiter at the ceiling.
+    pub loudness: Option<RawLoudness>,
     /// What the delivered mix must measure, checked after every render.
     pub assert: Option<RawAssert>,
 }

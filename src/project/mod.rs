@@ -6,6 +6,7 @@
 mod assert;
 mod deliver;
 mod loader;
+mod loudness;
 mod mix;
 mod source_map;
 pub mod step;
@@ -13,6 +14,7 @@ pub mod step;
 pub use assert::{RawAssert, RawAtLeast, RawAtMost, RawMatches, RawRange};
 pub use deliver::{BitDepth, Kbps, RawDither, RawFormat, RawTarget};
 pub use loader::{LoadedMix, Rejected, Remainder, SetAside, load_mix, parse_mix};
+pub use loudness::{Profile, RawLoudness, RawLoudnessSettings};
 pub use mix::{RawBus, RawClip, RawMaster, RawMix, RawSend, RawTrack};
 pub use source_map::{SourceMap, Span};
 pub use step::{KINDS, Lower, NamesFile, RawStep};

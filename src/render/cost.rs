@@ -13,6 +13,7 @@ pub fn node_cost(kind: &NodeKind) -> u64 {
     let chain = match kind {
         NodeKind::Track { chain, .. } | NodeKind::Sum { chain, .. } => chain.as_slice(),
         NodeKind::Source { .. }
+        | NodeKind::Normalise { .. }
         | NodeKind::Output { .. }
         | NodeKind::Encode { .. }
         | NodeKind::Deliver { .. } => &[],
@@ -31,6 +32,8 @@ pub fn overhead(kind: &NodeKind) -> u64 {
         // Rate conversion, dither and the encoder; LAME costs most.
         NodeKind::Encode { .. } => 60,
         NodeKind::Deliver { .. } => 1,
+        // A measuring pass, then one or two passes through a 4x-oversampled limiter.
+        NodeKind::Normalise { .. } => 40,
     }
 }
 

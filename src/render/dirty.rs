@@ -172,6 +172,7 @@ impl Reader<'_> {
                 self.generic("length_fade", &p["cut_fade_seconds"], &q["cut_fade_seconds"]);
             }
             NodeKind::Deliver { .. } => self.generic("tags", &p["tags"], &q["tags"]),
+            NodeKind::Normalise { .. } => self.normalisation(p, q),
             NodeKind::Output { .. } => {
                 if p["length"] != q["length"] {
                     let (old, new) = (length(&p["length"]), length(&q["length"]));
@@ -214,6 +215,30 @@ impl Reader<'_> {
             }
         }
         self.out
+    }
+
+    /// A normalisation's settings, as the `master.loudness` block writes them.
+    fn normalisation(&mut self, p: &Value, q: &Value) {
+        let (old, new) = (&p["normalisation"], &q["normalisation"]);
+        for (field, yaml, unit) in [
+            ("target_lufs", "target", "LUFS"),
+            ("ceiling_dbtp", "ceiling", "dBTP"),
+            ("max_limiting_db", "max_limiting", "dB"),
+        ] {
+            if old[field] != new[field] {
+                let spelled = |v: &Value| match v.as_f64() {
+                    Some(v) => format!("{v} {unit}"),
+                    None => "none".to_owned(),
+                };
+                let (old, new) = (spelled(&old[field]), spelled(&new[field]));
+                let at = format!("{MASTER}.loudness.{yaml}");
+                self.out.push(DirtyReason::Setting { at, old, new });
+            }
+        }
+        if p["version"] != q["version"] {
+            let (old, new) = (plain(&p["version"]), plain(&q["version"]));
+            self.out.push(DirtyReason::Engine { what: "loudness normalisation", old, new });
+        }
     }
 
     /// The feeds of a sum, as the faders, pans and send levels of the tracks and buses
@@ -326,6 +351,7 @@ impl Reader<'_> {
             NodeKind::Track { .. } => format!("track {name}"),
             NodeKind::Sum { .. } if name == MASTER => MASTER.to_string(),
             NodeKind::Sum { .. } => format!("bus {name}"),
+            NodeKind::Normalise { .. } => format!("{MASTER}.loudness"),
             NodeKind::Output { name, .. } => format!("output {name}"),
             NodeKind::Encode { target, .. } => format!("the encoding of target {}", target.name),
             NodeKind::Deliver { target, .. } => format!("target {target}"),

@@ -13,6 +13,7 @@ mod encode;
 mod impulse;
 mod inputs;
 mod job;
+mod normalise;
 mod output;
 mod pipe;
 mod plan;
@@ -27,6 +28,7 @@ mod track;
 use std::path::PathBuf;
 
 pub use dirty::{DirtyReason, dirty_reasons};
+pub use normalise::{NORMALISE_VERSION, NormaliseError, Normalised};
 pub use output::{Delivery, output_frames};
 pub use plan::{Plan, PlanStep, plan};
 pub use schedule::{Progress, Settings, render};
@@ -62,6 +64,9 @@ pub struct RenderReport {
     /// Each target's name and the loudness of its audio, measured now or found in the
     /// cache, in the order the targets were asked for.
     pub loudness: Vec<(String, LoudnessRecord)>,
+    /// Each normalised target's name and what its normalisation did, in the order the
+    /// targets were asked for.
+    pub normalised: Vec<(String, Normalised)>,
 }
 
 impl RenderReport {
@@ -108,6 +113,9 @@ pub enum NodeError {
     /// why); this one did not run.
     #[error("the node it reads from failed")]
     Interrupted,
+    /// The master could not be brought to its loudness target.
+    #[error(transparent)]
+    Loudness(#[from] NormaliseError),
     /// The output file could not be written.
     #[error("cannot write {}: {source}", path.display())]
     Output {

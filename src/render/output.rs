@@ -14,6 +14,7 @@ use petgraph::graph::NodeIndex;
 
 use super::NodeError;
 use super::job::Job;
+use super::normalise::Normalised;
 use super::stream::{MAX_TAIL_SECONDS, read_full};
 use crate::atomic_file;
 use crate::audio::encode::Encoding;
@@ -25,6 +26,7 @@ use crate::cache::measurement;
 use crate::cache::output_record::OutputRecord;
 use crate::cache::retired::retire;
 use crate::dsp::BLOCK_FRAMES;
+use crate::graph::{NodeKind, RenderGraph};
 use crate::ir::Length;
 
 /// How many frames the output file holds, from the master's lengths and the policy.
@@ -179,6 +181,26 @@ pub(super) fn measured_loudness(
     target: NodeIndex,
 ) -> Option<LoudnessRecord> {
     measurement::load(cache, keys.key(target))
+}
+
+/// What the normalisation feeding target `target` did, as the render that ran it recorded;
+/// `None` for a target without one. The normalisation is the target's input (an output),
+/// or its input's (a deliverable's encoded stream).
+#[must_use]
+pub(super) fn normalised(
+    graph: &RenderGraph,
+    cache: &CacheDir,
+    keys: &Keys,
+    target: NodeIndex,
+) -> Option<Normalised> {
+    let mut node = target;
+    for _ in 0..2 {
+        node = *graph.graph[node].main_inputs().first()?;
+        if matches!(graph.graph[node].kind, NodeKind::Normalise { .. }) {
+            return measurement::load(cache, keys.key(node));
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -15,7 +15,8 @@ use super::deliver::run_deliver;
 use super::dispatch::dispatch;
 use super::encode::run_encode;
 use super::job::Job;
-use super::output::{Delivery, measured_loudness, run_output};
+use super::normalise::{Normalised, run_normalise};
+use super::output::{Delivery, measured_loudness, normalised, run_output};
 use super::plan::{PlanStep, plan};
 use super::source::run_source;
 use super::sum::run_sum;
@@ -148,6 +149,7 @@ pub fn render(
                 return Err(RenderError { node, error: NodeError::Interrupted });
             }
             report.loudness = targets_loudness(graph, keys, cache, targets);
+            report.normalised = targets_normalised(graph, keys, cache, targets);
             return Ok(report);
         }
     }
@@ -197,6 +199,26 @@ fn plan_at_hand(
     store.bring_local(&plan.entries_read(graph, keys)).then_some(plan)
 }
 
+/// Each normalised target's name and what its normalisation did.
+fn targets_normalised(
+    graph: &RenderGraph,
+    keys: &Keys,
+    cache: &CacheDir,
+    targets: &[NodeIndex],
+) -> Vec<(String, Normalised)> {
+    targets
+        .iter()
+        .filter_map(|&target| {
+            let (NodeKind::Output { name, .. } | NodeKind::Deliver { target: name, .. }) =
+                &graph.graph[target].kind
+            else {
+                return None;
+            };
+            Some((name.clone(), normalised(graph, cache, keys, target)?))
+        })
+        .collect()
+}
+
 fn run_node(job: &Job<'_>, delivery: &Delivery, cache: &CacheDir) -> Result<(), NodeError> {
     match &job.graph.graph[job.node].kind {
         NodeKind::Source { file } => run_source(job, file),
@@ -204,6 +226,7 @@ fn run_node(job: &Job<'_>, delivery: &Delivery, cache: &CacheDir) -> Result<(), 
             run_track(job, clips.as_deref(), *polarity, chain)
         }
         NodeKind::Sum { feeds, gain, chain, .. } => run_sum(job, feeds, gain, chain),
+        NodeKind::Normalise { normalisation } => run_normalise(job, normalisation, cache),
         NodeKind::Output { name, length, cut_fade_seconds } => {
             run_output(job, name, *length, *cut_fade_seconds, delivery, cache)
         }

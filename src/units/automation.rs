@@ -8,6 +8,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, IntoDeserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::meter_levels::{Lufs, TruePeak};
 use super::quantities::{Decibels, Fraction, Hertz, Pan, Q, Ratio, Seconds, Share, TimeMs};
 
 /// A quantity with one canonical number, so that automation can interpolate it.
@@ -19,7 +20,7 @@ pub trait Scalar: Copy {
 macro_rules! scalar {
     ($($ty:ident),*) => { $(impl Scalar for $ty { fn value(self) -> f64 { self.0 } })* };
 }
-scalar!(Decibels, Hertz, Seconds, TimeMs, Fraction, Share, Pan, Q, Ratio);
+scalar!(Decibels, Hertz, Seconds, TimeMs, Fraction, Share, Pan, Q, Ratio, Lufs, TruePeak);
 
 /// The most points one automation list may hold: a point every 100 ms for a 3-hour
 /// mix, or every 2 ms of a 3-minute song, with room to spare. Each point costs memory

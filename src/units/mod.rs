@@ -1,5 +1,5 @@
 //! Values with units, as a project file writes them (`-3 dB`, `8 kHz`, `10 ms`, `1:32.5`,
-//! `50%`, `1/8.`), and the automation lists that may stand in for any of them.
+//! `50%`, `1/8.`, `-14 LUFS`, `-1 dBTP`), and the automation lists that may stand in for any of them.
 //!
 //! Each newtype parses its text once, at load, into a canonical number (dB, Hz, seconds,
 //! a fraction), so `-3 dB` and `-3.0dB` are the same value and hash to the same key. A bare

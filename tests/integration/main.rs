@@ -22,6 +22,7 @@ mod loudness_cmd;
 mod loudness_conformance;
 mod many_targets;
 mod mixing;
+mod normalise;
 mod peers;
 mod properties;
 mod remote_cache;
