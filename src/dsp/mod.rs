@@ -22,6 +22,8 @@ pub mod primitives;
 pub(crate) mod probe;
 pub mod space;
 #[cfg(test)]
+pub(crate) mod spectrum;
+#[cfg(test)]
 mod version_guard;
 
 /// Frames per block when a node streams audio. Processors accept any block size up to
