@@ -18,6 +18,7 @@ mod graph_plans;
 mod loudness_cmd;
 mod loudness_conformance;
 mod many_targets;
+mod mastering;
 mod mixing;
 mod peers;
 mod properties;
