@@ -190,7 +190,7 @@ pub struct MultibandSettings {
 
 /// One band at run time.
 struct Band {
-    /// Absent when the band is bypassed.
+    /// Absent when the band is bypassed or has no compressor.
     compressor: Option<Compressor>,
     /// The all-passes of the crossovers above the one that splits this band off.
     phase_match: Option<BiquadCascade>,

@@ -25,8 +25,8 @@ pub fn allpass(sample_rate: f64, freq: f64) -> BiquadCoefficients {
     BiquadCoefficients { b0: poles.a2, b1: poles.a1, b2: 1.0, a1: poles.a1, a2: poles.a2 }
 }
 
-/// A crossover at one frequency: the lowpass and highpass halves, and the all-pass that
-/// delays the other bands as the split delays these two.
+/// A crossover at one frequency: the lowpass and highpass halves. The bands it does not
+/// split take [`Crossover::phase_match`], the all-pass their sum equals.
 #[derive(Debug, Clone)]
 pub struct Crossover {
     /// The band below the corner.
