@@ -53,6 +53,15 @@ const SPECS: &[(&str, &str)] = &[
     ("expander", r#"{"expander": {"threshold": "-30 dB", "knee": "6 dB"}}"#),
     ("limiter", r#"{"limiter": {"ceiling": "-1 dB"}}"#),
     (
+        "multiband 3 bands",
+        r#"{"multiband": {"crossovers": ["150 Hz", "3 kHz"], "bands": [{"compressor": {"threshold": "-20 dB", "ratio": 3}}, {"compressor": {"threshold": "-24 dB", "ratio": 2, "knee": "6 dB"}}, {"compressor": {"threshold": "-18 dB", "ratio": 4}}]}}"#,
+    ),
+    (
+        "multiband 5 bands",
+        r#"{"multiband": {"crossovers": ["80 Hz", "300 Hz", "2 kHz", "8 kHz"], "bands": [{"compressor": {"threshold": "-20 dB", "ratio": 3}}, {"compressor": {"threshold": "-20 dB", "ratio": 3}}, {"compressor": {"threshold": "-20 dB", "ratio": 3}}, {"compressor": {"threshold": "-20 dB", "ratio": 3}}, {"compressor": {"threshold": "-20 dB", "ratio": 3}}]}}"#,
+    ),
+    ("clipper", r#"{"clipper": {"drive": "4 dB", "ceiling": "-1 dB"}}"#),
+    (
         "delay",
         r#"{"delay": {"time": "375 ms", "feedback": "35%", "mix": "25%", "ping_pong": true, "high_cut": "5 kHz"}}"#,
     ),
@@ -62,6 +71,12 @@ const SPECS: &[(&str, &str)] = &[
     ),
     ("chorus", r#"{"chorus": {"rate": "0.8 Hz", "depth": "3 ms", "voices": 3}}"#),
     ("saturate", r#"{"saturate": {"drive": "6 dB", "type": "tape", "mix": "100%"}}"#),
+    ("stereo width balance", r#"{"stereo": {"width": "120%", "balance": "5% left"}}"#),
+    ("stereo mono_below", r#"{"stereo": {"width": "120%", "mono_below": "120 Hz"}}"#),
+    (
+        "eq mid/side",
+        r#"{"eq": [{"type": "low_shelf", "freq": "200 Hz", "gain": "-4 dB", "channel": "side"}, {"type": "peak", "freq": "3 kHz", "gain": "2 dB", "channel": "mid"}]}"#,
+    ),
     ("convolution", r#"{"convolution": {"ir": "plate", "mix": "30%"}}"#),
     ("parallel", r#"{"parallel": [[], [{"highpass": {"freq": "200 Hz"}}, {"gain": "-6 dB"}]]}"#),
 ];

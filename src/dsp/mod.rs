@@ -20,6 +20,8 @@ pub mod primitives;
 #[cfg(test)]
 pub(crate) mod probe;
 pub mod space;
+#[cfg(test)]
+pub(crate) mod spectrum;
 
 /// Frames per block when a node streams audio. Processors accept any block size up to
 /// the `max_block` they were built for; this is the size the renderer uses.

@@ -31,6 +31,21 @@ pub fn render_spec(
     render(spec.build(&env).as_mut(), left, right, 4096)
 }
 
+/// Something that builds a processor ready to run.
+pub type Build<'a> = dyn Fn(&BuildEnv) -> Box<dyn Processor> + 'a;
+
+/// Builds a processor with `build` at `sample_rate` and renders the signal in 4096-frame
+/// blocks.
+pub fn render_with(
+    build: &Build<'_>,
+    sample_rate: f64,
+    left: &[f32],
+    right: &[f32],
+) -> (Vec<f32>, Vec<f32>) {
+    let env = BuildEnv { sample_rate, max_block: 4096 };
+    render(build(&env).as_mut(), left, right, 4096)
+}
+
 /// Renders the signal in blocks of 1, 64 and 4096 frames and asserts that the outputs are
 /// bit-identical and finite.
 pub fn assert_block_size_independent(
@@ -39,11 +54,16 @@ pub fn assert_block_size_independent(
     left: &[f32],
     right: &[f32],
 ) {
+    assert_blocks_agree(&|env| spec.build(env), sample_rate, left, right);
+}
+
+/// [`assert_block_size_independent`] for a processor that `build` makes.
+pub fn assert_blocks_agree(build: &Build<'_>, sample_rate: f64, left: &[f32], right: &[f32]) {
     let outputs: Vec<_> = [1, 64, 4096]
         .into_iter()
         .map(|block| {
             let env = BuildEnv { sample_rate, max_block: block };
-            render(spec.build(&env).as_mut(), left, right, block)
+            render(build(&env).as_mut(), left, right, block)
         })
         .collect();
     for (l, r) in &outputs {
@@ -58,6 +78,11 @@ pub fn assert_block_size_independent(
 /// Feeds noise with a NaN and infinities in it and asserts that the output is finite and
 /// bit-identical to the output for the same noise with those samples silent.
 pub fn assert_non_finite_input_is_silence(spec: &impl Spec, sample_rate: f64) {
+    assert_non_finite_is_silence_with(&|env| spec.build(env), sample_rate);
+}
+
+/// [`assert_non_finite_input_is_silence`] for a processor that `build` makes.
+pub fn assert_non_finite_is_silence_with(build: &Build<'_>, sample_rate: f64) {
     let clean = noise(6000, 77);
     let mut bad = clean.clone();
     let mut silenced = clean.clone();
@@ -65,8 +90,8 @@ pub fn assert_non_finite_input_is_silence(spec: &impl Spec, sample_rate: f64) {
         bad[n] = v;
         silenced[n] = 0.0;
     }
-    let (l, r) = render_spec(spec, sample_rate, &bad, &bad);
-    let (want_l, want_r) = render_spec(spec, sample_rate, &silenced, &silenced);
+    let (l, r) = render_with(build, sample_rate, &bad, &bad);
+    let (want_l, want_r) = render_with(build, sample_rate, &silenced, &silenced);
     assert!(l.iter().chain(&r).all(|v| v.is_finite()), "non-finite output");
     let same = bits(&l) == bits(&want_l) && bits(&r) == bits(&want_r);
     assert!(same, "a bad sample left a trace");

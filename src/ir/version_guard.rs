@@ -36,6 +36,9 @@ const SPECS: &[&str] = &[
     r#"{"chorus": {"rate": "1.5 Hz", "depth": "4 ms", "voices": 3}}"#,
     r#"{"saturate": {"drive": "12 dB", "type": "tape", "mix": "70%"}}"#,
     r#"{"convolution": {"ir": "test-ir", "mix": "40%"}}"#,
+    r#"{"multiband": {"crossovers": ["150 Hz", "3 kHz"], "bands": [{"compressor": {"threshold": "-20 dB", "ratio": 3, "attack": "5 ms"}}, {"gain": "2 dB"}, {"compressor": {"threshold": "-30 dB", "ratio": 2, "knee": "6 dB"}, "gain": "-1 dB"}]}}"#,
+    r#"{"clipper": {"drive": "6 dB", "ceiling": "-1 dB", "softness": "40%"}}"#,
+    r#"{"stereo": {"width": "130%", "balance": "10% left", "mono_below": "120 Hz"}}"#,
     r#"{"parallel": [[], [{"gain": "-3 dB"}, {"polarity": "inverted"}]]}"#,
 ];
 

@@ -21,6 +21,7 @@ mod graph_plans;
 mod loudness_cmd;
 mod loudness_conformance;
 mod many_targets;
+mod mastering;
 mod mixing;
 mod normalise;
 mod peers;

@@ -5,6 +5,14 @@
 //! notch has no gain and a peak has no slope, and a project that says otherwise is refused
 //! at load, at the band's line. Loaded bands carry every default filled in, so two ways of
 //! writing the same band are the same key.
+//!
+//! A band works on both channels (`channel: stereo`, the default), or on the mid
+//! M = (L + R)/2 or the side S = (L − R)/2 alone. An `eq` whose bands are all stereo runs
+//! as one cascade on left and right, exactly as before mid/side bands existed. Otherwise
+//! the stereo bands run first, then the mid bands on M and the side bands on S, and
+//! L = M + S, R = M − S; the bands are linear, so the order changes no response. A mono
+//! signal has a side of exactly zero and a mid equal to its input, so side bands leave it
+//! bit for bit.
 
 use std::f64::consts::FRAC_1_SQRT_2;
 use std::fmt;
@@ -16,7 +24,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::butterworth::{self, Pass};
-use crate::dsp::primitives::biquad::{BiquadCascade, BiquadCoefficients};
+use crate::dsp::primitives::biquad::{BiquadCascade, BiquadCoefficients, to_sample};
 use crate::dsp::primitives::curve::Curve;
 use crate::dsp::{BuildEnv, Context, Processor, Spec};
 use crate::units::{Decibels, Hertz, Param, Q, Slope};
@@ -86,6 +94,28 @@ impl fmt::Display for BandType {
     }
 }
 
+/// Which part of the stereo signal a band shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// Left and right alike.
+    #[default]
+    Stereo,
+    /// The mid, (L + R)/2: what both channels share.
+    Mid,
+    /// The side, (L − R)/2: what differs between them.
+    Side,
+}
+
+impl Channel {
+    /// Whether this is the default, which canonical bytes leave out so that the keys of
+    /// bands written before `channel` existed stay as they were.
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference.
+    fn is_stereo(&self) -> bool {
+        *self == Self::Stereo
+    }
+}
+
 /// One band of an `eq`: `{ type: peak, freq: 62 Hz, gain: 3 dB, q: 1.4 }`. Once loaded it
 /// holds every default filled in, the canonical form that cache keys hash.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -102,6 +132,9 @@ pub struct EqBand {
     pub q: Param<Q>,
     /// Steepness of a highpass or lowpass; 12 dB/oct for the other types, which ignore it.
     pub slope: Slope,
+    /// The part of the stereo signal the band shapes.
+    #[serde(skip_serializing_if = "Channel::is_stereo")]
+    pub channel: Channel,
 }
 
 /// A band as a project writes it, before its fields are checked against its type.
@@ -126,6 +159,10 @@ struct RawEqBand {
     /// Steepness of a highpass or lowpass in dB/oct: 12 (default, one section with `q`),
     /// or 6, 24, 36, 48 (Butterworth).
     slope: Option<Slope>,
+    /// What the band shapes: `stereo` (both channels, the default), `mid` (what they
+    /// share) or `side` (what differs between them).
+    #[serde(default)]
+    channel: Channel,
 }
 
 /// Reads a band as written and checks it while the band's map is still open, so that a
@@ -185,7 +222,7 @@ impl TryFrom<RawEqBand> for EqBand {
             ));
         }
         let q = raw.q.unwrap_or(Param::Constant(Q(kind.default_q())));
-        Ok(Self { kind, freq: raw.freq, gain, q, slope })
+        Ok(Self { kind, freq: raw.freq, gain, q, slope, channel: raw.channel })
     }
 }
 
@@ -247,7 +284,11 @@ impl Spec for EqSpec {
     const VERSION: u32 = 2;
 
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
-        Box::new(Equalizer::new(&self.0, env.sample_rate))
+        if self.0.iter().all(|band| band.channel == Channel::Stereo) {
+            Box::new(Equalizer::new(&self.0, env.sample_rate))
+        } else {
+            Box::new(MidSideEqualizer::new(&self.0, env))
+        }
     }
 }
 
@@ -340,6 +381,76 @@ impl Processor for Equalizer {
 
     fn tail(&self) -> usize {
         self.tail
+    }
+}
+
+/// An `eq` with mid or side bands: an [`Equalizer`] for each part of the signal that has
+/// bands.
+pub struct MidSideEqualizer {
+    stereo: Option<Equalizer>,
+    mid: Option<Equalizer>,
+    side: Option<Equalizer>,
+    /// The mid and side of the block being processed.
+    mid_side: [Vec<f32>; 2],
+    /// Silence fed to the channel of a mid or side equaliser that carries nothing.
+    unused: Vec<f32>,
+}
+
+impl MidSideEqualizer {
+    /// An equaliser running each of `bands` on its own part of the signal.
+    #[must_use]
+    pub fn new(bands: &[EqBand], env: &BuildEnv) -> Self {
+        let on = |channel: Channel| {
+            let chosen: Vec<EqBand> =
+                bands.iter().filter(|b| b.channel == channel).cloned().collect();
+            (!chosen.is_empty()).then(|| Equalizer::new(&chosen, env.sample_rate))
+        };
+        let block = || vec![0.0; env.max_block];
+        Self {
+            stereo: on(Channel::Stereo),
+            mid: on(Channel::Mid),
+            side: on(Channel::Side),
+            mid_side: [block(), block()],
+            unused: block(),
+        }
+    }
+}
+
+impl Processor for MidSideEqualizer {
+    fn process(&mut self, left: &mut [f32], right: &mut [f32], ctx: &Context<'_>) {
+        let n = left.len();
+        if let Some(stereo) = &mut self.stereo {
+            stereo.process(left, right, ctx);
+        }
+        let [mid, side] = &mut self.mid_side;
+        let (mid, side) = (&mut mid[..n], &mut side[..n]);
+        for (((m, s), l), r) in mid.iter_mut().zip(side.iter_mut()).zip(&*left).zip(&*right) {
+            let (l, r) = (f64::from(*l), f64::from(*r));
+            *m = to_sample(0.5 * (l + r));
+            *s = to_sample(0.5 * (l - r));
+        }
+        let unused = &mut self.unused[..n];
+        if let Some(eq) = &mut self.mid {
+            unused.fill(0.0);
+            eq.process(mid, unused, ctx);
+        }
+        if let Some(eq) = &mut self.side {
+            unused.fill(0.0);
+            eq.process(unused, side, ctx);
+        }
+        for (((l, r), m), s) in left.iter_mut().zip(right.iter_mut()).zip(&*mid).zip(&*side) {
+            let (m, s) = (f64::from(*m), f64::from(*s));
+            *l = to_sample(m + s);
+            *r = to_sample(m - s);
+        }
+    }
+
+    fn tail(&self) -> usize {
+        [&self.stereo, &self.mid, &self.side]
+            .iter()
+            .filter_map(|eq| eq.as_ref())
+            .map(Equalizer::tail)
+            .sum()
     }
 }
 
@@ -497,6 +608,7 @@ mod tests {
             gain: automated(&[(t, Decibels(-12.0)), (t + 0.05, Decibels(12.0))]),
             q: automated(&[(t + 0.02, Q(0.3)), (t + 0.15, Q(9.0))]),
             slope: Slope(12),
+            channel: Channel::Stereo,
         };
         let sweep = EqBand {
             kind: BandType::Highpass,
@@ -504,6 +616,7 @@ mod tests {
             gain: Param::Constant(Decibels(0.0)),
             q: Param::Constant(Q(FRAC_1_SQRT_2)),
             slope: Slope(36),
+            channel: Channel::Side,
         };
         let mut bands = every_kind_of_band();
         bands.insert(3, moving);
@@ -606,6 +719,98 @@ mod tests {
         let RawStep::Eq(EqSpec(bands)) = step else { panic!("not an eq") };
         assert_eq!(bands.len(), 3);
         assert_eq!(bands[2].slope, Slope(12));
+    }
+
+    /// The responses of L − R and L + R to an impulse in the left channel alone, which is
+    /// an impulse of both mid and side, in dB at `freqs`.
+    fn side_and_mid_db(bands: &[EqBand], fs: f64, freqs: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let mut p = build(bands, fs);
+        let frames = p.tail();
+        let mut input = vec![0.0f32; frames];
+        input[0] = 1.0;
+        let (l, r) = measure::run_blocks(
+            &mut |l, r, start| p.process(l, r, &Context { start, sidechains: &[] }),
+            (&input, &vec![0.0; frames]),
+            0,
+            measure::MAX_BLOCK,
+        );
+        let db = |x: Vec<f64>| -> Vec<f64> {
+            freqs
+                .iter()
+                .map(|&f| {
+                    let (re, im) = x.iter().enumerate().fold((0.0, 0.0), |(re, im), (n, v)| {
+                        let phase = 2.0 * PI * f * n as f64 / fs;
+                        (re + v * phase.cos(), im - v * phase.sin())
+                    });
+                    10.0 * (re * re + im * im).log10()
+                })
+                .collect()
+        };
+        let pairs = l.iter().zip(&r).map(|(a, b)| (f64::from(*a), f64::from(*b)));
+        (db(pairs.clone().map(|(a, b)| a - b).collect()), db(pairs.map(|(a, b)| a + b).collect()))
+    }
+
+    #[test]
+    fn a_side_band_shapes_the_side_as_its_prototype_and_leaves_the_mid_flat() {
+        // The side's response against the analog prototype within the 0.1 dB of the
+        // stereo bands; the mid passes untouched to the f32 rounding of M ± S (0.001 dB).
+        // A mid band is the mirror image.
+        let fs = 48_000.0;
+        let freqs = audio_band();
+        for kind in [Channel::Side, Channel::Mid] {
+            for json in [
+                r#"{ "type": "low_shelf", "freq": "200 Hz", "gain": "-9 dB" }"#,
+                r#"{ "type": "peak", "freq": "3 kHz", "gain": "5 dB", "q": 2 }"#,
+                r#"{ "type": "highpass", "freq": "150 Hz", "slope": 24 }"#,
+            ] {
+                let b = EqBand { channel: kind, ..band(json) };
+                let (side, mid) = side_and_mid_db(std::slice::from_ref(&b), fs, &freqs);
+                let (shaped, flat) = if kind == Channel::Side { (side, mid) } else { (mid, side) };
+                for ((f, got), untouched) in freqs.iter().zip(shaped).zip(flat) {
+                    let want = prototype_db(&b, fs, *f);
+                    if want > -60.0 {
+                        assert!((got - want).abs() < 0.1, "{kind:?} {json}: {f} Hz {got} dB");
+                    }
+                    assert!(untouched.abs() < 1e-3, "{kind:?} {json}: {f} Hz {untouched} dB");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_side_band_leaves_a_mono_signal_bit_for_bit() {
+        let x = measure::noise(9_000, 3);
+        let bands = [
+            band(r#"{ "type": "high_shelf", "freq": "4 kHz", "gain": "6 dB", "channel": "side" }"#),
+            band(r#"{ "type": "highpass", "freq": "200 Hz", "channel": "side" }"#),
+        ];
+        let mut p = build(&bands, 48_000.0);
+        let (mut l, mut r) = (x.clone(), x.clone());
+        for (start, (bl, br)) in l.chunks_mut(1000).zip(r.chunks_mut(1000)).enumerate() {
+            p.process(bl, br, &Context { start: start as u64 * 1000, sidechains: &[] });
+        }
+        assert_eq!(crate::dsp::probe::bits(&l), crate::dsp::probe::bits(&x));
+        assert_eq!(crate::dsp::probe::bits(&r), crate::dsp::probe::bits(&x));
+    }
+
+    #[test]
+    fn a_stereo_band_is_the_band_written_before_channels_existed() {
+        let plain = band(r#"{ "type": "peak", "freq": "1 kHz", "gain": "3 dB" }"#);
+        let explicit =
+            band(r#"{ "type": "peak", "freq": "1 kHz", "gain": "3 dB", "channel": "stereo" }"#);
+        assert_eq!(plain, explicit);
+        let canonical = serde_json::to_string(&explicit).unwrap();
+        assert!(
+            !canonical.contains("channel"),
+            "the key of a stereo band is unchanged: {canonical}"
+        );
+        let side =
+            band(r#"{ "type": "peak", "freq": "1 kHz", "gain": "3 dB", "channel": "side" }"#);
+        assert!(serde_json::to_string(&side).unwrap().contains(r#""channel":"side""#));
+        assert!(
+            refusal(r#"{ "type": "peak", "freq": 60, "gain": 3, "channel": "left" }"#)
+                .contains("unknown variant `left`")
+        );
     }
 
     #[test]

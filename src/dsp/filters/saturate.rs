@@ -156,13 +156,12 @@ impl Processor for Saturate {
 mod tests {
     use std::f64::consts::PI;
 
-    use realfft::RealFftPlanner;
-
     use super::*;
     use crate::dsp::probe::{
         assert_block_size_independent, assert_non_finite_input_is_silence, noise, ramp,
         render_spec, sine,
     };
+    use crate::dsp::spectrum::{loudest_non_harmonic, spectrum_dbfs};
 
     const FS: f64 = 48000.0;
     const KINDS: [Saturation; 3] = [Saturation::Tanh, Saturation::Soft, Saturation::Tape];
@@ -208,58 +207,11 @@ mod tests {
         }
     }
 
-    /// Spectrum in dBFS per bin: a 7-term Blackman-Harris window (sidelobes near -180 dB),
-    /// scaled so that a full-scale sine on a bin reads 0 dBFS.
-    fn spectrum_dbfs(y: &[f64]) -> Vec<f64> {
-        const A: [f64; 7] = [
-            0.271_051_400_693_42,
-            0.433_297_939_234_48,
-            0.218_122_999_543_11,
-            0.065_925_446_388_03,
-            0.010_811_742_098_37,
-            0.000_776_584_825_22,
-            0.000_013_887_217_35,
-        ];
-        let n = y.len();
-        let mut input: Vec<f64> = y
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let t = 2.0 * PI * i as f64 / n as f64;
-                let w: f64 = A
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &a)| if k % 2 == 0 { a } else { -a } * (k as f64 * t).cos())
-                    .sum();
-                v * w
-            })
-            .collect();
-        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(n);
-        let mut out = fft.make_output_vec();
-        fft.process(&mut input, &mut out).unwrap();
-        out.iter().map(|c| 20.0 * (2.0 * c.norm() / (n as f64 * A[0])).log10()).collect()
-    }
-
-    /// The loudest bin more than eight bins (the window's main lobe) away from DC and from
-    /// every harmonic of `fundamental` below Nyquist.
-    fn loudest_non_harmonic(db: &[f64], fundamental: f64, n: usize) -> (f64, f64) {
-        let bin_hz = FS / n as f64;
-        db.iter()
-            .enumerate()
-            .filter(|&(k, _)| {
-                let f = k as f64 * bin_hz;
-                let nearest = (f / fundamental).round() * fundamental;
-                (f - nearest).abs() > 8.0 * bin_hz
-            })
-            .map(|(k, &v)| (v, k as f64 * bin_hz))
-            .fold((f64::NEG_INFINITY, 0.0), |a, b| if b.0 > a.0 { b } else { a })
-    }
-
     #[test]
     fn the_analysis_window_shows_nothing_but_the_sine_of_a_clean_tone() {
         let n = 16384;
         let x: Vec<f64> = (0..n).map(|i| (2.0 * PI * 10000.0 * i as f64 / FS).sin()).collect();
-        let (floor, _) = loudest_non_harmonic(&spectrum_dbfs(&x), 10000.0, n);
+        let (floor, _) = loudest_non_harmonic(&spectrum_dbfs(&x), 10000.0, n, FS);
         assert!(floor < -150.0, "{floor}");
     }
 
@@ -271,7 +223,7 @@ mod tests {
         for kind in KINDS {
             let y = run(&spec(12.0, kind, 1.0), &x);
             let db = spectrum_dbfs(&y[settle..]);
-            let (worst, at) = loudest_non_harmonic(&db, 10000.0, n);
+            let (worst, at) = loudest_non_harmonic(&db, 10000.0, n, FS);
             assert!(worst < -80.0, "{kind:?}: {worst} dBFS at {at} Hz");
         }
     }

@@ -60,6 +60,12 @@ macro_rules! for_each_step {
             "expander" => Expander(crate::dsp::dynamics::gate::ExpanderSpec) unsplit,
             /// A brick-wall lookahead limiter: no output sample above the ceiling.
             "limiter" => Limiter(crate::dsp::dynamics::limiter::LimiterSpec) unsplit,
+            /// A compressor per band: 2 to 5 bands split by Linkwitz–Riley crossovers that sum flat.
+            "multiband" => Multiband(crate::dsp::dynamics::multiband::MultibandSpec) unsplit,
+            /// An oversampled soft clipper that holds peaks under a ceiling.
+            "clipper" => Clipper(crate::dsp::dynamics::clipper::ClipperSpec) unsplit,
+            /// Mastering stereo tools: width, balance, and the bass folded to mono below a corner.
+            "stereo" => Stereo(crate::dsp::filters::stereo::StereoSpec) unsplit,
             /// A feedback echo with tone filters in the loop, optionally ping-pong.
             "delay" => Delay(crate::dsp::space::delay::DelaySpec) unsplit,
             /// An algorithmic room: predelay, diffusion and a 16-line feedback delay network.
