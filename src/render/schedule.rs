@@ -161,29 +161,6 @@ pub fn render(
     })
 }
 
-/// Each target's name and the loudness measured as its file was made. A deliverable's
-/// figures are its encode node's, so a tag edit keeps them.
-fn targets_loudness(
-    graph: &RenderGraph,
-    keys: &Keys,
-    cache: &CacheDir,
-    targets: &[NodeIndex],
-) -> Vec<(String, LoudnessRecord)> {
-    targets
-        .iter()
-        .filter_map(|&target| {
-            let (name, measured) = match &graph.graph[target].kind {
-                NodeKind::Output { name, .. } => (name, target),
-                NodeKind::Deliver { target: name, .. } => {
-                    (name, *graph.graph[target].inputs.first()?)
-                }
-                _ => return None,
-            };
-            Some((name.clone(), measured_loudness(cache, keys, measured)?))
-        })
-        .collect()
-}
-
 /// Plans the render, then copies the entries that only the remote holds and the plan reads
 /// into the local cache, checked, before anything reads them. `None` when one did not
 /// arrive intact: the remote no longer offers it, and the plan must be made again.
@@ -199,6 +176,36 @@ fn plan_at_hand(
     store.bring_local(&plan.entries_read(graph, keys)).then_some(plan)
 }
 
+/// The name a target writes its file under: an output's or a deliverable's; `None` for a
+/// node rendered on its own (`--only`).
+fn target_name(graph: &RenderGraph, target: NodeIndex) -> Option<&String> {
+    match &graph.graph[target].kind {
+        NodeKind::Output { name, .. } | NodeKind::Deliver { target: name, .. } => Some(name),
+        _ => None,
+    }
+}
+
+/// Each target's name and the loudness measured as its file was made. A deliverable's
+/// figures are its encode node's, so a tag edit keeps them.
+fn targets_loudness(
+    graph: &RenderGraph,
+    keys: &Keys,
+    cache: &CacheDir,
+    targets: &[NodeIndex],
+) -> Vec<(String, LoudnessRecord)> {
+    targets
+        .iter()
+        .filter_map(|&target| {
+            let name = target_name(graph, target)?;
+            let measured = match graph.graph[target].kind {
+                NodeKind::Deliver { .. } => *graph.graph[target].inputs.first()?,
+                _ => target,
+            };
+            Some((name.clone(), measured_loudness(cache, keys, measured)?))
+        })
+        .collect()
+}
+
 /// Each normalised target's name and what its normalisation did.
 fn targets_normalised(
     graph: &RenderGraph,
@@ -209,11 +216,7 @@ fn targets_normalised(
     targets
         .iter()
         .filter_map(|&target| {
-            let (NodeKind::Output { name, .. } | NodeKind::Deliver { target: name, .. }) =
-                &graph.graph[target].kind
-            else {
-                return None;
-            };
+            let name = target_name(graph, target)?;
             Some((name.clone(), normalised(graph, cache, keys, target)?))
         })
         .collect()
