@@ -3,6 +3,7 @@
 //! `lower` turns a [`crate::project::LoadedMix`] into a [`Mix`], collecting every error in
 //! one pass so the user can fix them all in one round trip.
 
+pub mod album;
 mod assertion;
 mod deliver;
 mod levels;
@@ -16,6 +17,9 @@ mod version_guard;
 
 use std::path::PathBuf;
 
+pub use album::{
+    Album, AlbumLoudness, AlbumTarget, CrossfadeCurve, Join, LoudnessMode, Song, SongInput, Split,
+};
 pub use assertion::{Assertion, Check, DEFAULT_NULL_TOLERANCE_DB, Subject};
 pub use deliver::{
     DEFAULT_MP3_CEILING_DBTP, DeliverFormat, Deliverable, DitherMode, ENCODER_VERSION, Release,
