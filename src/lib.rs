@@ -7,6 +7,7 @@
 //! line. `atomic_file` is how every file that must appear whole is written, and
 //! `file_identity` tells whether a file changed without reading it.
 
+pub mod album;
 pub mod analysis;
 pub mod atomic_file;
 pub mod audio;

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Deliverable, Mix, Normalisation, Step};
 
@@ -88,7 +88,7 @@ pub enum Join {
 }
 
 /// The gain curves of a crossfade, over t from 0 to 1 across the overlap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CrossfadeCurve {
     /// cos(πt/2) out, sin(πt/2) in: constant power for uncorrelated songs.
