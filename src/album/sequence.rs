@@ -126,12 +126,45 @@ pub fn to_frames(seconds: f64, rate: u32) -> u64 {
     (seconds * f64::from(rate)).round().max(0.0) as u64
 }
 
-/// The timings of `album`'s songs, given each mastered song's length in frames.
+/// A song's sequencing as the album file gives it, in seconds, with its own gain: what
+/// the album's analyses key on and place the songs by.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SongShape {
+    /// How it follows the previous song.
+    pub join: Join,
+    /// Seconds faded in.
+    pub fade_in: f64,
+    /// Seconds faded out.
+    pub fade_out: f64,
+    /// Seconds cut from its start.
+    pub trim_start: f64,
+    /// Seconds cut from its end.
+    pub trim_end: f64,
+    /// Its own gain in dB, before the album's.
+    pub gain_db: f64,
+}
+
+impl SongShape {
+    /// The shape of each of `album`'s songs.
+    #[must_use]
+    pub fn of(album: &Album) -> Vec<Self> {
+        let shape = |song: &crate::ir::Song| Self {
+            join: song.join,
+            fade_in: song.fade_in,
+            fade_out: song.fade_out,
+            trim_start: song.trim_start,
+            trim_end: song.trim_end,
+            gain_db: song.gain_db,
+        };
+        album.songs.iter().map(shape).collect()
+    }
+}
+
+/// The timings of songs shaped as `shapes` at `rate`, given each mastered song's length
+/// in frames.
 #[must_use]
-pub fn timings(album: &Album, mastered_frames: &[u64]) -> Vec<SongTiming> {
-    let rate = album.sample_rate;
-    album
-        .songs
+pub fn timings(shapes: &[SongShape], rate: u32, mastered_frames: &[u64]) -> Vec<SongTiming> {
+    shapes
         .iter()
         .zip(mastered_frames)
         .map(|(song, &frames)| SongTiming {
@@ -396,7 +429,7 @@ mod tests {
         let timings = [song(10.0, gap(0.0)), song(20.0, gap(2.0)), song(5.0, crossfade(1.5))];
         let s = Sequence::place(RATE, &timings).unwrap();
         let starts: Vec<u64> = s.songs.iter().map(|p| p.start).collect();
-        assert_eq!(starts, [0, 12 * 48_000, 30_5 * 4_800]);
+        assert_eq!(starts, [0, 12 * 48_000, 305 * 4_800]);
         assert_eq!(s.frames, 305 * 4_800 + 5 * 48_000);
         assert_eq!(s.span_end(0), 12 * 48_000, "the gap belongs to the song before it");
     }

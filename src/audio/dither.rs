@@ -81,6 +81,15 @@ impl Quantizer {
         }
     }
 
+    /// Starts the noise again from rest with `seed`, as a new quantizer would: the album
+    /// restarts its dither at every segment, so a segment's bytes do not depend on the
+    /// segments before it.
+    pub fn restart(&mut self, seed: u64) {
+        self.seed = seed;
+        self.frame = 0;
+        self.errors = [[0.0; LIPSHITZ_E_WEIGHTED.len()]; 2];
+    }
+
     /// Quantizes one block and appends it to `out` interleaved (left, right, left, …);
     /// `left` and `right` must have the same length.
     pub fn quantize(&mut self, left: &[f32], right: &[f32], out: &mut Vec<i32>) {

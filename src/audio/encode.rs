@@ -139,6 +139,10 @@ pub trait Encoder: Send {
     /// for formats that store any level (float, MP3).
     fn clipping(&self) -> Clipping;
 
+    /// Starts the dither's noise again from rest with `seed`; formats without dither
+    /// ignore it.
+    fn restart_dither(&mut self, _seed: u64) {}
+
     /// Completes the file and moves it into place; dropping an encoder instead leaves
     /// whatever was at the path before.
     ///
@@ -204,6 +208,10 @@ impl Encoder for DitheredWav {
         self.writer.clipping()
     }
 
+    fn restart_dither(&mut self, seed: u64) {
+        self.quantizer.restart(seed);
+    }
+
     fn finish(self: Box<Self>) -> Result<(), AudioError> {
         self.writer.finish()
     }
@@ -219,6 +227,10 @@ impl Encoder for Counted {
     fn write(&mut self, left: &[f32], right: &[f32]) -> Result<(), AudioError> {
         self.meter.add(left, right);
         self.encoder.write(left, right)
+    }
+
+    fn restart_dither(&mut self, seed: u64) {
+        self.encoder.restart_dither(seed);
     }
 
     fn clipping(&self) -> Clipping {

@@ -116,6 +116,11 @@ impl FlacWriter {
         })
     }
 
+    /// Starts the dither's noise again from rest with `seed` (see [`Quantizer::restart`]).
+    pub fn restart_dither(&mut self, seed: u64) {
+        self.quantizer.restart(seed);
+    }
+
     /// Appends one block; `left` and `right` must have the same length.
     ///
     /// # Errors

@@ -132,7 +132,20 @@ impl LoudnessMeter {
     /// # Errors
     /// When the rate is below 16 Hz or above 2822.4 kHz, which `ebur128` does not take.
     pub fn new(sample_rate: u32) -> Result<Self, UnsupportedRate> {
-        let mode = Mode::I | Mode::LRA | Mode::SAMPLE_PEAK | Mode::TRUE_PEAK;
+        Self::with_mode(sample_rate, Mode::TRUE_PEAK)
+    }
+
+    /// A meter that measures everything but the true peak, which costs most: its records
+    /// have none.
+    ///
+    /// # Errors
+    /// When the rate is below 16 Hz or above 2822.4 kHz, which `ebur128` does not take.
+    pub fn without_true_peak(sample_rate: u32) -> Result<Self, UnsupportedRate> {
+        Self::with_mode(sample_rate, Mode::empty())
+    }
+
+    fn with_mode(sample_rate: u32, true_peak: Mode) -> Result<Self, UnsupportedRate> {
+        let mode = Mode::I | Mode::LRA | Mode::SAMPLE_PEAK | true_peak;
         let meter = EbuR128::new(2, sample_rate, mode)
             .map_err(|_| UnsupportedRate { rate: sample_rate })?;
         let hop_ms = hop_ms(sample_rate);
@@ -217,7 +230,12 @@ impl LoudnessMeter {
             short_term_max,
             loudness_range: integrated.and(short_term_max).and(finite(range)),
             sample_peak: peak(EbuR128::sample_peak),
-            true_peak: peak(EbuR128::true_peak),
+            true_peak: self
+                .meter
+                .mode()
+                .contains(Mode::TRUE_PEAK)
+                .then(|| peak(EbuR128::true_peak))
+                .flatten(),
             duration: self.frames as f64 / f64::from(self.sample_rate),
         }
     }

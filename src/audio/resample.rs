@@ -107,6 +107,11 @@ impl<S: Source> Resampled<S> {
         &self.source
     }
 
+    /// The wrapped source, to change.
+    pub fn source_mut(&mut self) -> &mut S {
+        &mut self.source
+    }
+
     /// The wrapped source, given back.
     pub fn into_source(self) -> S {
         self.source

@@ -67,6 +67,58 @@ pub struct Keys {
     /// For source nodes, the identity their file had when this run hashed it (see
     /// [`crate::cache::file_digest::FileDigests::hashed_as`]); never part of a key.
     hashed_as: Vec<Option<FileIdentity>>,
+    /// Nodes settled by an analysis that has not run (see [`Keys::compute_settled`]).
+    unsettled: Vec<NodeIndex>,
+}
+
+/// The kind and parameters of an album's node; a segment's `plan` is the value it
+/// settled on (`None` while unsettled) and `album_rate` the rate of the songs it reads.
+fn album_params(
+    kind: &NodeKind,
+    resampler: &str,
+    plan: Option<Value>,
+    album_rate: u32,
+) -> (&'static str, Value) {
+    let version = crate::render::ALBUM_VERSION;
+    match kind {
+        NodeKind::Song { chain, length, cut_fade_seconds } => (
+            "song",
+            json!({
+                "chain": chain,
+                "length": length,
+                "cut_fade_seconds": cut_fade_seconds,
+                "resampler": resampler,
+                "version": version,
+            }),
+        ),
+        NodeKind::AlbumAnalysis { stage, album } => {
+            ("album_analysis", json!({ "stage": stage, "album": album, "version": version }))
+        }
+        NodeKind::Segment { cd, last, ceiling_dbtp, .. } => (
+            "segment",
+            json!({
+                "plan": plan.unwrap_or(Value::String("unsettled".into())),
+                "cd": cd,
+                "last": last,
+                "ceiling_dbtp": ceiling_dbtp,
+                "album_rate": album_rate,
+                "resampler": resampler,
+                "version": version,
+            }),
+        ),
+        NodeKind::AlbumEncode { target, span, seeds } => (
+            "album_encode",
+            json!({
+                "encoder": crate::ir::ENCODER_VERSION,
+                "target": target,
+                "span": span,
+                "seeds": seeds,
+                "version": version,
+            }),
+        ),
+        NodeKind::Cue { sheet, .. } => ("cue", json!({ "sheet": sheet })),
+        _ => unreachable!("only an album's nodes are keyed here"),
+    }
 }
 
 impl Keys {
@@ -78,13 +130,34 @@ impl Keys {
     pub fn compute<E>(
         graph: &RenderGraph,
         resampler: &str,
+        content_digest: impl FnMut(&std::path::Path) -> Result<String, E>,
+    ) -> Result<Self, E> {
+        Self::compute_settled(graph, resampler, content_digest, |_, _| None)
+    }
+
+    /// Computes every key as [`Keys::compute`] does, with the values that settle nodes
+    /// downstream of an analysis: `settle(node, analysis_key)` gives a segment's plan from
+    /// the record of the analysis it reads, or `None` while that analysis has not run. An
+    /// unsettled node gets a key no entry has, and is listed by [`Keys::unsettled`].
+    ///
+    /// # Errors
+    /// When a source file cannot be read to hash it.
+    pub fn compute_settled<E>(
+        graph: &RenderGraph,
+        resampler: &str,
         mut content_digest: impl FnMut(&std::path::Path) -> Result<String, E>,
+        mut settle: impl FnMut(NodeIndex, Key) -> Option<Value>,
     ) -> Result<Self, E> {
         let count = graph.graph.node_count();
         let mut materials: Vec<Option<KeyMaterial>> = vec![None; count];
         let mut keys: Vec<Option<Key>> = vec![None; count];
+        let mut unsettled = Vec::new();
         for i in graph.topological_order() {
             let node = &graph.graph[i];
+            let key_of =
+                |j: &NodeIndex| keys[j.index()].expect("inputs come first in topological order");
+            // A node settled by an analysis keys on the value it reads, not on the analysis.
+            let mut keyed_inputs: &[NodeIndex] = &node.inputs;
             let (kind, params) = match &node.kind {
                 NodeKind::Source { file } => {
                     ("source", json!({ "content": content_digest(file)?, "resampler": resampler }))
@@ -129,14 +202,20 @@ impl Keys {
                     }),
                 ),
                 NodeKind::Deliver { tags, .. } => ("deliver", json!({ "tags": tags })),
+                NodeKind::Segment { .. } => {
+                    let (analysis, songs) =
+                        node.inputs.split_last().expect("a segment reads its analysis");
+                    keyed_inputs = songs;
+                    let plan = settle(i, key_of(analysis));
+                    if plan.is_none() {
+                        unsettled.push(i);
+                    }
+                    let album_rate = graph.graph[songs[0]].sample_rate;
+                    album_params(&node.kind, resampler, plan, album_rate)
+                }
+                kind => album_params(kind, resampler, None, 0),
             };
-            let inputs = node
-                .inputs
-                .iter()
-                .map(|j| {
-                    keys[j.index()].expect("inputs come first in topological order").to_string()
-                })
-                .collect();
+            let inputs = keyed_inputs.iter().map(|j| key_of(j).to_string()).collect();
             let material = KeyMaterial {
                 schema: KEY_SCHEMA,
                 dsp_epoch: DSP_EPOCH,
@@ -152,7 +231,14 @@ impl Keys {
             materials: materials.into_iter().map(|m| m.expect("every node keyed")).collect(),
             keys: keys.into_iter().map(|k| k.expect("every node keyed")).collect(),
             hashed_as: vec![None; count],
+            unsettled,
         })
+    }
+
+    /// The nodes whose keys wait on an analysis that has not run yet.
+    #[must_use]
+    pub fn unsettled(&self) -> &[NodeIndex] {
+        &self.unsettled
     }
 
     /// Notes, for each source node, the identity its file had when this run hashed it, as

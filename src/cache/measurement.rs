@@ -44,6 +44,12 @@ pub fn load<T: DeserializeOwned>(cache: &CacheDir, key: Key) -> Option<T> {
     (stored.version == RECORD_VERSION && stored.key == key.to_string()).then_some(stored.measured)
 }
 
+/// Whether a record is stored for the audio of `key` (of whatever type).
+#[must_use]
+pub fn exists(cache: &CacheDir, key: Key) -> bool {
+    load::<serde_json::Value>(cache, key).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

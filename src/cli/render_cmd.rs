@@ -498,7 +498,9 @@ fn report_output(
     let node = &found.graph.graph[target];
     let path = match &node.kind {
         NodeKind::Output { name, .. } => delivery.path(name),
-        NodeKind::Deliver { target, file_name, .. } => delivery.target_path(target, file_name),
+        NodeKind::Deliver { target, file_name, .. } | NodeKind::Cue { target, file_name, .. } => {
+            delivery.target_path(target, file_name)
+        }
         _ => return,
     };
     if !quiet {
@@ -521,7 +523,9 @@ fn report_output(
 /// its ceiling, as its encode node recorded it.
 fn headroom_note(found: &Found<'_>, target: NodeIndex, path: &Path) -> Option<String> {
     let encode = *found.graph.graph[target].inputs.first()?;
-    let NodeKind::Encode { target: deliverable, .. } = &found.graph.graph[encode].kind else {
+    let (NodeKind::Encode { target: deliverable, .. }
+    | NodeKind::AlbumEncode { target: deliverable, .. }) = &found.graph.graph[encode].kind
+    else {
         return None;
     };
     let stream = open_encoded(found.store, &found.keys.key(encode)).ok()?;

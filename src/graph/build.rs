@@ -70,6 +70,48 @@ impl GraphBuilder {
         output
     }
 
+    /// Adds `mix`'s nodes under `prefix`, without targets, and returns the node whose audio
+    /// is its finished master (after any loudness normalisation): what an album's song
+    /// reads. The mix's own `deliver:` block plays no part.
+    ///
+    /// # Panics
+    /// When `prefix` is already used in this graph: ids must stay unique.
+    pub fn add_mix_master(&mut self, mix: &Mix, prefix: &str) -> NodeIndex {
+        let master_id = format!("{prefix}/{MASTER}");
+        assert!(
+            self.graph.node_weights().all(|n| n.id != master_id),
+            "the prefix `{prefix}` is used twice in one graph"
+        );
+        let mut b = Builder {
+            mix,
+            prefix,
+            graph: &mut self.graph,
+            sources: BTreeMap::new(),
+            named: BTreeMap::new(),
+        };
+        b.final_master()
+    }
+
+    /// Adds a node at `sample_rate` reading `inputs`, in order.
+    pub fn add_node(
+        &mut self,
+        sample_rate: u32,
+        id: String,
+        kind: NodeKind,
+        inputs: Vec<NodeIndex>,
+    ) -> NodeIndex {
+        let index = self.graph.add_node(Node { id, sample_rate, kind, inputs: inputs.clone() });
+        for input in inputs {
+            self.graph.add_edge(input, index, ());
+        }
+        index
+    }
+
+    /// Makes `node` one of the graph's targets.
+    pub fn add_target(&mut self, node: NodeIndex) {
+        self.targets.push(node);
+    }
+
     /// The finished graph.
     #[must_use]
     pub fn finish(self) -> RenderGraph {

@@ -12,6 +12,7 @@
 //! Faders, pans, sends and gain automation belong to the sum that consumes them, so a fader
 //! move changes only the sums downstream.
 
+mod album;
 mod build;
 mod names;
 mod print;
@@ -20,6 +21,7 @@ use std::path::PathBuf;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
+pub use album::{DELIVERED_ANALYSIS, build_album, segments_of};
 pub use build::{GraphBuilder, build, dither_seed};
 pub use names::UnknownNode;
 pub use print::{to_dot, to_text};
@@ -61,14 +63,20 @@ impl RenderGraph {
         for node in self.graph.node_weights() {
             match &node.kind {
                 NodeKind::Source { file } => files.push(file.clone()),
-                NodeKind::Track { chain, .. } | NodeKind::Sum { chain, .. } => {
+                NodeKind::Track { chain, .. }
+                | NodeKind::Sum { chain, .. }
+                | NodeKind::Song { chain, .. } => {
                     let read = chain.iter().flat_map(Step::files);
                     files.extend(read.map(|file| file.path.clone()));
                 }
                 NodeKind::Normalise { .. }
                 | NodeKind::Output { .. }
                 | NodeKind::Encode { .. }
-                | NodeKind::Deliver { .. } => {}
+                | NodeKind::Deliver { .. }
+                | NodeKind::AlbumAnalysis { .. }
+                | NodeKind::Segment { .. }
+                | NodeKind::AlbumEncode { .. }
+                | NodeKind::Cue { .. } => {}
             }
         }
         files
@@ -169,7 +177,12 @@ impl Node {
             | NodeKind::Normalise { .. }
             | NodeKind::Output { .. }
             | NodeKind::Encode { .. }
-            | NodeKind::Deliver { .. } => &[],
+            | NodeKind::Deliver { .. }
+            | NodeKind::Song { .. }
+            | NodeKind::AlbumAnalysis { .. }
+            | NodeKind::Segment { .. }
+            | NodeKind::AlbumEncode { .. }
+            | NodeKind::Cue { .. } => &[],
         }
     }
 }
@@ -248,6 +261,113 @@ pub enum NodeKind {
         /// The tags.
         tags: Release,
     },
+    /// An album's song: its one input (a mix's finished master, or a file's source)
+    /// brought to the node's rate (the album's), cut to the mix's length, then the
+    /// album's mastering chain. Its fades and trims belong to the segment that plays it,
+    /// so editing them leaves this node alone.
+    Song {
+        /// The mastering chain.
+        chain: Vec<Step>,
+        /// How long the input runs.
+        length: Length,
+        /// The fade-out that ends an exact `length:` cut, in seconds.
+        cut_fade_seconds: f64,
+    },
+    /// A measurement of the album, kept as a record, with no audio: the loudness that
+    /// decides the album's gains, and the timeline. Its inputs depend on the stage.
+    AlbumAnalysis {
+        /// Which measurement.
+        stage: AnalysisStage,
+        /// The songs' sequencing and the loudness settings.
+        album: AlbumShape,
+    },
+    /// One segment of the album (a song and the gap after it, or songs joined by
+    /// crossfades) at the node's rate: the songs faded, crossfaded and gained, converted
+    /// to the rate, then the true-peak limiter at the ceiling, all from rest. Main inputs:
+    /// the segment's songs; the last input is the analysis whose record settles the
+    /// segment's plan (its gains and timing), which the key holds instead of that
+    /// analysis's key (early cutoff).
+    Segment {
+        /// The segment's position in the album (where its plan is in the record); not
+        /// part of the key.
+        segment: usize,
+        /// Whether its length is whole CD frames.
+        cd: bool,
+        /// Whether it ends the album (a CD segment's length is then rounded up).
+        last: bool,
+        /// The true-peak ceiling, in dBTP.
+        ceiling_dbtp: f64,
+    },
+    /// A deliverable's audio taken from segments and encoded without tags: one song's span
+    /// of its segment, or the whole album from every segment in order.
+    AlbumEncode {
+        /// The format, rate and dither.
+        target: Deliverable,
+        /// Which audio.
+        span: EncodeSpan,
+        /// The dither's seed for each segment read: from the target's name and the
+        /// segment's (or song's) identity, never from upstream keys.
+        seeds: Vec<u64>,
+    },
+    /// A CUE sheet beside an album file, from its segments' timing.
+    Cue {
+        /// The target's name, which names its folder.
+        target: String,
+        /// The sheet's file name in that folder.
+        file_name: String,
+        /// What the sheet says besides the timing.
+        sheet: CueText,
+    },
+}
+
+/// Which measurement of an album an analysis node makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnalysisStage {
+    /// The sequenced songs before any gain: the first gains. Inputs: the songs.
+    Unlimited,
+    /// The trial segments (the first gains and the limiter) at the album's rate: the
+    /// corrected gains. Inputs: the trial segments, then the unlimited analysis.
+    Limited,
+    /// The delivered segments at the album's rate: the figures of the report. Inputs: the
+    /// album-rate segments, then the limited analysis.
+    Delivered,
+}
+
+/// What an album's analyses need of the album besides audio.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AlbumShape {
+    /// Each song's sequencing, in order.
+    pub songs: Vec<crate::album::sequence::SongShape>,
+    /// The loudness settings.
+    pub loudness: crate::ir::AlbumLoudness,
+}
+
+/// The audio an album encode node takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EncodeSpan {
+    /// Song `index` of the one segment read (its position inside the segment).
+    Song(usize),
+    /// Every segment read, in order.
+    Album,
+}
+
+/// The text of a CUE sheet besides its timing.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CueText {
+    /// The album's title.
+    pub title: String,
+    /// The album's artist.
+    pub performer: String,
+    /// The barcode.
+    pub catalog: Option<String>,
+    /// The release year.
+    pub year: Option<u32>,
+    /// The audio file the sheet describes, as named beside it.
+    pub file: String,
+    /// Each song's title, performer and ISRC, in order.
+    pub tracks: Vec<(String, String, Option<String>)>,
 }
 
 /// How one input enters a sum: the gains multiply (a fader, then a send level) and the pan

@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::{Node, NodeKind, RenderGraph};
-use crate::ir::{DeliverFormat, DitherMode, Length, SampleWidth};
+use super::{AnalysisStage, EncodeSpan, Node, NodeKind, RenderGraph};
+use crate::ir::{DeliverFormat, Deliverable, DitherMode, Length, SampleWidth};
 
 /// One line per node in dependency order: its id, what it does, and what it reads.
 #[must_use]
@@ -78,23 +78,45 @@ fn describe(node: &Node) -> String {
             };
             format!("output at {rate} kHz{runs}")
         }
-        NodeKind::Encode { target, .. } => {
-            let rate = f64::from(node.sample_rate) / 1000.0;
-            let format = match target.format {
-                DeliverFormat::Wav(width) => format!("wav {}", width_words(width)),
-                DeliverFormat::Flac(width) => format!("flac {}", width_words(width)),
-                DeliverFormat::Mp3Cbr(kbps) => format!("mp3 {kbps} kbps"),
-                DeliverFormat::Mp3Vbr(level) => format!("mp3 V{level}"),
-            };
-            let dither = match target.dither {
-                DitherMode::None => "",
-                DitherMode::Tpdf => ", tpdf dither",
-                DitherMode::Shaped => ", shaped dither",
-            };
-            format!("encode {format} at {rate} kHz{dither}")
-        }
+        NodeKind::Encode { target, .. } => format!("encode {}", format_words(target)),
         NodeKind::Deliver { target, file_name, .. } => format!("file {target}/{file_name}"),
+        NodeKind::Song { chain: steps, .. } => format!("song{}", chain(steps)),
+        NodeKind::AlbumAnalysis { stage, .. } => match stage {
+            AnalysisStage::Unlimited => "measure the album before its gain".into(),
+            AnalysisStage::Limited => "measure the album after its limiter".into(),
+            AnalysisStage::Delivered => "measure the delivered album".into(),
+        },
+        NodeKind::Segment { cd, ceiling_dbtp, .. } => {
+            let rate = f64::from(node.sample_rate) / 1000.0;
+            let frames = if *cd { ", whole CD frames" } else { "" };
+            format!("segment at {rate} kHz, true peak at most {ceiling_dbtp} dBTP{frames}")
+        }
+        NodeKind::AlbumEncode { target, span, .. } => {
+            let what = match span {
+                EncodeSpan::Song(_) => "a song",
+                EncodeSpan::Album => "the album",
+            };
+            format!("encode {what} as {}", format_words(target))
+        }
+        NodeKind::Cue { target, file_name, .. } => format!("cue sheet {target}/{file_name}"),
     }
+}
+
+/// A deliverable's format, rate and dither in words: `flac 24-bit at 48 kHz, tpdf dither`.
+fn format_words(target: &Deliverable) -> String {
+    let rate = f64::from(target.sample_rate) / 1000.0;
+    let format = match target.format {
+        DeliverFormat::Wav(width) => format!("wav {}", width_words(width)),
+        DeliverFormat::Flac(width) => format!("flac {}", width_words(width)),
+        DeliverFormat::Mp3Cbr(kbps) => format!("mp3 {kbps} kbps"),
+        DeliverFormat::Mp3Vbr(level) => format!("mp3 V{level}"),
+    };
+    let dither = match target.dither {
+        DitherMode::None => "",
+        DitherMode::Tpdf => ", tpdf dither",
+        DitherMode::Shaped => ", shaped dither",
+    };
+    format!("{format} at {rate} kHz{dither}")
 }
 
 fn width_words(width: SampleWidth) -> &'static str {

@@ -295,7 +295,11 @@ fn mp3_format(
 
 /// Fills `pattern`'s placeholders. A value's characters that cannot appear in a file name
 /// on common systems become `_`.
-fn file_name(
+///
+/// # Errors
+/// The message and help for a pattern that names a folder, an unknown placeholder or an
+/// unset value, or that comes out empty.
+pub fn file_name(
     pattern: &str,
     target: &str,
     extension: &str,

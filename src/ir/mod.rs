@@ -23,7 +23,7 @@ pub use album::{
 pub use assertion::{Assertion, Check, DEFAULT_NULL_TOLERANCE_DB, Subject};
 pub use deliver::{
     DEFAULT_MP3_CEILING_DBTP, DeliverFormat, Deliverable, DitherMode, ENCODER_VERSION, Release,
-    SampleWidth,
+    SampleWidth, file_name as fill_file_name,
 };
 pub use levels::MAX_LEVEL_DB;
 pub use loudness::{DEFAULT_CEILING_DBTP, DEFAULT_MAX_LIMITING_DB, Normalisation};

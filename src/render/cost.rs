@@ -11,12 +11,18 @@ use crate::ir::Step;
 #[must_use]
 pub fn node_cost(kind: &NodeKind) -> u64 {
     let chain = match kind {
-        NodeKind::Track { chain, .. } | NodeKind::Sum { chain, .. } => chain.as_slice(),
+        NodeKind::Track { chain, .. }
+        | NodeKind::Sum { chain, .. }
+        | NodeKind::Song { chain, .. } => chain.as_slice(),
         NodeKind::Source { .. }
         | NodeKind::Normalise { .. }
         | NodeKind::Output { .. }
         | NodeKind::Encode { .. }
-        | NodeKind::Deliver { .. } => &[],
+        | NodeKind::Deliver { .. }
+        | NodeKind::AlbumAnalysis { .. }
+        | NodeKind::Segment { .. }
+        | NodeKind::AlbumEncode { .. }
+        | NodeKind::Cue { .. } => &[],
     };
     overhead(kind) + chain.iter().map(step_cost).sum::<u64>()
 }
@@ -25,13 +31,16 @@ pub fn node_cost(kind: &NodeKind) -> u64 {
 #[must_use]
 pub fn overhead(kind: &NodeKind) -> u64 {
     match kind {
-        NodeKind::Source { .. } => 10,
-        NodeKind::Track { .. } => 3,
+        // Decoding a file, or a loudness meter over the whole album.
+        NodeKind::Source { .. } | NodeKind::AlbumAnalysis { .. } => 10,
+        NodeKind::Track { .. } | NodeKind::Song { .. } => 3,
         NodeKind::Sum { feeds, .. } => 2 + 2 * feeds.len() as u64,
         NodeKind::Output { .. } => 4,
         // Rate conversion, dither and the encoder; LAME costs most.
-        NodeKind::Encode { .. } => 60,
-        NodeKind::Deliver { .. } => 1,
+        NodeKind::Encode { .. } | NodeKind::AlbumEncode { .. } => 60,
+        NodeKind::Deliver { .. } | NodeKind::Cue { .. } => 1,
+        // Rate conversion and a 4x-oversampled true-peak limiter.
+        NodeKind::Segment { .. } => 30,
         // A measuring pass, then one or two passes through a 4x-oversampled limiter.
         NodeKind::Normalise { .. } => 40,
     }

@@ -44,7 +44,9 @@ pub fn run_deliver(
     cache: &CacheDir,
 ) -> Result<(), NodeError> {
     let input = job.graph.graph[job.node].main_inputs()[0];
-    let NodeKind::Encode { target, .. } = &job.graph.graph[input].kind else {
+    let (NodeKind::Encode { target, .. } | NodeKind::AlbumEncode { target, .. }) =
+        &job.graph.graph[input].kind
+    else {
         unreachable!("a deliver node reads an encode node")
     };
     let container = match target.format {

@@ -172,6 +172,11 @@ impl Reader<'_> {
                 self.generic("length_fade", &p["cut_fade_seconds"], &q["cut_fade_seconds"]);
             }
             NodeKind::Deliver { .. } => self.generic("tags", &p["tags"], &q["tags"]),
+            NodeKind::Song { .. }
+            | NodeKind::AlbumAnalysis { .. }
+            | NodeKind::Segment { .. }
+            | NodeKind::AlbumEncode { .. }
+            | NodeKind::Cue { .. } => self.album(p, q),
             NodeKind::Normalise { .. } => self.normalisation(p, q),
             NodeKind::Output { .. } => {
                 if p["length"] != q["length"] {
@@ -331,6 +336,29 @@ impl Reader<'_> {
         }
     }
 
+    /// What changed in an album's node.
+    fn album(&mut self, p: &Value, q: &Value) {
+        match &self.graph.graph[self.node].kind {
+            NodeKind::Song { .. } => {
+                self.chain("mastering.chain", &p["chain"], &q["chain"]);
+                self.generic("length", &p["length"], &q["length"]);
+            }
+            NodeKind::AlbumAnalysis { .. } => {
+                self.generic("songs", &p["album"]["songs"], &q["album"]["songs"]);
+                let (old, new) = (&p["album"]["loudness"], &q["album"]["loudness"]);
+                self.generic("mastering.loudness", old, new);
+            }
+            NodeKind::Segment { .. } => {
+                self.generic("the segment's songs, gains and timing", &p["plan"], &q["plan"]);
+            }
+            NodeKind::AlbumEncode { target, .. } => {
+                self.generic(&format!("deliver.{}", target.name), &p["target"], &q["target"]);
+            }
+            NodeKind::Cue { .. } => self.generic("the cue sheet's text", &p["sheet"], &q["sheet"]),
+            _ => {}
+        }
+    }
+
     /// Where the node is written in the YAML: `tracks.vox`, `buses.drums`, `master`.
     fn yaml_path(&self) -> String {
         let node = &self.graph.graph[self.node];
@@ -355,6 +383,13 @@ impl Reader<'_> {
             NodeKind::Output { name, .. } => format!("output {name}"),
             NodeKind::Encode { target, .. } => format!("the encoding of target {}", target.name),
             NodeKind::Deliver { target, .. } => format!("target {target}"),
+            NodeKind::Song { .. } => format!("song {}", node.id.split('/').next().unwrap_or(name)),
+            NodeKind::AlbumAnalysis { .. } => "the album's loudness".to_string(),
+            NodeKind::Segment { .. } => format!("segment {}", node.id),
+            NodeKind::AlbumEncode { target, .. } => {
+                format!("the encoding of target {}", target.name)
+            }
+            NodeKind::Cue { target, .. } => format!("the cue sheet of target {target}"),
         }
     }
 

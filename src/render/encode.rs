@@ -16,8 +16,9 @@
 use std::fs::File;
 
 use super::NodeError;
+use super::cut_source::CutSource;
 use super::job::Job;
-use super::output::{apply_cut_fade, output_frames};
+use super::output::output_frames;
 use super::stream::read_full;
 use crate::atomic_file::TemporaryFolder;
 use crate::audio::decode::Decoder;
@@ -39,7 +40,7 @@ use crate::ir::{DeliverFormat, Deliverable, DitherMode, Length, SampleWidth};
 pub const TRIM_MARGIN_DB: f64 = 0.1;
 
 /// The scratch folder's prefix in the system's temporary folder.
-const SCRATCH: &str = "mixdown-encode-";
+pub(super) const SCRATCH: &str = "mixdown-encode-";
 
 /// How a target's format and dither become an encoding.
 #[must_use]
@@ -131,7 +132,7 @@ fn encode(
         }
         Length::Natural | Length::Tail(_) => 0,
     };
-    let source = CutSource { stream, rate: input_rate, frames, fade, gain, at: 0, failure: None };
+    let source = CutSource::new(stream, input_rate, frames, fade, gain);
     let mut resampled = Resampled::new(source, rate).map_err(NodeError::Audio)?;
     let mut encoder = encoding.create(path, rate).map_err(NodeError::Audio)?;
     let mut meter =
@@ -161,56 +162,9 @@ fn encode(
 }
 
 /// The loudness and true peak of the audio file at `path`, decoded by our own decoder.
-fn decoded_loudness(path: &std::path::Path) -> Result<LoudnessRecord, NodeError> {
+pub(super) fn decoded_loudness(path: &std::path::Path) -> Result<LoudnessRecord, NodeError> {
     let mut decoder = Decoder::open(path).map_err(NodeError::Audio)?;
     measure(&mut decoder).map_err(|e| {
         NodeError::Audio(AudioError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })
     })
-}
-
-/// The input cut to `frames` frames, with the cut's fade and a gain, as a [`Source`] for
-/// the rate converter. A failure of the input is kept, to be reported as itself.
-struct CutSource {
-    stream: Box<dyn super::inputs::Stream>,
-    rate: u32,
-    frames: u64,
-    fade: u64,
-    gain: f32,
-    at: u64,
-    failure: Option<NodeError>,
-}
-
-impl Source for CutSource {
-    fn sample_rate(&self) -> u32 {
-        self.rate
-    }
-
-    fn frames(&self) -> Option<u64> {
-        Some(self.frames)
-    }
-
-    fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, AudioError> {
-        let n = ((self.frames - self.at) as usize).min(left.len());
-        if n == 0 {
-            return Ok(0);
-        }
-        let (l, r) = (&mut left[..n], &mut right[..n]);
-        // Past the input's end (a tail or a `length:` beyond it) is silence.
-        if let Err(e) = read_full(self.stream.as_mut(), l, r) {
-            self.failure = Some(e);
-            return Err(AudioError::Resample {
-                from: self.rate,
-                to: self.rate,
-                reason: "the input failed".into(),
-            });
-        }
-        if self.fade > 0 {
-            apply_cut_fade(l, r, self.at, self.frames, self.fade);
-        }
-        if self.gain != 1.0 {
-            l.iter_mut().chain(r.iter_mut()).for_each(|x| *x *= self.gain);
-        }
-        self.at += n as u64;
-        Ok(n)
-    }
 }

@@ -5,7 +5,12 @@
 //! Render knows nothing about YAML: it takes a graph, its keys, the targets to render and
 //! a [`Delivery`] that says where their files go and how they are encoded.
 
+mod album_analysis;
+mod album_encode;
+mod album_record;
 mod cost;
+mod cue;
+mod cut_source;
 mod deliver;
 mod dirty;
 mod dispatch;
@@ -18,7 +23,11 @@ mod output;
 mod pipe;
 mod plan;
 mod schedule;
+mod segment;
+mod segment_mix;
+mod settle;
 mod shard;
+mod song;
 mod source;
 mod staged;
 mod stream;
@@ -27,17 +36,24 @@ mod track;
 
 use std::path::PathBuf;
 
+pub use album_analysis::AlbumError;
+pub use album_record::{AlbumRecord, SegmentRecord};
 pub use dirty::{DirtyReason, dirty_reasons};
 pub use normalise::{NORMALISE_VERSION, NormaliseError, Normalised};
 pub use output::{Delivery, output_frames};
 pub use plan::{Plan, PlanStep, plan};
 pub use schedule::{Progress, Settings, render};
+pub use settle::{render_settled, settled_value};
 pub use shard::{Shard, shard_targets};
 pub use stream::{MAX_TAIL_SECONDS, SILENCE};
 pub use sum::pan_gains;
 
 use crate::audio::loudness::LoudnessRecord;
 use crate::cache::Key;
+
+/// Bump when what an album's song, analysis, segment or encode nodes compute for the same
+/// inputs and settings changes.
+pub const ALBUM_VERSION: u32 = 1;
 
 /// What happened to a node during a render.
 #[derive(Debug, Clone, PartialEq, PartialOrd)]
@@ -116,6 +132,9 @@ pub enum NodeError {
     /// The master could not be brought to its loudness target.
     #[error(transparent)]
     Loudness(#[from] NormaliseError),
+    /// The album cannot be mastered as written.
+    #[error(transparent)]
+    Album(#[from] AlbumError),
     /// The output file could not be written.
     #[error("cannot write {}: {source}", path.display())]
     Output {

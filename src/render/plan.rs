@@ -13,6 +13,7 @@ use super::output::Delivery;
 use crate::audio::decode::Decoder;
 use crate::cache::folder::CacheDir;
 use crate::cache::keys::Keys;
+use crate::cache::measurement;
 use crate::cache::output_record::OutputRecord;
 use crate::cache::store::Store;
 use crate::graph::{NodeKind, RenderGraph};
@@ -54,7 +55,10 @@ impl Plan {
         let mut read: BTreeSet<NodeIndex> = BTreeSet::new();
         for i in self.to_render() {
             let inputs = graph.graph[i].inputs.iter();
-            read.extend(inputs.filter(|&&j| step(j) == Some(PlanStep::Cached)));
+            // An analysis keeps a record, not an entry.
+            let entries =
+                inputs.filter(|&&j| !matches!(graph.graph[j].kind, NodeKind::AlbumAnalysis { .. }));
+            read.extend(entries.filter(|&&j| step(j) == Some(PlanStep::Cached)));
         }
         read.into_iter().map(|i| keys.key(i)).collect()
     }
@@ -78,7 +82,12 @@ pub fn plan(
     let missing: Vec<_> = local
         .to_render()
         .into_iter()
-        .filter(|&i| !matches!(graph.graph[i].kind, NodeKind::Output { .. }))
+        .filter(|&i| {
+            !matches!(
+                graph.graph[i].kind,
+                NodeKind::Output { .. } | NodeKind::AlbumAnalysis { .. } | NodeKind::Cue { .. }
+            )
+        })
         .map(|i| keys.key(i))
         .collect();
     store.look_up_remote(&missing);
@@ -112,9 +121,17 @@ fn walk(
                     PlanStep::Render
                 }
             }
-            NodeKind::Deliver { target, file_name, .. } => {
+            NodeKind::Deliver { target, file_name, .. }
+            | NodeKind::Cue { target, file_name, .. } => {
                 let path = delivery.target_path(target, file_name);
                 if OutputRecord::is_fresh(cache, &path, keys.key(i)) {
+                    PlanStep::Cached
+                } else {
+                    PlanStep::Render
+                }
+            }
+            NodeKind::AlbumAnalysis { .. } => {
+                if measurement::exists(cache, keys.key(i)) {
                     PlanStep::Cached
                 } else {
                     PlanStep::Render

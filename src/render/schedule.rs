@@ -11,6 +11,9 @@ use std::time::Instant;
 
 use petgraph::graph::NodeIndex;
 
+use super::album_analysis::run_album_analysis;
+use super::album_encode::run_album_encode;
+use super::cue::run_cue;
 use super::deliver::run_deliver;
 use super::dispatch::dispatch;
 use super::encode::run_encode;
@@ -18,6 +21,8 @@ use super::job::Job;
 use super::normalise::{Normalised, run_normalise};
 use super::output::{Delivery, measured_loudness, normalised, run_output};
 use super::plan::{PlanStep, plan};
+use super::segment::{SegmentNode, run_segment};
+use super::song::run_song;
 use super::source::run_source;
 use super::sum::run_sum;
 use super::track::run_track;
@@ -238,6 +243,25 @@ fn run_node(job: &Job<'_>, delivery: &Delivery, cache: &CacheDir) -> Result<(), 
         }
         NodeKind::Deliver { target, file_name, tags } => {
             run_deliver(job, &delivery.target_path(target, file_name), tags, cache)
+        }
+        NodeKind::Song { chain, length, cut_fade_seconds } => {
+            run_song(job, chain, *length, *cut_fade_seconds)
+        }
+        NodeKind::AlbumAnalysis { stage, album } => run_album_analysis(job, *stage, album, cache),
+        NodeKind::Segment { segment, cd, last, ceiling_dbtp } => {
+            let node = SegmentNode {
+                segment: *segment,
+                cd: *cd,
+                last: *last,
+                ceiling_dbtp: *ceiling_dbtp,
+            };
+            run_segment(job, node, cache)
+        }
+        NodeKind::AlbumEncode { target, span, seeds } => {
+            run_album_encode(job, target, *span, seeds, cache)
+        }
+        NodeKind::Cue { target, file_name, sheet } => {
+            run_cue(job, &delivery.target_path(target, file_name), sheet, cache)
         }
     }
 }

@@ -121,7 +121,9 @@ pub fn run_track(
     })
 }
 
-fn stream_frames(
+/// How many frames `stream` of input `source` holds: as the stream says, or counted in
+/// its file when the header does not say.
+pub(super) fn stream_frames(
     job: &Job<'_>,
     source: petgraph::graph::NodeIndex,
     stream: &dyn Stream,
@@ -137,7 +139,8 @@ fn stream_frames(
     }
 }
 
-fn skip(stream: &mut dyn Stream, frames: u64) -> Result<(), NodeError> {
+/// Reads and drops the first `frames` frames of `stream`.
+pub(super) fn skip(stream: &mut dyn Stream, frames: u64) -> Result<(), NodeError> {
     let mut l = vec![0.0f32; BLOCK_FRAMES];
     let mut r = vec![0.0f32; BLOCK_FRAMES];
     let mut left_to_skip = frames;

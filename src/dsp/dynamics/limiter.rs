@@ -144,6 +144,26 @@ pub struct Limiter {
     delay: DelayLine,
     /// Frames the audio is delayed by: the lookahead, plus the true-peak mode's extra.
     lookahead: usize,
+    /// The gain applied since the last [`Limiter::take_applied`].
+    applied: GainApplied,
+}
+
+/// What gain a limiter has applied over a stretch, for a report: the lowest, and the sum
+/// over the frames, from which tallies of several stretches add up to their mean.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GainApplied {
+    /// The lowest gain applied, linear.
+    pub lowest: f64,
+    /// The sum of every frame's gain, linear.
+    pub sum: f64,
+    /// Frames counted.
+    pub frames: u64,
+}
+
+impl Default for GainApplied {
+    fn default() -> Self {
+        Self { lowest: 1.0, sum: 0.0, frames: 0 }
+    }
 }
 
 impl Limiter {
@@ -173,7 +193,13 @@ impl Limiter {
             metered_levels: vec![0.0; if spec.true_peak { chunk } else { 0 }],
             delay: DelayLine::new(latency),
             lookahead: latency,
+            applied: GainApplied::default(),
         }
+    }
+
+    /// The gain applied since the last call, which starts a new tally.
+    pub fn take_applied(&mut self) -> GainApplied {
+        std::mem::take(&mut self.applied)
     }
 
     /// Processes a block no longer than the gain buffer. Each stage runs over the whole
@@ -214,7 +240,10 @@ impl Limiter {
             let peak = louder(x_l.abs(), x_r.abs());
             let gain = if peak * gain > self.ceiling { self.ceiling / peak } else { gain };
             (*l, *r) = (sanitize(x_l * gain) as f32, sanitize(x_r * gain) as f32);
+            self.applied.lowest = self.applied.lowest.min(gain);
+            self.applied.sum += gain;
         }
+        self.applied.frames += left.len() as u64;
     }
 }
 

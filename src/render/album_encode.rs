@@ -1,0 +1,127 @@
+//! An album deliverable's encode node: one song's span of its segment, or every segment
+//! of the album in order, reduced to the target's word length and encoded, without tags.
+//! The segments are at the target's rate already, so nothing is converted here.
+//!
+//! The dither starts from rest at every segment, seeded from the target's name and the
+//! segment's (or song's) identity, so a segment's bytes in an album file do not depend on
+//! the segments before it. An MP3 is decoded back and, when its peaks pass the ceiling,
+//! encoded once more with the trim it needs, as a mix's deliverable is.
+
+use std::fs::File;
+use std::path::Path;
+
+use super::NodeError;
+use super::album_analysis::segment_record;
+use super::encode::{SCRATCH, TRIM_MARGIN_DB, decoded_loudness, encoding_of};
+use super::job::Job;
+use super::stream::read_full;
+use super::track::skip;
+use crate::atomic_file::TemporaryFolder;
+use crate::audio::encode::{Encoder, Encoding};
+use crate::audio::loudness::{LoudnessMeter, LoudnessRecord};
+use crate::audio::wav::Clipping;
+use crate::cache::encoded::{EncodedFacts, store_encoded};
+use crate::cache::folder::CacheDir;
+use crate::cache::measurement;
+use crate::dsp::BLOCK_FRAMES;
+use crate::graph::EncodeSpan;
+use crate::ir::Deliverable;
+
+/// Encodes the node's audio and stores the stream under its key.
+///
+/// # Errors
+/// When a segment cannot be read, the audio cannot be encoded, or the cache refuses the
+/// stream.
+pub fn run_album_encode(
+    job: &Job<'_>,
+    target: &Deliverable,
+    span: EncodeSpan,
+    seeds: &[u64],
+    cache: &CacheDir,
+) -> Result<(), NodeError> {
+    let segments = job.graph.graph[job.node].main_inputs().to_vec();
+    let range = match span {
+        EncodeSpan::Song(j) => {
+            let record = segment_record(job, segments[0], cache)?;
+            let end = record.starts.get(j + 1).copied().unwrap_or(record.frames);
+            Some((record.starts[j], end))
+        }
+        EncodeSpan::Album => None,
+    };
+    let scratch = TemporaryFolder::create(SCRATCH).map_err(NodeError::CacheWrite)?;
+    let encoding = encoding_of(target, seeds[0]);
+    let path = scratch.path().join(format!("stream.{}", encoding.extension()));
+    let rate = target.sample_rate;
+    let pass = |gain: f32| -> Result<(Clipping, u64, LoudnessRecord), NodeError> {
+        let mut encoder = encoding.create(&path, rate).map_err(NodeError::Audio)?;
+        let mut meter = LoudnessMeter::new(rate).expect("a delivery rate is metered");
+        let mut written = 0;
+        for (k, &segment) in segments.iter().enumerate() {
+            encoder.restart_dither(seeds[k.min(seeds.len() - 1)]);
+            let mut stream = job.open_input(segment)?;
+            let (start, end) = range.unwrap_or((0, u64::MAX));
+            skip(stream.as_mut(), start)?;
+            let mut left_to_copy = end - start;
+            let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
+            while left_to_copy > 0 {
+                let want = (left_to_copy.min(BLOCK_FRAMES as u64)) as usize;
+                let n = read_full(stream.as_mut(), &mut left[..want], &mut right[..want])?;
+                if n == 0 {
+                    break;
+                }
+                let (l, r) = (&mut left[..n], &mut right[..n]);
+                if gain != 1.0 {
+                    l.iter_mut().chain(r.iter_mut()).for_each(|x| *x *= gain);
+                }
+                write(encoder.as_mut(), &mut meter, l, r)?;
+                written += n as u64;
+                left_to_copy -= n as u64;
+            }
+            // Read the rest so the entry's checksum is verified.
+            while read_full(stream.as_mut(), &mut left, &mut right)? > 0 {}
+        }
+        let clipping = encoder.clipping();
+        encoder.finish().map_err(NodeError::Audio)?;
+        Ok((clipping, written, meter.record()))
+    };
+    let (mut clipping, mut frames, mut loudness) = pass(1.0)?;
+    let mut headroom_trim_db = None;
+    if matches!(encoding, Encoding::Mp3(_)) {
+        loudness = decoded_loudness(&path)?;
+        if let Some(over) =
+            loudness.true_peak.map(|tp| tp - target.ceiling_dbtp).filter(|&o| o > 0.0)
+        {
+            let trim = over + TRIM_MARGIN_DB;
+            (clipping, frames, _) = pass(10f64.powf(-trim / 20.0) as f32)?;
+            loudness = decoded_loudness(&path)?;
+            headroom_trim_db = Some((trim * 100.0).round() / 100.0);
+        }
+    }
+    measurement::save(cache, job.keys.key(job.node), &loudness).map_err(NodeError::CacheWrite)?;
+    let facts = EncodedFacts {
+        node: job.graph.graph[job.node].id.clone(),
+        frames,
+        sample_rate: rate,
+        clipped_samples: clipping.samples,
+        peak: clipping.peak,
+        headroom_trim_db,
+    };
+    store(job, &path, &facts)
+}
+
+fn write(
+    encoder: &mut dyn Encoder,
+    meter: &mut LoudnessMeter,
+    left: &[f32],
+    right: &[f32],
+) -> Result<(), NodeError> {
+    encoder.write(left, right).map_err(NodeError::Audio)?;
+    meter.add(left, right);
+    Ok(())
+}
+
+fn store(job: &Job<'_>, path: &Path, facts: &EncodedFacts) -> Result<(), NodeError> {
+    let mut stream = File::open(path).map_err(NodeError::CacheWrite)?;
+    store_encoded(job.store, &job.keys.key(job.node), &mut stream, facts)
+        .map_err(NodeError::CacheWrite)
+}
