@@ -70,7 +70,7 @@ fn target(name: &str, format: DeliverFormat, rate: u32, split: Split, cue: bool)
 /// Three songs: a mix at 48 kHz, a mix at 44.1 kHz after a 2 s gap, and a mono file at
 /// 44.1 kHz crossfading into it; a CD target, per-song FLACs and MP3s, and a float album
 /// file at the album's rate.
-fn album(dir: &Path) -> Album {
+pub fn album(dir: &Path) -> Album {
     let one = resolve(&write_mix(dir, "one", "48 kHz", 6.0, 1))
         .unwrap_or_else(|b| panic!("{:?}", b.diagnostics));
     let two = resolve(&write_mix(dir, "two", "44.1 kHz", 7.0, 2))
@@ -143,7 +143,7 @@ fn content(path: &Path) -> Result<String, std::io::Error> {
 }
 
 /// Renders `graph` into `out` with `cache`, settling its keys in stages.
-fn render_album(
+pub fn render_album(
     graph: &RenderGraph,
     cache: &Path,
     out: &Path,
