@@ -3,4 +3,6 @@
 
 pub mod cd_time;
 pub mod cue;
+pub mod red_book;
+pub mod report;
 pub mod sequence;

@@ -16,6 +16,7 @@ use super::{
 };
 use crate::analysis::assertions::{self, Outcome, RenderedAudio};
 use crate::atomic_file::TemporaryFolder;
+use crate::audio::AudioError;
 use crate::audio::dither::Dither;
 use crate::audio::encode::Encoding;
 use crate::audio::loudness::LoudnessRecord;
@@ -35,7 +36,7 @@ use crate::diag::Diagnostic;
 use crate::graph::{NodeKind, RenderGraph, UnknownNode};
 use crate::render::{
     Delivery, NodeError, NormaliseError, Normalised, PlanStep, RenderError, RenderEvent,
-    RenderReport, Settings, Shard, plan, render, shard_targets,
+    RenderReport, Settings, Shard, plan, render_settled, settled_value, shard_targets,
 };
 
 /// The arguments `render` and `watch` share: the mix file, how to render it, the cache.
@@ -285,10 +286,11 @@ fn render_with_cache(
         Some(remote) => Store::local(&cache).with_remote(Arc::clone(remote)),
         None => Store::local(&cache),
     };
-    let keys = match compute_keys(graph, cache_dir, run_start) {
+    let mut keyer = Keyer::new(graph, cache_dir, run_start);
+    let mut keys = match keyer.keys(graph) {
         Ok(keys) => keys,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(error) => {
+            eprintln!("error: {}", key_error(&error));
             return (EXIT_FAILURE, Vec::new());
         }
     };
@@ -309,7 +311,8 @@ fn render_with_cache(
         args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let bar = if args.quiet { Bar::hidden() } else { Bar::new() };
     let settings = Settings { jobs, delivery };
-    let result = match render(graph, &keys, &store, &cache, &targets, &settings, &bar) {
+    let staged = Staged { graph, targets: &targets, settings: &settings, bar: &bar };
+    let result = match staged.render(&mut keys, &mut keyer, &store, &cache) {
         Err(RenderError { error: NodeError::CacheWrite(e), .. }) => {
             bar.clear();
             eprintln!(
@@ -317,7 +320,7 @@ fn render_with_cache(
                 cache_dir.display(),
                 in_words(&e)
             );
-            render_without_cache(graph, &keys, &targets, &settings, &bar)
+            render_without_cache(&staged, &mut keys, &mut keyer)
         }
         other => other,
     };
@@ -579,21 +582,51 @@ fn solo_target(graph: &mut RenderGraph, name: &str) -> Result<NodeIndex, Unknown
     Ok(graph.add_solo_target(node, &file_name))
 }
 
+/// A render of `targets` whose keys settle in stages (see [`render_settled`]).
+struct Staged<'a> {
+    graph: &'a RenderGraph,
+    targets: &'a [NodeIndex],
+    settings: &'a Settings,
+    bar: &'a Bar,
+}
+
+impl Staged<'_> {
+    /// Renders with `store` and `cache`, keying again with `keyer` as analyses settle.
+    fn render(
+        &self,
+        keys: &mut Keys,
+        keyer: &mut Keyer,
+        store: &Store,
+        cache: &CacheDir,
+    ) -> Result<RenderReport, RenderError> {
+        let graph = self.graph;
+        let mut rekey = || {
+            keyer.keys(graph).map_err(|error| RenderError {
+                node: self.targets.first().map(|&t| graph.graph[t].id.clone()).unwrap_or_default(),
+                error: NodeError::Audio(error),
+            })
+        };
+        render_settled(graph, keys, &mut rekey, store, cache, self.targets, self.settings, self.bar)
+    }
+}
+
 /// Renders again into a temporary cache, after the cache failed: correctness never depends
 /// on the cache, so only the time to render again is lost.
 fn render_without_cache(
-    graph: &RenderGraph,
-    keys: &Keys,
-    targets: &[NodeIndex],
-    settings: &Settings,
-    bar: &Bar,
+    staged: &Staged<'_>,
+    keys: &mut Keys,
+    keyer: &mut Keyer,
 ) -> Result<RenderReport, RenderError> {
     let temporary = TemporaryFolder::create(TEMPORARY_CACHE).map_err(|e| RenderError {
-        node: targets.first().map(|&t| graph.graph[t].id.clone()).unwrap_or_default(),
+        node: staged.targets.first().map(|&t| staged.graph.graph[t].id.clone()).unwrap_or_default(),
         error: NodeError::CacheWrite(e),
     })?;
     let cache = CacheDir::new(temporary.path());
-    render(graph, keys, &Store::local(&cache), &cache, targets, settings, bar).map_err(|mut e| {
+    keyer.use_cache(temporary.path());
+    *keys = keyer
+        .keys(staged.graph)
+        .map_err(|error| RenderError { node: String::new(), error: NodeError::Audio(error) })?;
+    staged.render(keys, keyer, &Store::local(&cache), &cache).map_err(|mut e| {
         if let NodeError::CacheWrite(source) = &e.error {
             let kind = source.kind();
             let words = format!("{} ({})", temporary.path().display(), in_words(source));
@@ -603,22 +636,65 @@ fn render_without_cache(
     })
 }
 
-/// Hashes every source file (through the stat memo) and keys every node.
+/// A file that could not be read while keying, in words.
+fn key_error(error: &AudioError) -> String {
+    match error {
+        AudioError::Read { path, source } => format!("cannot read `{}`: {source}", path.display()),
+        other => other.to_string(),
+    }
+}
+
+/// Hashes every source file (through the stat memo) and keys every node, with the values
+/// the cache's analysis records settle.
 pub fn compute_keys(
     graph: &RenderGraph,
     cache_dir: &Path,
     run_start: SystemTime,
 ) -> Result<Keys, String> {
-    let mut digests = FileDigests::load(&CacheDir::new(cache_dir), run_start);
-    digests.prefetch(&graph.files());
-    let keys = Keys::compute(graph, RESAMPLER_QUALITY, |path| {
-        digests
-            .digest(path)
-            .map(|d| d.to_string())
-            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
-    })?
-    .with_hashed_identities(graph, |path| digests.hashed_as(path));
-    // The memo only saves work; failing to store it must not fail the render.
-    let _ = digests.save();
-    Ok(keys)
+    Keyer::new(graph, cache_dir, run_start).keys(graph).map_err(|error| key_error(&error))
+}
+
+/// Keys a graph, again after each stage of a render settles more of it, hashing each
+/// source file once.
+pub struct Keyer {
+    digests: FileDigests,
+    cache: CacheDir,
+}
+
+impl Keyer {
+    /// A keyer for `graph`, whose files it hashes ahead (through the stat memo).
+    #[must_use]
+    pub fn new(graph: &RenderGraph, cache_dir: &Path, run_start: SystemTime) -> Self {
+        let cache = CacheDir::new(cache_dir);
+        let mut digests = FileDigests::load(&cache, run_start);
+        digests.prefetch(&graph.files());
+        Self { digests, cache }
+    }
+
+    /// Keys settled from the analysis records of the cache at `cache_dir` from now on: a
+    /// render that falls back to a temporary cache keeps its records there.
+    pub fn use_cache(&mut self, cache_dir: &Path) {
+        self.cache = CacheDir::new(cache_dir);
+    }
+
+    /// Every node's key, as far as the cache's analysis records settle them.
+    ///
+    /// # Errors
+    /// When a source file cannot be read.
+    pub fn keys(&mut self, graph: &RenderGraph) -> Result<Keys, AudioError> {
+        let Self { digests, cache } = self;
+        let keys = Keys::compute_settled(
+            graph,
+            RESAMPLER_QUALITY,
+            |path| {
+                let read = |source| AudioError::Read { path: path.to_path_buf(), source };
+                digests.digest(path).map(|d| d.to_string()).map_err(read)
+            },
+            |node, analysis| settled_value(graph, cache, node, analysis),
+        )?
+        .with_hashed_identities(graph, |path| digests.hashed_as(path));
+        // The memo only saves work; failing to store it must not fail the render.
+        let _ = digests.save();
+        Ok(keys)
+    }
 }

@@ -40,7 +40,11 @@ pub fn build_album(album: &Album) -> RenderGraph {
     let rate = album.sample_rate;
     let songs: Vec<NodeIndex> =
         album.songs.iter().map(|song| add_song(&mut b, song, rate)).collect();
-    let shape = AlbumShape { songs: SongShape::of(album), loudness: album.loudness };
+    let shape = AlbumShape {
+        songs: SongShape::of(album),
+        loudness: album.loudness,
+        cd: album.deliver.iter().any(AlbumTarget::is_cd),
+    };
     let groups = segments_of(album);
     let analysis = |stage| NodeKind::AlbumAnalysis { stage, album: shape.clone() };
     let unlimited = b.add_node(

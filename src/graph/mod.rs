@@ -341,6 +341,8 @@ pub struct AlbumShape {
     pub songs: Vec<crate::album::sequence::SongShape>,
     /// The loudness settings.
     pub loudness: crate::ir::AlbumLoudness,
+    /// Whether a target follows the CD rules, so the Red Book's limits are checked.
+    pub cd: bool,
 }
 
 /// The audio an album encode node takes.

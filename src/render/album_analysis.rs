@@ -22,6 +22,7 @@ use super::job::Job;
 use super::normalise::{CORRECTION_LU, round_gain};
 use super::segment_mix::SegmentMix;
 use super::stream::read_full;
+use crate::album::red_book::{self, RedBookViolation};
 use crate::album::sequence::{Sequence, SequenceError, timings};
 use crate::audio::loudness::{LoudnessMeter, LoudnessRecord};
 use crate::cache::folder::CacheDir;
@@ -49,6 +50,9 @@ pub enum AlbumError {
         /// The target, in LUFS.
         target: f64,
     },
+    /// A CD target's album breaks the Red Book's limits.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    RedBook(Vec<RedBookViolation>),
     /// A song needs more limiting than `max_limiting` allows.
     #[error(
         "song {song} needs {limiting:.2} dB of limiting to reach {target} LUFS under a \
@@ -80,6 +84,10 @@ impl AlbumError {
             )
             | Self::SilentSong { song, .. }
             | Self::TooMuchLimiting { song, .. } => Some(*song),
+            Self::RedBook(violations) => violations.iter().find_map(|v| match v {
+                RedBookViolation::TrackTooShort { track, .. } => Some(track - 1),
+                _ => None,
+            }),
         }
     }
 }
@@ -128,6 +136,15 @@ fn unlimited(job: &Job<'_>, album: &AlbumShape) -> Result<AlbumRecord, NodeError
         streams.push(Some(stream));
     }
     let sequence = sequence(job, album, &song_frames)?;
+    if album.cd {
+        let spans: Vec<u64> = (0..sequence.songs.len())
+            .map(|i| sequence.span_end(i) - sequence.songs[i].start)
+            .collect();
+        let violations = red_book::check(&spans, rate);
+        if !violations.is_empty() {
+            return Err(NodeError::Album(AlbumError::RedBook(violations)));
+        }
+    }
     let own: Vec<f64> = album.songs.iter().map(|s| s.gain_db).collect();
     let meter = || LoudnessMeter::without_true_peak(rate).expect("the album's rate is metered");
     let mut album_meter = meter();

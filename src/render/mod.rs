@@ -8,6 +8,7 @@
 mod album_analysis;
 mod album_encode;
 mod album_record;
+mod album_report;
 mod cost;
 mod cue;
 mod cut_source;
@@ -38,6 +39,7 @@ use std::path::PathBuf;
 
 pub use album_analysis::AlbumError;
 pub use album_record::{AlbumRecord, SegmentRecord};
+pub use album_report::album_report;
 pub use dirty::{DirtyReason, dirty_reasons};
 pub use normalise::{NORMALISE_VERSION, NormaliseError, Normalised};
 pub use output::{Delivery, output_frames};

@@ -5,7 +5,9 @@
 //! The work is cut into units: the nodes that the targets read, passing through nodes that
 //! only deliver or assemble what they read (an output). A unit is rendered with everything
 //! upstream of it, so units that share nothing never duplicate work; for a mix, the unit is
-//! its master, and a graph of several songs has a unit per song. Units are dealt to shards
+//! its master, and a graph of several songs has a unit per song. An album's unit is a song
+//! (its mix and its mastering chain): the analyses, segments and encodes that follow need
+//! every song, and the final render makes them. Units are dealt to shards
 //! costliest first, each to the shard with the least estimated cost so far (ties to the
 //! lowest shard), from costs per frame (see `cost`) summed over each unit's nodes: lengths
 //! are not known before sources are decoded. The share depends only on the graph, so every
@@ -50,10 +52,22 @@ impl fmt::Display for Shard {
     }
 }
 
-/// Whether a node of this kind only delivers or assembles what it reads, so that the
-/// units of work are its inputs rather than itself.
-fn passes_through(kind: &NodeKind) -> bool {
-    matches!(kind, NodeKind::Output { .. })
+/// Whether a node only delivers or assembles what it reads, so that the units of work are
+/// its inputs rather than itself: an output, and every node of an album after its songs
+/// (which the final render makes from the songs the shards left in the cache).
+fn passes_through(graph: &RenderGraph, node: NodeIndex) -> bool {
+    match &graph.graph[node].kind {
+        NodeKind::Output { .. }
+        | NodeKind::AlbumAnalysis { .. }
+        | NodeKind::Segment { .. }
+        | NodeKind::AlbumEncode { .. }
+        | NodeKind::Cue { .. } => true,
+        NodeKind::Deliver { .. } => graph.graph[node]
+            .inputs
+            .iter()
+            .any(|&i| matches!(graph.graph[i].kind, NodeKind::AlbumEncode { .. })),
+        _ => false,
+    }
 }
 
 /// The units of work of `targets`, with their estimated costs, in a fixed order.
@@ -65,7 +79,7 @@ fn units(graph: &RenderGraph, targets: &[NodeIndex]) -> Vec<(NodeIndex, u64)> {
         if !seen.insert(i) {
             continue;
         }
-        if passes_through(&graph.graph[i].kind) {
+        if passes_through(graph, i) {
             stack.extend(graph.graph[i].inputs.iter().copied());
         } else {
             found.insert(i);

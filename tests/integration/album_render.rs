@@ -216,8 +216,10 @@ fn an_album_renders_every_target_and_the_song_files_concatenate_to_the_album() {
         let (rate, l, r) = read_audio(&out.join(format!("streaming/{name}.flac")));
         let tp = true_peak(&l, &r, rate);
         assert!(tp <= -1.0, "{name}: true peak {tp:.2} dBTP");
+        let flac_frames = l.len();
         let (rate, l, r) = read_audio(&out.join(format!("preview/{name}.mp3")));
         assert_eq!(rate, 48_000);
+        assert_eq!(l.len(), flac_frames, "{name}.mp3 decodes to its exact length (gapless)");
         let tp = true_peak(&l, &r, rate);
         assert!(tp <= -1.0, "{name}.mp3: true peak {tp:.2} dBTP");
     }
