@@ -6,4 +6,5 @@
 
 pub mod cd_time;
 pub mod cue;
+pub mod red_book;
 pub mod sequence;
