@@ -7,4 +7,5 @@
 pub mod cd_time;
 pub mod cue;
 pub mod red_book;
+pub mod report;
 pub mod sequence;

@@ -40,7 +40,8 @@ impl Profile {
     /// Every profile's name, as a project file writes it.
     pub const NAMES: &'static [&'static str] = &["spotify", "apple", "youtube", "ebu-r128", "cd"];
 
-    fn from_name(name: &str) -> Option<Self> {
+    /// The profile a project file names `name`, if any.
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
         match name {
             "spotify" => Some(Self::Spotify),
             "apple" => Some(Self::Apple),
