@@ -211,8 +211,11 @@ mod tests {
             rate in prop::sample::select(vec![44_100_u32, 48_000, 88_200, 96_000, 192_000, 32_000]),
         ) {
             let samples = cd_frames_to_samples(frames, rate);
-            for rounding in [Rounding::Nearest, Rounding::Down, Rounding::Up] {
-                prop_assert_eq!(samples_to_cd_frames(samples, rate, rounding), frames);
+            prop_assert_eq!(samples_to_cd_frames(samples, rate, Rounding::Nearest), frames);
+            // At a multiple of 75 Hz a frame is whole samples, so no rounding moves it.
+            if rate % 75 == 0 {
+                prop_assert_eq!(samples_to_cd_frames(samples, rate, Rounding::Down), frames);
+                prop_assert_eq!(samples_to_cd_frames(samples, rate, Rounding::Up), frames);
             }
         }
 

@@ -227,31 +227,7 @@ impl AlbumReport {
             .collect();
         let mut album = Figures::judge(album, ceiling);
         if let Some(target) = target {
-            let loudest = loudest_song(&songs);
-            for (index, song) in songs.iter_mut().enumerate() {
-                let integrated = song.figures.integrated.map(centi);
-                let pass = match loudness.mode {
-                    LoudnessMode::Song => {
-                        integrated.is_some_and(|i| within(i, target, TARGET_TOLERANCE_LU))
-                    }
-                    LoudnessMode::Album => continue,
-                    LoudnessMode::Loudest => integrated.is_none_or(|i| {
-                        let tolerance = centi(TARGET_TOLERANCE_LU);
-                        i <= centi(target) + tolerance
-                            && (loudest != Some(index) || i >= centi(target) - tolerance)
-                    }),
-                };
-                song.figures.target = Some(TargetVerdict { lufs: target, pass });
-            }
-            let every_song_passes = songs.iter().all(|s| s.figures.target.is_some_and(|t| t.pass));
-            let pass = match loudness.mode {
-                LoudnessMode::Song => every_song_passes,
-                LoudnessMode::Album => {
-                    album.integrated.is_some_and(|i| within(centi(i), target, TARGET_TOLERANCE_LU))
-                }
-                LoudnessMode::Loudest => every_song_passes && loudest.is_some(),
-            };
-            album.target = Some(TargetVerdict { lufs: target, pass });
+            judge_loudness(loudness.mode, target, &mut songs, &mut album);
         }
         let files = files
             .iter()
@@ -403,6 +379,35 @@ impl Figures {
         }
         if missed.is_empty() { "pass".into() } else { format!("FAIL: {}", missed.join(", ")) }
     }
+}
+
+/// Judges the songs' and the album's loudness against `target` (LUFS) as `mode` promises.
+fn judge_loudness(mode: LoudnessMode, target: f64, songs: &mut [SongReport], album: &mut Figures) {
+    let loudest = loudest_song(songs);
+    for (index, song) in songs.iter_mut().enumerate() {
+        let integrated = song.figures.integrated.map(centi);
+        let pass = match mode {
+            LoudnessMode::Song => {
+                integrated.is_some_and(|i| within(i, target, TARGET_TOLERANCE_LU))
+            }
+            LoudnessMode::Album => continue,
+            LoudnessMode::Loudest => integrated.is_none_or(|i| {
+                let tolerance = centi(TARGET_TOLERANCE_LU);
+                i <= centi(target) + tolerance
+                    && (loudest != Some(index) || i >= centi(target) - tolerance)
+            }),
+        };
+        song.figures.target = Some(TargetVerdict { lufs: target, pass });
+    }
+    let every_song_passes = songs.iter().all(|s| s.figures.target.is_some_and(|t| t.pass));
+    let pass = match mode {
+        LoudnessMode::Song => every_song_passes,
+        LoudnessMode::Album => {
+            album.integrated.is_some_and(|i| within(centi(i), target, TARGET_TOLERANCE_LU))
+        }
+        LoudnessMode::Loudest => every_song_passes && loudest.is_some(),
+    };
+    album.target = Some(TargetVerdict { lufs: target, pass });
 }
 
 /// One line of the table.
