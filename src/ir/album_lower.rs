@@ -305,7 +305,7 @@ impl AlbumLowering<'_> {
                 Join::Gap(0.0)
             }
             (gap, None) => Join::Gap(gap.map_or(0.0, |g| g.0)),
-            (None, Some((seconds, _))) if seconds == 0.0 => Join::Gap(0.0),
+            (None, Some((0.0, _))) => Join::Gap(0.0),
             (None, Some((seconds, curve))) => Join::Crossfade { seconds, curve },
         }
     }
@@ -420,10 +420,12 @@ fn stem(written: &str) -> String {
 
 /// `base`, or `base-2`, `base-3`… when an earlier song took it.
 fn unique_id(taken: &mut BTreeSet<String>, base: &str) -> String {
-    let id = (1..)
-        .map(|n| if n == 1 { base.to_owned() } else { format!("{base}-{n}") })
-        .find(|id| !taken.contains(id))
-        .expect("some suffix is free");
+    let mut id = base.to_owned();
+    let mut n = 1;
+    while taken.contains(&id) {
+        n += 1;
+        id = format!("{base}-{n}");
+    }
     taken.insert(id.clone());
     id
 }
@@ -599,8 +601,7 @@ mod tests {
 
     #[test]
     fn more_songs_than_a_cd_holds_is_an_error_only_with_a_cd_target() {
-        let songs: String =
-            (0..100).map(|i| format!("  - {{ file: a.wav, title: S{i} }}\n")).collect();
+        let songs = "  - { file: a.wav, title: S }\n".repeat(100);
         let files = format!("{HEAD}songs:\n{songs}deliver:\n  web: {{ format: flac }}\n");
         assert!(errors(&files).is_empty());
         let cd = format!(
