@@ -26,7 +26,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::compile::{Broken, Compiled, compile};
+use crate::compile::{Broken, Compiled, ResolvedAlbum, compile, resolve_album};
 use crate::diag::{Diagnostic, render};
 
 /// Exit code for success.
@@ -65,7 +65,7 @@ enum Command {
     Test(test_cmd::TestArgs),
     /// Compare two renders: null test, loudness, true peak, band energy and a verdict.
     Diff(diff_cmd::DiffArgs),
-    /// Check a mix for errors without rendering.
+    /// Check a mix or an album for errors without rendering.
     Check(check::CheckArgs),
     /// Print the render graph.
     Graph(graph_cmd::GraphArgs),
@@ -75,8 +75,8 @@ enum Command {
     Cache(cache_cmd::CacheCommand),
     /// Measure audio files: loudness (LUFS), loudness range (LU), sample and true peak.
     Loudness(loudness_cmd::LoudnessArgs),
-    /// Print the JSON Schema of mix files.
-    Schema,
+    /// Print the JSON Schema of mix files, or of album files.
+    Schema(schema::SchemaArgs),
     /// Print the completion script for a shell: `mixdown completions bash > ~/.local/share/bash-completion/completions/mixdown`.
     Completions(shell::CompletionsArgs),
     /// Print the man page (roff): `mixdown man | man -l -`.
@@ -112,7 +112,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Explain(args) => explain::run(&args),
         Command::Cache(args) => cache_cmd::run(&args),
         Command::Loudness(args) => loudness_cmd::run(&args),
-        Command::Schema => schema::run(),
+        Command::Schema(args) => schema::run(&args),
         Command::Completions(args) => shell::completions(&args),
         Command::Man => shell::man(),
     }
@@ -130,6 +130,20 @@ fn compile_and_report(path: &std::path::Path) -> Result<Compiled, Broken> {
         Ok(compiled) => {
             print_diagnostics(&compiled.warnings);
             Ok(compiled)
+        }
+        Err(broken) => {
+            print_diagnostics(&broken.diagnostics);
+            Err(broken)
+        }
+    }
+}
+
+/// Resolves the album at `path`, printing its diagnostics and its mixes' to stderr.
+fn resolve_album_and_report(path: &std::path::Path) -> Result<ResolvedAlbum, Broken> {
+    match resolve_album(path) {
+        Ok(resolved) => {
+            print_diagnostics(&resolved.warnings);
+            Ok(resolved)
         }
         Err(broken) => {
             print_diagnostics(&broken.diagnostics);

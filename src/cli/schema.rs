@@ -1,25 +1,56 @@
-//! `mixdown schema`: the JSON Schema of mix files, generated from the Rust types, with
-//! every quantity's default spelled in its documented unit.
+//! `mixdown schema [mix|album]`: the JSON Schema of mix files or of album files, generated
+//! from the Rust types, with every quantity's default spelled in its documented unit.
 
+use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
 
 use super::EXIT_OK;
-use crate::project::RawMix;
+use crate::project::{RawAlbum, RawMix};
 use crate::units::spell_defaults;
 
-/// The schema as pretty JSON, as committed in `schemas/mix.schema.json`.
+/// Arguments of `schema`.
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// Which files' schema to print.
+    #[arg(value_enum, default_value_t = SchemaKind::Mix)]
+    kind: SchemaKind,
+}
+
+/// The kinds of project file that have a schema.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SchemaKind {
+    /// Mix files, as committed in `schemas/mix.schema.json`.
+    Mix,
+    /// Album files, as committed in `schemas/album.schema.json`.
+    Album,
+}
+
+/// The schema of mix files as pretty JSON, as committed in `schemas/mix.schema.json`.
 #[must_use]
 pub fn mix_schema() -> String {
+    schema_of::<RawMix>()
+}
+
+/// The schema of album files as pretty JSON, as committed in `schemas/album.schema.json`.
+#[must_use]
+pub fn album_schema() -> String {
+    schema_of::<RawAlbum>()
+}
+
+fn schema_of<T: JsonSchema>() -> String {
     let generator = SchemaSettings::draft2020_12().with_transform(spell_defaults).into_generator();
-    let schema = generator.into_root_schema_for::<RawMix>();
+    let schema = generator.into_root_schema_for::<T>();
     let mut text = serde_json::to_string_pretty(&schema).expect("schemas serialize");
     text.push('\n');
     text
 }
 
 /// Runs `schema`.
-pub fn run() -> i32 {
-    print!("{}", mix_schema());
+pub fn run(args: &SchemaArgs) -> i32 {
+    match args.kind {
+        SchemaKind::Mix => print!("{}", mix_schema()),
+        SchemaKind::Album => print!("{}", album_schema()),
+    }
     EXIT_OK
 }
 

@@ -1,6 +1,8 @@
 //! Resolved deliverables and release metadata: a `deliver:` block's targets with every
 //! default filled and every combination checked, and the mix's tags with ISRC, barcode and
-//! track position validated and normalised.
+//! track position validated and normalised. A mix's targets and an album's are lowered by
+//! the same [`lower_target`]: a mix's file name is filled here, an album's is kept as a
+//! checked pattern for the render to fill per song.
 //!
 //! What a target is made of is decided here; how its file is encoded is `audio`'s, and
 //! where it goes is render's.
@@ -28,7 +30,7 @@ pub const MP3_BITRATES: [u32; 13] = [32, 40, 48, 64, 80, 96, 112, 128, 160, 192,
 pub const MP3_RATES: [u32; 3] = [32_000, 44_100, 48_000];
 
 /// The placeholders a file name pattern may use.
-const PLACEHOLDERS: [&str; 6] = ["title", "artist", "album", "track", "target", "ext"];
+pub(super) const PLACEHOLDERS: [&str; 6] = ["title", "artist", "album", "track", "target", "ext"];
 
 /// One file to deliver.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -126,8 +128,10 @@ pub fn lower_delivery(
     error: &mut dyn FnMut(&str, String, Option<String>),
 ) -> (Release, Vec<Deliverable>) {
     let release = release(raw, error);
+    let naming = Naming::Filled(&release);
     let targets = raw.deliver.as_ref().map_or_else(Vec::new, |targets| {
-        targets.iter().filter_map(|(name, t)| deliverable(name, t, rate, &release, error)).collect()
+        let lower = |(name, t): (&String, _)| lower_target(name, t, rate, naming, &mut *error);
+        targets.iter().filter_map(lower).collect()
     });
     (release, targets)
 }
@@ -165,11 +169,24 @@ fn release(raw: &RawMix, error: &mut dyn FnMut(&str, String, Option<String>)) ->
     }
 }
 
-fn deliverable(
+/// How a target's file is named.
+#[derive(Clone, Copy)]
+pub(super) enum Naming<'a> {
+    /// A mix's one file: the pattern (default `{title}.{ext}`) filled from its tags.
+    Filled(&'a Release),
+    /// An album's files: the pattern, `default` when none is written, checked to use only
+    /// `placeholders` and kept unfilled.
+    Pattern { default: &'a str, placeholders: &'a [&'a str] },
+}
+
+/// Resolves the target `name` of a `deliver:` block at `deliver.<name>`, whose audio comes
+/// at `mix_rate`. Reports every problem through `error(yaml_path, message, help)`, and
+/// gives no deliverable when there is one.
+pub(super) fn lower_target(
     name: &str,
     raw: &RawTarget,
     mix_rate: u32,
-    release: &Release,
+    naming: Naming<'_>,
     error: &mut dyn FnMut(&str, String, Option<String>),
 ) -> Option<Deliverable> {
     let path = format!("deliver.{name}");
@@ -241,8 +258,17 @@ fn deliverable(
             Some("set `sample_rate: 48 kHz` or `sample_rate: 44.1 kHz` on the target".into()),
         );
     }
-    let pattern = raw.name.as_deref().unwrap_or("{title}.{ext}");
-    let file_name = match file_name(pattern, name, format.extension(), release) {
+    let file_name = match naming {
+        Naming::Filled(release) => {
+            let pattern = raw.name.as_deref().unwrap_or("{title}.{ext}");
+            file_name(pattern, name, format.extension(), release)
+        }
+        Naming::Pattern { default, placeholders } => {
+            let pattern = raw.name.as_deref().unwrap_or(default);
+            check_pattern(pattern, placeholders).map(|()| pattern.to_owned())
+        }
+    };
+    let file_name = match file_name {
         Ok(file_name) => file_name,
         Err((message, help)) => {
             fail("name", message, help);
@@ -366,6 +392,34 @@ pub fn file_name(
     Ok(out)
 }
 
+/// Checks that `pattern` fills, from `placeholders` only, to a file name: the values it is
+/// tried with stand in for any song's.
+fn check_pattern(pattern: &str, placeholders: &[&str]) -> Result<(), (String, Option<String>)> {
+    let release = Release {
+        title: "title".into(),
+        artist: Some("artist".into()),
+        album: Some("album".into()),
+        track: Some((1, None)),
+        ..Release::default()
+    };
+    file_name(pattern, "target", "ext", &release)?;
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
+        let field = &rest[open + 1..close];
+        let key = field.split_once(':').map_or(field, |(key, _)| key);
+        if !placeholders.contains(&key) {
+            let known = placeholders.iter().map(|p| format!("`{{{p}}}`")).collect::<Vec<_>>();
+            return Err((
+                format!("`{{{key}}}` names one song, but this file holds them all"),
+                Some(format!("a file of the whole album is named from {}", known.join(", "))),
+            ));
+        }
+        rest = &rest[(close + 1).min(rest.len())..];
+    }
+    Ok(())
+}
+
 fn is_unsafe_in_file_name(c: char) -> bool {
     matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') || c.is_control()
 }
@@ -378,7 +432,7 @@ fn is_folder_name(name: &str) -> bool {
 
 /// An ISRC (ISO 3901) in its 12-character form: a country code of two letters, a
 /// registrant of three letters or digits, two digits of year and five of designation.
-fn normalise_isrc(text: &str) -> Result<String, String> {
+pub(super) fn normalise_isrc(text: &str) -> Result<String, String> {
     let code: String = text.chars().filter(|&c| c != '-').collect::<String>().to_uppercase();
     let b = code.as_bytes();
     let valid = b.len() == 12
@@ -389,7 +443,7 @@ fn normalise_isrc(text: &str) -> Result<String, String> {
 }
 
 /// A UPC-A (12 digits) or EAN-13 (13 digits) barcode whose check digit is right.
-fn check_barcode(text: &str) -> Result<String, String> {
+pub(super) fn check_barcode(text: &str) -> Result<String, String> {
     let digits: Vec<u32> = text.chars().filter_map(|c| c.to_digit(10)).collect();
     if digits.len() != text.len() || !(digits.len() == 12 || digits.len() == 13) {
         return Err(format!("`{text}` is not a UPC or EAN-13 barcode"));

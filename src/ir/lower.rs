@@ -271,23 +271,7 @@ impl Lowering<'_> {
         let base = self.loaded.path.parent().unwrap_or(Path::new("."));
         let resolved = tidy(&base.join(written));
         if !resolved.is_file() {
-            let siblings = resolved
-                .parent()
-                .and_then(|d| std::fs::read_dir(d).ok())
-                .map(|entries| {
-                    entries
-                        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default();
-            let file_name = resolved.file_name().and_then(|n| n.to_str()).unwrap_or(written);
-            let help =
-                suggest(file_name, siblings.iter().map(String::as_str)).unwrap_or_else(|| {
-                    format!(
-                        "paths are relative to the project file's folder (`{}`)",
-                        base.display()
-                    )
-                });
+            let help = missing_file_help(&resolved, written, base);
             self.error(
                 "missing-file",
                 yaml_path,
@@ -466,9 +450,25 @@ fn fader(gain: Option<&Param<Decibels>>, pan: Option<&Param<Pan>>) -> Fader {
     }
 }
 
+/// What to tell of a file `written` in the project file in `base` that is not at
+/// `resolved`: the nearest name in its folder, or where paths start from.
+pub(super) fn missing_file_help(resolved: &Path, written: &str, base: &Path) -> String {
+    let siblings = resolved
+        .parent()
+        .and_then(|d| std::fs::read_dir(d).ok())
+        .map(|entries| {
+            entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let file_name = resolved.file_name().and_then(|n| n.to_str()).unwrap_or(written);
+    suggest(file_name, siblings.iter().map(String::as_str)).unwrap_or_else(|| {
+        format!("paths are relative to the project file's folder (`{}`)", base.display())
+    })
+}
+
 /// `a/b/../c` → `a/c`, lexically (the file system is not asked), so paths in messages and
 /// node ids read the way the user would write them.
-fn tidy(path: &Path) -> PathBuf {
+pub(super) fn tidy(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for part in path.components() {
         match part {

@@ -1,9 +1,11 @@
 //! The resolved mix: names checked, routing validated, paths made absolute, defaults filled.
 //!
-//! `lower` turns a [`crate::project::LoadedMix`] into a [`Mix`], collecting every error in
-//! one pass so the user can fix them all in one round trip.
+//! `lower` turns a [`crate::project::LoadedMix`] into a [`Mix`], and `lower_album` a
+//! [`crate::project::LoadedAlbum`] into an [`Album`], each collecting every error in one
+//! pass so the user can fix them all in one round trip.
 
 pub mod album;
+mod album_lower;
 mod assertion;
 mod deliver;
 mod levels;
@@ -20,6 +22,7 @@ use std::path::PathBuf;
 pub use album::{
     Album, AlbumLoudness, AlbumTarget, CrossfadeCurve, Join, LoudnessMode, Song, SongInput, Split,
 };
+pub use album_lower::{MAX_CD_TRACKS, lower_album};
 pub use assertion::{Assertion, Check, DEFAULT_NULL_TOLERANCE_DB, Subject};
 pub use deliver::{
     DEFAULT_MP3_CEILING_DBTP, DeliverFormat, Deliverable, DitherMode, ENCODER_VERSION, Release,

@@ -1,7 +1,9 @@
-//! Reading a mix file: the only place that names the YAML library.
+//! Reading a project file, a mix or an album: the only place that names the YAML library.
 //!
 //! `serde_yaml` is no longer maintained upstream; keeping it behind this one file means it can
-//! be swapped without touching anything else.
+//! be swapped without touching anything else. Both kinds of file go through the same
+//! machinery (size limits, UTF-8, the source map, keys written twice, every type error
+//! located); what differs between them is said once, in their [`Document`] impls.
 
 use std::fmt::Write as _;
 use std::io::Read as _;
@@ -12,6 +14,7 @@ use serde::{Deserialize, Deserializer};
 use serde_path_to_error::Segment;
 use serde_yaml::Value;
 
+use super::album::{RawAlbum, RawAlbumMastering, RawAlbumTarget, RawSong};
 use super::mix::{RawBus, RawMaster, RawMix, RawTrack};
 use super::source_map::{
     Limit, MAX_ALIAS_NODES, MAX_DEPTH, MAX_KEY_CHARS, MAX_REPLAYS_PER_EVENT, Refusal, SourceMap,
@@ -20,11 +23,11 @@ use super::source_map::{
 use crate::diag::{Diagnostic, Location, did_you_mean};
 use crate::units::{SampleRate, Tempo, with_sample_rate, with_tempo};
 
-/// A parsed mix file with what is needed to point at its text.
+/// A parsed project file with what is needed to point at its text.
 #[derive(Debug, Clone)]
-pub struct LoadedMix {
+pub struct Loaded<T> {
     /// The raw model.
-    pub raw: RawMix,
+    pub raw: T,
     /// The file as the user named it.
     pub path: PathBuf,
     /// The file's text.
@@ -33,7 +36,13 @@ pub struct LoadedMix {
     pub source_map: SourceMap,
 }
 
-impl LoadedMix {
+/// A parsed mix file.
+pub type LoadedMix = Loaded<RawMix>;
+
+/// A parsed album file.
+pub type LoadedAlbum = Loaded<RawAlbum>;
+
+impl<T> Loaded<T> {
     /// The location of the value at `yaml_path`, for a diagnostic.
     #[must_use]
     pub fn locate(&self, yaml_path: &str) -> Option<Location> {
@@ -47,24 +56,24 @@ impl LoadedMix {
     }
 }
 
-/// A mix file that does not read as a mix.
+/// A project file that does not read as its kind of project.
 #[derive(Debug)]
-pub struct Rejected {
+pub struct Rejected<T = RawMix> {
     /// Why, located.
     pub diagnostics: Vec<Diagnostic>,
-    /// What is left with every broken value set aside, when that still reads as a mix:
+    /// What is left with every broken value set aside, when that still reads as a project:
     /// enough to check its routing and its audio files in the same run.
-    pub remainder: Option<Box<Remainder>>,
+    pub remainder: Option<Box<Remainder<T>>>,
 }
 
-/// A mix file with its broken values set aside: a broken chain step replaced by one that
-/// does nothing, any other broken field of a track, a bus or the master left out. There
-/// is none when a top-level setting is broken, since the sample rate or the tempo bear on
-/// every value.
+/// A project file with its broken values set aside: a broken chain step replaced by one
+/// that does nothing, any other broken field of a part (a track, a bus, the master, a
+/// song, a target) left out. There is none when a top-level setting is broken, since the
+/// sample rate or the tempo bear on every value.
 #[derive(Debug)]
-pub struct Remainder {
-    /// The mix without them.
-    pub mix: LoadedMix,
+pub struct Remainder<T = RawMix> {
+    /// The project without them.
+    pub mix: Loaded<T>,
     /// What was set aside.
     pub set_aside: SetAside,
 }
@@ -83,39 +92,132 @@ impl SetAside {
     }
 }
 
-impl Rejected {
+impl<T> Rejected<T> {
     fn only(diagnostics: Vec<Diagnostic>) -> Self {
         Self { diagnostics, remainder: None }
     }
 }
 
-/// The largest mix file read, in bytes (4 MiB). A mix of a hundred tracks with long chains
-/// is about 100 KB; a larger file is not a mix, and reading it would cost memory in
+/// The largest project file read, in bytes (4 MiB). A mix of a hundred tracks with long
+/// chains is about 100 KB; a larger file is not a mix, and reading it would cost memory in
 /// proportion.
 pub const MAX_PROJECT_BYTES: usize = 4 << 20;
+
+/// A kind of project file, and how its parts are checked one by one.
+pub trait Document: DeserializeOwned {
+    /// What the file holds, for messages: `mix`, `album`.
+    const NOUN: &'static str;
+    /// What an empty file is told it needs.
+    const EMPTY_HELP: &'static str;
+    /// What its keys name, for a key too long.
+    const KEYS_NAME: &'static str;
+    /// The sections whose entries are checked each on its own, so that one run reports
+    /// every entry's errors. Each section must default when it is left out: the top level
+    /// is checked without them.
+    const SECTIONS: &'static [Section];
+}
+
+/// A section of a project file whose entries are checked each on its own.
+pub struct Section {
+    name: &'static str,
+    layout: Layout,
+    check: fn(&Value, Context) -> PartCheck,
+}
+
+/// How a section holds its entries.
+#[derive(Clone, Copy)]
+enum Layout {
+    /// A mapping of named entries (`tracks.a`).
+    Named,
+    /// A list (`songs[2]`).
+    Listed,
+    /// The section is one entry (`master`).
+    Whole,
+}
+
+impl Section {
+    const fn of<T: DeserializeOwned>(name: &'static str, layout: Layout) -> Self {
+        Self { name, layout, check: check_part::<T> }
+    }
+}
+
+impl Document for RawMix {
+    const NOUN: &'static str = "mix";
+    const EMPTY_HELP: &'static str = "a mix needs at least `mix: <title>` and some `tracks:`";
+    const KEYS_NAME: &'static str = "tracks, buses and settings";
+    const SECTIONS: &'static [Section] = &[
+        Section::of::<RawTrack>("tracks", Layout::Named),
+        Section::of::<RawBus>("buses", Layout::Named),
+        Section::of::<RawMaster>("master", Layout::Whole),
+    ];
+}
+
+impl Document for RawAlbum {
+    const NOUN: &'static str = "album";
+    const EMPTY_HELP: &'static str =
+        "an album needs at least `album: <title>`, `artist:` and some `songs:`";
+    const KEYS_NAME: &'static str = "targets and settings";
+    const SECTIONS: &'static [Section] = &[
+        Section::of::<RawSong>("songs", Layout::Listed),
+        Section::of::<RawAlbumMastering>("mastering", Layout::Whole),
+        Section::of::<RawAlbumTarget>("deliver", Layout::Named),
+    ];
+}
+
+/// Which kind of project a file holds, for a front end to dispatch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectKind {
+    /// A mix (`mix:` at the top).
+    Mix,
+    /// An album (`album:` at the top, and no `mix:`).
+    Album,
+}
+
+/// Whether the file at `path` holds an album or a mix. A file that cannot be read or
+/// parsed counts as a mix, whose loading then says what is wrong with it.
+#[must_use]
+pub fn project_kind(path: &Path) -> ProjectKind {
+    let text = read_at_most(path, MAX_PROJECT_BYTES).ok().and_then(|b| String::from_utf8(b).ok());
+    let text = text.as_deref().map(|t| t.strip_prefix('\u{feff}').unwrap_or(t));
+    let document = text.filter(|t| t.len() <= MAX_PROJECT_BYTES).and_then(lenient_document);
+    let has = |key: &str| document.as_ref().is_some_and(|d| d.get(key).is_some());
+    if has("album") && !has("mix") { ProjectKind::Album } else { ProjectKind::Mix }
+}
 
 /// Reads and parses the mix file at `path`.
 ///
 /// # Errors
 /// A diagnostic when the file cannot be read or does not describe a mix.
 pub fn load_mix(path: &Path) -> Result<LoadedMix, Rejected> {
+    load(path)
+}
+
+/// Reads and parses the album file at `path`.
+///
+/// # Errors
+/// A diagnostic when the file cannot be read or does not describe an album.
+pub fn load_album(path: &Path) -> Result<LoadedAlbum, Rejected<RawAlbum>> {
+    load(path)
+}
+
+fn load<T: Document>(path: &Path) -> Result<Loaded<T>, Rejected<T>> {
     let bytes = read_at_most(path, MAX_PROJECT_BYTES).map_err(|e| {
         Rejected::only(vec![
             Diagnostic::error(
                 "unreadable-project",
                 format!("cannot read `{}`: {e}", path.display()),
             )
-            .with_help("check the path; `mixdown check FILE` takes a mix file"),
+            .with_help(format!("check the path; `mixdown check FILE` takes a {} file", T::NOUN)),
         ])
     })?;
     if bytes.len() > MAX_PROJECT_BYTES {
-        return Err(Rejected::only(vec![too_large(path)]));
+        return Err(Rejected::only(vec![too_large::<T>(path)]));
     }
     let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         Rejected::only(vec![not_utf8(path, e.as_bytes(), at)])
     })?;
-    parse_mix(path, &text)
+    parse(path, &text)
 }
 
 /// The first `most + 1` bytes of the file at `path`: enough to tell that it is too large
@@ -126,16 +228,17 @@ fn read_at_most(path: &Path, most: usize) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn too_large(path: &Path) -> Diagnostic {
+fn too_large<T: Document>(path: &Path) -> Diagnostic {
     Diagnostic::error(
         "too-large",
         format!(
-            "`{}` is larger than a mix file may be ({} MiB)",
+            "`{}` is larger than a {} file may be ({} MiB)",
             path.display(),
+            T::NOUN,
             MAX_PROJECT_BYTES >> 20
         ),
     )
-    .with_help("check that this is the mix file you meant")
+    .with_help(format!("check that this is the {} file you meant", T::NOUN))
 }
 
 /// The error for bytes that are not UTF-8 from offset `at` on, located at that byte.
@@ -183,30 +286,42 @@ fn not_utf8(path: &Path, bytes: &[u8], at: usize) -> Diagnostic {
 /// in one mapping, or the type errors of every track, bus, the master and the top-level
 /// settings (one per chain step), located.
 pub fn parse_mix(path: &Path, text: &str) -> Result<LoadedMix, Rejected> {
+    parse(path, text)
+}
+
+/// Parses the text of an album file; `path` is used for messages and nothing else.
+///
+/// # Errors
+/// As [`parse_mix`], with every song, the mastering and every target checked on its own.
+pub fn parse_album(path: &Path, text: &str) -> Result<LoadedAlbum, Rejected<RawAlbum>> {
+    parse(path, text)
+}
+
+fn parse<T: Document>(path: &Path, text: &str) -> Result<Loaded<T>, Rejected<T>> {
     // A byte-order mark says the file is UTF-8; it is not part of the YAML.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.len() > MAX_PROJECT_BYTES {
-        return Err(Rejected::only(vec![too_large(path)]));
+        return Err(Rejected::only(vec![too_large::<T>(path)]));
     }
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Err(Rejected::only(vec![
             Diagnostic::error("empty-project", format!("`{}` is empty", path.display()))
-                .with_help("a mix needs at least `mix: <title>` and some `tracks:`"),
+                .with_help(T::EMPTY_HELP),
         ]));
     }
     let source_map = SourceMap::build(text)
-        .map_err(|refusal| Rejected::only(vec![refused(path, text, refusal)]))?;
+        .map_err(|refusal| Rejected::only(vec![refused::<T>(path, text, refusal)]))?;
     let duplicates = Duplicates::of(path, text, &source_map);
     let document = lenient_document(text);
     let context = Context::of(document.as_ref());
-    let raw = match context.apply(|| serde_yaml::from_str::<RawMix>(text)) {
+    let raw = match context.apply(|| serde_yaml::from_str::<T>(text)) {
         Ok(raw) => raw,
         Err(first) => {
             let found = (path, text, &source_map);
             return Err(every_type_error(found, context, &first, document, duplicates));
         }
     };
-    let mix = LoadedMix { raw, path: path.to_path_buf(), text: text.to_string(), source_map };
+    let mix = Loaded { raw, path: path.to_path_buf(), text: text.to_string(), source_map };
     if duplicates.diagnostics.is_empty() {
         return Ok(mix);
     }
@@ -249,13 +364,16 @@ impl Duplicates {
 }
 
 /// The diagnostic for a document the source map refused to read.
-fn refused(path: &Path, text: &str, refusal: Refusal) -> Diagnostic {
+fn refused<T: Document>(path: &Path, text: &str, refusal: Refusal) -> Diagnostic {
     let (code, message, label, help) = match refusal.limit {
         Limit::Depth => (
             "too-deep",
             format!("the file nests deeper than {MAX_DEPTH} levels"),
             "too deep",
-            "a mix nests about ten levels deep; check the brackets and indentation here".into(),
+            format!(
+                "a {} nests about ten levels deep; check the brackets and indentation here",
+                T::NOUN
+            ),
         ),
         Limit::AliasExpansion => (
             "alias-expansion",
@@ -271,13 +389,13 @@ fn refused(path: &Path, text: &str, refusal: Refusal) -> Diagnostic {
             "key-too-long",
             format!("a key is longer than {MAX_KEY_CHARS} characters"),
             "key too long",
-            "keys name tracks, buses and settings; shorten this one".into(),
+            format!("keys name {}; shorten this one", T::KEYS_NAME),
         ),
         Limit::SecondDocument => (
             "several-documents",
-            "a mix file holds one YAML document, but a second one starts here".to_owned(),
+            format!("a {} file holds one YAML document, but a second one starts here", T::NOUN),
             "second document",
-            "remove this `---` line, or put the second mix in a file of its own".into(),
+            format!("remove this `---` line, or put the second {} in a file of its own", T::NOUN),
         ),
     };
     Diagnostic::error(code, message)
@@ -378,19 +496,30 @@ impl<'de> Visitor<'de> for LenientVisitor {
     }
 }
 
+/// One part of a document, checked on its own.
+struct Part {
+    /// Its YAML path (`tracks.a`, `songs[2]`, `master`; empty for the top level).
+    path: String,
+    /// The way to it from the top level.
+    slot: Vec<Hop>,
+    check: PartCheck,
+}
+
 /// serde stops at the first error in the file. So that one run shows them all, every
-/// track, bus, the master and the top-level settings are then deserialized on their own,
-/// field by field (see [`check_part`]), and the errors are located through the source
-/// map, so that the same mistake reads the same wherever it is. serde's own report of its
-/// first error is kept only if that error's part, on its own, passes. The parts that
-/// pass once their broken values are set aside are put back together as the remainder.
-fn every_type_error(
+/// entry of each of the document's [`Document::SECTIONS`] (every track, bus, the master;
+/// every song, the mastering, every target) and the top-level settings are then
+/// deserialized on their own, field by field (see [`check_part`]), and the errors are
+/// located through the source map, so that the same mistake reads the same wherever it
+/// is. serde's own report of its first error is kept only if that error's part, on its
+/// own, passes. The parts that pass once their broken values are set aside are put back
+/// together as the remainder.
+fn every_type_error<T: Document>(
     (path, text, source_map): (&Path, &str, &SourceMap),
     context: Context,
     first: &serde_yaml::Error,
     document: Option<Value>,
     duplicates: Duplicates,
-) -> Rejected {
+) -> Rejected<T> {
     let first = (!duplicates.explain(&first.to_string()))
         .then(|| convert_error(path, text, source_map, first));
     let Some(Value::Mapping(mut document)) = document else {
@@ -399,58 +528,70 @@ fn every_type_error(
         return Rejected::only(diagnostics);
     };
     let whole = document.clone();
-    let mut parts: Vec<(String, PartCheck)> = Vec::new();
-    for section in ["tracks", "buses", "master"] {
-        let Some(value) = document.get(section) else { continue };
-        match (section, value) {
-            ("tracks" | "buses", Value::Mapping(entries))
-                if entries.keys().all(Value::is_string) =>
-            {
-                for (name, entry) in entries {
-                    let part = format!("{section}.{}", name.as_str().unwrap_or_default());
-                    let check = if section == "tracks" {
-                        check_part::<RawTrack>(entry, context)
-                    } else {
-                        check_part::<RawBus>(entry, context)
-                    };
-                    parts.push((part, check));
+    let mut parts: Vec<Part> = Vec::new();
+    for section in T::SECTIONS {
+        let name = section.name;
+        let Some(value) = document.get(name) else { continue };
+        let key = || Hop::Key(name.to_owned());
+        match (section.layout, value) {
+            (Layout::Named, Value::Mapping(entries)) if entries.keys().all(Value::is_string) => {
+                for (entry_name, entry) in entries {
+                    let entry_name = entry_name.as_str().unwrap_or_default();
+                    parts.push(Part {
+                        path: format!("{name}.{entry_name}"),
+                        slot: vec![key(), Hop::Key(entry_name.to_owned())],
+                        check: (section.check)(entry, context),
+                    });
                 }
             }
-            ("master", Value::Mapping(_)) => {
-                parts.push((section.to_owned(), check_part::<RawMaster>(value, context)));
+            (Layout::Listed, Value::Sequence(entries)) => {
+                for (i, entry) in entries.iter().enumerate() {
+                    parts.push(Part {
+                        path: format!("{name}[{i}]"),
+                        slot: vec![key(), Hop::Index(i)],
+                        check: (section.check)(entry, context),
+                    });
+                }
             }
-            // Not a mapping: the top level's own check reports it.
+            (Layout::Whole, Value::Mapping(_)) => parts.push(Part {
+                path: name.to_owned(),
+                slot: vec![key()],
+                check: (section.check)(value, context),
+            }),
+            // Not the shape the section has: the top level's own check reports it.
             _ => continue,
         }
         // In place, so the top level still meets its keys in the file's order.
-        document.shift_remove(section);
+        document.shift_remove(name);
     }
-    parts.push((String::new(), check_part::<RawMix>(&Value::Mapping(document), context)));
+    let top = check_part::<T>(&Value::Mapping(document), context);
+    parts.push(Part { path: String::new(), slot: Vec::new(), check: top });
     let first_path = first.as_ref().and_then(|f| f.yaml_path.clone()).unwrap_or_default();
-    let first_part = part_of(&first_path, parts.iter().map(|(part, _)| part.as_str())).to_owned();
+    let first_part = part_of(&first_path, parts.iter().map(|p| p.path.as_str())).to_owned();
     let mut first = first;
     let mut found = duplicates.diagnostics;
-    for (part, check) in &parts {
-        if *part == first_part && !check.errors.is_empty() {
+    for part in &parts {
+        if part.path == first_part && !part.check.errors.is_empty() {
             first = None;
         }
-        found.extend(check.errors.iter().map(|e| part_error(path, text, source_map, part, e)));
+        found.extend(
+            part.check.errors.iter().map(|e| part_error(path, text, source_map, &part.path, e)),
+        );
     }
     let set_aside = SetAside(
         parts
             .iter()
-            .flat_map(|(part, check)| check.set_aside.iter().map(move |hops| yaml_path(part, hops)))
+            .flat_map(|p| p.check.set_aside.iter().map(|hops| yaml_path(&p.path, hops)))
             .chain(duplicates.paths)
             .collect(),
     );
-    let top_level_intact =
-        parts.iter().all(|(part, check)| !part.is_empty() || check.errors.is_empty());
+    let top_level_intact = parts.iter().all(|p| !p.path.is_empty() || p.check.errors.is_empty());
     let remainder =
         if first.is_none() && top_level_intact { reassemble(whole, parts, context) } else { None };
     found.extend(first);
     found.sort_by_key(|d| d.location.as_ref().map_or((usize::MAX, 0), |l| (l.line, l.column)));
     let remainder = remainder.map(|raw| {
-        let mix = LoadedMix {
+        let mix = Loaded {
             raw,
             path: path.to_path_buf(),
             text: text.to_string(),
@@ -464,19 +605,23 @@ fn every_type_error(
 /// `document` with each part replaced by what passed its check, when every part passed
 /// once its broken values were set aside. The caller has made sure that the top level
 /// passed whole, so it stays as written.
-fn reassemble(
-    mut document: serde_yaml::Mapping,
-    parts: Vec<(String, PartCheck)>,
+fn reassemble<T: Document>(
+    document: serde_yaml::Mapping,
+    parts: Vec<Part>,
     context: Context,
-) -> Option<RawMix> {
-    for (part, check) in parts.into_iter().filter(|(part, _)| !part.is_empty()) {
-        let slot = match part.split_once('.') {
-            Some((section, name)) => document.get_mut(section)?.get_mut(name)?,
-            None => document.get_mut(part.as_str())?,
-        };
-        *slot = check.passed?;
+) -> Option<T> {
+    let mut document = Value::Mapping(document);
+    for part in parts.into_iter().filter(|p| !p.path.is_empty()) {
+        let mut slot = &mut document;
+        for hop in &part.slot {
+            slot = match hop {
+                Hop::Key(key) => slot.get_mut(key.as_str())?,
+                Hop::Index(index) => slot.get_mut(*index)?,
+            };
+        }
+        *slot = part.check.passed?;
     }
-    context.apply(|| serde_yaml::from_value::<RawMix>(Value::Mapping(document))).ok()
+    context.apply(|| serde_yaml::from_value::<T>(document)).ok()
 }
 
 type PartError = serde_path_to_error::Error<serde_yaml::Error>;
@@ -738,8 +883,15 @@ fn diagnose(message: &str, yaml_path: Option<String>, location: Option<Location>
 
 /// serde's message with the names of our Rust types replaced by what a user writes.
 fn in_our_words(message: &str) -> String {
-    const SHAPES: [(&str, &str); 6] = [
+    const SHAPES: [(&str, &str); 13] = [
         ("struct RawMix", "a mix: a mapping with `mix:` and `tracks:`"),
+        ("struct RawAlbumTarget", "a target: a mapping with `format:`"),
+        ("struct RawAlbumMastering", "the mastering: a mapping"),
+        ("struct RawAlbumLoudnessSettings", "loudness settings: a mapping"),
+        ("struct RawAlbum", "an album: a mapping with `album:`, `artist:` and `songs:`"),
+        ("struct RawSongMastering", "a song's mastering: a mapping"),
+        ("struct RawSong", "a song: a mapping with `mix:` or `file:`, and `title:`"),
+        ("struct RawCrossfadeSettings", "a crossfade: a mapping with `length:`"),
         ("struct RawTrack", "a track: a mapping with `source:` or `clips:`"),
         ("struct RawBus", "a bus: a mapping"),
         ("struct RawMaster", "the master: a mapping"),
@@ -1090,6 +1242,44 @@ mod tests {
         let d = error_of(&text("sample_rate: 44.1 kHz\n"));
         assert_eq!(d.yaml_path.as_deref(), Some("tracks.a.chain[0].highpass.freq"));
         assert!(d.message.contains("below 22050 Hz"), "{}", d.message);
+    }
+
+    #[test]
+    fn every_songs_and_every_targets_type_errors_are_reported_and_the_rest_still_reads() {
+        let text = "album: A\nartist: B\nsongs:\n  - { file: a.wav, title: A, fade_ot: 1 s }\n  - { file: b.wav, title: B, gap: soon }\nmastering:\n  loudness: { target: -2 LUFS }\ndeliver:\n  web: { format: flac, bit_depth: 20 }\n";
+        let rejected = parse_album(Path::new("album.yaml"), text).unwrap_err();
+        let paths: Vec<&str> =
+            rejected.diagnostics.iter().filter_map(|d| d.yaml_path.as_deref()).collect();
+        assert_eq!(
+            paths,
+            ["songs[0]", "songs[1].gap", "mastering.loudness.target", "deliver.web.bit_depth"]
+        );
+        let rest = rejected.remainder.expect("the rest reads as an album");
+        assert_eq!(rest.mix.raw.songs.len(), 2);
+        assert!(rest.mix.raw.songs[1].gap.is_none());
+        assert!(rest.mix.raw.deliver["web"].bit_depth.is_none(), "only the broken value goes");
+    }
+
+    #[test]
+    fn an_album_file_is_told_from_a_mix_file_by_its_top_level_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let kind = |text: &str| {
+            let path = dir.path().join("project.yaml");
+            std::fs::write(&path, text).unwrap();
+            project_kind(&path)
+        };
+        assert_eq!(kind("album: Low Tide\nsongs: []\n"), ProjectKind::Album);
+        assert_eq!(kind("\u{feff}album: Low Tide\n"), ProjectKind::Album);
+        assert_eq!(kind("mix: Demo\ntracks: {}\n"), ProjectKind::Mix);
+        assert_eq!(kind("mix: Demo\nalbum: Low Tide\n"), ProjectKind::Mix, "a mix's tag");
+        assert_eq!(kind("album: [unclosed\n"), ProjectKind::Mix, "loading it says what is wrong");
+        assert_eq!(project_kind(&dir.path().join("missing.yaml")), ProjectKind::Mix);
+    }
+
+    #[test]
+    fn an_empty_album_file_says_what_an_album_needs() {
+        let d = parse_album(Path::new("album.yaml"), "# nothing\n").unwrap_err().diagnostics;
+        assert_eq!(d[0].help.as_deref(), Some(RawAlbum::EMPTY_HELP));
     }
 
     #[test]

@@ -79,7 +79,9 @@ pub const CEILING_RANGE: (f64, f64) = (-12.0, 0.0);
 /// The range of `max_limiting`, in dB.
 pub const MAX_LIMITING_RANGE: (f64, f64) = (0.0, 24.0);
 
-fn target_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Lufs>, D::Error> {
+pub(super) fn target_in_range<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Lufs>, D::Error> {
     let (least, most) = TARGET_RANGE;
     within(deserializer, TARGET_RANGE, |v| {
         format!("a loudness target runs from {least} to {most} LUFS, not {}", Lufs(v))
@@ -87,7 +89,7 @@ fn target_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
     .map(Some)
 }
 
-fn ceiling_in_range<'de, D: Deserializer<'de>>(
+pub(super) fn ceiling_in_range<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<TruePeak>, D::Error> {
     let (least, most) = CEILING_RANGE;
@@ -97,7 +99,7 @@ fn ceiling_in_range<'de, D: Deserializer<'de>>(
     .map(Some)
 }
 
-fn max_limiting_in_range<'de, D: Deserializer<'de>>(
+pub(super) fn max_limiting_in_range<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Decibels>, D::Error> {
     let (least, most) = MAX_LIMITING_RANGE;

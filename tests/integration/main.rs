@@ -2,6 +2,7 @@
 //! measured properties, render logs, diagnostics and determinism.
 
 mod album_edits;
+mod album_file;
 mod album_render;
 mod assertions;
 mod bad_audio;

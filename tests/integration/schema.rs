@@ -17,6 +17,21 @@ fn the_committed_schema_matches_the_types() {
     );
 }
 
+#[test]
+fn the_committed_album_schema_matches_the_types() {
+    let out = mixdown(&root(), &["schema", "album"]);
+    assert!(out.status.success());
+    let generated = String::from_utf8(out.stdout).unwrap();
+    let committed =
+        std::fs::read_to_string(root().join("schemas/album.schema.json")).unwrap_or_default();
+    assert!(
+        generated == committed,
+        "schemas/album.schema.json is stale: run \
+         `cargo run -- schema album > schemas/album.schema.json`"
+    );
+    assert_ne!(generated, String::from_utf8(mixdown(&root(), &["schema"]).stdout).unwrap());
+}
+
 /// The `$schema=` target of every `# yaml-language-server:` modeline under `dir`, with the
 /// file it is in.
 fn modelines(dir: &Path, into: &mut Vec<(PathBuf, String)>) {

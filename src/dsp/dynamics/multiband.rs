@@ -59,9 +59,10 @@ struct RawMultibandSpec {
     bands: Vec<MultibandBand>,
 }
 
-/// One band of a `multiband`: `{ compressor: { threshold: -20 dB, ratio: 2 }, gain: 1 dB }`.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+/// One band of a `multiband`: `{ compressor: { threshold: -20 dB, ratio: 2 }, gain: 1 dB }`,
+/// or with the compressor's settings in the band itself: `{ threshold: -20 dB, ratio: 2 }`.
+/// Both read as the same band, so they render and cache alike.
+#[derive(Debug, Clone, Serialize)]
 pub struct MultibandBand {
     /// The band's compressor, with every setting of a `compressor` step but `sidechain`;
     /// without one the band only takes its gain.
@@ -80,6 +81,101 @@ pub struct MultibandBand {
 
 fn unity() -> Decibels {
     Decibels(0.0)
+}
+
+/// A band as written with its compressor under `compressor:`, for the schema.
+#[derive(JsonSchema)]
+#[schemars(rename = "MultibandBandWithCompressor")]
+#[expect(dead_code, reason = "a shape for the schema; bands are read by MultibandBand")]
+struct NestedBand {
+    /// The band's compressor, with every setting of a `compressor` step but `sidechain`;
+    /// without one the band only takes its gain.
+    compressor: Option<CompressorSpec>,
+    /// Gain after the compressor, from -24 dB to +24 dB.
+    #[schemars(extend("default" = "0 dB"))]
+    gain: Option<Decibels>,
+    /// Hear only the soloed bands.
+    #[schemars(extend("default" = false))]
+    solo: Option<bool>,
+    /// Pass the band without compression or gain.
+    #[schemars(extend("default" = false))]
+    bypass: Option<bool>,
+}
+
+impl JsonSchema for MultibandBand {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "MultibandBand".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let nested = generator.subschema_for::<NestedBand>();
+        let inline = generator.subschema_for::<CompressorSpec>();
+        schemars::json_schema!({
+            "description": "One band: its compressor under `compressor:` with `gain`, `solo` \
+                and `bypass`, or the compressor's settings written in the band itself.",
+            "anyOf": [nested, inline]
+        })
+    }
+}
+
+/// A band's gain, read with its range checked.
+struct BandGain(Decibels);
+
+impl<'de> Deserialize<'de> for BandGain {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        gain_in_range(deserializer).map(Self)
+    }
+}
+
+/// Reads a band in either spelling: the band's own keys are `compressor`, `gain`, `solo`
+/// and `bypass`; any other key is a setting of its compressor, written in the band.
+impl<'de> Deserialize<'de> for MultibandBand {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BandVisitor;
+
+        impl<'de> Visitor<'de> for BandVisitor {
+            type Value = MultibandBand;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a band such as `{ threshold: -20 dB, ratio: 2 }`")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MultibandBand, A::Error> {
+                let mut band =
+                    MultibandBand { compressor: None, gain: unity(), solo: false, bypass: false };
+                let mut inline = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "compressor" => band.compressor = Some(map.next_value()?),
+                        "gain" => band.gain = map.next_value::<BandGain>()?.0,
+                        "solo" => band.solo = map.next_value()?,
+                        "bypass" => band.bypass = map.next_value()?,
+                        _ => {
+                            let value = map.next_value::<serde_json::Value>()?;
+                            inline.insert(key, value);
+                        }
+                    }
+                }
+                if inline.is_empty() {
+                    return Ok(band);
+                }
+                if band.compressor.is_some() {
+                    let keys: Vec<String> = inline.keys().map(|k| format!("`{k}`")).collect();
+                    return Err(de::Error::custom(format!(
+                        "the band has a `compressor:` and compressor settings beside it ({}); \
+                         move them into `compressor:`",
+                        keys.join(", ")
+                    )));
+                }
+                let compressor = CompressorSpec::deserialize(serde_json::Value::Object(inline))
+                    .map_err(de::Error::custom)?;
+                band.compressor = Some(compressor);
+                Ok(band)
+            }
+        }
+
+        deserializer.deserialize_map(BandVisitor)
+    }
 }
 
 fn gain_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decibels, D::Error> {
@@ -487,11 +583,34 @@ mod tests {
                 r#"{ "crossovers": [200], "bands": [{}, { "compressor": { "threshold": -20, "ratio": 2, "sidechain": "kick" } }] }"#,
                 "`sidechain` is not available inside `multiband`",
             ),
-            (r#"{ "crossovers": [200], "bands": [{}, { "ratio": 2 }] }"#, "unknown field `ratio`"),
+            (r#"{ "crossovers": [200], "bands": [{}, { "gian": 2 }] }"#, "unknown field `gian`"),
+            (r#"{ "crossovers": [200], "bands": [{}, { "ratio": 2 }] }"#, "missing field"),
         ] {
             let err = serde_json::from_str::<MultibandSpec>(json).unwrap_err().to_string();
             assert!(err.contains(reason), "{json}: {err}");
         }
+    }
+
+    #[test]
+    fn a_band_with_its_compressor_settings_written_inline_reads_as_the_nested_band() {
+        let read = |json: &str| {
+            let spec: MultibandSpec = serde_json::from_str(json).unwrap();
+            serde_json::to_string(&spec).unwrap()
+        };
+        let inline = read(
+            r#"{ "crossovers": [150], "bands": [
+                { "threshold": "-20 dB", "ratio": 2, "attack": "20 ms", "gain": "1 dB" }, {} ] }"#,
+        );
+        let nested = read(
+            r#"{ "crossovers": [150], "bands": [
+                { "compressor": { "threshold": "-20 dB", "ratio": 2, "attack": "20 ms" },
+                  "gain": "1 dB" }, {} ] }"#,
+        );
+        assert_eq!(inline, nested, "both spellings key and render alike");
+        let both = r#"{ "crossovers": [150], "bands": [
+            { "compressor": { "threshold": -20, "ratio": 2 }, "knee": "6 dB" }, {} ] }"#;
+        let err = serde_json::from_str::<MultibandSpec>(both).unwrap_err().to_string();
+        assert!(err.contains("settings beside it (`knee`)"), "{err}");
     }
 
     #[test]
