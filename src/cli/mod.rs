@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 a render or I/O failure, 2 an invalid project or usage, 130
 //! interrupted (Ctrl-C).
 
+mod album_render;
 mod cache_cmd;
 mod check;
 mod diff_cmd;

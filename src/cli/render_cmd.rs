@@ -6,13 +6,14 @@ use std::time::{Instant, SystemTime};
 
 use petgraph::graph::NodeIndex;
 
+use super::album_render::{deliver_report, report_album_error};
 use super::explain::Explanation;
 use super::out_folder::{self, in_words};
 use super::peak_memory::peak_resident_bytes;
 use super::progress::Bar;
 use super::{
     CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, compile_and_report,
-    print_diagnostics,
+    print_diagnostics, resolve_album_and_report,
 };
 use crate::analysis::assertions::{self, Outcome, RenderedAudio};
 use crate::atomic_file::TemporaryFolder;
@@ -32,11 +33,15 @@ use crate::cache::remote::Remote;
 use crate::cache::remote::figures::RemoteFigures;
 use crate::cache::store::Store;
 use crate::compile::{Broken, Compiled, locate_audio_file, locate_yaml_path};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, did_you_mean};
+use crate::graph::build_album;
 use crate::graph::{NodeKind, RenderGraph, UnknownNode};
+use crate::ir::Album;
+use crate::project::{ProjectKind, project_kind};
 use crate::render::{
     Delivery, NodeError, NormaliseError, Normalised, PlanStep, RenderError, RenderEvent,
-    RenderReport, Settings, Shard, plan, render_settled, settled_value, shard_targets,
+    RenderReport, Settings, Shard, album_report, plan, render_settled, settled_value,
+    shard_targets,
 };
 
 /// The arguments `render` and `watch` share: the mix file, how to render it, the cache.
@@ -91,6 +96,10 @@ pub struct RenderOptions {
     /// a name such as `vox`, `drums` or `master`, or an id from `mixdown graph`.
     #[arg(long)]
     only: Option<String>,
+    /// Render only this deliverable of a `deliver:` block (an album's or a mix's), and
+    /// what it needs.
+    #[arg(long, conflicts_with = "only")]
+    target: Option<String>,
     /// Format of the mix file, for a mix without a `deliver:` block (a WAV's sample format,
     /// or `flac` for 24-bit FLAC, `mp3` for 320 kbps MP3).
     #[arg(long, value_enum, default_value = "pcm24")]
@@ -225,7 +234,17 @@ pub fn render_file(
 ) -> Rendered {
     let started = Instant::now();
     let run_start = SystemTime::now();
-    let compiled = match compile_and_report(file) {
+    let compiled = match project_kind(file) {
+        ProjectKind::Mix => {
+            compile_and_report(file).map(|compiled| Project::Mix(Box::new(compiled)))
+        }
+        ProjectKind::Album => resolve_album_and_report(file).map(|resolved| {
+            let graph = build_album(&resolved.album);
+            let graph = Box::new(graph);
+            Project::Album { album: Box::new(resolved.album), graph, files: resolved.files }
+        }),
+    };
+    let compiled = match compiled {
         Ok(compiled) => compiled,
         Err(broken) => {
             return Rendered { code: EXIT_INVALID, files: Err(broken), outcomes: Vec::new() };
@@ -248,7 +267,41 @@ pub fn render_file(
         sharing,
     };
     let (code, outcomes) = render_with_cache(options, &compiled, &run);
-    Rendered { code, files: Ok(compiled.graph.files()), outcomes }
+    Rendered { code, files: Ok(compiled.files()), outcomes }
+}
+
+/// A compiled project: a mix, or an album with the mixes of its songs.
+enum Project {
+    Mix(Box<Compiled>),
+    Album {
+        album: Box<Album>,
+        graph: Box<RenderGraph>,
+        /// Every file the album reads, its songs' mix files among them.
+        files: Vec<PathBuf>,
+    },
+}
+
+impl Project {
+    fn graph(&self) -> &RenderGraph {
+        match self {
+            Self::Mix(compiled) => &compiled.graph,
+            Self::Album { graph, .. } => graph,
+        }
+    }
+
+    /// Every file the project reads, which `watch` follows.
+    fn files(&self) -> Vec<PathBuf> {
+        match self {
+            Self::Mix(compiled) => compiled.graph.files(),
+            Self::Album { graph, files, .. } => {
+                let mut all = files.clone();
+                all.extend(graph.files());
+                all.sort();
+                all.dedup();
+                all
+            }
+        }
+    }
 }
 
 /// One render's circumstances.
@@ -270,12 +323,12 @@ struct Invocation<'a> {
 /// exit code (1 when an assertion failed) and the assertions' outcomes.
 fn render_with_cache(
     args: &RenderOptions,
-    compiled: &Compiled,
+    compiled: &Project,
     run: &Invocation<'_>,
 ) -> (i32, Vec<Outcome>) {
     let Invocation { project, project_dir, cache_dir, plan_only, run_start, started, sharing } =
         *run;
-    let mut graph = compiled.graph.clone();
+    let mut graph = compiled.graph().clone();
     let targets = match targets_to_render(&mut graph, args, sharing.shard) {
         Ok(targets) => targets,
         Err(code) => return (code, Vec::new()),
@@ -345,11 +398,8 @@ fn render_with_cache(
                 cache: &cache,
                 delivery: &settings.delivery,
             };
-            let outcomes = match &args.only {
-                None => assertions::check(&compiled.mix, &audio),
-                Some(_) => Vec::new(),
-            };
-            let code = report_assertions(&outcomes, args.quiet);
+            let whole = args.only.is_none() && args.target.is_none() && sharing.shard.is_none();
+            let (code, outcomes, closing) = check_render(args, compiled, &audio, whole);
             if args.quiet {
                 return (code, outcomes);
             }
@@ -359,7 +409,7 @@ fn render_with_cache(
                 "rendered {rendered} of {} nodes ({cached} cached) in {:.2} s{}",
                 report.considered,
                 started.elapsed().as_secs_f64(),
-                closing_loudness(&report)
+                closing.unwrap_or_else(|| closing_loudness(&report))
             );
             if let Some(peak) = peak_resident_bytes().filter(|_| args.verbose) {
                 eprintln!("peak memory {:.1} MB", peak as f64 / 1e6);
@@ -373,6 +423,33 @@ fn render_with_cache(
     }
 }
 
+/// Checks what the project asks of a render of its `whole` graph: a mix's assertions, an
+/// album's report (written and judged). Returns the exit code, the assertions' outcomes and
+/// the album's figures for the closing line.
+fn check_render(
+    args: &RenderOptions,
+    compiled: &Project,
+    audio: &RenderedAudio<'_>,
+    whole: bool,
+) -> (i32, Vec<Outcome>, Option<String>) {
+    match compiled {
+        // `--only` renders one node, not the files the master's assertions measure.
+        Project::Mix(compiled) if args.only.is_none() => {
+            let outcomes = assertions::check(&compiled.mix, audio);
+            (report_assertions(&outcomes, args.quiet), outcomes, None)
+        }
+        Project::Album { album, .. } if whole => {
+            let RenderedAudio { graph, keys, store, cache, .. } = *audio;
+            let Some(report) = album_report(graph, keys, store, cache, album) else {
+                return (EXIT_OK, Vec::new(), None);
+            };
+            let met = deliver_report(&report, &args.out, args.quiet);
+            (if met { EXIT_OK } else { EXIT_FAILURE }, Vec::new(), Some(album_in_words(&report)))
+        }
+        _ => (EXIT_OK, Vec::new(), None),
+    }
+}
+
 /// Every target's figures for the closing line, in the order the targets were asked for.
 fn closing_loudness(report: &RenderReport) -> String {
     let normalised = |name: &str| report.normalised.iter().find(|(n, _)| n == name);
@@ -381,6 +458,18 @@ fn closing_loudness(report: &RenderReport) -> String {
         .iter()
         .map(|(name, r)| in_loudness_words(name, r, normalised(name).map(|(_, n)| n)))
         .collect()
+}
+
+/// `; album: -14.0 LUFS, -1.0 dBTP`: the delivered album's loudness and true peak, for
+/// the closing line.
+fn album_in_words(report: &crate::album::report::AlbumReport) -> String {
+    let figure =
+        |value: Option<f64>| value.map_or_else(|| "silent".to_owned(), |v| format!("{v:.1}"));
+    format!(
+        "; album: {} LUFS, {} dBTP",
+        figure(report.album.integrated),
+        figure(report.album.true_peak)
+    )
 }
 
 /// `; NAME: -14.0 LUFS, -1.0 dBTP`: a target's integrated loudness and true peak, for the
@@ -447,7 +536,10 @@ fn targets_to_render(
             }
             Ok(share)
         }
-        (None, None) => Ok(graph.targets.clone()),
+        (None, None) => match &args.target {
+            None => Ok(graph.targets.clone()),
+            Some(name) => named_targets(graph, name),
+        },
         (Some(name), _) => solo_target(graph, name).map(|target| vec![target]).map_err(|unknown| {
             eprintln!("error: {unknown}");
             EXIT_INVALID
@@ -455,9 +547,37 @@ fn targets_to_render(
     }
 }
 
+/// The files and CUE sheets of the `deliver:` target named `name`; an error naming the
+/// targets there are when none is.
+fn named_targets(graph: &RenderGraph, name: &str) -> Result<Vec<NodeIndex>, i32> {
+    let target_of = |i: &NodeIndex| match &graph.graph[*i].kind {
+        NodeKind::Deliver { target, .. } | NodeKind::Cue { target, .. } => Some(target.as_str()),
+        _ => None,
+    };
+    let named: Vec<NodeIndex> =
+        graph.targets.iter().copied().filter(|i| target_of(i) == Some(name)).collect();
+    if named.is_empty() {
+        let mut known: Vec<&str> = graph.targets.iter().filter_map(target_of).collect();
+        known.dedup();
+        let hint = did_you_mean(name, known.iter().copied()).map_or_else(
+            || format!("the targets are: {}", known.join(", ")),
+            |s| format!("did you mean `{s}`?"),
+        );
+        eprintln!("error: no deliverable is named `{name}`; {hint}");
+        return Err(EXIT_INVALID);
+    }
+    Ok(named)
+}
+
 /// Prints a failed render's error; one in an audio file is located at the line of the
 /// project that names the file.
 fn report_failure(project: &Path, failure: &RenderError) {
+    if let NodeError::Album(error) = &failure.error
+        && report_album_error(project, error)
+    {
+        eprintln!("  = node: {}", failure.node);
+        return;
+    }
     let site = match &failure.error {
         NodeError::Audio(error) => error.path().and_then(|file| locate_audio_file(project, file)),
         NodeError::Loudness(_) => locate_yaml_path(project, "master.loudness"),

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::album_record::AlbumRecord;
 use super::schedule::{Progress, Settings, render};
-use super::{NodeError, RenderError, RenderReport};
+use super::{NodeError, RenderError, RenderEvent, RenderReport};
 use crate::cache::Key;
 use crate::cache::folder::CacheDir;
 use crate::cache::keys::Keys;
@@ -65,6 +65,7 @@ pub fn render_settled(
             warnings.append(&mut report.warnings);
             report.events = events;
             report.warnings = warnings;
+            report.considered = considered(&report.events);
             return Ok(report);
         }
         let unsettled: BTreeSet<NodeIndex> = keys.unsettled().iter().copied().collect();
@@ -84,6 +85,15 @@ pub fn render_settled(
         node: targets.first().map_or_else(String::new, |&t| graph.graph[t].id.clone()),
         error: NodeError::Interrupted,
     })
+}
+
+/// The nodes the stages looked at, each once.
+fn considered(events: &[RenderEvent]) -> usize {
+    let ids = events.iter().filter_map(|event| match event {
+        RenderEvent::Hit(id) | RenderEvent::Rendered(id, _) | RenderEvent::Repaired(id) => Some(id),
+        RenderEvent::Measured(_) => None,
+    });
+    ids.collect::<BTreeSet<_>>().len()
 }
 
 /// `from` and every node upstream of them.

@@ -10,6 +10,7 @@ mod bad_inputs;
 mod cache_integrity;
 mod cache_trust;
 mod clipping;
+mod contract_album;
 mod contract_bytes;
 mod contract_songs;
 mod deliver;
