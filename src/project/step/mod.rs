@@ -68,15 +68,15 @@ macro_rules! for_each_step {
             /// Mastering stereo tools: width, balance, and the bass folded to mono below a corner.
             "stereo" => Stereo(crate::project::step::filters::RawStereo) lowered,
             /// A feedback echo with tone filters in the loop, optionally ping-pong.
-            "delay" => Delay(crate::dsp::space::delay::DelaySpec) unsplit,
+            "delay" => Delay(crate::project::step::space::RawDelay) lowered,
             /// An algorithmic room: predelay, diffusion and a 16-line feedback delay network.
-            "reverb" => Reverb(crate::dsp::space::reverb::ReverbSpec) unsplit,
+            "reverb" => Reverb(crate::project::step::space::RawReverb) lowered,
             /// Oversampled soft saturation (tanh, soft or tape), level-compensated.
             "saturate" => Saturate(crate::project::step::filters::RawSaturate) lowered,
             /// An impulse response file applied by partitioned FFT convolution.
             "convolution" => Convolution(crate::project::step::space::RawConvolution) reading_file,
             /// Voices on swept short delays, spread across the stereo field.
-            "chorus" => Chorus(crate::dsp::space::chorus::ChorusSpec) unsplit,
+            "chorus" => Chorus(crate::project::step::space::RawChorus) lowered,
         }
     };
 }
