@@ -1,8 +1,8 @@
 //! Test helpers shared by the processor tests: render a signal through a spec in blocks of
 //! any size, and the signals the tests feed in. Compiled for tests only.
 
+use super::primitives::curve::Timeline;
 use super::{BuildEnv, Context, Processor, Spec};
-use crate::units::{Automation, Param, Point, Seconds};
 
 /// Renders `left`/`right` through `processor`, `block` frames at a time.
 pub fn render(
@@ -123,13 +123,8 @@ pub fn noise(len: usize, seed: u64) -> Vec<f32> {
 }
 
 /// Automation from `from` at 0 s to `to` at `seconds`.
-pub fn ramp<T>(from: T, to: T, seconds: f64) -> Param<T> {
-    Param::Automated(Automation {
-        points: vec![
-            Point { time: Seconds(0.0), value: from },
-            Point { time: Seconds(seconds), value: to },
-        ],
-    })
+pub fn ramp(from: f64, to: f64, seconds: f64) -> Timeline {
+    Timeline(vec![(0.0, from), (seconds, to)])
 }
 /// A sine of `amplitude` at `freq` Hz.
 pub fn sine(len: usize, freq: f64, amplitude: f64, sample_rate: f64) -> Vec<f32> {

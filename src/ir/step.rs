@@ -370,4 +370,97 @@ mod tests {
         // A one-tap response through an f32 FFT: exact to about 1e-7.
         assert!((l[lag] - 0.5).abs() < 1e-6 && (r[lag] - 0.5).abs() < 1e-6, "{}", l[lag]);
     }
+
+    #[test]
+    fn the_filters_family_keeps_the_canonical_json_its_keys_hash() {
+        let steps = lowered(
+            r#"[
+            { "highpass": { "freq": [["0:00", "80 Hz"], ["0:02", "120 Hz"]], "slope": 24 } },
+            { "lowpass": { "freq": "9 kHz", "slope": 6 } },
+            { "eq": [
+                { "type": "peak", "freq": "1 kHz", "gain": "3 dB", "q": 1.4 },
+                { "type": "highpass", "freq": "90 Hz", "slope": 24, "channel": "side" },
+                { "type": "low_shelf", "freq": "200 Hz", "gain": [[0, "-2 dB"], [1, "2 dB"]],
+                  "channel": "mid" } ] },
+            { "width": { "amount": "140%" } },
+            { "saturate": { "drive": "6 dB", "type": "tape", "mix": "30%" } },
+            { "stereo": { "width": "110%", "balance": "5% left", "mono_below": "120 Hz" } }
+        ]"#,
+        );
+        let canonical: Vec<String> =
+            steps.iter().map(|s| serde_json::to_string(s).unwrap()).collect();
+        assert_eq!(
+            canonical,
+            [
+                r#"{"kind":"highpass","version":2,"params":{"freq":[{"time":0.0,"value":80.0},{"time":2.0,"value":120.0}],"slope":24}}"#,
+                r#"{"kind":"lowpass","version":2,"params":{"freq":9000.0,"slope":6}}"#,
+                r#"{"kind":"eq","version":2,"params":[{"type":"peak","freq":1000.0,"gain":3.0,"q":1.4,"slope":12},{"type":"highpass","freq":90.0,"gain":0.0,"q":0.7071067811865476,"slope":24,"channel":"side"},{"type":"low_shelf","freq":200.0,"gain":[{"time":0.0,"value":-2.0},{"time":1.0,"value":2.0}],"q":0.7071067811865476,"slope":12,"channel":"mid"}]}"#,
+                r#"{"kind":"width","version":1,"params":{"amount":1.4}}"#,
+                r#"{"kind":"saturate","version":1,"params":{"drive":6.0,"type":"tape","mix":0.3}}"#,
+                r#"{"kind":"stereo","version":1,"params":{"width":1.1,"balance":-0.05,"mono_below":120.0}}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn the_dynamics_family_keeps_the_canonical_json_its_keys_hash() {
+        let steps = lowered(
+            r#"[
+            { "compressor": { "threshold": "-18 dB", "ratio": 3, "attack": "5 ms",
+                "release": [[0, "100 ms"], [1, "200 ms"]], "knee": "6 dB", "makeup": "2 dB",
+                "detector": "rms", "link": "50%", "mix": "80%", "sidechain": "kick",
+                "sidechain_highpass": "100 Hz" } },
+            { "gate": { "threshold": "-38 dB", "range": "-20 dB", "ratio": 10, "knee": "2 dB",
+                "hysteresis": "4 dB", "attack": "0.5 ms", "hold": "40 ms", "release": "80 ms",
+                "sidechain": "kick" } },
+            { "expander": { "threshold": "-45 dB" } },
+            { "limiter": { "ceiling": "-1 dB", "lookahead": "5 ms", "release": "50 ms",
+                "true_peak": true } },
+            { "deesser": { "frequency": "7 kHz", "threshold": "-30 dB", "ratio": 4,
+                "attack": "1 ms", "release": "60 ms" } },
+            { "multiband": { "crossovers": ["120 Hz", "2 kHz"], "bands": [
+                { "compressor": { "threshold": -20, "ratio": 2 }, "gain": "1 dB" },
+                { "solo": true },
+                { "bypass": true, "gain": "-1 dB" } ] } },
+            { "clipper": { "drive": "3 dB", "ceiling": "-0.3 dB", "softness": "40%" } }
+        ]"#,
+        );
+        let canonical: Vec<String> =
+            steps.iter().map(|s| serde_json::to_string(s).unwrap()).collect();
+        assert_eq!(
+            canonical,
+            [
+                r#"{"kind":"compressor","version":3,"params":{"threshold":-18.0,"ratio":3.0,"attack":0.005,"release":[{"time":0.0,"value":0.1},{"time":1.0,"value":0.2}],"knee":6.0,"makeup":2.0,"detector":"rms","link":0.5,"mix":0.8,"sidechain":"kick","sidechain_highpass":100.0}}"#,
+                r#"{"kind":"gate","version":2,"params":{"threshold":-38.0,"range":-20.0,"ratio":10.0,"knee":2.0,"hysteresis":4.0,"attack":0.0005,"hold":0.04,"release":0.08,"sidechain":"kick"}}"#,
+                r#"{"kind":"expander","version":2,"params":{"threshold":-45.0,"range":-40.0,"ratio":2.0,"knee":0.0,"hysteresis":0.0,"attack":0.0005,"hold":0.02,"release":0.08,"sidechain":null}}"#,
+                r#"{"kind":"limiter","version":2,"params":{"ceiling":-1.0,"lookahead":0.005,"release":0.05,"true_peak":true}}"#,
+                r#"{"kind":"deesser","version":2,"params":{"frequency":7000.0,"threshold":-30.0,"ratio":4.0,"attack":0.001,"release":0.06}}"#,
+                r#"{"kind":"multiband","version":1,"params":{"crossovers":[120.0,2000.0],"bands":[{"compressor":{"threshold":-20.0,"ratio":2.0,"attack":0.01,"release":0.1,"knee":0.0,"makeup":0.0,"detector":"peak","link":1.0,"mix":1.0,"sidechain":null},"gain":1.0,"solo":false,"bypass":false},{"gain":0.0,"solo":true,"bypass":false},{"gain":-1.0,"solo":false,"bypass":true}]}}"#,
+                r#"{"kind":"clipper","version":1,"params":{"drive":3.0,"ceiling":-0.3,"softness":0.4}}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn the_space_family_keeps_the_canonical_json_its_keys_hash() {
+        let steps = lowered(
+            r#"[
+            { "delay": { "time": "375 ms", "feedback": "40%", "mix": "30%", "ping_pong": true,
+                "high_cut": "6 kHz", "low_cut": "200 Hz" } },
+            { "reverb": { "size": "60%", "decay": "1.8 s", "predelay": "20 ms",
+                "damping": "40%", "width": "80%", "mix": "25%" } },
+            { "chorus": { "rate": "0.8 Hz", "depth": "3 ms", "voices": 3, "mix": "40%" } }
+        ]"#,
+        );
+        let canonical: Vec<String> =
+            steps.iter().map(|s| serde_json::to_string(s).unwrap()).collect();
+        assert_eq!(
+            canonical,
+            [
+                r#"{"kind":"delay","version":1,"params":{"time":0.375,"feedback":0.4,"mix":0.3,"ping_pong":true,"high_cut":6000.0,"low_cut":200.0}}"#,
+                r#"{"kind":"reverb","version":4,"params":{"size":0.6,"decay":1.8,"predelay":0.02,"damping":0.4,"width":0.8,"mix":0.25}}"#,
+                r#"{"kind":"chorus","version":1,"params":{"rate":0.8,"depth":0.003,"voices":3,"mix":0.4}}"#,
+            ]
+        );
+    }
 }

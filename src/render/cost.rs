@@ -51,7 +51,7 @@ pub fn overhead(kind: &NodeKind) -> u64 {
 pub fn step_cost(step: &Step) -> u64 {
     match step {
         Step::Parallel(branches) => branches.iter().flatten().map(step_cost).sum(),
-        Step::Eq(bands) => 1 + 3 * bands.0.len() as u64 / 2,
+        Step::Eq(eq) => 1 + 3 * eq.settings.bands.len() as u64 / 2,
         other => match other.kind() {
             "saturate" => 440,
             "chorus" => 70,

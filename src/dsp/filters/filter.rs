@@ -5,54 +5,27 @@
 //! value at every [`RETUNE_FRAMES`](crate::dsp::primitives::biquad::RETUNE_FRAMES)-frame
 //! boundary of the song, so the output is the same whatever the block size.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
 use super::butterworth::{self, Pass};
 use crate::dsp::primitives::biquad::BiquadCascade;
-use crate::dsp::primitives::curve::Curve;
+use crate::dsp::primitives::curve::{Curve, Timeline};
 use crate::dsp::{BuildEnv, Context, Processor, Spec};
-use crate::units::{Hertz, Param, Slope};
 
-/// The parameters shared by `highpass` and `lowpass`: `{ freq: 80 Hz, slope: 24 }`.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FilterParams {
-    /// The corner frequency, where the response is 3 dB down (automatable).
-    pub freq: Param<Hertz>,
-    /// How steeply the response falls past the corner: 6, 12, 24, 36 or 48 dB/oct, always
-    /// Butterworth (maximally flat). Default 12.
-    #[serde(default = "default_slope")]
-    pub slope: Slope,
+/// The settings of a `highpass` or a `lowpass`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PassFilterSettings {
+    /// Which side of the corner passes.
+    pub pass: Pass,
+    /// The corner frequency in Hz, where the response is 3 dB down.
+    pub freq_hz: Timeline,
+    /// The Butterworth order, 1 to 8: 6 dB/oct per order.
+    pub order: usize,
 }
 
-fn default_slope() -> Slope {
-    Slope(12)
-}
-
-/// `- highpass: { freq: 80 Hz }`: removes what is below the corner.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(transparent)]
-pub struct HighpassSpec(pub FilterParams);
-
-/// `- lowpass: { freq: 9 kHz }`: removes what is above the corner.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(transparent)]
-pub struct LowpassSpec(pub FilterParams);
-
-impl Spec for HighpassSpec {
+impl Spec for PassFilterSettings {
     const VERSION: u32 = 2;
 
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
-        Box::new(PassFilter::new(Pass::High, &self.0, env.sample_rate))
-    }
-}
-
-impl Spec for LowpassSpec {
-    const VERSION: u32 = 2;
-
-    fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
-        Box::new(PassFilter::new(Pass::Low, &self.0, env.sample_rate))
+        Box::new(PassFilter::new(self, env.sample_rate))
     }
 }
 
@@ -68,11 +41,12 @@ pub struct PassFilter {
 }
 
 impl PassFilter {
-    /// A filter with the parameters of `params` at `sample_rate`.
+    /// A filter with `settings` at `sample_rate`.
     #[must_use]
-    pub fn new(pass: Pass, params: &FilterParams, sample_rate: f64) -> Self {
-        let order = params.slope.order();
-        let points = params.freq.points();
+    pub fn new(settings: &PassFilterSettings, sample_rate: f64) -> Self {
+        let PassFilterSettings { pass, freq_hz: freq, order } = settings;
+        let (pass, order) = (*pass, *order);
+        let points = &freq.0;
         let design = |freq: f64| butterworth::sections(pass, order, sample_rate, freq);
         // The lowest corner rings longest, and automation stays between its points.
         let tail = points.iter().map(|&(_, f)| BiquadCascade::new(&design(f)).tail()).max();
@@ -80,11 +54,8 @@ impl PassFilter {
             pass,
             order,
             sample_rate,
-            automation: params
-                .freq
-                .is_automated()
-                .then(|| Curve::from_seconds(&points, sample_rate)),
-            cascade: BiquadCascade::new(&design(params.freq.initial())),
+            automation: freq.is_automated().then(|| Curve::from_seconds(points, sample_rate)),
+            cascade: BiquadCascade::new(&design(freq.initial())),
             tail: tail.unwrap_or(0),
         }
     }
@@ -112,18 +83,21 @@ mod tests {
 
     use super::*;
     use crate::dsp::primitives::biquad::measure::{self, audio_band};
-    use crate::units::{Automation, Point, Seconds};
 
-    fn params(freq: f64, slope: u32) -> FilterParams {
-        FilterParams { freq: Param::Constant(Hertz(freq)), slope: Slope(slope) }
+    /// A corner in Hz and a slope in dB/oct, as a mix writes them.
+    struct Corner {
+        freq: Timeline,
+        slope: u32,
     }
 
-    fn build(pass: Pass, params: &FilterParams, sample_rate: f64) -> Box<dyn Processor> {
+    fn params(freq: f64, slope: u32) -> Corner {
+        Corner { freq: Timeline::constant(freq), slope }
+    }
+
+    fn build(pass: Pass, params: &Corner, sample_rate: f64) -> Box<dyn Processor> {
         let env = BuildEnv { sample_rate, max_block: measure::MAX_BLOCK };
-        match pass {
-            Pass::High => HighpassSpec(params.clone()).build(&env),
-            Pass::Low => LowpassSpec(params.clone()).build(&env),
-        }
+        let order = (params.slope / 6) as usize;
+        PassFilterSettings { pass, freq_hz: params.freq.clone(), order }.build(&env)
     }
 
     /// The bilinear-transformed Butterworth: 1 / (1 + Ω^2n) in power.
@@ -186,13 +160,8 @@ mod tests {
         }
     }
 
-    fn sweep(points: &[(f64, f64)]) -> Param<Hertz> {
-        Param::Automated(Automation {
-            points: points
-                .iter()
-                .map(|&(t, f)| Point { time: Seconds(t), value: Hertz(f) })
-                .collect(),
-        })
+    fn sweep(points: &[(f64, f64)]) -> Timeline {
+        Timeline(points.to_vec())
     }
 
     #[test]
@@ -200,10 +169,8 @@ mod tests {
         let fs = 48_000.0;
         for pass in [Pass::High, Pass::Low] {
             for slope in [6, 12, 48] {
-                let automated = FilterParams {
-                    freq: sweep(&[(20.8, 100.0), (20.9, 8_000.0), (21.0, 300.0)]),
-                    slope: Slope(slope),
-                };
+                let automated =
+                    Corner { freq: sweep(&[(20.8, 100.0), (20.9, 8_000.0), (21.0, 300.0)]), slope };
                 for params in [automated, params(700.0, slope)] {
                     measure::assert_block_size_independent(
                         &|| {
@@ -225,10 +192,9 @@ mod tests {
         // that point: once the sweep's own ringing has died the two outputs agree to f32
         // rounding of a sample (1e-6 of full scale at these levels).
         let fs = 48_000.0;
-        let automated =
-            FilterParams { freq: sweep(&[(0.0, 200.0), (0.05, 2_000.0)]), slope: Slope(24) };
+        let automated = Corner { freq: sweep(&[(0.0, 200.0), (0.05, 2_000.0)]), slope: 24 };
         let input = measure::noise(12_000, 9);
-        let run = |params: &FilterParams| {
+        let run = |params: &Corner| {
             let mut p = build(Pass::Low, params, fs);
             measure::run_blocks(
                 &mut |l, r, start| p.process(l, r, &Context { start, sidechains: &[] }),
@@ -267,21 +233,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn the_slope_defaults_to_12_and_other_values_are_refused() {
-        let p: HighpassSpec = serde_json::from_str(r#"{ "freq": "30 Hz" }"#).unwrap();
-        assert_eq!(p.0.slope, Slope(12));
-        let p: LowpassSpec = serde_json::from_str(r#"{ "freq": "9 kHz", "slope": 24 }"#).unwrap();
-        assert_eq!(p.0.slope.order(), 4);
-        let err = serde_json::from_str::<HighpassSpec>(r#"{ "freq": 80, "slope": 18 }"#)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("6, 12, 24, 36 or 48"), "{err}");
-        let err = serde_json::from_str::<HighpassSpec>(r#"{ "freq": 80, "q": 2 }"#)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("unknown field `q`"), "{err}");
     }
 }

@@ -1,19 +1,11 @@
 //! `saturate`: drive into a soft nonlinearity at eight times the sample rate, with the
 //! level compensated so that quiet signals pass at unity.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
-
-use crate::dsp::primitives::curve::Curve;
+use crate::dsp::primitives::curve::{Curve, Timeline};
 use crate::dsp::primitives::one_pole::OnePole;
 use crate::dsp::primitives::oversample::Oversampler;
 use crate::dsp::primitives::ring::Ring;
 use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Decibels, Param, Share, points_at_most, tidy};
-
-/// The drive range the processor honours, in dB. Less, down to `-inf dB`, is taken as the
-/// least; more is refused when the file loads.
-const DRIVE_RANGE_DB: (f64, f64) = (-40.0, 60.0);
 
 /// The bias that makes `tape` asymmetric, before the drive.
 const TAPE_BIAS: f64 = 0.3;
@@ -22,11 +14,9 @@ const TAPE_BIAS: f64 = 0.3;
 const DC_BLOCK_HZ: f64 = 5.0;
 
 /// The shape of the nonlinearity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Saturation {
     /// Hyperbolic tangent: smooth, symmetric, odd harmonics.
-    #[default]
     Tanh,
     /// Arctangent: a gentler knee than `tanh`, nearing its ceiling more slowly.
     Soft,
@@ -50,35 +40,24 @@ impl Saturation {
     }
 }
 
-/// `- saturate: { drive: 6 dB, mix: 30% }`.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SaturateSpec {
-    /// Gain into the nonlinearity; the output is scaled back by the same amount, so
-    /// drive changes the colour, not the level of quiet passages.
-    #[serde(deserialize_with = "drive_in_range")]
-    pub drive: Param<Decibels>,
-    /// The nonlinearity: `tanh` (default), `soft` or `tape`.
-    #[serde(rename = "type", default)]
+/// A saturator's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaturateSettings {
+    /// Gain into the nonlinearity in dB, taken back out after it.
+    pub drive_db: Timeline,
+    /// The nonlinearity.
     pub kind: Saturation,
-    /// The share of saturated signal in the output; the dry share is delayed to match.
-    #[serde(default = "all_wet")]
-    pub mix: Param<Share>,
+    /// The share of saturated signal in the output, 0 to 1.
+    pub mix: Timeline,
 }
 
-/// Reads `drive`, refusing any point above the top of [`DRIVE_RANGE_DB`].
-fn drive_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Param<Decibels>, D::Error> {
-    let (_, most) = DRIVE_RANGE_DB;
-    points_at_most(deserializer, most, |db| {
-        format!("a saturator's drive goes up to {most} dB, not {} dB", tidy(db))
-    })
+impl SaturateSettings {
+    /// The drive range the processor honours, in dB. Less, down to `-inf dB`, is taken as
+    /// the least; more is refused when the file loads.
+    pub const DRIVE_RANGE_DB: (f64, f64) = (-40.0, 60.0);
 }
 
-fn all_wet() -> Param<Share> {
-    Param::Constant(Share(1.0))
-}
-
-impl Spec for SaturateSpec {
+impl Spec for SaturateSettings {
     const VERSION: u32 = 1;
 
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
@@ -100,11 +79,11 @@ pub struct Saturate {
 impl Saturate {
     /// A saturator for `spec` at `sample_rate`.
     #[must_use]
-    pub fn new(spec: &SaturateSpec, sample_rate: f64) -> Self {
-        let (least, _) = DRIVE_RANGE_DB;
-        let drive = Curve::from_seconds(&spec.drive.points(), sample_rate)
+    pub fn new(spec: &SaturateSettings, sample_rate: f64) -> Self {
+        let (least, _) = SaturateSettings::DRIVE_RANGE_DB;
+        let drive = Curve::from_seconds(&spec.drive_db.0, sample_rate)
             .map(|db| 10f64.powf(db.max(least) / 20.0));
-        let mix = Curve::from_seconds(&spec.mix.points(), sample_rate);
+        let mix = Curve::from_seconds(&spec.mix.0, sample_rate);
         let oversampler = Oversampler::new();
         let latency = oversampler.latency();
         let dc_block = (spec.kind == Saturation::Tape)
@@ -158,23 +137,22 @@ mod tests {
 
     use super::*;
     use crate::dsp::probe::{
-        assert_block_size_independent, assert_non_finite_input_is_silence, noise, ramp,
-        render_spec, sine,
+        assert_block_size_independent, assert_non_finite_input_is_silence, noise, render_spec, sine,
     };
     use crate::dsp::spectrum::{loudest_non_harmonic, spectrum_dbfs};
 
     const FS: f64 = 48000.0;
     const KINDS: [Saturation; 3] = [Saturation::Tanh, Saturation::Soft, Saturation::Tape];
 
-    fn spec(drive_db: f64, kind: Saturation, mix: f64) -> SaturateSpec {
-        SaturateSpec {
-            drive: Param::Constant(Decibels(drive_db)),
+    fn spec(drive_db: f64, kind: Saturation, mix: f64) -> SaturateSettings {
+        SaturateSettings {
+            drive_db: Timeline::constant(drive_db),
             kind,
-            mix: Param::Constant(Share(mix)),
+            mix: Timeline::constant(mix),
         }
     }
 
-    fn run(spec: &SaturateSpec, x: &[f32]) -> Vec<f64> {
+    fn run(spec: &SaturateSettings, x: &[f32]) -> Vec<f64> {
         render_spec(spec, FS, x, x).0.into_iter().map(f64::from).collect()
     }
 
@@ -271,10 +249,10 @@ mod tests {
 
     #[test]
     fn output_is_the_same_for_any_block_size_with_automation() {
-        let s = SaturateSpec {
-            drive: ramp(Decibels(0.0), Decibels(18.0), 0.1),
+        let s = SaturateSettings {
+            drive_db: Timeline(vec![(0.0, 0.0), (0.1, 18.0)]),
             kind: Saturation::Tape,
-            mix: ramp(Share(1.0), Share(0.4), 0.1),
+            mix: Timeline(vec![(0.0, 1.0), (0.1, 0.4)]),
         };
         let x: Vec<f32> = noise(8000, 6).iter().map(|v| v * 1.5).collect();
         assert_block_size_independent(&s, FS, &x, &noise(8000, 7));
@@ -285,14 +263,5 @@ mod tests {
         for kind in KINDS {
             assert_non_finite_input_is_silence(&spec(6.0, kind, 0.5), FS);
         }
-    }
-
-    #[test]
-    fn the_contract_form_reads_with_tanh_by_default() {
-        let s: SaturateSpec = serde_json::from_str(r#"{ "drive": "6 dB", "mix": "30%" }"#).unwrap();
-        assert_eq!(s.kind, Saturation::Tanh);
-        let tape: SaturateSpec = serde_json::from_str(r#"{ "drive": 3, "type": "tape" }"#).unwrap();
-        assert_eq!(tape.kind, Saturation::Tape);
-        assert!(serde_json::from_str::<SaturateSpec>(r#"{ "drive": 3, "type": "fuzz" }"#).is_err());
     }
 }

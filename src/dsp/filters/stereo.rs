@@ -13,83 +13,13 @@
 //! near one staying at unity: at +50% the left channel is at half gain, at +100% silent.
 //! The order is `mono_below`, width, balance.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
-
 use crate::dsp::primitives::biquad::{BiquadCascade, to_sample};
 use crate::dsp::primitives::crossover::Crossover;
 use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Fraction, Hertz, Pan, percent, tidy};
 
 /// The range of `mono_below`, in Hz: vinyl needs 100 to 300 Hz; above 1 kHz the image
 /// itself would go.
-const MONO_BELOW_RANGE_HZ: (f64, f64) = (20.0, 1000.0);
-
-/// `- stereo: { width: 110%, balance: 5% left, mono_below: 120 Hz }`
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StereoSpec {
-    /// How wide the image is: 100% leaves it, 0% folds it to mono, up to 200%.
-    #[serde(default = "unchanged_width", deserialize_with = "width_in_range")]
-    pub width: Fraction,
-    /// Moves the image by turning the far channel down: `10% left` leaves the left at
-    /// unity and the right at 90%.
-    #[serde(default = "centred")]
-    pub balance: Pan,
-    /// Folds everything below this corner to mono with a 24 dB/oct crossover that sums
-    /// flat, from 20 Hz to 1 kHz (120 Hz is usual for vinyl).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "corner_in_range"
-    )]
-    pub mono_below: Option<Hertz>,
-}
-
-fn unchanged_width() -> Fraction {
-    Fraction(1.0)
-}
-
-fn centred() -> Pan {
-    Pan(0.0)
-}
-
-fn width_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Fraction, D::Error> {
-    let width = Fraction::deserialize(deserializer)?;
-    if width.0 > MAX_WIDTH {
-        return Err(serde::de::Error::custom(format!(
-            "a width runs from 0% to {}%, not {}%",
-            percent(MAX_WIDTH),
-            percent(width.0)
-        )));
-    }
-    Ok(width)
-}
-
-fn corner_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Hertz>, D::Error> {
-    let (least, most) = MONO_BELOW_RANGE_HZ;
-    let corner = Hertz::deserialize(deserializer)?;
-    if !(least..=most).contains(&corner.0) {
-        return Err(serde::de::Error::custom(format!(
-            "`mono_below` runs from {least} Hz to {most} Hz, not {} Hz",
-            tidy(corner.0)
-        )));
-    }
-    Ok(Some(corner))
-}
-
-impl Spec for StereoSpec {
-    const VERSION: u32 = 1;
-
-    fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
-        let settings = StereoSettings {
-            width: self.width.0,
-            balance: self.balance.0,
-            mono_below_hz: self.mono_below.map(|f| f.0),
-        };
-        Box::new(Stereo::new(&settings, env))
-    }
-}
+pub const MONO_BELOW_RANGE_HZ: (f64, f64) = (20.0, 1000.0);
 
 /// The widest width, as a fraction: 200%.
 pub const MAX_WIDTH: f64 = 2.0;
@@ -103,6 +33,14 @@ pub struct StereoSettings {
     pub balance: f64,
     /// The corner in Hz below which the image is folded to mono, if any.
     pub mono_below_hz: Option<f64>,
+}
+
+impl Spec for StereoSettings {
+    const VERSION: u32 = 1;
+
+    fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
+        Box::new(Stereo::new(self, env))
+    }
 }
 
 /// The bass folder of `mono_below`.
@@ -294,25 +232,6 @@ mod tests {
         for (balance, gains) in [(0.5, (0.5, 1.0)), (-0.25, (1.0, 0.75)), (1.0, (0.0, 1.0))] {
             let (l, r) = run(settings(1.0, balance, None), &[0.5; 4], &[0.25; 4]);
             assert_eq!((f64::from(l[3]), f64::from(r[3])), (0.5 * gains.0, 0.25 * gains.1));
-        }
-    }
-
-    #[test]
-    fn the_step_reads_with_its_defaults_and_refuses_values_out_of_range() {
-        let s: StereoSpec = serde_json::from_str(r#"{ "mono_below": "120 Hz" }"#).unwrap();
-        assert_eq!((s.width.0, s.balance.0, s.mono_below.map(|f| f.0)), (1.0, 0.0, Some(120.0)));
-        let s: StereoSpec = serde_json::from_str(r#"{ "balance": "10% left" }"#).unwrap();
-        assert!((s.balance.0 + 0.1).abs() < 1e-12);
-        assert!(!serde_json::to_string(&s).unwrap().contains("mono_below"));
-        for (json, reason) in [
-            (r#"{ "width": "250%" }"#, "width runs from 0% to 200%, not 250%"),
-            (r#"{ "mono_below": "5 kHz" }"#, "runs from 20 Hz to 1000 Hz, not 5000 Hz"),
-            (r#"{ "mono_below": "10 Hz" }"#, "not 10 Hz"),
-            (r#"{ "balance": 2 }"#, "between -1 (left) and 1 (right)"),
-            (r#"{ "pan": 0.5 }"#, "unknown field `pan`"),
-        ] {
-            let err = serde_json::from_str::<StereoSpec>(json).unwrap_err().to_string();
-            assert!(err.contains(reason), "{json}: {err}");
         }
     }
 

@@ -3,49 +3,28 @@
 //! With mid M = (L + R)/2 and side S = (L − R)/2, the output is M ± amount·S: 100% is the
 //! input, 0% is mono, and beyond 100% the difference between the channels grows.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
-
 use crate::dsp::primitives::biquad::to_sample;
-use crate::dsp::primitives::curve::Curve;
+use crate::dsp::primitives::curve::{Curve, Timeline};
 use crate::dsp::{BuildEnv, Context, Processor, Spec};
-use crate::units::{Fraction, Param};
 
 /// The widest setting, as a fraction: 200%.
 pub const MAX_AMOUNT: f64 = 2.0;
 
-/// `- width: { amount: 140% }`
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WidthSpec {
-    /// How wide the image is: 100% leaves it as it is, 0% folds it to mono, and up to 200%
-    /// widens it (automatable).
-    #[serde(deserialize_with = "amount_in_range")]
-    pub amount: Param<Fraction>,
+/// A width step's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WidthSettings {
+    /// The side's scale: 1 leaves the image, 0 is mono, up to [`MAX_AMOUNT`].
+    pub amount: Timeline,
 }
 
-/// Reads an amount and refuses any point above [`MAX_AMOUNT`].
-fn amount_in_range<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Param<Fraction>, D::Error> {
-    let amount = Param::<Fraction>::deserialize(deserializer)?;
-    match amount.points().iter().find(|&&(_, a)| a > MAX_AMOUNT) {
-        Some((_, a)) => Err(serde::de::Error::custom(format!(
-            "a width must lie between 0% and 200%, not {}%",
-            a * 100.0
-        ))),
-        None => Ok(amount),
-    }
-}
-
-impl Spec for WidthSpec {
+impl Spec for WidthSettings {
     const VERSION: u32 = 1;
 
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
-        let amount = if self.amount == Param::Constant(Fraction(1.0)) {
+        let amount = if self.amount == Timeline::constant(1.0) {
             Amount::Unchanged
         } else if self.amount.is_automated() {
-            Amount::Automated(Curve::from_seconds(&self.amount.points(), env.sample_rate))
+            Amount::Automated(Curve::from_seconds(&self.amount.0, env.sample_rate))
         } else {
             Amount::Constant(self.amount.initial())
         };
@@ -99,9 +78,8 @@ mod tests {
     use super::*;
     use crate::dsp::primitives::biquad::measure;
     use crate::dsp::probe::bits;
-    use crate::units::{Automation, Point, Seconds};
 
-    fn run(spec: &WidthSpec, l: &[f32], r: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    fn run(spec: &WidthSettings, l: &[f32], r: &[f32]) -> (Vec<f32>, Vec<f32>) {
         let env = BuildEnv { sample_rate: 48_000.0, max_block: measure::MAX_BLOCK };
         let mut p = spec.build(&env);
         measure::run_blocks(
@@ -114,8 +92,8 @@ mod tests {
         )
     }
 
-    fn width(percent: f64) -> WidthSpec {
-        WidthSpec { amount: Param::Constant(Fraction(percent / 100.0)) }
+    fn width(percent: f64) -> WidthSettings {
+        WidthSettings { amount: Timeline::constant(percent / 100.0) }
     }
 
     fn input() -> (Vec<f32>, Vec<f32>) {
@@ -168,14 +146,7 @@ mod tests {
     #[test]
     fn automated_width_does_not_depend_on_the_block_size_and_huge_input_stays_finite() {
         let t = 1_000_003.0 / 48_000.0;
-        let spec = WidthSpec {
-            amount: Param::Automated(Automation {
-                points: [(t, 0.0), (t + 0.1, 2.0)]
-                    .iter()
-                    .map(|&(time, a)| Point { time: Seconds(time), value: Fraction(a) })
-                    .collect(),
-            }),
-        };
+        let spec = WidthSettings { amount: Timeline(vec![(t, 0.0), (t + 0.1, 2.0)]) };
         measure::assert_block_size_independent(
             &|| {
                 let mut p = spec.build(&BuildEnv { sample_rate: 48_000.0, max_block: 4_096 });
@@ -187,19 +158,5 @@ mod tests {
         let (out_l, out_r) =
             run(&width(200.0), &huge, &huge.iter().map(|x| -x).collect::<Vec<_>>());
         assert!(out_l.iter().chain(&out_r).all(|x| x.is_finite()));
-    }
-
-    #[test]
-    fn widths_above_200_percent_are_refused() {
-        let ok: WidthSpec = serde_json::from_str(r#"{ "amount": "140%" }"#).unwrap();
-        assert!((ok.amount.initial() - 1.4).abs() < 1e-12);
-        let err = serde_json::from_str::<WidthSpec>(r#"{ "amount": [[0, "100%"], [1, "250%"]] }"#)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("between 0% and 200%, not 250%"), "{err}");
-        let err = serde_json::from_str::<WidthSpec>(r#"{ "amount": 1, "mix": 2 }"#)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("unknown field `mix`"), "{err}");
     }
 }

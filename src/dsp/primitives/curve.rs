@@ -9,6 +9,26 @@
 #[derive(Debug, Clone, PartialEq)]
 pub struct Timeline(pub Vec<(f64, f64)>);
 
+impl Timeline {
+    /// A value that never changes.
+    #[must_use]
+    pub fn constant(value: f64) -> Self {
+        Self(vec![(0.0, value)])
+    }
+
+    /// The value at the start of the song.
+    #[must_use]
+    pub fn initial(&self) -> f64 {
+        self.0[0].1
+    }
+
+    /// Whether the value changes over time.
+    #[must_use]
+    pub fn is_automated(&self) -> bool {
+        self.0.windows(2).any(|w| w[0].1 != w[1].1)
+    }
+}
+
 /// A piecewise-linear value over frames, held before the first and after the last point.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Curve {

@@ -4,83 +4,36 @@
 
 use std::f64::consts::{FRAC_PI_2, TAU};
 
-use schemars::JsonSchema;
-use serde::de::Error as _;
-use serde::{Deserialize, Deserializer, Serialize};
-
+use crate::dsp::primitives::curve::Timeline;
 use crate::dsp::primitives::ring::Ring;
 use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Hertz, Param, Share, TimeMs, points_at_most, tidy, within};
 
 /// The shortest delay of the sweep, in seconds; voices sweep from here up by `depth`.
 const BASE_DELAY_S: f64 = 0.007;
 
 /// The deepest sweep honoured, in seconds.
-const MAX_DEPTH_S: f64 = 0.05;
+pub const MAX_DEPTH_S: f64 = 0.05;
 
 /// The fastest LFO honoured, in Hz.
-const MAX_RATE_HZ: f64 = 20.0;
+pub const MAX_RATE_HZ: f64 = 20.0;
 
-/// `- chorus: { rate: 0.8 Hz, depth: 3 ms, voices: 2, mix: 50% }`.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ChorusSpec {
-    /// How often each voice sweeps its delay up and back (up to 20 Hz).
-    #[serde(default = "default_rate", deserialize_with = "rate_in_range")]
-    pub rate: Param<Hertz>,
-    /// How far each voice's delay sweeps, peak to peak, above the 7 ms base (up to 50 ms).
-    #[serde(default = "default_depth", deserialize_with = "depth_in_range")]
-    pub depth: TimeMs,
-    /// Voices, 1 to 8: evenly spaced in LFO phase and panned evenly from left to right.
-    #[serde(default = "default_voices", deserialize_with = "read_voices")]
-    #[schemars(range(min = 1, max = 8))]
+/// The most voices a chorus has.
+pub const MAX_VOICES: u32 = 8;
+
+/// A chorus's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChorusSettings {
+    /// How often each voice sweeps its delay up and back, in Hz, up to [`MAX_RATE_HZ`].
+    pub rate_hz: Timeline,
+    /// How far each voice's delay sweeps, peak to peak, in seconds, up to [`MAX_DEPTH_S`].
+    pub depth_seconds: f64,
+    /// Voices, 1 to [`MAX_VOICES`].
     pub voices: u32,
-    /// The share of the voices in the output; the rest is the dry input.
-    #[serde(default = "half")]
-    pub mix: Share,
+    /// The share of the voices in the output, 0 to 1.
+    pub mix: f64,
 }
 
-fn default_rate() -> Param<Hertz> {
-    Param::Constant(Hertz(0.8))
-}
-
-fn default_depth() -> TimeMs {
-    TimeMs(0.003)
-}
-
-fn default_voices() -> u32 {
-    2
-}
-
-fn half() -> Share {
-    Share(0.5)
-}
-
-/// Reads `rate`, refusing any point above [`MAX_RATE_HZ`].
-fn rate_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Param<Hertz>, D::Error> {
-    points_at_most(deserializer, MAX_RATE_HZ, |hz| {
-        format!("a chorus sweeps at up to {MAX_RATE_HZ} Hz, not {} Hz", tidy(hz))
-    })
-}
-
-/// Reads `depth`, refusing more than [`MAX_DEPTH_S`].
-fn depth_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<TimeMs, D::Error> {
-    within(deserializer, (0.0, MAX_DEPTH_S), |s| {
-        let most = tidy(MAX_DEPTH_S * 1e3);
-        format!("a chorus's depth runs from 0 to {most} ms, not {} ms", tidy(s * 1e3))
-    })
-}
-
-fn read_voices<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
-    let voices = u32::deserialize(deserializer)?;
-    if (1..=8).contains(&voices) {
-        Ok(voices)
-    } else {
-        Err(D::Error::custom(format!("a chorus has 1 to 8 voices, not {voices}")))
-    }
-}
-
-impl Spec for ChorusSpec {
+impl Spec for ChorusSettings {
     const VERSION: u32 = 1;
 
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
@@ -152,8 +105,8 @@ pub struct Chorus {
 impl Chorus {
     /// A chorus for `spec` at `sample_rate`.
     #[must_use]
-    pub fn new(spec: &ChorusSpec, sample_rate: f64) -> Self {
-        let count = spec.voices.clamp(1, 8);
+    pub fn new(spec: &ChorusSettings, sample_rate: f64) -> Self {
+        let count = spec.voices.clamp(1, MAX_VOICES);
         // Constant-power panning, scaled so that one voice, or an even spread of voices,
         // keeps the level of the input.
         let norm = (2.0 / f64::from(count)).sqrt();
@@ -168,15 +121,15 @@ impl Chorus {
             })
             .collect();
         let base = BASE_DELAY_S * sample_rate;
-        let depth = spec.depth.seconds() * sample_rate;
+        let depth = spec.depth_seconds * sample_rate;
         let longest = (base + depth).ceil() as usize + 2;
         Self {
-            phase: Phase::new(&spec.rate.points(), sample_rate),
+            phase: Phase::new(&spec.rate_hz.0, sample_rate),
             base,
             depth,
             voices,
             lines: [Ring::new(longest), Ring::new(longest)],
-            mix: spec.mix.0,
+            mix: spec.mix,
             tail: longest,
         }
     }
@@ -215,12 +168,12 @@ mod tests {
         assert_block_size_independent, assert_non_finite_input_is_silence, noise, ramp, render_spec,
     };
 
-    fn spec(rate: f64, depth_ms: f64, voices: u32, mix: f64) -> ChorusSpec {
-        ChorusSpec {
-            rate: Param::Constant(Hertz(rate)),
-            depth: TimeMs(depth_ms / 1000.0),
+    fn spec(rate: f64, depth_ms: f64, voices: u32, mix: f64) -> ChorusSettings {
+        ChorusSettings {
+            rate_hz: Timeline::constant(rate),
+            depth_seconds: depth_ms / 1000.0,
             voices,
-            mix: Share(mix),
+            mix,
         }
     }
 
@@ -229,7 +182,12 @@ mod tests {
     /// Impulses every `SPACING` frames, and the delay at which each comes out of `channel`
     /// as (output time, delay), both in frames. Each output pulse is the four Lagrange
     /// weights, which sum to 1 and whose centroid is exactly the fractional position.
-    fn tracked_delays(spec: &ChorusSpec, fs: f64, seconds: f64, right: bool) -> Vec<(f64, f64)> {
+    fn tracked_delays(
+        spec: &ChorusSettings,
+        fs: f64,
+        seconds: f64,
+        right: bool,
+    ) -> Vec<(f64, f64)> {
         let frames = (seconds * fs) as usize;
         let x: Vec<f32> = (0..frames).map(|n| if n % SPACING == 0 { 1.0 } else { 0.0 }).collect();
         let (l, r) = render_spec(spec, fs, &x, &x);
@@ -327,11 +285,11 @@ mod tests {
 
     #[test]
     fn output_is_the_same_for_any_block_size_with_an_automated_rate() {
-        let s = ChorusSpec {
-            rate: ramp(Hertz(0.5), Hertz(6.0), 0.1),
-            depth: TimeMs(0.004),
+        let s = ChorusSettings {
+            rate_hz: ramp(0.5, 6.0, 0.1),
+            depth_seconds: 0.004,
             voices: 4,
-            mix: Share(0.5),
+            mix: 0.5,
         };
         assert_block_size_independent(&s, 48000.0, &noise(9000, 1), &noise(9000, 2));
     }
@@ -339,18 +297,5 @@ mod tests {
     #[test]
     fn a_nan_or_infinite_input_sample_is_treated_as_silence() {
         assert_non_finite_input_is_silence(&spec(0.8, 3.0, 2, 0.5), 48000.0);
-    }
-
-    #[test]
-    fn the_spec_reads_units_and_rejects_a_ninth_voice() {
-        let s: ChorusSpec = serde_json::from_str(
-            r#"{ "rate": "0.8 Hz", "depth": "3 ms", "voices": 2, "mix": "50%" }"#,
-        )
-        .unwrap();
-        assert_eq!(s.voices, 2);
-        let defaults: ChorusSpec = serde_json::from_str("{}").unwrap();
-        assert!((defaults.depth.seconds() - 0.003).abs() < 1e-12);
-        let err = serde_json::from_str::<ChorusSpec>(r#"{ "voices": 9 }"#).unwrap_err();
-        assert!(err.to_string().contains("1 to 8 voices"), "{err}");
     }
 }

@@ -1,70 +1,34 @@
 //! `delay`: a feedback echo, optionally ping-pong, with tone filters inside the loop.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
-
-use crate::dsp::primitives::curve::Curve;
+use crate::dsp::primitives::curve::{Curve, Timeline};
 use crate::dsp::primitives::one_pole::OnePole;
 use crate::dsp::primitives::ring::Ring;
 use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Fraction, Hertz, Param, Share, TimeMs, percent, points_at_most};
 
 /// The most feedback the loop takes, so that the echoes always die away.
-const MAX_FEEDBACK: f64 = 0.99;
+pub const MAX_FEEDBACK: f64 = 0.99;
 
 /// The shortest automated delay: fractional reads need two whole frames of history.
 const MIN_FRACTIONAL_DELAY: f64 = 2.0;
 
-/// `- delay: { time: 1/8., feedback: 30%, mix: 18%, high_cut: 5 kHz }`.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DelaySpec {
-    /// Time from the input to the first echo and between echoes: milliseconds or a note
-    /// value such as `1/8.` (needs the project's `tempo:`). A constant time lands on whole
-    /// frames; automated time glides between frames.
-    pub time: Param<TimeMs>,
-    /// How much of each echo returns as the next one, from 0% to 99%: at 100% the echoes
-    /// would never die away.
-    #[serde(default = "no_feedback", deserialize_with = "feedback_that_dies_away")]
-    pub feedback: Param<Fraction>,
-    /// The share of echoes in the output: 0% is the dry input, 100% echoes only.
-    #[serde(default = "all_wet")]
-    pub mix: Param<Share>,
-    /// Sends the input (summed to mono) to the left echo first, then bounces each echo
-    /// to the other side.
-    #[serde(default)]
+/// A delay's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DelaySettings {
+    /// Time from the input to the first echo and between echoes, in seconds.
+    pub time: Timeline,
+    /// How much of each echo returns as the next one, 0 to [`MAX_FEEDBACK`].
+    pub feedback: Timeline,
+    /// The share of echoes in the output, 0 to 1.
+    pub mix: Timeline,
+    /// Whether the echoes bounce from left to right.
     pub ping_pong: bool,
-    /// Darkens every echo with a 6 dB/oct low-pass inside the loop, so repeats grow
-    /// duller as they fade.
-    #[serde(default)]
-    pub high_cut: Option<Hertz>,
-    /// Thins every echo with a 6 dB/oct high-pass inside the loop.
-    #[serde(default)]
-    pub low_cut: Option<Hertz>,
+    /// The corner in Hz of the 6 dB/oct low-pass inside the loop, if any.
+    pub high_cut_hz: Option<f64>,
+    /// The corner in Hz of the 6 dB/oct high-pass inside the loop, if any.
+    pub low_cut_hz: Option<f64>,
 }
 
-/// Reads `feedback`, refusing any point above [`MAX_FEEDBACK`].
-fn feedback_that_dies_away<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Param<Fraction>, D::Error> {
-    points_at_most(deserializer, MAX_FEEDBACK, |f| {
-        format!(
-            "a delay's feedback goes up to {}% so that the echoes die away, not {}%",
-            percent(MAX_FEEDBACK),
-            percent(f)
-        )
-    })
-}
-
-fn no_feedback() -> Param<Fraction> {
-    Param::Constant(Fraction(0.0))
-}
-
-fn all_wet() -> Param<Share> {
-    Param::Constant(Share(1.0))
-}
-
-impl Spec for DelaySpec {
+impl Spec for DelaySettings {
     const VERSION: u32 = 1;
 
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
@@ -85,10 +49,10 @@ struct LoopFilters {
 }
 
 impl LoopFilters {
-    fn new(spec: &DelaySpec, sample_rate: f64) -> Self {
+    fn new(spec: &DelaySettings, sample_rate: f64) -> Self {
         Self {
-            high_cut: spec.high_cut.map(|f| OnePole::lowpass(f.0, sample_rate)),
-            low_cut: spec.low_cut.map(|f| OnePole::highpass(f.0, sample_rate)),
+            high_cut: spec.high_cut_hz.map(|f| OnePole::lowpass(f, sample_rate)),
+            low_cut: spec.low_cut_hz.map(|f| OnePole::highpass(f, sample_rate)),
         }
     }
 
@@ -122,20 +86,20 @@ pub struct Delay {
 impl Delay {
     /// A delay for `spec` at `sample_rate`.
     #[must_use]
-    pub fn new(spec: &DelaySpec, sample_rate: f64) -> Self {
-        let times = spec.time.points();
+    pub fn new(spec: &DelaySettings, sample_rate: f64) -> Self {
+        let times = &spec.time.0;
         let longest = times.iter().map(|&(_, s)| s * sample_rate).fold(0.0, f64::max);
         let tap = if spec.time.is_automated() {
-            Tap::Gliding(Curve::from_seconds(&times, sample_rate).map(|s| s * sample_rate))
+            Tap::Gliding(Curve::from_seconds(times, sample_rate).map(|s| s * sample_rate))
         } else {
             Tap::Whole(((times[0].1 * sample_rate).round() as usize).max(1))
         };
         let max_delay = longest.ceil() as usize + 2;
-        let feedback = Curve::from_seconds(&spec.feedback.points(), sample_rate)
-            .map(|g| g.clamp(0.0, MAX_FEEDBACK));
-        let mix = Curve::from_seconds(&spec.mix.points(), sample_rate);
+        let feedback =
+            Curve::from_seconds(&spec.feedback.0, sample_rate).map(|g| g.clamp(0.0, MAX_FEEDBACK));
+        let mix = Curve::from_seconds(&spec.mix.0, sample_rate);
         let filters = [LoopFilters::new(spec, sample_rate), LoopFilters::new(spec, sample_rate)];
-        let loudest = spec.feedback.points().iter().map(|&(_, g)| g).fold(0.0, f64::max);
+        let loudest = spec.feedback.0.iter().map(|&(_, g)| g).fold(0.0, f64::max);
         let tail =
             echo_tail(max_delay, loudest.clamp(0.0, MAX_FEEDBACK)) + filters[0].ring_frames();
         Self {
@@ -202,18 +166,17 @@ mod tests {
         assert_block_size_independent, assert_non_finite_input_is_silence, impulse, noise, ramp,
         render_spec,
     };
-    use crate::units::with_tempo;
 
     const FS: f64 = 48000.0;
 
-    fn spec(time_ms: f64, feedback: f64, mix: f64) -> DelaySpec {
-        DelaySpec {
-            time: Param::Constant(TimeMs(time_ms / 1000.0)),
-            feedback: Param::Constant(Fraction(feedback)),
-            mix: Param::Constant(Share(mix)),
+    fn spec(time_ms: f64, feedback: f64, mix: f64) -> DelaySettings {
+        DelaySettings {
+            time: Timeline::constant(time_ms / 1000.0),
+            feedback: Timeline::constant(feedback),
+            mix: Timeline::constant(mix),
             ping_pong: false,
-            high_cut: None,
-            low_cut: None,
+            high_cut_hz: None,
+            low_cut_hz: None,
         }
     }
 
@@ -278,7 +241,7 @@ mod tests {
     fn a_high_cut_dulls_each_echo_but_keeps_its_low_frequency_level() {
         let d = 480;
         let mut s = spec(10.0, 0.5, 1.0);
-        s.high_cut = Some(Hertz(2000.0));
+        s.high_cut_hz = Some(2000.0);
         let x = impulse(4 * d);
         let (l, _) = render_spec(&s, FS, &x, &x);
         // The low-pass has unity DC gain, so the area under the k-th echo is 0.5^(k-1);
@@ -293,7 +256,7 @@ mod tests {
     #[test]
     fn nothing_louder_than_minus_90_db_sounds_after_the_tail() {
         let mut s = spec(7.0, 0.6, 1.0);
-        s.low_cut = Some(Hertz(200.0));
+        s.low_cut_hz = Some(200.0);
         let env = BuildEnv { sample_rate: FS, max_block: 4096 };
         let tail = s.build(&env).tail();
         let x = impulse(tail + 4000);
@@ -308,13 +271,13 @@ mod tests {
 
     #[test]
     fn output_is_the_same_for_any_block_size_with_automation_and_filters() {
-        let s = DelaySpec {
-            time: ramp(TimeMs(0.004), TimeMs(0.011), 0.1),
-            feedback: ramp(Fraction(0.2), Fraction(0.7), 0.1),
-            mix: Param::Constant(Share(0.5)),
+        let s = DelaySettings {
+            time: ramp(0.004, 0.011, 0.1),
+            feedback: ramp(0.2, 0.7, 0.1),
+            mix: Timeline::constant(0.5),
             ping_pong: true,
-            high_cut: Some(Hertz(5000.0)),
-            low_cut: Some(Hertz(100.0)),
+            high_cut_hz: Some(5000.0),
+            low_cut_hz: Some(100.0),
         };
         let x = noise(9000, 11);
         assert_block_size_independent(&s, FS, &x, &noise(9000, 12));
@@ -323,23 +286,7 @@ mod tests {
     #[test]
     fn a_nan_or_infinite_input_sample_is_treated_as_silence() {
         let mut s = spec(5.0, 0.5, 0.5);
-        s.high_cut = Some(Hertz(3000.0));
+        s.high_cut_hz = Some(3000.0);
         assert_non_finite_input_is_silence(&s, FS);
-    }
-
-    #[test]
-    fn the_contract_forms_read_with_a_tempo() {
-        let s: DelaySpec = with_tempo(Some(120.0), || {
-            serde_json::from_str(
-                r#"{ "time": "1/8.", "feedback": "30%", "mix": "18%", "high_cut": "5 kHz" }"#,
-            )
-        })
-        .unwrap();
-        assert!((s.time.initial() - 0.375).abs() < 1e-12);
-        let slap: DelaySpec =
-            serde_json::from_str(r#"{ "time": "110 ms", "feedback": "0%", "mix": "100%" }"#)
-                .unwrap();
-        assert!(!slap.ping_pong && slap.high_cut.is_none());
-        assert!(serde_json::from_str::<DelaySpec>(r#"{ "time": 5, "tone": 1 }"#).is_err());
     }
 }

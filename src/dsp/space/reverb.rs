@@ -4,17 +4,13 @@
 
 use std::f64::consts::PI;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
-
 use super::fdn::{Decay, Fdn, LINES};
 use crate::dsp::primitives::allpass::Allpass;
 use crate::dsp::primitives::ring::Ring;
 use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Seconds, Share, TimeMs, tidy, within};
 
 /// The RT60 range the network is tuned for, in seconds.
-const DECAY_RANGE: (f64, f64) = (0.1, 20.0);
+pub const DECAY_RANGE: (f64, f64) = (0.1, 20.0);
 
 /// The shortest line at `size` 0% and at 100%, in seconds; the longest is `LINE_SPREAD`
 /// times the shortest.
@@ -56,58 +52,24 @@ const ONSET_GAIN: f64 = 0.1;
 /// noise-like tail stand above its mean level.
 const TAIL_DB: f64 = 95.0;
 
-/// `- reverb: { size: 85%, decay: 2.4 s, predelay: 25 ms, damping: 40%, width: 100% }`.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReverbSpec {
-    /// Room size: sets the lengths of the delay lines, from a small room (0%) to a hall
-    /// (100%).
-    #[serde(default = "half")]
-    pub size: Share,
-    /// The time the reverb takes to fall 60 dB (RT60), from 0.1 s to 20 s.
-    #[serde(default = "default_decay", deserialize_with = "decay_in_range")]
-    pub decay: Seconds,
-    /// Silence between the input and the start of the reverb.
-    #[serde(default = "no_predelay")]
-    pub predelay: TimeMs,
-    /// How much faster the treble dies than the bass: 0% decays evenly, 100% leaves the
-    /// 8 kHz decay at 15% of the bass decay. `decay` stays the broadband RT60.
-    #[serde(default = "half")]
-    pub damping: Share,
-    /// Stereo width of the reverb: 0% is mono, 100% fully decorrelated.
-    #[serde(default = "full")]
-    pub width: Share,
-    /// The share of reverb in the output: 100% is reverb only (for a bus), less blends in
-    /// the dry input (for an insert).
-    #[serde(default = "full")]
-    pub mix: Share,
+/// A reverb's settings, each a fraction from 0 to 1 unless it says otherwise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReverbSettings {
+    /// Room size: from a small room (0) to a hall (1).
+    pub size: f64,
+    /// The broadband RT60 in seconds, within [`DECAY_RANGE`].
+    pub decay_seconds: f64,
+    /// Silence between the input and the start of the reverb, in seconds.
+    pub predelay_seconds: f64,
+    /// How much faster the treble dies than the bass.
+    pub damping: f64,
+    /// Stereo width: 0 is mono, 1 fully decorrelated.
+    pub width: f64,
+    /// The share of reverb in the output.
+    pub mix: f64,
 }
 
-fn half() -> Share {
-    Share(0.5)
-}
-
-fn full() -> Share {
-    Share(1.0)
-}
-
-/// Reads `decay`, refusing values outside [`DECAY_RANGE`].
-fn decay_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Seconds, D::Error> {
-    let (shortest, longest) = DECAY_RANGE;
-    within(deserializer, DECAY_RANGE, |s| {
-        format!("a reverb's decay runs from {shortest} s to {longest} s, not {} s", tidy(s))
-    })
-}
-
-fn default_decay() -> Seconds {
-    Seconds(1.5)
-}
-
-fn no_predelay() -> TimeMs {
-    TimeMs(0.0)
-}
-
-impl Spec for ReverbSpec {
+impl Spec for ReverbSettings {
     /// 4: decays below 0.75 s lower the diffusers' gain and below 0.45 s shorten the
     /// lines, so that short decays measure as set; longer decays render as in 3.
     const VERSION: u32 = 4;
@@ -137,23 +99,26 @@ pub struct Reverb {
 impl Reverb {
     /// A reverb for `spec` at `sample_rate`.
     #[must_use]
-    pub fn new(spec: &ReverbSpec, sample_rate: f64) -> Self {
-        let size = spec.size.0;
-        let decay = spec.decay.0;
+    pub fn new(spec: &ReverbSettings, sample_rate: f64) -> Self {
+        let size = spec.size;
+        let decay = spec.decay_seconds;
         let lengths = line_lengths(size, decay, sample_rate);
         let mean = lengths.iter().sum::<usize>() as f64 / LINES as f64;
-        let decay = decay_targets(decay, spec.damping.0, sample_rate, mean);
+        let decay = decay_targets(decay, spec.damping, sample_rate, mean);
         let fdn = Fdn::new(lengths, &decay, sample_rate);
         let diffusers = DIFFUSERS.map(|side| {
             side.iter()
                 .map(|&(seconds, gain)| {
                     let target = seconds * (0.3 + 0.7 * size) * sample_rate;
                     let frames = next_prime(target.round() as usize);
-                    Allpass::new(frames, diffuser_gain(gain, frames, spec.decay.0, sample_rate))
+                    Allpass::new(
+                        frames,
+                        diffuser_gain(gain, frames, spec.decay_seconds, sample_rate),
+                    )
                 })
                 .collect::<Vec<_>>()
         });
-        let predelay = (spec.predelay.seconds() * sample_rate).round() as usize;
+        let predelay = (spec.predelay_seconds * sample_rate).round() as usize;
         // The diffusers feed the network, so their ringing overlaps its far slower decay.
         let diffusion: usize = diffusers[0].iter().map(Allpass::ring_frames).max().unwrap_or(0);
         let decay_frames = (decay.rt60_dc * sample_rate * TAIL_DB / 60.0).ceil() as usize;
@@ -164,8 +129,8 @@ impl Reverb {
             diffusers,
             diffused: [vec![0.0; CHUNK], vec![0.0; CHUNK]],
             fdn,
-            width: spec.width.0,
-            mix: spec.mix.0,
+            width: spec.width,
+            mix: spec.mix,
             tail,
         }
     }
@@ -328,19 +293,19 @@ mod tests {
         render_spec,
     };
 
-    fn spec(size: f64, decay: f64, damping: f64) -> ReverbSpec {
-        ReverbSpec {
-            size: Share(size),
-            decay: Seconds(decay),
-            predelay: TimeMs(0.0),
-            damping: Share(damping),
-            width: Share(1.0),
-            mix: Share(1.0),
+    fn spec(size: f64, decay: f64, damping: f64) -> ReverbSettings {
+        ReverbSettings {
+            size,
+            decay_seconds: decay,
+            predelay_seconds: 0.0,
+            damping,
+            width: 1.0,
+            mix: 1.0,
         }
     }
 
     /// The impulse response of `spec`, `seconds` long.
-    fn impulse_response(spec: &ReverbSpec, fs: f64, seconds: f64) -> (Vec<f32>, Vec<f32>) {
+    fn impulse_response(spec: &ReverbSettings, fs: f64, seconds: f64) -> (Vec<f32>, Vec<f32>) {
         let x = impulse((seconds * fs) as usize);
         render_spec(spec, fs, &x, &x)
     }
@@ -370,10 +335,10 @@ mod tests {
         l.iter().zip(r).map(|(a, b)| f64::from(*a).hypot(f64::from(*b))).collect()
     }
 
-    fn measured_rt60(spec: &ReverbSpec, fs: f64) -> f64 {
+    fn measured_rt60(spec: &ReverbSettings, fs: f64) -> f64 {
         // The response runs 1.4 decays, past -60 dB even with the longest bass decay
         // that damping brings, so truncation bends the curve by less than 0.02 dB at -35.
-        let (l, r) = impulse_response(spec, fs, 1.4 * spec.decay.0);
+        let (l, r) = impulse_response(spec, fs, 1.4 * spec.decay_seconds);
         schroeder_rt60(&both(&l, &r), fs)
     }
 
@@ -439,7 +404,7 @@ mod tests {
     fn the_predelay_is_exact_to_the_frame() {
         for (predelay_ms, frames) in [(0.0, 0), (25.0, 1200), (10.01, 480)] {
             let mut s = spec(0.85, 2.4, 0.4);
-            s.predelay = TimeMs(predelay_ms / 1000.0);
+            s.predelay_seconds = predelay_ms / 1000.0;
             let (l, r) = impulse_response(&s, 48000.0, 0.05);
             let first = |x: &[f32]| x.iter().position(|&v| v != 0.0);
             assert_eq!(first(&l), Some(frames));
@@ -451,7 +416,7 @@ mod tests {
     fn the_tail_channels_are_decorrelated_at_full_width_and_identical_at_zero() {
         let correlation = |width: f64| {
             let mut s = spec(0.7, 2.0, 0.5);
-            s.width = Share(width);
+            s.width = width;
             let (l, r) = impulse_response(&s, 48000.0, 0.6);
             let (l, r) = (&l[4800..], &r[4800..]);
             let dot = |a: &[f32], b: &[f32]| {
@@ -469,7 +434,7 @@ mod tests {
     fn nothing_louder_than_minus_90_db_sounds_after_the_tail() {
         let fs = 48000.0;
         let mut s = spec(0.6, 0.8, 0.5);
-        s.predelay = TimeMs(0.02);
+        s.predelay_seconds = 0.02;
         let env = BuildEnv { sample_rate: fs, max_block: 4096 };
         let tail = s.build(&env).tail();
         let (l, r) = impulse_response(&s, fs, (tail + 9600) as f64 / fs);
@@ -487,7 +452,7 @@ mod tests {
         let y = noise(6000, 9);
         let mut s = spec(0.6, 1.8, 0.5);
         let (wet_l, wet_r) = render_spec(&s, 48000.0, &x, &y);
-        s.mix = Share(0.25);
+        s.mix = 0.25;
         let (mix_l, mix_r) = render_spec(&s, 48000.0, &x, &y);
         // One f32 rounding of each part: 1e-6 at these levels.
         for (m, (d, w)) in
@@ -501,25 +466,13 @@ mod tests {
     #[test]
     fn output_is_the_same_for_any_block_size() {
         let mut s = spec(0.85, 2.4, 0.4);
-        s.predelay = TimeMs(0.025);
+        s.predelay_seconds = 0.025;
         assert_block_size_independent(&s, 48000.0, &noise(7000, 1), &noise(7000, 2));
     }
 
     #[test]
     fn a_nan_or_infinite_input_sample_is_treated_as_silence() {
         assert_non_finite_input_is_silence(&spec(0.5, 1.0, 0.5), 48000.0);
-    }
-
-    #[test]
-    fn the_contract_forms_read() {
-        let hall: ReverbSpec = serde_json::from_str(
-            r#"{ "size": "85%", "decay": "2.4 s", "predelay": "25 ms", "damping": "40%", "width": "100%", "mix": "100%" }"#,
-        )
-        .unwrap();
-        assert!((hall.predelay.seconds() - 0.025).abs() < 1e-12);
-        let insert: ReverbSpec =
-            serde_json::from_str(r#"{ "size": "60%", "decay": "1.8 s", "mix": "25%" }"#).unwrap();
-        assert!((insert.damping.0 - 0.5).abs() < 1e-12 && (insert.width.0 - 1.0).abs() < 1e-12);
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! [`Spec`]: crate::dsp::Spec
 
 pub mod chain;
+pub mod filters;
 pub mod space;
 
 use std::fmt;
@@ -43,13 +44,13 @@ macro_rules! for_each_step {
             /// Flips the polarity of both channels.
             "polarity" => Polarity(crate::project::step::chain::RawPolarity) lowered,
             /// Removes what is below a corner frequency, 6 to 48 dB/oct (Butterworth).
-            "highpass" => Highpass(crate::dsp::filters::filter::HighpassSpec) unsplit,
+            "highpass" => Highpass(crate::project::step::filters::RawHighpass) lowered,
             /// Removes what is above a corner frequency, 6 to 48 dB/oct (Butterworth).
-            "lowpass" => Lowpass(crate::dsp::filters::filter::LowpassSpec) unsplit,
+            "lowpass" => Lowpass(crate::project::step::filters::RawLowpass) lowered,
             /// A parametric equaliser: peaks, shelves, highpass, lowpass, notch and bandpass bands.
-            "eq" => Eq(crate::dsp::filters::eq::EqSpec) unsplit,
+            "eq" => Eq(crate::project::step::filters::RawEq) lowered,
             /// Narrows or widens the stereo image (mid/side).
-            "width" => Width(crate::dsp::filters::width::WidthSpec) unsplit,
+            "width" => Width(crate::project::step::filters::RawWidth) lowered,
             /// Turns down the band above a crossover frequency while it is too loud.
             "deesser" => Deesser(crate::dsp::dynamics::deesser::DeesserSpec) unsplit,
             /// Downward compression above a threshold, optionally driven by another track or bus (a sidechain).
@@ -65,17 +66,17 @@ macro_rules! for_each_step {
             /// An oversampled soft clipper that holds peaks under a ceiling.
             "clipper" => Clipper(crate::dsp::dynamics::clipper::ClipperSpec) unsplit,
             /// Mastering stereo tools: width, balance, and the bass folded to mono below a corner.
-            "stereo" => Stereo(crate::dsp::filters::stereo::StereoSpec) unsplit,
+            "stereo" => Stereo(crate::project::step::filters::RawStereo) lowered,
             /// A feedback echo with tone filters in the loop, optionally ping-pong.
-            "delay" => Delay(crate::dsp::space::delay::DelaySpec) unsplit,
+            "delay" => Delay(crate::project::step::space::RawDelay) lowered,
             /// An algorithmic room: predelay, diffusion and a 16-line feedback delay network.
-            "reverb" => Reverb(crate::dsp::space::reverb::ReverbSpec) unsplit,
+            "reverb" => Reverb(crate::project::step::space::RawReverb) lowered,
             /// Oversampled soft saturation (tanh, soft or tape), level-compensated.
-            "saturate" => Saturate(crate::dsp::filters::saturate::SaturateSpec) unsplit,
+            "saturate" => Saturate(crate::project::step::filters::RawSaturate) lowered,
             /// An impulse response file applied by partitioned FFT convolution.
             "convolution" => Convolution(crate::project::step::space::RawConvolution) reading_file,
             /// Voices on swept short delays, spread across the stereo field.
-            "chorus" => Chorus(crate::dsp::space::chorus::ChorusSpec) unsplit,
+            "chorus" => Chorus(crate::project::step::space::RawChorus) lowered,
         }
     };
 }
