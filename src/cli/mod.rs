@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 a render or I/O failure, 2 an invalid project or usage, 130
 //! interrupted (Ctrl-C).
 
+mod cache_args;
 mod cache_cmd;
 mod check;
 mod diff_cmd;
@@ -22,10 +23,10 @@ mod test_cmd;
 mod watch_cmd;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use self::cache_args::CacheArgs;
 use crate::compile::{Broken, Compiled, compile};
 use crate::diag::{Diagnostic, render};
 
@@ -42,17 +43,6 @@ pub const EXIT_INVALID: i32 = 2;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-/// Where the cache lives: `--cache DIR`, else `MIXDOWN_CACHE`, else `cache/`; and the
-/// remote cache beside it, if any.
-#[derive(Debug, Clone, clap::Args)]
-struct CacheArgs {
-    /// The cache directory.
-    #[arg(long = "cache", env = "MIXDOWN_CACHE", default_value = "cache", global = true)]
-    dir: PathBuf,
-    #[command(flatten)]
-    remote: remote_args::RemoteArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,6 @@
-//! The YAML surface: the raw serde types of a mix file, the one file that names the YAML
-//! library, and a map from YAML paths to source positions for semantic errors.
+//! The YAML surface: the raw serde types of a mix file and of the settings file, the one
+//! file that names the YAML library, and a map from YAML paths to source positions for
+//! semantic errors.
 //!
 //! Nothing here resolves names or reads audio; that is `ir`'s job.
 
@@ -8,6 +9,7 @@ mod deliver;
 mod loader;
 mod loudness;
 mod mix;
+mod settings;
 mod source_map;
 pub mod step;
 
@@ -16,5 +18,9 @@ pub use deliver::{BitDepth, Kbps, RawDither, RawFormat, RawTarget};
 pub use loader::{LoadedMix, Rejected, Remainder, SetAside, load_mix, parse_mix};
 pub use loudness::{Profile, RawLoudness, RawLoudnessSettings};
 pub use mix::{RawBus, RawClip, RawMaster, RawMix, RawSend, RawTrack};
+pub use settings::{
+    LoadedSettings, RawCacheSettings, RawRemoteMode, RawSettings, SETTINGS_FILE, find_settings,
+    load_settings, parse_settings,
+};
 pub use source_map::{SourceMap, Span};
 pub use step::{KINDS, Lower, NamesFile, RawStep};
