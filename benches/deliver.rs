@@ -14,14 +14,18 @@
 #[path = "common/stem.rs"]
 mod stem;
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use stem::write_stem;
 
+/// A command-line encoder and its arguments.
+type Peer = (&'static str, &'static [&'static str]);
+
 /// The formats timed: the target's settings, and the peer encoder's command.
-const FORMATS: [(&str, &str, Option<(&str, &[&str])>); 3] = [
+const FORMATS: [(&str, &str, Option<Peer>); 3] = [
     (
         "WAV 16/44.1 TPDF",
         "{ format: wav, sample_rate: 44.1 kHz, bit_depth: 16, dither: tpdf }",
@@ -54,7 +58,7 @@ fn project(target: Option<&str>, artist: &str) -> String {
          master:\n  chain:\n    - limiter: {{ ceiling: -1 dB }}\n"
     );
     if let Some(target) = target {
-        yaml.push_str(&format!("deliver:\n  bench: {target}\n"));
+        let _ = write!(yaml, "deliver:\n  bench: {target}\n");
     }
     yaml
 }

@@ -71,7 +71,7 @@ impl CacheArgs {
     /// The exit code, once the error of an address that is not one is printed.
     pub fn open_remote(&self, setup: &CacheSetup) -> Result<Option<Arc<Remote>>, i32> {
         self.remote.open(setup.settings.as_ref()).map_err(|diagnostic| {
-            print_diagnostics(&[diagnostic]);
+            print_diagnostics(&[*diagnostic]);
             EXIT_INVALID
         })
     }

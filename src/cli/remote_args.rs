@@ -55,19 +55,24 @@ impl RemoteArgs {
     pub fn open(
         &self,
         settings: Option<&LoadedSettings>,
-    ) -> Result<Option<Arc<Remote>>, Diagnostic> {
+    ) -> Result<Option<Arc<Remote>>, Box<Diagnostic>> {
         let cache = settings.map(|s| &s.raw.cache);
         let address = match (&self.url, cache.and_then(|c| c.remote.as_deref())) {
             (Some(url), _) if url.trim().is_empty() => return Ok(None),
             (Some(url), _) => Address::parse(url).map_err(|e| {
-                Diagnostic::error("invalid-remote", format!("--remote: {e}"))
-                    .with_help("or set MIXDOWN_REMOTE to an address such as `s3://bucket/prefix`")
+                Box::new(
+                    Diagnostic::error("invalid-remote", format!("--remote: {e}")).with_help(
+                        "or set MIXDOWN_REMOTE to an address such as `s3://bucket/prefix`",
+                    ),
+                )
             })?,
             (None, Some(url)) => Address::parse(url).map_err(|e| {
                 let at = settings.and_then(|s| s.locate("cache.remote"));
-                Diagnostic::error("invalid-remote", e)
-                    .at(at, Some("cache.remote".to_owned()))
-                    .with_label("not a remote cache address")
+                Box::new(
+                    Diagnostic::error("invalid-remote", e)
+                        .at(at, Some("cache.remote".to_owned()))
+                        .with_label("not a remote cache address"),
+                )
             })?,
             (None, None) => return Ok(None),
         };
