@@ -20,8 +20,12 @@
 //! the default: with three, its share of the cold render moved by a point from one
 //! invocation to the next.
 
+#[path = "common/project.rs"]
+mod project;
 #[path = "render/reference_mix.rs"]
 mod reference_mix;
+#[path = "common/stem.rs"]
+mod stem;
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -40,7 +44,9 @@ use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-const RATE: u32 = 48_000;
+use project::{Knob, Project};
+use stem::{RATE, write_stem};
+
 /// Frames per block of the read-sum-writes.
 const BLOCK: usize = 4096;
 const BUSES: [&str; 3] = ["drums", "music", "vocals"];
@@ -50,56 +56,6 @@ struct Options {
     seconds: f64,
     runs: usize,
     reference: bool,
-}
-
-/// A mix to render, and the two values the incremental renders change.
-pub struct Project {
-    yaml: String,
-    /// The first track's fader.
-    fader: Knob,
-    /// A band gain of the first track's EQ.
-    eq: Knob,
-}
-
-/// A number in the project text, between the text that makes its first occurrence unique.
-pub struct Knob {
-    before: String,
-    value: f64,
-    after: String,
-}
-
-impl Knob {
-    fn new(before: &str, value: f64, after: &str) -> Self {
-        Self { before: before.to_owned(), value, after: after.to_owned() }
-    }
-
-    fn text(&self, value: f64) -> String {
-        format!("{}{value}{}", self.before, self.after)
-    }
-
-    /// Moves the value by a tenth of a unit per run, so that every run renders anew.
-    fn nudge(&self, dir: &Path, run: usize) {
-        self.replace(dir, self.value, self.moved(run));
-    }
-
-    /// Moves the value that `nudge(dir, run)` left by another twentieth of a unit: the
-    /// same parameter of the same track changes again.
-    fn nudge_again(&self, dir: &Path, run: usize) {
-        self.replace(dir, self.moved(run), self.moved(run) - 0.05);
-    }
-
-    fn moved(&self, run: usize) -> f64 {
-        self.value - 0.1 * (run + 1) as f64
-    }
-
-    /// Replaces the first occurrence of the knob at `from` with the knob at `to`.
-    fn replace(&self, dir: &Path, from: f64, to: f64) {
-        let path = dir.join("mix.yaml");
-        let text = std::fs::read_to_string(&path).expect("project");
-        let (from, to) = (self.text(from), self.text(to));
-        assert!(text.contains(&from), "the project holds {from}");
-        std::fs::write(&path, text.replacen(&from, &to, 1)).expect("project");
-    }
 }
 
 fn options() -> Options {
@@ -117,37 +73,6 @@ fn options() -> Options {
         runs: value("--runs", 9.0) as usize,
         reference: args.windows(2).any(|w| w[0] == "--mix" && w[1] == "reference"),
     }
-}
-
-/// A deterministic stem: band-limited noise and a slow tone, about -18 dBFS RMS.
-fn write_stem(path: &Path, frames: usize, seed: u64) {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut writer = WavWriter::create(path, RATE, WavFormat::Pcm24).expect("create stem");
-    let block = 65_536;
-    let (mut lp_l, mut lp_r) = (0.0f32, 0.0f32);
-    let freq = 55.0 * (1.0 + (seed % 11) as f32);
-    let mut done = 0;
-    while done < frames {
-        let n = block.min(frames - done);
-        let mut left = Vec::with_capacity(n);
-        let mut right = Vec::with_capacity(n);
-        for i in 0..n {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let a = (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-            let b = ((state >> 16) & 0xFF_FFFF) as f32 / (1u64 << 24) as f32 - 0.5;
-            lp_l += 0.2 * (a - lp_l);
-            lp_r += 0.2 * (b - lp_r);
-            let t = (done + i) as f32 / RATE as f32;
-            let tone = (t * freq * std::f32::consts::TAU).sin() * 0.08;
-            left.push(lp_l * 0.5 + tone);
-            right.push(lp_r * 0.5 + tone * 0.9);
-        }
-        writer.write(&left, &right).expect("write stem");
-        done += n;
-    }
-    writer.finish().expect("finish stem");
 }
 
 fn basic_project(stems: usize) -> Project {

@@ -38,7 +38,11 @@ enum CacheAction {
 
 /// Runs `cache`.
 pub fn run(args: &CacheCommand) -> i32 {
-    let cache = CacheDir::new(&args.cache.dir);
+    let setup = match args.cache.resolve(std::path::Path::new(".")) {
+        Ok(setup) => setup,
+        Err(code) => return code,
+    };
+    let cache = CacheDir::new(&setup.dir);
     let store = Store::local(&cache);
     let result = match args.action {
         CacheAction::Stats => store.stats().and_then(|s| {
@@ -86,7 +90,7 @@ pub fn run(args: &CacheCommand) -> i32 {
         }),
         CacheAction::Clear => store.clear().map(|()| {
             remove_retired(&cache);
-            println!("cleared {}", args.cache.dir.display());
+            println!("cleared {}", setup.dir.display());
             EXIT_OK
         }),
     };

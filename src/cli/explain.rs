@@ -41,9 +41,13 @@ pub fn run(args: &ExplainArgs) -> i32 {
             return EXIT_INVALID;
         }
     };
-    let cache = CacheDir::new(&args.cache.dir);
+    let setup = match args.cache.for_project(&args.file) {
+        Ok(setup) => setup,
+        Err(code) => return code,
+    };
+    let cache = CacheDir::new(&setup.dir);
     let store = Store::local(&cache);
-    let keys = match compute_keys(graph, &args.cache.dir, SystemTime::now()) {
+    let keys = match compute_keys(graph, &setup.dir, SystemTime::now()) {
         Ok(keys) => keys,
         Err(e) => {
             eprintln!("error: {e}");

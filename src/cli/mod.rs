@@ -5,6 +5,7 @@
 //! interrupted (Ctrl-C).
 
 mod album_render;
+mod cache_args;
 mod cache_cmd;
 mod check;
 mod diff_cmd;
@@ -23,10 +24,10 @@ mod test_cmd;
 mod watch_cmd;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use self::cache_args::CacheArgs;
 use crate::compile::{Broken, Compiled, ResolvedAlbum, compile, resolve_album};
 use crate::diag::{Diagnostic, render};
 
@@ -43,17 +44,6 @@ pub const EXIT_INVALID: i32 = 2;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-/// Where the cache lives: `--cache DIR`, else `MIXDOWN_CACHE`, else `cache/`; and the
-/// remote cache beside it, if any.
-#[derive(Debug, Clone, clap::Args)]
-struct CacheArgs {
-    /// The cache directory.
-    #[arg(long = "cache", env = "MIXDOWN_CACHE", default_value = "cache", global = true)]
-    dir: PathBuf,
-    #[command(flatten)]
-    remote: remote_args::RemoteArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use clap::ValueEnum as _;
 use petgraph::graph::NodeIndex;
 
 use super::album_render::{deliver_report, report_album_error};
@@ -100,10 +101,11 @@ pub struct RenderOptions {
     /// what it needs.
     #[arg(long, conflicts_with = "only")]
     target: Option<String>,
-    /// Format of the mix file, for a mix without a `deliver:` block (a WAV's sample format,
-    /// or `flac` for 24-bit FLAC, `mp3` for 320 kbps MP3).
-    #[arg(long, value_enum, default_value = "pcm24")]
-    format: FormatArg,
+    /// Format of the mix file, for a mix without a `deliver:` block or with `--only` (a
+    /// WAV's sample format, or `flac` for 24-bit FLAC, `mp3` for 320 kbps MP3; default
+    /// `pcm24`). A mix with a `deliver:` block refuses it: its targets name their formats.
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
     /// List every node with what happened to it (`ran`, `cached`, `repaired`).
     #[arg(short, long, conflicts_with = "quiet")]
     verbose: bool,
@@ -130,6 +132,17 @@ enum FormatArg {
 }
 
 impl FormatArg {
+    /// The format as a `deliver:` target writes it.
+    fn deliver_format(self) -> &'static str {
+        match self {
+            Self::Pcm16 => "wav, bit_depth: 16",
+            Self::Pcm24 | Self::Wav => "wav, bit_depth: 24",
+            Self::Float32 => "wav, bit_depth: 32f",
+            Self::Flac => "flac",
+            Self::Mp3 => "mp3",
+        }
+    }
+
     fn encoding(self) -> Encoding {
         match self {
             Self::Pcm16 => Encoding::Wav(WavFormat::Pcm16),
@@ -146,6 +159,10 @@ const TEMPORARY_CACHE: &str = "mixdown-cache-";
 
 /// Runs `render`.
 pub fn run(args: &RenderArgs) -> i32 {
+    let setup = match args.mix.cache.for_project(&args.mix.file) {
+        Ok(setup) => setup,
+        Err(code) => return code,
+    };
     let temporary = if args.no_cache {
         match TemporaryFolder::create(TEMPORARY_CACHE) {
             Ok(folder) => Some(folder),
@@ -157,16 +174,13 @@ pub fn run(args: &RenderArgs) -> i32 {
     } else {
         None
     };
-    let cache_dir = temporary.as_ref().map_or(args.mix.cache.dir.as_path(), TemporaryFolder::path);
+    let cache_dir = temporary.as_ref().map_or(setup.dir.as_path(), TemporaryFolder::path);
     let remote = if args.no_cache {
         None
     } else {
-        match args.mix.cache.remote.open() {
+        match args.mix.cache.open_remote(&setup) {
             Ok(remote) => remote,
-            Err(message) => {
-                eprintln!("error: {message}");
-                return EXIT_INVALID;
-            }
+            Err(code) => return code,
         }
     };
     let sharing = Sharing { remote, shard: args.shard };
@@ -250,6 +264,14 @@ pub fn render_file(
             return Rendered { code: EXIT_INVALID, files: Err(broken), outcomes: Vec::new() };
         }
     };
+    if let Some(refused) = format_beside_targets(file, options, &compiled) {
+        print_diagnostics(&[refused]);
+        return Rendered {
+            code: EXIT_INVALID,
+            files: Ok(compiled.graph.files()),
+            outcomes: Vec::new(),
+        };
+    }
     let out_checked = if dry_run { Ok(()) } else { out_folder::prepare(&options.out) };
     if let Err(message) = out_checked {
         eprintln!("error: {message}");
@@ -304,6 +326,35 @@ impl Project {
     }
 }
 
+/// The error for `--format` given to a mix whose `deliver:` block names its files: one of
+/// the two would be ignored, and a build that asked for a file it does not get should stop
+/// before it renders. `--only` writes one node's audio, which `--format` does apply to.
+fn format_beside_targets(
+    file: &Path,
+    options: &RenderOptions,
+    compiled: &Compiled,
+) -> Option<Diagnostic> {
+    let format = options.format?;
+    if compiled.mix.deliver.is_empty() || options.only.is_some() {
+        return None;
+    }
+    let name = format.to_possible_value().map_or_else(String::new, |v| v.get_name().to_owned());
+    let (yaml_path, location) = locate_yaml_path(file, "deliver").unzip();
+    Some(
+        Diagnostic::error(
+            "format-beside-deliver",
+            format!("`--format {name}` is not used: this mix's `deliver:` block names its files"),
+        )
+        .at(location, yaml_path)
+        .with_label("the files this mix renders")
+        .with_help(format!(
+            "drop `--format` to render the targets, add a target `{{ format: {} }}` to the \
+             block, or add `--only master` to write the master alone as {name}",
+            format.deliver_format()
+        )),
+    )
+}
+
 /// One render's circumstances.
 struct Invocation<'a> {
     /// The project file, where a failure in one of its audio files is located.
@@ -347,7 +398,8 @@ fn render_with_cache(
             return (EXIT_FAILURE, Vec::new());
         }
     };
-    let delivery = Delivery { out_dir: args.out.clone(), encoding: args.format.encoding() };
+    let format = args.format.unwrap_or(FormatArg::Pcm24);
+    let delivery = Delivery { out_dir: args.out.clone(), encoding: format.encoding() };
     if plan_only {
         let why = Explanation {
             graph,

@@ -28,8 +28,14 @@ pub struct TestArgs {
 pub fn run(args: &TestArgs) -> i32 {
     let (mut passed, mut failed, mut code) = (0, 0, EXIT_OK);
     for file in &args.files {
-        let rendered =
-            render_file(file, &args.options, &args.cache.dir, false, &Sharing::default());
+        let setup = match args.cache.for_project(file) {
+            Ok(setup) => setup,
+            Err(invalid) => {
+                code = code.max(invalid);
+                continue;
+            }
+        };
+        let rendered = render_file(file, &args.options, &setup.dir, false, &Sharing::default());
         code = code.max(rendered.code);
         for outcome in &rendered.outcomes {
             println!("{}", result_line(file, outcome));

@@ -34,21 +34,26 @@ pub fn run(args: &MixRender) -> i32 {
         );
         return EXIT_INVALID;
     }
-    let Err(e) = render_on_every_change(args, &mut watch);
+    // The settings file is read once: a cache that moves between renders would start cold.
+    let setup = match args.cache.for_project(&args.file) {
+        Ok(setup) => setup,
+        Err(code) => return code,
+    };
+    let Err(e) = render_on_every_change(args, &setup.dir, &mut watch);
     failed(&e)
 }
 
 /// Renders, waits for a change, and again, until watching fails.
 fn render_on_every_change(
     args: &MixRender,
+    cache: &std::path::Path,
     watch: &mut FileWatch,
 ) -> Result<Infallible, WatchError> {
     // What the last project that compiled reads, watched on while the project is broken,
     // together with what the broken one names (a stem not yet exported, say).
     let mut audio_files = Vec::new();
     loop {
-        let rendered =
-            render_file(&args.file, &args.options, &args.cache.dir, false, &Sharing::default());
+        let rendered = render_file(&args.file, &args.options, cache, false, &Sharing::default());
         let named_now = match rendered.files {
             Ok(files) => {
                 audio_files = files;

@@ -16,11 +16,12 @@ use crate::project::{BitDepth, RawDither, RawFormat, RawMix, RawTarget};
 
 /// Bump when what an encoder writes for the same samples and settings changes (a new
 /// flacenc or LAME, another dither, another way of cutting): every deliverable's encoded
-/// stream is then made again. Encode nodes' keys hold it.
-pub const ENCODER_VERSION: u32 = 1;
+/// stream is then made again. Encode nodes' keys hold it. Version 2: WAV and FLAC files
+/// are held under their ceiling after rate conversion and dither, as MP3s were.
+pub const ENCODER_VERSION: u32 = 2;
 
-/// The true peak a decoded MP3 is held at or under, in dBTP, unless the master's loudness
-/// sets a ceiling: no decoder may clip it.
+/// The true peak a delivered file is held at or under, in dBTP, unless the master's
+/// loudness sets a ceiling: no decoder or converter may clip it.
 pub const DEFAULT_MP3_CEILING_DBTP: f64 = 0.0;
 
 /// The bit rates MPEG-1 Layer III has, in kbit/s.
@@ -47,7 +48,8 @@ pub struct Deliverable {
     /// The file's name inside its folder, placeholders filled.
     #[serde(skip)]
     pub file_name: String,
-    /// The true peak a decoded MP3 is trimmed to stay under, in dBTP.
+    /// The true peak the decoded file is trimmed to stay under, in dBTP: the master's
+    /// loudness ceiling, else [`DEFAULT_MP3_CEILING_DBTP`].
     pub ceiling_dbtp: f64,
 }
 

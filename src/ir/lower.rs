@@ -118,9 +118,17 @@ impl Lowering<'_> {
             self.check_cycles(&tracks, &buses);
         }
         let sample_rate = raw.sample_rate.map_or(DEFAULT_SAMPLE_RATE, |r| r.0);
-        let (release, deliver) = lower_delivery(raw, sample_rate, &mut |path, message, help| {
-            self.error("deliver", path, message).help = help;
-        });
+        let (release, mut deliver) =
+            lower_delivery(raw, sample_rate, &mut |path, message, help| {
+                self.error("deliver", path, message).help = help;
+            });
+        let loudness = raw.master.loudness.as_ref().map(Normalisation::resolve);
+        // Every file the mix delivers is held under the ceiling its master is limited to.
+        if let Some(normalisation) = &loudness {
+            for target in &mut deliver {
+                target.ceiling_dbtp = normalisation.ceiling_dbtp;
+            }
+        }
         let assertions = self.assertions();
         Mix {
             title: raw.mix.clone(),
@@ -137,7 +145,7 @@ impl Lowering<'_> {
             master: Master {
                 gain: raw.master.gain.clone().unwrap_or(Param::Constant(Decibels(0.0))),
                 chain: self.chain("master.chain", &raw.master.chain),
-                loudness: raw.master.loudness.as_ref().map(Normalisation::resolve),
+                loudness,
             },
             release,
             deliver,

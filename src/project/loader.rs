@@ -222,7 +222,7 @@ fn load<T: Document>(path: &Path) -> Result<Loaded<T>, Rejected<T>> {
 
 /// The first `most + 1` bytes of the file at `path`: enough to tell that it is too large
 /// without reading all of it.
-fn read_at_most(path: &Path, most: usize) -> std::io::Result<Vec<u8>> {
+pub(super) fn read_at_most(path: &Path, most: usize) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     std::fs::File::open(path)?.take(most as u64 + 1).read_to_end(&mut bytes)?;
     Ok(bytes)
@@ -983,6 +983,28 @@ fn classify(
         ("syntax", None, Some("check indentation, colons and brackets on this line".into()))
     } else {
         ("invalid-value", Some("invalid value".into()), None)
+    }
+}
+
+/// Parses a small YAML document that is not a mix (the settings file) into `T`, with the
+/// mix file's limits on its shape and its errors located as a mix file's are. Its first
+/// type error is reported; such a file holds a few lines.
+///
+/// # Errors
+/// A syntax error, a document past the limits, keys written twice, or a type error.
+pub(super) fn parse_located<T: DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<(T, SourceMap), Vec<Diagnostic>> {
+    let source_map =
+        SourceMap::build(text).map_err(|refusal| vec![refused(path, text, refusal)])?;
+    let duplicates = Duplicates::of(path, text, &source_map);
+    if !duplicates.diagnostics.is_empty() {
+        return Err(duplicates.diagnostics);
+    }
+    match serde_yaml::from_str::<T>(text) {
+        Ok(value) => Ok((value, source_map)),
+        Err(e) => Err(vec![convert_error(path, text, &source_map, &e)]),
     }
 }
 

@@ -1,6 +1,6 @@
-//! The YAML surface: the raw serde types of a mix file and of an album file, the one file
-//! that names the YAML library, and a map from YAML paths to source positions for semantic
-//! errors.
+//! The YAML surface: the raw serde types of a mix file, of an album file and of the
+//! settings file, the one file that names the YAML library, and a map from YAML paths to
+//! source positions for semantic errors.
 //!
 //! Nothing here resolves names or reads audio; that is `ir`'s job.
 
@@ -10,6 +10,7 @@ mod deliver;
 mod loader;
 mod loudness;
 mod mix;
+mod settings;
 mod source_map;
 pub mod step;
 
@@ -26,5 +27,9 @@ pub use loader::{
 };
 pub use loudness::{Profile, RawLoudness, RawLoudnessSettings};
 pub use mix::{RawBus, RawClip, RawMaster, RawMix, RawSend, RawTrack};
+pub use settings::{
+    LoadedSettings, RawCacheSettings, RawRemoteMode, RawSettings, SETTINGS_FILE, find_settings,
+    load_settings, parse_settings,
+};
 pub use source_map::{SourceMap, Span};
 pub use step::{KINDS, Lower, NamesFile, RawStep};

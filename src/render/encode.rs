@@ -4,14 +4,16 @@
 //! encoded into a scratch file, and kept in the cache as an encoded entry, which the
 //! target's file node copies and tags.
 //!
-//! MP3 headroom: decoding an MP3 gives peaks its input did not have. The scratch MP3 is
-//! decoded back with our own decoder and its true peak measured; when it is over the
-//! target's ceiling, the audio is encoded once more, lowered by the overshoot plus
-//! [`TRIM_MARGIN_DB`], and the trim is recorded with the stream for the render to report.
+//! The ceiling holds on the file, not on the samples before it: rate conversion moves the
+//! peaks between samples, dither adds a few LSB, and decoding an MP3 gives peaks its input
+//! did not have. The scratch file is decoded back with our own decoder and its true peak
+//! measured; when it is over the target's ceiling, the audio is encoded again, lowered by
+//! the overshoot plus a margin ([`TRIM_MARGIN_DB`] for an MP3, [`LOSSLESS_TRIM_MARGIN_DB`]
+//! for WAV and FLAC), at most [`MAX_ENCODINGS`] times in all, and the trim is recorded with
+//! the stream for the render to report.
 //!
-//! The loudness and true peak of what was encoded are kept under the node's key for the
-//! render's closing line: those of the samples given to the encoder, or of the decoded
-//! file for an MP3, whose peaks are its own.
+//! The loudness and true peak of the decoded file are kept under the node's key for the
+//! render's closing line.
 
 use std::fs::File;
 
@@ -24,7 +26,7 @@ use crate::atomic_file::TemporaryFolder;
 use crate::audio::decode::Decoder;
 use crate::audio::dither::Dither;
 use crate::audio::encode::Encoding;
-use crate::audio::loudness::{LoudnessMeter, LoudnessRecord, measure};
+use crate::audio::loudness::{LoudnessRecord, measure};
 use crate::audio::mp3::Mp3Rate;
 use crate::audio::resample::Resampled;
 use crate::audio::wav::{Clipping, WavFormat};
@@ -38,6 +40,15 @@ use crate::ir::{DeliverFormat, Deliverable, DitherMode, Length, SampleWidth};
 /// Lowered this much below the ceiling when an MP3 is encoded again, as the second
 /// encoding's peaks differ a little from the first's.
 pub const TRIM_MARGIN_DB: f64 = 0.1;
+
+/// Lowered this much below the ceiling when a WAV or FLAC is encoded again: the audio
+/// scales exactly with the trim, and only the dither's few LSB (under 0.001 dB at 16 bits
+/// and -1 dBFS) do not.
+pub const LOSSLESS_TRIM_MARGIN_DB: f64 = 0.01;
+
+/// How many times a target's audio is encoded at most to bring its file under the ceiling:
+/// once, and again with a trim, and once more should the trimmed file still be over.
+pub const MAX_ENCODINGS: usize = 3;
 
 /// The scratch folder's prefix in the system's temporary folder.
 pub(super) const SCRATCH: &str = "mixdown-encode-";
@@ -76,20 +87,20 @@ pub fn run_encode(
     let scratch = TemporaryFolder::create(SCRATCH).map_err(NodeError::CacheWrite)?;
     let path = scratch.path().join(format!("stream.{}", encoding.extension()));
     let cut = Cut { length, cut_fade_seconds };
-    let (mut clipping, mut frames, mut loudness) =
-        encode(job, &cut, encoding, target.sample_rate, 1.0, &path)?;
-    let mut headroom_trim_db = None;
-    if matches!(encoding, Encoding::Mp3(_)) {
+    let margin_db =
+        if matches!(encoding, Encoding::Mp3(_)) { TRIM_MARGIN_DB } else { LOSSLESS_TRIM_MARGIN_DB };
+    let (mut clipping, mut frames) = encode(job, &cut, encoding, target.sample_rate, 1.0, &path)?;
+    let mut loudness = decoded_loudness(&path)?;
+    let mut trim_db = 0.0;
+    for _ in 1..MAX_ENCODINGS {
+        let over = loudness.true_peak.map(|tp| tp - target.ceiling_dbtp).filter(|&o| o > 0.0);
+        let Some(over) = over else { break };
+        trim_db += over + margin_db;
+        let gain = 10f64.powf(-trim_db / 20.0) as f32;
+        (clipping, frames) = encode(job, &cut, encoding, target.sample_rate, gain, &path)?;
         loudness = decoded_loudness(&path)?;
-        let true_peak = loudness.true_peak;
-        if let Some(over) = true_peak.map(|tp| tp - target.ceiling_dbtp).filter(|&o| o > 0.0) {
-            let trim = over + TRIM_MARGIN_DB;
-            let gain = 10f64.powf(-trim / 20.0) as f32;
-            (clipping, frames, _) = encode(job, &cut, encoding, target.sample_rate, gain, &path)?;
-            loudness = decoded_loudness(&path)?;
-            headroom_trim_db = Some((trim * 100.0).round() / 100.0);
-        }
     }
+    let headroom_trim_db = (trim_db > 0.0).then(|| (trim_db * 100.0).round() / 100.0);
     measurement::save(cache, job.keys.key(job.node), &loudness).map_err(NodeError::CacheWrite)?;
     let facts = EncodedFacts {
         node: job.graph.graph[job.node].id.clone(),
@@ -111,7 +122,7 @@ struct Cut {
 }
 
 /// Encodes the input, cut, converted and scaled by `gain`, into `path`. Returns the
-/// encoder's clipping, the frames written and their loudness.
+/// encoder's clipping and the frames written.
 fn encode(
     job: &Job<'_>,
     cut: &Cut,
@@ -119,7 +130,7 @@ fn encode(
     rate: u32,
     gain: f32,
     path: &std::path::Path,
-) -> Result<(Clipping, u64, LoudnessRecord), NodeError> {
+) -> Result<(Clipping, u64), NodeError> {
     let input = job.graph.graph[job.node].main_inputs()[0];
     let input_rate = job.graph.graph[input].sample_rate;
     let stream = job.open_input(input)?;
@@ -135,8 +146,6 @@ fn encode(
     let source = CutSource::new(stream, input_rate, frames, fade, gain);
     let mut resampled = Resampled::new(source, rate).map_err(NodeError::Audio)?;
     let mut encoder = encoding.create(path, rate).map_err(NodeError::Audio)?;
-    let mut meter =
-        LoudnessMeter::new(rate).expect("the meter takes every rate a project may have");
     let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
     let mut written = 0u64;
     loop {
@@ -150,7 +159,6 @@ fn encode(
             break;
         }
         encoder.write(&left[..n], &right[..n]).map_err(NodeError::Audio)?;
-        meter.add(&left[..n], &right[..n]);
         written += n as u64;
     }
     let mut source = resampled.into_source();
@@ -158,7 +166,7 @@ fn encode(
     while read_full(source.stream.as_mut(), &mut left, &mut right)? > 0 {}
     let clipping = encoder.clipping();
     encoder.finish().map_err(NodeError::Audio)?;
-    Ok((clipping, written, meter.record()))
+    Ok((clipping, written))
 }
 
 /// The loudness and true peak of the audio file at `path`, decoded by our own decoder.

@@ -304,6 +304,23 @@ fn render_format_flac_and_mp3_write_one_file_named_after_the_mix() {
 }
 
 #[test]
+fn render_format_beside_a_deliver_block_is_refused_at_the_block_before_anything_renders() {
+    let work = scratch();
+    let dir = work.path();
+    session(dir);
+    let output = mixdown(dir, &["render", "session.yaml", "--format", "flac"]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(text.contains("error[format-beside-deliver]: `--format flac` is not used"), "{text}");
+    assert!(text.contains("session.yaml:10:1") && text.contains("--only master"), "{text}");
+    assert!(!dir.join("out").exists() && !dir.join("cache").exists(), "nothing rendered");
+    // With --only, --format says how that one node's audio is written.
+    let only =
+        render(dir, "session.yaml", "out", "cache", &["--format", "flac", "--only", "master"]);
+    assert!(dir.join("out/master.flac").is_file(), "{}", stderr(&only));
+}
+
+#[test]
 fn a_deliver_block_with_mistakes_reports_each_at_its_line() {
     let work = scratch();
     let dir = work.path();

@@ -34,6 +34,7 @@ mod remote_cache;
 mod render_log;
 mod render_loudness;
 mod schema;
+mod settings_file;
 mod shell;
 mod showcase;
 mod stem_changes;

@@ -172,14 +172,20 @@ impl Runner<'_> {
         self.command(&args)
     }
 
+    /// Runs `mixdown` with the remote's address in `MIXDOWN_REMOTE`, unless it is empty.
     fn command(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_mixdown"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mixdown"));
+        if self.address.is_empty() {
+            command.env_remove("MIXDOWN_REMOTE");
+        } else {
+            command.env("MIXDOWN_REMOTE", &self.address);
+        }
+        command
             .args(args)
             .current_dir(self.dir)
             .env("NO_COLOR", "1")
             .env_remove("MIXDOWN_CACHE")
             .env_remove("MIXDOWN_REMOTE_MODE")
-            .env("MIXDOWN_REMOTE", &self.address)
             .env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", SECRET)
@@ -357,6 +363,21 @@ fn read_only_mode_uploads_nothing_and_read_write_then_shares_everything() {
     assert!(session.server.objects(&session.bucket).is_empty());
     let main = session.runner("main");
     let rendered = main.render(&["--remote-mode", "read-write"]);
+    succeeded(&rendered);
+    assert_eq!(session.server.objects(&session.bucket).len(), ran(&rendered).len() - 1);
+}
+
+#[test]
+fn the_settings_file_names_the_remote_and_its_mode_and_a_flag_overrides_the_mode() {
+    let Some(session) = Session::start("settings") else { return };
+    let settings = format!("cache:\n  remote: {}\n  remote_mode: read\n", session.address);
+    std::fs::write(session.work.path().join("mixdown.yaml"), settings).unwrap();
+    let from_file = Runner { address: String::new(), ..session.runner("fork") };
+    let text = succeeded(&from_file.render(&[]));
+    assert!(!text.contains("upload"), "read mode, from the file: {text}");
+    assert!(session.server.objects(&session.bucket).is_empty());
+    let flagged = Runner { address: String::new(), ..session.runner("main") };
+    let rendered = flagged.render(&["--remote-mode", "read-write"]);
     succeeded(&rendered);
     assert_eq!(session.server.objects(&session.bucket).len(), ran(&rendered).len() - 1);
 }

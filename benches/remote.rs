@@ -1,0 +1,195 @@
+//! The remote cache on a loopback S3-compatible server (moto's, as the tests start it):
+//! a cold render uploading its entries against one without a remote, a render with an
+//! empty local cache and a warm remote, and two shards run side by side plus the final
+//! assembly. Each figure is set against the cold local render. Prints figures; asserts
+//! nothing; without moto it says why and stops.
+//!
+//!     cargo bench --bench remote -- [--stems 16] [--seconds 180] [--runs 1]
+//!
+//! The session is the render benchmark's reference mix over the same generated stems
+//! (`target/bench-sessions/ref<stems>x<seconds>`); `--seconds 20` makes a quick run.
+
+#[path = "common/project.rs"]
+#[allow(dead_code)]
+// The render benchmark nudges the project's knobs; this one renders it as written.
+mod project;
+#[path = "render/reference_mix.rs"]
+mod reference_mix;
+#[path = "common/stem.rs"]
+mod stem;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use project::{Knob, Project};
+use stem::{RATE, write_stem};
+
+/// A moto S3 server on 127.0.0.1, stopped when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start() -> Result<Self, String> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let script = "import sys\n\
+            from moto.server import ThreadedMotoServer\n\
+            server = ThreadedMotoServer(ip_address='127.0.0.1', port=int(sys.argv[1]), verbose=False)\n\
+            server.start()\n\
+            print('ready', flush=True)\n\
+            sys.stdin.read()\n";
+        let mut child = Command::new("python3")
+            .args(["-c", script, &port.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("python3 cannot run ({e})"))?;
+        let mut line = String::new();
+        let _ = BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line);
+        let server = Self { child, port };
+        if line.trim() != "ready" {
+            return Err("moto's server did not start (is `moto[server]` installed?)".into());
+        }
+        Ok(server)
+    }
+
+    /// Makes a bucket; returns the address of a prefix in it.
+    fn bucket(&self, name: &str) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        let request = format!(
+            "PUT /{name} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).expect("request");
+        let mut reply = String::new();
+        let _ = stream.read_to_string(&mut reply);
+        assert!(reply.starts_with("HTTP/1.1 200"), "creating bucket {name}: {reply}");
+        format!("s3://{name}/bench")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn option(name: &str, default: f64) -> f64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The reference session with its stems generated; returns its folder.
+fn session(stems: usize, seconds: f64) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/bench-sessions")
+        .join(format!("ref{stems}x{seconds}"));
+    std::fs::create_dir_all(&dir).expect("session dir");
+    let frames = (seconds * f64::from(RATE)) as usize;
+    for (i, name) in reference_mix::stem_names(stems).iter().enumerate() {
+        let path = dir.join(format!("{name}.wav"));
+        if !path.exists() {
+            write_stem(&path, frames, i as u64 + 1);
+        }
+    }
+    let Project { yaml, .. } = reference_mix::project(stems, seconds);
+    std::fs::write(dir.join("mix.yaml"), yaml).expect("project");
+    dir
+}
+
+/// A `mixdown render` in `dir` with a fresh cache `name`, sharing `remote` if given.
+fn render(dir: &Path, port: u16, name: &str, remote: Option<&str>, extra: &[&str]) -> Command {
+    for folder in [format!("cache-{name}"), format!("out-{name}")] {
+        let _ = std::fs::remove_dir_all(dir.join(folder));
+    }
+    let (cache, out) = (format!("cache-{name}"), format!("out-{name}"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mixdown"));
+    command
+        .args(["render", "mix.yaml", "-q", "--cache", &cache, "--out", &out])
+        .args(extra)
+        .current_dir(dir)
+        .env_remove("MIXDOWN_CACHE")
+        .env_remove("MIXDOWN_REMOTE_MODE")
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    match remote {
+        Some(address) => command.env("MIXDOWN_REMOTE", address),
+        None => command.env_remove("MIXDOWN_REMOTE"),
+    };
+    command
+}
+
+/// Runs the commands side by side; returns the wall seconds until the last ends.
+fn timed(commands: Vec<Command>) -> f64 {
+    let started = Instant::now();
+    let children: Vec<Child> =
+        commands.into_iter().map(|mut c| c.spawn().expect("run mixdown")).collect();
+    for child in children {
+        let out = child.wait_with_output().expect("mixdown ends");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    started.elapsed().as_secs_f64()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    let stems = option("--stems", 16.0) as usize;
+    let seconds = option("--seconds", 180.0);
+    let runs = option("--runs", 1.0).max(1.0) as usize;
+    let server = match Server::start() {
+        Ok(server) => server,
+        Err(reason) => {
+            println!("skipped: {reason}");
+            return;
+        }
+    };
+    // Requests that wait for moto to listen are retried by the client; give it a moment.
+    std::thread::sleep(Duration::from_millis(500));
+    let dir = session(stems, seconds);
+    let port = server.port;
+    println!(
+        "session: reference mix, {stems} stems × {seconds} s, moto S3 on loopback, {runs} runs (median)"
+    );
+    let mut figures: [Vec<f64>; 5] = Default::default();
+    for run in 0..runs {
+        let uploaded = server.bucket(&format!("up{run}"));
+        let sharded = server.bucket(&format!("shards{run}"));
+        figures[0].push(timed(vec![render(&dir, port, "cold", None, &[])]));
+        figures[1].push(timed(vec![render(&dir, port, "up", Some(&uploaded), &[])]));
+        figures[2].push(timed(vec![render(&dir, port, "down", Some(&uploaded), &[])]));
+        figures[3].push(timed(vec![
+            render(&dir, port, "shard1", Some(&sharded), &["--shard", "1/2"]),
+            render(&dir, port, "shard2", Some(&sharded), &["--shard", "2/2"]),
+        ]));
+        figures[4].push(timed(vec![render(&dir, port, "final", Some(&sharded), &[])]));
+    }
+    let [cold, up, down, shards, last] = figures.map(median);
+    let share = |t: f64| format!("{:5.1}% of cold", t / cold * 100.0);
+    println!("cold render, no remote        {cold:8.3} s");
+    println!("cold render, uploading        {up:8.3} s   {} (uploads waited for)", share(up));
+    println!("empty cache, warm remote      {down:8.3} s   {}", share(down));
+    println!("two shards side by side       {shards:8.3} s   {}", share(shards));
+    println!("final assembly after shards   {last:8.3} s   {}", share(last));
+    println!("shards + assembly             {:8.3} s   {}", shards + last, share(shards + last));
+}
