@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::messages::{self, MessageArgs};
 use super::{DEFAULT_PROJECT, EXIT_INVALID, EXIT_OK, compile_and_report, counted};
 
 /// Arguments of `check`.
@@ -13,10 +14,17 @@ pub struct CheckArgs {
     /// Fail on warnings too.
     #[arg(long)]
     deny_warnings: bool,
+    #[command(flatten)]
+    messages: MessageArgs,
 }
 
 /// Runs `check`.
 pub fn run(args: &CheckArgs) -> i32 {
+    args.messages.install();
+    messages::finish("check", check(args))
+}
+
+fn check(args: &CheckArgs) -> i32 {
     let Ok(compiled) = compile_and_report(&args.file) else {
         return EXIT_INVALID;
     };
