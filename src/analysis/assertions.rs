@@ -101,6 +101,18 @@ impl Outcome {
 }
 
 impl Outcome {
+    /// The lowest and the highest value that pass, in the finding's unit.
+    #[must_use]
+    pub fn bounds(&self) -> (Option<f64>, Option<f64>) {
+        match self.assertion.check {
+            Check::Loudness { min, max } | Check::LoudnessRange { min, max } => (min, max),
+            Check::TruePeak { max } | Check::ShortTermMax { max } => (None, Some(max)),
+            Check::Correlation { min } => (Some(min), None),
+            Check::NoClipping => (None, Some(0.0)),
+            Check::Matches { tolerance_db, .. } => (None, Some(tolerance_db)),
+        }
+    }
+
     /// A failed assertion as an error located at the bound it broke (or at the check, when
     /// no bound is to blame).
     #[must_use]

@@ -6,8 +6,10 @@
 
 pub mod assertions;
 mod bands;
+pub mod compare;
 mod measure;
 mod null_test;
+pub mod overview;
 mod stream;
 
 pub use bands::{BandEnergy, band_energy};

@@ -213,6 +213,15 @@ impl LoudnessMeter {
         }
     }
 
+    /// The loudness of the latest short-term (3 s) window, in LUFS; `None` until 3 s have
+    /// been added, or for silence.
+    #[must_use]
+    pub fn short_term(&self) -> Option<f64> {
+        (self.hops.len() == self.short_term_hops)
+            .then(|| self.hops.iter().sum::<f64>() / self.short_term_hops as f64)
+            .and_then(energy_to_loudness)
+    }
+
     /// What the meter has measured so far.
     #[must_use]
     pub fn record(&self) -> LoudnessRecord {

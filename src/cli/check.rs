@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::messages::{self, MessageArgs};
 use super::{
     DEFAULT_PROJECT, EXIT_INVALID, EXIT_OK, compile_and_report, counted, resolve_album_and_report,
 };
@@ -17,10 +18,17 @@ pub struct CheckArgs {
     /// Fail on warnings too.
     #[arg(long)]
     deny_warnings: bool,
+    #[command(flatten)]
+    messages: MessageArgs,
 }
 
 /// Runs `check`.
 pub fn run(args: &CheckArgs) -> i32 {
+    args.messages.install();
+    messages::finish("check", check(args))
+}
+
+fn check(args: &CheckArgs) -> i32 {
     let (warnings, summary) = match project_kind(&args.file) {
         ProjectKind::Mix => {
             let Ok(compiled) = compile_and_report(&args.file) else {

@@ -1,137 +1,186 @@
-//! `mixdown diff A B`: what separates two renders of a song, as a mastering engineer
-//! checks it: a null test (the difference signal's peak and RMS), the change in loudness,
-//! true peak and loudness range, the change in low, mid and high band energy, and a
-//! verdict: `identical` (bit for bit), `inaudible` (the difference peaks under -90 dBFS)
-//! or `changed`. B is read at A's rate, so two renders at different rates still compare.
+//! `mixdown diff`: what separates two renders of a song, as a mastering engineer checks
+//! it: a null test (the difference signal's peak and RMS), the change in loudness, true
+//! peak and loudness range, the change in low, mid and high band energy, and a verdict:
+//! `identical` (bit for bit), `inaudible` (the difference peaks under -90 dBFS) or
+//! `changed`.
 //!
-//! Exit codes: 0 when both files were compared, whatever the verdict; 1 when one cannot
-//! be read.
+//! `mixdown diff A B` compares two audio files; B is read at A's rate, so two renders at
+//! different rates still compare. `mixdown diff --rev REV [FILE]` compares the project as
+//! it is with the project at a git revision (see `diff_rev`).
+//!
+//! Exit codes: 0 when the renders were compared, whatever the verdict; 1 when one cannot
+//! be read or rendered; 2 for bad arguments or a project that does not compile.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::{EXIT_FAILURE, EXIT_OK};
-use crate::analysis::{
-    AudioStream, BandEnergy, FileStream, Measurement, Residual, band_energy, measure, null_test,
+use super::messages::{self, DiffMessage, Message, MessageArgs};
+use super::pictures::draw_difference;
+use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, diff_rev};
+use crate::analysis::compare::{
+    Comparison, Difference, Opener, Which, compare, integrated, loudness_range, true_peak,
 };
-use crate::audio::loudness::LoudnessRecord;
-
-/// A difference that peaks below this is inaudible, in dBFS.
-const INAUDIBLE_DB: f64 = -90.0;
+use crate::analysis::{AudioStream, FileStream, Measurement};
 
 /// Arguments of `diff`.
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
-    /// The first render (the before).
-    a: PathBuf,
-    /// The second render (the after).
-    b: PathBuf,
-}
-
-/// What two signals' comparison came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// The same samples, bit for bit.
-    Identical,
-    /// Different, but the difference peaks below [`INAUDIBLE_DB`].
-    Inaudible,
-    /// Audibly different.
-    Changed,
-}
-
-impl Verdict {
-    /// The verdict of a null test.
-    #[must_use]
-    pub fn of(residual: &Residual) -> Self {
-        if residual.identical {
-            Self::Identical
-        } else if residual.peak_db() < INAUDIBLE_DB {
-            Self::Inaudible
-        } else {
-            Self::Changed
-        }
-    }
-
-    fn word(self) -> &'static str {
-        match self {
-            Self::Identical => "identical",
-            Self::Inaudible => "inaudible",
-            Self::Changed => "changed",
-        }
-    }
-}
-
-/// Everything measured of one side.
-struct Side {
-    measurement: Measurement,
-    bands: BandEnergy,
+    /// Two audio files (the before, then the after); with `--rev`, the mix file.
+    #[arg(value_name = "FILE", num_args = 0..=2)]
+    files: Vec<PathBuf>,
+    /// Compare the mix as it is with the mix at this git revision (`HEAD~1`, a branch, a
+    /// commit), rendered with the same cache.
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
+    /// Draw the difference signal's level over time in a PNG: beside B (`B.diff.png`), or
+    /// with `--rev`, in `--out` for each output (`out/<name>.diff.png`).
+    #[arg(long)]
+    report: bool,
+    /// Where `--report` puts its pictures with `--rev`.
+    #[arg(long = "out", default_value = "out")]
+    out: PathBuf,
+    /// Worker threads for `--rev`'s renders (default: all cores).
+    #[arg(short = 'j', long = "jobs")]
+    jobs: Option<usize>,
+    #[command(flatten)]
+    cache: CacheArgs,
+    #[command(flatten)]
+    messages: MessageArgs,
 }
 
 /// Runs `diff`.
 pub fn run(args: &DiffArgs) -> i32 {
-    match compare(&args.a, &args.b) {
-        Ok(report) => {
-            print!("{report}");
-            EXIT_OK
-        }
-        Err(message) => {
-            eprintln!("error: {message}");
-            EXIT_FAILURE
-        }
+    args.messages.install();
+    let code = match (&args.rev, args.files.as_slice()) {
+        (Some(rev), []) => diff_rev::run(rev, Path::new(DEFAULT_PROJECT), &rev_settings(args)),
+        (Some(rev), [file]) => diff_rev::run(rev, file, &rev_settings(args)),
+        (None, [a, b]) => diff_files(a, b, args.report),
+        (Some(_), _) => usage("with --rev, name at most one mix file"),
+        (None, _) => usage("name two audio files, or a revision with --rev"),
+    };
+    messages::finish("diff", code)
+}
+
+fn rev_settings(args: &DiffArgs) -> diff_rev::RevSettings {
+    diff_rev::RevSettings {
+        cache_dir: args.cache.dir.clone(),
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+        pictures: args.report.then(|| args.out.clone()),
     }
 }
 
-/// The report comparing the files `a` and `b`.
-fn compare(a: &Path, b: &Path) -> Result<String, String> {
-    let rate = FileStream::open(a, None)?.sample_rate();
-    let side = |path: &Path| -> Result<Side, String> {
-        let measurement = measure(&mut FileStream::open(path, Some(rate))?)?;
-        let bands = band_energy(&mut FileStream::open(path, Some(rate))?)?;
-        Ok(Side { measurement, bands })
+fn usage(message: &str) -> i32 {
+    eprintln!(
+        "error: {message}\n  = help: `mixdown diff A.wav B.wav`, or `mixdown diff --rev HEAD~1 mix.yaml`"
+    );
+    EXIT_INVALID
+}
+
+/// Compares the files `a` and `b`, and prints the result.
+fn diff_files(a: &Path, b: &Path, pictures: bool) -> i32 {
+    let rate = match FileStream::open(a, None) {
+        Ok(stream) => stream.sample_rate(),
+        Err(message) => return failed(&message),
     };
-    let (before, after) = (side(a)?, side(b)?);
-    let residual =
-        null_test(&mut FileStream::open(a, None)?, &mut FileStream::open(b, Some(rate))?)?;
-    Ok(report(&format!("{} → {}", a.display(), b.display()), &before, &after, &residual))
+    let open = |which| -> Result<Box<dyn AudioStream>, String> {
+        Ok(Box::new(match which {
+            Which::Before => FileStream::open(a, None)?,
+            Which::After => FileStream::open(b, Some(rate))?,
+        }))
+    };
+    let subject = format!("{} → {}", a.display(), b.display());
+    match compare(&open) {
+        Ok(comparison) => print_comparison(&subject, &comparison),
+        Err(message) => return failed(&message),
+    }
+    if pictures {
+        let mut name = b.file_stem().unwrap_or_default().to_owned();
+        name.push(".diff.png");
+        if let Err(message) = draw_difference_of(&open, &b.with_file_name(name)) {
+            return failed(&message);
+        }
+    }
+    EXIT_OK
+}
+
+/// Draws the difference of the two sides `open` opens into `picture`, and says so.
+pub fn draw_difference_of(open: &Opener<'_>, picture: &Path) -> Result<(), String> {
+    let difference = || -> Result<Box<dyn AudioStream>, String> {
+        Ok(Box::new(Difference { before: open(Which::Before)?, after: open(Which::After)? }))
+    };
+    draw_difference(&difference, picture)?;
+    if !messages::json() {
+        eprintln!("drew {}", picture.display());
+    }
+    Ok(())
+}
+
+fn failed(message: &str) -> i32 {
+    eprintln!("error: {message}");
+    EXIT_FAILURE
+}
+
+/// Prints a comparison: a `diff` message in JSON mode, else the report on stdout.
+pub fn print_comparison(subject: &str, comparison: &Comparison) {
+    if messages::json() {
+        messages::emit(&Message::Diff(diff_message(subject, comparison)));
+    } else {
+        print!("{}", report(subject, comparison));
+    }
+}
+
+/// A comparison as a JSON message, rounded to what can be heard (0.01 dB).
+pub fn diff_message(subject: &str, c: &Comparison) -> DiffMessage {
+    let r =
+        |v: Option<f64>| v.and_then(messages::finite).map(|v| (v * 100.0).round() / 100.0 + 0.0);
+    DiffMessage {
+        subject: subject.to_owned(),
+        verdict: c.verdict().word(),
+        difference_peak_dbfs: r(Some(c.residual.peak_db())),
+        difference_rms_dbfs: r(Some(c.residual.rms_db())),
+        loudness_change_lu: r(c.change(integrated)),
+        true_peak_change_db: r(c.change(true_peak)),
+        loudness_range_change_lu: r(c.change(loudness_range)),
+        low_change_db: r(c.band_change(|b| b.low_db)),
+        mid_change_db: r(c.band_change(|b| b.mid_db)),
+        high_change_db: r(c.band_change(|b| b.high_db)),
+    }
 }
 
 /// The report's lines: the difference signal, each measure before and after, the verdict.
-fn report(title: &str, before: &Side, after: &Side, residual: &Residual) -> String {
-    let (l0, l1) = (&before.measurement.loudness, &after.measurement.loudness);
-    let row =
-        |name: &str, unit: &str, pick: fn(&LoudnessRecord) -> Option<f64>, delta_unit: &str| {
-            let change = match (pick(l0), pick(l1)) {
-                (Some(x), Some(y)) => format!("{} {delta_unit}", signed(y - x)),
-                _ => "-".into(),
-            };
-            format!("  {name:<16} {} → {} {unit}  ({change})\n", level(pick(l0)), level(pick(l1)))
-        };
-    let band = |name: &str, x: f64, y: f64| {
+pub fn report(title: &str, c: &Comparison) -> String {
+    let (m0, m1) = (&c.before.measurement, &c.after.measurement);
+    let row = |name: &str, unit: &str, pick: fn(&Measurement) -> Option<f64>, delta_unit: &str| {
         let change =
-            if x.is_finite() && y.is_finite() { format!("{:+.2} dB", y - x) } else { "-".into() };
+            c.change(pick).map_or_else(|| "-".into(), |d| format!("{} {delta_unit}", signed(d)));
+        format!("  {name:<16} {} → {} {unit}  ({change})\n", level(pick(m0)), level(pick(m1)))
+    };
+    let band = |name: &str, pick: fn(&crate::analysis::BandEnergy) -> f64| {
+        let change = c.band_change(pick).map_or_else(|| "-".into(), |d| format!("{d:+.2} dB"));
         format!("{name} {change}")
     };
-    let (b0, b1) = (&before.bands, &after.bands);
     let mut text = format!("{title}\n");
     let _ = writeln!(
         text,
         "  {:<16} peak {} dBFS, RMS {} dBFS",
         "difference",
-        level(Some(residual.peak_db())),
-        level(Some(residual.rms_db()))
+        level(Some(c.residual.peak_db())),
+        level(Some(c.residual.rms_db()))
     );
-    text += &row("loudness", "LUFS", |l| l.integrated, "LU");
-    text += &row("true peak", "dBTP", |l| l.true_peak, "dB");
-    text += &row("loudness range", "LU", |l| l.loudness_range, "LU");
+    text += &row("loudness", "LUFS", integrated, "LU");
+    text += &row("true peak", "dBTP", true_peak, "dB");
+    text += &row("loudness range", "LU", loudness_range, "LU");
     let _ = writeln!(
         text,
         "  {:<16} {}, {}, {}",
         "band energy",
-        band("low", b0.low_db, b1.low_db),
-        band("mid", b0.mid_db, b1.mid_db),
-        band("high", b0.high_db, b1.high_db)
+        band("low", |b| b.low_db),
+        band("mid", |b| b.mid_db),
+        band("high", |b| b.high_db)
     );
-    let _ = writeln!(text, "  verdict: {}", Verdict::of(residual).word());
+    let _ = writeln!(text, "  verdict: {}", c.verdict().word());
     text
 }
 
@@ -152,18 +201,6 @@ fn level(value: Option<f64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn residual(peak: f64, identical: bool) -> Residual {
-        Residual { peak, rms: peak / 2.0, identical }
-    }
-
-    #[test]
-    fn the_verdict_is_identical_only_bit_for_bit_and_inaudible_under_minus_90_dbfs() {
-        assert_eq!(Verdict::of(&residual(0.0, true)), Verdict::Identical);
-        assert_eq!(Verdict::of(&residual(0.0, false)), Verdict::Inaudible);
-        assert_eq!(Verdict::of(&residual(10f64.powf(-91.0 / 20.0), false)), Verdict::Inaudible);
-        assert_eq!(Verdict::of(&residual(10f64.powf(-89.0 / 20.0), false)), Verdict::Changed);
-    }
 
     #[test]
     fn a_change_prints_with_its_sign_and_never_as_minus_zero() {

@@ -9,12 +9,17 @@ mod cache_args;
 mod cache_cmd;
 mod check;
 mod diff_cmd;
+mod diff_rev;
 mod explain;
+mod git_checkout;
 mod graph_cmd;
+mod init_cmd;
 mod interrupt;
 mod loudness_cmd;
+mod messages;
 mod out_folder;
 mod peak_memory;
+mod pictures;
 mod progress;
 mod remote_args;
 mod render_cmd;
@@ -29,7 +34,7 @@ use clap::{Parser, Subcommand};
 
 use self::cache_args::CacheArgs;
 use crate::compile::{Broken, Compiled, ResolvedAlbum, compile, resolve_album};
-use crate::diag::{Diagnostic, render};
+use crate::diag::Diagnostic;
 
 /// Exit code for success.
 pub const EXIT_OK: i32 = 0;
@@ -51,11 +56,13 @@ enum Command {
     /// Render a mix to `out/<name>.wav`, re-rendering only what changed.
     Render(render_cmd::RenderArgs),
     /// Render a mix, then again each time it or a file it reads changes.
-    Watch(render_cmd::MixRender),
+    Watch(watch_cmd::WatchArgs),
     /// Render mixes and check every assertion they make; exit 1 if one fails.
     Test(test_cmd::TestArgs),
     /// Compare two renders: null test, loudness, true peak, band energy and a verdict.
     Diff(diff_cmd::DiffArgs),
+    /// Write a first mix file from a folder of stems.
+    Init(init_cmd::InitArgs),
     /// Check a mix or an album for errors without rendering.
     Check(check::CheckArgs),
     /// Print the render graph.
@@ -97,8 +104,12 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             interrupt::install();
             test_cmd::run(&args)
         }
-        Command::Diff(args) => diff_cmd::run(&args),
+        Command::Diff(args) => {
+            interrupt::install();
+            diff_cmd::run(&args)
+        }
         Command::Check(args) => check::run(&args),
+        Command::Init(args) => init_cmd::run(&args),
         Command::Graph(args) => graph_cmd::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Cache(args) => cache_cmd::run(&args),
@@ -129,7 +140,7 @@ fn compile_and_report(path: &std::path::Path) -> Result<Compiled, Broken> {
     }
 }
 
-/// Resolves the album at `path`, printing its diagnostics and its mixes' to stderr.
+/// Resolves the album at `path`, printing its diagnostics and its mixes'.
 fn resolve_album_and_report(path: &std::path::Path) -> Result<ResolvedAlbum, Broken> {
     match resolve_album(path) {
         Ok(resolved) => {
@@ -143,12 +154,10 @@ fn resolve_album_and_report(path: &std::path::Path) -> Result<ResolvedAlbum, Bro
     }
 }
 
-/// Prints diagnostics to stderr.
+/// Prints diagnostics: to stderr as text, or to stdout as JSON with
+/// `--message-format json`.
 fn print_diagnostics(diagnostics: &[Diagnostic]) {
-    let color = color();
-    for d in diagnostics {
-        eprint!("{}", render(d, color));
-    }
+    messages::diagnostics(diagnostics, color());
 }
 
 /// `count` followed by its noun, `one` or `many`: `1 track`, `2 tracks`.

@@ -1,18 +1,20 @@
-//! The progress bar on stderr (only when it is a terminal).
+//! The progress bar on stderr (only when it is a terminal), or, with
+//! `--message-format json`, a `planned` message for each node about to run.
 
 use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::messages::{self, Message, NodeEvent, NodeMessage};
 use crate::render::Progress;
 
 /// A progress bar, or nothing when stderr is not a terminal.
 pub struct Bar(Option<ProgressBar>);
 
 impl Bar {
-    /// A bar if stderr is a terminal.
+    /// A bar if stderr is a terminal and the output is for people.
     pub fn new() -> Self {
-        if !std::io::stderr().is_terminal() {
+        if !std::io::stderr().is_terminal() || messages::json() {
             return Self(None);
         }
         let bar = ProgressBar::new(0);
@@ -42,6 +44,13 @@ impl Progress for Bar {
         if let Some(bar) = &self.0 {
             bar.set_length(count as u64);
             bar.set_position(0);
+        }
+    }
+
+    fn will_run(&self, id: &str) {
+        if messages::json() {
+            let event = NodeEvent::Planned;
+            messages::emit(&Message::Node(NodeMessage { event, node: id.into(), seconds: None }));
         }
     }
 

@@ -9,14 +9,20 @@ use petgraph::graph::NodeIndex;
 
 use super::album_render::{deliver_report, report_album_error};
 use super::explain::Explanation;
+use super::messages::{
+    self, AssertionMessage, Message, MessageArgs, NodeEvent, NodeMessage, RenderFinished,
+    TargetMessage,
+};
 use super::out_folder::{self, in_words};
 use super::peak_memory::peak_resident_bytes;
+use super::pictures::draw_render;
 use super::progress::Bar;
 use super::{
     CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, compile_and_report,
     print_diagnostics, resolve_album_and_report,
 };
 use crate::analysis::assertions::{self, Outcome, RenderedAudio};
+use crate::analysis::{AudioStream, FileStream};
 use crate::atomic_file::TemporaryFolder;
 use crate::audio::AudioError;
 use crate::audio::dither::Dither;
@@ -85,7 +91,7 @@ pub struct Sharing {
 }
 
 /// How to render, shared by `render` and `watch`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct RenderOptions {
     /// Worker threads (default: all cores).
     #[arg(short = 'j', long = "jobs")]
@@ -112,6 +118,26 @@ pub struct RenderOptions {
     /// Print only errors and warnings: no progress bar, no summary.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Who says how the render went.
+    #[arg(skip)]
+    pub closing_line: ClosingLine,
+    /// Draw each target's waveform, short-term loudness and true-peak overs in a PNG beside
+    /// its file (`out/song.wav` → `out/song.png`).
+    #[arg(long)]
+    report: bool,
+    #[command(flatten)]
+    pub messages: MessageArgs,
+}
+
+/// Who closes a render with its summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClosingLine {
+    /// The render: the progress bar, where each file went, and the closing line.
+    #[default]
+    Printed,
+    /// The command running it (`watch` says it in its own one line): no progress bar, no
+    /// file lines, no closing line; warnings and errors as ever.
+    Elsewhere,
 }
 
 /// The sample formats `--format` offers.
@@ -159,6 +185,13 @@ const TEMPORARY_CACHE: &str = "mixdown-cache-";
 
 /// Runs `render`.
 pub fn run(args: &RenderArgs) -> i32 {
+    args.mix.options.messages.install();
+    let code = render_and_share(args);
+    messages::finish("render", code)
+}
+
+/// Renders, with the remote cache if one is named, and waits for its uploads.
+fn render_and_share(args: &RenderArgs) -> i32 {
     let setup = match args.mix.cache.for_project(&args.mix.file) {
         Ok(setup) => setup,
         Err(code) => return code,
@@ -236,6 +269,22 @@ pub struct Rendered {
     pub files: Result<Vec<PathBuf>, Broken>,
     /// The project's assertions and what checking them after the render found.
     pub outcomes: Vec<Outcome>,
+    /// What a render that finished did; `None` when it did not finish.
+    pub done: Option<RenderDone>,
+}
+
+/// What a finished render did, for a caller that says it in its own words.
+pub struct RenderDone {
+    /// The nodes that ran, by short name, inputs before their readers.
+    pub ran: Vec<String>,
+    /// Nodes the targets need.
+    pub nodes: usize,
+    /// Wall-clock time from the start, in seconds.
+    pub seconds: f64,
+    /// Each target's figures, as the closing line gives them (`; song: -14.0 LUFS, …`).
+    pub loudness: String,
+    /// The targets' files.
+    pub files: Vec<PathBuf>,
 }
 
 /// Compiles and renders `file`, printing diagnostics, progress and the summary line.
@@ -261,21 +310,25 @@ pub fn render_file(
     let compiled = match compiled {
         Ok(compiled) => compiled,
         Err(broken) => {
-            return Rendered { code: EXIT_INVALID, files: Err(broken), outcomes: Vec::new() };
+            finished_without_render(file, started);
+            let outcomes = Vec::new();
+            return Rendered { code: EXIT_INVALID, files: Err(broken), outcomes, done: None };
         }
     };
-    if let Some(refused) = format_beside_targets(file, options, &compiled) {
+    if let Project::Mix(mix) = &compiled
+        && let Some(refused) = format_beside_targets(file, options, mix)
+    {
         print_diagnostics(&[refused]);
-        return Rendered {
-            code: EXIT_INVALID,
-            files: Ok(compiled.graph.files()),
-            outcomes: Vec::new(),
-        };
+        finished_without_render(file, started);
+        let (files, outcomes) = (Ok(compiled.files()), Vec::new());
+        return Rendered { code: EXIT_INVALID, files, outcomes, done: None };
     }
     let out_checked = if dry_run { Ok(()) } else { out_folder::prepare(&options.out) };
     if let Err(message) = out_checked {
         eprintln!("error: {message}");
-        return Rendered { code: EXIT_FAILURE, files: Ok(Vec::new()), outcomes: Vec::new() };
+        finished_without_render(file, started);
+        let outcomes = Vec::new();
+        return Rendered { code: EXIT_FAILURE, files: Ok(Vec::new()), outcomes, done: None };
     }
     let project_dir = file.parent().map(std::path::absolute).and_then(Result::ok);
     let project_dir = project_dir.unwrap_or_default();
@@ -288,8 +341,8 @@ pub fn render_file(
         started,
         sharing,
     };
-    let (code, outcomes) = render_with_cache(options, &compiled, &run);
-    Rendered { code, files: Ok(compiled.files()), outcomes }
+    let (code, outcomes, done) = render_with_cache(options, &compiled, &run);
+    Rendered { code, files: Ok(compiled.files()), outcomes, done }
 }
 
 /// A compiled project: a mix, or an album with the mixes of its songs.
@@ -355,6 +408,43 @@ fn format_beside_targets(
     )
 }
 
+/// What a finished render did, in the terms of `watch`'s one line.
+fn render_done(
+    graph: &RenderGraph,
+    report: &RenderReport,
+    started: Instant,
+    files: &[TargetMessage],
+) -> RenderDone {
+    let ran = report.rendered();
+    RenderDone {
+        ran: graph
+            .topological_order()
+            .into_iter()
+            .filter(|&i| ran.binary_search(&graph.graph[i].id).is_ok())
+            .map(|i| graph.short_name(i).to_owned())
+            .collect(),
+        nodes: report.considered,
+        seconds: started.elapsed().as_secs_f64(),
+        loudness: closing_loudness(report),
+        files: files.iter().map(|f| PathBuf::from(&f.path)).collect(),
+    }
+}
+
+/// Says, in JSON mode, that the render of `project` failed before any node ran.
+fn finished_without_render(project: &Path, started: Instant) {
+    if messages::json() {
+        messages::emit(&Message::RenderFinished(RenderFinished {
+            project: messages::shown(project),
+            success: false,
+            nodes: 0,
+            ran: 0,
+            cached: 0,
+            seconds: started.elapsed().as_secs_f64(),
+            targets: Vec::new(),
+        }));
+    }
+}
+
 /// One render's circumstances.
 struct Invocation<'a> {
     /// The project file, where a failure in one of its audio files is located.
@@ -371,18 +461,19 @@ struct Invocation<'a> {
 }
 
 /// Renders, then checks the project's assertions when every target rendered: returns the
-/// exit code (1 when an assertion failed) and the assertions' outcomes.
+/// exit code (1 when an assertion failed), the assertions' outcomes, and what a finished
+/// render did.
 fn render_with_cache(
     args: &RenderOptions,
     compiled: &Project,
     run: &Invocation<'_>,
-) -> (i32, Vec<Outcome>) {
+) -> (i32, Vec<Outcome>, Option<RenderDone>) {
     let Invocation { project, project_dir, cache_dir, plan_only, run_start, started, sharing } =
         *run;
     let mut graph = compiled.graph().clone();
     let targets = match targets_to_render(&mut graph, args, sharing.shard) {
         Ok(targets) => targets,
-        Err(code) => return (code, Vec::new()),
+        Err(code) => return (code, Vec::new(), None),
     };
     let graph = &graph;
     let cache = CacheDir::new(cache_dir);
@@ -395,7 +486,7 @@ fn render_with_cache(
         Ok(keys) => keys,
         Err(error) => {
             eprintln!("error: {}", key_error(&error));
-            return (EXIT_FAILURE, Vec::new());
+            return (EXIT_FAILURE, Vec::new(), None);
         }
     };
     let format = args.format.unwrap_or(FormatArg::Pcm24);
@@ -410,11 +501,12 @@ fn render_with_cache(
             delivery: Some(&delivery),
         };
         print_plan(&why, &delivery, &targets);
-        return (EXIT_OK, Vec::new());
+        return (EXIT_OK, Vec::new(), None);
     }
     let jobs =
         args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-    let bar = if args.quiet { Bar::hidden() } else { Bar::new() };
+    let hidden = args.quiet || args.closing_line == ClosingLine::Elsewhere;
+    let bar = if hidden { Bar::hidden() } else { Bar::new() };
     let settings = Settings { jobs, delivery };
     let staged = Staged { graph, targets: &targets, settings: &settings, bar: &bar };
     let result = match staged.render(&mut keys, &mut keyer, &store, &cache) {
@@ -435,13 +527,13 @@ fn render_with_cache(
             for warning in &report.warnings {
                 eprintln!("warning: {warning}");
             }
-            for &target in &targets {
-                let found = Found { graph, keys: &keys, store: &store };
-                report_output(&found, target, &settings.delivery, cache_dir, &report, args.quiet);
-            }
-            if args.verbose {
-                print_events(&report.events);
-            }
+            let found = Found { graph, keys: &keys, store: &store };
+            let delivery = &settings.delivery;
+            let files: Vec<TargetMessage> = targets
+                .iter()
+                .filter_map(|&t| report_output(&found, t, delivery, cache_dir, &report, args))
+                .collect();
+            log_events(&report.events, args.verbose);
             // `--only` renders one node, not the files the master's assertions measure.
             let audio = RenderedAudio {
                 graph,
@@ -451,12 +543,14 @@ fn render_with_cache(
                 delivery: &settings.delivery,
             };
             let whole = args.only.is_none() && args.target.is_none() && sharing.shard.is_none();
-            let (code, outcomes, closing) = check_render(args, compiled, &audio, whole);
-            if args.quiet {
-                return (code, outcomes);
-            }
+            let (code, outcomes, closing) = check_render(project, args, compiled, &audio, whole);
             let rendered = report.rendered().len();
             let cached = report.considered.saturating_sub(rendered);
+            let done = render_done(graph, &report, started, &files);
+            emit_finished(project, &report, &done, files);
+            if args.quiet || args.closing_line == ClosingLine::Elsewhere {
+                return (code, outcomes, Some(done));
+            }
             eprintln!(
                 "rendered {rendered} of {} nodes ({cached} cached) in {:.2} s{}",
                 report.considered,
@@ -466,11 +560,12 @@ fn render_with_cache(
             if let Some(peak) = peak_resident_bytes().filter(|_| args.verbose) {
                 eprintln!("peak memory {:.1} MB", peak as f64 / 1e6);
             }
-            (code, outcomes)
+            (code, outcomes, Some(done))
         }
         Err(failure) => {
             report_failure(project, &failure);
-            (EXIT_FAILURE, Vec::new())
+            finished_without_render(project, started);
+            (EXIT_FAILURE, Vec::new(), None)
         }
     }
 }
@@ -479,6 +574,7 @@ fn render_with_cache(
 /// album's report (written and judged). Returns the exit code, the assertions' outcomes and
 /// the album's figures for the closing line.
 fn check_render(
+    project: &Path,
     args: &RenderOptions,
     compiled: &Project,
     audio: &RenderedAudio<'_>,
@@ -488,7 +584,7 @@ fn check_render(
         // `--only` renders one node, not the files the master's assertions measure.
         Project::Mix(compiled) if args.only.is_none() => {
             let outcomes = assertions::check(&compiled.mix, audio);
-            (report_assertions(&outcomes, args.quiet), outcomes, None)
+            (report_assertions(project, &outcomes, args.quiet), outcomes, None)
         }
         Project::Album { album, .. } if whole => {
             let RenderedAudio { graph, keys, store, cache, .. } = *audio;
@@ -544,6 +640,23 @@ fn in_loudness_words(
     format!("; {name}: {integrated}, {true_peak}{normalisation}")
 }
 
+/// An assertion's result, as a JSON message.
+fn assertion_message(project: &Path, outcome: &Outcome) -> AssertionMessage {
+    let (min, max) = outcome.bounds();
+    let finding = outcome.finding.as_ref().ok();
+    AssertionMessage {
+        project: messages::shown(project),
+        yaml_path: outcome.assertion.yaml_path.clone(),
+        passed: outcome.passed(),
+        measured: finding.and_then(|f| f.measured),
+        unit: finding.map_or("", |f| f.unit),
+        min,
+        max,
+        message: outcome.message(),
+        line: outcome.assertion.location.as_ref().map(|l| l.line),
+    }
+}
+
 /// Lists every node with what happened to it.
 fn print_events(events: &[RenderEvent]) {
     for event in events {
@@ -556,12 +669,61 @@ fn print_events(events: &[RenderEvent]) {
     }
 }
 
+/// Lists every node with what happened to it: as JSON messages, or with `--verbose`.
+fn log_events(events: &[RenderEvent], verbose: bool) {
+    if messages::json() {
+        emit_events(events);
+    } else if verbose {
+        print_events(events);
+    }
+}
+
+/// Says, in JSON mode, that the render of `project` finished, with its targets' files.
+fn emit_finished(
+    project: &Path,
+    report: &RenderReport,
+    done: &RenderDone,
+    targets: Vec<TargetMessage>,
+) {
+    if messages::json() {
+        let ran = done.ran.len();
+        messages::emit(&Message::RenderFinished(RenderFinished {
+            project: messages::shown(project),
+            success: true,
+            nodes: report.considered,
+            ran,
+            cached: report.considered.saturating_sub(ran),
+            seconds: done.seconds,
+            targets,
+        }));
+    }
+}
+
+/// Lists every node with what happened to it, as JSON messages.
+fn emit_events(events: &[RenderEvent]) {
+    for event in events {
+        let (event, id, seconds) = match event {
+            RenderEvent::Hit(id) => (NodeEvent::Cached, id, None),
+            RenderEvent::Rendered(id, seconds) => (NodeEvent::Ran, id, Some(*seconds)),
+            RenderEvent::Repaired(id) => (NodeEvent::Repaired, id, None),
+            RenderEvent::Measured(id) => (NodeEvent::Measured, id, None),
+        };
+        messages::emit(&Message::Node(NodeMessage { event, node: id.clone(), seconds }));
+    }
+}
+
 /// Prints every failed assertion at the line that wrote it, and a count when there are
-/// assertions (unless quiet). Returns 1 when one failed: the files are written, but a build
-/// that asserts a ceiling must not pass when the mix breaks it.
-fn report_assertions(outcomes: &[Outcome], quiet: bool) -> i32 {
+/// assertions (unless quiet); in JSON mode, every assertion's result too. Returns 1 when
+/// one failed: the files are written, but a build that asserts a ceiling must not pass when
+/// the mix breaks it.
+fn report_assertions(project: &Path, outcomes: &[Outcome], quiet: bool) -> i32 {
     let failed: Vec<Diagnostic> =
         outcomes.iter().filter(|o| !o.passed()).map(Outcome::diagnostic).collect();
+    if messages::json() {
+        for outcome in outcomes {
+            messages::emit(&Message::Assertion(assertion_message(project, outcome)));
+        }
+    }
     print_diagnostics(&failed);
     if !quiet && !outcomes.is_empty() {
         let passed = outcomes.len() - failed.len();
@@ -655,31 +817,34 @@ fn report_failure(project: &Path, failure: &RenderError) {
             });
         print_diagnostics(&[diagnostic]);
     } else {
-        eprintln!("error[render-failed]: {}", failure.error);
+        print_diagnostics(&[Diagnostic::error("render-failed", failure.error.to_string())]);
     }
     eprintln!("  = node: {}", failure.node);
 }
 
 /// Says where a target's file went (unless quiet), and warns when its integer samples
-/// clipped, the same whether the file was written now or found up to date.
+/// clipped, the same whether the file was written now or found up to date. Returns the
+/// target's file and figures; `None` for a node that writes no file of its own.
 fn report_output(
     found: &Found<'_>,
     target: NodeIndex,
     delivery: &Delivery,
     cache_dir: &Path,
     report: &RenderReport,
-    quiet: bool,
-) {
+    args: &RenderOptions,
+) -> Option<TargetMessage> {
+    let quiet = args.quiet || args.closing_line == ClosingLine::Elsewhere;
     let node = &found.graph.graph[target];
-    let path = match &node.kind {
-        NodeKind::Output { name, .. } => delivery.path(name),
+    let (name, path) = match &node.kind {
+        NodeKind::Output { name, .. } => (name, delivery.path(name)),
         NodeKind::Deliver { target, file_name, .. } | NodeKind::Cue { target, file_name, .. } => {
-            delivery.target_path(target, file_name)
+            (target, delivery.target_path(target, file_name))
         }
-        _ => return,
+        _ => return None,
     };
+    let written = report.rendered().contains(&node.id);
     if !quiet {
-        if report.rendered().contains(&node.id) {
+        if written {
             eprintln!("wrote {}", path.display());
         } else {
             eprintln!("{} is up to date", path.display());
@@ -692,6 +857,28 @@ fn report_output(
     if let Some(note) = headroom_note(found, target, &path) {
         eprintln!("note: {note}");
     }
+    let loudness = report.loudness.iter().find(|(n, _)| n == name).map(|(_, l)| l);
+    // A CUE sheet is text: there is nothing to draw.
+    let audio = !matches!(node.kind, NodeKind::Cue { .. });
+    let picture = (args.report && audio).then(|| path.with_extension("png"));
+    if let Some(picture) = &picture {
+        let open = || -> Result<Box<dyn AudioStream>, String> {
+            Ok(Box::new(FileStream::open(&path, None)?))
+        };
+        match draw_render(&open, picture) {
+            Ok(()) if !quiet && !messages::json() => eprintln!("drew {}", picture.display()),
+            Ok(()) => {}
+            Err(message) => eprintln!("warning: cannot draw `{}`: {message}", picture.display()),
+        }
+    }
+    Some(TargetMessage {
+        name: name.clone(),
+        path: messages::shown(&path),
+        picture: picture.as_deref().map(messages::shown),
+        written,
+        integrated_lufs: loudness.and_then(|l| l.integrated),
+        true_peak_dbtp: loudness.and_then(|l| l.true_peak),
+    })
 }
 
 /// What an MP3 target's headroom cost: the trim its decoded true peak needed to stay under
@@ -722,6 +909,16 @@ struct Found<'a> {
 /// Prints what a render of `targets` would do to each node, and why a node renders.
 fn print_plan(why: &Explanation<'_>, delivery: &Delivery, targets: &[NodeIndex]) {
     for (i, step) in plan(why.graph, why.keys, why.store, why.cache, delivery, targets).steps {
+        if messages::json() {
+            let event = match step {
+                PlanStep::Cached => NodeEvent::Cached,
+                PlanStep::Render => NodeEvent::Planned,
+                PlanStep::Direct => continue,
+            };
+            let node = why.graph.graph[i].id.clone();
+            messages::emit(&Message::Node(NodeMessage { event, node, seconds: None }));
+            continue;
+        }
         let what = match step {
             PlanStep::Cached => "cached",
             PlanStep::Render => "render",

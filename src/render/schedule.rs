@@ -48,6 +48,8 @@ pub struct Settings {
 pub trait Progress: Sync {
     /// `count` nodes are about to run.
     fn planned(&self, count: usize);
+    /// A node is about to run; each node [`Progress::planned`] counted is named once.
+    fn will_run(&self, _id: &str) {}
     /// A node finished.
     fn finished(&self, id: &str);
 }
@@ -86,6 +88,9 @@ pub fn render(
         );
         let to_render = plan.to_render();
         progress.planned(to_render.len());
+        for &node in &to_render {
+            progress.will_run(&graph.graph[node].id);
+        }
         let seconds: Mutex<BTreeMap<NodeIndex, f64>> = Mutex::default();
         let run = |node: NodeIndex, link| {
             let started = Instant::now();
