@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use petgraph::graph::NodeIndex;
 
 use super::render_cmd::compute_keys;
-use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, compile_and_report};
+use super::{CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, graph_and_report};
 use crate::cache::folder::CacheDir;
 use crate::cache::keys::Keys;
 use crate::cache::latest_render::LatestRender;
@@ -30,10 +30,10 @@ pub struct ExplainArgs {
 
 /// Runs `explain`.
 pub fn run(args: &ExplainArgs) -> i32 {
-    let Ok(compiled) = compile_and_report(&args.file) else {
+    let Ok(graph) = graph_and_report(&args.file) else {
         return EXIT_INVALID;
     };
-    let graph = &compiled.graph;
+    let graph = &graph;
     let node = match graph.resolve(&args.node) {
         Ok(node) => node,
         Err(unknown) => {

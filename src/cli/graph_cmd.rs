@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{DEFAULT_PROJECT, EXIT_INVALID, EXIT_OK, compile_and_report};
+use super::{DEFAULT_PROJECT, EXIT_INVALID, EXIT_OK, graph_and_report};
 use crate::graph::{to_dot, to_text};
 
 /// How to print the graph.
@@ -27,12 +27,12 @@ pub struct GraphArgs {
 
 /// Runs `graph`.
 pub fn run(args: &GraphArgs) -> i32 {
-    let Ok(compiled) = compile_and_report(&args.file) else {
+    let Ok(graph) = graph_and_report(&args.file) else {
         return EXIT_INVALID;
     };
     match args.format {
-        GraphFormat::Text => print!("{}", to_text(&compiled.graph)),
-        GraphFormat::Dot => print!("{}", to_dot(&compiled.graph)),
+        GraphFormat::Text => print!("{}", to_text(&graph)),
+        GraphFormat::Dot => print!("{}", to_dot(&graph)),
     }
     EXIT_OK
 }

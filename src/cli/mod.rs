@@ -140,6 +140,16 @@ fn compile_and_report(path: &std::path::Path) -> Result<Compiled, Broken> {
     }
 }
 
+/// The render graph of the mix or album at `path`, printing its diagnostics.
+fn graph_and_report(path: &std::path::Path) -> Result<crate::graph::RenderGraph, Broken> {
+    match crate::project::project_kind(path) {
+        crate::project::ProjectKind::Mix => compile_and_report(path).map(|c| c.graph),
+        crate::project::ProjectKind::Album => {
+            resolve_album_and_report(path).map(|r| crate::graph::build_album(&r.album))
+        }
+    }
+}
+
 /// Resolves the album at `path`, printing its diagnostics and its mixes'.
 fn resolve_album_and_report(path: &std::path::Path) -> Result<ResolvedAlbum, Broken> {
     match resolve_album(path) {
