@@ -52,8 +52,8 @@ pub struct DiffArgs {
 pub fn run(args: &DiffArgs) -> i32 {
     args.messages.install();
     let code = match (&args.rev, args.files.as_slice()) {
-        (Some(rev), []) => diff_rev::run(rev, Path::new(DEFAULT_PROJECT), &rev_settings(args)),
-        (Some(rev), [file]) => diff_rev::run(rev, file, &rev_settings(args)),
+        (Some(rev), []) => diff_at(rev, Path::new(DEFAULT_PROJECT), args),
+        (Some(rev), [file]) => diff_at(rev, file, args),
         (None, [a, b]) => diff_files(a, b, args.report),
         (Some(_), _) => usage("with --rev, name at most one mix file"),
         (None, _) => usage("name two audio files, or a revision with --rev"),
@@ -61,9 +61,17 @@ pub fn run(args: &DiffArgs) -> i32 {
     messages::finish("diff", code)
 }
 
-fn rev_settings(args: &DiffArgs) -> diff_rev::RevSettings {
+/// `diff --rev REV FILE`, with the cache the settings file names for `file`.
+fn diff_at(rev: &str, file: &Path, args: &DiffArgs) -> i32 {
+    match args.cache.for_project(file) {
+        Ok(setup) => diff_rev::run(rev, file, &rev_settings(args, setup.dir)),
+        Err(code) => code,
+    }
+}
+
+fn rev_settings(args: &DiffArgs, cache_dir: PathBuf) -> diff_rev::RevSettings {
     diff_rev::RevSettings {
-        cache_dir: args.cache.dir.clone(),
+        cache_dir,
         jobs: args
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),

@@ -152,6 +152,13 @@ impl Document for RawMix {
     ];
 }
 
+impl Document for super::settings::RawSettings {
+    const NOUN: &'static str = "settings";
+    const EMPTY_HELP: &'static str = "a settings file holds a `cache:` section";
+    const KEYS_NAME: &'static str = "settings";
+    const SECTIONS: &'static [Section] = &[];
+}
+
 impl Document for RawAlbum {
     const NOUN: &'static str = "album";
     const EMPTY_HELP: &'static str =
@@ -992,12 +999,12 @@ fn classify(
 ///
 /// # Errors
 /// A syntax error, a document past the limits, keys written twice, or a type error.
-pub(super) fn parse_located<T: DeserializeOwned>(
+pub(super) fn parse_located<T: Document>(
     path: &Path,
     text: &str,
 ) -> Result<(T, SourceMap), Vec<Diagnostic>> {
     let source_map =
-        SourceMap::build(text).map_err(|refusal| vec![refused(path, text, refusal)])?;
+        SourceMap::build(text).map_err(|refusal| vec![refused::<T>(path, text, refusal)])?;
     let duplicates = Duplicates::of(path, text, &source_map);
     if !duplicates.diagnostics.is_empty() {
         return Err(duplicates.diagnostics);

@@ -4,21 +4,19 @@
 //!
 //! The dither starts from rest at every segment, seeded from the target's name and the
 //! segment's (or song's) identity, so a segment's bytes in an album file do not depend on
-//! the segments before it. An MP3 is decoded back and, when its peaks pass the ceiling,
-//! encoded once more with the trim it needs, as a mix's deliverable is.
+//! the segments before it. Every file is decoded back and, when its peaks pass the ceiling,
+//! encoded again with the trim it needs, as a mix's deliverable is.
 
 use std::fs::File;
 use std::path::Path;
 
 use super::NodeError;
 use super::album_analysis::segment_record;
-use super::encode::{SCRATCH, TRIM_MARGIN_DB, decoded_loudness, encoding_of};
+use super::encode::{SCRATCH, encode_under_ceiling, encoding_of};
 use super::job::Job;
 use super::stream::read_full;
 use super::track::skip;
 use crate::atomic_file::TemporaryFolder;
-use crate::audio::encode::{Encoder, Encoding};
-use crate::audio::loudness::{LoudnessMeter, LoudnessRecord};
 use crate::audio::wav::Clipping;
 use crate::cache::encoded::{EncodedFacts, store_encoded};
 use crate::cache::folder::CacheDir;
@@ -52,9 +50,8 @@ pub fn run_album_encode(
     let encoding = encoding_of(target, seeds[0]);
     let path = scratch.path().join(format!("stream.{}", encoding.extension()));
     let rate = target.sample_rate;
-    let pass = |gain: f32| -> Result<(Clipping, u64, LoudnessRecord), NodeError> {
+    let pass = |gain: f32| -> Result<(Clipping, u64), NodeError> {
         let mut encoder = encoding.create(&path, rate).map_err(NodeError::Audio)?;
-        let mut meter = LoudnessMeter::new(rate).expect("a delivery rate is metered");
         let mut written = 0;
         for (k, &segment) in segments.iter().enumerate() {
             encoder.restart_dither(seeds[k.min(seeds.len() - 1)]);
@@ -73,7 +70,7 @@ pub fn run_album_encode(
                 if gain != 1.0 {
                     l.iter_mut().chain(r.iter_mut()).for_each(|x| *x *= gain);
                 }
-                write(encoder.as_mut(), &mut meter, l, r)?;
+                encoder.write(l, r).map_err(NodeError::Audio)?;
                 written += n as u64;
                 left_to_copy -= n as u64;
             }
@@ -82,21 +79,10 @@ pub fn run_album_encode(
         }
         let clipping = encoder.clipping();
         encoder.finish().map_err(NodeError::Audio)?;
-        Ok((clipping, written, meter.record()))
+        Ok((clipping, written))
     };
-    let (mut clipping, mut frames, mut loudness) = pass(1.0)?;
-    let mut headroom_trim_db = None;
-    if matches!(encoding, Encoding::Mp3(_)) {
-        loudness = decoded_loudness(&path)?;
-        if let Some(over) =
-            loudness.true_peak.map(|tp| tp - target.ceiling_dbtp).filter(|&o| o > 0.0)
-        {
-            let trim = over + TRIM_MARGIN_DB;
-            (clipping, frames, _) = pass(10f64.powf(-trim / 20.0) as f32)?;
-            loudness = decoded_loudness(&path)?;
-            headroom_trim_db = Some((trim * 100.0).round() / 100.0);
-        }
-    }
+    let (clipping, frames, loudness, headroom_trim_db) =
+        encode_under_ceiling(encoding, target.ceiling_dbtp, &path, pass)?;
     measurement::save(cache, job.keys.key(job.node), &loudness).map_err(NodeError::CacheWrite)?;
     let facts = EncodedFacts {
         node: job.graph.graph[job.node].id.clone(),
@@ -107,17 +93,6 @@ pub fn run_album_encode(
         headroom_trim_db,
     };
     store(job, &path, &facts)
-}
-
-fn write(
-    encoder: &mut dyn Encoder,
-    meter: &mut LoudnessMeter,
-    left: &[f32],
-    right: &[f32],
-) -> Result<(), NodeError> {
-    encoder.write(left, right).map_err(NodeError::Audio)?;
-    meter.add(left, right);
-    Ok(())
 }
 
 fn store(job: &Job<'_>, path: &Path, facts: &EncodedFacts) -> Result<(), NodeError> {

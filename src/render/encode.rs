@@ -87,20 +87,10 @@ pub fn run_encode(
     let scratch = TemporaryFolder::create(SCRATCH).map_err(NodeError::CacheWrite)?;
     let path = scratch.path().join(format!("stream.{}", encoding.extension()));
     let cut = Cut { length, cut_fade_seconds };
-    let margin_db =
-        if matches!(encoding, Encoding::Mp3(_)) { TRIM_MARGIN_DB } else { LOSSLESS_TRIM_MARGIN_DB };
-    let (mut clipping, mut frames) = encode(job, &cut, encoding, target.sample_rate, 1.0, &path)?;
-    let mut loudness = decoded_loudness(&path)?;
-    let mut trim_db = 0.0;
-    for _ in 1..MAX_ENCODINGS {
-        let over = loudness.true_peak.map(|tp| tp - target.ceiling_dbtp).filter(|&o| o > 0.0);
-        let Some(over) = over else { break };
-        trim_db += over + margin_db;
-        let gain = 10f64.powf(-trim_db / 20.0) as f32;
-        (clipping, frames) = encode(job, &cut, encoding, target.sample_rate, gain, &path)?;
-        loudness = decoded_loudness(&path)?;
-    }
-    let headroom_trim_db = (trim_db > 0.0).then(|| (trim_db * 100.0).round() / 100.0);
+    let (clipping, frames, loudness, headroom_trim_db) =
+        encode_under_ceiling(encoding, target.ceiling_dbtp, &path, |gain| {
+            encode(job, &cut, encoding, target.sample_rate, gain, &path)
+        })?;
     measurement::save(cache, job.keys.key(job.node), &loudness).map_err(NodeError::CacheWrite)?;
     let facts = EncodedFacts {
         node: job.graph.graph[job.node].id.clone(),
@@ -113,6 +103,35 @@ pub fn run_encode(
     let mut stream = File::open(&path).map_err(NodeError::CacheWrite)?;
     store_encoded(job.store, &job.keys.key(job.node), &mut stream, &facts)
         .map_err(NodeError::CacheWrite)
+}
+
+/// Encodes with `pass(gain)` into the file at `path`, decodes it back and measures it, and
+/// encodes again, lowered by the overshoot plus a margin, while its true peak is over
+/// `ceiling_dbtp` (at most [`MAX_ENCODINGS`] encodings in all). Returns the last pass's
+/// clipping and frames, the decoded file's loudness and the trim, rounded to 0.01 dB.
+///
+/// # Errors
+/// As `pass`, or when the file does not decode.
+pub(super) fn encode_under_ceiling(
+    encoding: Encoding,
+    ceiling_dbtp: f64,
+    path: &std::path::Path,
+    mut pass: impl FnMut(f32) -> Result<(Clipping, u64), NodeError>,
+) -> Result<(Clipping, u64, LoudnessRecord, Option<f64>), NodeError> {
+    let margin_db =
+        if matches!(encoding, Encoding::Mp3(_)) { TRIM_MARGIN_DB } else { LOSSLESS_TRIM_MARGIN_DB };
+    let (mut clipping, mut frames) = pass(1.0)?;
+    let mut loudness = decoded_loudness(path)?;
+    let mut trim_db = 0.0;
+    for _ in 1..MAX_ENCODINGS {
+        let over = loudness.true_peak.map(|tp| tp - ceiling_dbtp).filter(|&o| o > 0.0);
+        let Some(over) = over else { break };
+        trim_db += over + margin_db;
+        (clipping, frames) = pass(10f64.powf(-trim_db / 20.0) as f32)?;
+        loudness = decoded_loudness(path)?;
+    }
+    let headroom_trim_db = (trim_db > 0.0).then(|| (trim_db * 100.0).round() / 100.0);
+    Ok((clipping, frames, loudness, headroom_trim_db))
 }
 
 /// How the master's audio is cut before it is encoded.
