@@ -1,7 +1,8 @@
 //! The contract album (`examples/album.yaml`, as the contract writes it) renders to its
-//! three targets, and every file reads back right with our own decoder and tag reader:
-//! rates, bit depths, lengths, song boundaries against the CUE sheet, tags, loudness and
-//! true peaks.
+//! three targets, and every file reads back right with our own decoder and tag reader
+//! (FLAC with a second decoder, claxon: symphonia's FLAC reader loses a frame of some
+//! valid streams): rates, bit depths, lengths, song boundaries against the CUE sheet,
+//! tags, loudness and true peaks.
 
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use mixdown::album::cd_time::parse_msf;
 use mixdown::audio::loudness::LoudnessMeter;
 use mixdown::audio::tags::{Tags, read_tags};
 
-use crate::support::{mixdown, read_audio, root, scratch, stderr};
+use crate::support::{mixdown, read_audio, read_flac, root, scratch, stderr};
 
 const SONGS: [(&str, &str, &str); 3] = [
     ("First Light", "The Example Ensemble", "GBXYZ2600001"),
@@ -24,14 +25,9 @@ fn measured(left: &[f32], right: &[f32], rate: u32) -> (f64, f64) {
     (record.integrated.unwrap(), record.true_peak.unwrap())
 }
 
-/// The bits per sample a WAV or FLAC header declares.
+/// The bits per sample a WAV's header declares.
 fn bits_per_sample(path: &Path) -> u16 {
     let bytes = std::fs::read(path).unwrap();
-    if bytes.starts_with(b"fLaC") {
-        // STREAMINFO: 5 bits of (bits per sample - 1) straddle bytes 20 and 21 of the block.
-        let (a, b) = (u16::from(bytes[8 + 12]), u16::from(bytes[8 + 13]));
-        return (((a & 0x01) << 4) | (b >> 4)) + 1;
-    }
     let fmt = bytes.windows(4).position(|w| w == b"fmt ").unwrap();
     u16::from_le_bytes([bytes[fmt + 22], bytes[fmt + 23]])
 }
@@ -47,8 +43,8 @@ fn the_contract_album_renders_its_three_targets_and_every_file_reads_back_right(
     for (i, (title, artist, isrc)) in SONGS.iter().enumerate() {
         let name = format!("{:02} {title}", i + 1);
         let flac = out.join(format!("streaming/{name}.flac"));
-        let (rate, l, r) = read_audio(&flac);
-        assert_eq!((rate, bits_per_sample(&flac)), (48_000, 24), "{name}");
+        let (rate, bits, l, r) = read_flac(&flac);
+        assert_eq!((rate, bits), (48_000, 24), "{name}");
         assert!(measured(&l, &r, rate).1 <= -1.0, "{name}.flac is over the ceiling");
         starts.push(left.len());
         left.extend_from_slice(&l);

@@ -164,3 +164,18 @@ pub fn raw_wav(layout: WavLayout, samples: &[u8]) -> Vec<u8> {
     wav.extend_from_slice(samples);
     wav
 }
+
+/// Decodes a whole FLAC file with a second, independent decoder (claxon, which walks the
+/// frames one after another): its rate, bits per sample and planar stereo samples.
+pub fn read_flac(path: &Path) -> (u32, u32, Vec<f32>, Vec<f32>) {
+    let mut reader = claxon::FlacReader::open(path).expect("the file is FLAC");
+    let info = reader.streaminfo();
+    let scale = 1.0 / f64::from(1u32 << (info.bits_per_sample - 1));
+    let samples: Vec<i32> =
+        reader.samples().collect::<Result<_, _>>().expect("the file decodes to its end");
+    let (left, right) = samples
+        .chunks_exact(2)
+        .map(|pair| ((f64::from(pair[0]) * scale) as f32, (f64::from(pair[1]) * scale) as f32))
+        .unzip();
+    (info.sample_rate, info.bits_per_sample, left, right)
+}
