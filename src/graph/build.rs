@@ -37,17 +37,7 @@ impl GraphBuilder {
     /// When `prefix` is already used in this graph: ids must stay unique.
     pub fn add_mix(&mut self, mix: &Mix, prefix: &str) -> NodeIndex {
         let output_id = format!("{prefix}/output");
-        assert!(
-            self.graph.node_weights().all(|n| n.id != output_id),
-            "the prefix `{prefix}` is used twice in one graph"
-        );
-        let mut b = Builder {
-            mix,
-            prefix,
-            graph: &mut self.graph,
-            sources: BTreeMap::new(),
-            named: BTreeMap::new(),
-        };
+        let mut b = builder(&mut self.graph, mix, prefix);
         let master = b.final_master();
         if !mix.deliver.is_empty() {
             let first = self.targets.len();
@@ -77,19 +67,7 @@ impl GraphBuilder {
     /// # Panics
     /// When `prefix` is already used in this graph: ids must stay unique.
     pub fn add_mix_master(&mut self, mix: &Mix, prefix: &str) -> NodeIndex {
-        let master_id = format!("{prefix}/{MASTER}");
-        assert!(
-            self.graph.node_weights().all(|n| n.id != master_id),
-            "the prefix `{prefix}` is used twice in one graph"
-        );
-        let mut b = Builder {
-            mix,
-            prefix,
-            graph: &mut self.graph,
-            sources: BTreeMap::new(),
-            named: BTreeMap::new(),
-        };
-        b.final_master()
+        builder(&mut self.graph, mix, prefix).final_master()
     }
 
     /// Adds a node at `sample_rate` reading `inputs`, in order.
@@ -129,6 +107,16 @@ pub fn dither_seed(song: &str, target: &str) -> u64 {
     hasher.update(target.as_bytes());
     let bytes = hasher.finalize();
     u64::from_le_bytes(bytes.as_bytes()[..8].try_into().expect("8 of 32 bytes"))
+}
+
+/// A builder of `mix`'s nodes in `graph` under `prefix`, which must be new to the graph.
+fn builder<'a>(graph: &'a mut DiGraph<Node, ()>, mix: &'a Mix, prefix: &'a str) -> Builder<'a> {
+    let master_id = format!("{prefix}/{MASTER}");
+    assert!(
+        graph.node_weights().all(|n| n.id != master_id),
+        "the prefix `{prefix}` is used twice in one graph"
+    );
+    Builder { mix, prefix, graph, sources: BTreeMap::new(), named: BTreeMap::new() }
 }
 
 struct Builder<'a> {

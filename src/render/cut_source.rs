@@ -3,6 +3,7 @@
 //! reported as itself rather than as the converter's.
 
 use super::NodeError;
+use super::converted::KeepsFailure;
 use super::inputs::Stream;
 use super::output::apply_cut_fade;
 use super::stream::read_full;
@@ -34,9 +35,8 @@ impl CutSource {
     }
 }
 
-impl CutSource {
-    /// The error that stopped the input, in place of `converter`'s report of it.
-    pub(super) fn failure_or(&mut self, converter: AudioError) -> NodeError {
+impl KeepsFailure for CutSource {
+    fn failure_or(&mut self, converter: AudioError) -> NodeError {
         self.failure.take().unwrap_or(NodeError::Audio(converter))
     }
 }

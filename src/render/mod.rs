@@ -9,6 +9,7 @@ mod album_analysis;
 mod album_encode;
 mod album_record;
 mod album_report;
+mod converted;
 mod cost;
 mod cue;
 mod cut_source;

@@ -9,10 +9,10 @@
 
 use super::NodeError;
 use super::album_record::{AlbumRecord, SegmentRecord};
+use super::converted::fill_converted;
 use super::job::Job;
 use super::segment_mix::SegmentMix;
 use super::stream::{Sink, run_chain};
-use crate::audio::Source;
 use crate::audio::loudness::{LoudnessMeter, LoudnessRecord};
 use crate::audio::resample::Resampled;
 use crate::cache::folder::CacheDir;
@@ -82,28 +82,12 @@ pub fn run_segment(job: &Job<'_>, node: SegmentNode, cache: &CacheDir) -> Result
     };
     let mut sink = Sink { entry: Some(job.create_entry()?), pipe: None, content_frames: frames };
     let produced = run_chain(&mut limiter, frames, rate, &mut [], &mut sink, |_, left, right| {
-        let mut filled = 0;
-        while filled < left.len() {
-            match converted.read(&mut left[filled..], &mut right[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(error) => return Err(converted.source_mut().failure_or(error)),
-            }
-        }
-        left[filled..].fill(0.0);
-        right[filled..].fill(0.0);
-        Ok(())
+        fill_converted(&mut converted, left, right).map(drop)
     })?;
     // A CD segment may end a little before the converted audio (in the gap's silence):
     // read the rest so every song's entry is verified to its end.
     let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
-    loop {
-        match converted.read(&mut left, &mut right) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(error) => return Err(converted.source_mut().failure_or(error)),
-        }
-    }
+    while fill_converted(&mut converted, &mut left, &mut right)? > 0 {}
     converted.into_source().finish()?;
     let writer = sink.entry.take().expect("the sink was given an entry");
     job.finish_entry(writer, produced, frames)?;

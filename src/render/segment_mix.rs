@@ -4,6 +4,7 @@
 //! here, so they hear exactly the same audio.
 
 use super::NodeError;
+use super::converted::KeepsFailure;
 use super::inputs::Stream;
 use super::stream::read_full;
 use super::track::skip;
@@ -119,10 +120,10 @@ impl SegmentMix {
         }
         Ok(())
     }
+}
 
-    /// The error that stopped the mix when it was read as a [`Source`], in place of
-    /// `converter`'s report of it.
-    pub(super) fn failure_or(&mut self, converter: AudioError) -> NodeError {
+impl KeepsFailure for SegmentMix {
+    fn failure_or(&mut self, converter: AudioError) -> NodeError {
         self.failure.take().unwrap_or(NodeError::Audio(converter))
     }
 }

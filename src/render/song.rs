@@ -3,12 +3,12 @@
 //! the cache. The song's fades and trims are its segment's, not this node's.
 
 use super::NodeError;
+use super::converted::fill_converted;
 use super::cut_source::CutSource;
 use super::job::Job;
 use super::output::output_frames;
 use super::track::stream_frames;
 use crate::album::sequence::convert;
-use crate::audio::Source;
 use crate::audio::resample::Resampled;
 use crate::graph::NodeKind;
 use crate::ir::{Length, Step};
@@ -46,16 +46,6 @@ pub fn run_song(
     let mut converted = Resampled::new(source, rate).map_err(NodeError::Audio)?;
     let song_frames = convert(frames, input_rate, rate);
     job.render_chain(chain, (song_frames, song_frames), |_, left, right| {
-        let mut filled = 0;
-        while filled < left.len() {
-            match converted.read(&mut left[filled..], &mut right[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(error) => return Err(converted.source_mut().failure_or(error)),
-            }
-        }
-        left[filled..].fill(0.0);
-        right[filled..].fill(0.0);
-        Ok(())
+        fill_converted(&mut converted, left, right).map(drop)
     })
 }
