@@ -373,29 +373,48 @@ pub fn to_cd_frames(frames: u64, up: bool) -> u64 {
 }
 
 impl SegmentPlan {
-    /// The segment's length at `rate`: converted on its own, in whole CD frames on a CD
-    /// target (the album's last segment rounded up, so no sound is cut).
+    /// The segment's length at `rate`, converted. On a CD target, `cd_start` is where the
+    /// segment starts on the album timeline (album-rate frames): its ends are rounded to
+    /// whole CD frames where they fall on the whole album, so songs stay within half a frame
+    /// of where the other targets put them (the album's last end rounded up, so no sound is
+    /// cut).
     #[must_use]
-    pub fn frames_at(&self, album_rate: u32, rate: u32, cd: bool, last: bool) -> u64 {
-        let frames = convert(self.frames, album_rate, rate);
-        if cd { to_cd_frames(frames, last) } else { frames }
+    pub fn frames_at(&self, album_rate: u32, rate: u32, cd_start: Option<u64>, last: bool) -> u64 {
+        match cd_start {
+            None => convert(self.frames, album_rate, rate),
+            Some(start) => {
+                let at =
+                    |frames: u64, up: bool| to_cd_frames(convert(frames, album_rate, rate), up);
+                at(start + self.frames, last) - at(start, false)
+            }
+        }
     }
 
-    /// Where song `i` of the segment starts at `rate`: converted, and on a CD target on
-    /// the nearest CD frame.
+    /// Where song `i` of the segment starts at `rate`, converted; on a CD target (see
+    /// [`SegmentPlan::frames_at`]) on the nearest CD frame of the whole album.
     #[must_use]
-    pub fn offset_at(&self, i: usize, album_rate: u32, rate: u32, cd: bool) -> u64 {
-        let offset = convert(self.songs[i].offset, album_rate, rate);
-        if cd { to_cd_frames(offset, false) } else { offset }
+    pub fn offset_at(&self, i: usize, album_rate: u32, rate: u32, cd_start: Option<u64>) -> u64 {
+        point_at(self.songs[i].offset, album_rate, rate, cd_start)
     }
 
-    /// Where song `i`'s own audio ends at `rate` (the start of the gap after it, or of
-    /// the crossfade's end), on a CD target on the nearest CD frame.
+    /// Where song `i`'s own audio ends at `rate` (the start of the gap after it, or of the
+    /// crossfade's end), placed as [`SegmentPlan::offset_at`] places starts.
     #[must_use]
-    pub fn song_end_at(&self, i: usize, album_rate: u32, rate: u32, cd: bool) -> u64 {
+    pub fn song_end_at(&self, i: usize, album_rate: u32, rate: u32, cd_start: Option<u64>) -> u64 {
         let song = &self.songs[i];
-        let end = convert(song.offset + song.frames, album_rate, rate);
-        if cd { to_cd_frames(end, false) } else { end }
+        point_at(song.offset + song.frames, album_rate, rate, cd_start)
+    }
+}
+
+/// A point `offset` frames into a segment at `rate`; on a CD target, with the segment
+/// starting at `cd_start` on the album timeline, on the album's nearest CD frame.
+fn point_at(offset: u64, album_rate: u32, rate: u32, cd_start: Option<u64>) -> u64 {
+    match cd_start {
+        None => convert(offset, album_rate, rate),
+        Some(start) => {
+            let at = |frames: u64| to_cd_frames(convert(frames, album_rate, rate), false);
+            at(start + offset) - at(start)
+        }
     }
 }
 
@@ -510,13 +529,16 @@ mod tests {
         let s = Sequence::place(RATE, &timings).unwrap();
         let first = s.segment_plan(0, &[0.0, 0.0]);
         let last = s.segment_plan(1, &[0.0, 0.0]);
-        let a = first.frames_at(RATE, 44_100, true, false);
-        let b = last.frames_at(RATE, 44_100, true, true);
+        let a = first.frames_at(RATE, 44_100, Some(0), false);
+        let b = last.frames_at(RATE, 44_100, Some(s.segments[1].start), true);
         assert_eq!(a % CD_FRAME, 0);
         assert_eq!(b % CD_FRAME, 0);
         let exact_a = convert(first.frames, RATE, 44_100);
         assert!(a.abs_diff(exact_a) <= CD_FRAME / 2, "a gap moves by less than a frame");
-        assert!(b >= convert(last.frames, RATE, 44_100), "the last segment loses no sound");
+        assert!(a + b >= convert(s.frames, RATE, 44_100), "the last segment loses no sound");
+        let second = last.offset_at(1, RATE, 44_100, Some(s.segments[1].start));
+        let exact = convert(s.songs[2 - 1].start, RATE, 44_100);
+        assert!((a + second).abs_diff(exact) <= CD_FRAME / 2, "a start on the album's CD frame");
     }
 
     #[test]

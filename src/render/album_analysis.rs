@@ -169,7 +169,16 @@ fn unlimited(job: &Job<'_>, album: &AlbumShape) -> Result<AlbumRecord, NodeError
     let album_loudness = album_meter.record();
     let gains_db = first_gains(album, &songs, &album_loudness)?;
     let plans = plans(&sequence, &own, &gains_db);
-    Ok(AlbumRecord { song_frames, songs, album: album_loudness, gains_db, plans, corrected: false })
+    let segment_starts = sequence.segments.iter().map(|s| s.start).collect();
+    Ok(AlbumRecord {
+        song_frames,
+        songs,
+        album: album_loudness,
+        gains_db,
+        plans,
+        segment_starts,
+        corrected: false,
+    })
 }
 
 /// Each segment's plan with each song's own gain plus its loudness gain.
@@ -337,6 +346,7 @@ fn limited(
         album: album_loudness,
         gains_db,
         plans,
+        segment_starts: first.segment_starts.clone(),
         corrected,
     })
 }

@@ -21,6 +21,9 @@ pub struct AlbumRecord {
     pub gains_db: Vec<f64>,
     /// Each segment's plan at those gains: what the segments reading this record key on.
     pub plans: Vec<SegmentPlan>,
+    /// Where each segment starts on the album timeline, at the album's rate: what a CD
+    /// target's segments round their ends by, and key on besides their plan.
+    pub segment_starts: Vec<u64>,
     /// Whether these gains correct the first ones after the limiter moved the loudness.
     pub corrected: bool,
 }

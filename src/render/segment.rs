@@ -47,23 +47,27 @@ pub fn run_segment(job: &Job<'_>, node: SegmentNode, cache: &CacheDir) -> Result
     let (analysis, songs) =
         job.graph.graph[job.node].inputs.split_last().expect("a segment reads its analysis");
     let key = job.keys.key(*analysis);
-    let plan = measurement::load::<AlbumRecord>(cache, key)
-        .and_then(|record| record.plans.get(node.segment).cloned())
-        .ok_or_else(|| NodeError::CorruptInput {
-            key,
-            reason: "the album analysis's record is missing".into(),
-        })?;
+    let record = measurement::load::<AlbumRecord>(cache, key);
+    let settled = record.and_then(|record| {
+        let start = record.segment_starts.get(node.segment).copied()?;
+        Some((record.plans.get(node.segment)?.clone(), start))
+    });
+    let (plan, start) = settled.ok_or_else(|| NodeError::CorruptInput {
+        key,
+        reason: "the album analysis's record is missing".into(),
+    })?;
+    let cd_start = node.cd.then_some(start);
     let album_rate = job.graph.graph[songs[0]].sample_rate;
     let rate = job.sample_rate();
     let streams = songs.iter().map(|&song| job.open_input(song)).collect::<Result<_, _>>()?;
     let mix = SegmentMix::new(&plan, album_rate, streams);
     let mut converted = Resampled::new(mix, rate).map_err(NodeError::Audio)?;
-    let frames = plan.frames_at(album_rate, rate, node.cd, node.last);
+    let frames = plan.frames_at(album_rate, rate, cd_start, node.last);
     let count = plan.songs.len();
     let starts: Vec<u64> =
-        (0..count).map(|i| plan.offset_at(i, album_rate, rate, node.cd)).collect();
+        (0..count).map(|i| plan.offset_at(i, album_rate, rate, cd_start)).collect();
     let ends: Vec<u64> =
-        (0..count).map(|i| plan.song_end_at(i, album_rate, rate, node.cd).min(frames)).collect();
+        (0..count).map(|i| plan.song_end_at(i, album_rate, rate, cd_start).min(frames)).collect();
     let spec = LimiterSpec {
         ceiling: Decibels(node.ceiling_dbtp),
         lookahead: TimeMs(LOOKAHEAD_SECONDS),

@@ -30,9 +30,15 @@ pub fn settled_value(
     node: NodeIndex,
     analysis: Key,
 ) -> Option<Value> {
-    let NodeKind::Segment { segment, .. } = graph.graph[node].kind else { return None };
+    let NodeKind::Segment { segment, cd, .. } = graph.graph[node].kind else { return None };
     let record = measurement::load::<AlbumRecord>(cache, analysis)?;
-    serde_json::to_value(record.plans.get(segment)?).ok()
+    let plan = serde_json::to_value(record.plans.get(segment)?).ok()?;
+    // A CD segment's ends fall on the album's CD frames, so where it starts is its own.
+    let start = cd.then(|| record.segment_starts.get(segment).copied()).flatten();
+    Some(match start {
+        Some(start) => serde_json::json!({ "plan": plan, "start": start }),
+        None => plan,
+    })
 }
 
 /// Renders `targets` as [`render`] does, first rendering the analyses that the nodes they
