@@ -28,6 +28,13 @@ use super::{
 use crate::album::sequence::{SongShape, to_frames};
 use crate::ir::{Album, AlbumTarget, Join, Length, Release, SongInput, Split, fill_file_name};
 
+/// How far under the album's ceiling its limiters hold the true peak, in dB. BS.1770's 4×
+/// interpolation is a suggestion, and meters built on other filters read the peaks of a
+/// limited, rate-converted album up to 0.3 dB higher near the Nyquist frequency (ffmpeg's
+/// `ebur128` does, on the reference album's CD file); every meter must read the files
+/// under the ceiling.
+pub const METER_MARGIN_DB: f64 = 0.3;
+
 /// The id of the analysis whose record the album's report reads.
 pub const DELIVERED_ANALYSIS: &str = "album/loudness/delivered";
 
@@ -137,7 +144,7 @@ impl Segments<'_> {
         (rate, cd): (u32, bool),
         label: &str,
     ) -> Vec<NodeIndex> {
-        let ceiling_dbtp = self.album.loudness.normalisation.ceiling_dbtp;
+        let ceiling_dbtp = self.album.loudness.normalisation.ceiling_dbtp - METER_MARGIN_DB;
         self.groups
             .iter()
             .enumerate()

@@ -18,7 +18,7 @@ use crate::project::{BitDepth, RawDither, RawFormat, RawMix, RawTarget};
 /// flacenc or LAME, another dither, another way of cutting): every deliverable's encoded
 /// stream is then made again. Encode nodes' keys hold it. Version 2: WAV and FLAC files
 /// are held under their ceiling after rate conversion and dither, as MP3s were.
-pub const ENCODER_VERSION: u32 = 2;
+pub const ENCODER_VERSION: u32 = 3;
 
 /// The true peak a delivered file is held at or under, in dBTP, unless the master's
 /// loudness sets a ceiling: no decoder or converter may clip it.

@@ -41,6 +41,10 @@ use crate::ir::{DeliverFormat, Deliverable, DitherMode, Length, SampleWidth};
 /// encoding's peaks differ a little from the first's.
 pub const TRIM_MARGIN_DB: f64 = 0.1;
 
+/// How far under the ceiling an MP3's peaks are held as our decoder reads them: other
+/// decoders (ffmpeg's) read an MP3's peaks up to about 0.1 dB higher than ours.
+pub const MP3_DECODER_MARGIN_DB: f64 = 0.2;
+
 /// Lowered this much below the ceiling when a WAV or FLAC is encoded again: the audio
 /// scales exactly with the trim, and only the dither's few LSB (under 0.001 dB at 16 bits
 /// and -1 dBFS) do not.
@@ -118,8 +122,11 @@ pub(super) fn encode_under_ceiling(
     path: &std::path::Path,
     mut pass: impl FnMut(f32) -> Result<(Clipping, u64, LoudnessRecord), NodeError>,
 ) -> Result<(Clipping, u64, LoudnessRecord, Option<f64>), NodeError> {
-    let margin_db =
-        if matches!(encoding, Encoding::Mp3(_)) { TRIM_MARGIN_DB } else { LOSSLESS_TRIM_MARGIN_DB };
+    let (margin_db, held_at) = if matches!(encoding, Encoding::Mp3(_)) {
+        (TRIM_MARGIN_DB, ceiling_dbtp - MP3_DECODER_MARGIN_DB)
+    } else {
+        (LOSSLESS_TRIM_MARGIN_DB, ceiling_dbtp)
+    };
     // symphonia's FLAC reader loses a frame of some valid streams (`flac --test` passes
     // them), so a FLAC is measured as the samples it was given, the others as decoded.
     let measured = |given: LoudnessRecord| match encoding {
@@ -130,7 +137,7 @@ pub(super) fn encode_under_ceiling(
     let mut loudness = measured(given)?;
     let mut trim_db = 0.0;
     for _ in 1..MAX_ENCODINGS {
-        let over = loudness.true_peak.map(|tp| tp - ceiling_dbtp).filter(|&o| o > 0.0);
+        let over = loudness.true_peak.map(|tp| tp - held_at).filter(|&o| o > 0.0);
         let Some(over) = over else { break };
         trim_db += over + margin_db;
         let given;
