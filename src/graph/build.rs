@@ -78,11 +78,7 @@ impl GraphBuilder {
         kind: NodeKind,
         inputs: Vec<NodeIndex>,
     ) -> NodeIndex {
-        let index = self.graph.add_node(Node { id, sample_rate, kind, inputs: inputs.clone() });
-        for input in inputs {
-            self.graph.add_edge(input, index, ());
-        }
-        index
+        add_to(&mut self.graph, Node { id, sample_rate, kind, inputs })
     }
 
     /// Makes `node` one of the graph's targets.
@@ -107,6 +103,16 @@ pub fn dither_seed(song: &str, target: &str) -> u64 {
     hasher.update(target.as_bytes());
     let bytes = hasher.finalize();
     u64::from_le_bytes(bytes.as_bytes()[..8].try_into().expect("8 of 32 bytes"))
+}
+
+/// Adds `node` to `graph` with an edge from each of its inputs.
+fn add_to(graph: &mut DiGraph<Node, ()>, node: Node) -> NodeIndex {
+    let inputs = node.inputs.clone();
+    let index = graph.add_node(node);
+    for input in inputs {
+        graph.add_edge(input, index, ());
+    }
+    index
 }
 
 /// A builder of `mix`'s nodes in `graph` under `prefix`, which must be new to the graph.
@@ -139,11 +145,7 @@ impl Builder<'_> {
         kind: NodeKind,
         inputs: Vec<NodeIndex>,
     ) -> NodeIndex {
-        let index = self.graph.add_node(Node { id, sample_rate, kind, inputs: inputs.clone() });
-        for input in inputs {
-            self.graph.add_edge(input, index, ());
-        }
-        index
+        add_to(self.graph, Node { id, sample_rate, kind, inputs })
     }
 
     /// The node whose audio is the mix's finished master, which every target reads: the
