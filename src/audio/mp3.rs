@@ -9,8 +9,10 @@
 //! symphonia's gapless mode) returns exactly the frames that were written.
 //!
 //! The encoder runs at the input rate (MPEG-1 Layer III: 32, 44.1 or 48 kHz) and never
-//! resamples; other rates are refused. Joint stereo, LAME's quality setting 2 (`-h`, the
-//! algorithm effort, not the bit rate). The bytes depend only on the samples and the
+//! resamples; other rates are refused. Joint stereo, LAME's default quality setting 3 (the
+//! algorithm effort, not the bit rate): what `lame` and ffmpeg use when not told otherwise.
+//! Setting 2 (`-h`) costs 1.7 times the time for the same bit rate, and its decoded peaks
+//! differ from setting 3's by a few hundredths of a dB. The bytes depend only on the samples and the
 //! settings: LAME has no clock or random input, and no LAME-written ID3 tag (tags come
 //! from [`super::tags`], which writes no encoder name).
 //!
@@ -95,7 +97,7 @@ impl Mp3Writer {
             b.set_output_sample_rate(rate).map_err(|e| e.to_string())?;
             b.set_num_channels(2).map_err(|e| e.to_string())?;
             b.set_mode(Mode::JointStereo).map_err(|e| e.to_string())?;
-            b.set_quality(Quality::NearBest).map_err(|e| e.to_string())?;
+            b.set_quality(Quality::VeryNice).map_err(|e| e.to_string())?;
             b.set_to_write_vbr_tag(true).map_err(|e| e.to_string())?;
             match settings.rate {
                 Mp3Rate::Cbr(kbps) => {

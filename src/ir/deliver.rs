@@ -17,8 +17,9 @@ use crate::project::{BitDepth, RawDither, RawFormat, RawMix, RawTarget};
 /// Bump when what an encoder writes for the same samples and settings changes (a new
 /// flacenc or LAME, another dither, another way of cutting): every deliverable's encoded
 /// stream is then made again. Encode nodes' keys hold it. Version 2: WAV and FLAC files
-/// are held under their ceiling after rate conversion and dither, as MP3s were.
-pub const ENCODER_VERSION: u32 = 3;
+/// are held under their ceiling after rate conversion and dither, as MP3s were. Version 4:
+/// MP3s are encoded at LAME's default quality, 3.
+pub const ENCODER_VERSION: u32 = 4;
 
 /// The true peak a delivered file is held at or under, in dBTP, unless the master's
 /// loudness sets a ceiling: no decoder or converter may clip it.
