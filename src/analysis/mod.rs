@@ -10,9 +10,11 @@ pub mod compare;
 mod measure;
 mod null_test;
 pub mod overview;
+mod span;
 mod stream;
 
 pub use bands::{BandEnergy, band_energy};
 pub use measure::{Measurement, measure};
 pub use null_test::{Residual, null_test};
+pub use span::Span;
 pub use stream::{AudioStream, FileStream};

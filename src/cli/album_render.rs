@@ -1,18 +1,70 @@
 //! What `render` does for an album besides rendering it: write `report.json` beside the
-//! deliverables, print its table, fail the build when a target or ceiling was missed, and
-//! locate a render-time album error (a crossfade too long, a silent song, a track too short
-//! for a CD) at the line of the album file it comes from.
+//! deliverables, print its table, fail the build when a target or ceiling was missed, draw
+//! the album's overview when asked, and locate a render-time album error (a crossfade too
+//! long, a silent song, a track too short for a CD) at the line of the album file it comes
+//! from.
 
 use std::path::Path;
 
+use super::pictures::{AlbumSong, Open, draw_album};
 use super::print_diagnostics;
+use crate::analysis::assertions::RenderedAudio;
+use crate::analysis::{AudioStream, Span};
 use crate::atomic_file;
+use crate::cache::measurement;
 use crate::diag::{Diagnostic, Location};
+use crate::graph::DELIVERED_ANALYSIS;
 use crate::project::load_album;
-use crate::render::AlbumError;
+use crate::render::{AlbumError, SegmentRecord};
 
 /// The report's file name in the output folder.
 pub const REPORT_FILE: &str = "report.json";
+
+/// The album overview's file name in the output folder.
+pub const OVERVIEW_FILE: &str = "overview.png";
+
+/// Draws `<out>/overview.png`: every song of the rendered album side by side, as its
+/// album-rate segment holds it (at the final gains, limited), each song from its start to
+/// the next song's. Returns the picture's path, or why it could not be drawn.
+pub fn draw_overview(audio: &RenderedAudio<'_>, out: &Path) -> Result<std::path::PathBuf, String> {
+    let RenderedAudio { graph, keys, store, cache, .. } = *audio;
+    let delivered = graph
+        .graph
+        .node_indices()
+        .find(|&i| graph.graph[i].id == DELIVERED_ANALYSIS)
+        .ok_or("the album has no delivered analysis")?;
+    let inputs = graph.graph[delivered].main_inputs();
+    // The analysis reads the album-rate segments, then the limited analysis.
+    let segments = &inputs[..inputs.len().saturating_sub(1)];
+    let mut spans = Vec::new();
+    for &segment in segments {
+        let key = keys.key(segment);
+        let record: SegmentRecord =
+            measurement::load(cache, key).ok_or("a segment's record is missing")?;
+        let rate = f64::from(graph.graph[segment].sample_rate);
+        for (j, &start) in record.starts.iter().enumerate() {
+            let end = record.starts.get(j + 1).copied().unwrap_or(record.frames);
+            spans.push((key, start, end.saturating_sub(start), rate));
+        }
+    }
+    let opens: Vec<Box<Open<'_>>> = spans
+        .iter()
+        .map(|&(key, start, frames, _)| -> Box<Open<'_>> {
+            Box::new(move || -> Result<Box<dyn AudioStream>, String> {
+                let entry = store.open_entry(&key).map_err(|e| e.to_string())?;
+                Ok(Box::new(Span::new(entry, start, frames)))
+            })
+        })
+        .collect();
+    let songs: Vec<AlbumSong<'_>> = spans
+        .iter()
+        .zip(&opens)
+        .map(|(&(_, _, frames, rate), open)| AlbumSong { seconds: frames as f64 / rate, open })
+        .collect();
+    let path = out.join(OVERVIEW_FILE);
+    draw_album(&songs, &path)?;
+    Ok(path)
+}
 
 /// Writes `report` as `<out>/report.json`, prints its table unless `quiet`, and prints each
 /// missed target or ceiling. Returns whether the album met everything.

@@ -1,6 +1,6 @@
 //! Pictures of renders for people: `render --report` draws each target's waveform with its
-//! short-term loudness and its true-peak overs, and `diff --report` draws the difference
-//! signal's level over time. Drawn with `plotters` on its bitmap backend and written as
+//! short-term loudness and its true-peak overs (and an album's songs side by side in one
+//! overview), and `diff --report` draws the difference signal's level over time. Drawn with `plotters` on its bitmap backend and written as
 //! PNG with the `png` crate, both named in this module only. The pictures carry no text,
 //! so that no font is needed; the README says how to read them. They hold no date or
 //! path, so a render draws the same bytes every time.
@@ -25,6 +25,15 @@ pub const HEIGHT: u32 = 400;
 /// The loudness scale of the lower panel, in LUFS, with a line every [`GRID_LU`].
 const LOUDNESS_SCALE: Range<f64> = -48.0..0.0;
 const GRID_LU: f64 = 6.0;
+/// A vertical line every this many seconds: on a song's picture, and on an album's.
+const SONG_GRID_SECONDS: f64 = 10.0;
+const ALBUM_GRID_SECONDS: f64 = 60.0;
+/// The blank margin around a chart, in pixels: a song's own picture, and each song's panel
+/// in an album's overview.
+const MARGIN: u32 = 6;
+const PANEL_MARGIN: u32 = 2;
+/// Pixels between two songs' panels in an album's overview.
+const SONG_GAP: u32 = 6;
 /// The level scale of a difference, in dBFS, with a line every [`GRID_DB`].
 const DIFFERENCE_SCALE: Range<f64> = -144.0..0.0;
 const GRID_DB: f64 = 12.0;
@@ -48,11 +57,79 @@ pub type Open<'a> = dyn Fn() -> Result<Box<dyn AudioStream>, String> + 'a;
 /// When the audio cannot be read, or the picture cannot be drawn or written.
 pub fn draw_render(open: &Open<'_>, picture: &Path) -> Result<(), String> {
     let summary = overview(open, WIDTH as usize)?;
+    let frame = Frame { margin: MARGIN, grid_seconds: SONG_GRID_SECONDS };
+    write_png(picture, |root| draw_song(root, &summary, frame))
+}
+
+/// One song of an album's overview: how long it runs, and how to open its audio.
+pub struct AlbumSong<'a> {
+    /// Its length in seconds.
+    pub seconds: f64,
+    /// Opens its audio from its start.
+    pub open: &'a Open<'a>,
+}
+
+/// Draws an album's overview into `picture`: its songs side by side in album order, each
+/// as wide as its share of the album's length and drawn as [`draw_render`] draws a song,
+/// all on the same scales so that their levels compare at a glance; a vertical line every
+/// minute.
+///
+/// # Errors
+/// When a song's audio cannot be read, or the picture cannot be drawn or written.
+pub fn draw_album(songs: &[AlbumSong<'_>], picture: &Path) -> Result<(), String> {
+    let panels = panel_edges(songs.iter().map(|s| s.seconds), WIDTH);
+    let summaries = songs
+        .iter()
+        .zip(&panels)
+        .map(|(song, (x0, x1))| overview(song.open, (x1 - x0) as usize))
+        .collect::<Result<Vec<_>, _>>()?;
+    let frame = Frame { margin: PANEL_MARGIN, grid_seconds: ALBUM_GRID_SECONDS };
     write_png(picture, |root| {
-        let (upper, lower) = root.split_vertically(HEIGHT * 3 / 5);
-        draw_waveform(&upper, &summary)?;
-        draw_loudness(&lower, &summary)
+        for (summary, &(x0, x1)) in summaries.iter().zip(&panels) {
+            let panel = root.clone().shrink((x0, 0), (x1 - x0, HEIGHT));
+            draw_song(&panel, summary, frame)?;
+        }
+        Ok(())
     })
+}
+
+/// Where each of the songs lasting `seconds` starts and ends across `width` pixels: as
+/// wide as its share of their length, [`SONG_GAP`] apart, each at least wide enough to
+/// hold a chart.
+fn panel_edges(seconds: impl Iterator<Item = f64>, width: u32) -> Vec<(u32, u32)> {
+    let seconds: Vec<f64> = seconds.map(|s| s.max(0.0)).collect();
+    let narrowest = 2 * PANEL_MARGIN + 1;
+    let count = seconds.len() as u32;
+    let gaps = SONG_GAP * count.saturating_sub(1);
+    let room = width.saturating_sub(gaps + narrowest * count);
+    let total = seconds.iter().sum::<f64>().max(f64::EPSILON);
+    let mut before = 0.0;
+    seconds
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let i = i as u32;
+            let at = |share: f64| (share / total * f64::from(room)).round() as u32;
+            let x0 = at(before) + i * (narrowest + SONG_GAP);
+            before += s;
+            (x0, at(before) + i * (narrowest + SONG_GAP) + narrowest)
+        })
+        .collect()
+}
+
+/// How a song's picture is framed.
+#[derive(Clone, Copy)]
+struct Frame {
+    margin: u32,
+    grid_seconds: f64,
+}
+
+/// A song's waveform and overs above, its short-term loudness below.
+fn draw_song(area: &Area<'_>, summary: &Overview, frame: Frame) -> Result<(), String> {
+    let (_, height) = area.dim_in_pixel();
+    let (upper, lower) = area.split_vertically(height * 3 / 5);
+    draw_waveform(&upper, summary, frame)?;
+    draw_loudness(&lower, summary, frame)
 }
 
 /// Draws the difference of two signals into `picture`: each pixel column's peak level of
@@ -63,9 +140,10 @@ pub fn draw_render(open: &Open<'_>, picture: &Path) -> Result<(), String> {
 /// When the audio cannot be read, or the picture cannot be drawn or written.
 pub fn draw_difference(open: &Open<'_>, picture: &Path) -> Result<(), String> {
     let summary = overview(open, WIDTH as usize)?;
+    let frame = Frame { margin: MARGIN, grid_seconds: SONG_GRID_SECONDS };
     write_png(picture, |root| {
-        let mut chart = chart(root, summary.seconds, DIFFERENCE_SCALE)?;
-        grid(&mut chart, summary.seconds, DIFFERENCE_SCALE, GRID_DB)?;
+        let mut chart = chart(root, summary.seconds, DIFFERENCE_SCALE, frame)?;
+        grid(&mut chart, summary.seconds, DIFFERENCE_SCALE, GRID_DB, frame)?;
         let floor = DIFFERENCE_SCALE.start;
         let bars = columns(&summary).map(|(x0, x1, c)| {
             let peak = f64::from(c.min.abs().max(c.max.abs()));
@@ -81,9 +159,9 @@ type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
 type Chart<'a, 'b> =
     ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-fn draw_waveform(area: &Area<'_>, summary: &Overview) -> Result<(), String> {
-    let mut chart = chart(area, summary.seconds, -1.0..1.0)?;
-    grid(&mut chart, summary.seconds, -1.0..1.0, 0.5)?;
+fn draw_waveform(area: &Area<'_>, summary: &Overview, frame: Frame) -> Result<(), String> {
+    let mut chart = chart(area, summary.seconds, -1.0..1.0, frame)?;
+    grid(&mut chart, summary.seconds, -1.0..1.0, 0.5, frame)?;
     let wave = columns(summary).map(|(x0, x1, c)| {
         Rectangle::new([(x0, f64::from(c.min)), (x1, f64::from(c.max))], WAVE.filled())
     });
@@ -94,9 +172,9 @@ fn draw_waveform(area: &Area<'_>, summary: &Overview) -> Result<(), String> {
     chart.draw_series(overs).map(|_| ()).map_err(|e| e.to_string())
 }
 
-fn draw_loudness(area: &Area<'_>, summary: &Overview) -> Result<(), String> {
-    let mut chart = chart(area, summary.seconds, LOUDNESS_SCALE)?;
-    grid(&mut chart, summary.seconds, LOUDNESS_SCALE, GRID_LU)?;
+fn draw_loudness(area: &Area<'_>, summary: &Overview, frame: Frame) -> Result<(), String> {
+    let mut chart = chart(area, summary.seconds, LOUDNESS_SCALE, frame)?;
+    grid(&mut chart, summary.seconds, LOUDNESS_SCALE, GRID_LU, frame)?;
     // The curve breaks where there is no short-term loudness (the first 3 s, silence).
     let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
     for (_, x1, c) in columns(summary) {
@@ -116,24 +194,26 @@ fn draw_loudness(area: &Area<'_>, summary: &Overview) -> Result<(), String> {
     Ok(())
 }
 
-/// A chart over `seconds` of time and `levels`, filling `area` but for a small margin.
+/// A chart over `seconds` of time and `levels`, filling `area` but for the frame's margin.
 fn chart<'a, 'b>(
     area: &'a Area<'b>,
     seconds: f64,
     levels: Range<f64>,
+    frame: Frame,
 ) -> Result<Chart<'a, 'b>, String> {
     ChartBuilder::on(area)
-        .margin(6)
+        .margin(frame.margin)
         .build_cartesian_2d(0.0..seconds.max(f64::EPSILON), levels)
         .map_err(|e| e.to_string())
 }
 
-/// Horizontal lines every `step` across `levels`, and a vertical line every ten seconds.
+/// Horizontal lines every `step` across `levels`, and vertical lines as the frame says.
 fn grid(
     chart: &mut Chart<'_, '_>,
     seconds: f64,
     levels: Range<f64>,
     step: f64,
+    frame: Frame,
 ) -> Result<(), String> {
     let steps = ((levels.end - levels.start) / step).round() as usize;
     let horizontal = (0..=steps).map(|i| {
@@ -141,8 +221,8 @@ fn grid(
         PathElement::new(vec![(0.0, y), (seconds, y)], GRID.stroke_width(1))
     });
     chart.draw_series(horizontal).map_err(|e| e.to_string())?;
-    let vertical = (0..=(seconds / 10.0) as usize).map(|i| {
-        let x = i as f64 * 10.0;
+    let vertical = (0..=(seconds / frame.grid_seconds) as usize).map(|i| {
+        let x = i as f64 * frame.grid_seconds;
         PathElement::new(vec![(x, levels.start), (x, levels.end)], GRID.stroke_width(1))
     });
     chart.draw_series(vertical).map(|_| ()).map_err(|e| e.to_string())
@@ -181,4 +261,29 @@ fn write_png(
         writer.finish().map_err(|e| cannot(&e))?;
     }
     file.commit().map_err(|e| cannot(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn album_panels_share_the_width_by_length_in_order_without_overlapping() {
+        let panels = panel_edges([100.0, 300.0, 200.0].into_iter(), WIDTH);
+        assert_eq!(panels.first().unwrap().0, 0);
+        assert_eq!(panels.last().unwrap().1, WIDTH);
+        for pair in panels.windows(2) {
+            assert_eq!(pair[1].0 - pair[0].1, SONG_GAP, "{panels:?}");
+        }
+        let widths: Vec<f64> = panels.iter().map(|(a, b)| f64::from(b - a)).collect();
+        assert!((widths[1] / widths[0] - 3.0).abs() < 0.1, "{widths:?}");
+        assert!((widths[2] / widths[0] - 2.0).abs() < 0.1, "{widths:?}");
+    }
+
+    #[test]
+    fn a_very_short_song_still_gets_a_panel_that_holds_a_chart() {
+        let panels = panel_edges([0.0, 3000.0].into_iter(), WIDTH);
+        assert!(panels[0].1 - panels[0].0 > 2 * PANEL_MARGIN, "{panels:?}");
+        assert_eq!(panels[1].1, WIDTH);
+    }
 }

@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime};
 use clap::ValueEnum as _;
 use petgraph::graph::NodeIndex;
 
-use super::album_render::{deliver_report, report_album_error};
+use super::album_render::{deliver_report, draw_overview, report_album_error};
 use super::explain::Explanation;
 use super::messages::{
     self, AssertionMessage, Message, MessageArgs, NodeEvent, NodeMessage, RenderFinished,
@@ -592,6 +592,17 @@ fn check_render(
                 return (EXIT_OK, Vec::new(), None);
             };
             let met = deliver_report(&report, &args.out, args.quiet);
+            if args.report {
+                match draw_overview(audio, &args.out) {
+                    Ok(path) if !args.quiet && !messages::json() => {
+                        eprintln!("drew {}", path.display());
+                    }
+                    Ok(_) => {}
+                    Err(message) => {
+                        eprintln!("warning: cannot draw the album's overview: {message}");
+                    }
+                }
+            }
             (if met { EXIT_OK } else { EXIT_FAILURE }, Vec::new(), Some(album_in_words(&report)))
         }
         _ => (EXIT_OK, Vec::new(), None),
@@ -604,7 +615,7 @@ fn closing_loudness(report: &RenderReport) -> String {
     report
         .loudness
         .iter()
-        .map(|(name, r)| in_loudness_words(name, r, normalised(name).map(|(_, n)| n)))
+        .map(|t| in_loudness_words(&t.name, &t.record, normalised(&t.name).map(|(_, n)| n)))
         .collect()
 }
 
@@ -857,7 +868,7 @@ fn report_output(
     if let Some(note) = headroom_note(found, target, &path) {
         eprintln!("note: {note}");
     }
-    let loudness = report.loudness.iter().find(|(n, _)| n == name).map(|(_, l)| l);
+    let loudness = report.loudness.iter().find(|t| t.node == node.id).map(|t| &t.record);
     // A CUE sheet is text: there is nothing to draw.
     let audio = !matches!(node.kind, NodeKind::Cue { .. });
     let picture = (args.report && audio).then(|| path.with_extension("png"));

@@ -80,12 +80,24 @@ pub struct RenderReport {
     pub considered: usize,
     /// Warnings for the user (corrupt entries found and repaired).
     pub warnings: Vec<String>,
-    /// Each target's name and the loudness of its audio, measured now or found in the
-    /// cache, in the order the targets were asked for.
-    pub loudness: Vec<(String, LoudnessRecord)>,
+    /// The loudness of each target's audio, measured now or found in the cache, in the
+    /// order the targets were asked for.
+    pub loudness: Vec<TargetLoudness>,
     /// Each normalised target's name and what its normalisation did, in the order the
     /// targets were asked for.
     pub normalised: Vec<(String, Normalised)>,
+}
+
+/// The loudness of one target's file. An album target makes a file per song, each with
+/// its own figures under the target's one name.
+#[derive(Debug, Clone)]
+pub struct TargetLoudness {
+    /// The id of the node that makes the file.
+    pub node: String,
+    /// The target's name.
+    pub name: String,
+    /// The file's audio, as measured when it was made.
+    pub record: LoudnessRecord,
 }
 
 impl RenderReport {

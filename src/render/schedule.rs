@@ -26,8 +26,7 @@ use super::song::run_song;
 use super::source::run_source;
 use super::sum::run_sum;
 use super::track::run_track;
-use super::{NodeError, RenderError, RenderEvent, RenderReport};
-use crate::audio::loudness::LoudnessRecord;
+use super::{NodeError, RenderError, RenderEvent, RenderReport, TargetLoudness};
 use crate::cache::folder::CacheDir;
 use crate::cache::housekeeping::Housekeeping;
 use crate::cache::keys::Keys;
@@ -195,14 +194,14 @@ fn target_name(graph: &RenderGraph, target: NodeIndex) -> Option<&String> {
     }
 }
 
-/// Each target's name and the loudness measured as its file was made. A deliverable's
+/// The loudness each target's file was measured at as it was made. A deliverable's
 /// figures are its encode node's, so a tag edit keeps them.
 fn targets_loudness(
     graph: &RenderGraph,
     keys: &Keys,
     cache: &CacheDir,
     targets: &[NodeIndex],
-) -> Vec<(String, LoudnessRecord)> {
+) -> Vec<TargetLoudness> {
     targets
         .iter()
         .filter_map(|&target| {
@@ -211,7 +210,11 @@ fn targets_loudness(
                 NodeKind::Deliver { .. } => *graph.graph[target].inputs.first()?,
                 _ => target,
             };
-            Some((name.clone(), measured_loudness(cache, keys, measured)?))
+            Some(TargetLoudness {
+                node: graph.graph[target].id.clone(),
+                name: name.clone(),
+                record: measured_loudness(cache, keys, measured)?,
+            })
         })
         .collect()
 }

@@ -1,5 +1,5 @@
-//! Pictures: `render --report` draws each target beside its file, `diff --report` the
-//! difference; each has the size promised and is not blank.
+//! Pictures: `render --report` draws each target beside its file (and an album's overview),
+//! `diff --report` the difference; each has the size promised and is not blank.
 
 use std::path::Path;
 
@@ -7,18 +7,24 @@ use crate::support::{mixdown, scratch, stderr, write_stem};
 
 /// The picture's width, height and the variance of its pixels' brightness.
 fn picture(path: &Path) -> (u32, u32, f64) {
+    let (width, height, brightness) = pixels(path);
+    let mean = brightness.iter().sum::<f64>() / brightness.len() as f64;
+    let variance =
+        brightness.iter().map(|b| (b - mean).powi(2)).sum::<f64>() / brightness.len() as f64;
+    (width, height, variance)
+}
+
+/// The picture's width, height and each pixel's brightness, row by row.
+fn pixels(path: &Path) -> (u32, u32, Vec<f64>) {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
     let mut reader = decoder.read_info().unwrap();
     let mut pixels = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut pixels).unwrap();
-    let brightness: Vec<f64> = pixels[..info.buffer_size()]
+    let brightness = pixels[..info.buffer_size()]
         .chunks(3)
         .map(|p| p.iter().map(|&c| f64::from(c)).sum())
         .collect();
-    let mean = brightness.iter().sum::<f64>() / brightness.len() as f64;
-    let variance =
-        brightness.iter().map(|b| (b - mean).powi(2)).sum::<f64>() / brightness.len() as f64;
-    (info.width, info.height, variance)
+    (info.width, info.height, brightness)
 }
 
 fn write_mix(dir: &Path, gain: &str) {
@@ -63,4 +69,31 @@ fn diff_report_draws_the_difference_beside_the_second_file() {
     let (width, height, variance) = picture(&work.path().join("after/song.diff.png"));
     assert_eq!((width, height), (1200, 400));
     assert!(variance > 100.0, "a blank picture: variance {variance}");
+}
+
+#[test]
+fn render_report_draws_an_albums_songs_side_by_side_in_one_overview() {
+    let work = scratch();
+    write_stem(&work.path().join("one.wav"), 48_000, 6.0, 5);
+    write_stem(&work.path().join("two.wav"), 48_000, 12.0, 6);
+    let album = "album: Pair\nartist: Duo\nsample_rate: 48 kHz\nsongs:\n  \
+                 - { file: one.wav, title: One }\n  - { file: two.wav, title: Two, gap: 1 s }\n\
+                 mastering:\n  loudness: { target: -16 LUFS, ceiling: -1 dBTP }\n\
+                 deliver:\n  master: { format: wav, bit_depth: 24, split: album }\n";
+    std::fs::write(work.path().join("album.yaml"), album).unwrap();
+    let run = mixdown(work.path(), &["render", "album.yaml", "--report"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(stderr(&run).contains("drew out/overview.png"), "{}", stderr(&run));
+    let (width, height, brightness) = pixels(&work.path().join("out/overview.png"));
+    assert_eq!((width, height), (1200, 400));
+    let column_is_blank = |x: usize| {
+        let column: Vec<f64> = (0..height as usize).map(|y| brightness[y * 1200 + x]).collect();
+        column.iter().all(|&b| b == column[0])
+    };
+    // Two panels, the second about twice as wide as the first (7 s of song and gap
+    // against 12 s), with a blank gap between them and drawing in both.
+    let gaps: Vec<usize> = (0..1200).filter(|&x| column_is_blank(x)).collect();
+    let between = gaps.iter().copied().filter(|&x| (300..500).contains(&x)).count();
+    assert!(between >= 4, "no gap between the songs' panels: {gaps:?}");
+    assert!(!column_is_blank(100) && !column_is_blank(900), "a blank panel");
 }

@@ -1,5 +1,6 @@
 //! `mixdown watch` as an engineer uses it: edits re-render only what they touch, a broken
-//! save keeps the last good render, and a changed stem is picked up.
+//! save keeps the last good render, a changed stem is picked up, and an album is watched
+//! through its songs' mix files.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -220,8 +221,12 @@ struct JsonWatcher {
 
 impl JsonWatcher {
     fn start(dir: &Path, extra: &[&str]) -> Self {
+        Self::start_on(dir, "mix.yaml", extra)
+    }
+
+    fn start_on(dir: &Path, file: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mixdown"))
-            .args(["watch", "mix.yaml", "--message-format", "json"])
+            .args(["watch", file, "--message-format", "json"])
             .args(extra)
             .current_dir(dir)
             .env("NO_COLOR", "1")
@@ -357,4 +362,33 @@ fn exec_runs_after_each_good_render_with_the_output_path() {
     let output = std::path::absolute(dir.join("out/mix.wav")).unwrap();
     let expected = format!("{0}\n{0}\n", output.display());
     assert_eq!(log, expected);
+}
+
+#[test]
+fn watching_an_album_renders_again_when_one_of_its_songs_mixes_is_saved() {
+    let work = scratch();
+    let dir = work.path();
+    let mix = |name: &str, gain: &str| {
+        format!("mix: {name}\ntracks:\n  keys:\n    source: {name}.wav\n    gain: {gain}\n")
+    };
+    for (i, name) in ["first", "second"].into_iter().enumerate() {
+        write_stem(&dir.join(format!("{name}.wav")), 48_000, 5.0, i as u64 + 1);
+        std::fs::write(dir.join(format!("{name}.yaml")), mix(name, "-3 dB")).unwrap();
+    }
+    let album = "album: Two\nartist: Duo\nsample_rate: 48 kHz\nsongs:\n  \
+                 - { mix: first.yaml, title: First }\n  \
+                 - { mix: second.yaml, title: Second, gap: 1 s }\n\
+                 deliver:\n  master: { format: wav, bit_depth: 24, split: songs }\n";
+    std::fs::write(dir.join("album.yaml"), album).unwrap();
+    let watcher = JsonWatcher::start_on(dir, "album.yaml", &[]);
+    assert_eq!(finished(&watcher.next_render())["success"], true);
+
+    std::fs::write(dir.join(".second.yaml.tmp"), mix("second", "-4 dB")).unwrap();
+    std::fs::rename(dir.join(".second.yaml.tmp"), dir.join("second.yaml")).unwrap();
+    let edited = watcher.next_render();
+    assert_eq!(edited[0]["files"], serde_json::json!(["second.yaml"]), "{edited:#?}");
+    assert_eq!(finished(&edited)["success"], true, "{edited:#?}");
+    let ran = ran_nodes(&edited);
+    assert!(ran.iter().any(|n| n.starts_with("second/")), "{ran:?}");
+    assert!(!ran.iter().any(|n| n.starts_with("first/")), "the other song's mix ran: {ran:?}");
 }
