@@ -381,7 +381,8 @@ fn watching_an_album_renders_again_when_one_of_its_songs_mixes_is_saved() {
                  deliver:\n  master: { format: wav, bit_depth: 24, split: songs }\n";
     std::fs::write(dir.join("album.yaml"), album).unwrap();
     let watcher = JsonWatcher::start_on(dir, "album.yaml", &[]);
-    assert_eq!(finished(&watcher.next_render())["success"], true);
+    let first = watcher.next_render();
+    assert_eq!(finished(&first)["success"], true);
 
     std::fs::write(dir.join(".second.yaml.tmp"), mix("second", "-4 dB")).unwrap();
     std::fs::rename(dir.join(".second.yaml.tmp"), dir.join("second.yaml")).unwrap();
@@ -391,4 +392,11 @@ fn watching_an_album_renders_again_when_one_of_its_songs_mixes_is_saved() {
     let ran = ran_nodes(&edited);
     assert!(ran.iter().any(|n| n.starts_with("second/")), "{ran:?}");
     assert!(!ran.iter().any(|n| n.starts_with("first/")), "the other song's mix ran: {ran:?}");
+    // Each song's file carries its own figures: the second is a decibel quieter than it
+    // was, and the first is as it was.
+    let lufs = |render: &[serde_json::Value], i: usize| {
+        finished(render)["targets"][i]["integrated_lufs"].as_f64().unwrap()
+    };
+    assert!((lufs(&first, 0) - lufs(&edited, 0)).abs() < 1e-9, "{first:#?}");
+    assert!((lufs(&first, 1) - lufs(&edited, 1) - 1.0).abs() < 0.05, "{edited:#?}");
 }
