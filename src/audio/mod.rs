@@ -2,9 +2,9 @@
 //! resampling to the project rate, writing WAV, FLAC and MP3 files atomically, reducing
 //! word length with dither, tagging delivered files, and measuring loudness.
 //!
-//! Each outside library is named in one file only (symphonia in [`decode`], rubato in
-//! [`resample`], ebur128 in [`loudness`], flacenc in [`flac`], LAME's binding in [`mp3`],
-//! lofty in [`tags`]); [`wav`] writes the WAV container itself. This module knows nothing
+//! Each outside library is named in one file only (symphonia in [`decode`], claxon and
+//! md-5 in `flac_decode`, rubato in [`resample`], ebur128 in [`loudness`], flacenc in
+//! [`flac`], LAME's binding in [`mp3`], lofty in [`tags`]); [`wav`] writes the WAV container itself. This module knows nothing
 //! of projects, graphs or caches.
 //!
 //! It is the boundary where untrusted bytes become samples, so everything that comes out of
@@ -20,6 +20,7 @@ pub mod decode;
 pub mod dither;
 pub mod encode;
 pub mod flac;
+mod flac_decode;
 mod guard;
 pub mod loudness;
 pub mod mp3;
