@@ -11,6 +11,14 @@
 //! decoders (ours included) check, and the total length, both written by
 //! [`FlacWriter::finish`] over a placeholder header once the stream is complete.
 //!
+//! flacenc 0.5.1 misjudges loud 24-bit material: its estimate of a Rice partition's cost
+//! overflows, it picks a parameter of 0 for large residuals, and a frame of fixed
+//! prediction comes out many times larger than its samples (one 4096-frame block of a
+//! master came to 2.3 GB). Its LPC subframes are measured exactly against plain storage,
+//! so a frame larger than its samples stored plainly is encoded again without fixed
+//! prediction: every frame then takes at most about the room of its samples. Both
+//! encodings are lossless, so the audio is the same either way.
+//!
 //! Samples are reduced to integers by [`super::dither::Quantizer`] with the dither the
 //! settings name. Tags are written by [`super::tags`] into the finished file before it is
 //! moved into place.
@@ -37,6 +45,8 @@ const BLOCK_FRAMES: usize = 4096;
 const WRITE_BUFFER_BYTES: usize = 256 * 1024;
 /// `fLaC`, one metadata block header and the 34 bytes of STREAMINFO.
 const HEADER_BYTES: usize = 42;
+/// The most a frame adds to its subframes: a header of at most 16 bytes and the CRC-16.
+const FRAME_OVERHEAD_BITS: usize = (16 + 2) * 8;
 
 /// How a FLAC file is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +66,8 @@ pub struct FlacWriter {
     file: StagedFile,
     settings: FlacSettings,
     config: Verified<config::Encoder>,
+    /// The encoder without fixed prediction, for a block the first encoding bloats.
+    without_fixed: Verified<config::Encoder>,
     quantizer: Quantizer,
     stream_info: StreamInfo,
     /// The current block, and the running MD5 and frame count.
@@ -97,7 +109,11 @@ impl FlacWriter {
         })?;
         let mut encoder = config::Encoder::default();
         encoder.block_size = BLOCK_FRAMES;
+        let mut without_fixed = encoder.clone();
+        without_fixed.subframe_coding.use_fixed = false;
         let config = encoder.into_verified().expect("the default encoder settings are valid");
+        let without_fixed =
+            without_fixed.into_verified().expect("the default settings less a method are valid");
         let mut file = StagedFile::create(path)?;
         let placeholder = [0; HEADER_BYTES];
         file.file().write_all(&placeholder).map_err(|e| file.error(e))?;
@@ -106,6 +122,7 @@ impl FlacWriter {
             quantizer: Quantizer::new(settings.bits, settings.dither, settings.seed),
             settings,
             config,
+            without_fixed,
             stream_info,
             block: (
                 FrameBuf::with_size(2, BLOCK_FRAMES).expect("a stereo block is a valid size"),
@@ -177,9 +194,16 @@ impl FlacWriter {
         self.pending.clear();
         let (buffer, context) = &self.block;
         let number = context.current_frame_number().expect("a block was just filled");
-        let frame =
-            flacenc::encode_fixed_size_frame(&self.config, buffer, number, &self.stream_info)
-                .map_err(|e| self.file.error(std::io::Error::other(e.to_string())))?;
+        let encode = |config| {
+            flacenc::encode_fixed_size_frame(config, buffer, number, &self.stream_info)
+                .map_err(|e| self.file.error(std::io::Error::other(e.to_string())))
+        };
+        let mut frame = encode(&self.config)?;
+        let plain_bits =
+            2 * (8 + buffer.filled_size() * self.settings.bits as usize) + FRAME_OVERHEAD_BITS;
+        if frame.count_bits() > plain_bits {
+            frame = encode(&self.without_fixed)?;
+        }
         self.stream_info.update_frame_info(&frame);
         let mut sink = ByteSink::new();
         frame.write(&mut sink).expect("a frame always fits in memory");
@@ -289,6 +313,34 @@ mod tests {
         assert_ne!(&bytes[26..42], &[0; 16], "the MD5 is written");
         // Our decoder verifies the MD5, so a wrong one would have failed to decode.
         assert_eq!(decode(&path, 16).len(), 20_000);
+    }
+
+    #[test]
+    fn a_loud_24_bit_master_takes_no_more_room_than_its_samples_stored_plainly() {
+        let dir = tempfile::tempdir().unwrap();
+        // A loud bass line under noise a fifth of its level, from a fixed linear
+        // congruential sequence: residuals of fixed prediction sum past 2^28 per partition.
+        let mut x = 0x2545_f491_u32;
+        let mut noise = || {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (f64::from(x) / f64::from(u32::MAX) - 0.5) as f32 * 0.3
+        };
+        let frames = 8 * BLOCK_FRAMES + 1000;
+        let bass = |i: usize| 0.6 * (i as f32 * 0.0065).sin();
+        let (left, right): (Vec<f32>, Vec<f32>) =
+            (0..frames).map(|i| (bass(i) + noise(), bass(i) + noise())).unzip();
+        let path = dir.path().join("noise.flac");
+        encode(&path, &left, &right, settings(24, Dither::None));
+        let plain = frames * 2 * 3;
+        let size = std::fs::metadata(&path).unwrap().len() as usize;
+        assert!(size <= plain + plain / 100, "{size} bytes for {plain} bytes of samples");
+        match std::process::Command::new("flac").args(["--test", "--silent"]).arg(&path).status() {
+            Ok(status) => assert!(status.success(), "flac --test refuses the stream"),
+            Err(e) => eprintln!("skipping the flac --test check: the flac tool does not run ({e})"),
+        }
+        let mut meant = Vec::new();
+        Quantizer::new(24, Dither::None, 7).quantize(&left, &right, &mut meant);
+        assert!(decode(&path, 24) == meant, "the noise decodes to the integers meant");
     }
 
     #[test]

@@ -18,8 +18,9 @@ use crate::project::{BitDepth, RawDither, RawFormat, RawMix, RawTarget};
 /// flacenc or LAME, another dither, another way of cutting): every deliverable's encoded
 /// stream is then made again. Encode nodes' keys hold it. Version 2: WAV and FLAC files
 /// are held under their ceiling after rate conversion and dither, as MP3s were. Version 4:
-/// MP3s are encoded at LAME's default quality, 3.
-pub const ENCODER_VERSION: u32 = 4;
+/// MP3s are encoded at LAME's default quality, 3. Version 5: a FLAC frame that flacenc
+/// bloats past its samples stored plainly is encoded again without fixed prediction.
+pub const ENCODER_VERSION: u32 = 5;
 
 /// The true peak a delivered file is held at or under, in dBTP, unless the master's
 /// loudness sets a ceiling: no decoder or converter may clip it.
