@@ -17,7 +17,6 @@ use super::job::Job;
 use super::stream::read_full;
 use super::track::skip;
 use crate::atomic_file::TemporaryFolder;
-use crate::audio::loudness::{LoudnessMeter, LoudnessRecord};
 use crate::audio::wav::Clipping;
 use crate::cache::encoded::{EncodedFacts, store_encoded};
 use crate::cache::folder::CacheDir;
@@ -51,9 +50,8 @@ pub fn run_album_encode(
     let encoding = encoding_of(target, seeds[0]);
     let path = scratch.path().join(format!("stream.{}", encoding.extension()));
     let rate = target.sample_rate;
-    let pass = |gain: f32| -> Result<(Clipping, u64, LoudnessRecord), NodeError> {
+    let pass = |gain: f32| -> Result<(Clipping, u64), NodeError> {
         let mut encoder = encoding.create(&path, rate).map_err(NodeError::Audio)?;
-        let mut meter = LoudnessMeter::new(rate).expect("a delivery rate is metered");
         let mut written = 0;
         for (k, &segment) in segments.iter().enumerate() {
             encoder.restart_dither(seeds[k.min(seeds.len() - 1)]);
@@ -73,7 +71,6 @@ pub fn run_album_encode(
                     l.iter_mut().chain(r.iter_mut()).for_each(|x| *x *= gain);
                 }
                 encoder.write(l, r).map_err(NodeError::Audio)?;
-                meter.add(l, r);
                 written += n as u64;
                 left_to_copy -= n as u64;
             }
@@ -82,7 +79,7 @@ pub fn run_album_encode(
         }
         let clipping = encoder.clipping();
         encoder.finish().map_err(NodeError::Audio)?;
-        Ok((clipping, written, meter.record()))
+        Ok((clipping, written))
     };
     let (clipping, frames, loudness, headroom_trim_db) =
         encode_under_ceiling(encoding, target.ceiling_dbtp, &path, pass)?;

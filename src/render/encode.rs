@@ -26,7 +26,7 @@ use crate::atomic_file::TemporaryFolder;
 use crate::audio::decode::Decoder;
 use crate::audio::dither::Dither;
 use crate::audio::encode::Encoding;
-use crate::audio::loudness::{LoudnessMeter, LoudnessRecord, measure};
+use crate::audio::loudness::{LoudnessRecord, measure};
 use crate::audio::mp3::Mp3Rate;
 use crate::audio::resample::Resampled;
 use crate::audio::wav::{Clipping, WavFormat};
@@ -120,40 +120,25 @@ pub(super) fn encode_under_ceiling(
     encoding: Encoding,
     ceiling_dbtp: f64,
     path: &std::path::Path,
-    mut pass: impl FnMut(f32) -> Result<(Clipping, u64, LoudnessRecord), NodeError>,
+    mut pass: impl FnMut(f32) -> Result<(Clipping, u64), NodeError>,
 ) -> Result<(Clipping, u64, LoudnessRecord, Option<f64>), NodeError> {
     let (margin_db, held_at) = if matches!(encoding, Encoding::Mp3(_)) {
         (TRIM_MARGIN_DB, ceiling_dbtp - MP3_DECODER_MARGIN_DB)
     } else {
         (LOSSLESS_TRIM_MARGIN_DB, ceiling_dbtp)
     };
-    // symphonia's FLAC reader loses a frame of some valid streams (`flac --test` passes
-    // them), so a FLAC is measured as the samples it was given, the others as decoded.
-    let measured = |given: LoudnessRecord| match encoding {
-        Encoding::Flac { bits, .. } => Ok(with_quantisation(given, bits)),
-        _ => decoded_loudness(path),
-    };
-    let (mut clipping, mut frames, given) = pass(1.0)?;
-    let mut loudness = measured(given)?;
+    let (mut clipping, mut frames) = pass(1.0)?;
+    let mut loudness = decoded_loudness(path)?;
     let mut trim_db = 0.0;
     for _ in 1..MAX_ENCODINGS {
         let over = loudness.true_peak.map(|tp| tp - held_at).filter(|&o| o > 0.0);
         let Some(over) = over else { break };
         trim_db += over + margin_db;
-        let given;
-        (clipping, frames, given) = pass(10f64.powf(-trim_db / 20.0) as f32)?;
-        loudness = measured(given)?;
+        (clipping, frames) = pass(10f64.powf(-trim_db / 20.0) as f32)?;
+        loudness = decoded_loudness(path)?;
     }
     let headroom_trim_db = (trim_db > 0.0).then(|| (trim_db * 100.0).round() / 100.0);
     Ok((clipping, frames, loudness, headroom_trim_db))
-}
-
-/// `given`, with its true peak raised by the most that dither and rounding to `bits` can
-/// add (1.5 LSB: ±1 of TPDF, ±½ of rounding), so a check against it holds for the file.
-fn with_quantisation(mut given: LoudnessRecord, bits: u32) -> LoudnessRecord {
-    let lsb = 1.0 / f64::from(1u32 << (bits - 1));
-    given.true_peak = given.true_peak.map(|tp| 20.0 * (10f64.powf(tp / 20.0) + 1.5 * lsb).log10());
-    given
 }
 
 /// How the master's audio is cut before it is encoded.
@@ -171,7 +156,7 @@ fn encode(
     rate: u32,
     gain: f32,
     path: &std::path::Path,
-) -> Result<(Clipping, u64, LoudnessRecord), NodeError> {
+) -> Result<(Clipping, u64), NodeError> {
     let input = job.graph.graph[job.node].main_inputs()[0];
     let input_rate = job.graph.graph[input].sample_rate;
     let stream = job.open_input(input)?;
@@ -187,7 +172,6 @@ fn encode(
     let source = CutSource::new(stream, input_rate, frames, fade, gain);
     let mut resampled = Resampled::new(source, rate).map_err(NodeError::Audio)?;
     let mut encoder = encoding.create(path, rate).map_err(NodeError::Audio)?;
-    let mut meter = LoudnessMeter::new(rate).expect("a delivery rate is metered");
     let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
     let mut written = 0u64;
     loop {
@@ -201,7 +185,6 @@ fn encode(
             break;
         }
         encoder.write(&left[..n], &right[..n]).map_err(NodeError::Audio)?;
-        meter.add(&left[..n], &right[..n]);
         written += n as u64;
     }
     let mut source = resampled.into_source();
@@ -209,7 +192,7 @@ fn encode(
     while read_full(source.stream.as_mut(), &mut left, &mut right)? > 0 {}
     let clipping = encoder.clipping();
     encoder.finish().map_err(NodeError::Audio)?;
-    Ok((clipping, written, meter.record()))
+    Ok((clipping, written))
 }
 
 /// The loudness and true peak of the audio file at `path`, decoded by our own decoder.

@@ -165,9 +165,10 @@ pub fn raw_wav(layout: WavLayout, samples: &[u8]) -> Vec<u8> {
     wav
 }
 
-/// Decodes a whole FLAC file with a second, independent decoder (claxon, which walks the
-/// frames one after another): its rate, bits per sample and planar stereo samples.
-pub fn read_flac(path: &Path) -> (u32, u32, Vec<f32>, Vec<f32>) {
+/// Decodes a whole FLAC file with claxon directly, to cross-check our decoder (which reads
+/// FLAC through claxon too, adding its own checks): its rate, bits per sample and planar
+/// stereo samples.
+pub fn read_flac_with_claxon(path: &Path) -> (u32, u32, Vec<f32>, Vec<f32>) {
     let mut reader = claxon::FlacReader::open(path).expect("the file is FLAC");
     let info = reader.streaminfo();
     let scale = 1.0 / f64::from(1u32 << (info.bits_per_sample - 1));
