@@ -7,8 +7,8 @@
 //! (a pipe announces its audible end only at the end) holds back the frames it is not
 //! sure of until it knows.
 //!
-//! Files come out untagged; tags are written over a copy of the finished stream
-//! ([`super::tags`]), so that a tag edit never needs the audio encoded again.
+//! Files come out untagged; tags are placed around a copy of the finished stream
+//! ([`super::tagged`]), so that a tag edit never needs the audio encoded again.
 
 use std::path::Path;
 
@@ -16,7 +16,7 @@ use super::AudioError;
 use super::dither::{Dither, Quantizer};
 use super::flac::{FlacSettings, FlacWriter};
 use super::mp3::{Mp3Rate, Mp3Settings, Mp3Writer};
-use super::tags::{Container, Tags};
+use super::tags::Container;
 use super::wav::{Clipping, WavFormat, WavWriter};
 
 /// A file format and its settings.
@@ -112,14 +112,14 @@ impl Encoding {
                 })
             }
             Self::Flac { bits, dither, seed } => {
-                let settings = FlacSettings { bits, dither, seed, tags: Tags::default() };
+                let settings = FlacSettings { bits, dither, seed };
                 Box::new(Counted {
                     encoder: FlacWriter::create(path, sample_rate, settings)?,
                     meter: ClipMeter::new(bits),
                 })
             }
             Self::Mp3(rate) => {
-                let settings = Mp3Settings { rate, tags: Tags::default() };
+                let settings = Mp3Settings { rate };
                 Box::new(Mp3Writer::create(path, sample_rate, settings)?)
             }
         })

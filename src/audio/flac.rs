@@ -20,8 +20,8 @@
 //! encodings are lossless, so the audio is the same either way.
 //!
 //! Samples are reduced to integers by [`super::dither::Quantizer`] with the dither the
-//! settings name. Tags are written by [`super::tags`] into the finished file before it is
-//! moved into place.
+//! settings name. The file is untagged: tags are placed around a copy of it
+//! ([`super::tagged`]).
 //!
 //! This is the only file that names flacenc.
 
@@ -37,7 +37,6 @@ use flacenc::source::{Context, Fill, FrameBuf};
 use super::AudioError;
 use super::dither::{Dither, Quantizer};
 use super::staged::StagedFile;
-use super::tags::{self, Container, Tags};
 
 /// Frames per FLAC block: flacenc's and the reference encoder's default.
 const BLOCK_FRAMES: usize = 4096;
@@ -57,8 +56,6 @@ pub struct FlacSettings {
     pub dither: Dither,
     /// The dither's seed, from a stable identity (target name and song).
     pub seed: u64,
-    /// The metadata written into the file.
-    pub tags: Tags,
 }
 
 /// A stereo FLAC file being written.
@@ -158,7 +155,7 @@ impl FlacWriter {
     }
 
     /// Encodes the last partial block, writes the header with the stream's length and
-    /// MD5, writes the tags and moves the file into place.
+    /// MD5 and moves the file into place.
     ///
     /// # Errors
     /// When the file cannot be completed; the destination is then left untouched.
@@ -180,10 +177,7 @@ impl FlacWriter {
         let header = sink.as_slice();
         assert_eq!(header.len(), HEADER_BYTES, "a FLAC header is 42 bytes");
         let file = self.file.file();
-        let result = file
-            .seek(SeekFrom::Start(0))
-            .and_then(|_| file.write_all(header))
-            .and_then(|()| tags::write_tags(file, Container::Flac, &self.settings.tags));
+        let result = file.seek(SeekFrom::Start(0)).and_then(|_| file.write_all(header));
         result.map_err(|e| self.file.error(e))?;
         self.file.commit()
     }
@@ -225,7 +219,7 @@ mod tests {
     use crate::audio::decode::Decoder;
 
     fn settings(bits: u32, dither: Dither) -> FlacSettings {
-        FlacSettings { bits, dither, seed: 7, tags: Tags::default() }
+        FlacSettings { bits, dither, seed: 7 }
     }
 
     /// A stereo test signal of `frames` frames: two sines and a little of everything.
@@ -289,13 +283,9 @@ mod tests {
     fn a_flac_file_is_the_same_bytes_every_time() {
         let dir = tempfile::tempdir().unwrap();
         let (left, right) = signal(20_000);
-        let tagged = FlacSettings {
-            tags: Tags { title: Some("Tidewater".into()), ..Tags::default() },
-            ..settings(24, Dither::Tpdf)
-        };
         let (a, b) = (dir.path().join("a.flac"), dir.path().join("b.flac"));
-        encode(&a, &left, &right, tagged.clone());
-        encode(&b, &left, &right, tagged);
+        encode(&a, &left, &right, settings(24, Dither::Tpdf));
+        encode(&b, &left, &right, settings(24, Dither::Tpdf));
         assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
     }
 

@@ -13,8 +13,8 @@
 //! algorithm effort, not the bit rate): what `lame` and ffmpeg use when not told otherwise.
 //! Setting 2 (`-h`) costs 1.7 times the time for the same bit rate, and its decoded peaks
 //! differ from setting 3's by a few hundredths of a dB. The bytes depend only on the samples and the
-//! settings: LAME has no clock or random input, and no LAME-written ID3 tag (tags come
-//! from [`super::tags`], which writes no encoder name).
+//! settings: LAME has no clock or random input, and writes no ID3 tag (tags are placed
+//! around a copy of the file by [`super::tagged`], with no encoder name).
 //!
 //! This is the only file that names mp3lame-encoder.
 
@@ -26,7 +26,6 @@ use mp3lame_encoder::{Bitrate, Builder, DualPcm, Encoder, FlushGap, Mode, Qualit
 
 use super::AudioError;
 use super::staged::StagedFile;
-use super::tags::{self, Container, Tags};
 
 /// Encoded bytes gathered before a write reaches the file.
 const WRITE_BUFFER_BYTES: usize = 256 * 1024;
@@ -48,8 +47,6 @@ pub enum Mp3Rate {
 pub struct Mp3Settings {
     /// Constant or variable bit rate.
     pub rate: Mp3Rate,
-    /// The metadata written into the file.
-    pub tags: Tags,
 }
 
 /// A stereo MP3 file being written.
@@ -139,8 +136,8 @@ impl Mp3Writer {
         Ok(())
     }
 
-    /// Flushes LAME, writes the completed LAME header frame over its placeholder, writes
-    /// the tags and moves the file into place.
+    /// Flushes LAME, writes the completed LAME header frame over its placeholder and moves
+    /// the file into place.
     ///
     /// # Errors
     /// When the file cannot be completed; the destination is then left untouched.
@@ -156,10 +153,7 @@ impl Mp3Writer {
             return Err(AudioError::Unsupported { path: self.file.path().to_path_buf(), reason });
         }
         let file = self.file.file();
-        let result = file
-            .seek(SeekFrom::Start(0))
-            .and_then(|_| file.write_all(&header))
-            .and_then(|()| tags::write_tags(file, Container::Mp3, &self.settings.tags));
+        let result = file.seek(SeekFrom::Start(0)).and_then(|_| file.write_all(&header));
         result.map_err(|e| self.file.error(e))?;
         self.file.commit()
     }
@@ -220,7 +214,7 @@ mod tests {
     }
 
     fn encode(path: &Path, left: &[f32], right: &[f32], rate: u32, mp3: Mp3Rate) {
-        let settings = Mp3Settings { rate: mp3, tags: Tags::default() };
+        let settings = Mp3Settings { rate: mp3 };
         let mut writer = Mp3Writer::create(path, rate, settings).unwrap();
         for (l, r) in left.chunks(3000).zip(right.chunks(3000)) {
             writer.write(l, r).unwrap();
@@ -335,7 +329,7 @@ mod tests {
     fn rates_and_bit_rates_mp3_cannot_hold_are_refused_with_a_reason() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.mp3");
-        let settings = |rate| Mp3Settings { rate, tags: Tags::default() };
+        let settings = |rate| Mp3Settings { rate };
         let err = Mp3Writer::create(&path, 96_000, settings(Mp3Rate::Cbr(320))).unwrap_err();
         assert!(err.to_string().contains("not 96000 Hz"), "{err}");
         let err = Mp3Writer::create(&path, 48_000, settings(Mp3Rate::Cbr(300))).unwrap_err();

@@ -18,19 +18,16 @@
 //! "source", not the recording code), so a WAV carries them in its `id3 ` chunk only.
 //!
 //! Tags hold only what the project says: no encoder name, vendor string, date of writing
-//! or host data, so the same tags written on the same untagged file give the same bytes.
-//! The tags of a file are replaced whole, but a retagged file may keep padding sized for
-//! its earlier tags: a tag edit is written on the untagged encoded stream, not over the
-//! last delivery, for its bytes to be those of a fresh render.
+//! or host data, so the same tags give the same bytes. lofty builds those bytes (an `ID3v2`
+//! tag, a `LIST/INFO` chunk, FLAC metadata blocks) and nothing else: it never sees a whole
+//! file, so tagging holds the tags in memory, never the audio. Where they go around the
+//! encoded stream is [`super::tagged`]'s business.
 //!
-//! This is the only file that names lofty. It writes into a file that its encoder has
-//! finished but not yet moved into place; it knows nothing of encoding or of projects.
-
-use std::fs::File;
-use std::io;
-use std::path::Path;
+//! This is the only file that names lofty; it knows nothing of encoding or of projects.
 
 use std::borrow::Cow;
+use std::io::{self, Cursor};
+use std::path::Path;
 
 use lofty::TextEncoding;
 use lofty::config::{ParseOptions, WriteOptions};
@@ -78,25 +75,54 @@ pub enum Container {
     Mp3,
 }
 
-/// Replaces the tags of the finished `container` file open as `file` with `tags`.
+/// How lofty lays tags out: its default padding (1 KiB in an `ID3v2` tag, and a FLAC
+/// `PADDING` block when the stream has none), so that a later in-place tag edit by another
+/// tool has room to grow.
+fn write_options() -> WriteOptions {
+    WriteOptions::default()
+}
+
+/// `tags` as an ID3v2.4 tag, as lofty writes one at the start of an MP3 or into a WAV's
+/// `id3 ` chunk; empty when no field is set.
 ///
 /// # Errors
-/// When the file cannot be read or written, or is not a file of `container`.
-pub fn write_tags(file: &mut File, container: Container, tags: &Tags) -> io::Result<()> {
-    let options = WriteOptions::default().uppercase_id3v2_chunk(false);
-    // Each tag is built frame by frame in a fixed order: lofty's conversion from its
-    // generic tag gathers ID3v2 frames in a hash map, whose order changes from run to run.
-    // lofty reads the file from where it stands, and each save leaves it elsewhere.
-    let rewind = |file: &mut File| io::Seek::rewind(file).map_err(Into::into);
-    let result = rewind(file).and_then(|()| match container {
-        Container::Wav => riff_info(tags)
-            .save_to(file, options)
-            .and_then(|()| rewind(file))
-            .and_then(|()| id3v2(tags).save_to(file, options)),
-        Container::Flac => vorbis_comments(tags).save_to(file, options),
-        Container::Mp3 => id3v2(tags).save_to(file, options),
-    });
-    result.map_err(io::Error::other)
+/// When lofty cannot encode a field.
+pub fn id3v2_tag(tags: &Tags) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    id3v2(tags).dump_to(&mut bytes, write_options()).map_err(io::Error::other)?;
+    Ok(bytes)
+}
+
+/// `tags` as a whole RIFF `LIST/INFO` chunk, header included; empty when none of its
+/// fields is set.
+///
+/// # Errors
+/// When lofty cannot encode a field.
+pub fn riff_info_chunk(tags: &Tags) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    riff_info(tags).dump_to(&mut bytes, write_options()).map_err(io::Error::other)?;
+    Ok(bytes)
+}
+
+/// The metadata blocks of a FLAC stream rewritten to hold `tags`: `metadata` is the stream
+/// from `fLaC` up to its first frame. lofty rewrites them as it would in a whole file
+/// (STREAMINFO first, a Vorbis comment block replacing any there was, the last block
+/// flagged), but only these bytes are in memory; the frames that follow are left to the
+/// caller to copy.
+///
+/// # Errors
+/// When `metadata` is not the opening of a FLAC stream or lofty cannot encode a field.
+pub fn flac_metadata(metadata: &[u8], tags: &Tags) -> io::Result<Vec<u8>> {
+    // One byte stands for the frames: lofty's shortcut for metadata that ends its file
+    // truncates the file to the wrong length when the new metadata is shorter.
+    const FRAMES: u8 = 0xFF;
+    let mut skeleton = Cursor::new([metadata, &[FRAMES]].concat());
+    vorbis_comments(tags).save_to(&mut skeleton, write_options()).map_err(io::Error::other)?;
+    let mut rewritten = skeleton.into_inner();
+    if rewritten.pop() != Some(FRAMES) {
+        return Err(io::Error::other("lofty wrote past the FLAC metadata"));
+    }
+    Ok(rewritten)
 }
 
 /// Reads the tags of the file at `path`, from its primary tag (the `id3 ` chunk of a WAV).
@@ -121,7 +147,9 @@ pub fn read_tags(path: &Path) -> Result<Tags, AudioError> {
     })
 }
 
-/// An ID3v2.4 tag holding `tags`.
+/// An ID3v2.4 tag holding `tags`. Tags are built frame by frame in a fixed order: lofty's
+/// conversion from its generic tag gathers `ID3v2` frames in a hash map, whose order changes
+/// from run to run.
 fn id3v2(tags: &Tags) -> Id3v2Tag {
     let mut tag = Id3v2Tag::new();
     let mut text = |id: &'static str, value: String| {
@@ -219,9 +247,10 @@ mod tests {
     use crate::audio::Source;
     use crate::audio::decode::Decoder;
     use crate::audio::dither::Dither;
-    use crate::audio::flac::{FlacSettings, FlacWriter};
-    use crate::audio::mp3::{Mp3Rate, Mp3Settings, Mp3Writer};
-    use crate::audio::wav::{WavFormat, WavWriter};
+    use crate::audio::encode::Encoding;
+    use crate::audio::mp3::Mp3Rate;
+    use crate::audio::tagged::TaggedFile;
+    use crate::audio::wav::WavFormat;
 
     fn release() -> Tags {
         Tags {
@@ -250,33 +279,32 @@ mod tests {
         }
     }
 
-    /// Writes the test signal as `name` (its extension picks the format) with `tags`: a
-    /// WAV from the WAV writer, tagged afterwards; FLAC and MP3 through their encoders.
-    fn write(dir: &Path, name: &str, tags: &Tags) -> PathBuf {
+    fn encoding(container: Container) -> Encoding {
+        match container {
+            Container::Wav => Encoding::Wav(WavFormat::Pcm24),
+            Container::Flac => Encoding::Flac { bits: 24, dither: Dither::Tpdf, seed: 1 },
+            Container::Mp3 => Encoding::Mp3(Mp3Rate::Cbr(320)),
+        }
+    }
+
+    /// Encodes the test signal, untagged, as `name` (its extension picks the format).
+    fn untagged(dir: &Path, name: &str) -> PathBuf {
         let path = dir.join(name);
         let x = signal();
-        match container(&path) {
-            Container::Wav => {
-                let mut w = WavWriter::create(&path, 48_000, WavFormat::Pcm24).unwrap();
-                w.write(&x, &x).unwrap();
-                w.finish().unwrap();
-                let mut file = File::options().read(true).write(true).open(&path).unwrap();
-                write_tags(&mut file, Container::Wav, tags).unwrap();
-            }
-            Container::Flac => {
-                let settings =
-                    FlacSettings { bits: 24, dither: Dither::Tpdf, seed: 1, tags: tags.clone() };
-                let mut w = FlacWriter::create(&path, 48_000, settings).unwrap();
-                w.write(&x, &x).unwrap();
-                w.finish().unwrap();
-            }
-            Container::Mp3 => {
-                let settings = Mp3Settings { rate: Mp3Rate::Cbr(320), tags: tags.clone() };
-                let mut w = Mp3Writer::create(&path, 48_000, settings).unwrap();
-                w.write(&x, &x).unwrap();
-                w.finish().unwrap();
-            }
-        }
+        let mut encoder = encoding(container(&path)).create(&path, 48_000).unwrap();
+        encoder.write(&x, &x).unwrap();
+        encoder.finish().unwrap();
+        path
+    }
+
+    /// Writes the test signal as `name` (its extension picks the format) with `tags`, as a
+    /// delivery does: encoded untagged, then tagged on its way into the file.
+    fn write(dir: &Path, name: &str, tags: &Tags) -> PathBuf {
+        let stream = std::fs::read(untagged(dir, &format!("untagged-{name}"))).unwrap();
+        let path = dir.join(name);
+        let mut file = TaggedFile::create(&path, container(&path), tags).unwrap();
+        std::io::Write::write_all(&mut file, &stream).unwrap();
+        file.finish().unwrap();
         path
     }
 
@@ -335,7 +363,7 @@ mod tests {
     }
 
     #[test]
-    fn tagged_files_are_the_same_bytes_every_time_and_retagging_replaces_the_tags() {
+    fn tagged_files_are_the_same_bytes_every_time_and_other_tags_read_back_as_written() {
         let dir = tempfile::tempdir().unwrap();
         for ext in ["wav", "flac", "mp3"] {
             let a = std::fs::read(write(dir.path(), &format!("a.{ext}"), &release())).unwrap();
@@ -343,12 +371,38 @@ mod tests {
             assert!(a == b, "{ext}: two writes differ");
             let retitled = Tags { title: Some("Tidewater (edit)".into()), ..release() };
             let path = write(dir.path(), &format!("c.{ext}"), &retitled);
-            assert_eq!(read_tags(&path).unwrap().title.as_deref(), Some("Tidewater (edit)"));
-            let mut file = File::options().read(true).write(true).open(&path).unwrap();
-            write_tags(&mut file, container(&path), &release()).unwrap();
-            drop(file);
-            assert_eq!(read_tags(&path).unwrap(), release(), "{ext}: retagged");
-            assert_eq!(decoded_frames(&path), FRAMES, "{ext}: retagged");
+            assert_eq!(read_tags(&path).unwrap(), retitled, "{ext}");
+            assert_eq!(decoded_frames(&path), FRAMES, "{ext}");
+        }
+    }
+
+    /// Tags the file at `path` in place as lofty saves tags into a whole file.
+    fn saved_by_lofty(path: &Path, tags: &Tags) {
+        let options = WriteOptions::default().uppercase_id3v2_chunk(false);
+        let mut file = std::fs::File::options().read(true).write(true).open(path).unwrap();
+        match container(path) {
+            Container::Wav => {
+                riff_info(tags).save_to(&mut file, options).unwrap();
+                std::io::Seek::rewind(&mut file).unwrap();
+                id3v2(tags).save_to(&mut file, options).unwrap();
+            }
+            Container::Flac => vorbis_comments(tags).save_to(&mut file, options).unwrap(),
+            Container::Mp3 => id3v2(tags).save_to(&mut file, options).unwrap(),
+        }
+    }
+
+    #[test]
+    fn tags_placed_around_a_stream_are_the_bytes_lofty_saves_into_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let some =
+            Tags { title: Some("Tidewater".into()), track_number: Some(3), ..Tags::default() };
+        for (n, tags) in [release(), some, Tags::default()].iter().enumerate() {
+            for ext in ["wav", "flac", "mp3"] {
+                let ours = std::fs::read(write(dir.path(), &format!("{n}.{ext}"), tags)).unwrap();
+                let whole = untagged(dir.path(), &format!("whole-{n}.{ext}"));
+                saved_by_lofty(&whole, tags);
+                assert!(ours == std::fs::read(&whole).unwrap(), "{ext}, tags {n}");
+            }
         }
     }
 

@@ -67,10 +67,11 @@ pub fn run_deliver(
         // Left by renders that were killed; never a running render's.
         let _ = atomic_file::sweep_orphans(dir);
     }
-    let mut file = TaggedFile::create(path).map_err(NodeError::Audio)?;
-    stream.copy_to(file.stream()).map_err(damaged)?;
+    let mut file =
+        TaggedFile::create(path, container, &tags_of(release)).map_err(NodeError::Audio)?;
+    stream.copy_to(&mut file).map_err(damaged)?;
     retire(cache, path);
-    file.finish(container, &tags_of(release)).map_err(NodeError::Audio)?;
+    file.finish().map_err(NodeError::Audio)?;
     OutputRecord::save(cache, path, job.keys.key(job.node), facts.clipped_samples, facts.peak)
         .map_err(NodeError::CacheWrite)
 }
