@@ -442,6 +442,35 @@ mod tests {
     }
 
     #[test]
+    fn the_dynamics_family_written_with_its_defaults_keeps_the_canonical_json_its_keys_hash() {
+        let steps = lowered(
+            r#"[
+            { "compressor": { "threshold": [[0, "-20 dB"], ["2 s", "-30 dB"]], "ratio": "inf" } },
+            { "gate": { "threshold": "-40 dB" } },
+            { "limiter": {} },
+            { "deesser": { "threshold": [[0, "-30 dB"], ["1 s", "-24 dB"]] } },
+            { "multiband": { "crossovers": [200], "bands": [
+                { "threshold": "-20 dB", "ratio": "4:1", "detector": "rms", "gain": "2 dB" },
+                {} ] } },
+            { "clipper": {} }
+        ]"#,
+        );
+        let canonical: Vec<String> =
+            steps.iter().map(|s| serde_json::to_string(s).unwrap()).collect();
+        assert_eq!(
+            canonical,
+            [
+                r#"{"kind":"compressor","version":3,"params":{"threshold":[{"time":0.0,"value":-20.0},{"time":2.0,"value":-30.0}],"ratio":"inf","attack":0.01,"release":0.1,"knee":0.0,"makeup":0.0,"detector":"peak","link":1.0,"mix":1.0,"sidechain":null}}"#,
+                r#"{"kind":"gate","version":2,"params":{"threshold":-40.0,"range":-80.0,"ratio":"inf","knee":0.0,"hysteresis":3.0,"attack":0.0005,"hold":0.02,"release":0.08,"sidechain":null}}"#,
+                r#"{"kind":"limiter","version":2,"params":{"ceiling":-1.0,"lookahead":0.005,"release":0.1}}"#,
+                r#"{"kind":"deesser","version":2,"params":{"frequency":6000.0,"threshold":[{"time":0.0,"value":-30.0},{"time":1.0,"value":-24.0}],"ratio":4.0,"attack":0.001,"release":0.06}}"#,
+                r#"{"kind":"multiband","version":1,"params":{"crossovers":[200.0],"bands":[{"compressor":{"threshold":-20.0,"ratio":4.0,"attack":0.01,"release":0.1,"knee":0.0,"makeup":0.0,"detector":"rms","link":1.0,"mix":1.0,"sidechain":null},"gain":2.0,"solo":false,"bypass":false},{"gain":0.0,"solo":false,"bypass":false}]}}"#,
+                r#"{"kind":"clipper","version":1,"params":{"drive":0.0,"ceiling":0.0,"softness":0.3}}"#,
+            ]
+        );
+    }
+
+    #[test]
     fn the_space_family_keeps_the_canonical_json_its_keys_hash() {
         let steps = lowered(
             r#"[
