@@ -6,82 +6,41 @@
 //! recursion first, then the static curve, which is independent per frame and branch-free,
 //! so it runs on several frames at once. Below the knee the gain is exactly the makeup.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
 use super::envelope::{Ballistics, Detector, DetectorInput, Envelope, grid_runs};
 use super::gain_computer::{CompressorCurve, db_to_level};
 use crate::dsp::primitives::biquad::{BiquadCascade, BiquadCoefficients};
-use crate::dsp::primitives::curve::Curve;
+use crate::dsp::primitives::curve::{Curve, Timeline};
 use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Decibels, Hertz, Param, Ratio, Share, TimeMs};
 
-/// `- compressor: { threshold: -16 dB, ratio: 4, attack: 8 ms, release: 90 ms, makeup: 2 dB }`
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CompressorSpec {
-    /// Level above which the gain comes down, e.g. `-18 dB`.
-    pub threshold: Param<Decibels>,
-    /// dB of level over the threshold per dB left after compression: `4` or `4:1`; `inf`
-    /// holds the level at the threshold. Automation interpolates 1/ratio.
-    pub ratio: Param<Ratio>,
-    /// Time constant of the detector's rise: a step reaches 63% of its level after this long.
-    #[serde(default = "default_attack")]
-    pub attack: Param<TimeMs>,
-    /// Time constant of the detector's fall: 63% of the way down after this long.
-    #[serde(default = "default_release")]
-    pub release: Param<TimeMs>,
-    /// Width of the soft knee centred on the threshold; `0 dB` is a hard knee.
-    #[serde(default = "hard_knee")]
-    pub knee: Decibels,
-    /// Gain added after compression.
-    #[serde(default = "unity")]
-    pub makeup: Param<Decibels>,
-    /// How the level is measured: `peak` (rectified) or `rms`.
-    #[serde(default)]
+/// A compressor's settings, in plain units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompressorSettings {
+    /// The level above which the gain comes down, in dB.
+    pub threshold_db: Timeline,
+    /// dB of level over the threshold per dB left after compression; infinite holds the
+    /// level at the threshold.
+    pub ratio: Timeline,
+    /// The time constant of the detector's rise, in seconds.
+    pub attack_seconds: Timeline,
+    /// The time constant of the detector's fall, in seconds.
+    pub release_seconds: Timeline,
+    /// The width of the soft knee centred on the threshold, in dB; 0 is a hard knee.
+    pub knee_db: f64,
+    /// The gain added after compression, in dB.
+    pub makeup_db: Timeline,
+    /// How the level is measured.
     pub detector: Detector,
-    /// How much the louder channel drives both: `100%` compresses both channels alike, `0%`
-    /// compresses each on its own level.
-    #[serde(default = "fully_linked")]
-    pub link: Share,
-    /// Share of compressed signal in the output; the rest is the unprocessed input
-    /// (parallel compression).
-    #[serde(default = "fully_wet")]
-    pub mix: Param<Share>,
-    /// A track or bus whose signal drives the detector instead of this input (ducking).
-    #[serde(default)]
+    /// How much the louder channel drives both, 0 (each on its own) to 1 (both alike).
+    pub link: f64,
+    /// The share of compressed signal in the output, 0 to 1.
+    pub mix: Timeline,
+    /// The track or bus whose signal drives the detector instead of the input.
     pub sidechain: Option<String>,
-    /// A high-pass on what the detector hears (the input or the sidechain), so that bass
-    /// does not pump the compressor, e.g. `100 Hz` (12 dB/oct Butterworth).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sidechain_highpass: Option<Hertz>,
+    /// The corner in Hz of a 12 dB/oct high-pass on what the detector hears, if any.
+    pub sidechain_highpass_hz: Option<f64>,
 }
 
-fn default_attack() -> Param<TimeMs> {
-    Param::Constant(TimeMs(0.010))
-}
-
-fn default_release() -> Param<TimeMs> {
-    Param::Constant(TimeMs(0.100))
-}
-
-fn hard_knee() -> Decibels {
-    Decibels(0.0)
-}
-
-fn unity() -> Param<Decibels> {
-    Param::Constant(Decibels(0.0))
-}
-
-fn fully_linked() -> Share {
-    Share(1.0)
-}
-
-fn fully_wet() -> Param<Share> {
-    Param::Constant(Share(1.0))
-}
-
-impl Spec for CompressorSpec {
+impl Spec for CompressorSettings {
     const VERSION: u32 = 3;
 
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
@@ -102,7 +61,7 @@ const FLOOR_DB: f64 = -200.0;
 /// many frames run together.
 const CHUNK: usize = 64;
 
-/// The spec's automatable values as curves over frames.
+/// The settings' automatable values as curves over frames.
 struct Curves {
     threshold: Curve,
     inverse_ratio: Curve,
@@ -117,23 +76,23 @@ struct Curves {
 }
 
 impl Curves {
-    fn new(spec: &CompressorSpec, sample_rate: f64) -> Self {
-        let curve = |points: Vec<(f64, f64)>| Curve::from_seconds(&points, sample_rate);
+    fn new(settings: &CompressorSettings, sample_rate: f64) -> Self {
+        let curve = |points: &[(f64, f64)]| Curve::from_seconds(points, sample_rate);
         // Interpolating 1/ratio keeps a ramp to `inf` finite all the way.
-        let inverse_ratio = spec.ratio.points().into_iter().map(|(t, r)| (t, 1.0 / r)).collect();
-        let attack = curve(spec.attack.points());
-        let release = curve(spec.release.points());
+        let inverse_ratio: Vec<_> = settings.ratio.0.iter().map(|&(t, r)| (t, 1.0 / r)).collect();
+        let attack = curve(&settings.attack_seconds.0);
+        let release = curve(&settings.release_seconds.0);
         let ballistics = (attack.is_constant() && release.is_constant())
             .then(|| Ballistics::new(attack.at(0), release.at(0), sample_rate));
         Self {
-            threshold: curve(spec.threshold.points()).map(|db| db.max(FLOOR_DB)),
-            inverse_ratio: curve(inverse_ratio),
+            threshold: curve(&settings.threshold_db.0).map(|db| db.max(FLOOR_DB)),
+            inverse_ratio: curve(&inverse_ratio),
             attack,
             release,
             ballistics,
-            makeup: curve(spec.makeup.points()).map(|db| db.max(FLOOR_DB)),
-            mix: curve(spec.mix.points()),
-            knee_db: spec.knee.0.max(0.0),
+            makeup: curve(&settings.makeup_db.0).map(|db| db.max(FLOOR_DB)),
+            mix: curve(&settings.mix.0),
+            knee_db: settings.knee_db.max(0.0),
             sample_rate,
         }
     }
@@ -188,27 +147,31 @@ pub struct Compressor {
 }
 
 impl Compressor {
-    /// A compressor for `spec` at `sample_rate`.
+    /// A compressor for `settings` at `sample_rate`.
     #[must_use]
-    pub fn new(spec: &CompressorSpec, sample_rate: f64) -> Self {
-        let curves = Curves::new(spec, sample_rate);
-        let automated = spec.threshold.is_automated()
-            || spec.ratio.is_automated()
-            || spec.attack.is_automated()
-            || spec.release.is_automated()
-            || spec.makeup.is_automated()
-            || spec.mix.is_automated();
+    pub fn new(settings: &CompressorSettings, sample_rate: f64) -> Self {
+        let curves = Curves::new(settings, sample_rate);
+        let automated = [
+            &settings.threshold_db,
+            &settings.ratio,
+            &settings.attack_seconds,
+            &settings.release_seconds,
+            &settings.makeup_db,
+            &settings.mix,
+        ]
+        .iter()
+        .any(|t| t.is_automated());
         Self {
             settings: curves.settings_at(0),
             curves,
             automated,
-            envelope: Envelope::new(spec.detector, spec.link.0),
-            linked: spec.link.0 >= 1.0,
-            sidechain: spec.sidechain.clone(),
-            detector_filter: spec.sidechain_highpass.map(|f| {
+            envelope: Envelope::new(settings.detector, settings.link),
+            linked: settings.link >= 1.0,
+            sidechain: settings.sidechain.clone(),
+            detector_filter: settings.sidechain_highpass_hz.map(|f| {
                 BiquadCascade::new(&[BiquadCoefficients::highpass(
                     sample_rate,
-                    f.0,
+                    f,
                     std::f64::consts::FRAC_1_SQRT_2,
                 )])
             }),
@@ -257,14 +220,43 @@ mod tests {
 
     const RATE: f64 = 48000.0;
 
-    fn spec(json: &str) -> CompressorSpec {
-        serde_json::from_str(json).unwrap()
+    /// A compressor at `threshold_db` and `ratio`, with the step's defaults otherwise:
+    /// 10 ms attack, 100 ms release, hard knee, peak detector, fully linked and wet.
+    fn compressor(threshold_db: f64, ratio: f64) -> CompressorSettings {
+        CompressorSettings {
+            threshold_db: Timeline::constant(threshold_db),
+            ratio: Timeline::constant(ratio),
+            attack_seconds: Timeline::constant(0.010),
+            release_seconds: Timeline::constant(0.100),
+            knee_db: 0.0,
+            makeup_db: Timeline::constant(0.0),
+            detector: Detector::Peak,
+            link: 1.0,
+            mix: Timeline::constant(1.0),
+            sidechain: None,
+            sidechain_highpass_hz: None,
+        }
+    }
+
+    fn seconds(s: f64) -> Timeline {
+        Timeline::constant(s)
+    }
+
+    /// The contract's ducking compressor: 6:1 over -30 dB, 1 ms attack and 60 ms release,
+    /// listening to the sidechain `kick`.
+    fn keyed_by_a_kick() -> CompressorSettings {
+        CompressorSettings {
+            attack_seconds: seconds(0.001),
+            release_seconds: seconds(0.060),
+            sidechain: Some("kick".into()),
+            ..compressor(-30.0, 6.0)
+        }
     }
 
     /// Runs `spec` over a stereo signal in blocks of `block` frames, with an optional sidechain
     /// named `kick`.
     fn run(
-        spec: &CompressorSpec,
+        spec: &CompressorSettings,
         input: (&[f32], &[f32]),
         sidechain: Option<(&[f32], &[f32])>,
         block: usize,
@@ -290,7 +282,7 @@ mod tests {
         (left, right)
     }
 
-    fn mono(spec: &CompressorSpec, input: &[f32], sidechain: Option<&[f32]>) -> Vec<f32> {
+    fn mono(spec: &CompressorSettings, input: &[f32], sidechain: Option<&[f32]>) -> Vec<f32> {
         run(spec, (input, input), sidechain.map(|k| (k, k)), 4096).0
     }
 
@@ -311,56 +303,20 @@ mod tests {
     }
 
     #[test]
-    fn the_contract_examples_read() {
-        for json in [
-            r#"{"threshold": "-16 dB", "ratio": 4, "attack": "8 ms", "release": "90 ms", "makeup": "2 dB"}"#,
-            r#"{"threshold": "-20 dB", "ratio": 3, "attack": "5 ms", "release": "80 ms", "knee": "6 dB", "makeup": "4 dB"}"#,
-            r#"{"threshold": "-30 dB", "ratio": 6, "attack": "1 ms", "release": "60 ms", "sidechain": "kick"}"#,
-            r#"{"threshold": "-12 dB", "ratio": 2, "attack": "10 ms", "release": "120 ms", "knee": "0 dB", "detector": "peak"}"#,
-        ] {
-            let s = spec(json);
-            assert!(s.attack.initial() > 0.0, "{json}");
-        }
-        let s = spec(r#"{"threshold": -30, "ratio": 6, "sidechain": "kick"}"#);
-        assert_eq!(s.sidechain(), Some("kick"));
-        assert_eq!((s.attack.initial(), s.release.initial(), s.link.0), (0.010, 0.100, 1.0));
-        assert!(
-            serde_json::from_str::<CompressorSpec>(r#"{"threshold": -3, "ratio": 2, "atack": 1}"#)
-                .is_err()
-        );
-    }
-
-    #[test]
     fn settled_gain_on_dc_follows_the_static_curve_from_minus_60_to_0_db() {
         // DC settles a peak detector exactly on its level (after 2000 frames of a 1 ms attack
         // the residue is e^-41). What remains is the per-sample curve's approximation
         // (1e-5 dB, see gain_computer) and the f32 output (5e-7 dB), so 1e-3 dB is a strict
         // bound; the requirement is 0.1 dB.
-        let cases = [
-            (
-                r#"{"threshold": "-20 dB", "ratio": 3, "attack": "1 ms", "knee": "6 dB", "makeup": "4 dB"}"#,
-                -20.0,
-                3.0,
-                6.0,
-                4.0,
-            ),
-            (
-                r#"{"threshold": "-12 dB", "ratio": 2, "attack": "1 ms", "knee": "0 dB"}"#,
-                -12.0,
-                2.0,
-                0.0,
-                0.0,
-            ),
-            (
-                r#"{"threshold": "-30 dB", "ratio": "inf", "attack": "1 ms", "knee": "10 dB"}"#,
-                -30.0,
-                f64::INFINITY,
-                10.0,
-                0.0,
-            ),
-        ];
-        for (json, t, r, w, makeup) in cases {
-            let s = spec(json);
+        let cases =
+            [(-20.0, 3.0, 6.0, 4.0), (-12.0, 2.0, 0.0, 0.0), (-30.0, f64::INFINITY, 10.0, 0.0)];
+        for (t, r, w, makeup) in cases {
+            let s = CompressorSettings {
+                attack_seconds: seconds(0.001),
+                knee_db: w,
+                makeup_db: Timeline::constant(makeup),
+                ..compressor(t, r)
+            };
             for step in 0..=24 {
                 let level_db = -60.0 + 2.5 * f64::from(step);
                 let amplitude = 10f64.powf(level_db / 20.0) as f32;
@@ -370,7 +326,7 @@ mod tests {
                 let expected = reference_output_db(level_db, t, r, w) - level_db + makeup;
                 assert!(
                     (measured - expected).abs() < 1e-3,
-                    "{json} at {level_db} dB: {measured} vs {expected}"
+                    "{t} dB {r}:1 at {level_db} dB: {measured} vs {expected}"
                 );
             }
         }
@@ -381,9 +337,12 @@ mod tests {
         // 50 ms attack and release against 1 kHz leave a mean-square ripple of about
         // 1/(2ωτ) = 0.16%, i.e. 0.007 dB of level and 0.005 dB of gain at 3:1; 0.02 dB
         // bounds it. The gain is read at a crest, where the sine is far from zero.
-        let s = spec(
-            r#"{"threshold": "-30 dB", "ratio": 3, "attack": "50 ms", "release": "50 ms", "detector": "rms"}"#,
-        );
+        let s = CompressorSettings {
+            attack_seconds: seconds(0.050),
+            release_seconds: seconds(0.050),
+            detector: Detector::Rms,
+            ..compressor(-30.0, 3.0)
+        };
         let sine: Vec<f32> = (0..48000)
             .map(|n| (0.5 * (std::f64::consts::TAU * 1000.0 * f64::from(n) / RATE).sin()) as f32)
             .collect();
@@ -406,9 +365,7 @@ mod tests {
         // dB and reaches half (7.5 dB) when the level is −10 dB: t = τ·ln(√10) = 1.1513·τ.
         // The input is DC 1 so the output is the gain itself; the detector listens to a sidechain so that
         // it can fall silent while the input stays.
-        let s = spec(
-            r#"{"threshold": "-20 dB", "ratio": 4, "attack": "10 ms", "release": "100 ms", "sidechain": "kick"}"#,
-        );
+        let s = CompressorSettings { sidechain: Some("kick".into()), ..compressor(-20.0, 4.0) };
         let settle = 9600;
         let sidechain: Vec<f32> =
             (0..settle + 12000).map(|n| if n < settle { 1.0 } else { 0.0 }).collect();
@@ -431,9 +388,7 @@ mod tests {
         // The bass (−12 dB) is itself above the threshold, so an untouched bass proves the
         // detector listens to the sidechain. Tolerance 0.01 dB: f32 rounding of output over input
         // (1e-6 dB) and the e^-20 settling residue are far inside it.
-        let s = spec(
-            r#"{"threshold": "-30 dB", "ratio": 6, "attack": "1 ms", "release": "60 ms", "sidechain": "kick"}"#,
-        );
+        let s = keyed_by_a_kick();
         let n = 14400;
         let bass: Vec<f32> = (0..n)
             .map(|i| (0.25 * (std::f64::consts::TAU * 55.0 * i as f64 / RATE).sin()) as f32)
@@ -463,9 +418,12 @@ mod tests {
         // 2·log2(1000/30)·6 ≈ 60 dB, below the threshold (no duck), and passes a 10 kHz sidechain
         // within 0.1 dB; the duck then stays within 0.3 dB of 20 dB, the margin being the
         // peak detector's ripple on a sine between its peaks.
-        let with_highpass = spec(
-            r#"{"threshold": "-30 dB", "ratio": 6, "attack": "1 ms", "sidechain": "kick", "sidechain_highpass": "1 kHz"}"#,
-        );
+        let with_highpass = CompressorSettings {
+            attack_seconds: seconds(0.001),
+            sidechain: Some("kick".into()),
+            sidechain_highpass_hz: Some(1000.0),
+            ..compressor(-30.0, 6.0)
+        };
         let n = 9600;
         let tone = |f: f64, a: f64| -> Vec<f32> {
             (0..n)
@@ -486,10 +444,12 @@ mod tests {
     fn half_mix_is_half_dry_plus_half_wet() {
         // Both outputs are f32 roundings of f64 products of values up to 1, so they differ
         // from the exact blend by at most a few 6e-8 steps: 1e-6 bounds it.
-        let wet_spec =
-            spec(r#"{"threshold": "-30 dB", "ratio": 4, "attack": "2 ms", "makeup": "3 dB"}"#);
-        let mut half_spec = wet_spec.clone();
-        half_spec.mix = Param::Constant(Share(0.5));
+        let wet_spec = CompressorSettings {
+            attack_seconds: seconds(0.002),
+            makeup_db: Timeline::constant(3.0),
+            ..compressor(-30.0, 4.0)
+        };
+        let half_spec = CompressorSettings { mix: Timeline::constant(0.5), ..wet_spec.clone() };
         let input: Vec<f32> = (0..4800)
             .map(|i| {
                 let t = f64::from(i) / RATE;
@@ -512,9 +472,11 @@ mod tests {
         // DC at −10 dB through 2:1: with T = −20 dB the gain is −5 dB, with T = −30 dB it is
         // −10 dB. The detector is settled, so only the threshold changes the gain (1e-3 dB
         // as in the static-curve test).
-        let s = spec(
-            r#"{"threshold": [[0, "-20 dB"], ["50 ms", "-20 dB"], ["60 ms", "-30 dB"]], "ratio": 2, "attack": "1 ms"}"#,
-        );
+        let s = CompressorSettings {
+            threshold_db: Timeline(vec![(0.0, -20.0), (0.050, -20.0), (0.060, -30.0)]),
+            attack_seconds: seconds(0.001),
+            ..compressor(-20.0, 2.0)
+        };
         let amplitude = 10f64.powf(-0.5) as f32;
         let out = mono(&s, &vec![amplitude; 4800], None);
         let gain = |n: usize| db(f64::from(out[n]) / f64::from(amplitude));
@@ -543,15 +505,21 @@ mod tests {
         let (l, r) = test_signal(9000);
         let sidechain = test_signal(9000).1;
         let specs = [
-            spec(
-                r#"{"threshold": [[0, -10], ["0.1 s", -40]], "ratio": [[0, 2], ["0.15 s", "inf"]], "attack": [[0, 1], ["0.1 s", 20]], "makeup": [[0, 0], ["0.18 s", 6]], "mix": [[0, "100%"], ["0.18 s", "40%"]]}"#,
-            ),
-            spec(
-                r#"{"threshold": "-24 dB", "ratio": 3, "knee": "6 dB", "detector": "rms", "link": "30%"}"#,
-            ),
-            spec(
-                r#"{"threshold": "-30 dB", "ratio": 6, "attack": "1 ms", "release": "60 ms", "sidechain": "kick"}"#,
-            ),
+            CompressorSettings {
+                threshold_db: Timeline(vec![(0.0, -10.0), (0.1, -40.0)]),
+                ratio: Timeline(vec![(0.0, 2.0), (0.15, f64::INFINITY)]),
+                attack_seconds: Timeline(vec![(0.0, 0.001), (0.1, 0.020)]),
+                makeup_db: Timeline(vec![(0.0, 0.0), (0.18, 6.0)]),
+                mix: Timeline(vec![(0.0, 1.0), (0.18, 0.4)]),
+                ..compressor(-10.0, 2.0)
+            },
+            CompressorSettings {
+                knee_db: 6.0,
+                detector: Detector::Rms,
+                link: 0.3,
+                ..compressor(-24.0, 3.0)
+            },
+            keyed_by_a_kick(),
         ];
         for s in &specs {
             let reference = run(s, (&l, &r), Some((&sidechain, &sidechain)), 4096);
@@ -568,9 +536,12 @@ mod tests {
 
     #[test]
     fn nan_and_infinite_input_never_reach_the_output_or_the_detector() {
-        let s = spec(
-            r#"{"threshold": "-20 dB", "ratio": 4, "detector": "rms", "link": "50%", "makeup": "6 dB"}"#,
-        );
+        let s = CompressorSettings {
+            detector: Detector::Rms,
+            link: 0.5,
+            makeup_db: Timeline::constant(6.0),
+            ..compressor(-20.0, 4.0)
+        };
         let (mut l, mut r) = test_signal(2000);
         l[100] = f32::NAN;
         r[101] = f32::INFINITY;

@@ -7,17 +7,12 @@
 
 use std::ops::Range;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
 use crate::dsp::{Context, Sidechain, sanitize};
 
 /// How a detector measures level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detector {
     /// Follows the rectified signal: fast and faithful to transients.
-    #[default]
     Peak,
     /// Follows the mean square and reports its square root: closer to loudness.
     Rms,

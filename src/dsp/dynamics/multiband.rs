@@ -14,259 +14,19 @@
 //! one crossover between each two, ascending, below Nyquist); [`Multiband::new`] asserts
 //! them as invariants.
 
-use std::fmt;
-
-use schemars::JsonSchema;
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
-
-use super::compressor::{Compressor, CompressorSpec};
+use super::compressor::{Compressor, CompressorSettings};
 use crate::dsp::primitives::biquad::BiquadCascade;
 use crate::dsp::primitives::crossover::{Crossover, allpass};
 use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Decibels, Hertz, tidy, within};
 
 /// The fewest and the most bands a multiband compressor has.
 pub const BANDS: (usize, usize) = (2, 5);
-
-/// The range of a band's gain, in dB.
-const BAND_GAIN_RANGE_DB: (f64, f64) = (-24.0, 24.0);
-
-/// `- multiband: { crossovers: [120 Hz, 2 kHz], bands: [{ compressor: {...} }, ...] }`.
-/// Once loaded the band count and crossovers have been checked.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-#[schemars(try_from = "RawMultibandSpec")]
-pub struct MultibandSpec {
-    /// The crossover frequencies, ascending.
-    pub crossovers: Vec<Hertz>,
-    /// The bands from the lowest up.
-    pub bands: Vec<MultibandBand>,
-}
-
-/// A multiband compressor as a project writes it, before its bands are counted.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "MultibandSpec")]
-struct RawMultibandSpec {
-    /// Where the bands meet, ascending and below half the sample rate, one fewer than the
-    /// bands: `[120 Hz, 2 kHz]` makes three bands. Each is a Linkwitz–Riley 24 dB/oct
-    /// crossover, and the bands sum flat.
-    #[schemars(length(min = 1, max = 4))]
-    crossovers: Vec<Hertz>,
-    /// Two to five bands, from the lowest up.
-    #[schemars(length(min = 2, max = 5))]
-    bands: Vec<MultibandBand>,
-}
-
-/// One band of a `multiband`: `{ compressor: { threshold: -20 dB, ratio: 2 }, gain: 1 dB }`,
-/// or with the compressor's settings in the band itself: `{ threshold: -20 dB, ratio: 2 }`.
-/// Both read as the same band, so they render and cache alike.
-#[derive(Debug, Clone, Serialize)]
-pub struct MultibandBand {
-    /// The band's compressor, with every setting of a `compressor` step but `sidechain`;
-    /// without one the band only takes its gain.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compressor: Option<CompressorSpec>,
-    /// Gain after the compressor, from -24 dB to +24 dB.
-    #[serde(default = "unity", deserialize_with = "gain_in_range")]
-    pub gain: Decibels,
-    /// Hear only the soloed bands.
-    #[serde(default)]
-    pub solo: bool,
-    /// Pass the band without compression or gain.
-    #[serde(default)]
-    pub bypass: bool,
-}
-
-fn unity() -> Decibels {
-    Decibels(0.0)
-}
-
-/// A band as written with its compressor under `compressor:`, for the schema.
-#[derive(JsonSchema)]
-#[schemars(rename = "MultibandBandWithCompressor")]
-#[expect(dead_code, reason = "a shape for the schema; bands are read by MultibandBand")]
-struct NestedBand {
-    /// The band's compressor, with every setting of a `compressor` step but `sidechain`;
-    /// without one the band only takes its gain.
-    compressor: Option<CompressorSpec>,
-    /// Gain after the compressor, from -24 dB to +24 dB.
-    #[schemars(extend("default" = "0 dB"))]
-    gain: Option<Decibels>,
-    /// Hear only the soloed bands.
-    #[schemars(extend("default" = false))]
-    solo: Option<bool>,
-    /// Pass the band without compression or gain.
-    #[schemars(extend("default" = false))]
-    bypass: Option<bool>,
-}
-
-impl JsonSchema for MultibandBand {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "MultibandBand".into()
-    }
-
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let nested = generator.subschema_for::<NestedBand>();
-        let inline = generator.subschema_for::<CompressorSpec>();
-        schemars::json_schema!({
-            "description": "One band: its compressor under `compressor:` with `gain`, `solo` \
-                and `bypass`, or the compressor's settings written in the band itself.",
-            "anyOf": [nested, inline]
-        })
-    }
-}
-
-/// A band's gain, read with its range checked.
-struct BandGain(Decibels);
-
-impl<'de> Deserialize<'de> for BandGain {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        gain_in_range(deserializer).map(Self)
-    }
-}
-
-/// Reads a band in either spelling: the band's own keys are `compressor`, `gain`, `solo`
-/// and `bypass`; any other key is a setting of its compressor, written in the band.
-impl<'de> Deserialize<'de> for MultibandBand {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct BandVisitor;
-
-        impl<'de> Visitor<'de> for BandVisitor {
-            type Value = MultibandBand;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a band such as `{ threshold: -20 dB, ratio: 2 }`")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MultibandBand, A::Error> {
-                let mut band =
-                    MultibandBand { compressor: None, gain: unity(), solo: false, bypass: false };
-                let mut inline = serde_json::Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "compressor" => band.compressor = Some(map.next_value()?),
-                        "gain" => band.gain = map.next_value::<BandGain>()?.0,
-                        "solo" => band.solo = map.next_value()?,
-                        "bypass" => band.bypass = map.next_value()?,
-                        _ => {
-                            let value = map.next_value::<serde_json::Value>()?;
-                            inline.insert(key, value);
-                        }
-                    }
-                }
-                if inline.is_empty() {
-                    return Ok(band);
-                }
-                if band.compressor.is_some() {
-                    let keys: Vec<String> = inline.keys().map(|k| format!("`{k}`")).collect();
-                    return Err(de::Error::custom(format!(
-                        "the band has a `compressor:` and compressor settings beside it ({}); \
-                         move them into `compressor:`",
-                        keys.join(", ")
-                    )));
-                }
-                let compressor = CompressorSpec::deserialize(serde_json::Value::Object(inline))
-                    .map_err(de::Error::custom)?;
-                band.compressor = Some(compressor);
-                Ok(band)
-            }
-        }
-
-        deserializer.deserialize_map(BandVisitor)
-    }
-}
-
-fn gain_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decibels, D::Error> {
-    let (least, most) = BAND_GAIN_RANGE_DB;
-    within(deserializer, BAND_GAIN_RANGE_DB, |db| {
-        format!("a band's gain runs from {least} dB to +{most} dB, not {} dB", tidy(db))
-    })
-}
-
-/// Reads the step and checks its bands while its map is still open, so that a refusal is
-/// reported at the step's own line.
-impl<'de> Deserialize<'de> for MultibandSpec {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct SpecVisitor;
-
-        impl<'de> Visitor<'de> for SpecVisitor {
-            type Value = MultibandSpec;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(
-                    "a multiband compressor such as `{ crossovers: [200 Hz], bands: [{}, {}] }`",
-                )
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MultibandSpec, A::Error> {
-                let raw = RawMultibandSpec::deserialize(MapAccessDeserializer::new(map))?;
-                MultibandSpec::try_from(raw).map_err(de::Error::custom)
-            }
-        }
-
-        deserializer.deserialize_map(SpecVisitor)
-    }
-}
-
-impl TryFrom<RawMultibandSpec> for MultibandSpec {
-    type Error = String;
-
-    fn try_from(raw: RawMultibandSpec) -> Result<Self, String> {
-        let (fewest, most) = BANDS;
-        let count = raw.bands.len();
-        if !(fewest..=most).contains(&count) {
-            return Err(format!(
-                "a multiband compressor has {fewest} to {most} bands, not {count}"
-            ));
-        }
-        if raw.crossovers.len() + 1 != count {
-            return Err(format!(
-                "{count} bands meet at {} crossovers, not {}: list one crossover between each \
-                 two neighbouring bands",
-                count - 1,
-                raw.crossovers.len()
-            ));
-        }
-        if let Some([low, high]) = raw.crossovers.windows(2).find(|w| w[0].0 >= w[1].0) {
-            return Err(format!("crossovers go from low to high, but {high} follows {low}"));
-        }
-        if raw.bands.iter().filter_map(|b| b.compressor.as_ref()).any(|c| c.sidechain.is_some()) {
-            return Err("a band's compressor listens to its own band; `sidechain` is not \
-                        available inside `multiband`"
-                .to_string());
-        }
-        Ok(Self { crossovers: raw.crossovers, bands: raw.bands })
-    }
-}
-
-impl Spec for MultibandSpec {
-    const VERSION: u32 = 1;
-
-    fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
-        let settings = MultibandSettings {
-            crossovers: self.crossovers.iter().map(|f| f.0).collect(),
-            bands: self
-                .bands
-                .iter()
-                .map(|b| BandSettings {
-                    compressor: b.compressor.clone(),
-                    gain_db: b.gain.0,
-                    solo: b.solo,
-                    bypass: b.bypass,
-                })
-                .collect(),
-        };
-        Box::new(Multiband::new(&settings, env))
-    }
-}
 
 /// One band's settings.
 #[derive(Debug, Clone)]
 pub struct BandSettings {
     /// The compressor that runs on the band, if any.
-    pub compressor: Option<CompressorSpec>,
+    pub compressor: Option<CompressorSettings>,
     /// Gain after the compressor, in dB.
     pub gain_db: f64,
     /// Only soloed bands are heard, when any band is soloed.
@@ -282,6 +42,14 @@ pub struct MultibandSettings {
     pub crossovers: Vec<f64>,
     /// The bands from the lowest up.
     pub bands: Vec<BandSettings>,
+}
+
+impl Spec for MultibandSettings {
+    const VERSION: u32 = 1;
+
+    fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
+        Box::new(Multiband::new(self, env))
+    }
 }
 
 /// One band at run time.
@@ -390,21 +158,49 @@ mod tests {
     use std::f64::consts::PI;
 
     use super::*;
+    use crate::dsp::dynamics::envelope::Detector;
     use crate::dsp::dynamics::gain_computer::compression_gain_db;
     use crate::dsp::primitives::biquad::measure::{self, audio_band};
     use crate::dsp::primitives::crossover::half_db;
+    use crate::dsp::primitives::curve::Timeline;
     use crate::dsp::probe::{self, bits};
 
     const FS: f64 = 48_000.0;
 
-    fn compressor(json: &str) -> CompressorSpec {
-        serde_json::from_str(json).unwrap()
+    /// A compressor at `threshold_db` and `ratio`, with the step's defaults otherwise:
+    /// 10 ms attack, 100 ms release, hard knee, no makeup, peak detector.
+    fn compressor(threshold_db: f64, ratio: f64) -> CompressorSettings {
+        CompressorSettings {
+            threshold_db: Timeline::constant(threshold_db),
+            ratio: Timeline::constant(ratio),
+            attack_seconds: Timeline::constant(0.010),
+            release_seconds: Timeline::constant(0.100),
+            knee_db: 0.0,
+            makeup_db: Timeline::constant(0.0),
+            detector: Detector::Peak,
+            link: 1.0,
+            mix: Timeline::constant(1.0),
+            sidechain: None,
+            sidechain_highpass_hz: None,
+        }
+    }
+
+    /// An RMS compressor with 200 ms ballistics, which reads a steady tone at its RMS level.
+    fn slow_rms(threshold_db: f64, ratio: f64, knee_db: f64, makeup_db: f64) -> CompressorSettings {
+        CompressorSettings {
+            attack_seconds: Timeline::constant(0.200),
+            release_seconds: Timeline::constant(0.200),
+            knee_db,
+            makeup_db: Timeline::constant(makeup_db),
+            detector: Detector::Rms,
+            ..compressor(threshold_db, ratio)
+        }
     }
 
     /// A band that never changes its gain: ratio 1 over a threshold every signal passes.
     fn transparent() -> BandSettings {
         BandSettings {
-            compressor: Some(compressor(r#"{"threshold": "-60 dB", "ratio": 1}"#)),
+            compressor: Some(compressor(-60.0, 1.0)),
             gain_db: 0.0,
             solo: false,
             bypass: false,
@@ -479,38 +275,15 @@ mod tests {
         // amplitude's whole-period average leaves below 0.01 dB; 0.05 dB bounds it.
         let crossovers = [400.0, 5000.0];
         let curves = [
-            (
-                r#"{"threshold": "-30 dB", "ratio": 2, "detector": "rms", "attack": "200 ms", "release": "200 ms"}"#,
-                -30.0,
-                2.0,
-                0.0,
-                0.0,
-                1.5,
-            ),
-            (
-                r#"{"threshold": "-24 dB", "ratio": 4, "knee": "6 dB", "makeup": "2 dB", "detector": "rms", "attack": "200 ms", "release": "200 ms"}"#,
-                -24.0,
-                4.0,
-                6.0,
-                2.0,
-                0.0,
-            ),
-            (
-                r#"{"threshold": "-18 dB", "ratio": 8, "detector": "rms", "attack": "200 ms", "release": "200 ms"}"#,
-                -18.0,
-                8.0,
-                0.0,
-                0.0,
-                -3.0,
-            ),
+            (-30.0, 2.0, 0.0, 0.0, 1.5),
+            (-24.0, 4.0, 6.0, 2.0, 0.0),
+            (-18.0, 8.0, 0.0, 0.0, -3.0),
         ];
         let tones = [150.0, 1500.0, 12_000.0];
-        for (band, (&freq, &(json, t, r, knee, makeup, gain))) in
-            tones.iter().zip(&curves).enumerate()
-        {
+        for (band, (&freq, &(t, r, knee, makeup, gain))) in tones.iter().zip(&curves).enumerate() {
             let mut bands = vec![transparent(); 3];
             bands[band] = BandSettings {
-                compressor: Some(compressor(json)),
+                compressor: Some(slow_rms(t, r, knee, makeup)),
                 gain_db: gain,
                 solo: true,
                 bypass: false,
@@ -538,9 +311,10 @@ mod tests {
         let x = probe::noise(9000, 5);
         let y = probe::noise(9000, 6);
         let squash = BandSettings {
-            compressor: Some(compressor(
-                r#"{"threshold": "-40 dB", "ratio": 10, "makeup": "6 dB"}"#,
-            )),
+            compressor: Some(CompressorSettings {
+                makeup_db: Timeline::constant(6.0),
+                ..compressor(-40.0, 10.0)
+            }),
             gain_db: 4.0,
             solo: false,
             bypass: true,
@@ -559,65 +333,12 @@ mod tests {
     }
 
     #[test]
-    fn the_step_reads_its_bands_and_refuses_a_wrong_count_or_order_with_the_reason() {
-        let s: MultibandSpec = serde_json::from_str(
-            r#"{ "crossovers": ["120 Hz", "2 kHz"], "bands": [
-                { "compressor": { "threshold": "-20 dB", "ratio": 2 }, "gain": "1 dB" },
-                { "solo": true }, { "bypass": true } ] }"#,
-        )
-        .unwrap();
-        assert_eq!(s.bands.len(), 3);
-        assert!(s.bands[0].compressor.is_some() && s.bands[1].solo && s.bands[2].bypass);
-        let one = r#"{ "crossovers": [], "bands": [{}] }"#;
-        let six = r#"{ "crossovers": [1, 2, 3, 4, 5], "bands": [{}, {}, {}, {}, {}, {}] }"#;
-        for (json, reason) in [
-            (one, "has 2 to 5 bands, not 1"),
-            (six, "has 2 to 5 bands, not 6"),
-            (
-                r#"{ "crossovers": [100], "bands": [{}, {}, {}] }"#,
-                "3 bands meet at 2 crossovers, not 1",
-            ),
-            (r#"{ "crossovers": [2000, 300], "bands": [{}, {}, {}] }"#, "300 Hz follows 2000 Hz"),
-            (r#"{ "crossovers": [200], "bands": [{}, { "gain": "30 dB" }] }"#, "not 30 dB"),
-            (
-                r#"{ "crossovers": [200], "bands": [{}, { "compressor": { "threshold": -20, "ratio": 2, "sidechain": "kick" } }] }"#,
-                "`sidechain` is not available inside `multiband`",
-            ),
-            (r#"{ "crossovers": [200], "bands": [{}, { "gian": 2 }] }"#, "unknown field `gian`"),
-            (r#"{ "crossovers": [200], "bands": [{}, { "ratio": 2 }] }"#, "missing field"),
-        ] {
-            let err = serde_json::from_str::<MultibandSpec>(json).unwrap_err().to_string();
-            assert!(err.contains(reason), "{json}: {err}");
-        }
-    }
-
-    #[test]
-    fn a_band_with_its_compressor_settings_written_inline_reads_as_the_nested_band() {
-        let read = |json: &str| {
-            let spec: MultibandSpec = serde_json::from_str(json).unwrap();
-            serde_json::to_string(&spec).unwrap()
-        };
-        let inline = read(
-            r#"{ "crossovers": [150], "bands": [
-                { "threshold": "-20 dB", "ratio": 2, "attack": "20 ms", "gain": "1 dB" }, {} ] }"#,
-        );
-        let nested = read(
-            r#"{ "crossovers": [150], "bands": [
-                { "compressor": { "threshold": "-20 dB", "ratio": 2, "attack": "20 ms" },
-                  "gain": "1 dB" }, {} ] }"#,
-        );
-        assert_eq!(inline, nested, "both spellings key and render alike");
-        let both = r#"{ "crossovers": [150], "bands": [
-            { "compressor": { "threshold": -20, "ratio": 2 }, "knee": "6 dB" }, {} ] }"#;
-        let err = serde_json::from_str::<MultibandSpec>(both).unwrap_err().to_string();
-        assert!(err.contains("settings beside it (`knee`)"), "{err}");
-    }
-
-    #[test]
     fn output_is_the_same_for_any_block_size_and_bad_samples_are_silence() {
         let mut bands = vec![transparent(); 4];
-        bands[1].compressor =
-            Some(compressor(r#"{"threshold": "-30 dB", "ratio": 4, "attack": "3 ms"}"#));
+        bands[1].compressor = Some(CompressorSettings {
+            attack_seconds: Timeline::constant(0.003),
+            ..compressor(-30.0, 4.0)
+        });
         bands[3].gain_db = -2.0;
         let s = settings(&[100.0, 800.0, 6000.0], bands);
         let build = |env: &BuildEnv| -> Box<dyn Processor> { Box::new(Multiband::new(&s, env)) };

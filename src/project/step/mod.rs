@@ -21,6 +21,7 @@
 //! [`Spec`]: crate::dsp::Spec
 
 pub mod chain;
+pub mod dynamics;
 pub mod filters;
 pub mod space;
 
@@ -54,7 +55,7 @@ macro_rules! for_each_step {
             /// Turns down the band above a crossover frequency while it is too loud.
             "deesser" => Deesser(crate::dsp::dynamics::deesser::DeesserSpec) unsplit,
             /// Downward compression above a threshold, optionally driven by another track or bus (a sidechain).
-            "compressor" => Compressor(crate::dsp::dynamics::compressor::CompressorSpec) unsplit,
+            "compressor" => Compressor(crate::project::step::dynamics::RawCompressor) lowered,
             /// A noise gate: down by `range` below the threshold, with hold and hysteresis.
             "gate" => Gate(crate::dsp::dynamics::gate::GateSpec) unsplit,
             /// A downward expander: the gate with a gentle ratio by default.
@@ -62,7 +63,7 @@ macro_rules! for_each_step {
             /// A brick-wall lookahead limiter: no output sample above the ceiling.
             "limiter" => Limiter(crate::dsp::dynamics::limiter::LimiterSpec) unsplit,
             /// A compressor per band: 2 to 5 bands split by Linkwitz–Riley crossovers that sum flat.
-            "multiband" => Multiband(crate::dsp::dynamics::multiband::MultibandSpec) unsplit,
+            "multiband" => Multiband(crate::project::step::dynamics::RawMultiband) lowered,
             /// An oversampled soft clipper that holds peaks under a ceiling.
             "clipper" => Clipper(crate::dsp::dynamics::clipper::ClipperSpec) unsplit,
             /// Mastering stereo tools: width, balance, and the bass folded to mono below a corner.
