@@ -21,10 +21,10 @@ use crate::audio::loudness::{LoudnessMeter, LoudnessRecord};
 use crate::cache::folder::CacheDir;
 use crate::cache::measurement;
 use crate::cache::store::EntryWriter;
-use crate::dsp::dynamics::limiter::{Limiter, LimiterSpec};
+use crate::dsp::dynamics::limiter::{Limiter, LimiterSettings};
 use crate::dsp::{BLOCK_FRAMES, BuildEnv, Context, Processor};
 use crate::ir::Normalisation;
-use crate::units::{Decibels, TimeMs, db_to_gain};
+use crate::units::db_to_gain;
 
 /// Bump when what the node computes for the same input and settings changes.
 pub const NORMALISE_VERSION: u32 = 1;
@@ -210,10 +210,10 @@ fn limit_pass(
     let mut stream = job.open_input(input)?;
     let content_frames = stream.content_frames().unwrap_or(0);
     let frames = stream.frames().unwrap_or(0);
-    let spec = LimiterSpec {
-        ceiling: Decibels(n.ceiling_dbtp),
-        lookahead: TimeMs(0.005),
-        release: TimeMs(0.1),
+    let spec = LimiterSettings {
+        ceiling_db: n.ceiling_dbtp,
+        lookahead_seconds: 0.005,
+        release_seconds: 0.1,
         true_peak: true,
     };
     let env = BuildEnv { sample_rate: f64::from(rate), max_block: BLOCK_FRAMES };

@@ -17,9 +17,8 @@ use crate::audio::loudness::{LoudnessMeter, LoudnessRecord};
 use crate::audio::resample::Resampled;
 use crate::cache::folder::CacheDir;
 use crate::cache::measurement;
-use crate::dsp::dynamics::limiter::{GainApplied, Limiter, LimiterSpec};
+use crate::dsp::dynamics::limiter::{GainApplied, Limiter, LimiterSettings};
 use crate::dsp::{BLOCK_FRAMES, BuildEnv, Context, Processor};
-use crate::units::{Decibels, TimeMs};
 
 /// The limiter's lookahead, in seconds.
 const LOOKAHEAD_SECONDS: f64 = 0.005;
@@ -68,10 +67,10 @@ pub fn run_segment(job: &Job<'_>, node: SegmentNode, cache: &CacheDir) -> Result
         (0..count).map(|i| plan.offset_at(i, album_rate, rate, cd_start)).collect();
     let ends: Vec<u64> =
         (0..count).map(|i| plan.song_end_at(i, album_rate, rate, cd_start).min(frames)).collect();
-    let spec = LimiterSpec {
-        ceiling: Decibels(node.ceiling_dbtp),
-        lookahead: TimeMs(LOOKAHEAD_SECONDS),
-        release: TimeMs(RELEASE_SECONDS),
+    let spec = LimiterSettings {
+        ceiling_db: node.ceiling_dbtp,
+        lookahead_seconds: LOOKAHEAD_SECONDS,
+        release_seconds: RELEASE_SECONDS,
         true_peak: true,
     };
     let env = BuildEnv { sample_rate: f64::from(rate), max_block: BLOCK_FRAMES };

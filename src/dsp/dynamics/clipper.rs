@@ -14,72 +14,14 @@
 //! Unlike `saturate`, the clipper does not compensate its drive: it is there to make peaks
 //! shorter and the master louder.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
-
 use crate::dsp::primitives::oversample::Oversampler;
 use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Decibels, Share, tidy, within};
 
 /// The drive range, in dB.
-const DRIVE_RANGE_DB: (f64, f64) = (0.0, 24.0);
+pub const DRIVE_RANGE_DB: (f64, f64) = (0.0, 24.0);
 
 /// The ceiling range, in dBFS.
-const CEILING_RANGE_DB: (f64, f64) = (-24.0, 0.0);
-
-/// `- clipper: { drive: 3 dB, ceiling: -0.5 dB, softness: 30% }`
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ClipperSpec {
-    /// Gain into the clipper, 0 to 24 dB; not compensated afterwards.
-    #[serde(default = "no_drive", deserialize_with = "drive_in_range")]
-    pub drive: Decibels,
-    /// The level the output approaches and never passes, -24 to 0 dBFS.
-    #[serde(default = "full_scale", deserialize_with = "ceiling_in_range")]
-    pub ceiling: Decibels,
-    /// How far below the ceiling the curve starts to bend: 0% is a hard clip, 100% bends
-    /// from silence up.
-    #[serde(default = "default_softness")]
-    pub softness: Share,
-}
-
-fn no_drive() -> Decibels {
-    Decibels(0.0)
-}
-
-fn full_scale() -> Decibels {
-    Decibels(0.0)
-}
-
-fn default_softness() -> Share {
-    Share(0.3)
-}
-
-fn drive_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decibels, D::Error> {
-    let (least, most) = DRIVE_RANGE_DB;
-    within(deserializer, DRIVE_RANGE_DB, |db| {
-        format!("a clipper's drive runs from {least} dB to {most} dB, not {} dB", tidy(db))
-    })
-}
-
-fn ceiling_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decibels, D::Error> {
-    let (least, most) = CEILING_RANGE_DB;
-    within(deserializer, CEILING_RANGE_DB, |db| {
-        format!("a clipper's ceiling runs from {least} dB to {most} dB, not {} dB", tidy(db))
-    })
-}
-
-impl Spec for ClipperSpec {
-    const VERSION: u32 = 1;
-
-    fn build(&self, _: &BuildEnv) -> Box<dyn Processor> {
-        Box::new(Clipper::new(&ClipperSettings {
-            drive_db: self.drive.0,
-            ceiling_db: self.ceiling.0,
-            softness: self.softness.0,
-        }))
-    }
-}
+pub const CEILING_RANGE_DB: (f64, f64) = (-24.0, 0.0);
 
 /// The settings of a clipper, in plain units.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,6 +32,14 @@ pub struct ClipperSettings {
     pub ceiling_db: f64,
     /// The share of the ceiling over which the curve bends, 0 (hard) to 1 (from silence).
     pub softness: f64,
+}
+
+impl Spec for ClipperSettings {
+    const VERSION: u32 = 1;
+
+    fn build(&self, _: &BuildEnv) -> Box<dyn Processor> {
+        Box::new(Clipper::new(self))
+    }
 }
 
 /// The clipper's static curve at one ceiling and softness, as linear values.
@@ -253,21 +203,6 @@ mod tests {
             .map(|n| (f64::from(y[n]) - f64::from(x[n - latency])).abs())
             .fold(0.0, f64::max);
         assert!(worst < 1e-4, "{worst}");
-    }
-
-    #[test]
-    fn the_step_reads_with_its_defaults_and_refuses_values_out_of_range() {
-        let s: ClipperSpec = serde_json::from_str(r#"{ "ceiling": "-0.3 dB" }"#).unwrap();
-        assert_eq!((s.drive.0, s.ceiling.0, s.softness.0), (0.0, -0.3, 0.3));
-        for (json, reason) in [
-            (r#"{ "ceiling": "1 dB" }"#, "ceiling runs from -24 dB to 0 dB, not 1 dB"),
-            (r#"{ "drive": "30 dB" }"#, "drive runs from 0 dB to 24 dB, not 30 dB"),
-            (r#"{ "softness": "120%" }"#, "not 120%"),
-            (r#"{ "knee": "3 dB" }"#, "unknown field `knee`"),
-        ] {
-            let err = serde_json::from_str::<ClipperSpec>(json).unwrap_err().to_string();
-            assert!(err.contains(reason), "{json}: {err}");
-        }
     }
 
     #[test]

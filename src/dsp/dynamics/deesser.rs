@@ -9,69 +9,43 @@
 
 use std::f64::consts::FRAC_1_SQRT_2;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
 use crate::dsp::primitives::biquad::{BiquadCascade, BiquadCoefficients, to_sample};
-use crate::dsp::primitives::curve::Curve;
+use crate::dsp::primitives::curve::{Curve, Timeline};
 use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Decibels, Hertz, Param, Ratio, TimeMs, db_to_gain};
+use crate::units::db_to_gain;
 
 /// The lowest threshold the detector compares against, in dB; `-inf dB` means this.
 const THRESHOLD_FLOOR_DB: f64 = -200.0;
 
-/// `- deesser: { frequency: 6 kHz, threshold: -30 dB, ratio: 4 }`
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeesserSpec {
-    /// Where the treated band begins: the crossover frequency (default 6 kHz).
-    #[serde(default = "default_frequency")]
-    pub frequency: Hertz,
-    /// The peak level of the band above `frequency` beyond which it is turned down
-    /// (automatable).
-    pub threshold: Param<Decibels>,
-    /// How strongly the band's excess over the threshold is reduced: at 4, 8 dB over
-    /// comes out 2 dB over (default 4).
-    #[serde(default = "default_ratio")]
-    pub ratio: Ratio,
-    /// How fast the reduction follows a rise in level (default 1 ms).
-    #[serde(default = "default_attack")]
-    pub attack: TimeMs,
-    /// How fast the reduction lets go once the level falls (default 60 ms).
-    #[serde(default = "default_release")]
-    pub release: TimeMs,
+/// A de-esser's settings, in plain units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeesserSettings {
+    /// The crossover frequency in Hz, where the treated band begins.
+    pub frequency_hz: f64,
+    /// The peak level of the band above the crossover beyond which it is turned down, in dB.
+    pub threshold_db: Timeline,
+    /// dB of the band's excess over the threshold per dB left; infinite holds it there.
+    pub ratio: f64,
+    /// How fast the reduction follows a rise in level: a time constant in seconds.
+    pub attack_seconds: f64,
+    /// How fast the reduction lets go once the level falls: a time constant in seconds.
+    pub release_seconds: f64,
 }
 
-fn default_frequency() -> Hertz {
-    Hertz(6_000.0)
-}
-
-fn default_ratio() -> Ratio {
-    Ratio(4.0)
-}
-
-fn default_attack() -> TimeMs {
-    TimeMs(0.001)
-}
-
-fn default_release() -> TimeMs {
-    TimeMs(0.060)
-}
-
-impl Spec for DeesserSpec {
+impl Spec for DeesserSettings {
     const VERSION: u32 = 2;
 
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
         let fs = env.sample_rate;
-        let f = self.frequency.0;
+        let f = self.frequency_hz;
         let low = BiquadCascade::new(&[BiquadCoefficients::lowpass(fs, f, FRAC_1_SQRT_2); 2]);
         let high = BiquadCascade::new(&[BiquadCoefficients::highpass(fs, f, FRAC_1_SQRT_2); 2]);
-        let smoothing = |t: TimeMs| (-1.0 / (t.seconds() * fs)).exp();
+        let smoothing = |seconds: f64| (-1.0 / (seconds * fs)).exp();
         let floor = |db: f64| db.max(THRESHOLD_FLOOR_DB);
-        let threshold_db = if self.threshold.is_automated() {
-            Threshold::Automated(Curve::from_seconds(&self.threshold.points(), fs).map(floor))
+        let threshold_db = if self.threshold_db.is_automated() {
+            Threshold::Automated(Curve::from_seconds(&self.threshold_db.0, fs).map(floor))
         } else {
-            Threshold::Constant(floor(self.threshold.initial()))
+            Threshold::Constant(floor(self.threshold_db.initial()))
         };
         let buffer = || vec![0.0; env.max_block];
         Box::new(Deesser {
@@ -81,9 +55,9 @@ impl Spec for DeesserSpec {
             bands: [buffer(), buffer(), buffer(), buffer()],
             threshold_db,
             // The gain-reduction slope in dB per dB over: 1 - 1/ratio, 1 for `inf`.
-            slope: 1.0 - 1.0 / self.ratio.0,
-            attack: smoothing(self.attack),
-            release: smoothing(self.release),
+            slope: 1.0 - 1.0 / self.ratio,
+            attack: smoothing(self.attack_seconds),
+            release: smoothing(self.release_seconds),
             envelope: 0.0,
         })
     }
@@ -152,15 +126,21 @@ mod tests {
 
     use super::*;
     use crate::dsp::primitives::biquad::measure::{self, audio_band};
-    use crate::units::{Automation, Point, Seconds};
 
     const FS: f64 = 48_000.0;
 
-    fn spec(threshold_db: f64) -> DeesserSpec {
-        serde_json::from_str(&format!(r#"{{ "threshold": {threshold_db} }}"#)).unwrap()
+    /// A de-esser at `threshold_db` with the step's defaults: 6 kHz, 4:1, 1 ms and 60 ms.
+    fn spec(threshold_db: f64) -> DeesserSettings {
+        DeesserSettings {
+            frequency_hz: 6_000.0,
+            threshold_db: Timeline::constant(threshold_db),
+            ratio: 4.0,
+            attack_seconds: 0.001,
+            release_seconds: 0.060,
+        }
     }
 
-    fn run(spec: &DeesserSpec, input: &[f32]) -> Vec<f32> {
+    fn run(spec: &DeesserSettings, input: &[f32]) -> Vec<f32> {
         let env = BuildEnv { sample_rate: FS, max_block: measure::MAX_BLOCK };
         let mut p = spec.build(&env);
         let (l, _) = measure::run_blocks(
@@ -227,7 +207,7 @@ mod tests {
         // allpass sum, 0 dB at every frequency up to the f32 rounding of the bands.
         let env = BuildEnv { sample_rate: FS, max_block: measure::MAX_BLOCK };
         for frequency in [3_000.0, 6_000.0, 10_000.0] {
-            let spec = DeesserSpec { frequency: Hertz(frequency), ..spec(24.0) };
+            let spec = DeesserSettings { frequency_hz: frequency, ..spec(24.0) };
             let mut p = spec.build(&env);
             let frames = p.tail();
             let measured = measure::measured_db(
@@ -247,13 +227,8 @@ mod tests {
     #[test]
     fn block_size_does_not_change_a_word_even_with_an_automated_threshold() {
         let t = 1_000_003.0 / FS;
-        let automated = DeesserSpec {
-            threshold: Param::Automated(Automation {
-                points: [(t, -40.0), (t + 0.1, -10.0)]
-                    .iter()
-                    .map(|&(time, db)| Point { time: Seconds(time), value: Decibels(db) })
-                    .collect(),
-            }),
+        let automated = DeesserSettings {
+            threshold_db: Timeline(vec![(t, -40.0), (t + 0.1, -10.0)]),
             ..spec(0.0)
         };
         for spec in [automated, spec(-30.0)] {
@@ -273,29 +248,25 @@ mod tests {
     #[test]
     fn extreme_settings_and_huge_input_stay_finite() {
         let huge: Vec<f32> = measure::noise(8_192, 13).into_iter().map(|x| x * 1e38).collect();
-        for json in [
-            r#"{ "threshold": "-inf dB", "ratio": "inf", "attack": 0, "release": 0 }"#,
-            r#"{ "threshold": -60, "ratio": 1, "frequency": "23 kHz" }"#,
-            r#"{ "threshold": -20, "frequency": "10 Hz", "attack": "1 s", "release": "5 s" }"#,
+        for spec in [
+            DeesserSettings {
+                ratio: f64::INFINITY,
+                attack_seconds: 0.0,
+                release_seconds: 0.0,
+                ..spec(f64::NEG_INFINITY)
+            },
+            DeesserSettings { ratio: 1.0, frequency_hz: 23_000.0, ..spec(-60.0) },
+            DeesserSettings {
+                frequency_hz: 10.0,
+                attack_seconds: 1.0,
+                release_seconds: 5.0,
+                ..spec(-20.0)
+            },
         ] {
-            let spec: DeesserSpec = serde_json::from_str(json).unwrap();
             for input in [&huge, &measure::noise(8_192, 14)] {
                 let out = run(&spec, input);
-                assert!(out.iter().all(|x| x.is_finite() && !x.is_subnormal()), "{json}");
+                assert!(out.iter().all(|x| x.is_finite() && !x.is_subnormal()), "{spec:?}");
             }
         }
-    }
-
-    #[test]
-    fn defaults_are_6_khz_4_to_1_1_ms_and_60_ms() {
-        let s = spec(-30.0);
-        assert_eq!(s.frequency, Hertz(6_000.0));
-        assert_eq!(s.ratio, Ratio(4.0));
-        assert_eq!(s.attack, TimeMs(0.001));
-        assert_eq!(s.release, TimeMs(0.060));
-        let err = serde_json::from_str::<DeesserSpec>(r#"{ "threshold": -30, "knee": 3 }"#)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("unknown field `knee`"), "{err}");
     }
 }

@@ -5,166 +5,55 @@
 //! level picks a target gain on the expansion curve ([`super::gain_computer`]), and the
 //! gain follows the target with one-pole attack and release. Frames go through in chunks,
 //! so that the curve, independent per frame and branch-free, runs on several at once
-//! between the serial hold and the serial follower. Both names build the same processor;
-//! they differ only in their defaults.
-
-use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
+//! between the serial hold and the serial follower. Both names build the same processor
+//! from the same settings; their raw steps differ only in their defaults.
 
 use super::envelope::{Ballistics, DetectorInput, PeakHold, grid_runs};
 use super::gain_computer::{ExpanderCurve, db_to_level};
-use crate::dsp::primitives::curve::Curve;
+use crate::dsp::primitives::curve::{Curve, Timeline};
 use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Decibels, Param, Ratio, TimeMs, tidy, within};
-
-/// Declares a spec with the gate's fields; `$ratio`, `$range` and `$hysteresis` name the
-/// functions that give its defaults.
-macro_rules! gate_spec {
-    ($(#[$doc:meta])* $name:ident, $ratio:literal, $range:literal, $hysteresis:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-        #[serde(deny_unknown_fields)]
-        pub struct $name {
-            /// Level below which the gain comes down, e.g. `-38 dB`.
-            pub threshold: Param<Decibels>,
-            /// Attenuation when fully closed (default `-80 dB` for `gate`, `-40 dB` for
-            /// `expander`).
-            #[serde(default = $range)]
-            pub range: Param<Decibels>,
-            /// dB of output drop per dB of level below the threshold (default `inf`, a hard
-            /// gate, for `gate`; `2` for `expander`). Automation interpolates 1/ratio.
-            #[serde(default = $ratio)]
-            pub ratio: Param<Ratio>,
-            /// Width of the soft knee centred on the threshold; `0 dB` is a hard knee.
-            #[serde(default = "hard_knee")]
-            pub knee: Decibels,
-            /// How far below the threshold the level must fall before an open gate starts
-            /// to close (default `3 dB` for `gate`, `0 dB` for `expander`); stops chatter on
-            /// levels that hover at the threshold.
-            #[serde(default = $hysteresis)]
-            pub hysteresis: Decibels,
-            /// Time constant of the opening: 63% of the way open after this long.
-            #[serde(default = "default_attack")]
-            pub attack: Param<TimeMs>,
-            /// How long the gate stays open after the level was last above the threshold
-            /// (at most 1 s).
-            #[serde(default = "default_hold", deserialize_with = "hold_in_range")]
-            pub hold: TimeMs,
-            /// Time constant of the closing, once the hold has run out: 63% of the way
-            /// closed after this long.
-            #[serde(default = "default_release")]
-            pub release: Param<TimeMs>,
-            /// A track or bus whose signal opens the gate instead of this input.
-            #[serde(default)]
-            pub sidechain: Option<String>,
-        }
-
-        impl Spec for $name {
-            const VERSION: u32 = 2;
-
-            fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
-                let fields = Fields {
-                    threshold: &self.threshold,
-                    range: &self.range,
-                    ratio: &self.ratio,
-                    knee: self.knee,
-                    hysteresis: self.hysteresis,
-                    attack: &self.attack,
-                    hold: self.hold,
-                    release: &self.release,
-                    sidechain: self.sidechain.as_deref(),
-                };
-                Box::new(Gate::new(&fields, env.sample_rate))
-            }
-
-            fn sidechain(&self) -> Option<&str> {
-                self.sidechain.as_deref()
-            }
-        }
-    };
-}
-
-gate_spec!(
-    /// `- gate: { threshold: -38 dB, range: -20 dB, attack: 0.5 ms, hold: 40 ms, release: 80 ms }`
-    GateSpec,
-    "gate_ratio",
-    "gate_range",
-    "gate_hysteresis"
-);
-
-gate_spec!(
-    /// `- expander: { threshold: -45 dB, ratio: 2, range: -30 dB }`
-    ExpanderSpec,
-    "expander_ratio",
-    "expander_range",
-    "expander_hysteresis"
-);
-
-fn gate_ratio() -> Param<Ratio> {
-    Param::Constant(Ratio(f64::INFINITY))
-}
-
-fn gate_range() -> Param<Decibels> {
-    Param::Constant(Decibels(-80.0))
-}
-
-fn gate_hysteresis() -> Decibels {
-    Decibels(3.0)
-}
-
-fn expander_ratio() -> Param<Ratio> {
-    Param::Constant(Ratio(2.0))
-}
-
-fn expander_range() -> Param<Decibels> {
-    Param::Constant(Decibels(-40.0))
-}
-
-fn expander_hysteresis() -> Decibels {
-    Decibels(0.0)
-}
-
-fn hard_knee() -> Decibels {
-    Decibels(0.0)
-}
-
-fn default_attack() -> Param<TimeMs> {
-    Param::Constant(TimeMs(0.0005))
-}
-
-/// Reads `hold`, refusing more than [`MAX_HOLD_SECONDS`].
-fn hold_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<TimeMs, D::Error> {
-    within(deserializer, (0.0, MAX_HOLD_SECONDS), |s| {
-        format!("a gate holds for 0 to {MAX_HOLD_SECONDS} s, not {} s", tidy(s))
-    })
-}
-
-fn default_hold() -> TimeMs {
-    TimeMs(0.020)
-}
-
-fn default_release() -> Param<TimeMs> {
-    Param::Constant(TimeMs(0.080))
-}
 
 /// The longest hold, which bounds the memory the hold window takes.
-const MAX_HOLD_SECONDS: f64 = 1.0;
+pub const MAX_HOLD_SECONDS: f64 = 1.0;
 
 /// The lowest level in dB a curve takes: `-inf dB`, and automation from it, read as this,
 /// so that the curve math and interpolation stay finite.
 const FLOOR_DB: f64 = -200.0;
 
-/// The fields of either spec, borrowed.
-struct Fields<'a> {
-    threshold: &'a Param<Decibels>,
-    range: &'a Param<Decibels>,
-    ratio: &'a Param<Ratio>,
-    knee: Decibels,
-    hysteresis: Decibels,
-    attack: &'a Param<TimeMs>,
-    hold: TimeMs,
-    release: &'a Param<TimeMs>,
-    sidechain: Option<&'a str>,
+/// A gate's or an expander's settings, in plain units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateSettings {
+    /// The level below which the gain comes down, in dB.
+    pub threshold_db: Timeline,
+    /// The attenuation when fully closed, in dB.
+    pub range_db: Timeline,
+    /// dB of output drop per dB of level below the threshold; infinite is a hard gate.
+    pub ratio: Timeline,
+    /// The width of the soft knee centred on the threshold, in dB; 0 is a hard knee.
+    pub knee_db: f64,
+    /// How far below the threshold, in dB, the level must fall before an open gate closes.
+    pub hysteresis_db: f64,
+    /// The time constant of the opening, in seconds.
+    pub attack_seconds: Timeline,
+    /// How long the gate stays open after the level was last above the threshold, in
+    /// seconds, up to [`MAX_HOLD_SECONDS`].
+    pub hold_seconds: f64,
+    /// The time constant of the closing once the hold has run out, in seconds.
+    pub release_seconds: Timeline,
+    /// The track or bus whose signal opens the gate instead of the input.
+    pub sidechain: Option<String>,
+}
+
+impl Spec for GateSettings {
+    const VERSION: u32 = 2;
+
+    fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
+        Box::new(Gate::new(self, env.sample_rate))
+    }
+
+    fn sidechain(&self) -> Option<&str> {
+        self.sidechain.as_deref()
+    }
 }
 
 /// The automatable values as curves over frames.
@@ -182,23 +71,23 @@ struct Curves {
 }
 
 impl Curves {
-    fn new(fields: &Fields<'_>, sample_rate: f64) -> Self {
-        let curve = |points: Vec<(f64, f64)>| Curve::from_seconds(&points, sample_rate);
+    fn new(settings: &GateSettings, sample_rate: f64) -> Self {
+        let curve = |points: &[(f64, f64)]| Curve::from_seconds(points, sample_rate);
         // Interpolating 1/ratio keeps a ramp to `inf` finite all the way.
-        let inverse_ratio = fields.ratio.points().into_iter().map(|(t, r)| (t, 1.0 / r)).collect();
-        let attack = curve(fields.attack.points());
-        let release = curve(fields.release.points());
+        let inverse_ratio: Vec<_> = settings.ratio.0.iter().map(|&(t, r)| (t, 1.0 / r)).collect();
+        let attack = curve(&settings.attack_seconds.0);
+        let release = curve(&settings.release_seconds.0);
         let ballistics = (attack.is_constant() && release.is_constant())
             .then(|| Ballistics::new(attack.at(0), release.at(0), sample_rate));
         Self {
-            threshold: curve(fields.threshold.points()).map(|db| db.max(FLOOR_DB)),
-            range: curve(fields.range.points()).map(|db| db.max(FLOOR_DB)),
-            inverse_ratio: curve(inverse_ratio),
+            threshold: curve(&settings.threshold_db.0).map(|db| db.max(FLOOR_DB)),
+            range: curve(&settings.range_db.0).map(|db| db.max(FLOOR_DB)),
+            inverse_ratio: curve(&inverse_ratio),
             attack,
             release,
             ballistics,
-            knee_db: fields.knee.0.max(0.0),
-            hysteresis_db: fields.hysteresis.0.max(0.0),
+            knee_db: settings.knee_db.max(0.0),
+            hysteresis_db: settings.hysteresis_db.max(0.0),
             sample_rate,
         }
     }
@@ -251,15 +140,19 @@ pub struct Gate {
 }
 
 impl Gate {
-    fn new(fields: &Fields<'_>, sample_rate: f64) -> Self {
-        let curves = Curves::new(fields, sample_rate);
-        let automated = fields.threshold.is_automated()
-            || fields.range.is_automated()
-            || fields.ratio.is_automated()
-            || fields.attack.is_automated()
-            || fields.release.is_automated();
+    fn new(gate: &GateSettings, sample_rate: f64) -> Self {
+        let curves = Curves::new(gate, sample_rate);
+        let automated = [
+            &gate.threshold_db,
+            &gate.range_db,
+            &gate.ratio,
+            &gate.attack_seconds,
+            &gate.release_seconds,
+        ]
+        .iter()
+        .any(|t| t.is_automated());
         let settings = curves.settings_at(0);
-        let hold_frames = (fields.hold.seconds() * sample_rate).round();
+        let hold_frames = (gate.hold_seconds * sample_rate).round();
         Self {
             curves,
             automated,
@@ -269,7 +162,7 @@ impl Gate {
             // The window covers the hold after the current frame.
             hold: PeakHold::new(hold_frames as usize + 1),
             open: false,
-            sidechain: fields.sidechain.map(str::to_owned),
+            sidechain: gate.sidechain.clone(),
         }
     }
 }
@@ -336,23 +229,46 @@ mod tests {
 
     const RATE: f64 = 48000.0;
 
-    fn gate(json: &str) -> GateSpec {
-        serde_json::from_str(json).unwrap()
+    /// A hard gate at `threshold_db` with the `gate` step's defaults: down 80 dB, 3 dB of
+    /// hysteresis, 0.5 ms attack, 20 ms hold and 80 ms release.
+    fn gate(threshold_db: f64) -> GateSettings {
+        GateSettings {
+            threshold_db: Timeline::constant(threshold_db),
+            range_db: Timeline::constant(-80.0),
+            ratio: Timeline::constant(f64::INFINITY),
+            knee_db: 0.0,
+            hysteresis_db: 3.0,
+            attack_seconds: Timeline::constant(0.0005),
+            hold_seconds: 0.020,
+            release_seconds: Timeline::constant(0.080),
+            sidechain: None,
+        }
     }
 
-    fn expander(json: &str) -> ExpanderSpec {
-        serde_json::from_str(json).unwrap()
+    /// An expander at `threshold_db` with the `expander` step's defaults: 2:1, down 40 dB
+    /// at most, no hysteresis.
+    fn expander(threshold_db: f64) -> GateSettings {
+        GateSettings {
+            range_db: Timeline::constant(-40.0),
+            ratio: Timeline::constant(2.0),
+            hysteresis_db: 0.0,
+            ..gate(threshold_db)
+        }
+    }
+
+    fn triggered(settings: GateSettings) -> GateSettings {
+        GateSettings { sidechain: Some("trigger".into()), ..settings }
     }
 
     /// Runs `spec` in blocks of `block` frames; with `sidechain`, the gate listens to it as its sidechain.
     fn run(
-        spec: &dyn SpecBuild,
+        spec: &GateSettings,
         input: (&[f32], &[f32]),
         sidechain: Option<&[f32]>,
         block: usize,
     ) -> (Vec<f32>, Vec<f32>) {
         let env = BuildEnv { sample_rate: RATE, max_block: block };
-        let mut p = spec.build_boxed(&env);
+        let mut p = spec.build(&env);
         let (mut left, mut right) = (input.0.to_vec(), input.1.to_vec());
         let mut start = 0;
         while start < left.len() {
@@ -373,19 +289,8 @@ mod tests {
         (left, right)
     }
 
-    /// Lets the tests run either spec through one helper.
-    trait SpecBuild {
-        fn build_boxed(&self, env: &BuildEnv) -> Box<dyn Processor>;
-    }
-
-    impl<T: Spec> SpecBuild for T {
-        fn build_boxed(&self, env: &BuildEnv) -> Box<dyn Processor> {
-            self.build(env)
-        }
-    }
-
     /// The gain over time: DC 1 through the processor, driven by the sidechain `sidechain`.
-    fn gain_trace(spec: &dyn SpecBuild, sidechain: &[f32]) -> Vec<f32> {
+    fn gain_trace(spec: &GateSettings, sidechain: &[f32]) -> Vec<f32> {
         let ones = vec![1.0; sidechain.len()];
         run(spec, (&ones, &ones), Some(sidechain), 4096).0
     }
@@ -398,20 +303,14 @@ mod tests {
         10f64.powf(db / 20.0) as f32
     }
 
-    /// The contract's gate, driven by the sidechain `trigger` so that a DC input shows the gain.
-    const SIDECHAINED_CONTRACT: &str = r#"{"threshold": "-38 dB", "range": "-20 dB", "attack": "0.5 ms", "hold": "40 ms", "release": "80 ms", "sidechain": "trigger"}"#;
-
-    #[test]
-    fn the_two_names_read_the_same_fields_with_their_own_defaults() {
-        let contract = r#"{"threshold": "-38 dB", "range": "-20 dB", "attack": "0.5 ms", "hold": "40 ms", "release": "80 ms"}"#;
-        assert_eq!(gate(contract).hold.0, 0.040);
-        let g = gate(r#"{"threshold": "-38 dB"}"#);
-        let e = expander(r#"{"threshold": "-38 dB"}"#);
-        assert_eq!((g.ratio.initial(), g.range.initial()), (f64::INFINITY, -80.0));
-        assert_eq!((e.ratio.initial(), e.range.initial()), (2.0, -40.0));
-        assert_eq!((g.attack.initial(), g.hold.0, g.release.initial()), (0.0005, 0.020, 0.080));
-        assert_eq!(gate(SIDECHAINED_CONTRACT).sidechain(), Some("trigger"));
-        assert!(serde_json::from_str::<GateSpec>(r#"{"threshold": -38, "hould": 1}"#).is_err());
+    /// The contract's gate (`{ threshold: -38 dB, range: -20 dB, attack: 0.5 ms, hold: 40 ms,
+    /// release: 80 ms }`), driven by the sidechain `trigger` so that a DC input shows the gain.
+    fn sidechained_contract() -> GateSettings {
+        triggered(GateSettings {
+            range_db: Timeline::constant(-20.0),
+            hold_seconds: 0.040,
+            ..gate(-38.0)
+        })
     }
 
     #[test]
@@ -423,7 +322,7 @@ mod tests {
         let sidechain: Vec<f32> = (0..n + 4800)
             .map(|i| if i < 4800 { amplitude(-20.0) } else { amplitude(-50.0) })
             .collect();
-        let g = gain_trace(&gate(SIDECHAINED_CONTRACT), &sidechain);
+        let g = gain_trace(&sidechained_contract(), &sidechain);
         assert_eq!(g[4799], 1.0);
         let closed = db(f64::from(g[n + 4799]));
         assert!((closed + 20.0).abs() < 0.1, "{closed}");
@@ -439,7 +338,7 @@ mod tests {
         let k = 4800;
         let sidechain: Vec<f32> =
             (0..k + 12000).map(|i| if i < k { amplitude(-20.0) } else { 0.0 }).collect();
-        let g = gain_trace(&gate(SIDECHAINED_CONTRACT), &sidechain);
+        let g = gain_trace(&sidechained_contract(), &sidechain);
         let hold = 1920;
         assert!(g[k..k + hold].iter().all(|&x| x == 1.0));
         let range = 0.1;
@@ -455,9 +354,12 @@ mod tests {
     #[test]
     fn hysteresis_keeps_an_open_gate_open_and_a_closed_gate_closed() {
         // Threshold −38 dB, 3 dB hysteresis: −40 dB sits between closing (−41) and opening.
-        let spec = gate(
-            r#"{"threshold": "-38 dB", "range": "-20 dB", "hold": 0, "release": "5 ms", "sidechain": "trigger"}"#,
-        );
+        let spec = triggered(GateSettings {
+            range_db: Timeline::constant(-20.0),
+            hold_seconds: 0.0,
+            release_seconds: Timeline::constant(0.005),
+            ..gate(-38.0)
+        });
         // Closed at −40 dB stays closed; −20 dB opens; open at −40 dB stays open; −45 closes.
         let level = |i: usize| [-40.0, -20.0, -40.0, -45.0][i / 4800];
         let sidechain: Vec<f32> = (0..19200).map(|i| amplitude(level(i))).collect();
@@ -485,7 +387,7 @@ mod tests {
                 burst * ((seed >> 40) as f32 / (1u32 << 24) as f32 - 0.5)
             })
             .collect();
-        let g = gain_trace(&gate(SIDECHAINED_CONTRACT), &sidechain);
+        let g = gain_trace(&sidechained_contract(), &sidechain);
         let bound = (1.0 - (-1.0f64 / 24.0).exp()) * 0.9;
         let steepest = g.windows(2).map(|w| f64::from((w[1] - w[0]).abs())).fold(0.0, f64::max);
         assert!(steepest <= bound + 1e-7, "{steepest} > {bound}");
@@ -496,9 +398,8 @@ mod tests {
     fn an_expander_follows_its_static_curve_below_the_threshold() {
         // DC sidechains, settled for 1 s (release 80 ms: residue e^-12): the gain is
         // (R − 1)·(level − T) down to the range. 0.01 dB covers the residue and f32.
-        let spec = expander(
-            r#"{"threshold": "-30 dB", "ratio": 2, "range": "-24 dB", "sidechain": "trigger"}"#,
-        );
+        let spec =
+            triggered(GateSettings { range_db: Timeline::constant(-24.0), ..expander(-30.0) });
         for level_db in [-20.0, -30.0, -35.0, -42.0, -50.0, -60.0] {
             let g = gain_trace(&spec, &vec![amplitude(level_db); 48000]);
             let expected = (level_db + 30.0f64).clamp(-24.0, 0.0);
@@ -520,15 +421,19 @@ mod tests {
                 (x, -0.5 * x)
             })
             .unzip();
-        let automated_gate = gate(
-            r#"{"threshold": [[0, -30], ["0.15 s", -10]], "range": [[0, -80], ["0.1 s", -10]], "hold": "5 ms"}"#,
-        );
-        let automated_expander = expander(
-            r#"{"threshold": "-25 dB", "ratio": [[0, 1.5], ["0.18 s", 4]], "knee": "6 dB", "attack": [[0, 1], ["0.1 s", 0]]}"#,
-        );
-        let keyed = gate(SIDECHAINED_CONTRACT);
-        let specs: [&dyn SpecBuild; 3] = [&automated_gate, &automated_expander, &keyed];
-        for spec in specs {
+        let automated_gate = GateSettings {
+            threshold_db: Timeline(vec![(0.0, -30.0), (0.15, -10.0)]),
+            range_db: Timeline(vec![(0.0, -80.0), (0.1, -10.0)]),
+            hold_seconds: 0.005,
+            ..gate(-30.0)
+        };
+        let automated_expander = GateSettings {
+            ratio: Timeline(vec![(0.0, 1.5), (0.18, 4.0)]),
+            knee_db: 6.0,
+            attack_seconds: Timeline(vec![(0.0, 0.001), (0.1, 0.0)]),
+            ..expander(-25.0)
+        };
+        for spec in &[automated_gate, automated_expander, sidechained_contract()] {
             let reference = run(spec, (&l, &r), Some(r.as_slice()), 4096);
             for block in [1, 64] {
                 let output = run(spec, (&l, &r), Some(r.as_slice()), block);
@@ -542,9 +447,10 @@ mod tests {
     fn automation_from_minus_infinity_db_stays_finite() {
         // A closed gate whose range rises from −inf dB to −20 dB over 10 ms: the gain
         // follows it (attack 0.5 ms) and has settled within e^-180 by 100 ms.
-        let spec = gate(
-            r#"{"threshold": "-30 dB", "range": [[0, "-inf dB"], ["10 ms", "-20 dB"]], "sidechain": "trigger"}"#,
-        );
+        let spec = triggered(GateSettings {
+            range_db: Timeline(vec![(0.0, f64::NEG_INFINITY), (0.010, -20.0)]),
+            ..gate(-30.0)
+        });
         let g = gain_trace(&spec, &vec![0.0; 4800]);
         assert!(g.iter().all(|x| x.is_finite()));
         assert!((db(f64::from(g[4799])) + 20.0).abs() < 1e-3, "{}", g[4799]);
@@ -552,7 +458,7 @@ mod tests {
 
     #[test]
     fn nan_and_infinite_samples_come_out_as_silence() {
-        let spec = expander(r#"{"threshold": "-30 dB"}"#);
+        let spec = expander(-30.0);
         let mut l = vec![0.3f32; 256];
         l[10] = f32::NAN;
         l[11] = f32::INFINITY;

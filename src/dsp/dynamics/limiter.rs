@@ -31,85 +31,39 @@
 //! the hot master and 0.56 dB on white noise, whose content at the band's edge no two
 //! interpolators agree on.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
-
 use super::envelope::{PeakHold, one_pole_coefficient};
 use crate::dsp::primitives::delay_line::DelayLine;
 use crate::dsp::{BuildEnv, Context, Processor, Spec, sanitize};
-use crate::units::{Decibels, TimeMs, tidy, within};
+use crate::units::db_to_gain;
 
-/// `- limiter: { ceiling: -1 dB }`
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LimiterSpec {
-    /// The highest level the output reaches, e.g. `-1 dB`: guaranteed for every sample.
-    /// Between samples (true peak) it can be passed: on white noise driven 12 dB over, by
-    /// up to 0.6 dB at 5 ms of lookahead, 1.4 dB at 1 ms and 2.5 dB at 0.5 ms; set
-    /// `true_peak: true` to hold the true peak too.
-    #[serde(default = "default_ceiling", deserialize_with = "ceiling_in_range")]
-    pub ceiling: Decibels,
-    /// How early the gain starts coming down before a peak; the output is delayed by as
-    /// much, which the engine compensates (at most 100 ms).
-    #[serde(default = "default_lookahead", deserialize_with = "lookahead_in_range")]
-    pub lookahead: TimeMs,
-    /// Time constant of the gain's recovery after a peak: 63% of the way back after this
-    /// long.
-    #[serde(default = "default_release")]
-    pub release: TimeMs,
-    /// Holds the true peak (the level between samples, as a BS.1770 meter reads it at 4×
-    /// oversampling) at the ceiling too, for a `-1 dBTP` delivery; costs 24 frames of
-    /// latency beyond the lookahead, which the engine compensates. Off, only samples are
-    /// held to the ceiling.
-    #[serde(default, skip_serializing_if = "is_false")]
+/// The range of the ceiling, in dBFS: no output format holds more than full scale.
+pub const CEILING_RANGE_DB: (f64, f64) = (-60.0, 0.0);
+
+/// The longest lookahead, which bounds the memory the delay and the windows take.
+pub const MAX_LOOKAHEAD_SECONDS: f64 = 0.1;
+
+/// A limiter's settings, in plain units.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LimiterSettings {
+    /// The highest level of any output sample, in dBFS, within [`CEILING_RANGE_DB`].
+    pub ceiling_db: f64,
+    /// How early the gain starts coming down before a peak, in seconds, up to
+    /// [`MAX_LOOKAHEAD_SECONDS`]; the output is delayed by as much.
+    pub lookahead_seconds: f64,
+    /// The time constant of the gain's recovery after a peak, in seconds.
+    pub release_seconds: f64,
+    /// Whether the true peak (between samples, as BS.1770 reads it) is held at the ceiling
+    /// too, at [`TRUE_PEAK_EXTRA_LATENCY`] frames of extra latency.
     pub true_peak: bool,
 }
 
-/// Whether a flag is off: an unset `true_peak` stays out of the key, so sample-peak
-/// limiters keep the keys they had before the mode existed.
-#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference.
-fn is_false(flag: &bool) -> bool {
-    !flag
-}
-
-fn default_ceiling() -> Decibels {
-    Decibels(-1.0)
-}
-
-/// Reads `ceiling`, refusing one above full scale, which no output format holds, or below
-/// -60 dB.
-fn ceiling_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decibels, D::Error> {
-    within(deserializer, (-60.0, 0.0), |db| {
-        format!("a limiter's ceiling runs from -60 dB to 0 dB, not {}", Decibels(db))
-    })
-}
-
-/// Reads `lookahead`, refusing more than [`MAX_LOOKAHEAD_SECONDS`].
-fn lookahead_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<TimeMs, D::Error> {
-    within(deserializer, (0.0, MAX_LOOKAHEAD_SECONDS), |s| {
-        let most = tidy(MAX_LOOKAHEAD_SECONDS * 1e3);
-        format!("a limiter looks ahead from 0 to {most} ms, not {} ms", tidy(s * 1e3))
-    })
-}
-
-fn default_lookahead() -> TimeMs {
-    TimeMs(0.005)
-}
-
-fn default_release() -> TimeMs {
-    TimeMs(0.100)
-}
-
-impl Spec for LimiterSpec {
+impl Spec for LimiterSettings {
     const VERSION: u32 = 2;
 
     fn build(&self, env: &BuildEnv) -> Box<dyn Processor> {
         Box::new(Limiter::new(self, env))
     }
 }
-
-/// The longest lookahead, which bounds the memory the delay and the windows take.
-const MAX_LOOKAHEAD_SECONDS: f64 = 0.1;
 
 /// Fixed-point unity of the moving average: gains are floored to multiples of 2^-32
 /// (−193 dB), so the running sum is exact and rounding can only lower the gain.
@@ -167,30 +121,30 @@ impl Default for GainApplied {
 }
 
 impl Limiter {
-    /// A limiter for `spec`, taking blocks of up to `env.max_block` frames.
+    /// A limiter for `settings`, taking blocks of up to `env.max_block` frames.
     #[must_use]
-    pub fn new(spec: &LimiterSpec, env: &BuildEnv) -> Self {
-        let lookahead = (spec.lookahead.seconds() * env.sample_rate).round() as usize;
+    pub fn new(settings: &LimiterSettings, env: &BuildEnv) -> Self {
+        let lookahead = (settings.lookahead_seconds * env.sample_rate).round() as usize;
         let window = lookahead + 1;
         let chunk = env.max_block.max(1);
         // In true-peak mode each frame's level is known INTERPOLATION_REACH frames late,
         // and is held TRUE_PEAK_HOLD frames either side of the frame.
-        let (hold, latency) = if spec.true_peak {
+        let (hold, latency) = if settings.true_peak {
             (window + 2 * TRUE_PEAK_HOLD, lookahead + TRUE_PEAK_EXTRA_LATENCY)
         } else {
             (window, lookahead)
         };
         Self {
-            ceiling: f64::from(ceiling_below(spec.ceiling.to_gain())),
-            release: one_pole_coefficient(spec.release.seconds(), env.sample_rate),
+            ceiling: f64::from(ceiling_below(db_to_gain(settings.ceiling_db))),
+            release: one_pole_coefficient(settings.release_seconds, env.sample_rate),
             between: IntersamplePeaks::new(chunk, WIDE_WINDOW),
-            metered: spec.true_peak.then(|| IntersamplePeaks::new(chunk, METER_WINDOW)),
+            metered: settings.true_peak.then(|| IntersamplePeaks::new(chunk, METER_WINDOW)),
             peaks: PeakHold::new(hold),
             reduction: 0.0,
             ramp: Ramp::new(window),
             gains: vec![1.0; chunk],
             between_levels: vec![0.0; chunk],
-            metered_levels: vec![0.0; if spec.true_peak { chunk } else { 0 }],
+            metered_levels: vec![0.0; if settings.true_peak { chunk } else { 0 }],
             delay: DelayLine::new(latency),
             lookahead: latency,
             applied: GainApplied::default(),
@@ -481,11 +435,22 @@ mod tests {
 
     const RATE: f64 = 48000.0;
 
-    fn limiter(json: &str) -> LimiterSpec {
-        serde_json::from_str(json).unwrap()
+    /// A sample-peak limiter.
+    fn limiter(ceiling_db: f64, lookahead_ms: f64, release_ms: f64) -> LimiterSettings {
+        LimiterSettings {
+            ceiling_db,
+            lookahead_seconds: lookahead_ms / 1e3,
+            release_seconds: release_ms / 1e3,
+            true_peak: false,
+        }
     }
 
-    fn run(spec: &LimiterSpec, left: &[f32], right: &[f32], block: usize) -> (Vec<f32>, Vec<f32>) {
+    fn run(
+        spec: &LimiterSettings,
+        left: &[f32],
+        right: &[f32],
+        block: usize,
+    ) -> (Vec<f32>, Vec<f32>) {
         let env = BuildEnv { sample_rate: RATE, max_block: block };
         let mut p = spec.build(&env);
         let (mut l, mut r) = (left.to_vec(), right.to_vec());
@@ -620,7 +585,7 @@ mod tests {
         // proves the limiter does not hold the level needlessly low. Measured: white noise
         // +0.41 dB, 997 Hz sine +0.07 dB, clicks +0.16 dB, low sines +0.001 dB.
         for ceiling_db in [-1.0, -0.1, -6.0] {
-            let spec = limiter(&format!(r#"{{"ceiling": "{ceiling_db} dB"}}"#));
+            let spec = limiter(ceiling_db, 5.0, 100.0);
             let ceiling = ceiling_below(10f64.powf(ceiling_db / 20.0));
             for (name, l, r) in loud_signals() {
                 let (out_l, out_r) = run(&spec, &l, &r, 512);
@@ -636,7 +601,7 @@ mod tests {
     fn an_impulse_comes_out_after_exactly_the_reported_latency() {
         // A quiet impulse needs no gain change, so it comes out unchanged; a loud one comes
         // out at the ceiling, at the same frame.
-        let spec = limiter(r#"{"lookahead": "5 ms"}"#);
+        let spec = limiter(-1.0, 5.0, 100.0);
         let env = BuildEnv { sample_rate: RATE, max_block: 64 };
         assert_eq!(spec.build(&env).latency(), 240);
         let ceiling = ceiling_below(10f64.powf(-1.0 / 20.0));
@@ -654,7 +619,7 @@ mod tests {
     fn a_signal_below_the_ceiling_passes_bit_exact_after_the_delay() {
         // No point between samples can exceed the sample peak times the largest sum of
         // absolute taps, so noise kept under ceiling / that sum never needs a gain change.
-        let spec = limiter(r#"{"ceiling": "-1 dB", "lookahead": "2 ms"}"#);
+        let spec = limiter(-1.0, 2.0, 100.0);
         let taps = interpolation_taps(WIDE_WINDOW);
         let gain = taps
             .iter()
@@ -675,7 +640,7 @@ mod tests {
         // so it shrinks by exactly a^4800 = 1/e every 100 ms. Fixed-point flooring (2^-32)
         // against 1 − g > 0.01 bounds the error of the ratio by 1e-6; the f32 output adds
         // 1e-7/0.01 relative, so 1e-4 is the bound used.
-        let spec = limiter(r#"{"ceiling": "-1 dB", "lookahead": "5 ms", "release": "100 ms"}"#);
+        let spec = limiter(-1.0, 5.0, 100.0);
         let ceiling = 10f64.powf(-1.0 / 20.0);
         let mut x = vec![0.01f32; 12000];
         x[1000] = (10.0 * ceiling) as f32;
@@ -689,7 +654,7 @@ mod tests {
 
     #[test]
     fn output_is_bit_identical_for_blocks_of_1_64_and_4096_frames() {
-        let spec = limiter(r#"{"ceiling": "-0.3 dB", "lookahead": "3 ms", "release": "50 ms"}"#);
+        let spec = limiter(-0.3, 3.0, 50.0);
         for (name, l, r) in loud_signals() {
             let reference = run(&spec, &l, &r, 4096);
             for block in [1, 64] {
@@ -701,7 +666,7 @@ mod tests {
     #[test]
     fn nan_infinite_and_huge_samples_never_break_the_ceiling() {
         // A 1 ms release lets the gain recover fully (e^-40) by the last frame.
-        let spec = limiter(r#"{"ceiling": "-1 dB", "lookahead": "1 ms", "release": "1 ms"}"#);
+        let spec = limiter(-1.0, 1.0, 1.0);
         let ceiling = ceiling_below(10f64.powf(-1.0 / 20.0));
         let mut x = vec![0.5f32; 2000];
         x[50] = f32::NAN;
@@ -791,16 +756,18 @@ mod tests {
 
     /// The largest true peak over the ceiling, in dB, that `mixdown loudness` reads on
     /// `signal` after a limiter of `spec`, fed in blocks of 512.
-    fn metered_overshoot(spec: &LimiterSpec, ceiling_db: f64, signal: (Vec<f32>, Vec<f32>)) -> f64 {
+    fn metered_overshoot(
+        spec: &LimiterSettings,
+        ceiling_db: f64,
+        signal: (Vec<f32>, Vec<f32>),
+    ) -> f64 {
         let (left, right) = padded(signal, 6000);
         let (out_l, out_r) = run(spec, &left, &right, 512);
         meter_true_peak_db(&out_l, &out_r) - ceiling_db
     }
 
-    fn true_peak_limiter(ceiling_db: f64, lookahead: &str) -> LimiterSpec {
-        limiter(&format!(
-            r#"{{"ceiling": "{ceiling_db} dB", "lookahead": "{lookahead}", "true_peak": true}}"#
-        ))
+    fn true_peak_limiter(ceiling_db: f64, lookahead_ms: f64) -> LimiterSettings {
+        LimiterSettings { true_peak: true, ..limiter(ceiling_db, lookahead_ms, 100.0) }
     }
 
     #[test]
@@ -809,11 +776,11 @@ mod tests {
         // seeds at both ceilings: -0.007 dB at 5 ms, +0.000 dB at 1 ms and at 0.5 ms of
         // lookahead (the ceiling itself, rounded down to an f32).
         for ceiling_db in [-1.0, -0.1] {
-            for lookahead in ["5 ms", "1 ms", "0.5 ms"] {
+            for lookahead in [5.0, 1.0, 0.5] {
                 let spec = true_peak_limiter(ceiling_db, lookahead);
                 for seed in 1..=4 {
                     let over = metered_overshoot(&spec, ceiling_db, white_noise(seed, 4.0, 0.5));
-                    assert!(over <= 0.1, "{lookahead}, seed {seed}: {over:+.3} dB over");
+                    assert!(over <= 0.1, "{lookahead} ms, seed {seed}: {over:+.3} dB over");
                 }
             }
         }
@@ -856,9 +823,9 @@ mod tests {
     fn true_peak_mode_holds_a_hot_master_within_0_1_db_of_the_ceiling() {
         // Measured at a -1 dB ceiling, from +12.5 dBTP in: +0.000 dB at 5 ms and at 1 ms of
         // lookahead. (The 65-tap meter above reads +0.29 and +0.33 dB: see the module doc.)
-        for lookahead in ["5 ms", "1 ms"] {
+        for lookahead in [5.0, 1.0] {
             let over = metered_overshoot(&true_peak_limiter(-1.0, lookahead), -1.0, hot_master());
-            assert!(over <= 0.1, "{lookahead}: {over:+.3} dB over");
+            assert!(over <= 0.1, "{lookahead} ms: {over:+.3} dB over");
         }
     }
 
@@ -945,7 +912,7 @@ mod tests {
     fn true_peak_mode_holds_the_ebu_true_peak_signals_driven_12_db_within_0_1_db() {
         // Measured at a -1 dB ceiling and 5 ms of lookahead: +0.000 dB at worst (cases 18
         // and 20 to 23), -0.034 dB for cases 16 and 19.
-        let spec = true_peak_limiter(-1.0, "5 ms");
+        let spec = true_peak_limiter(-1.0, 5.0);
         for (case, x) in tech_3341_true_peak_cases_driven_12_db() {
             let unlimited = meter_true_peak_db(&x, &x);
             assert!(unlimited > 5.0, "case {case} is driven over: {unlimited:+.2} dBTP");
@@ -956,7 +923,7 @@ mod tests {
 
     #[test]
     fn true_peak_mode_adds_its_documented_latency_and_keeps_an_impulse_in_place() {
-        let spec = true_peak_limiter(-1.0, "5 ms");
+        let spec = true_peak_limiter(-1.0, 5.0);
         let env = BuildEnv { sample_rate: RATE, max_block: 64 };
         let latency = spec.build(&env).latency();
         assert_eq!(latency, 240 + 24);
@@ -968,7 +935,7 @@ mod tests {
 
     #[test]
     fn true_peak_mode_is_bit_identical_for_blocks_of_1_64_and_4096_frames() {
-        let spec = true_peak_limiter(-0.3, "3 ms");
+        let spec = true_peak_limiter(-0.3, 3.0);
         for (name, l, r) in loud_signals() {
             let reference = run(&spec, &l, &r, 4096);
             for block in [1, 64] {
@@ -978,24 +945,13 @@ mod tests {
     }
 
     #[test]
-    fn a_sample_peak_limiter_is_keyed_as_before_true_peak_mode_existed() {
-        // The key hashes the serialised spec: an unset mode must leave it as it was, and a
-        // set one must change it.
-        let plain = serde_json::to_string(&limiter(r#"{"ceiling": "-1 dB"}"#)).unwrap();
-        assert!(!plain.contains("true_peak"), "{plain}");
-        let set = serde_json::to_string(&true_peak_limiter(-1.0, "5 ms")).unwrap();
-        assert!(set.contains(r#""true_peak":true"#), "{set}");
-    }
-
-    #[test]
     fn sample_peak_mode_lets_white_noise_12_db_over_past_the_ceiling_by_the_documented_figures() {
-        // The figures in `LimiterSpec::ceiling`'s doc, worst of four seeds, on the 65-tap
-        // 4× meter above; measured +0.56, +1.40 and +2.47 dB. Each is bounded from both
-        // sides, so that the doc can be neither too hopeful nor too gloomy.
-        for (lookahead, least, most) in
-            [("5 ms", 0.4, 0.6), ("1 ms", 1.2, 1.5), ("0.5 ms", 2.2, 2.6)]
-        {
-            let spec = limiter(&format!(r#"{{"ceiling": "-1 dB", "lookahead": "{lookahead}"}}"#));
+        // The figures in the doc of the limiter step's `ceiling` (what the schema shows),
+        // worst of four seeds, on the 65-tap 4× meter above; measured +0.56, +1.40 and
+        // +2.47 dB. Each is bounded from both sides, so that the doc can be neither too
+        // hopeful nor too gloomy.
+        for (lookahead, least, most) in [(5.0, 0.4, 0.6), (1.0, 1.2, 1.5), (0.5, 2.2, 2.6)] {
+            let spec = limiter(-1.0, lookahead, 100.0);
             let worst = (1..=4)
                 .map(|seed| {
                     let (l, r) = padded(white_noise(seed, 4.0, 0.5), 2000);
@@ -1003,7 +959,7 @@ mod tests {
                     db(true_peak(&out_l).max(true_peak(&out_r))) + 1.0
                 })
                 .fold(f64::MIN, f64::max);
-            assert!((least..=most).contains(&worst), "{lookahead}: {worst:+.3} dB over");
+            assert!((least..=most).contains(&worst), "{lookahead} ms: {worst:+.3} dB over");
         }
     }
 }

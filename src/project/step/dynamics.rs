@@ -1,5 +1,6 @@
-//! The raw steps of the dynamics family (`compressor`, `multiband`), as a mix writes them:
-//! their units, defaults and range checks.
+//! The raw steps of the dynamics family (`compressor`, `gate`, `expander`, `limiter`,
+//! `deesser`, `clipper`, `multiband`), as a mix writes them: their units, defaults and range
+//! checks.
 //!
 //! Each raw type keeps the name the schema has always shown (`CompressorSpec`), and a step
 //! written as anything but a mapping is expected to be "a mapping of its settings".
@@ -15,8 +16,12 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::Lower;
+use crate::dsp::dynamics::clipper::{CEILING_RANGE_DB, ClipperSettings, DRIVE_RANGE_DB};
 use crate::dsp::dynamics::compressor::CompressorSettings;
+use crate::dsp::dynamics::deesser::DeesserSettings;
 use crate::dsp::dynamics::envelope::Detector;
+use crate::dsp::dynamics::gate::{GateSettings, MAX_HOLD_SECONDS};
+use crate::dsp::dynamics::limiter::{self, LimiterSettings, MAX_LOOKAHEAD_SECONDS};
 use crate::dsp::dynamics::multiband::{BANDS, BandSettings, MultibandSettings};
 use crate::dsp::primitives::curve::Timeline;
 use crate::units::{Decibels, Hertz, Param, Ratio, Scalar, Share, TimeMs, tidy, within};
@@ -134,6 +139,319 @@ impl Lower for RawCompressor {
 
     fn sidechain(&self) -> Option<&str> {
         self.sidechain.as_deref()
+    }
+}
+
+/// Declares a raw gate step; `$ratio`, `$range` and `$hysteresis` name the functions that
+/// give its defaults, the only way `gate` and `expander` differ.
+macro_rules! raw_gate {
+    ($(#[$doc:meta])* $name:ident as $schema:literal, $ratio:literal, $range:literal, $hysteresis:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+        #[serde(deny_unknown_fields, expecting = "a mapping of its settings")]
+        #[schemars(rename = $schema)]
+        pub struct $name {
+            /// Level below which the gain comes down, e.g. `-38 dB`.
+            pub threshold: Param<Decibels>,
+            /// Attenuation when fully closed (default `-80 dB` for `gate`, `-40 dB` for
+            /// `expander`).
+            #[serde(default = $range)]
+            pub range: Param<Decibels>,
+            /// dB of output drop per dB of level below the threshold (default `inf`, a hard
+            /// gate, for `gate`; `2` for `expander`). Automation interpolates 1/ratio.
+            #[serde(default = $ratio)]
+            pub ratio: Param<Ratio>,
+            /// Width of the soft knee centred on the threshold; `0 dB` is a hard knee.
+            #[serde(default = "hard_knee")]
+            pub knee: Decibels,
+            /// How far below the threshold the level must fall before an open gate starts
+            /// to close (default `3 dB` for `gate`, `0 dB` for `expander`); stops chatter on
+            /// levels that hover at the threshold.
+            #[serde(default = $hysteresis)]
+            pub hysteresis: Decibels,
+            /// Time constant of the opening: 63% of the way open after this long.
+            #[serde(default = "gate_attack")]
+            pub attack: Param<TimeMs>,
+            /// How long the gate stays open after the level was last above the threshold
+            /// (at most 1 s).
+            #[serde(default = "gate_hold", deserialize_with = "hold_in_range")]
+            pub hold: TimeMs,
+            /// Time constant of the closing, once the hold has run out: 63% of the way
+            /// closed after this long.
+            #[serde(default = "gate_release")]
+            pub release: Param<TimeMs>,
+            /// A track or bus whose signal opens the gate instead of this input.
+            #[serde(default)]
+            pub sidechain: Option<String>,
+        }
+
+        impl Lower for $name {
+            type Settings = GateSettings;
+
+            fn settings(&self) -> GateSettings {
+                GateSettings {
+                    threshold_db: timeline(&self.threshold),
+                    range_db: timeline(&self.range),
+                    ratio: timeline(&self.ratio),
+                    knee_db: self.knee.0,
+                    hysteresis_db: self.hysteresis.0,
+                    attack_seconds: timeline(&self.attack),
+                    hold_seconds: self.hold.seconds(),
+                    release_seconds: timeline(&self.release),
+                    sidechain: self.sidechain.clone(),
+                }
+            }
+
+            fn sidechain(&self) -> Option<&str> {
+                self.sidechain.as_deref()
+            }
+        }
+    };
+}
+
+raw_gate!(
+    /// `- gate: { threshold: -38 dB, range: -20 dB, attack: 0.5 ms, hold: 40 ms, release: 80 ms }`
+    RawGate as "GateSpec",
+    "gate_ratio",
+    "gate_range",
+    "gate_hysteresis"
+);
+
+raw_gate!(
+    /// `- expander: { threshold: -45 dB, ratio: 2, range: -30 dB }`
+    RawExpander as "ExpanderSpec",
+    "expander_ratio",
+    "expander_range",
+    "expander_hysteresis"
+);
+
+fn gate_ratio() -> Param<Ratio> {
+    Param::Constant(Ratio(f64::INFINITY))
+}
+
+fn gate_range() -> Param<Decibels> {
+    Param::Constant(Decibels(-80.0))
+}
+
+fn gate_hysteresis() -> Decibels {
+    Decibels(3.0)
+}
+
+fn expander_ratio() -> Param<Ratio> {
+    Param::Constant(Ratio(2.0))
+}
+
+fn expander_range() -> Param<Decibels> {
+    Param::Constant(Decibels(-40.0))
+}
+
+fn expander_hysteresis() -> Decibels {
+    Decibels(0.0)
+}
+
+fn gate_attack() -> Param<TimeMs> {
+    Param::Constant(TimeMs(0.0005))
+}
+
+/// Reads `hold`, refusing more than [`MAX_HOLD_SECONDS`].
+fn hold_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<TimeMs, D::Error> {
+    within(deserializer, (0.0, MAX_HOLD_SECONDS), |s| {
+        format!("a gate holds for 0 to {MAX_HOLD_SECONDS} s, not {} s", tidy(s))
+    })
+}
+
+fn gate_hold() -> TimeMs {
+    TimeMs(0.020)
+}
+
+fn gate_release() -> Param<TimeMs> {
+    Param::Constant(TimeMs(0.080))
+}
+
+/// `- deesser: { frequency: 6 kHz, threshold: -30 dB, ratio: 4 }`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, expecting = "a mapping of its settings")]
+#[schemars(rename = "DeesserSpec")]
+pub struct RawDeesser {
+    /// Where the treated band begins: the crossover frequency (default 6 kHz).
+    #[serde(default = "deesser_frequency")]
+    pub frequency: Hertz,
+    /// The peak level of the band above `frequency` beyond which it is turned down
+    /// (automatable).
+    pub threshold: Param<Decibels>,
+    /// How strongly the band's excess over the threshold is reduced: at 4, 8 dB over
+    /// comes out 2 dB over (default 4).
+    #[serde(default = "deesser_ratio")]
+    pub ratio: Ratio,
+    /// How fast the reduction follows a rise in level (default 1 ms).
+    #[serde(default = "deesser_attack")]
+    pub attack: TimeMs,
+    /// How fast the reduction lets go once the level falls (default 60 ms).
+    #[serde(default = "deesser_release")]
+    pub release: TimeMs,
+}
+
+fn deesser_frequency() -> Hertz {
+    Hertz(6_000.0)
+}
+
+fn deesser_ratio() -> Ratio {
+    Ratio(4.0)
+}
+
+fn deesser_attack() -> TimeMs {
+    TimeMs(0.001)
+}
+
+fn deesser_release() -> TimeMs {
+    TimeMs(0.060)
+}
+
+impl Lower for RawDeesser {
+    type Settings = DeesserSettings;
+
+    fn settings(&self) -> DeesserSettings {
+        DeesserSettings {
+            frequency_hz: self.frequency.0,
+            threshold_db: timeline(&self.threshold),
+            ratio: self.ratio.0,
+            attack_seconds: self.attack.seconds(),
+            release_seconds: self.release.seconds(),
+        }
+    }
+}
+
+/// `- clipper: { drive: 3 dB, ceiling: -0.5 dB, softness: 30% }`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, expecting = "a mapping of its settings")]
+#[schemars(rename = "ClipperSpec")]
+pub struct RawClipper {
+    /// Gain into the clipper, 0 to 24 dB; not compensated afterwards.
+    #[serde(default = "no_drive", deserialize_with = "drive_in_range")]
+    pub drive: Decibels,
+    /// The level the output approaches and never passes, -24 to 0 dBFS.
+    #[serde(default = "full_scale", deserialize_with = "clipper_ceiling_in_range")]
+    pub ceiling: Decibels,
+    /// How far below the ceiling the curve starts to bend: 0% is a hard clip, 100% bends
+    /// from silence up.
+    #[serde(default = "default_softness")]
+    pub softness: Share,
+}
+
+fn no_drive() -> Decibels {
+    Decibels(0.0)
+}
+
+fn full_scale() -> Decibels {
+    Decibels(0.0)
+}
+
+fn default_softness() -> Share {
+    Share(0.3)
+}
+
+fn drive_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decibels, D::Error> {
+    let (least, most) = DRIVE_RANGE_DB;
+    within(deserializer, DRIVE_RANGE_DB, |db| {
+        format!("a clipper's drive runs from {least} dB to {most} dB, not {} dB", tidy(db))
+    })
+}
+
+fn clipper_ceiling_in_range<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Decibels, D::Error> {
+    let (least, most) = CEILING_RANGE_DB;
+    within(deserializer, CEILING_RANGE_DB, |db| {
+        format!("a clipper's ceiling runs from {least} dB to {most} dB, not {} dB", tidy(db))
+    })
+}
+
+impl Lower for RawClipper {
+    type Settings = ClipperSettings;
+
+    fn settings(&self) -> ClipperSettings {
+        ClipperSettings {
+            drive_db: self.drive.0,
+            ceiling_db: self.ceiling.0,
+            softness: self.softness.0,
+        }
+    }
+}
+
+/// `- limiter: { ceiling: -1 dB }`
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, expecting = "a mapping of its settings")]
+#[schemars(rename = "LimiterSpec")]
+pub struct RawLimiter {
+    /// The highest level the output reaches, e.g. `-1 dB`: guaranteed for every sample.
+    /// Between samples (true peak) it can be passed: on white noise driven 12 dB over, by
+    /// up to 0.6 dB at 5 ms of lookahead, 1.4 dB at 1 ms and 2.5 dB at 0.5 ms; set
+    /// `true_peak: true` to hold the true peak too.
+    #[serde(default = "limiter_ceiling", deserialize_with = "limiter_ceiling_in_range")]
+    pub ceiling: Decibels,
+    /// How early the gain starts coming down before a peak; the output is delayed by as
+    /// much, which the engine compensates (at most 100 ms).
+    #[serde(default = "limiter_lookahead", deserialize_with = "lookahead_in_range")]
+    pub lookahead: TimeMs,
+    /// Time constant of the gain's recovery after a peak: 63% of the way back after this
+    /// long.
+    #[serde(default = "limiter_release")]
+    pub release: TimeMs,
+    /// Holds the true peak (the level between samples, as a BS.1770 meter reads it at 4×
+    /// oversampling) at the ceiling too, for a `-1 dBTP` delivery; costs 24 frames of
+    /// latency beyond the lookahead, which the engine compensates. Off, only samples are
+    /// held to the ceiling.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub true_peak: bool,
+}
+
+/// Whether a flag is off: an unset `true_peak` stays out of the key, so sample-peak
+/// limiters keep the keys they had before the mode existed.
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference.
+fn is_false(flag: &bool) -> bool {
+    !flag
+}
+
+fn limiter_ceiling() -> Decibels {
+    Decibels(-1.0)
+}
+
+/// Reads `ceiling`, refusing one above full scale, which no output format holds, or below
+/// -60 dB.
+fn limiter_ceiling_in_range<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Decibels, D::Error> {
+    within(deserializer, limiter::CEILING_RANGE_DB, |db| {
+        format!("a limiter's ceiling runs from -60 dB to 0 dB, not {}", Decibels(db))
+    })
+}
+
+/// Reads `lookahead`, refusing more than [`MAX_LOOKAHEAD_SECONDS`].
+fn lookahead_in_range<'de, D: Deserializer<'de>>(deserializer: D) -> Result<TimeMs, D::Error> {
+    within(deserializer, (0.0, MAX_LOOKAHEAD_SECONDS), |s| {
+        let most = tidy(MAX_LOOKAHEAD_SECONDS * 1e3);
+        format!("a limiter looks ahead from 0 to {most} ms, not {} ms", tidy(s * 1e3))
+    })
+}
+
+fn limiter_lookahead() -> TimeMs {
+    TimeMs(0.005)
+}
+
+fn limiter_release() -> TimeMs {
+    TimeMs(0.100)
+}
+
+impl Lower for RawLimiter {
+    type Settings = LimiterSettings;
+
+    fn settings(&self) -> LimiterSettings {
+        LimiterSettings {
+            ceiling_db: self.ceiling.0,
+            lookahead_seconds: self.lookahead.seconds(),
+            release_seconds: self.release.seconds(),
+            true_peak: self.true_peak,
+        }
     }
 }
 
@@ -411,6 +729,113 @@ mod tests {
             serde_json::from_str::<RawCompressor>(r#"{"threshold": -3, "ratio": 2, "atack": 1}"#)
                 .unwrap_err();
         assert!(err.to_string().contains("unknown field `atack`"), "{err}");
+    }
+
+    #[test]
+    fn the_two_gates_read_the_same_fields_with_their_own_defaults() {
+        let contract: RawGate = serde_json::from_str(
+            r#"{"threshold": "-38 dB", "range": "-20 dB", "attack": "0.5 ms", "hold": "40 ms", "release": "80 ms", "sidechain": "trigger"}"#,
+        )
+        .unwrap();
+        assert_eq!(Lower::sidechain(&contract), Some("trigger"));
+        let contract = contract.settings();
+        assert_eq!((contract.range_db.initial(), contract.hold_seconds), (-20.0, 0.040));
+        let g: RawGate = serde_json::from_str(r#"{"threshold": "-38 dB"}"#).unwrap();
+        let e: RawExpander = serde_json::from_str(r#"{"threshold": "-38 dB"}"#).unwrap();
+        let (g, e) = (g.settings(), e.settings());
+        assert_eq!(
+            (g.ratio.initial(), g.range_db.initial(), g.hysteresis_db),
+            (f64::INFINITY, -80.0, 3.0)
+        );
+        assert_eq!((e.ratio.initial(), e.range_db.initial(), e.hysteresis_db), (2.0, -40.0, 0.0));
+        let timing = |s: &GateSettings| {
+            (s.attack_seconds.initial(), s.hold_seconds, s.release_seconds.initial(), s.knee_db)
+        };
+        assert_eq!(timing(&g), (0.0005, 0.020, 0.080, 0.0));
+        assert_eq!(timing(&e), timing(&g));
+        assert_eq!((g.threshold_db, g.sidechain), (Timeline::constant(-38.0), None));
+        let err = serde_json::from_str::<RawGate>(r#"{"threshold": -38, "hould": 1}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `hould`"), "{err}");
+        let err = serde_json::from_str::<RawExpander>(r#"{"threshold": -38, "hold": "2 s"}"#)
+            .unwrap_err();
+        assert!(err.to_string().contains("a gate holds for 0 to 1 s, not 2 s"), "{err}");
+    }
+
+    #[test]
+    fn a_limiter_reads_its_defaults_and_lowers_to_seconds() {
+        let s: RawLimiter = serde_json::from_str("{}").unwrap();
+        let plain = LimiterSettings {
+            ceiling_db: -1.0,
+            lookahead_seconds: 0.005,
+            release_seconds: 0.100,
+            true_peak: false,
+        };
+        assert_eq!(s.settings(), plain);
+        let s: RawLimiter = serde_json::from_str(
+            r#"{ "ceiling": "-0.3 dB", "lookahead": "1 ms", "release": "50 ms", "true_peak": true }"#,
+        )
+        .unwrap();
+        let set = LimiterSettings {
+            ceiling_db: -0.3,
+            lookahead_seconds: 0.001,
+            release_seconds: 0.050,
+            true_peak: true,
+        };
+        assert_eq!(s.settings(), set);
+        for (json, reason) in [
+            (r#"{ "ceiling": "1 dB" }"#, "a limiter's ceiling runs from -60 dB to 0 dB, not 1 dB"),
+            (r#"{ "lookahead": "200 ms" }"#, "a limiter looks ahead from 0 to 100 ms, not 200 ms"),
+            (r#"{ "ceilng": "-1 dB" }"#, "unknown field `ceilng`"),
+        ] {
+            let err = serde_json::from_str::<RawLimiter>(json).unwrap_err().to_string();
+            assert!(err.contains(reason), "{json}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_sample_peak_limiter_is_keyed_as_before_true_peak_mode_existed() {
+        // The key hashes the serialised step: an unset mode must leave it as it was, and a
+        // set one must change it.
+        let canonical = |json: &str| {
+            serde_json::to_string(&serde_json::from_str::<RawLimiter>(json).unwrap()).unwrap()
+        };
+        let plain = canonical(r#"{"ceiling": "-1 dB"}"#);
+        assert!(!plain.contains("true_peak"), "{plain}");
+        let set = canonical(r#"{"ceiling": "-1 dB", "true_peak": true}"#);
+        assert!(set.contains(r#""true_peak":true"#), "{set}");
+    }
+
+    #[test]
+    fn a_deesser_reads_its_defaults_6_khz_4_to_1_1_ms_and_60_ms() {
+        let s: RawDeesser = serde_json::from_str(r#"{ "threshold": -30 }"#).unwrap();
+        let s = s.settings();
+        assert_eq!(
+            (s.frequency_hz, s.threshold_db, s.ratio),
+            (6_000.0, Timeline::constant(-30.0), 4.0)
+        );
+        assert_eq!((s.attack_seconds, s.release_seconds), (0.001, 0.060));
+        let err = serde_json::from_str::<RawDeesser>(r#"{ "threshold": -30, "knee": 3 }"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `knee`"), "{err}");
+    }
+
+    #[test]
+    fn a_clipper_reads_with_its_defaults_and_refuses_values_out_of_range() {
+        let s: RawClipper = serde_json::from_str(r#"{ "ceiling": "-0.3 dB" }"#).unwrap();
+        assert_eq!(
+            s.settings(),
+            ClipperSettings { drive_db: 0.0, ceiling_db: -0.3, softness: 0.3 }
+        );
+        for (json, reason) in [
+            (r#"{ "ceiling": "1 dB" }"#, "ceiling runs from -24 dB to 0 dB, not 1 dB"),
+            (r#"{ "drive": "30 dB" }"#, "drive runs from 0 dB to 24 dB, not 30 dB"),
+            (r#"{ "softness": "120%" }"#, "not 120%"),
+            (r#"{ "knee": "3 dB" }"#, "unknown field `knee`"),
+        ] {
+            let err = serde_json::from_str::<RawClipper>(json).unwrap_err().to_string();
+            assert!(err.contains(reason), "{json}: {err}");
+        }
     }
 
     #[test]

@@ -53,19 +53,19 @@ macro_rules! for_each_step {
             /// Narrows or widens the stereo image (mid/side).
             "width" => Width(crate::project::step::filters::RawWidth) lowered,
             /// Turns down the band above a crossover frequency while it is too loud.
-            "deesser" => Deesser(crate::dsp::dynamics::deesser::DeesserSpec) unsplit,
+            "deesser" => Deesser(crate::project::step::dynamics::RawDeesser) lowered,
             /// Downward compression above a threshold, optionally driven by another track or bus (a sidechain).
             "compressor" => Compressor(crate::project::step::dynamics::RawCompressor) lowered,
             /// A noise gate: down by `range` below the threshold, with hold and hysteresis.
-            "gate" => Gate(crate::dsp::dynamics::gate::GateSpec) unsplit,
+            "gate" => Gate(crate::project::step::dynamics::RawGate) lowered,
             /// A downward expander: the gate with a gentle ratio by default.
-            "expander" => Expander(crate::dsp::dynamics::gate::ExpanderSpec) unsplit,
+            "expander" => Expander(crate::project::step::dynamics::RawExpander) lowered,
             /// A brick-wall lookahead limiter: no output sample above the ceiling.
-            "limiter" => Limiter(crate::dsp::dynamics::limiter::LimiterSpec) unsplit,
+            "limiter" => Limiter(crate::project::step::dynamics::RawLimiter) lowered,
             /// A compressor per band: 2 to 5 bands split by Linkwitz–Riley crossovers that sum flat.
             "multiband" => Multiband(crate::project::step::dynamics::RawMultiband) lowered,
             /// An oversampled soft clipper that holds peaks under a ceiling.
-            "clipper" => Clipper(crate::dsp::dynamics::clipper::ClipperSpec) unsplit,
+            "clipper" => Clipper(crate::project::step::dynamics::RawClipper) lowered,
             /// Mastering stereo tools: width, balance, and the bass folded to mono below a corner.
             "stereo" => Stereo(crate::project::step::filters::RawStereo) lowered,
             /// A feedback echo with tone filters in the loop, optionally ping-pong.
