@@ -1,7 +1,7 @@
 //! The processors: everything that changes samples inside a node.
 //!
 //! A processor is one file: its settings and the DSP that runs them. What a project writes
-//! (the raw step) and the list of every processor a chain may name live in `project::step`;
+//! (the raw step) and the list of every processor a chain may name live in `project/step/`;
 //! the lowered step that builds them lives in `ir::step`. The files are grouped by family:
 //! [`primitives`] (the building blocks), [`filters`] (filters and tone), [`dynamics`],
 //! [`space`] (time and space) and [`chain`].

@@ -64,18 +64,14 @@ impl DecodedFiles for NoFiles {
 pub struct UnloadedFile(pub PathBuf);
 
 /// A step's lowered payload: its raw parameters with its settings, or with its file
-/// resolved; a processor not yet split keeps its one type.
+/// resolved.
 macro_rules! payload {
-    (unsplit, $raw:ty) => { $raw };
     (lowered, $raw:ty) => { Lowered<$raw> };
     (reading_file, $raw:ty) => { WithFile<$raw> };
 }
 
 /// Lowers one payload; a file is resolved by `resolve(yaml_path, written)`.
 macro_rules! lower_payload {
-    (unsplit, $raw:ident: $ty:ty, $at:ident, $name:literal, $resolve:ident) => {
-        $raw.clone()
-    };
     (lowered, $raw:ident: $ty:ty, $at:ident, $name:literal, $resolve:ident) => {
         Lowered { params: $raw.clone(), settings: $raw.settings() }
     };
@@ -92,9 +88,6 @@ macro_rules! lower_payload {
 
 /// The algorithm version of a payload's processor.
 macro_rules! version_of {
-    (unsplit, $raw:ty) => {
-        <$raw as Spec>::VERSION
-    };
     (lowered, $raw:ty) => {
         <<$raw as Lower>::Settings as Spec>::VERSION
     };
@@ -105,9 +98,6 @@ macro_rules! version_of {
 
 /// Builds a payload's processor, with the audio of its file from `files`.
 macro_rules! build_payload {
-    (unsplit, $step:ident, $env:ident, $files:ident) => {
-        Ok(Spec::build($step, $env))
-    };
     (lowered, $step:ident, $env:ident, $files:ident) => {
         Ok(Spec::build(&$step.settings, $env))
     };
@@ -131,9 +121,6 @@ macro_rules! file_of {
 
 /// The track or bus a payload's processor listens to, if any.
 macro_rules! sidechain_of {
-    (unsplit, $step:ident) => {
-        Spec::sidechain($step)
-    };
     (lowered, $step:ident) => {
         Spec::sidechain(&$step.settings)
     };

@@ -15,9 +15,6 @@
 //! and the render decodes it and hands the audio to the processor, with no other code to
 //! touch.
 //!
-//! Lines ending in `unsplit` name processors whose settings are still read by serde in
-//! `dsp/` itself; they move here family by family.
-//!
 //! [`Spec`]: crate::dsp::Spec
 
 pub mod chain;
@@ -34,8 +31,8 @@ use serde::{Deserialize, Deserializer};
 use crate::dsp::{Spec, SpecWithFile};
 
 /// Calls `$then!` with every processor a chain may name, one line each:
-/// `"name" => Variant(RawType) how`, where `how` is `lowered`, `reading_file` or `unsplit`
-/// (see the module doc). The doc comment of each line is the step's description in the
+/// `"name" => Variant(RawType) how`, where `how` is `lowered` or `reading_file` (see the
+/// module doc). The doc comment of each line is the step's description in the
 /// JSON Schema. `parallel` is not listed: it holds steps, and each stage spells it out.
 macro_rules! for_each_step {
     ($then:ident) => {
@@ -116,9 +113,6 @@ pub trait NamesFile {
 
 /// The sidechain a raw step listens to: none for a processor built around a file.
 macro_rules! raw_sidechain {
-    (unsplit, $raw:ident) => {
-        Spec::sidechain($raw)
-    };
     (lowered, $raw:ident) => {
         Lower::sidechain($raw)
     };
