@@ -905,15 +905,7 @@ fn in_our_words(message: &str) -> String {
         ("struct RawClip", "a clip: a mapping with `file:`"),
         ("struct RawSend", "a send: a mapping with `to:`"),
     ];
-    let mut message =
-        SHAPES.iter().fold(message.to_owned(), |m, (ours, theirs)| m.replace(ours, theirs));
-    // A processor's settings (`struct LimiterSpec`).
-    if let Some(start) = message.find("struct ")
-        && let Some(len) = message[start..].find("Spec")
-    {
-        message.replace_range(start..start + len + "Spec".len(), "a mapping of its settings");
-    }
-    message
+    SHAPES.iter().fold(message.to_owned(), |m, (ours, theirs)| m.replace(ours, theirs))
 }
 
 /// Whether serde's message is about a key or variant name it does not know.

@@ -31,7 +31,7 @@ fn timeline<T: Scalar>(param: &Param<T>) -> Timeline {
 
 /// The parameters shared by `highpass` and `lowpass`: `{ freq: 80 Hz, slope: 24 }`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a mapping of its settings")]
 #[schemars(rename = "FilterParams")]
 pub struct RawPassFilter {
     /// The corner frequency, where the response is 3 dB down (automatable).
@@ -326,7 +326,7 @@ fn check_gain(gain: Param<Decibels>) -> Result<Param<Decibels>, String> {
 
 /// `- width: { amount: 140% }`
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a mapping of its settings")]
 #[schemars(rename = "WidthSpec")]
 pub struct RawWidth {
     /// How wide the image is: 100% leaves it as it is, 0% folds it to mono, and up to 200%
@@ -384,7 +384,7 @@ impl From<RawSaturation> for Saturation {
 
 /// `- saturate: { drive: 6 dB, mix: 30% }`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a mapping of its settings")]
 #[schemars(rename = "SaturateSpec")]
 pub struct RawSaturate {
     /// Gain into the nonlinearity; the output is scaled back by the same amount, so
@@ -425,7 +425,7 @@ impl Lower for RawSaturate {
 
 /// `- stereo: { width: 110%, balance: 5% left, mono_below: 120 Hz }`
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a mapping of its settings")]
 #[schemars(rename = "StereoSpec")]
 pub struct RawStereo {
     /// How wide the image is: 100% leaves it, 0% folds it to mono, up to 200%.

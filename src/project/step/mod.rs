@@ -208,4 +208,18 @@ mod tests {
         let err = serde_json::from_str::<RawStep>(r#"{ "gane": "-3 dB" }"#).unwrap_err();
         assert!(err.to_string().contains("unknown variant `gane`"), "{err}");
     }
+
+    #[test]
+    fn a_processor_written_as_a_number_is_expected_to_be_a_mapping_of_its_settings() {
+        let not_mappings = ["gain", "polarity", "eq", "multiband", "parallel"];
+        for kind in KINDS.iter().filter(|k| !not_mappings.contains(k)) {
+            let err =
+                serde_json::from_str::<RawStep>(&format!(r#"{{ "{kind}": 5 }}"#)).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("invalid type: integer `5`, expected a mapping of its settings"),
+                "{kind}: {err}"
+            );
+        }
+    }
 }

@@ -16,7 +16,7 @@ use crate::units::{percent, points_at_most, tidy, within};
 
 /// `- convolution: { ir: irs/plate.wav, mix: 30% }`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a mapping of its settings")]
 #[schemars(rename = "ConvolutionSpec")]
 pub struct RawConvolution {
     /// The impulse response: an audio file, relative to the project file. Mono files
@@ -54,7 +54,7 @@ impl NamesFile for RawConvolution {
 
 /// `- delay: { time: 1/8., feedback: 30%, mix: 18%, high_cut: 5 kHz }`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a mapping of its settings")]
 #[schemars(rename = "DelaySpec")]
 pub struct RawDelay {
     /// Time from the input to the first echo and between echoes: milliseconds or a note
@@ -119,7 +119,7 @@ impl Lower for RawDelay {
 
 /// `- reverb: { size: 85%, decay: 2.4 s, predelay: 25 ms, damping: 40%, width: 100% }`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a mapping of its settings")]
 #[schemars(rename = "ReverbSpec")]
 pub struct RawReverb {
     /// Room size: sets the lengths of the delay lines, from a small room (0%) to a hall
@@ -182,7 +182,7 @@ impl Lower for RawReverb {
 
 /// `- chorus: { rate: 0.8 Hz, depth: 3 ms, voices: 2, mix: 50% }`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a mapping of its settings")]
 #[schemars(rename = "ChorusSpec")]
 pub struct RawChorus {
     /// How often each voice sweeps its delay up and back (up to 20 Hz).
