@@ -1,6 +1,9 @@
 //! Assertions checked against a finished render: each signal a mix asserts on is measured
 //! once (a track or bus from its cache entry, the master from its delivered file and the
-//! record of its clipping), and every check is held to its bounds.
+//! record of its clipping), and every check is held to its bounds. An album's songs and
+//! the album take their loudness, peaks and range from the delivered analysis's record
+//! (the figures `report.json` gives), and are read from their album-rate segments only
+//! for a correlation or a null test.
 //!
 //! This module measures and judges; it does not render, print or choose an exit code.
 //! Every front end (`render`, `watch`, `test`) reports the [`Outcome`]s its own way.
@@ -9,15 +12,19 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::{AudioStream, FileStream, Measurement, Residual, measure, null_test};
+use super::{
+    AlbumAudio, AudioStream, FileStream, Measurement, Residual, correlation, measure, null_test,
+};
+use crate::audio::loudness::LoudnessRecord;
 use crate::cache::folder::CacheDir;
 use crate::cache::keys::Keys;
+use crate::cache::measurement;
 use crate::cache::output_record::OutputRecord;
 use crate::cache::store::Store;
 use crate::diag::Diagnostic;
-use crate::graph::RenderGraph;
-use crate::ir::{Assertion, Check, Mix, Subject};
-use crate::render::Delivery;
+use crate::graph::{DELIVERED_ANALYSIS, RenderGraph};
+use crate::ir::{Album, Assertion, Check, Mix, Subject};
+use crate::render::{AlbumRecord, Delivery};
 
 /// Where a finished render's audio is: the graph and its keys, the cache that holds its
 /// nodes, and where its files were delivered.
@@ -73,11 +80,15 @@ impl Outcome {
     }
 
     /// One sentence saying what was measured against what: `the master's true peak is
-    /// -0.31 dBTP, above the maximum of -0.5 dBTP`.
+    /// -0.31 dBTP, above the maximum of -0.5 dBTP`, `the true peak of song 2 "Tidewater"
+    /// is …`.
     #[must_use]
     pub fn message(&self) -> String {
-        let what =
-            format!("{}'s {}", possessor(&self.assertion.subject), quantity(&self.assertion.check));
+        let (subject, quantity) = (&self.assertion.subject, quantity(&self.assertion.check));
+        let what = match subject {
+            Subject::Song { .. } => format!("the {quantity} of {subject}"),
+            _ => format!("{subject}'s {quantity}"),
+        };
         let finding = match &self.finding {
             Err(why) => return format!("cannot measure {what}: {why}"),
             Ok(finding) => finding,
@@ -104,13 +115,7 @@ impl Outcome {
     /// The lowest and the highest value that pass, in the finding's unit.
     #[must_use]
     pub fn bounds(&self) -> (Option<f64>, Option<f64>) {
-        match self.assertion.check {
-            Check::Loudness { min, max } | Check::LoudnessRange { min, max } => (min, max),
-            Check::TruePeak { max } | Check::ShortTermMax { max } => (None, Some(max)),
-            Check::Correlation { min } => (Some(min), None),
-            Check::NoClipping => (None, Some(0.0)),
-            Check::Matches { tolerance_db, .. } => (None, Some(tolerance_db)),
-        }
+        limits(&self.assertion.check)
     }
 
     /// A failed assertion as an error located at the bound it broke (or at the check, when
@@ -144,11 +149,14 @@ fn amount(value: f64, unit: &str) -> String {
     if unit.is_empty() { format!("{value:.2}") } else { format!("{value:.2} {unit}") }
 }
 
-fn possessor(subject: &Subject) -> String {
-    match subject {
-        Subject::Track(name) => format!("track `{name}`"),
-        Subject::Bus(name) => format!("bus `{name}`"),
-        Subject::Master => "the master".into(),
+/// The lowest and the highest value that pass a check, in its unit.
+fn limits(check: &Check) -> (Option<f64>, Option<f64>) {
+    match *check {
+        Check::Loudness { min, max } | Check::LoudnessRange { min, max } => (min, max),
+        Check::TruePeak { max } | Check::ShortTermMax { max } => (None, Some(max)),
+        Check::Correlation { min } => (Some(min), None),
+        Check::NoClipping => (None, Some(0.0)),
+        Check::Matches { tolerance_db, .. } => (None, Some(tolerance_db)),
     }
 }
 
@@ -173,13 +181,9 @@ pub fn check(mix: &Mix, audio: &RenderedAudio<'_>) -> Vec<Outcome> {
         .map(|assertion| {
             let subject = &assertion.subject;
             let finding = match &assertion.check {
-                Check::Matches { file, tolerance_db } => null_against(mix, audio, subject, file)
-                    .map(|residual| Finding {
-                        measured: Some(residual.peak_db()).filter(|db| db.is_finite()),
-                        unit: "dBFS",
-                        broken: (residual.peak_db() > *tolerance_db)
-                            .then_some(BrokenBound::Max(*tolerance_db)),
-                    }),
+                check @ Check::Matches { file, .. } => {
+                    null_against(open(mix, audio, subject), file).map(|r| residual(check, &r))
+                }
                 Check::NoClipping if *subject == Subject::Master => master_clipping(mix, audio),
                 check => measured
                     .entry(subject.clone())
@@ -194,26 +198,116 @@ pub fn check(mix: &Mix, audio: &RenderedAudio<'_>) -> Vec<Outcome> {
         .collect()
 }
 
+/// Checks every assertion of `album` against its finished render: a song's span of the
+/// album-rate timeline, or the whole of it.
+#[must_use]
+pub fn check_album(album: &Album, audio: &RenderedAudio<'_>) -> Vec<Outcome> {
+    if album.assertions.is_empty() {
+        return Vec::new();
+    }
+    let found = AlbumAudio::find(audio.graph, audio.keys, audio.cache)
+        .and_then(|spans| Ok((spans, delivered_record(audio)?)));
+    album
+        .assertions
+        .iter()
+        .map(|assertion| {
+            let (subject, check) = (&assertion.subject, &assertion.check);
+            let finding = match &found {
+                Err(why) => Err(why.clone()),
+                Ok((spans, record)) => {
+                    let open = || open_in_album(spans, audio, subject);
+                    match check {
+                        Check::Matches { file, .. } => {
+                            null_against(open(), file).map(|r| residual(check, &r))
+                        }
+                        Check::Correlation { .. } => open()
+                            .and_then(|mut stream| correlation(stream.as_mut()))
+                            .map(|value| bound(check, value)),
+                        check => loudness_in_album(record, subject)
+                            .map(|loudness| bound(check, reading(check, loudness))),
+                    }
+                }
+            };
+            Outcome { assertion: assertion.clone(), finding }
+        })
+        .collect()
+}
+
+/// The delivered analysis's record: each song's loudness and the album's, after the
+/// limiter.
+fn delivered_record(audio: &RenderedAudio<'_>) -> Result<AlbumRecord, String> {
+    let node = audio.graph.find(DELIVERED_ANALYSIS).ok_or("the album has no delivered analysis")?;
+    measurement::load(audio.cache, audio.keys.key(node))
+        .ok_or_else(|| "the album's delivered analysis has no record".to_owned())
+}
+
+/// A song's or the album's loudness record.
+fn loudness_in_album<'a>(
+    record: &'a AlbumRecord,
+    subject: &Subject,
+) -> Result<&'a LoudnessRecord, String> {
+    match subject {
+        Subject::Song { index, .. } => {
+            record.songs.get(*index).ok_or_else(|| format!("the album's record has no {subject}"))
+        }
+        Subject::Album => Ok(&record.album),
+        _ => Err(format!("{subject} is not part of an album")),
+    }
+}
+
+/// Opens a song's span of the album-rate timeline, or the whole of it.
+fn open_in_album<'a>(
+    spans: &'a AlbumAudio,
+    audio: &RenderedAudio<'a>,
+    subject: &Subject,
+) -> Result<Box<dyn AudioStream + 'a>, String> {
+    match subject {
+        Subject::Song { index, .. } => spans.open_song(audio.store, *index),
+        Subject::Album => Ok(spans.open_album(audio.store)),
+        _ => Err(format!("{subject} is not part of an album")),
+    }
+}
+
 /// Holds a measurement to a check's bounds.
 fn judge(check: &Check, m: &Measurement) -> Finding {
-    let loudness = &m.loudness;
-    let (measured, unit, min, max, required) = match *check {
-        Check::Loudness { min, max } => (loudness.integrated, "LUFS", min, max, true),
-        Check::TruePeak { max } => (loudness.true_peak, "dBTP", None, Some(max), false),
-        Check::ShortTermMax { max } => (loudness.short_term_max, "LUFS", None, Some(max), false),
-        Check::LoudnessRange { min, max } => {
-            (loudness.loudness_range, "LU", min, max, min.is_some())
-        }
-        Check::Correlation { min } => (m.correlation, "", Some(min), None, false),
-        Check::NoClipping => (
-            Some(20.0 * m.peak.log10()).filter(|db| db.is_finite()),
-            "dBFS",
-            None,
-            Some(0.0),
-            false,
-        ),
-        Check::Matches { .. } => unreachable!("a null test is not judged from a measurement"),
+    let value = match check {
+        Check::Correlation { .. } => m.correlation,
+        Check::NoClipping => Some(20.0 * m.peak.log10()).filter(|db| db.is_finite()),
+        check => reading(check, &m.loudness),
     };
+    bound(check, value)
+}
+
+/// The value a check reads from a loudness record, in its unit: none for a correlation or
+/// a null test, which the record does not hold.
+fn reading(check: &Check, loudness: &LoudnessRecord) -> Option<f64> {
+    match check {
+        Check::Loudness { .. } => loudness.integrated,
+        Check::TruePeak { .. } => loudness.true_peak,
+        Check::ShortTermMax { .. } => loudness.short_term_max,
+        Check::LoudnessRange { .. } => loudness.loudness_range,
+        Check::NoClipping => loudness.sample_peak,
+        Check::Correlation { .. } | Check::Matches { .. } => None,
+    }
+}
+
+/// A null test's residual held to its tolerance.
+fn residual(check: &Check, residual: &Residual) -> Finding {
+    bound(check, Some(residual.peak_db()).filter(|db| db.is_finite()))
+}
+
+/// Holds `measured` to a check's bounds; a value a check needs but the audio lacks (the
+/// loudness of silence) breaks it.
+fn bound(check: &Check, measured: Option<f64>) -> Finding {
+    let (unit, required) = match *check {
+        Check::Loudness { .. } => ("LUFS", true),
+        Check::TruePeak { .. } => ("dBTP", false),
+        Check::ShortTermMax { .. } => ("LUFS", false),
+        Check::LoudnessRange { min, .. } => ("LU", min.is_some()),
+        Check::Correlation { .. } => ("", false),
+        Check::NoClipping | Check::Matches { .. } => ("dBFS", false),
+    };
+    let (min, max) = limits(check);
     let broken = match measured {
         None => required.then_some(BrokenBound::Unmeasurable),
         Some(v) if min.is_some_and(|min| v < min) => min.map(BrokenBound::Min),
@@ -240,12 +334,10 @@ fn master_clipping(mix: &Mix, audio: &RenderedAudio<'_>) -> Result<Finding, Stri
 
 /// The null test of a subject's audio against a reference file, read at the subject's rate.
 fn null_against(
-    mix: &Mix,
-    audio: &RenderedAudio<'_>,
-    subject: &Subject,
+    ours: Result<Box<dyn AudioStream + '_>, String>,
     reference: &Path,
 ) -> Result<Residual, String> {
-    let mut ours = open(mix, audio, subject)?;
+    let mut ours = ours?;
     let rate = ours.sample_rate();
     let mut theirs = FileStream::open(reference, Some(rate))?;
     null_test(ours.as_mut(), &mut theirs)
@@ -263,6 +355,9 @@ fn open(
         Subject::Master => {
             let path: PathBuf = audio.delivery.path(&mix.id);
             return Ok(Box::new(FileStream::open(&path, None)?));
+        }
+        Subject::Song { .. } | Subject::Album => {
+            return Err(format!("{subject} is not part of a mix"));
         }
     };
     let node = audio.graph.find(&id).ok_or_else(|| format!("the graph has no node `{id}`"))?;

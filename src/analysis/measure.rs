@@ -42,6 +42,22 @@ pub fn measure(stream: &mut dyn AudioStream) -> Result<Measurement, String> {
     Ok(Measurement { loudness: meter.record(), correlation: correlation.value(), peak })
 }
 
+/// The correlation of `stream`'s channels to its end, alone: no loudness meter runs.
+///
+/// # Errors
+/// When the stream fails to read.
+pub fn correlation(stream: &mut dyn AudioStream) -> Result<Option<f64>, String> {
+    let (mut left, mut right) = (vec![0.0; BLOCK_FRAMES], vec![0.0; BLOCK_FRAMES]);
+    let mut correlation = Correlation::default();
+    loop {
+        let n = stream.read(&mut left, &mut right)?;
+        if n == 0 {
+            return Ok(correlation.value());
+        }
+        correlation.add(&left[..n], &right[..n]);
+    }
+}
+
 /// Running sums for the correlation of two channels, in f64 so an hour of audio keeps
 /// its precision.
 #[derive(Debug, Default)]
@@ -114,6 +130,15 @@ mod tests {
         let frames = 48_000;
         let m = measured(sine(frames, 0.5, 0.0), sine(frames, 0.5, std::f32::consts::FRAC_PI_2));
         assert!(m.correlation.unwrap().abs() < 1e-3, "{:?}", m.correlation);
+    }
+
+    #[test]
+    fn the_correlation_alone_is_the_full_measurements() {
+        let (left, right) = (sine(48_000, 0.5, 0.0), sine(48_000, 0.3, 1.0));
+        let alone = correlation(&mut Memory { left: left.clone(), right: right.clone(), at: 0 });
+        let full = measured(left, right).correlation;
+        assert_eq!(alone.unwrap(), full);
+        assert!(full.unwrap() > 0.5 && full.unwrap() < 0.6, "cos(1 rad) = 0.54: {full:?}");
     }
 
     #[test]

@@ -8,14 +8,12 @@ use std::path::Path;
 
 use super::pictures::{AlbumSong, Open, draw_album};
 use super::print_diagnostics;
+use crate::analysis::AlbumAudio;
 use crate::analysis::assertions::RenderedAudio;
-use crate::analysis::{AudioStream, Span};
 use crate::atomic_file;
-use crate::cache::measurement;
 use crate::diag::{Diagnostic, Location};
-use crate::graph::DELIVERED_ANALYSIS;
 use crate::project::load_album;
-use crate::render::{AlbumError, SegmentRecord};
+use crate::render::AlbumError;
 
 /// The report's file name in the output folder.
 pub const REPORT_FILE: &str = "report.json";
@@ -27,39 +25,14 @@ pub const OVERVIEW_FILE: &str = "overview.png";
 /// album-rate segment holds it (at the final gains, limited), each song from its start to
 /// the next song's. Returns the picture's path, or why it could not be drawn.
 pub fn draw_overview(audio: &RenderedAudio<'_>, out: &Path) -> Result<std::path::PathBuf, String> {
-    let RenderedAudio { graph, keys, store, cache, .. } = *audio;
-    let delivered = graph
-        .graph
-        .node_indices()
-        .find(|&i| graph.graph[i].id == DELIVERED_ANALYSIS)
-        .ok_or("the album has no delivered analysis")?;
-    let inputs = graph.graph[delivered].main_inputs();
-    // The analysis reads the album-rate segments, then the limited analysis.
-    let segments = &inputs[..inputs.len().saturating_sub(1)];
-    let mut spans = Vec::new();
-    for &segment in segments {
-        let key = keys.key(segment);
-        let record: SegmentRecord =
-            measurement::load(cache, key).ok_or("a segment's record is missing")?;
-        let rate = f64::from(graph.graph[segment].sample_rate);
-        for (j, &start) in record.starts.iter().enumerate() {
-            let end = record.starts.get(j + 1).copied().unwrap_or(record.frames);
-            spans.push((key, start, end.saturating_sub(start), rate));
-        }
-    }
-    let opens: Vec<Box<Open<'_>>> = spans
-        .iter()
-        .map(|&(key, start, frames, _)| -> Box<Open<'_>> {
-            Box::new(move || -> Result<Box<dyn AudioStream>, String> {
-                let entry = store.open_entry(&key).map_err(|e| e.to_string())?;
-                Ok(Box::new(Span::new(entry, start, frames)))
-            })
-        })
+    let album = &AlbumAudio::find(audio.graph, audio.keys, audio.cache)?;
+    let opens: Vec<Box<Open<'_>>> = (0..album.songs.len())
+        .map(|i| -> Box<Open<'_>> { Box::new(move || album.open_song(audio.store, i)) })
         .collect();
-    let songs: Vec<AlbumSong<'_>> = spans
+    let songs: Vec<AlbumSong<'_>> = opens
         .iter()
-        .zip(&opens)
-        .map(|(&(_, _, frames, rate), open)| AlbumSong { seconds: frames as f64 / rate, open })
+        .enumerate()
+        .map(|(i, open)| AlbumSong { seconds: album.seconds(i), open })
         .collect();
     let path = out.join(OVERVIEW_FILE);
     draw_album(&songs, &path)?;

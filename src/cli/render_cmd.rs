@@ -571,7 +571,7 @@ fn render_with_cache(
 }
 
 /// Checks what the project asks of a render of its `whole` graph: a mix's assertions, an
-/// album's report (written and judged). Returns the exit code, the assertions' outcomes and
+/// album's report (written and judged) and its assertions. Returns the exit code, the assertions' outcomes and
 /// the album's figures for the closing line.
 fn check_render(
     project: &Path,
@@ -603,7 +603,10 @@ fn check_render(
                     }
                 }
             }
-            (if met { EXIT_OK } else { EXIT_FAILURE }, Vec::new(), Some(album_in_words(&report)))
+            let outcomes = assertions::check_album(album, audio);
+            let asserted = report_assertions(project, &outcomes, args.quiet);
+            let code = if met { asserted } else { EXIT_FAILURE };
+            (code, outcomes, Some(album_in_words(&report)))
         }
         _ => (EXIT_OK, Vec::new(), None),
     }

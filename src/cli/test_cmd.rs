@@ -1,10 +1,11 @@
-//! `mixdown test`: render each named mix (only what the cache lacks), check every
+//! `mixdown test`: render each named mix or album (only what the cache lacks), check every
 //! assertion it makes, and end with a runner line, `4 passed, 1 failed`.
 //!
-//! Each result is a line on stdout (with `--message-format json`, an `assertion` message) (`ok` or `FAILED`, the file, the assertion's YAML path
-//! and what was measured); each failure is also printed on stderr as a diagnostic at the
-//! line that set the bound. Exit codes: 0 when every assertion holds, 1 when one fails or
-//! a render fails, 2 when a project is invalid (the worst of all the files).
+//! Each result is a line on stdout (with `--message-format json`, an `assertion` message):
+//! `ok` or `FAILED`, the file, the assertion's YAML path and what was measured. Each
+//! failure is also printed on stderr as a diagnostic at the line that set the bound. Exit
+//! codes: 0 when every assertion holds, 1 when one fails or a render fails, 2 when a
+//! project is invalid (the worst of all the files).
 
 use std::path::PathBuf;
 
@@ -16,7 +17,7 @@ use crate::analysis::assertions::Outcome;
 /// Arguments of `test`.
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
-    /// The mix files.
+    /// The mix or album files.
     #[arg(default_value = DEFAULT_PROJECT)]
     files: Vec<PathBuf>,
     #[command(flatten)]

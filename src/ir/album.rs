@@ -1,6 +1,7 @@
 //! A resolved album: its songs in order with their sequencing (gaps, crossfades, fades,
-//! trims), each song's mastering chain, the album's loudness normalisation and its
-//! deliverables, every default filled and every code (ISRC, UPC/EAN) validated.
+//! trims), each song's mastering chain, the album's loudness normalisation, its
+//! deliverables and its assertions, every default filled and every code (ISRC, UPC/EAN)
+//! validated.
 //!
 //! Times are in seconds here; where they fall in samples is decided by the sequence (see
 //! `crate::album::sequence`), once the songs' lengths are known.
@@ -9,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Deliverable, Mix, Normalisation, Step};
+use super::{Assertion, Deliverable, Mix, Normalisation, Step};
 
 /// An album, resolved.
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ pub struct Album {
     pub loudness: AlbumLoudness,
     /// The deliverables.
     pub deliver: Vec<AlbumTarget>,
+    /// What the songs and the album must measure, in the order the album file writes them.
+    pub assertions: Vec<Assertion>,
 }
 
 /// One song of an album.

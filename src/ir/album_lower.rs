@@ -3,8 +3,8 @@
 //!
 //! What is checked here: the codes (UPC/EAN with its check digit, ISRCs, no ISRC twice),
 //! how each song joins the one before it, each song's audio (exactly one of `mix:` and
-//! `file:`, and the file there), the mastering chains, the album's loudness and every
-//! target. A `mix:` song's own project is resolved by the caller, through `mixes`, so that
+//! `file:`, and the file there), the mastering chains, the album's loudness, every
+//! target, and the `assert:` blocks of the songs and the album. A `mix:` song's own project is resolved by the caller, through `mixes`, so that
 //! its diagnostics stay located in the mix file; a `file:` song's header is opened by the
 //! caller too, since lowering reads no audio. What needs the songs' lengths (a song shorter
 //! than a CD allows, a crossfade longer than a song) is the render's to find.
@@ -12,17 +12,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use super::assertion_lower::{AssertSite, in_file_order, lower_block};
 use super::deliver::{Naming, PLACEHOLDERS, check_barcode, lower_target, normalise_isrc};
 use super::levels::MAX_LEVEL_DB;
 use super::lower::{missing_file_help, tidy};
 use super::{
-    Album, AlbumLoudness, AlbumTarget, ContentDigest, ContentDigests, CrossfadeCurve,
+    Album, AlbumLoudness, AlbumTarget, Assertion, ContentDigest, ContentDigests, CrossfadeCurve,
     DEFAULT_SAMPLE_RATE, DeliverFormat, Join, LoudnessMode, Mix, Normalisation, ResolvedFile, Song,
-    SongInput, Split, Step,
+    SongInput, Split, Step, Subject,
 };
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Location};
 use crate::project::{
-    LoadedAlbum, RawAlbumTarget, RawCrossfadeCurve, RawLoudness, RawLoudnessMode,
+    LoadedAlbum, RawAlbumTarget, RawAssert, RawCrossfadeCurve, RawLoudness, RawLoudnessMode,
     RawLoudnessSettings, RawSong, RawSplit, RawStep,
 };
 
@@ -113,6 +114,7 @@ impl AlbumLowering<'_> {
             )
             .help = Some("split the album into two releases, or deliver it as files".into());
         }
+        let assertions = self.assertions();
         Album {
             title: raw.album.clone(),
             artist: raw.artist.clone(),
@@ -122,7 +124,32 @@ impl AlbumLowering<'_> {
             songs,
             loudness,
             deliver,
+            assertions,
         }
+    }
+
+    /// Every check of every song's `assert:` block and of the album's.
+    fn assertions(&mut self) -> Vec<Assertion> {
+        let raw = &self.loaded.raw;
+        let blocks: Vec<(Subject, String, RawAssert)> = raw
+            .songs
+            .iter()
+            .enumerate()
+            .filter_map(|(index, song)| {
+                let subject = Subject::Song { index, title: song.title.clone() };
+                Some((subject, format!("songs[{index}].assert"), song.assert.clone()?))
+            })
+            .collect();
+        let album = raw.assert.clone();
+        let mut assertions = Vec::new();
+        for (subject, at, block) in &blocks {
+            assertions.extend(lower_block(self, subject, at, block));
+        }
+        if let Some(block) = &album {
+            assertions.extend(lower_block(self, &Subject::Album, "assert", block));
+        }
+        in_file_order(&mut assertions);
+        assertions
     }
 
     fn songs(
@@ -413,6 +440,20 @@ impl AlbumLowering<'_> {
     }
 }
 
+impl AssertSite for AlbumLowering<'_> {
+    fn locate(&self, yaml_path: &str) -> Option<Location> {
+        self.loaded.locate(yaml_path)
+    }
+
+    fn error(&mut self, code: &'static str, yaml_path: &str, message: String) -> &mut Diagnostic {
+        AlbumLowering::error(self, code, yaml_path, message)
+    }
+
+    fn reference_file(&mut self, yaml_path: &str, written: &str) -> PathBuf {
+        self.file(yaml_path, written, "missing-file", "audio file")
+    }
+}
+
 /// The file stem of `written` (`songs/first-light.yaml` → `first-light`).
 fn stem(written: &str) -> String {
     Path::new(written).file_stem().and_then(|s| s.to_str()).unwrap_or("song").to_owned()
@@ -597,6 +638,46 @@ mod tests {
         assert_eq!(album.songs[0].chain.len(), 2);
         assert!(album.songs[1].chain.is_empty());
         assert_eq!((album.songs[0].gain_db, album.songs[1].gain_db), (0.0, -2.0));
+    }
+
+    #[test]
+    fn assertions_on_songs_and_the_album_are_lowered_in_file_order_with_their_subjects() {
+        let text = format!(
+            "{HEAD}assert:\n  true_peak: {{ max: -1 dBTP }}\nsongs:\n  - {{ file: a.wav, title: A }}\n  - file: a.wav\n    title: B\n    assert:\n      loudness: {{ min: -16 LUFS, max: -12 LUFS }}\n      matches: {{ file: b.flac }}\n"
+        );
+        let (album, found) = lowered(&text);
+        assert!(found.is_empty(), "{found:?}");
+        let song = Subject::Song { index: 1, title: "B".into() };
+        let lowered: Vec<(&Subject, &str, usize)> = album
+            .assertions
+            .iter()
+            .map(|a| (&a.subject, a.yaml_path.as_str(), a.location.as_ref().unwrap().line))
+            .collect();
+        assert_eq!(
+            lowered,
+            [
+                (&Subject::Album, "assert.true_peak", 4),
+                (&song, "songs[1].assert.loudness", 10),
+                (&song, "songs[1].assert.matches", 11),
+            ]
+        );
+        assert_eq!(album.assertions[1].max_at.as_ref().map(|l| l.column), Some(39));
+        assert_eq!(song.to_string(), "song 2 \"B\"");
+    }
+
+    #[test]
+    fn a_songs_assertion_is_checked_as_a_mixs_is_and_its_reference_must_exist() {
+        let text = format!(
+            "{HEAD}songs:\n  - file: a.wav\n    title: A\n    assert:\n      loudness: {{ min: -8 LUFS, max: -20 LUFS }}\n      matches: {{ file: gone.wav }}\nassert:\n  loudness_range: {{}}\n"
+        );
+        assert_eq!(
+            errors(&text),
+            [
+                ("bounds-reversed", "songs[0].assert.loudness.min".to_owned()),
+                ("missing-file", "songs[0].assert.matches.file".to_owned()),
+                ("empty-bounds", "assert.loudness_range".to_owned()),
+            ]
+        );
     }
 
     #[test]

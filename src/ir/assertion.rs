@@ -1,7 +1,8 @@
-//! Resolved assertions: what a render of a track, bus or the master must measure, each
-//! with the YAML path and place of its bounds, so that a failure points at the line that
-//! set them. Lowering checks the bounds make sense (a minimum above its maximum, a
-//! correlation outside -1..1) and that a reference file exists; measuring is not done here.
+//! Resolved assertions: what a render of a track, bus, the master, an album's song or the
+//! album must measure, each with the YAML path and place of its bounds, so that a failure
+//! points at the line that set them. Lowering checks the bounds make sense (a minimum
+//! above its maximum, a correlation outside -1..1) and that a reference file exists;
+//! measuring is not done here.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -21,6 +22,16 @@ pub enum Subject {
     Bus(String),
     /// The master, as the file delivered.
     Master,
+    /// An album's song, as the album delivers it at its rate: from its start to the next
+    /// song's start (or the album's end), after the album's gain and limiter.
+    Song {
+        /// Its place in the album, from 0.
+        index: usize,
+        /// Its title, for messages.
+        title: String,
+    },
+    /// The whole album at its rate: every song in order, gaps and crossfades included.
+    Album,
 }
 
 impl fmt::Display for Subject {
@@ -29,6 +40,8 @@ impl fmt::Display for Subject {
             Self::Track(name) => write!(f, "track `{name}`"),
             Self::Bus(name) => write!(f, "bus `{name}`"),
             Self::Master => f.write_str("the master"),
+            Self::Song { index, title } => write!(f, "song {} \"{title}\"", index + 1),
+            Self::Album => f.write_str("the album"),
         }
     }
 }
@@ -92,14 +105,14 @@ impl Check {
     }
 }
 
-/// An assertion of a mix: whose audio, what must hold, and where it is written.
+/// An assertion of a mix or an album: whose audio, what must hold, and where it is written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assertion {
     /// Whose audio is measured.
     pub subject: Subject,
     /// What must hold.
     pub check: Check,
-    /// The YAML path of the check (`master.assert.loudness`).
+    /// The YAML path of the check (`master.assert.loudness`, `songs[1].assert.true_peak`).
     pub yaml_path: String,
     /// Where the check is written.
     pub location: Option<Location>,

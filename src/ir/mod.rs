@@ -7,6 +7,7 @@
 pub mod album;
 mod album_lower;
 mod assertion;
+mod assertion_lower;
 mod deliver;
 mod levels;
 mod loudness;

@@ -15,6 +15,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use super::assert::RawAssert;
 use super::deliver::{BitDepth, Kbps, RawDither, RawFormat, RawTarget};
 use super::loudness::{
     Profile, RawLoudness, RawLoudnessSettings, ceiling_in_range, max_limiting_in_range,
@@ -49,6 +50,10 @@ pub struct RawAlbum {
     /// under `--out`.
     #[serde(default)]
     pub deliver: BTreeMap<String, RawAlbumTarget>,
+    /// What the whole album must measure, as delivered at its rate: every song in order
+    /// with its gaps and crossfades, after the limiter. Checked after every render and by
+    /// `mixdown test`.
+    pub assert: Option<RawAssert>,
 }
 
 /// One song of an album: a mix project or a finished stereo file, with its metadata and
@@ -85,6 +90,10 @@ pub struct RawSong {
     pub trim_end: Option<Seconds>,
     /// This song's own mastering: a chain that replaces the album's, and a gain.
     pub mastering: Option<RawSongMastering>,
+    /// What this song must measure as the album delivers it at its rate: from its start to
+    /// the next song's, after the album's gain and limiter. Checked after every render and
+    /// by `mixdown test`; a `mix:` song's own assertions are not run by the album.
+    pub assert: Option<RawAssert>,
 }
 
 /// A song's mastering overrides.

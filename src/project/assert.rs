@@ -1,14 +1,16 @@
-//! The raw `assert:` block, as written on a track, a bus or the master: the measured
-//! properties a render must have, each with its bounds in the unit it is measured in.
+//! The raw `assert:` block, as written on a track, a bus or the master of a mix, and on a
+//! song or the whole of an album: the measured properties a render must have, each with
+//! its bounds in the unit it is measured in.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::units::{Decibels, LoudnessUnits, Lufs, TruePeak};
 
-/// What the audio of a track, bus or master must measure, checked after every render and
-/// by `mixdown test`. A track or bus is measured as its chain puts it out, before its
-/// fader; the master as the file delivered.
+/// What the audio of a track, bus, master, album song or album must measure, checked after
+/// every render and by `mixdown test`. A track or bus is measured as its chain puts it out,
+/// before its fader; the master as the file delivered; a song or the album as the album
+/// delivers it at its rate.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAssert {

@@ -33,6 +33,7 @@ bad_albums! {
     a_song_naming_a_missing_mix_suggests_the_nearest_file => "missing-mix",
     a_song_with_a_gap_and_a_crossfade_is_refused => "gap-and-crossfade",
     an_unknown_song_field_suggests_the_nearest_one => "unknown-field",
+    assertion_bounds_that_make_no_sense_are_refused_on_a_song_and_the_album => "assert-bounds-reversed",
 }
 
 #[test]

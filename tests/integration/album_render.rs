@@ -135,6 +135,7 @@ pub fn album(dir: &Path) -> Album {
             target("preview", DeliverFormat::Mp3Cbr(320), 48_000, Split::Songs, false),
             target("whole", DeliverFormat::Wav(SampleWidth::Float32), 48_000, Split::Album, false),
         ],
+        assertions: Vec::new(),
     }
 }
 

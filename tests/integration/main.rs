@@ -1,6 +1,7 @@
 //! The integration tests: render real projects through the `mixdown` binary and assert
 //! measured properties, render logs, diagnostics and determinism.
 
+mod album_assertions;
 mod album_bad_renders;
 mod album_edits;
 mod album_file;

@@ -1,0 +1,131 @@
+//! `assert:` blocks on an album's songs and on the album: checked after every album render
+//! and by `mixdown test`, each song measured as the album delivers it and the album as its
+//! whole timeline, with the same figures as the album's report.
+
+use std::path::Path;
+use std::process::Output;
+
+use crate::support::{mixdown, scratch, stderr, write_stem};
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// An album of two 4 s songs from files, brought to -14 LUFS and delivered as WAVs, with
+/// `song_assert` on the second song and `album_assert` on the album.
+fn write_album(dir: &Path, song_assert: &str, album_assert: &str) {
+    write_stem(&dir.join("one.wav"), 48_000, 4.0, 1);
+    write_stem(&dir.join("two.wav"), 48_000, 4.0, 2);
+    let text = format!(
+        "album: Low Tide\nartist: The Example Ensemble\nsongs:\n  - file: one.wav\n    title: First Light\n  - file: two.wav\n    title: Tidewater\n    assert:\n{song_assert}\nmastering:\n  loudness: {{ target: -14 LUFS }}\ndeliver:\n  web: {{ format: wav }}\nassert:\n{album_assert}\n"
+    );
+    std::fs::write(dir.join("album.yaml"), text).unwrap();
+}
+
+/// The figure `field` of song `index` (or of the album when `None`) in `out/report.json`.
+fn reported(dir: &Path, index: Option<usize>, field: &str) -> f64 {
+    let text = std::fs::read_to_string(dir.join("out/report.json")).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let figures = match index {
+        Some(i) => &report["songs"][i],
+        None => &report["album"],
+    };
+    figures[field].as_f64().unwrap_or_else(|| panic!("no `{field}` in {figures}"))
+}
+
+#[test]
+fn mixdown_test_on_an_album_with_one_passing_and_one_failing_assertion_exits_1() {
+    let work = scratch();
+    write_album(work.path(), "      true_peak: { max: -1 dBTP }", "  loudness: { max: -20 LUFS }");
+    let run = mixdown(work.path(), &["test", "album.yaml"]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let (out, err) = (stdout(&run), stderr(&run));
+    assert!(out.ends_with("1 passed, 1 failed\n"), "{out}");
+    assert!(out.contains("ok     album.yaml songs[1].assert.true_peak"), "{out}");
+    assert!(out.contains("FAILED album.yaml assert.loudness"), "{out}");
+    assert!(
+        err.contains("error[assertion-failed]: the album's integrated loudness is -14.0")
+            && err.contains("above the maximum of -20.00 LUFS"),
+        "{err}"
+    );
+    assert!(err.contains("  --> album.yaml:15:20"), "the failure points at its maximum:\n{err}");
+    assert!(work.path().join("out/web/02 Tidewater.wav").is_file(), "the files are written");
+
+    let render = mixdown(work.path(), &["render", "album.yaml"]);
+    assert_eq!(render.status.code(), Some(1), "render fails on it too: {}", stderr(&render));
+    assert!(stderr(&render).contains("assertions: 1 passed, 1 failed"), "{}", stderr(&render));
+}
+
+#[test]
+fn a_song_is_held_to_its_bounds_with_the_figures_of_the_albums_report() {
+    let work = scratch();
+    let song = "      loudness: { min: -10 LUFS }\n      short_term_max: { max: 0 LUFS }\n      loudness_range: { max: 30 LU }\n      no_clipping: true";
+    write_album(work.path(), song, "  true_peak: { max: -1 dBTP }\n  no_clipping: true");
+    let run = mixdown(work.path(), &["test", "album.yaml"]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let out = stdout(&run);
+    assert!(out.ends_with("5 passed, 1 failed\n"), "{out}");
+    let loudness = reported(work.path(), Some(1), "integrated");
+    let expected = format!(
+        "the integrated loudness of song 2 \"Tidewater\" is {loudness:.2} LUFS, below the \
+         minimum of -10.00 LUFS"
+    );
+    assert!(out.contains(&expected), "{out}");
+}
+
+#[test]
+fn the_album_is_measured_as_its_whole_timeline_for_a_correlation_and_a_null_test() {
+    let work = scratch();
+    // The stems' channels carry one tone, the right at 0.8 of the left, under independent
+    // noise: strongly correlated, and not mono.
+    write_album(work.path(), "      correlation: { min: 0.5 }", "  correlation: { min: 0.999 }");
+    let run = mixdown(work.path(), &["test", "album.yaml"]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let out = stdout(&run);
+    assert!(out.ends_with("1 passed, 1 failed\n"), "{out}");
+    assert!(
+        out.contains(
+            "FAILED album.yaml assert.correlation: the album's left-right correlation is 0.9"
+        ),
+        "{out}"
+    );
+
+    // The album rendered once as one float file at its rate is the reference it nulls
+    // against; the first song alone is not.
+    let text = std::fs::read_to_string(work.path().join("album.yaml")).unwrap();
+    let whole = "  whole: { format: wav, bit_depth: 32f, split: album }\n";
+    let text =
+        text.replace("  web: { format: wav }\n", &format!("  web: {{ format: wav }}\n{whole}"));
+    std::fs::write(work.path().join("album.yaml"), &text).unwrap();
+    let render = mixdown(work.path(), &["render", "album.yaml"]);
+    assert_eq!(render.status.code(), Some(1), "{}", stderr(&render));
+    std::fs::rename(work.path().join("out/whole/Low Tide.wav"), work.path().join("approved.wav"))
+        .unwrap();
+    let text = text
+        .replace("      correlation: { min: 0.5 }", "      matches: { file: approved.wav }")
+        .replace(
+            "  correlation: { min: 0.999 }",
+            "  matches: { file: approved.wav, tolerance: -140 dB }",
+        );
+    std::fs::write(work.path().join("album.yaml"), text).unwrap();
+    let run = mixdown(work.path(), &["test", "album.yaml"]);
+    let out = stdout(&run);
+    assert_eq!(run.status.code(), Some(1), "{out}{}", stderr(&run));
+    assert!(out.contains("ok     album.yaml assert.matches"), "{out}");
+    assert!(
+        out.contains("FAILED album.yaml songs[1].assert.matches: the difference from"),
+        "the second song alone is not the album:\n{out}"
+    );
+}
+
+#[test]
+fn an_album_without_assertions_renders_and_reports_none() {
+    let work = scratch();
+    write_stem(&work.path().join("one.wav"), 48_000, 4.0, 1);
+    let text = "album: A\nartist: B\nsongs:\n  - { file: one.wav, title: One }\ndeliver:\n  web: { format: wav }\n";
+    std::fs::write(work.path().join("album.yaml"), text).unwrap();
+    let run = mixdown(work.path(), &["test", "album.yaml"]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(stdout(&run).ends_with("0 passed, 0 failed\n"), "{}", stdout(&run));
+    assert!(!stderr(&run).contains("assertions:"), "{}", stderr(&run));
+}
