@@ -155,7 +155,8 @@ fn watch_latency(dir: &Path, fader: &Knob, run: usize) -> f64 {
     skip_to("watching ");
     let started = Instant::now();
     fader.nudge_again(dir, run);
-    skip_to("rendered ");
+    // Each render after the first is reported in one line: `mix.yaml changed: ran …`.
+    skip_to("mix.yaml changed: ");
     let seconds = started.elapsed().as_secs_f64();
     let _ = child.kill();
     let _ = child.wait();

@@ -95,6 +95,10 @@ pub(super) fn apply_cut_fade(left: &mut [f32], right: &mut [f32], at: u64, cut: 
     }
 }
 
+/// Blocks that may wait for the meter: enough to ride out its jitter, few enough that
+/// memory stays bounded.
+const METER_QUEUE: usize = 8;
+
 /// Writes a target's file from its input's entry, or from the input itself when the two
 /// run as a pipeline. An exact `length:` cut ends with the node's fade-out.
 ///
@@ -128,8 +132,21 @@ pub fn run_output(
         let _ = atomic_file::sweep_orphans(dir);
     }
     let mut encoder = delivery.encoding.create(&path, rate).map_err(NodeError::Audio)?;
-    let mut meter =
-        LoudnessMeter::new(rate).expect("the meter takes every rate a project may have");
+    // The meter runs beside the writing, on blocks handed over as they are written: it
+    // costs as much as the rest of this node, which often has the machine to itself.
+    let (blocks, metered) = std::sync::mpsc::sync_channel::<(Vec<f32>, Vec<f32>)>(METER_QUEUE);
+    let meter = std::thread::spawn(move || {
+        let mut meter =
+            LoudnessMeter::new(rate).expect("the meter takes every rate a project may have");
+        for (left, right) in metered {
+            meter.add(&left, &right);
+        }
+        meter.record()
+    });
+    let measure = |left: &[f32], right: &[f32]| {
+        // The meter only stops early by panicking, which the join below reports.
+        let _ = blocks.send((left.to_vec(), right.to_vec()));
+    };
     // Frames past `sure` may fall after the cut, which a pipe's end decides: they wait
     // here (at most the longest tail) until it is known, as an encoder cannot take back
     // what it was given.
@@ -150,7 +167,7 @@ pub fn run_output(
         }
         let now = (sure.saturating_sub(written) as usize).min(n);
         encoder.write(&left[..now], &right[..now]).map_err(NodeError::Audio)?;
-        meter.add(&left[..now], &right[..now]);
+        measure(&left[..now], &right[..now]);
         held.0.extend_from_slice(&left[now..n]);
         held.1.extend_from_slice(&right[now..n]);
         written += n as u64;
@@ -161,12 +178,14 @@ pub fn run_output(
     let frames = output_frames(length, rate, content, stream.audible_frames().unwrap_or(0));
     let kept = (frames.min(longest).saturating_sub(sure) as usize).min(held.0.len());
     encoder.write(&held.0[..kept], &held.1[..kept]).map_err(NodeError::Audio)?;
-    meter.add(&held.0[..kept], &held.1[..kept]);
+    measure(&held.0[..kept], &held.1[..kept]);
+    drop(blocks);
     let clipping = encoder.clipping();
     retire(cache, &path);
     encoder.finish().map_err(NodeError::Audio)?;
+    let measured = meter.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     // The meter saw exactly the frames in the file.
-    let loudness = LoudnessRecord { duration: frames as f64 / f64::from(rate), ..meter.record() };
+    let loudness = LoudnessRecord { duration: frames as f64 / f64::from(rate), ..measured };
     measurement::save(cache, job.keys.key(job.node), &loudness).map_err(NodeError::CacheWrite)?;
     let file_key = delivery.file_key(job.keys.key(job.node));
     OutputRecord::save(cache, &path, file_key, clipping.samples, clipping.peak)
