@@ -212,6 +212,25 @@ impl Processor for Compressor {
     }
 }
 
+/// A compressor at `threshold_db` and `ratio`, with the step's defaults otherwise: 10 ms
+/// attack, 100 ms release, hard knee, no makeup, peak detector, fully linked and wet.
+#[cfg(test)]
+pub(crate) fn test_settings(threshold_db: f64, ratio: f64) -> CompressorSettings {
+    CompressorSettings {
+        threshold_db: Timeline::constant(threshold_db),
+        ratio: Timeline::constant(ratio),
+        attack_seconds: Timeline::constant(0.010),
+        release_seconds: Timeline::constant(0.100),
+        knee_db: 0.0,
+        makeup_db: Timeline::constant(0.0),
+        detector: Detector::Peak,
+        link: 1.0,
+        mix: Timeline::constant(1.0),
+        sidechain: None,
+        sidechain_highpass_hz: None,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::float_cmp)] // Exact equality is the property these tests check.
 mod tests {
@@ -220,23 +239,7 @@ mod tests {
 
     const RATE: f64 = 48000.0;
 
-    /// A compressor at `threshold_db` and `ratio`, with the step's defaults otherwise:
-    /// 10 ms attack, 100 ms release, hard knee, peak detector, fully linked and wet.
-    fn compressor(threshold_db: f64, ratio: f64) -> CompressorSettings {
-        CompressorSettings {
-            threshold_db: Timeline::constant(threshold_db),
-            ratio: Timeline::constant(ratio),
-            attack_seconds: Timeline::constant(0.010),
-            release_seconds: Timeline::constant(0.100),
-            knee_db: 0.0,
-            makeup_db: Timeline::constant(0.0),
-            detector: Detector::Peak,
-            link: 1.0,
-            mix: Timeline::constant(1.0),
-            sidechain: None,
-            sidechain_highpass_hz: None,
-        }
-    }
+    use super::test_settings as compressor;
 
     fn seconds(s: f64) -> Timeline {
         Timeline::constant(s)

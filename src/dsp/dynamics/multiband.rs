@@ -158,6 +158,7 @@ mod tests {
     use std::f64::consts::PI;
 
     use super::*;
+    use crate::dsp::dynamics::compressor::test_settings as compressor;
     use crate::dsp::dynamics::envelope::Detector;
     use crate::dsp::dynamics::gain_computer::compression_gain_db;
     use crate::dsp::primitives::biquad::measure::{self, audio_band};
@@ -166,24 +167,6 @@ mod tests {
     use crate::dsp::probe::{self, bits};
 
     const FS: f64 = 48_000.0;
-
-    /// A compressor at `threshold_db` and `ratio`, with the step's defaults otherwise:
-    /// 10 ms attack, 100 ms release, hard knee, no makeup, peak detector.
-    fn compressor(threshold_db: f64, ratio: f64) -> CompressorSettings {
-        CompressorSettings {
-            threshold_db: Timeline::constant(threshold_db),
-            ratio: Timeline::constant(ratio),
-            attack_seconds: Timeline::constant(0.010),
-            release_seconds: Timeline::constant(0.100),
-            knee_db: 0.0,
-            makeup_db: Timeline::constant(0.0),
-            detector: Detector::Peak,
-            link: 1.0,
-            mix: Timeline::constant(1.0),
-            sidechain: None,
-            sidechain_highpass_hz: None,
-        }
-    }
 
     /// An RMS compressor with 200 ms ballistics, which reads a steady tone at its RMS level.
     fn slow_rms(threshold_db: f64, ratio: f64, knee_db: f64, makeup_db: f64) -> CompressorSettings {
