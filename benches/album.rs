@@ -13,6 +13,8 @@
 //! to WAV first (not timed), then encodes each with `flac -5` at its bit depth and with
 //! `lame -b 320`, two jobs at once; it is skipped, with the reason, when either tool is
 //! missing.
+#[path = "common/args.rs"]
+mod args;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,13 +27,11 @@ const FADE_EDIT: &str = "    fade_out: 3 s";
 const TAG_EDIT: &str = "    artist: The Example Ensemble feat. Nobody";
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |flag: &str| args.iter().skip_while(|a| *a != flag).nth(1).cloned();
-    let Some(session) = value("--session").map(PathBuf::from) else {
+    let Some(session) = args::value("--session").map(PathBuf::from) else {
         println!("album benchmark skipped: give --session DIR (a folder with album.yaml)");
         return;
     };
-    let runs: usize = value("--runs").map_or(1, |n| n.parse().expect("--runs takes a number"));
+    let runs = args::option("--runs", 1.0).max(1.0) as usize;
     let album = std::fs::read_to_string(session.join("album.yaml")).expect("DIR/album.yaml");
     let fade = with_line_in_song(&album, 5, FADE_EDIT);
     let tagged = with_line_in_song(&fade, 3, TAG_EDIT);

@@ -11,6 +11,8 @@
 //! 320` for MP3 320 (they neither convert rates nor decode back); each is skipped with its
 //! reason when not installed. A WAV 16/44.1 has no peer here. Times are medians of the runs.
 
+#[path = "common/args.rs"]
+mod args;
 #[path = "common/stem.rs"]
 mod stem;
 
@@ -19,6 +21,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use args::option;
 use stem::write_stem;
 
 /// A command-line encoder and its arguments.
@@ -42,15 +45,6 @@ const FORMATS: [(&str, &str, Option<Peer>); 3] = [
         Some(("lame", &["--silent", "-b", "320", "master.wav", "peer.mp3"])),
     ),
 ];
-
-fn option(name: &str, default: f64) -> f64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn project(target: Option<&str>, artist: &str) -> String {
     let mut yaml = format!(

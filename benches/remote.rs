@@ -9,6 +9,8 @@
 //! The session is the render benchmark's reference mix over the same generated stems
 //! (`target/bench-sessions/ref<stems>x<seconds>`); `--seconds 20` makes a quick run.
 
+#[path = "common/args.rs"]
+mod args;
 #[path = "common/project.rs"]
 #[allow(dead_code)]
 // The render benchmark nudges the project's knobs; this one renders it as written.
@@ -24,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use args::option;
 use project::{Knob, Project};
 use stem::{RATE, write_stem};
 
@@ -80,15 +83,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn option(name: &str, default: f64) -> f64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// The reference session with its stems generated; returns its folder.

@@ -10,6 +10,9 @@
 //! moves the kick's fader by a quarter of a dB, so every run is a real edit that renders
 //! the kick's track, the drum bus and the master.
 
+#[path = "common/args.rs"]
+mod args;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -19,10 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 const POLL: Duration = Duration::from_millis(1);
 
 fn main() {
-    let runs = std::env::args()
-        .skip_while(|a| a != "--runs")
-        .nth(1)
-        .map_or(15, |n| n.parse().expect("--runs takes a number"));
+    let runs = args::option("--runs", 15.0).max(1.0) as usize;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let dir = tempfile::tempdir().expect("a temporary folder");
     copy_tree(&root.join("stems/first-light"), &dir.path().join("stems/first-light"));
