@@ -1,6 +1,8 @@
-//! Processor benchmarks: every processor kind on 30 s of 48 kHz stereo noise in blocks of
-//! [`BLOCK_FRAMES`], timed with `Instant`, median of five runs. Prints ns per frame and how
-//! many times faster than realtime; asserts nothing.
+//! Processor benchmarks: every processor kind, and the loudness meter that every output
+//! runs, on 30 s of 48 kHz stereo noise in blocks of [`BLOCK_FRAMES`], timed with
+//! `Instant`, median of five runs. Prints ns per frame and how many times faster than
+//! realtime; asserts nothing. The noise is uniform, so its peaks are everywhere: the true
+//! peak meter can pass over little of it, and reads it at its highest cost.
 //!
 //!     cargo bench --bench processors -- [--seconds 30] [--runs 5] [--only compressor]
 //!
@@ -13,6 +15,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
+use mixdown::audio::loudness::LoudnessMeter;
 use mixdown::dsp::{Audio, BLOCK_FRAMES, BuildEnv, Context, Sidechain};
 use mixdown::ir::step::{DecodedFiles, Step};
 use mixdown::ir::{ContentDigest, ResolvedFile};
@@ -189,6 +192,20 @@ fn time_once(step: &Step, input: &(Vec<f32>, Vec<f32>), sidechain: &(Vec<f32>, V
     seconds
 }
 
+/// Makes a fresh meter of one kind.
+type MakeMeter = fn() -> LoudnessMeter;
+
+/// Seconds to measure the signal once with a fresh meter, as the output node does.
+fn time_meter(make: MakeMeter, input: &(Vec<f32>, Vec<f32>)) -> f64 {
+    let mut meter = make();
+    let started = Instant::now();
+    for (left, right) in input.0.chunks(BLOCK_FRAMES).zip(input.1.chunks(BLOCK_FRAMES)) {
+        meter.add(left, right);
+    }
+    black_box(meter.record());
+    started.elapsed().as_secs_f64()
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -219,11 +236,28 @@ fn main() {
             let s = step(json);
             let seconds =
                 median((0..options.runs).map(|_| time_once(&s, &input, &sidechain)).collect());
-            println!(
-                "{label:<26} {:>10.2} {:>12.0}",
-                seconds * 1e9 / frames as f64,
-                options.seconds / seconds
-            );
+            print_figure(label, seconds, frames, options.seconds);
         }
     }
+    let meters: [(&str, MakeMeter); 2] = [
+        ("loudness meter", || LoudnessMeter::new(RATE as u32).expect("48 kHz is metered")),
+        ("loudness meter, no peak", || {
+            LoudnessMeter::without_true_peak(RATE as u32).expect("48 kHz is metered")
+        }),
+    ];
+    for (label, make) in meters {
+        if options.only.as_ref().is_some_and(|o| !label.contains(o.as_str())) {
+            continue;
+        }
+        let seconds = median((0..options.runs).map(|_| time_meter(make, &input)).collect());
+        print_figure(label, seconds, frames, options.seconds);
+    }
+}
+
+fn print_figure(label: &str, seconds: f64, frames: usize, signal_seconds: f64) {
+    println!(
+        "{label:<26} {:>10.2} {:>12.0}",
+        seconds * 1e9 / frames as f64,
+        signal_seconds / seconds
+    );
 }

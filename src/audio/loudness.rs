@@ -8,19 +8,22 @@
 //! back instead of measuring again. A value that does not exist (the loudness of silence,
 //! the short-term maximum of a file shorter than 3 s) is `None`, never NaN or infinity.
 //!
-//! The K-weighting, gating, loudness range and 4× oversampled true peak come from the
-//! `ebur128` crate, named in this file only. It keeps no maxima of the sliding windows, so
-//! the meter adds them: it asks `ebur128` for the energy of every 10 ms hop (at rates where
-//! 10 ms is not a whole number of frames, the shortest hop dividing both windows that is)
-//! and averages the latest 40 and 300 for the momentary (400 ms) and short-term (3 s)
-//! windows. A window therefore ends every hop, and a burst is caught within half a hop of
-//! its best alignment: with 10 ms hops, at every rate that is a multiple of 100 Hz, a
-//! 400 ms burst reads at most 0.06 LU low. Only complete windows count toward the maxima.
+//! The K-weighting comes from the `ebur128` crate, named in this file only. The meter asks
+//! it for the energy of every 10 ms hop (at rates where 10 ms is not a whole number of
+//! frames, the shortest hop dividing both windows that is) and builds every window from
+//! hops, so no window's audio is summed twice: the latest 40 and 300 hops are the momentary
+//! (400 ms) and short-term (3 s) windows. A window therefore ends every hop, and a burst is
+//! caught within half a hop of its best alignment: with 10 ms hops, at every rate that is a
+//! multiple of 100 Hz, a 400 ms burst reads at most 0.06 LU low. Only complete windows count
+//! toward the maxima. Every tenth momentary window is a gating block and every hundredth
+//! short-term window a range window, as `ebur128` takes them; [`GatedWindows`] gates them
+//! as that crate does. The true peak comes from [`TruePeakMeter`], which reads what
+//! `ebur128` would but passes over audio that cannot raise the peak.
 //!
-//! Memory: the meter holds 3 s of filtered audio, plus the gating history that BS.1770
-//! needs to find the relative gate at the end, which grows by under 100 bytes a second
-//! (a third of a megabyte an hour). `ebur128`'s histogram mode would hold that constant,
-//! but it rounds every block to the centre of a 0.1 LU bin, which reads a steady tone
+//! Memory: the meter holds 3 s of hop energies and 400 ms of filtered audio, plus the
+//! gating history that BS.1770 needs to find the relative gate at the end, which grows by
+//! under 100 bytes a second (a third of a megabyte an hour). Binning the history would hold
+//! it constant, but rounding every block to the centre of a 0.1 LU bin reads a steady tone
 //! 0.05 LU high: half of the conformance tolerance.
 //!
 //! Mono audio reaches the meter as the decoder delivers it, in both channels, so it is
@@ -33,6 +36,8 @@ use std::collections::VecDeque;
 use ebur128::{EbuR128, Mode};
 use serde::{Deserialize, Serialize};
 
+use super::gating::GatedWindows;
+use super::true_peak::TruePeakMeter;
 use super::{AudioError, Source};
 
 /// The momentary window, in milliseconds.
@@ -41,6 +46,10 @@ const MOMENTARY_MS: u32 = 400;
 const SHORT_TERM_MS: u32 = 3000;
 /// Hops the sliding windows may advance by, shortest first: each divides both windows.
 const HOPS_MS: [u32; 6] = [10, 20, 25, 40, 50, 100];
+/// How often a gating block closes, in milliseconds, as BS.1770 says (75% overlap).
+const GATING_STEP_MS: u32 = 100;
+/// How often a loudness range window closes, in milliseconds, as `ebur128` does.
+const RANGE_STEP_MS: u32 = 1000;
 /// The offset in BS.1770's loudness formula: L = -0.691 + 10 log10(energy).
 const LOUDNESS_OFFSET: f64 = -0.691;
 /// Frames per block when measuring a whole [`Source`].
@@ -100,6 +109,9 @@ pub enum MeasureError {
 /// A loudness meter for planar stereo `f32` audio at one sample rate.
 pub struct LoudnessMeter {
     meter: EbuR128,
+    /// `None` when the meter was made without one, or at rates where samples are peaks.
+    true_peak: Option<TruePeakMeter>,
+    measures_true_peak: bool,
     sample_rate: u32,
     /// The sliding windows' hop: `hop_frames` frames, which `ebur128` knows as `hop_ms`.
     hop_ms: u32,
@@ -111,6 +123,14 @@ pub struct LoudnessMeter {
     hops: VecDeque<f64>,
     momentary_hops: usize,
     short_term_hops: usize,
+    /// Hops completed so far.
+    hops_closed: usize,
+    /// A gating block (a momentary window) closes every `gating_step_hops` hops, and a
+    /// range window (a short-term window) every `range_step_hops`.
+    gating_step_hops: usize,
+    range_step_hops: usize,
+    gating_blocks: GatedWindows,
+    range_windows: GatedWindows,
     /// The largest window energies so far, `None` until a window is complete.
     momentary_max: Option<f64>,
     short_term_max: Option<f64>,
@@ -132,7 +152,7 @@ impl LoudnessMeter {
     /// # Errors
     /// When the rate is below 16 Hz or above 2822.4 kHz, which `ebur128` does not take.
     pub fn new(sample_rate: u32) -> Result<Self, UnsupportedRate> {
-        Self::with_mode(sample_rate, Mode::TRUE_PEAK)
+        Self::with_true_peak(sample_rate, true)
     }
 
     /// A meter that measures everything but the true peak, which costs most: its records
@@ -141,11 +161,11 @@ impl LoudnessMeter {
     /// # Errors
     /// When the rate is below 16 Hz or above 2822.4 kHz, which `ebur128` does not take.
     pub fn without_true_peak(sample_rate: u32) -> Result<Self, UnsupportedRate> {
-        Self::with_mode(sample_rate, Mode::empty())
+        Self::with_true_peak(sample_rate, false)
     }
 
-    fn with_mode(sample_rate: u32, true_peak: Mode) -> Result<Self, UnsupportedRate> {
-        let mode = Mode::I | Mode::LRA | Mode::SAMPLE_PEAK | true_peak;
+    fn with_true_peak(sample_rate: u32, measures_true_peak: bool) -> Result<Self, UnsupportedRate> {
+        let mode = Mode::M | Mode::SAMPLE_PEAK;
         let meter = EbuR128::new(2, sample_rate, mode)
             .map_err(|_| UnsupportedRate { rate: sample_rate })?;
         let hop_ms = hop_ms(sample_rate);
@@ -153,6 +173,8 @@ impl LoudnessMeter {
         let short_term_hops = (SHORT_TERM_MS / hop_ms) as usize;
         Ok(Self {
             meter,
+            true_peak: measures_true_peak.then(|| TruePeakMeter::new(sample_rate)).flatten(),
+            measures_true_peak,
             sample_rate,
             hop_ms,
             hop_frames,
@@ -160,6 +182,16 @@ impl LoudnessMeter {
             hops: VecDeque::with_capacity(short_term_hops),
             momentary_hops: (MOMENTARY_MS / hop_ms) as usize,
             short_term_hops,
+            hops_closed: 0,
+            // At the few rates whose hop does not divide 100 ms, a block closes every hop.
+            gating_step_hops: if GATING_STEP_MS.is_multiple_of(hop_ms) {
+                (GATING_STEP_MS / hop_ms) as usize
+            } else {
+                1
+            },
+            range_step_hops: (RANGE_STEP_MS / hop_ms) as usize,
+            gating_blocks: GatedWindows::default(),
+            range_windows: GatedWindows::default(),
             momentary_max: None,
             short_term_max: None,
             frames: 0,
@@ -169,6 +201,9 @@ impl LoudnessMeter {
     /// Measures the next block; `left` and `right` must have the same length.
     pub fn add(&mut self, left: &[f32], right: &[f32]) {
         assert_eq!(left.len(), right.len(), "a stereo block has two channels of one length");
+        if let Some(true_peak) = &mut self.true_peak {
+            true_peak.add(left, right);
+        }
         let mut start = 0;
         while start < left.len() {
             let end = left.len().min(start + self.frames_to_hop);
@@ -201,15 +236,22 @@ impl LoudnessMeter {
             self.hops.pop_front();
         }
         self.hops.push_back(energy);
+        self.hops_closed += 1;
         if self.hops.len() >= self.momentary_hops {
             let recent = self.hops.iter().rev().take(self.momentary_hops);
             let momentary = recent.sum::<f64>() / self.momentary_hops as f64;
             self.momentary_max = Some(self.momentary_max.map_or(momentary, |m| m.max(momentary)));
+            if (self.hops_closed - self.momentary_hops).is_multiple_of(self.gating_step_hops) {
+                self.gating_blocks.add(momentary);
+            }
         }
         if self.hops.len() == self.short_term_hops {
             let short_term = self.hops.iter().sum::<f64>() / self.short_term_hops as f64;
             self.short_term_max =
                 Some(self.short_term_max.map_or(short_term, |m| m.max(short_term)));
+            if (self.hops_closed - self.short_term_hops).is_multiple_of(self.range_step_hops) {
+                self.range_windows.add(short_term);
+            }
         }
     }
 
@@ -225,26 +267,23 @@ impl LoudnessMeter {
     /// What the meter has measured so far.
     #[must_use]
     pub fn record(&self) -> LoudnessRecord {
-        let integrated = finite(self.meter.loudness_global().expect("the meter runs in mode I"));
+        let integrated = self.gating_blocks.integrated_energy().and_then(energy_to_loudness);
         let short_term_max = self.short_term_max.and_then(energy_to_loudness);
-        let range = self.meter.loudness_range().expect("the meter runs in mode LRA");
-        let peak = |peak_of: fn(&EbuR128, u32) -> Result<f64, ebur128::Error>| {
-            let left = peak_of(&self.meter, 0).expect("the meter measures peaks of channel 0");
-            let right = peak_of(&self.meter, 1).expect("the meter measures peaks of channel 1");
-            finite(20.0 * left.max(right).log10())
-        };
+        let range = self.range_windows.range(|e| LOUDNESS_OFFSET + 10.0 * e.log10());
+        let peak_of = |channel| self.meter.sample_peak(channel).expect("the meter reads peaks");
+        let sample_peak = peak_of(0).max(peak_of(1));
+        // Between samples the audio is at least as loud as at them.
+        let true_peak = self
+            .true_peak
+            .as_ref()
+            .map_or(sample_peak, |meter| sample_peak.max(f64::from(meter.peak())));
         LoudnessRecord {
             integrated,
             momentary_max: self.momentary_max.and_then(energy_to_loudness),
             short_term_max,
             loudness_range: integrated.and(short_term_max).and(finite(range)),
-            sample_peak: peak(EbuR128::sample_peak),
-            true_peak: self
-                .meter
-                .mode()
-                .contains(Mode::TRUE_PEAK)
-                .then(|| peak(EbuR128::true_peak))
-                .flatten(),
+            sample_peak: finite(20.0 * sample_peak.log10()),
+            true_peak: self.measures_true_peak.then(|| finite(20.0 * true_peak.log10())).flatten(),
             duration: self.frames as f64 / f64::from(self.sample_rate),
         }
     }
@@ -307,6 +346,63 @@ mod tests {
     fn assert_near(actual: Option<f64>, expected: f64, tolerance: f64, what: &str) {
         let actual = actual.unwrap_or_else(|| panic!("{what}: no value"));
         assert!((actual - expected).abs() <= tolerance, "{what}: {actual} vs {expected}");
+    }
+
+    /// Noise whose level steps up and down, different in each channel, with a loud burst
+    /// late on: a peak that most of the audio cannot reach, found after it started.
+    fn stepped_noise(rate: u32, seconds: usize) -> (Vec<f32>, Vec<f32>) {
+        let mut state = 0x9e37_79b9_u32;
+        let mut uniform = move || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as f32 / u32::MAX as f32 - 0.5
+        };
+        let frames = rate as usize * seconds;
+        let level = |i: usize| match (i * 8 / frames, i % (rate as usize)) {
+            (6, _) => 1.6,
+            (_, k) if k < rate as usize / 4 => 0.9,
+            _ => 0.15,
+        };
+        let left = (0..frames).map(|i| level(i) * uniform()).collect();
+        let right = (0..frames).map(|i| 0.5 * level(i) * uniform()).collect();
+        (left, right)
+    }
+
+    #[test]
+    fn the_true_peak_is_the_one_ebur128_reads_at_every_oversampling() {
+        for rate in [44_100, 48_000, 96_000, 192_000] {
+            let (left, right) = stepped_noise(rate, 4);
+            let mut ours = LoudnessMeter::new(rate).unwrap();
+            let mut reference = EbuR128::new(2, rate, Mode::TRUE_PEAK).unwrap();
+            for (l, r) in left.chunks(1000).zip(right.chunks(1000)) {
+                ours.add(l, r);
+                reference.add_frames_planar_f32(&[l, r]).unwrap();
+            }
+            let peak = reference.true_peak(0).unwrap().max(reference.true_peak(1).unwrap());
+            assert_eq!(ours.record().true_peak, Some(20.0 * peak.log10()), "{rate} Hz");
+        }
+    }
+
+    #[test]
+    fn integrated_loudness_and_range_are_the_ones_ebur128_reads() {
+        // At rates that are a multiple of 100 Hz the windows are ebur128's to the frame; at
+        // 11.025 kHz its 100 ms step is 1103 frames, while blocks here close every 40 ms.
+        for (rate, tolerance) in [(48_000, 1e-9), (44_100, 1e-9), (96_000, 1e-9), (11_025, 0.05)] {
+            let (left, right) = stepped_noise(rate, 12);
+            let mut ours = LoudnessMeter::without_true_peak(rate).unwrap();
+            let mut reference = EbuR128::new(2, rate, Mode::I | Mode::LRA).unwrap();
+            for (l, r) in left.chunks(777).zip(right.chunks(777)) {
+                ours.add(l, r);
+                reference.add_frames_planar_f32(&[l, r]).unwrap();
+            }
+            let record = ours.record();
+            let integrated = reference.loudness_global().unwrap();
+            let range = reference.loudness_range().unwrap();
+            assert_near(record.integrated, integrated, tolerance, &format!("{rate} Hz integrated"));
+            assert_near(record.loudness_range, range, tolerance, &format!("{rate} Hz range"));
+            assert!(range > 1.0, "the steps give the programme a range: {range}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod dither;
 pub mod encode;
 pub mod flac;
 mod flac_decode;
+mod gating;
 mod guard;
 pub mod loudness;
 pub mod mp3;
@@ -30,6 +31,7 @@ mod riff;
 mod staged;
 pub mod tagged;
 pub mod tags;
+pub mod true_peak;
 pub mod wav;
 
 use std::io;
