@@ -1,8 +1,9 @@
-//! The remote cache on a loopback S3-compatible server (moto's, as the tests start it):
+//! The remote cache on a loopback S3-compatible server (`s3s-fs` when installed, as
+//! `cargo install s3s-fs --features binary` does, otherwise moto's, as the tests start it):
 //! a cold render uploading its entries against one without a remote, a render with an
 //! empty local cache and a warm remote, and two shards run side by side plus the final
 //! assembly. Each figure is set against the cold local render. Prints figures; asserts
-//! nothing; without moto it says why and stops.
+//! nothing; without either server it says why and stops.
 //!
 //!     cargo bench --bench remote -- [--stems 16] [--seconds 180] [--runs 1]
 //!
@@ -30,18 +31,51 @@ use args::option;
 use project::{Knob, Project};
 use stem::{RATE, write_stem};
 
-/// A moto S3 server on 127.0.0.1, stopped when dropped.
+/// An S3-compatible server on 127.0.0.1, stopped when dropped: `s3s-fs` (native, from
+/// crates.io) when it is installed, otherwise moto's (Python, as the tests start it). A
+/// server on the same cores takes its share of them, and moto's takes more.
 struct Server {
     child: Child,
     port: u16,
+    /// Where `s3s-fs` keeps its buckets, one folder each; `None` for moto.
+    root: Option<PathBuf>,
+    name: &'static str,
 }
 
 impl Server {
-    fn start() -> Result<Self, String> {
+    fn start(scratch: &Path) -> Result<Self, String> {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
             .port();
+        match Self::start_s3s_fs(scratch, port) {
+            Some(server) => server,
+            None => Self::start_moto(port),
+        }
+    }
+
+    /// `None` when `s3s-fs` is not installed.
+    fn start_s3s_fs(scratch: &Path, port: u16) -> Option<Result<Self, String>> {
+        let root = scratch.join("s3s-fs");
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).ok()?;
+        let child = Command::new("s3s-fs")
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", "bench", "--secret-key", "bench"])
+            .arg(&root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let server = Self { child, port, root: Some(root), name: "s3s-fs" };
+        let listening = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Some(if listening { Ok(server) } else { Err("s3s-fs did not start listening".into()) })
+    }
+
+    fn start_moto(port: u16) -> Result<Self, String> {
         let script = "import sys\n\
             from moto.server import ThreadedMotoServer\n\
             server = ThreadedMotoServer(ip_address='127.0.0.1', port=int(sys.argv[1]), verbose=False)\n\
@@ -54,18 +88,26 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("python3 cannot run ({e})"))?;
+            .map_err(|e| format!("neither s3s-fs nor python3 can run ({e})"))?;
         let mut line = String::new();
         let _ = BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line);
-        let server = Self { child, port };
+        let server = Self { child, port, root: None, name: "moto" };
         if line.trim() != "ready" {
-            return Err("moto's server did not start (is `moto[server]` installed?)".into());
+            return Err(
+                "neither s3s-fs nor moto's server started (is `moto[server]` installed?)".into()
+            );
         }
+        // Requests that wait for moto to listen are retried by the client; give it a moment.
+        std::thread::sleep(Duration::from_millis(500));
         Ok(server)
     }
 
     /// Makes a bucket; returns the address of a prefix in it.
     fn bucket(&self, name: &str) -> String {
+        if let Some(root) = &self.root {
+            std::fs::create_dir_all(root.join(name)).expect("bucket folder");
+            return format!("s3://{name}/bench");
+        }
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
         let request = format!(
             "PUT /{name} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -151,19 +193,18 @@ fn main() {
     let stems = option("--stems", 16.0) as usize;
     let seconds = option("--seconds", 180.0);
     let runs = option("--runs", 1.0).max(1.0) as usize;
-    let server = match Server::start() {
+    let dir = session(stems, seconds);
+    let server = match Server::start(&dir) {
         Ok(server) => server,
         Err(reason) => {
             println!("skipped: {reason}");
             return;
         }
     };
-    // Requests that wait for moto to listen are retried by the client; give it a moment.
-    std::thread::sleep(Duration::from_millis(500));
-    let dir = session(stems, seconds);
     let port = server.port;
     println!(
-        "session: reference mix, {stems} stems × {seconds} s, moto S3 on loopback, {runs} runs (median)"
+        "session: reference mix, {stems} stems × {seconds} s, {} S3 on loopback, {runs} runs (median)",
+        server.name
     );
     let mut figures: [Vec<f64>; 5] = Default::default();
     for run in 0..runs {
