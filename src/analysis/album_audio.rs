@@ -3,6 +3,8 @@
 //! next song's start (the last song to the album's end). Found from the graph and the
 //! records the segments keep; nothing is rendered or measured here.
 
+use petgraph::graph::NodeIndex;
+
 use super::chained::Chained;
 use super::span::Span;
 use super::stream::AudioStream;
@@ -45,9 +47,7 @@ impl AlbumAudio {
     pub fn find(graph: &RenderGraph, keys: &Keys, cache: &CacheDir) -> Result<Self, String> {
         let delivered =
             graph.find(DELIVERED_ANALYSIS).ok_or("the album has no delivered analysis")?;
-        let inputs = graph.graph[delivered].main_inputs();
-        // The delivered analysis reads the album-rate segments, then the limited analysis.
-        let segments = &inputs[..inputs.len().saturating_sub(1)];
+        let segments = Self::timeline_segments(graph);
         let sample_rate = graph.graph[delivered].sample_rate;
         let mut songs = Vec::new();
         for &segment in segments {
@@ -61,6 +61,16 @@ impl AlbumAudio {
         }
         let segments = segments.iter().map(|&s| keys.key(s)).collect();
         Ok(Self { sample_rate, segments, songs })
+    }
+
+    /// The album-rate segments of the album whose graph is `graph`, in timeline order: the
+    /// nodes that hold its whole audio as delivered. None when it is not an album's graph.
+    #[must_use]
+    pub fn timeline_segments(graph: &RenderGraph) -> &[NodeIndex] {
+        let Some(delivered) = graph.find(DELIVERED_ANALYSIS) else { return &[] };
+        let inputs = graph.graph[delivered].main_inputs();
+        // The delivered analysis reads the album-rate segments, then the limited analysis.
+        &inputs[..inputs.len().saturating_sub(1)]
     }
 
     /// Seconds of song `index`'s span.
@@ -82,9 +92,10 @@ impl AlbumAudio {
     /// The whole album: every segment, end to end. A segment that cannot be read fails
     /// the read that reaches it.
     #[must_use]
-    pub fn open_album<'a>(&'a self, store: &'a Store) -> Box<dyn AudioStream + 'a> {
-        let parts = self.segments.iter().map(move |key| {
-            let entry = store.open_entry(key).map_err(|e| e.to_string())?;
+    pub fn open_album(&self, store: &Store) -> Box<dyn AudioStream> {
+        let store = store.clone();
+        let parts = self.segments.clone().into_iter().map(move |key| {
+            let entry = store.open_entry(&key).map_err(|e| e.to_string())?;
             Ok(Box::new(entry) as Box<dyn AudioStream>)
         });
         Box::new(Chained::new(parts, self.sample_rate))
