@@ -6,7 +6,7 @@
 //!
 //! `mixdown diff A B` compares two audio files; B is read at A's rate, so two renders at
 //! different rates still compare. `mixdown diff --rev REV [FILE]` compares the project as
-//! it is with the project at a git revision (see `diff_rev`).
+//! it is with the project at a git revision (see `diff_rev`, and `diff_album` for albums).
 //!
 //! Exit codes: 0 when the renders were compared, whatever the verdict; 1 when one cannot
 //! be read or rendered; 2 for bad arguments or a project that does not compile.
@@ -25,15 +25,16 @@ use crate::analysis::{AudioStream, FileStream, Measurement};
 /// Arguments of `diff`.
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
-    /// Two audio files (the before, then the after); with `--rev`, the mix file.
+    /// Two audio files (the before, then the after); with `--rev`, the mix or album file.
     #[arg(value_name = "FILE", num_args = 0..=2)]
     files: Vec<PathBuf>,
-    /// Compare the mix as it is with the mix at this git revision (`HEAD~1`, a branch, a
-    /// commit), rendered with the same cache.
+    /// Compare the mix or album as it is with itself at this git revision (`HEAD~1`, a
+    /// branch, a commit), rendered with the same cache.
     #[arg(long, value_name = "REV")]
     rev: Option<String>,
     /// Draw the difference signal's level over time in a PNG: beside B (`B.diff.png`), or
-    /// with `--rev`, in `--out` for each output (`out/<name>.diff.png`).
+    /// with `--rev`, in `--out` for each output (`out/<name>.diff.png`; an album's files'
+    /// as they are delivered, `out/<target>/<file stem>.diff.png`).
     #[arg(long)]
     report: bool,
     /// Where `--report` puts its pictures with `--rev`.
@@ -55,7 +56,7 @@ pub fn run(args: &DiffArgs) -> i32 {
         (Some(rev), []) => diff_at(rev, Path::new(DEFAULT_PROJECT), args),
         (Some(rev), [file]) => diff_at(rev, file, args),
         (None, [a, b]) => diff_files(a, b, args.report),
-        (Some(_), _) => usage("with --rev, name at most one mix file"),
+        (Some(_), _) => usage("with --rev, name at most one mix or album file"),
         (None, _) => usage("name two audio files, or a revision with --rev"),
     };
     messages::finish("diff", code)

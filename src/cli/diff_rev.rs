@@ -7,12 +7,16 @@
 //! Otherwise both are rendered with the same cache, so the nodes they share cost nothing,
 //! each master into a temporary 32-bit float file; then each node whose key differs is
 //! compared through its cache entry, and each output through its file.
+//!
+//! An album file is compared in `diff_album`, with the checkout, the change list and the
+//! messages this module shares.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use petgraph::graph::NodeIndex;
 
+use super::diff_album;
 use super::diff_cmd::{draw_difference_of, print_comparison};
 use super::git_checkout::Checkout;
 use super::messages::{self, DiffMessage, Message};
@@ -28,10 +32,11 @@ use crate::cache::folder::CacheDir;
 use crate::cache::keys::Keys;
 use crate::cache::store::Store;
 use crate::graph::{NodeKind, RenderGraph};
+use crate::project::{ProjectKind, project_kind};
 use crate::render::{Delivery, Settings, render};
 
 /// The name of the temporary folder the two renders' files go to.
-const RENDERS_FOLDER: &str = "mixdown-diff-";
+pub const RENDERS_FOLDER: &str = "mixdown-diff-";
 
 /// How `diff --rev` renders.
 pub struct RevSettings {
@@ -53,7 +58,7 @@ struct Side {
 }
 
 /// What happened to a node between the revision and the working tree.
-enum NodeChange {
+pub enum NodeChange {
     /// In both, with different keys.
     Changed { id: String, before: NodeIndex, after: NodeIndex },
     /// Only in the working tree.
@@ -71,13 +76,14 @@ pub fn run(rev: &str, file: &Path, settings: &RevSettings) -> i32 {
             return EXIT_INVALID;
         }
     };
+    if project_kind(file) == ProjectKind::Album {
+        let code = diff_album::run(rev, &checkout, (&file_then, file), settings);
+        drop(checkout);
+        return code;
+    }
     let Ok(now) = compile_and_report(file) else { return EXIT_INVALID };
     let Ok(then) = compile_and_report(&file_then) else {
-        eprintln!(
-            "error: `{}` as of `{rev}` does not compile\n  = help: audio files that git does not track are not in a checkout of a revision",
-            file.display()
-        );
-        return EXIT_INVALID;
+        return does_not_compile(file, rev);
     };
     let run_start = SystemTime::now();
     let side = |graph: RenderGraph| -> Result<Side, String> {
@@ -92,11 +98,10 @@ pub fn run(rev: &str, file: &Path, settings: &RevSettings) -> i32 {
             return EXIT_FAILURE;
         }
     };
-    let changes = node_changes(&before, &after);
-    let short = checkout.commit.get(..7).unwrap_or(&checkout.commit);
-    let subject = format!("{} since {rev} ({short})", file.display());
+    let changes = node_changes((&before.graph, &before.keys), (&after.graph, &after.keys));
+    let subject = subject(file, rev, &checkout);
     if changes.is_empty() {
-        report_identical(&subject);
+        report_identical(&subject, "every node's key is unchanged: nothing rendered");
         drop(checkout);
         return EXIT_OK;
     }
@@ -106,6 +111,22 @@ pub fn run(rev: &str, file: &Path, settings: &RevSettings) -> i32 {
     let code = render_and_compare(&before, &after, &changes, settings);
     drop(checkout);
     code
+}
+
+/// Says that `file` as of `rev` does not compile (its diagnostics are printed), and why
+/// that may be. Returns the exit code.
+pub fn does_not_compile(file: &Path, rev: &str) -> i32 {
+    eprintln!(
+        "error: `{}` as of `{rev}` does not compile\n  = help: audio files that git does not track are not in a checkout of a revision",
+        file.display()
+    );
+    EXIT_INVALID
+}
+
+/// What a diff is about: `mix.yaml since HEAD~1 (1a2b3c4)`.
+pub fn subject(file: &Path, rev: &str, checkout: &Checkout) -> String {
+    let short = checkout.commit.get(..7).unwrap_or(&checkout.commit);
+    format!("{} since {rev} ({short})", file.display())
 }
 
 /// The graph with the outputs a comparison reads: each output it has, or, for a project
@@ -136,27 +157,30 @@ fn with_outputs(mut graph: RenderGraph) -> (RenderGraph, Vec<(String, NodeIndex)
 
 /// Every node whose key differs between the two, in the working tree's order, then those
 /// only the revision has.
-fn node_changes(before: &Side, after: &Side) -> Vec<NodeChange> {
+pub fn node_changes(
+    (graph_before, keys_before): (&RenderGraph, &Keys),
+    (graph_after, keys_after): (&RenderGraph, &Keys),
+) -> Vec<NodeChange> {
     let mut changes = Vec::new();
-    for i in after.graph.topological_order() {
-        let id = &after.graph.graph[i].id;
-        match before.graph.find(id) {
-            Some(j) if before.keys.key(j) == after.keys.key(i) => {}
+    for i in graph_after.topological_order() {
+        let id = &graph_after.graph[i].id;
+        match graph_before.find(id) {
+            Some(j) if keys_before.key(j) == keys_after.key(i) => {}
             Some(j) => changes.push(NodeChange::Changed { id: id.clone(), before: j, after: i }),
             None => changes.push(NodeChange::Added(id.clone())),
         }
     }
-    for j in before.graph.topological_order() {
-        let id = &before.graph.graph[j].id;
-        if after.graph.find(id).is_none() {
+    for j in graph_before.topological_order() {
+        let id = &graph_before.graph[j].id;
+        if graph_after.find(id).is_none() {
             changes.push(NodeChange::Removed(id.clone()));
         }
     }
     changes
 }
 
-/// Says that nothing changed, without rendering.
-fn report_identical(subject: &str) {
+/// Says that nothing changed, and `why` it is known.
+pub fn report_identical(subject: &str, why: &str) {
     if messages::json() {
         messages::emit(&Message::Diff(DiffMessage {
             subject: subject.to_owned(),
@@ -171,9 +195,7 @@ fn report_identical(subject: &str) {
             high_change_db: Some(0.0),
         }));
     } else {
-        println!(
-            "{subject}\n  every node's key is unchanged: nothing rendered\n  verdict: identical"
-        );
+        println!("{subject}\n  {why}\n  verdict: identical");
     }
 }
 
@@ -245,7 +267,7 @@ fn render_and_compare(
                 }
             }
             NodeChange::Added(id) => say_only_in(id, THE_WORKING_TREE),
-            NodeChange::Removed(id) => say_only_in(id, "the revision"),
+            NodeChange::Removed(id) => say_only_in(id, THE_REVISION),
         }
     }
     for (name, _) in &after.outputs {
@@ -279,7 +301,7 @@ fn render_and_compare(
 
 /// Says that a node is only on one side, so there is nothing to compare it with: its
 /// verdict is `added` or `removed`.
-fn say_only_in(id: &str, side: &str) {
+pub fn say_only_in(id: &str, side: &str) {
     if messages::json() {
         let verdict = if side == THE_WORKING_TREE { "added" } else { "removed" };
         messages::emit(&Message::Diff(DiffMessage {
@@ -299,4 +321,8 @@ fn say_only_in(id: &str, side: &str) {
     }
 }
 
-const THE_WORKING_TREE: &str = "the working tree";
+/// The side a node only in the working tree is on.
+pub const THE_WORKING_TREE: &str = "the working tree";
+
+/// The side a node only in the revision is on.
+pub const THE_REVISION: &str = "the revision";

@@ -8,6 +8,7 @@ mod album_render;
 mod cache_args;
 mod cache_cmd;
 mod check;
+mod diff_album;
 mod diff_cmd;
 mod diff_rev;
 mod explain;

@@ -25,7 +25,7 @@ buses:
   drums: {}
 ";
 
-fn git(dir: &Path, args: &[&str]) -> Output {
+pub fn git(dir: &Path, args: &[&str]) -> Output {
     let run = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -71,7 +71,7 @@ fn about<'a>(lines: &'a [Value], subject: &str) -> Option<&'a Value> {
 }
 
 /// The one worktree left is the repository's own.
-fn assert_no_worktree_left(dir: &Path) {
+pub fn assert_no_worktree_left(dir: &Path) {
     let list = git(dir, &["worktree", "list", "--porcelain"]);
     let trees = String::from_utf8_lossy(&list.stdout).matches("worktree ").count();
     assert_eq!(trees, 1, "{}", String::from_utf8_lossy(&list.stdout));
@@ -128,7 +128,7 @@ fn a_commit_of_comments_and_blank_lines_is_identical_and_renders_nothing() {
 }
 
 /// Every file under `dir`; none when it does not exist.
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+pub fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();

@@ -20,6 +20,7 @@ mod determinism;
 mod diagnostics;
 mod diff;
 mod diff_rev;
+mod diff_rev_album;
 mod dirty_reasons;
 mod examples;
 mod faults;
