@@ -67,9 +67,15 @@ pub fn run(
         return diff_rev::does_not_compile(now, rev);
     };
     let run_start = SystemTime::now();
-    let side =
-        |album, project: &Path| AlbumSide::key(album, project, &settings.cache_dir, run_start);
-    let (mut before, mut after) = match (side(album_then.album, then), side(album_now.album, now)) {
+    let side = |album, project: &Path, described| {
+        AlbumSide::key(album, project, described, &settings.cache_dir, run_start)
+    };
+    let then_described = format!("`{}` as of `{rev}`", now.display());
+    let now_described = format!("`{}`", now.display());
+    let (mut before, mut after) = match (
+        side(album_then.album, then, then_described),
+        side(album_now.album, now, now_described),
+    ) {
         (Ok(before), Ok(after)) => (before, after),
         (Err(message), _) | (_, Err(message)) => {
             eprintln!("error: {message}");
@@ -115,6 +121,8 @@ struct AlbumSide {
     keys: Keys,
     /// The album file, where an error of its render is located.
     project: PathBuf,
+    /// The album file in the user's words, and the revision it is at.
+    described: String,
     /// What its renders did, for the one line that says so.
     reports: Vec<RenderReport>,
 }
@@ -124,6 +132,7 @@ impl AlbumSide {
     fn key(
         album: Album,
         project: &Path,
+        described: String,
         cache_dir: &Path,
         run_start: SystemTime,
     ) -> Result<Self, String> {
@@ -131,7 +140,7 @@ impl AlbumSide {
         let mut keyer = Keyer::new(&graph, cache_dir, run_start);
         let keys = keyer.keys(&graph).map_err(|e| e.to_string())?;
         let project = project.to_path_buf();
-        Ok(Self { album, graph, keyer, keys, project, reports: Vec::new() })
+        Ok(Self { album, graph, keyer, keys, project, described, reports: Vec::new() })
     }
 
     fn keyed(&self) -> (&RenderGraph, &Keys) {
@@ -167,7 +176,7 @@ impl AlbumSide {
         if targets.is_empty() {
             return Ok(());
         }
-        let Self { graph, keyer, keys, project, reports, .. } = self;
+        let Self { graph, keyer, keys, project, described, reports, .. } = self;
         let delivery = run.delivery(name);
         if let Err(e) = std::fs::create_dir_all(&delivery.out_dir) {
             eprintln!("error: cannot create `{}`: {e}", delivery.out_dir.display());
@@ -201,6 +210,8 @@ impl AlbumSide {
                 } else {
                     eprintln!("error: {failure}");
                 }
+                // The revision's files are in a checkout that is gone by the time this is read.
+                eprintln!("  = while rendering {described}");
                 Err(EXIT_FAILURE)
             }
         }

@@ -204,3 +204,17 @@ fn an_edit_the_albums_analyses_settle_away_is_identical_after_they_run() {
     assert!(said.contains("settled on the same gains"), "{said}");
     assert!(said.ends_with("verdict: identical\n"), "{said}");
 }
+
+#[test]
+fn an_album_that_fails_to_render_at_the_revision_is_an_error_at_its_line() {
+    let too_long = album("").replace("    gap: 1 s\n", "    crossfade: 10 s\n");
+    let work = two_commits(&too_long, &[("album.yaml", &album(""))]);
+    let run = mixdown(work.path(), &["diff", "--rev", "HEAD~1", "album.yaml"]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let said = stderr(&run);
+    assert!(said.contains("error[album-failed]") && said.contains("album.yaml:8:"), "{said}");
+    assert!(said.contains("shorten the crossfade"), "{said}");
+    assert!(said.contains("while rendering `album.yaml` as of `HEAD~1`"), "{said}");
+    assert!(String::from_utf8_lossy(&run.stdout).is_empty(), "nothing is compared");
+    assert_no_worktree_left(work.path());
+}
