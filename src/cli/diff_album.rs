@@ -25,9 +25,7 @@ use petgraph::graph::NodeIndex;
 
 use super::album_render::report_album_error;
 use super::diff_cmd::{draw_difference_of, print_comparison};
-use super::diff_rev::{
-    self, RENDERS_FOLDER, RevSettings, THE_REVISION, THE_WORKING_TREE, say_only_in,
-};
+use super::diff_rev::{self, RevSettings, THE_REVISION, THE_WORKING_TREE, say_only_in};
 use super::git_checkout::Checkout;
 use super::messages;
 use super::progress::Bar;
@@ -89,13 +87,7 @@ pub fn run(
         diff_rev::report_identical(&subject, "every node's key is unchanged: nothing rendered");
         return EXIT_OK;
     }
-    let folder = match TemporaryFolder::create(RENDERS_FOLDER) {
-        Ok(folder) => folder,
-        Err(e) => {
-            eprintln!("error: cannot create a folder for the renders: {e}");
-            return EXIT_FAILURE;
-        }
-    };
+    let Some(folder) = diff_rev::renders_folder() else { return EXIT_FAILURE };
     let cache = CacheDir::new(&settings.cache_dir);
     let run = Run { store: Store::local(&cache), cache, folder, jobs: settings.jobs };
     if let Err(code) = render_changes(&mut before, &mut after, &run) {

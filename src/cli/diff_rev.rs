@@ -36,7 +36,7 @@ use crate::project::{ProjectKind, project_kind};
 use crate::render::{Delivery, Settings, render};
 
 /// The name of the temporary folder the two renders' files go to.
-pub const RENDERS_FOLDER: &str = "mixdown-diff-";
+const RENDERS_FOLDER: &str = "mixdown-diff-";
 
 /// How `diff --rev` renders.
 pub struct RevSettings {
@@ -199,6 +199,13 @@ pub fn report_identical(subject: &str, why: &str) {
     }
 }
 
+/// A temporary folder for both sides' renders; `None`, said, when none can be made.
+pub fn renders_folder() -> Option<TemporaryFolder> {
+    TemporaryFolder::create(RENDERS_FOLDER)
+        .map_err(|e| eprintln!("error: cannot create a folder for the renders: {e}"))
+        .ok()
+}
+
 /// Renders both sides into a temporary folder, then compares each changed node and each
 /// output.
 fn render_and_compare(
@@ -207,13 +214,7 @@ fn render_and_compare(
     changes: &[NodeChange],
     settings: &RevSettings,
 ) -> i32 {
-    let folder = match TemporaryFolder::create(RENDERS_FOLDER) {
-        Ok(folder) => folder,
-        Err(e) => {
-            eprintln!("error: cannot create a folder for the renders: {e}");
-            return EXIT_FAILURE;
-        }
-    };
+    let Some(folder) = renders_folder() else { return EXIT_FAILURE };
     let cache = CacheDir::new(&settings.cache_dir);
     let store = Store::local(&cache);
     let render_side = |side: &Side, name: &str| -> Result<Delivery, String> {
