@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Severity, render};
+use crate::render::RenderEvent;
 
 /// How a command prints its results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -152,6 +153,18 @@ pub struct NodeMessage {
     pub seconds: Option<f64>,
 }
 
+impl From<&RenderEvent> for NodeMessage {
+    fn from(event: &RenderEvent) -> Self {
+        let (event, node, seconds) = match event {
+            RenderEvent::Hit(id) => (NodeEvent::Cached, id, None),
+            RenderEvent::Rendered(id, seconds) => (NodeEvent::Ran, id, Some(*seconds)),
+            RenderEvent::Repaired(id) => (NodeEvent::Repaired, id, None),
+            RenderEvent::Measured(id) => (NodeEvent::Measured, id, None),
+        };
+        Self { event, node: node.clone(), seconds }
+    }
+}
+
 /// A finished render of one project.
 #[derive(Debug, Serialize)]
 pub struct RenderFinished {
@@ -259,8 +272,9 @@ pub struct Summary {
     pub failed: Option<usize>,
 }
 
-/// Prints `message` as one line on stdout. A reader that went away is not an error here:
-/// the command's exit code still says how it ended.
+/// Prints `message` as one line on stdout, whole: stdout is locked for the line, so the
+/// lines of threads that emit at once never interleave. A reader that went away is not an
+/// error here: the command's exit code still says how it ended.
 pub fn emit(message: &Message) {
     let mut line = serde_json::to_string(message).expect("messages hold only serialisable data");
     line.push('\n');

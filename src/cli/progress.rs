@@ -1,12 +1,13 @@
 //! The progress bar on stderr (only when it is a terminal), or, with
-//! `--message-format json`, a `planned` message for each node about to run.
+//! `--message-format json`, a `node` message for each node about to run and for each
+//! event of the render, printed as it happens by the thread it happens on.
 
 use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::messages::{self, Message, NodeEvent, NodeMessage};
-use crate::render::Progress;
+use crate::render::{Progress, RenderEvent};
 
 /// A progress bar, or nothing when stderr is not a terminal.
 pub struct Bar(Option<ProgressBar>);
@@ -58,6 +59,12 @@ impl Progress for Bar {
         if let Some(bar) = &self.0 {
             bar.set_message(id.to_string());
             bar.inc(1);
+        }
+    }
+
+    fn event(&self, event: &RenderEvent) {
+        if messages::json() {
+            messages::emit(&Message::Node(event.into()));
         }
     }
 }

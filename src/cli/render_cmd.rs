@@ -533,7 +533,7 @@ fn render_with_cache(
                 .iter()
                 .filter_map(|&t| report_output(&found, t, delivery, cache_dir, &report, args))
                 .collect();
-            log_events(&report.events, args.verbose);
+            print_events(&report.events, args.verbose);
             // `--only` renders one node, not the files the master's assertions measure.
             let audio = RenderedAudio {
                 graph,
@@ -671,8 +671,12 @@ fn assertion_message(project: &Path, outcome: &Outcome) -> AssertionMessage {
     }
 }
 
-/// Lists every node with what happened to it.
-fn print_events(events: &[RenderEvent]) {
+/// Lists every node with what happened to it, for people, with `--verbose`; in JSON mode
+/// each event was printed as it happened.
+fn print_events(events: &[RenderEvent], verbose: bool) {
+    if !verbose || messages::json() {
+        return;
+    }
     for event in events {
         match event {
             RenderEvent::Hit(id) => eprintln!("cached   {id}"),
@@ -680,15 +684,6 @@ fn print_events(events: &[RenderEvent]) {
             RenderEvent::Repaired(id) => eprintln!("repaired {id}"),
             RenderEvent::Measured(id) => eprintln!("measured {id}"),
         }
-    }
-}
-
-/// Lists every node with what happened to it: as JSON messages, or with `--verbose`.
-fn log_events(events: &[RenderEvent], verbose: bool) {
-    if messages::json() {
-        emit_events(events);
-    } else if verbose {
-        print_events(events);
     }
 }
 
@@ -710,19 +705,6 @@ fn emit_finished(
             seconds: done.seconds,
             targets,
         }));
-    }
-}
-
-/// Lists every node with what happened to it, as JSON messages.
-fn emit_events(events: &[RenderEvent]) {
-    for event in events {
-        let (event, id, seconds) = match event {
-            RenderEvent::Hit(id) => (NodeEvent::Cached, id, None),
-            RenderEvent::Rendered(id, seconds) => (NodeEvent::Ran, id, Some(*seconds)),
-            RenderEvent::Repaired(id) => (NodeEvent::Repaired, id, None),
-            RenderEvent::Measured(id) => (NodeEvent::Measured, id, None),
-        };
-        messages::emit(&Message::Node(NodeMessage { event, node: id.clone(), seconds }));
     }
 }
 

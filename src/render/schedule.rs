@@ -5,7 +5,6 @@
 //! A damaged cache entry found while reading is dropped, reported, and the plan is made
 //! again, so it is rendered afresh instead of served.
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -43,14 +42,31 @@ pub struct Settings {
     pub delivery: Delivery,
 }
 
-/// Hears about a render's progress (a progress bar, or nothing).
+/// Hears about a render's progress (a progress bar, JSON lines, or nothing), as it happens,
+/// from whichever thread the news comes from.
 pub trait Progress: Sync {
     /// `count` nodes are about to run.
     fn planned(&self, count: usize);
     /// A node is about to run; each node [`Progress::planned`] counted is named once.
     fn will_run(&self, _id: &str) {}
-    /// A node finished.
+    /// A node finished, whether it succeeded or not.
     fn finished(&self, id: &str);
+    /// Something happened to a node: each of [`RenderReport::events`] as it is logged,
+    /// while the render goes on.
+    fn event(&self, _event: &RenderEvent) {}
+}
+
+/// A render's events, told to its [`Progress`] the moment each is logged.
+struct EventLog<'a> {
+    progress: &'a dyn Progress,
+    events: Mutex<Vec<RenderEvent>>,
+}
+
+impl EventLog<'_> {
+    fn log(&self, event: RenderEvent) {
+        self.progress.event(&event);
+        self.events.lock().expect("no thread panicked holding the lock").push(event);
+    }
 }
 
 /// Renders `targets` and whatever they need that the cache lacks. A cache record that
@@ -73,31 +89,39 @@ pub fn render(
         .build()
         .expect("a thread pool of a few threads can be built");
     let mut report = RenderReport::default();
+    let log = EventLog { progress, events: Mutex::default() };
     let mut record_failure = None;
     // Each retry removes at least one damaged entry, so this many always suffice.
     for _ in 0..=graph.graph.node_count() {
         let plan = plan_at_hand(graph, keys, store, cache, &settings.delivery, targets);
         let Some(plan) = plan else { continue };
         report.considered = plan.steps.iter().filter(|(_, s)| *s != PlanStep::Direct).count();
-        report.events.extend(
-            plan.steps
-                .iter()
-                .filter(|(_, s)| *s == PlanStep::Cached)
-                .map(|(i, _)| RenderEvent::Hit(graph.graph[*i].id.clone())),
-        );
+        for (i, _) in plan.steps.iter().filter(|(_, s)| *s == PlanStep::Cached) {
+            log.log(RenderEvent::Hit(graph.graph[*i].id.clone()));
+        }
         let to_render = plan.to_render();
         progress.planned(to_render.len());
         for &node in &to_render {
             progress.will_run(&graph.graph[node].id);
         }
-        let seconds: Mutex<BTreeMap<NodeIndex, f64>> = Mutex::default();
         let run = |node: NodeIndex, link| {
             let started = Instant::now();
             let job = Job::new(graph, keys, store, &plan.materialized, node, link);
             let result = run_node(&job, &settings.delivery, cache);
-            progress.finished(&graph.graph[node].id);
-            let mut times = seconds.lock().expect("no thread panicked holding the lock");
-            times.insert(node, started.elapsed().as_secs_f64());
+            let id = &graph.graph[node].id;
+            progress.finished(id);
+            match &result {
+                Ok(()) => {
+                    log.log(RenderEvent::Rendered(id.clone(), started.elapsed().as_secs_f64()));
+                    if matches!(graph.graph[node].kind, NodeKind::Output { .. }) {
+                        log.log(RenderEvent::Measured(id.clone()));
+                    }
+                }
+                Err(NodeError::CorruptInput { key, .. }) => {
+                    log.log(RenderEvent::Repaired(owner_of(graph, keys, key)));
+                }
+                Err(_) => {}
+            }
             result
         };
         let mut damaged = false;
@@ -111,12 +135,6 @@ pub fn render(
                     let key = keys.key(node);
                     let recorded = LatestRender::record(cache, &id, key, keys.material(node));
                     record_failure = record_failure.or(recorded.err());
-                    let took = seconds.lock().map_or(0.0, |t| t.get(&node).copied().unwrap_or(0.0));
-                    let output = matches!(graph.graph[node].kind, NodeKind::Output { .. });
-                    report.events.push(RenderEvent::Rendered(id.clone(), took));
-                    if output {
-                        report.events.push(RenderEvent::Measured(id));
-                    }
                 }
                 Err(NodeError::CorruptInput { key, reason }) => {
                     if let Err(e) = store.remove(&key) {
@@ -124,15 +142,10 @@ pub fn render(
                             .warnings
                             .push(format!("cannot remove damaged cache entry {key}: {e}"));
                     }
-                    let owner = graph
-                        .graph
-                        .node_indices()
-                        .find(|&i| keys.key(i) == key)
-                        .map_or_else(|| key.to_string(), |i| graph.graph[i].id.clone());
+                    let owner = owner_of(graph, keys, &key);
                     report.warnings.push(format!(
                         "cache entry of `{owner}` was damaged ({reason}); it was removed and rendered again"
                     ));
-                    report.events.push(RenderEvent::Repaired(owner));
                     damaged = true;
                 }
                 // The node it read from failed and says why; this one runs in the next
@@ -157,6 +170,7 @@ pub fn render(
             if let Some(node) = interrupted {
                 return Err(RenderError { node, error: NodeError::Interrupted });
             }
+            report.events = log.events.into_inner().expect("no thread panicked holding the lock");
             report.loudness = targets_loudness(graph, keys, cache, targets);
             report.normalised = targets_normalised(graph, keys, cache, targets);
             return Ok(report);
@@ -168,6 +182,16 @@ pub fn render(
             "cache entries kept failing their checksums; check the disk, or run `mixdown cache verify`",
         )),
     })
+}
+
+/// The id of the node whose cache entry is keyed `key`, or the key itself when no node of
+/// the graph has it.
+fn owner_of(graph: &RenderGraph, keys: &Keys, key: &crate::cache::Key) -> String {
+    graph
+        .graph
+        .node_indices()
+        .find(|&i| keys.key(i) == *key)
+        .map_or_else(|| key.to_string(), |i| graph.graph[i].id.clone())
 }
 
 /// Plans the render, then copies the entries that only the remote holds and the plan reads

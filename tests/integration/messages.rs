@@ -2,8 +2,10 @@
 //! `reason`, as cargo prints them. The shapes are snapshotted, with timings redacted and
 //! node events sorted (nodes finish in whatever order the threads allow).
 
+use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output, Stdio};
+use std::time::Instant;
 
 use serde_json::Value;
 
@@ -100,6 +102,51 @@ fn render_in_json_prints_node_events_the_finished_targets_and_a_summary() {
     let lines = json_lines(&warm);
     assert!(with_reason(&lines, "node").iter().all(|v| v["event"] == "cached"), "{lines:?}");
     assert_eq!(with_reason(&lines, "render-finished")[0]["targets"][0]["written"], false);
+}
+
+#[test]
+fn each_node_event_is_printed_as_its_node_finishes_while_the_render_goes_on() {
+    let work = scratch();
+    // A master whose reverb and true-peak limiter take far longer than the plain tracks.
+    let master = "master:\n  chain:\n    - reverb: { decay: 2 s }\n    - limiter: { ceiling: -1 dB, true_peak: true }\n";
+    small_mix(work.path(), master);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mixdown"))
+        .args(["render", "mix.yaml", "--message-format", "json", "-j", "1"])
+        .current_dir(work.path())
+        .env("NO_COLOR", "1")
+        .env_remove("MIXDOWN_CACHE")
+        .env_remove("MIXDOWN_REMOTE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary runs");
+    let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    // Each line with the moment it was read.
+    let lines: Vec<(Instant, Value)> = stdout
+        .lines()
+        .map(|line| (Instant::now(), serde_json::from_str(&line.unwrap()).unwrap()))
+        .collect();
+    assert!(child.wait().unwrap().success());
+    let read_at = |event: &str, node: &str| {
+        let found = lines.iter().find(|(_, v)| v["event"] == event && v["node"] == node);
+        found.unwrap_or_else(|| panic!("no `{event}` event of {node}: {lines:?}"))
+    };
+    let (track_read, track) = read_at("ran", "mix/track/kick");
+    let (master_read, master) = read_at("ran", "mix/master");
+    let master_seconds = master["seconds"].as_f64().unwrap();
+    assert!(track["seconds"].as_f64().unwrap() > 0.0, "{track}");
+    assert!(master_seconds > 0.05, "the master must be slow enough to tell: {master}");
+    // With `-j 1` the track finishes before the master starts: its line comes that long
+    // before the master's (half of it, for a reader that was slow to wake up).
+    let between = master_read.duration_since(*track_read).as_secs_f64();
+    assert!(
+        between > master_seconds / 2.0,
+        "the track's `ran` line came only {between:.3} s before the master's, which ran \
+         {master_seconds:.3} s: {lines:?}"
+    );
+    let finished = lines.iter().position(|(_, v)| v["reason"] == "render-finished").unwrap();
+    let last_event = lines.iter().rposition(|(_, v)| v["reason"] == "node").unwrap();
+    assert!(last_event < finished, "every node event comes before the render's end");
 }
 
 #[test]
