@@ -3,14 +3,17 @@
 //! record of its clipping), and every check is held to its bounds. An album's songs and
 //! the album take their loudness, peaks and range from the delivered analysis's record
 //! (the figures `report.json` gives), and are read from their album-rate segments only
-//! for a correlation or a null test.
+//! for a correlation or a null test. A song's own mix keeps its assertions in an album:
+//! they measure its nodes under the song's id, and its master as the song reads it.
 //!
 //! This module measures and judges; it does not render, print or choose an exit code.
 //! Every front end (`render`, `watch`, `test`) reports the [`Outcome`]s its own way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+use petgraph::graph::NodeIndex;
 
 use super::{
     AlbumAudio, AudioStream, FileStream, Measurement, Residual, correlation, measure, null_test,
@@ -23,8 +26,8 @@ use crate::cache::output_record::OutputRecord;
 use crate::cache::store::Store;
 use crate::diag::Diagnostic;
 use crate::graph::{DELIVERED_ANALYSIS, RenderGraph};
-use crate::ir::{Album, Assertion, Check, Mix, Subject};
-use crate::render::{AlbumRecord, Delivery};
+use crate::ir::{Album, Assertion, Check, Mix, SongInput, Subject};
+use crate::render::{AlbumRecord, Delivery, MixMaster};
 
 /// Where a finished render's audio is: the graph and its keys, the cache that holds its
 /// nodes, and where its files were delivered.
@@ -172,24 +175,80 @@ fn quantity(check: &Check) -> String {
     }
 }
 
+/// Where a mix's audio is in a render.
+#[derive(Debug, Clone, Copy)]
+enum MixPlace<'a> {
+    /// Rendered alone: its nodes under the mix's id, its master as the file delivered.
+    Alone,
+    /// An album's song: its nodes under the song's id, its master as the song reads it.
+    Song(&'a str),
+}
+
 /// Checks every assertion of `mix` against its finished render.
 #[must_use]
 pub fn check(mix: &Mix, audio: &RenderedAudio<'_>) -> Vec<Outcome> {
+    check_mix(mix, MixPlace::Alone, audio)
+}
+
+/// Checks the assertions of each song's own mix in `album` against the album's finished
+/// render, song by song: its tracks and buses as a render of the mix alone measures them,
+/// its master as the song reads it (cut to the mix's length, before the album's chain,
+/// gain and limiter), which is the audio of the mix's own file.
+#[must_use]
+pub fn check_song_mixes(album: &Album, audio: &RenderedAudio<'_>) -> Vec<Outcome> {
+    album
+        .songs
+        .iter()
+        .flat_map(|song| match &song.input {
+            SongInput::Mix(mix) => check_mix(mix, MixPlace::Song(&song.id), audio),
+            SongInput::File(_) => Vec::new(),
+        })
+        .collect()
+}
+
+/// The nodes whose entries or records the assertions of `album` and of its songs' mixes
+/// read: a render that checks them must have them in its cache, even where a cached song
+/// or a single target leaves them out of the walk.
+#[must_use]
+pub fn album_measured_nodes(album: &Album, graph: &RenderGraph) -> Vec<NodeIndex> {
+    let mut nodes = BTreeSet::new();
+    if !album.assertions.is_empty() {
+        nodes.extend(graph.find(DELIVERED_ANALYSIS));
+    }
+    for song in &album.songs {
+        let SongInput::Mix(mix) = &song.input else { continue };
+        for assertion in &mix.assertions {
+            nodes.extend(match &assertion.subject {
+                Subject::Track(name) => graph.find(&format!("{}/track/{name}", song.id)),
+                Subject::Bus(name) => graph.find(&format!("{}/bus/{name}", song.id)),
+                // The mix's master, which the song node reads.
+                _ => graph
+                    .find(&format!("{}/song", song.id))
+                    .and_then(|node| graph.graph[node].main_inputs().first().copied()),
+            });
+        }
+    }
+    nodes.into_iter().collect()
+}
+
+/// Checks every assertion of `mix`, placed in the render at `place`.
+fn check_mix(mix: &Mix, place: MixPlace<'_>, audio: &RenderedAudio<'_>) -> Vec<Outcome> {
     let mut measured: BTreeMap<Subject, Result<Measurement, String>> = BTreeMap::new();
+    let open = |subject: &Subject| open(mix, place, audio, subject);
     mix.assertions
         .iter()
         .map(|assertion| {
             let subject = &assertion.subject;
-            let finding = match &assertion.check {
-                check @ Check::Matches { file, .. } => {
-                    null_against(open(mix, audio, subject), file).map(|r| residual(check, &r))
+            let finding = match (&assertion.check, place) {
+                (check @ Check::Matches { file, .. }, _) => {
+                    null_against(open(subject), file).map(|r| residual(check, &r))
                 }
-                Check::NoClipping if *subject == Subject::Master => master_clipping(mix, audio),
-                check => measured
+                (Check::NoClipping, MixPlace::Alone) if *subject == Subject::Master => {
+                    master_clipping(mix, audio)
+                }
+                (check, _) => measured
                     .entry(subject.clone())
-                    .or_insert_with(|| {
-                        open(mix, audio, subject).and_then(|mut s| measure(s.as_mut()))
-                    })
+                    .or_insert_with(|| open(subject).and_then(|mut s| measure(s.as_mut())))
                     .clone()
                     .map(|m| judge(check, &m)),
             };
@@ -343,24 +402,40 @@ fn null_against(
     null_test(ours.as_mut(), &mut theirs)
 }
 
-/// Opens a subject's audio: a track's or bus's cache entry, the master's delivered file.
+/// Opens a subject's audio: a track's or bus's cache entry; the master's delivered file,
+/// or in an album the mix master its song reads.
 fn open(
     mix: &Mix,
+    place: MixPlace<'_>,
     audio: &RenderedAudio<'_>,
     subject: &Subject,
 ) -> Result<Box<dyn AudioStream>, String> {
-    let id = match subject {
-        Subject::Track(name) => format!("{}/track/{name}", mix.id),
-        Subject::Bus(name) => format!("{}/bus/{name}", mix.id),
-        Subject::Master => {
+    let prefix = match place {
+        MixPlace::Alone => mix.id.as_str(),
+        MixPlace::Song(song) => song,
+    };
+    let find =
+        |id: &str| audio.graph.find(id).ok_or_else(|| format!("the graph has no node `{id}`"));
+    let id = match (subject, place) {
+        (Subject::Track(name), _) => format!("{prefix}/track/{name}"),
+        (Subject::Bus(name), _) => format!("{prefix}/bus/{name}"),
+        (Subject::Master, MixPlace::Alone) => {
             let path: PathBuf = audio.delivery.path(&mix.id);
             return Ok(Box::new(FileStream::open(&path, None)?));
         }
-        Subject::Song { .. } | Subject::Album => {
+        (Subject::Master, MixPlace::Song(_)) => {
+            let song = find(&format!("{prefix}/song"))?;
+            let master = MixMaster::open(audio.graph, audio.keys, audio.store, song);
+            return match master.map_err(|e| e.to_string())? {
+                Some(master) => Ok(Box::new(master)),
+                None => Err(format!("song `{prefix}` is not a mix")),
+            };
+        }
+        (Subject::Song { .. } | Subject::Album, _) => {
             return Err(format!("{subject} is not part of a mix"));
         }
     };
-    let node = audio.graph.find(&id).ok_or_else(|| format!("the graph has no node `{id}`"))?;
+    let node = find(&id)?;
     let entry = audio.store.open_entry(&audio.keys.key(node)).map_err(|e| e.to_string())?;
     Ok(Box::new(entry))
 }

@@ -1,5 +1,5 @@
-//! A rendered signal read block by block, whichever holds it: a node's cache entry or a
-//! delivered audio file. Measuring and null tests read through this one seam, so they do
+//! A rendered signal read block by block, whichever holds it: a node's cache entry, an
+//! album song's mix master cut as the song reads it, or a delivered audio file. Measuring and null tests read through this one seam, so they do
 //! not care where the audio lives.
 
 use std::path::Path;
@@ -8,6 +8,7 @@ use crate::audio::Source;
 use crate::audio::decode::Decoder;
 use crate::audio::resample::Resampled;
 use crate::cache::store::EntryReader;
+use crate::render::MixMaster;
 
 /// Planar stereo audio read to its end, a block at a time.
 pub trait AudioStream {
@@ -26,6 +27,16 @@ impl AudioStream for EntryReader {
 
     fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, String> {
         EntryReader::read(self, left, right).map_err(|e| e.to_string())
+    }
+}
+
+impl AudioStream for MixMaster {
+    fn sample_rate(&self) -> u32 {
+        MixMaster::sample_rate(self)
+    }
+
+    fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, String> {
+        MixMaster::read(self, left, right).map_err(|e| e.to_string())
     }
 }
 

@@ -207,6 +207,8 @@ pub struct TargetMessage {
 pub struct AssertionMessage {
     /// The project file.
     pub project: String,
+    /// The file that writes the check: the project, or a song's own mix file in an album.
+    pub file: Option<String>,
     /// The YAML path of the check (`master.assert.true_peak`).
     pub yaml_path: String,
     /// Whether it holds.

@@ -471,8 +471,9 @@ fn render_with_cache(
     let Invocation { project, project_dir, cache_dir, plan_only, run_start, started, sharing } =
         *run;
     let mut graph = compiled.graph().clone();
+    let whole = args.only.is_none() && args.target.is_none() && sharing.shard.is_none();
     let targets = match targets_to_render(&mut graph, args, sharing.shard) {
-        Ok(targets) => targets,
+        Ok(targets) => and_measured(compiled, &graph, whole, targets),
         Err(code) => return (code, Vec::new(), None),
     };
     let graph = &graph;
@@ -542,7 +543,6 @@ fn render_with_cache(
                 cache: &cache,
                 delivery: &settings.delivery,
             };
-            let whole = args.only.is_none() && args.target.is_none() && sharing.shard.is_none();
             let (code, outcomes, closing) = check_render(project, args, compiled, &audio, whole);
             let rendered = report.rendered().len();
             let cached = report.considered.saturating_sub(rendered);
@@ -571,8 +571,8 @@ fn render_with_cache(
 }
 
 /// Checks what the project asks of a render of its `whole` graph: a mix's assertions, an
-/// album's report (written and judged) and its assertions. Returns the exit code, the assertions' outcomes and
-/// the album's figures for the closing line.
+/// album's report (written and judged), its assertions and its songs' mixes'. Returns the
+/// exit code, the assertions' outcomes and the album's figures for the closing line.
 fn check_render(
     project: &Path,
     args: &RenderOptions,
@@ -603,13 +603,33 @@ fn check_render(
                     }
                 }
             }
-            let outcomes = assertions::check_album(album, audio);
+            let mut outcomes = assertions::check_album(album, audio);
+            outcomes.extend(assertions::check_song_mixes(album, audio));
             let asserted = report_assertions(project, &outcomes, args.quiet);
             let code = if met { asserted } else { EXIT_FAILURE };
             (code, outcomes, Some(album_in_words(&report)))
         }
         _ => (EXIT_OK, Vec::new(), None),
     }
+}
+
+/// `targets` and, when the render `checks` an album's assertions, the nodes they read that
+/// `targets` lack, so that the render makes what they measure even where a cached song cut
+/// the walk short.
+fn and_measured(
+    compiled: &Project,
+    graph: &RenderGraph,
+    checks: bool,
+    mut targets: Vec<NodeIndex>,
+) -> Vec<NodeIndex> {
+    if let (Project::Album { album, .. }, true) = (compiled, checks) {
+        for node in assertions::album_measured_nodes(album, graph) {
+            if !targets.contains(&node) {
+                targets.push(node);
+            }
+        }
+    }
+    targets
 }
 
 /// Every target's figures for the closing line, in the order the targets were asked for.
@@ -660,6 +680,7 @@ fn assertion_message(project: &Path, outcome: &Outcome) -> AssertionMessage {
     let finding = outcome.finding.as_ref().ok();
     AssertionMessage {
         project: messages::shown(project),
+        file: outcome.assertion.location.as_ref().map(|l| messages::shown(&l.file)),
         yaml_path: outcome.assertion.yaml_path.clone(),
         passed: outcome.passed(),
         measured: finding.and_then(|f| f.measured),

@@ -2,7 +2,9 @@
 //! assertion it makes, and end with a runner line, `4 passed, 1 failed`.
 //!
 //! Each result is a line on stdout (with `--message-format json`, an `assertion` message):
-//! `ok` or `FAILED`, the file, the assertion's YAML path and what was measured. Each
+//! `ok` or `FAILED`, the file that writes it, the assertion's YAML path and what was
+//! measured. An album's results include its songs' own mixes' assertions, each in its
+//! mix file. Each
 //! failure is also printed on stderr as a diagnostic at the line that set the bound. Exit
 //! codes: 0 when every assertion holds, 1 when one fails or a render fails, 2 when a
 //! project is invalid (the worst of all the files).
@@ -56,12 +58,14 @@ pub fn run(args: &TestArgs) -> i32 {
     messages::finish_test("test", code, Some((passed, failed)))
 }
 
-/// `ok     song.yaml master.assert.loudness: the master's integrated loudness is …`.
+/// `ok     song.yaml master.assert.loudness: the master's integrated loudness is …`, naming
+/// the file that writes the assertion (a song's own mix file, in an album).
 fn result_line(file: &std::path::Path, outcome: &Outcome) -> String {
     let verdict = if outcome.passed() { "ok" } else { "FAILED" };
+    let written_in = outcome.assertion.location.as_ref().map_or(file, |l| l.file.as_path());
     format!(
         "{verdict:<6} {} {}: {}",
-        file.display(),
+        written_in.display(),
         outcome.assertion.yaml_path,
         outcome.message()
     )

@@ -48,6 +48,7 @@ pub use plan::{Plan, PlanStep, plan};
 pub use schedule::{Progress, Settings, render};
 pub use settle::{render_settled, settled_value};
 pub use shard::{Shard, shard_targets};
+pub use song::MixMaster;
 pub use stream::{MAX_TAIL_SECONDS, SILENCE};
 pub use sum::pan_gains;
 

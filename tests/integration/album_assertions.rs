@@ -1,6 +1,7 @@
 //! `assert:` blocks on an album's songs and on the album: checked after every album render
 //! and by `mixdown test`, each song measured as the album delivers it and the album as its
-//! whole timeline, with the same figures as the album's report.
+//! whole timeline, with the same figures as the album's report; and a song's own mix's
+//! assertions, checked in the album as the mix alone checks them.
 
 use std::path::Path;
 use std::process::Output;
@@ -128,4 +129,72 @@ fn an_album_without_assertions_renders_and_reports_none() {
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     assert!(stdout(&run).ends_with("0 passed, 0 failed\n"), "{}", stdout(&run));
     assert!(!stderr(&run).contains("assertions:"), "{}", stderr(&run));
+}
+
+/// An album of a song from `song.yaml` (a two-track mix asserting `mix_assert` on its
+/// master and a true peak on its kick) and a song from a file, with `album_assert` on the
+/// album.
+fn write_album_of_a_mix(dir: &Path, mix_assert: &str, album_assert: &str) {
+    write_stem(&dir.join("kick.wav"), 48_000, 5.0, 1);
+    write_stem(&dir.join("bass.wav"), 48_000, 5.0, 2);
+    write_stem(&dir.join("two.wav"), 48_000, 4.0, 3);
+    let mix = format!(
+        "mix: song\nlength: 4.5 s\ntracks:\n  kick:\n    source: kick.wav\n    assert:\n      true_peak: {{ max: 0 dBTP }}\n  bass:\n    source: bass.wav\nmaster:\n  assert:\n{mix_assert}\n"
+    );
+    std::fs::write(dir.join("song.yaml"), mix).unwrap();
+    let album = format!(
+        "album: Low Tide\nartist: The Example Ensemble\nsongs:\n  - mix: song.yaml\n    title: First Light\n  - file: two.wav\n    title: Tidewater\ndeliver:\n  web: {{ format: wav }}\n  cd: {{ format: wav, sample_rate: 44.1 kHz, bit_depth: 16 }}\n{album_assert}"
+    );
+    std::fs::write(dir.join("album.yaml"), album).unwrap();
+}
+
+/// The `assertion` message of `yaml_path` in a JSON run's stdout.
+fn assertion_result(output: &Output, yaml_path: &str) -> serde_json::Value {
+    let out = stdout(output);
+    let found = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["reason"] == "assertion" && v["yaml_path"] == yaml_path);
+    found.unwrap_or_else(|| panic!("no assertion {yaml_path}:\n{out}"))
+}
+
+#[test]
+fn a_songs_own_mix_assertions_are_checked_by_the_album_and_located_in_the_mix_file() {
+    let work = scratch();
+    write_album_of_a_mix(work.path(), "    loudness: { min: -6 LUFS }", "");
+    let run = mixdown(work.path(), &["test", "album.yaml"]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let (out, err) = (stdout(&run), stderr(&run));
+    assert!(out.ends_with("1 passed, 1 failed\n"), "{out}");
+    assert!(out.contains("ok     song.yaml tracks.kick.assert.true_peak"), "{out}");
+    assert!(out.contains("FAILED song.yaml master.assert.loudness: the master's"), "{out}");
+    assert!(err.contains("error[assertion-failed]: the master's integrated loudness is"), "{err}");
+    assert!(err.contains("  --> song.yaml:12:22"), "the failure points at its minimum:\n{err}");
+    assert!(err.contains("master.assert.loudness.min"), "{err}");
+
+    let render = mixdown(work.path(), &["render", "album.yaml"]);
+    assert_eq!(render.status.code(), Some(1), "render fails on it too: {}", stderr(&render));
+    assert!(stderr(&render).contains("assertions: 1 passed, 1 failed"), "{}", stderr(&render));
+}
+
+#[test]
+fn a_songs_master_in_an_album_measures_as_the_mix_rendered_alone() {
+    let work = scratch();
+    let asserts = "    loudness: { min: -6 LUFS }\n    true_peak: { max: -20 dBTP }\n    correlation: { min: 0.99 }";
+    write_album_of_a_mix(work.path(), asserts, "");
+    let json = ["--message-format", "json"];
+    let album = mixdown(work.path(), &[&["test", "album.yaml"][..], &json].concat());
+    let alone =
+        mixdown(work.path(), &[&["test", "song.yaml", "--out", "alone"][..], &json].concat());
+    for path in ["master.assert.loudness", "master.assert.true_peak", "master.assert.correlation"] {
+        let (in_album, by_itself) =
+            (assertion_result(&album, path), assertion_result(&alone, path));
+        let (a, b) =
+            (in_album["measured"].as_f64().unwrap(), by_itself["measured"].as_f64().unwrap());
+        // The mix alone is measured from its 24-bit file, the album's song from its floats.
+        assert!((a - b).abs() < 0.01, "{path}: {a} in the album, {b} alone");
+        assert_eq!(in_album["passed"], by_itself["passed"], "{path}");
+        assert_eq!(in_album["file"], "song.yaml");
+        assert_eq!(in_album["project"], "album.yaml");
+    }
 }
