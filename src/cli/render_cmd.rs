@@ -18,7 +18,7 @@ use super::peak_memory::peak_resident_bytes;
 use super::pictures::draw_render;
 use super::progress::Bar;
 use super::{
-    CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, compile_and_report,
+    CacheArgs, DEFAULT_PROJECT, EXIT_FAILURE, EXIT_INVALID, EXIT_OK, compile_and_report, counted,
     print_diagnostics, resolve_album_and_report,
 };
 use crate::analysis::assertions::{self, Outcome, RenderedAudio};
@@ -43,7 +43,7 @@ use crate::compile::{Broken, Compiled, locate_audio_file, locate_yaml_path};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::graph::build_album;
 use crate::graph::{NodeKind, RenderGraph, UnknownNode};
-use crate::ir::Album;
+use crate::ir::{Album, SongInput};
 use crate::project::{ProjectKind, project_kind};
 use crate::render::{
     Delivery, NodeError, NormaliseError, Normalised, PlanStep, RenderError, RenderEvent,
@@ -471,9 +471,9 @@ fn render_with_cache(
     let Invocation { project, project_dir, cache_dir, plan_only, run_start, started, sharing } =
         *run;
     let mut graph = compiled.graph().clone();
-    let whole = args.only.is_none() && args.target.is_none() && sharing.shard.is_none();
+    let checks = args.only.is_none() && sharing.shard.is_none();
     let targets = match targets_to_render(&mut graph, args, sharing.shard) {
-        Ok(targets) => and_measured(compiled, &graph, whole, targets),
+        Ok(targets) => and_measured(compiled, &graph, checks, targets),
         Err(code) => return (code, Vec::new(), None),
     };
     let graph = &graph;
@@ -543,7 +543,7 @@ fn render_with_cache(
                 cache: &cache,
                 delivery: &settings.delivery,
             };
-            let (code, outcomes, closing) = check_render(project, args, compiled, &audio, whole);
+            let (code, outcomes, closing) = check_render(project, args, compiled, &audio, sharing);
             let rendered = report.rendered().len();
             let cached = report.considered.saturating_sub(rendered);
             let done = render_done(graph, &report, started, &files);
@@ -570,29 +570,34 @@ fn render_with_cache(
     }
 }
 
-/// Checks what the project asks of a render of its `whole` graph: a mix's assertions, an
-/// album's report (written and judged), its assertions and its songs' mixes'. Returns the
-/// exit code, the assertions' outcomes and the album's figures for the closing line.
+/// Checks what the project asks of a render: a mix's assertions; an album's report
+/// (written and judged) when the render was `whole`, and its assertions and its songs'
+/// mixes' when the render made what they measure (the whole album, or one `--target`
+/// with them). A shard renders only part of that, so it checks none and says so. Returns
+/// the exit code, the assertions' outcomes and the album's figures for the closing line.
 fn check_render(
     project: &Path,
     args: &RenderOptions,
     compiled: &Project,
     audio: &RenderedAudio<'_>,
-    whole: bool,
+    sharing: &Sharing,
 ) -> (i32, Vec<Outcome>, Option<String>) {
+    if let Some(shard) = sharing.shard {
+        say_unchecked(compiled, shard);
+        return (EXIT_OK, Vec::new(), None);
+    }
     match compiled {
         // `--only` renders one node, not the files the master's assertions measure.
         Project::Mix(compiled) if args.only.is_none() => {
             let outcomes = assertions::check(&compiled.mix, audio);
             (report_assertions(project, &outcomes, args.quiet), outcomes, None)
         }
-        Project::Album { album, .. } if whole => {
+        Project::Album { album, .. } if args.only.is_none() => {
             let RenderedAudio { graph, keys, store, cache, .. } = *audio;
-            let Some(report) = album_report(graph, keys, store, cache, album) else {
-                return (EXIT_OK, Vec::new(), None);
-            };
-            let met = deliver_report(&report, &args.out, args.quiet);
-            if args.report {
+            let whole = args.target.is_none();
+            let report = if whole { album_report(graph, keys, store, cache, album) } else { None };
+            let met = report.as_ref().is_none_or(|r| deliver_report(r, &args.out, args.quiet));
+            if args.report && whole {
                 match draw_overview(audio, &args.out) {
                     Ok(path) if !args.quiet && !messages::json() => {
                         eprintln!("drew {}", path.display());
@@ -607,9 +612,31 @@ fn check_render(
             outcomes.extend(assertions::check_song_mixes(album, audio));
             let asserted = report_assertions(project, &outcomes, args.quiet);
             let code = if met { asserted } else { EXIT_FAILURE };
-            (code, outcomes, Some(album_in_words(&report)))
+            (code, outcomes, report.as_ref().map(album_in_words))
         }
         _ => (EXIT_OK, Vec::new(), None),
+    }
+}
+
+/// Says, in one line, that a shard checks none of the project's assertions: it renders a
+/// share of the work into the cache, not the files and analyses they measure.
+fn say_unchecked(compiled: &Project, shard: Shard) {
+    let count = match compiled {
+        Project::Mix(compiled) => compiled.mix.assertions.len(),
+        Project::Album { album, .. } => {
+            let songs = album.songs.iter().map(|song| match &song.input {
+                SongInput::Mix(mix) => mix.assertions.len(),
+                SongInput::File(_) => 0,
+            });
+            album.assertions.len() + songs.sum::<usize>()
+        }
+    };
+    if count > 0 {
+        eprintln!(
+            "note: {} not checked: shard {shard} renders a share of the work, not the audio \
+             they measure; the render that gathers the shards checks them",
+            counted(count, "assertion", "assertions")
+        );
     }
 }
 

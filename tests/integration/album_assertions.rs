@@ -198,3 +198,46 @@ fn a_songs_master_in_an_album_measures_as_the_mix_rendered_alone() {
         assert_eq!(in_album["project"], "album.yaml");
     }
 }
+
+#[test]
+fn a_render_of_one_target_checks_every_assertion_of_the_album_and_its_songs_mixes() {
+    let work = scratch();
+    let album_assert = "assert:\n  loudness: { max: -30 LUFS }\n";
+    write_album_of_a_mix(work.path(), "    true_peak: { max: 0 dBTP }", album_assert);
+    // The CD target is at 44.1 kHz: the album-rate audio the assertions measure is not
+    // upstream of it, and is rendered for them.
+    let run = mixdown(work.path(), &["render", "album.yaml", "--target", "cd"]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let err = stderr(&run);
+    assert!(err.contains("assertions: 2 passed, 1 failed"), "{err}");
+    assert!(err.contains("error[assertion-failed]: the album's integrated loudness is"), "{err}");
+    assert!(work.path().join("out/cd/01 First Light.wav").is_file(), "{err}");
+    assert!(!work.path().join("out/web").exists(), "only the named target is delivered");
+
+    let run = mixdown(work.path(), &["test", "album.yaml", "--target", "cd"]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(stdout(&run).ends_with("2 passed, 1 failed\n"), "{}", stdout(&run));
+}
+
+#[test]
+fn a_shard_checks_no_assertion_and_says_how_many_it_left_unchecked() {
+    let work = scratch();
+    let album_assert = "assert:\n  loudness: { max: -30 LUFS }\n";
+    write_album_of_a_mix(work.path(), "    true_peak: { max: 0 dBTP }", album_assert);
+    let run = mixdown(work.path(), &["render", "album.yaml", "--shard", "1/2"]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let err = stderr(&run);
+    assert!(
+        err.contains(
+            "note: 3 assertions not checked: shard 1/2 renders a share of the work, not the audio"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("assertions:"), "{err}");
+    let mix = mixdown(work.path(), &["render", "song.yaml", "--shard", "1/2"]);
+    assert_eq!(mix.status.code(), Some(0), "{}", stderr(&mix));
+    assert!(stderr(&mix).contains("note: 2 assertions not checked: shard 1/2"), "{}", stderr(&mix));
+    let gathered = mixdown(work.path(), &["render", "album.yaml"]);
+    assert_eq!(gathered.status.code(), Some(1), "the full render checks them");
+    assert!(stderr(&gathered).contains("assertions: 2 passed, 1 failed"), "{}", stderr(&gathered));
+}
