@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use crate::support::{mixdown, scratch, stderr, write_stem};
+use crate::support::{mixdown, ran, scratch, stderr, write_stem};
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -240,4 +240,34 @@ fn a_shard_checks_no_assertion_and_says_how_many_it_left_unchecked() {
     let gathered = mixdown(work.path(), &["render", "album.yaml"]);
     assert_eq!(gathered.status.code(), Some(1), "the full render checks them");
     assert!(stderr(&gathered).contains("assertions: 2 passed, 1 failed"), "{}", stderr(&gathered));
+}
+
+#[test]
+fn a_songs_mix_master_missing_from_the_cache_under_a_cached_song_is_rendered_to_be_measured() {
+    let work = scratch();
+    write_album_of_a_mix(work.path(), "    loudness: { min: -60 LUFS }", "");
+    let first = mixdown(work.path(), &["test", "album.yaml"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    // The entry of the mix's master, which the mix song's node record names as its input.
+    let cache = work.path().join("cache");
+    let mut records = std::fs::read_dir(cache.join("nodes")).unwrap().map(|e| e.unwrap().path());
+    let master_key = records
+        .find_map(|path| {
+            let record: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+            let material = &record["material"];
+            // Only the mix song is cut to an exact length.
+            let is_mix_song =
+                material["kind"] == "song" && material["params"]["length"]["exact"] == 4.5;
+            is_mix_song.then(|| material["inputs"][0].as_str().unwrap().to_owned())
+        })
+        .expect("a record of the mix song's node");
+    let entry =
+        cache.join("entries").join(&master_key[..2]).join(&master_key[2..4]).join(&master_key);
+    std::fs::remove_file(&entry).unwrap_or_else(|e| panic!("{}: {e}", entry.display()));
+
+    let run = mixdown(work.path(), &["test", "album.yaml", "-v"]);
+    assert_eq!(run.status.code(), Some(0), "{}{}", stdout(&run), stderr(&run));
+    assert!(stdout(&run).contains("ok     song.yaml master.assert.loudness"), "{}", stdout(&run));
+    assert_eq!(ran(&run), ["song/master"], "only the missing master renders again");
 }
