@@ -1,6 +1,7 @@
 //! Assertions checked against a finished render: each signal a mix asserts on is measured
 //! once (a track or bus from its cache entry, the master from its delivered file and the
-//! record of its clipping), and every check is held to its bounds. An album's songs and
+//! record of its clipping, or, for a mix with a `deliver:` block, as its deliverables
+//! encode it), and every check is held to its bounds. An album's songs and
 //! the album take their loudness, peaks and range from the delivered analysis's record
 //! (the figures `report.json` gives), and are read from their album-rate segments only
 //! for a correlation or a null test. A song's own mix keeps its assertions in an album:
@@ -243,7 +244,9 @@ fn check_mix(mix: &Mix, place: MixPlace<'_>, audio: &RenderedAudio<'_>) -> Vec<O
                 (check @ Check::Matches { file, .. }, _) => {
                     null_against(open(subject), file).map(|r| residual(check, &r))
                 }
-                (Check::NoClipping, MixPlace::Alone) if *subject == Subject::Master => {
+                (Check::NoClipping, MixPlace::Alone)
+                    if *subject == Subject::Master && mix.deliver.is_empty() =>
+                {
                     master_clipping(mix, audio)
                 }
                 (check, _) => measured
@@ -419,9 +422,18 @@ fn open(
     let id = match (subject, place) {
         (Subject::Track(name), _) => format!("{prefix}/track/{name}"),
         (Subject::Bus(name), _) => format!("{prefix}/bus/{name}"),
-        (Subject::Master, MixPlace::Alone) => {
+        (Subject::Master, MixPlace::Alone) if mix.deliver.is_empty() => {
             let path: PathBuf = audio.delivery.path(&mix.id);
             return Ok(Box::new(FileStream::open(&path, None)?));
+        }
+        (Subject::Master, MixPlace::Alone) => {
+            // A mix with deliverables writes no file of its own: its master is the audio
+            // they encode, each at its own rate and word length.
+            let encode = find(&format!("{prefix}/encode/{}", mix.deliver[0].name))?;
+            let master = audio.graph.graph[encode].main_inputs()[0];
+            let cut = (mix.length, mix.cut_fade_seconds);
+            let master = MixMaster::cut(audio.graph, audio.keys, audio.store, master, cut);
+            return Ok(Box::new(master.map_err(|e| e.to_string())?));
         }
         (Subject::Master, MixPlace::Song(_)) => {
             let song = find(&format!("{prefix}/song"))?;

@@ -87,10 +87,25 @@ impl MixMaster {
         if matches!(graph.graph[master].kind, NodeKind::Source { .. }) {
             return Ok(None);
         }
+        Self::cut(graph, keys, store, master, (length, cut_fade_seconds)).map(Some)
+    }
+
+    /// Opens a mix's finished master `master` from its cache entry, cut to `length` with
+    /// the fade that ends an exact cut: the audio its deliverables encode.
+    ///
+    /// # Errors
+    /// When the master's entry is missing or damaged.
+    pub fn cut(
+        graph: &RenderGraph,
+        keys: &Keys,
+        store: &Store,
+        master: NodeIndex,
+        (length, cut_fade_seconds): (Length, f64),
+    ) -> Result<Self, NodeError> {
         let rate = graph.graph[master].sample_rate;
         let stream = EntryStream::open(store, keys.key(master))?;
         let (frames, fade) = master_cut(&stream, rate, length, cut_fade_seconds);
-        Ok(Some(Self(CutSource::new(Box::new(stream), rate, frames, fade, 1.0))))
+        Ok(Self(CutSource::new(Box::new(stream), rate, frames, fade, 1.0)))
     }
 
     /// Frames per second: the mix's rate.

@@ -130,3 +130,22 @@ fn bounds_that_make_no_sense_are_errors_at_their_line() {
     );
     assert!(err.contains("unknown unit `dB` for a true peak; expected one of: dBTP"), "{err}");
 }
+
+#[test]
+fn a_mix_with_deliverables_asserts_on_its_master_as_they_encode_it() {
+    let work = scratch();
+    let master = "      loudness: { min: -29.2 LUFS, max: -28.9 LUFS }\n      true_peak: { max: -28.9 dBTP }\n      correlation: { min: 0.99 }\n      no_clipping: true";
+    sine_mix(work.path(), "      true_peak: { max: -5.9 dBTP }", master);
+    let mut text = std::fs::read_to_string(work.path().join("mix.yaml")).unwrap();
+    text.push_str("deliver:\n  cd: { format: wav, sample_rate: 44.1 kHz, bit_depth: 16 }\n");
+    std::fs::write(work.path().join("mix.yaml"), text).unwrap();
+    let run = mixdown(work.path(), &["test", "mix.yaml"]);
+    assert_eq!(run.status.code(), Some(0), "{}{}", stdout(&run), stderr(&run));
+    assert!(stdout(&run).ends_with("5 passed, 0 failed\n"), "{}", stdout(&run));
+    assert!(
+        stdout(&run).contains("the master's integrated loudness is -29.03 LUFS"),
+        "the same figure as the mix's own file: {}",
+        stdout(&run)
+    );
+    assert!(!work.path().join("out/mix.wav").exists(), "a mix with deliverables writes only them");
+}
