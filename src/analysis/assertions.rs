@@ -3,8 +3,9 @@
 //! record of its clipping, or, for a mix with a `deliver:` block, as its deliverables
 //! encode it), and every check is held to its bounds. An album's songs and
 //! the album take their loudness, peaks and range from the delivered analysis's record
-//! (the figures `report.json` gives), and are read from their album-rate segments only
-//! for a correlation or a null test. A song's own mix keeps its assertions in an album:
+//! (the figures `report.json` gives), their clipping from what each delivered file's
+//! encode recorded, and are read from their album-rate segments only for a correlation or
+//! a null test. A song's own mix keeps its assertions in an album:
 //! they measure its nodes under the song's id, and its master as the song reads it.
 //!
 //! This module measures and judges; it does not render, print or choose an exit code.
@@ -20,13 +21,14 @@ use super::{
     AlbumAudio, AudioStream, FileStream, Measurement, Residual, correlation, measure, null_test,
 };
 use crate::audio::loudness::LoudnessRecord;
+use crate::cache::encoded::{EncodedReader, open_encoded};
 use crate::cache::folder::CacheDir;
 use crate::cache::keys::Keys;
 use crate::cache::measurement;
 use crate::cache::output_record::OutputRecord;
 use crate::cache::store::Store;
 use crate::diag::Diagnostic;
-use crate::graph::{DELIVERED_ANALYSIS, RenderGraph};
+use crate::graph::{DELIVERED_ANALYSIS, EncodeSpan, NodeKind, RenderGraph};
 use crate::ir::{Album, Assertion, Check, Mix, SongInput, Subject};
 use crate::render::{AlbumRecord, Delivery, MixMaster};
 
@@ -285,6 +287,9 @@ pub fn check_album(album: &Album, audio: &RenderedAudio<'_>) -> Vec<Outcome> {
                         Check::Correlation { .. } => open()
                             .and_then(|mut stream| correlation(stream.as_mut()))
                             .map(|value| bound(check, value)),
+                        Check::NoClipping if delivered_files(audio, subject).next().is_some() => {
+                            Ok(delivered_clipping(audio, subject))
+                        }
                         check => loudness_in_album(record, subject)
                             .map(|loudness| bound(check, reading(check, loudness))),
                     }
@@ -293,6 +298,43 @@ pub fn check_album(album: &Album, audio: &RenderedAudio<'_>) -> Vec<Outcome> {
             Outcome { assertion: assertion.clone(), finding }
         })
         .collect()
+}
+
+/// The encoded streams of the files delivered for `subject` in this render: a song's own
+/// files, or every file of the album.
+fn delivered_files<'a>(
+    audio: &'a RenderedAudio<'_>,
+    subject: &'a Subject,
+) -> impl Iterator<Item = EncodedReader> + 'a {
+    audio
+        .graph
+        .graph
+        .node_indices()
+        .filter(move |&node| match (&audio.graph.graph[node].kind, subject) {
+            (
+                NodeKind::AlbumEncode { span: EncodeSpan::Song(j), .. },
+                Subject::Song { index, .. },
+            ) => j == index,
+            (NodeKind::AlbumEncode { .. }, Subject::Album) => true,
+            _ => false,
+        })
+        .filter_map(|node| open_encoded(audio.store, &audio.keys.key(node)).ok())
+}
+
+/// Whether any file delivered for `subject` clipped, from what each encode recorded: a
+/// sample clipped in an integer file, or beyond full scale before conversion. The
+/// measured value is the loudest sample of any of them.
+fn delivered_clipping(audio: &RenderedAudio<'_>, subject: &Subject) -> Finding {
+    let (peak, clipped) =
+        delivered_files(audio, subject).fold((0.0f32, false), |(peak, clipped), file| {
+            let facts = file.facts();
+            (peak.max(facts.peak), clipped || facts.clipped_samples > 0 || facts.peak > 1.0)
+        });
+    Finding {
+        measured: Some(20.0 * f64::from(peak).log10()).filter(|db| db.is_finite()),
+        unit: "dBFS",
+        broken: clipped.then_some(BrokenBound::Max(0.0)),
+    }
 }
 
 /// The delivered analysis's record: each song's loudness and the album's, after the

@@ -271,3 +271,36 @@ fn a_songs_mix_master_missing_from_the_cache_under_a_cached_song_is_rendered_to_
     assert!(stdout(&run).contains("ok     song.yaml master.assert.loudness"), "{}", stdout(&run));
     assert_eq!(ran(&run), ["song/master"], "only the missing master renders again");
 }
+
+#[test]
+fn no_clipping_on_a_song_reads_the_loudest_sample_of_its_delivered_files() {
+    let work = scratch();
+    write_album(work.path(), "      no_clipping: true", "  no_clipping: true");
+    // Two files of each song, at the album's rate and converted to 44.1 kHz.
+    let text = std::fs::read_to_string(work.path().join("album.yaml")).unwrap();
+    let cd = "  cd: { format: wav, sample_rate: 44.1 kHz, bit_depth: 16 }\n";
+    let text = text.replace("  web: { format: wav }\n", &format!("  web: {{ format: wav }}\n{cd}"));
+    std::fs::write(work.path().join("album.yaml"), &text).unwrap();
+    let run = mixdown(work.path(), &["test", "album.yaml"]);
+    assert_eq!(run.status.code(), Some(0), "{}{}", stdout(&run), stderr(&run));
+    let out = stdout(&run);
+    assert!(out.ends_with("2 passed, 0 failed\n"), "{out}");
+    let loudest = ["web/02 Tidewater.wav", "cd/02 Tidewater.wav"]
+        .iter()
+        .map(|file| {
+            let (_, left, right) = crate::support::read_audio(&work.path().join("out").join(file));
+            left.iter().chain(&right).fold(0.0f32, |m, x| m.max(x.abs()))
+        })
+        .fold(0.0f32, f32::max);
+    let figure = out
+        .lines()
+        .find(|l| l.contains("songs[1].assert.no_clipping"))
+        .and_then(|l| l.split(" is ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no figure for the song's clipping: {out}"));
+    let expected = 20.0 * f64::from(loudest).log10();
+    assert!((figure - expected).abs() < 0.01, "{figure} dBFS against the files' {expected}");
+    // The album-rate audio, converted for neither file, peaks elsewhere.
+    assert!((figure - reported(work.path(), Some(1), "sample_peak")).abs() > 0.05);
+}
