@@ -20,11 +20,15 @@
 //! as that crate does. The true peak comes from [`TruePeakMeter`], which reads what
 //! `ebur128` would but passes over audio that cannot raise the peak.
 //!
+//! Each channel is K-weighted by a [`ChannelMeter`] of its own, which can run on a thread
+//! of its own; [`LoudnessMeter::from_channels`] joins two, summing their hop energies.
+//!
 //! Memory: the meter holds 3 s of hop energies and 400 ms of filtered audio, plus the
 //! gating history that BS.1770 needs to find the relative gate at the end, which grows by
 //! under 100 bytes a second (a third of a megabyte an hour). Binning the history would hold
 //! it constant, but rounding every block to the centre of a 0.1 LU bin reads a steady tone
-//! 0.05 LU high: half of the conformance tolerance.
+//! 0.05 LU high: half of the conformance tolerance. A channel meter run apart keeps its
+//! hop energies until it is joined: 800 bytes a second.
 //!
 //! Mono audio reaches the meter as the decoder delivers it, in both channels, so it is
 //! measured as it sounds on a stereo pair.
@@ -106,44 +110,111 @@ pub enum MeasureError {
     Rate(#[from] UnsupportedRate),
 }
 
-/// A loudness meter for planar stereo `f32` audio at one sample rate.
-pub struct LoudnessMeter {
+/// One channel's share of a measurement, which can run on a thread of its own: the
+/// K-weighted energy of each hop, and the channel's sample and true peaks. A
+/// [`LoudnessMeter`] joins two.
+pub struct ChannelMeter {
     meter: EbuR128,
     /// `None` when the meter was made without one, or at rates where samples are peaks.
     true_peak: Option<TruePeakMeter>,
     measures_true_peak: bool,
     sample_rate: u32,
-    /// The sliding windows' hop: `hop_frames` frames, which `ebur128` knows as `hop_ms`.
+    /// The hop: `hop_frames` frames, which `ebur128` knows as `hop_ms`.
     hop_ms: u32,
     hop_frames: usize,
     /// Frames still to add before the current hop is complete.
     frames_to_hop: usize,
-    /// Mean-square weighted energy of each of the latest hops, oldest first; at most one
-    /// short-term window's worth.
-    hops: VecDeque<f64>,
-    momentary_hops: usize,
-    short_term_hops: usize,
-    /// Hops completed so far.
-    hops_closed: usize,
-    /// A gating block (a momentary window) closes every `gating_step_hops` hops, and a
-    /// range window (a short-term window) every `range_step_hops`.
-    gating_step_hops: usize,
-    range_step_hops: usize,
-    gating_blocks: GatedWindows,
-    range_windows: GatedWindows,
-    /// The largest window energies so far, `None` until a window is complete.
-    momentary_max: Option<f64>,
-    short_term_max: Option<f64>,
+    /// Mean-square weighted energy of each hop completed and not yet taken, oldest first.
+    hops: Vec<f64>,
     frames: u64,
 }
 
-impl std::fmt::Debug for LoudnessMeter {
+impl std::fmt::Debug for ChannelMeter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoudnessMeter")
+        f.debug_struct("ChannelMeter")
             .field("sample_rate", &self.sample_rate)
             .field("frames", &self.frames)
             .finish_non_exhaustive()
     }
+}
+
+impl ChannelMeter {
+    /// A channel's meter for audio at `sample_rate`, with its true peak or without.
+    ///
+    /// # Errors
+    /// When the rate is below 16 Hz or above 2822.4 kHz, which `ebur128` does not take.
+    pub fn new(sample_rate: u32, measures_true_peak: bool) -> Result<Self, UnsupportedRate> {
+        let meter = EbuR128::new(1, sample_rate, Mode::M | Mode::SAMPLE_PEAK)
+            .map_err(|_| UnsupportedRate { rate: sample_rate })?;
+        let hop_ms = hop_ms(sample_rate);
+        let hop_frames = (u64::from(sample_rate) * u64::from(hop_ms) / 1000) as usize;
+        Ok(Self {
+            meter,
+            true_peak: measures_true_peak.then(|| TruePeakMeter::new(sample_rate)).flatten(),
+            measures_true_peak,
+            sample_rate,
+            hop_ms,
+            hop_frames,
+            frames_to_hop: hop_frames,
+            hops: Vec::new(),
+            frames: 0,
+        })
+    }
+
+    /// Measures the channel's next block.
+    pub fn add(&mut self, samples: &[f32]) {
+        if let Some(true_peak) = &mut self.true_peak {
+            true_peak.add(samples);
+        }
+        let mut start = 0;
+        while start < samples.len() {
+            let end = samples.len().min(start + self.frames_to_hop);
+            self.meter
+                .add_frames_f32(&samples[start..end])
+                .expect("one channel, as the meter was made for");
+            self.frames_to_hop -= end - start;
+            start = end;
+            if self.frames_to_hop == 0 {
+                self.close_hop();
+                self.frames_to_hop = self.hop_frames;
+            }
+        }
+        self.frames += samples.len() as u64;
+    }
+
+    /// Keeps the energy of the hop just completed.
+    fn close_hop(&mut self) {
+        let loudness = self
+            .meter
+            .loudness_window(self.hop_ms)
+            .expect("a hop is shorter than the 400 ms of audio the meter keeps");
+        // ebur128 reports the energy as a loudness; this undoes its formula.
+        let energy = if loudness.is_finite() {
+            10_f64.powf((loudness - LOUDNESS_OFFSET) / 10.0)
+        } else {
+            0.0
+        };
+        self.hops.push(energy);
+    }
+
+    /// The largest sample magnitude so far, linear.
+    fn sample_peak(&self) -> f64 {
+        self.meter.sample_peak(0).expect("the meter reads sample peaks")
+    }
+
+    /// The largest magnitude between samples so far, linear; never below the sample peak.
+    fn true_peak(&self) -> f64 {
+        let sample_peak = self.sample_peak();
+        self.true_peak.as_ref().map_or(sample_peak, |m| sample_peak.max(f64::from(m.peak())))
+    }
+}
+
+/// A loudness meter for planar stereo `f32` audio at one sample rate: two
+/// [`ChannelMeter`]s, and the windows made of their hops.
+#[derive(Debug)]
+pub struct LoudnessMeter {
+    channels: [ChannelMeter; 2],
+    windows: Windows,
 }
 
 impl LoudnessMeter {
@@ -165,20 +236,90 @@ impl LoudnessMeter {
     }
 
     fn with_true_peak(sample_rate: u32, measures_true_peak: bool) -> Result<Self, UnsupportedRate> {
-        let mode = Mode::M | Mode::SAMPLE_PEAK;
-        let meter = EbuR128::new(2, sample_rate, mode)
-            .map_err(|_| UnsupportedRate { rate: sample_rate })?;
-        let hop_ms = hop_ms(sample_rate);
-        let hop_frames = (u64::from(sample_rate) * u64::from(hop_ms) / 1000) as usize;
+        let channel = || ChannelMeter::new(sample_rate, measures_true_peak);
+        Ok(Self::from_channels([channel()?, channel()?]))
+    }
+
+    /// The meter of the audio that `left` and `right` measured, each on its own; they must
+    /// have taken as many frames at one rate.
+    #[must_use]
+    pub fn from_channels(channels: [ChannelMeter; 2]) -> Self {
+        assert_eq!(channels[0].frames, channels[1].frames, "both channels took as many frames");
+        let mut meter = Self { windows: Windows::new(channels[0].hop_ms), channels };
+        meter.take_hops();
+        meter
+    }
+
+    /// Measures the next block; `left` and `right` must have the same length.
+    pub fn add(&mut self, left: &[f32], right: &[f32]) {
+        assert_eq!(left.len(), right.len(), "a stereo block has two channels of one length");
+        self.channels[0].add(left);
+        self.channels[1].add(right);
+        self.take_hops();
+    }
+
+    /// Hands the hops both channels have completed to the windows, as one stereo energy.
+    fn take_hops(&mut self) {
+        let [left, right] = &mut self.channels;
+        for (l, r) in left.hops.drain(..).zip(right.hops.drain(..)) {
+            self.windows.close_hop(l + r);
+        }
+    }
+
+    /// The loudness of the latest short-term (3 s) window, in LUFS; `None` until 3 s have
+    /// been added, or for silence.
+    #[must_use]
+    pub fn short_term(&self) -> Option<f64> {
+        self.windows.short_term().and_then(energy_to_loudness)
+    }
+
+    /// What the meter has measured so far.
+    #[must_use]
+    pub fn record(&self) -> LoudnessRecord {
+        let [left, right] = &self.channels;
+        let w = &self.windows;
+        let integrated = w.gating_blocks.integrated_energy().and_then(energy_to_loudness);
+        let short_term_max = w.short_term_max.and_then(energy_to_loudness);
+        let range = w.range_blocks.range(|e| LOUDNESS_OFFSET + 10.0 * e.log10());
+        let sample_peak = left.sample_peak().max(right.sample_peak());
+        let true_peak = left.true_peak().max(right.true_peak());
+        LoudnessRecord {
+            integrated,
+            momentary_max: w.momentary_max.and_then(energy_to_loudness),
+            short_term_max,
+            loudness_range: integrated.and(short_term_max).and(finite(range)),
+            sample_peak: finite(20.0 * sample_peak.log10()),
+            true_peak: left.measures_true_peak.then(|| finite(20.0 * true_peak.log10())).flatten(),
+            duration: left.frames as f64 / f64::from(left.sample_rate),
+        }
+    }
+}
+
+/// The sliding windows made of hops, their maxima, and the windows the gating keeps.
+#[derive(Debug)]
+struct Windows {
+    /// Energy of each of the latest hops, oldest first; at most one short-term window's
+    /// worth.
+    hops: VecDeque<f64>,
+    momentary_hops: usize,
+    short_term_hops: usize,
+    /// Hops completed so far.
+    hops_closed: usize,
+    /// A gating block (a momentary window) closes every `gating_step_hops` hops, and a
+    /// range window (a short-term window) every `range_step_hops`.
+    gating_step_hops: usize,
+    range_step_hops: usize,
+    gating_blocks: GatedWindows,
+    range_blocks: GatedWindows,
+    /// The largest window energies so far, `None` until a window is complete.
+    momentary_max: Option<f64>,
+    short_term_max: Option<f64>,
+}
+
+impl Windows {
+    fn new(hop_ms: u32) -> Self {
         let short_term_hops = (SHORT_TERM_MS / hop_ms) as usize;
-        Ok(Self {
-            meter,
-            true_peak: measures_true_peak.then(|| TruePeakMeter::new(sample_rate)).flatten(),
-            measures_true_peak,
-            sample_rate,
-            hop_ms,
-            hop_frames,
-            frames_to_hop: hop_frames,
+        Self {
             hops: VecDeque::with_capacity(short_term_hops),
             momentary_hops: (MOMENTARY_MS / hop_ms) as usize,
             short_term_hops,
@@ -191,47 +332,14 @@ impl LoudnessMeter {
             },
             range_step_hops: (RANGE_STEP_MS / hop_ms) as usize,
             gating_blocks: GatedWindows::default(),
-            range_windows: GatedWindows::default(),
+            range_blocks: GatedWindows::default(),
             momentary_max: None,
             short_term_max: None,
-            frames: 0,
-        })
+        }
     }
 
-    /// Measures the next block; `left` and `right` must have the same length.
-    pub fn add(&mut self, left: &[f32], right: &[f32]) {
-        assert_eq!(left.len(), right.len(), "a stereo block has two channels of one length");
-        if let Some(true_peak) = &mut self.true_peak {
-            true_peak.add(left, right);
-        }
-        let mut start = 0;
-        while start < left.len() {
-            let end = left.len().min(start + self.frames_to_hop);
-            self.meter
-                .add_frames_planar_f32(&[&left[start..end], &right[start..end]])
-                .expect("two channels of equal length, as the meter was made for");
-            self.frames_to_hop -= end - start;
-            start = end;
-            if self.frames_to_hop == 0 {
-                self.close_hop();
-                self.frames_to_hop = self.hop_frames;
-            }
-        }
-        self.frames += left.len() as u64;
-    }
-
-    /// Takes the energy of the hop just completed and updates the window maxima.
-    fn close_hop(&mut self) {
-        let loudness = self
-            .meter
-            .loudness_window(self.hop_ms)
-            .expect("a hop is shorter than the 3 s of audio the meter keeps");
-        // ebur128 reports the energy as a loudness; this undoes its formula.
-        let energy = if loudness.is_finite() {
-            10_f64.powf((loudness - LOUDNESS_OFFSET) / 10.0)
-        } else {
-            0.0
-        };
+    /// Takes the energy of the hop just completed and updates the windows.
+    fn close_hop(&mut self, energy: f64) {
         if self.hops.len() == self.short_term_hops {
             self.hops.pop_front();
         }
@@ -245,47 +353,19 @@ impl LoudnessMeter {
                 self.gating_blocks.add(momentary);
             }
         }
-        if self.hops.len() == self.short_term_hops {
-            let short_term = self.hops.iter().sum::<f64>() / self.short_term_hops as f64;
+        if let Some(short_term) = self.short_term() {
             self.short_term_max =
                 Some(self.short_term_max.map_or(short_term, |m| m.max(short_term)));
             if (self.hops_closed - self.short_term_hops).is_multiple_of(self.range_step_hops) {
-                self.range_windows.add(short_term);
+                self.range_blocks.add(short_term);
             }
         }
     }
 
-    /// The loudness of the latest short-term (3 s) window, in LUFS; `None` until 3 s have
-    /// been added, or for silence.
-    #[must_use]
-    pub fn short_term(&self) -> Option<f64> {
+    /// The energy of the latest short-term window; `None` until one is complete.
+    fn short_term(&self) -> Option<f64> {
         (self.hops.len() == self.short_term_hops)
             .then(|| self.hops.iter().sum::<f64>() / self.short_term_hops as f64)
-            .and_then(energy_to_loudness)
-    }
-
-    /// What the meter has measured so far.
-    #[must_use]
-    pub fn record(&self) -> LoudnessRecord {
-        let integrated = self.gating_blocks.integrated_energy().and_then(energy_to_loudness);
-        let short_term_max = self.short_term_max.and_then(energy_to_loudness);
-        let range = self.range_windows.range(|e| LOUDNESS_OFFSET + 10.0 * e.log10());
-        let peak_of = |channel| self.meter.sample_peak(channel).expect("the meter reads peaks");
-        let sample_peak = peak_of(0).max(peak_of(1));
-        // Between samples the audio is at least as loud as at them.
-        let true_peak = self
-            .true_peak
-            .as_ref()
-            .map_or(sample_peak, |meter| sample_peak.max(f64::from(meter.peak())));
-        LoudnessRecord {
-            integrated,
-            momentary_max: self.momentary_max.and_then(energy_to_loudness),
-            short_term_max,
-            loudness_range: integrated.and(short_term_max).and(finite(range)),
-            sample_peak: finite(20.0 * sample_peak.log10()),
-            true_peak: self.measures_true_peak.then(|| finite(20.0 * true_peak.log10())).flatten(),
-            duration: self.frames as f64 / f64::from(self.sample_rate),
-        }
     }
 }
 
@@ -403,6 +483,23 @@ mod tests {
             assert_near(record.loudness_range, range, tolerance, &format!("{rate} Hz range"));
             assert!(range > 1.0, "the steps give the programme a range: {range}");
         }
+    }
+
+    #[test]
+    fn channels_measured_apart_and_joined_read_what_the_meter_reads() {
+        let (left, right) = stepped_noise(48_000, 5);
+        let mut together = LoudnessMeter::new(48_000).unwrap();
+        let mut apart =
+            [ChannelMeter::new(48_000, true).unwrap(), ChannelMeter::new(48_000, true).unwrap()];
+        for (l, r) in left.chunks(4096).zip(right.chunks(4096)) {
+            together.add(l, r);
+        }
+        for (meter, channel) in apart.iter_mut().zip([&left, &right]) {
+            for block in channel.chunks(1000) {
+                meter.add(block);
+            }
+        }
+        assert_eq!(LoudnessMeter::from_channels(apart).record(), together.record());
     }
 
     #[test]

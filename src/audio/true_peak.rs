@@ -1,4 +1,4 @@
-//! The true peak of stereo audio as ITU-R BS.1770 Annex 2 reads it: the audio oversampled
+//! The true peak of a channel of audio as ITU-R BS.1770 Annex 2 reads it: the audio oversampled
 //! 4× (2× from 96 kHz, not at all from 192 kHz) through a 48-tap Hann-windowed sinc, and
 //! the largest magnitude among the interpolated samples.
 //!
@@ -85,15 +85,15 @@ enum Oversampling {
     Two(Interpolator<24, 2>),
 }
 
-/// A true-peak meter for planar stereo `f32` audio at one rate.
+/// A true-peak meter for one channel of `f32` audio at one rate.
 #[derive(Debug, Clone)]
 pub struct TruePeakMeter {
     oversampling: Oversampling,
-    /// Per channel: its latest samples, oldest first, then room for the next block.
-    samples: [Vec<f32>; 2],
+    /// The latest samples, oldest first, then room for the next block.
+    samples: Vec<f32>,
     history: usize,
-    /// Per channel: the largest interpolated magnitude so far.
-    peaks: [f32; 2],
+    /// The largest interpolated magnitude so far.
+    peak: f32,
 }
 
 impl TruePeakMeter {
@@ -107,34 +107,25 @@ impl TruePeakMeter {
             _ => return None,
         };
         let history = taps_per_phase - 1;
-        Some(Self {
-            oversampling,
-            samples: [vec![0.0; history], vec![0.0; history]],
-            history,
-            peaks: [0.0; 2],
-        })
+        Some(Self { oversampling, samples: vec![0.0; history], history, peak: 0.0 })
     }
 
-    /// Measures the next block; `left` and `right` must have the same length.
-    pub fn add(&mut self, left: &[f32], right: &[f32]) {
-        for ((samples, peak), block) in
-            self.samples.iter_mut().zip(&mut self.peaks).zip([left, right])
-        {
-            samples.truncate(self.history);
-            samples.extend_from_slice(block);
-            match &self.oversampling {
-                Oversampling::Four(filter) => filter.scan_loud_spans(samples, peak),
-                Oversampling::Two(filter) => filter.scan_loud_spans(samples, peak),
-            }
-            let kept = samples.len() - self.history;
-            samples.drain(..kept);
+    /// Measures the next block.
+    pub fn add(&mut self, block: &[f32]) {
+        self.samples.truncate(self.history);
+        self.samples.extend_from_slice(block);
+        match &self.oversampling {
+            Oversampling::Four(filter) => filter.scan_loud_spans(&self.samples, &mut self.peak),
+            Oversampling::Two(filter) => filter.scan_loud_spans(&self.samples, &mut self.peak),
         }
+        let kept = self.samples.len() - self.history;
+        self.samples.drain(..kept);
     }
 
-    /// The largest interpolated magnitude of either channel so far, linear.
+    /// The largest interpolated magnitude so far, linear.
     #[must_use]
     pub fn peak(&self) -> f32 {
-        self.peaks[0].max(self.peaks[1])
+        self.peak
     }
 }
 
@@ -159,7 +150,7 @@ mod tests {
         let sample_peak = tone.iter().fold(0.0f32, |m, x| m.max(x.abs()));
         assert!((sample_peak - 0.3536).abs() < 1e-3, "{sample_peak}");
         let mut meter = TruePeakMeter::new(48_000).unwrap();
-        meter.add(&tone, &tone);
+        meter.add(&tone);
         let db = 20.0 * (meter.peak() / 0.5).log10();
         // The interpolator's ripple near a quarter of the rate reads the tone a little high,
         // within the 0.2 dB BS.1770's example filter allows; the samples alone read 3 dB low.
@@ -187,9 +178,8 @@ mod tests {
         assert_eq!(everything, loud_spans);
 
         let mut meter = TruePeakMeter::new(44_100).unwrap();
-        let silence = [0.0; 1000];
         for block in signal.chunks(1000) {
-            meter.add(block, &silence[..block.len()]);
+            meter.add(block);
         }
         assert_eq!(meter.peak(), everything, "blocks of any size read the same");
     }

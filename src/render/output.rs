@@ -18,7 +18,7 @@ use super::normalise::Normalised;
 use super::stream::{MAX_TAIL_SECONDS, read_full};
 use crate::atomic_file;
 use crate::audio::encode::Encoding;
-use crate::audio::loudness::{LoudnessMeter, LoudnessRecord};
+use crate::audio::loudness::{ChannelMeter, LoudnessMeter, LoudnessRecord};
 use crate::cache::Key;
 use crate::cache::folder::CacheDir;
 use crate::cache::keys::Keys;
@@ -132,20 +132,27 @@ pub fn run_output(
         let _ = atomic_file::sweep_orphans(dir);
     }
     let mut encoder = delivery.encoding.create(&path, rate).map_err(NodeError::Audio)?;
-    // The meter runs beside the writing, on blocks handed over as they are written: it
-    // costs as much as the rest of this node, which often has the machine to itself.
-    let (blocks, metered) = std::sync::mpsc::sync_channel::<(Vec<f32>, Vec<f32>)>(METER_QUEUE);
-    let meter = std::thread::spawn(move || {
-        let mut meter =
-            LoudnessMeter::new(rate).expect("the meter takes every rate a project may have");
-        for (left, right) in metered {
-            meter.add(&left, &right);
-        }
-        meter.record()
-    });
+    // Each channel is metered beside the writing, on a thread of its own, from blocks
+    // handed over as they are written: metering costs more than the rest of this node,
+    // which often has the machine to itself.
+    let channel_meter = || {
+        let (blocks, metered) = std::sync::mpsc::sync_channel::<Vec<f32>>(METER_QUEUE);
+        let meter = std::thread::spawn(move || {
+            let mut meter = ChannelMeter::new(rate, true)
+                .expect("the meter takes every rate a project may have");
+            for block in metered {
+                meter.add(&block);
+            }
+            meter
+        });
+        (blocks, meter)
+    };
+    let ((left_blocks, left_meter), (right_blocks, right_meter)) =
+        (channel_meter(), channel_meter());
     let measure = |left: &[f32], right: &[f32]| {
-        // The meter only stops early by panicking, which the join below reports.
-        let _ = blocks.send((left.to_vec(), right.to_vec()));
+        // A meter only stops early by panicking, which the joins below report.
+        let _ = left_blocks.send(left.to_vec());
+        let _ = right_blocks.send(right.to_vec());
     };
     // Frames past `sure` may fall after the cut, which a pipe's end decides: they wait
     // here (at most the longest tail) until it is known, as an encoder cannot take back
@@ -179,11 +186,14 @@ pub fn run_output(
     let kept = (frames.min(longest).saturating_sub(sure) as usize).min(held.0.len());
     encoder.write(&held.0[..kept], &held.1[..kept]).map_err(NodeError::Audio)?;
     measure(&held.0[..kept], &held.1[..kept]);
-    drop(blocks);
+    drop((left_blocks, right_blocks));
     let clipping = encoder.clipping();
     retire(cache, &path);
     encoder.finish().map_err(NodeError::Audio)?;
-    let measured = meter.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    let joined = |meter: std::thread::JoinHandle<ChannelMeter>| {
+        meter.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    };
+    let measured = LoudnessMeter::from_channels([joined(left_meter), joined(right_meter)]).record();
     // The meter saw exactly the frames in the file.
     let loudness = LoudnessRecord { duration: frames as f64 / f64::from(rate), ..measured };
     measurement::save(cache, job.keys.key(job.node), &loudness).map_err(NodeError::CacheWrite)?;
