@@ -171,9 +171,16 @@ fn ctrl_c_during_a_diff_removes_its_worktree() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("the binary runs");
+    // A worktree being added is half there for a moment, and git refuses to list it then:
+    // that counts as not there yet.
     let listed = || {
-        let list = git(dir, &["worktree", "list", "--porcelain"]);
-        String::from_utf8_lossy(&list.stdout).matches("worktree ").count()
+        let list = Command::new("git")
+            .args(["worktree", "list", "--porcelain"])
+            .current_dir(dir)
+            .output()
+            .expect("git runs");
+        let listing = String::from_utf8_lossy(&list.stdout);
+        if list.status.success() { listing.matches("worktree ").count() } else { 0 }
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
     while listed() < 2 {
