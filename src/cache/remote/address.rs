@@ -65,6 +65,12 @@ impl Address {
         if bucket.is_empty() && service != Service::Ghac {
             return Err(format!("`{text}` names no bucket; write `{scheme}://bucket/prefix`"));
         }
+        if service == Service::S3 && !is_s3_bucket_name(bucket) {
+            return Err(format!(
+                "`{bucket}` cannot name an S3 bucket: a bucket's name is 3 to 63 lowercase \
+                 letters, digits, dots and hyphens, and starts and ends with a letter or digit"
+            ));
+        }
         if rest.contains(['?', '#']) {
             return Err(format!(
                 "`{text}` has a query or fragment; write `{scheme}://bucket/prefix`"
@@ -77,6 +83,18 @@ impl Address {
         let root = if parts.is_empty() { "/".to_owned() } else { format!("/{}/", parts.join("/")) };
         Ok(Self { service, bucket: bucket.to_owned(), root })
     }
+}
+
+/// Whether S3 (and every S3-compatible store) takes `name` as a bucket's: the services
+/// answer a request for any other name with an error that names nothing.
+fn is_s3_bucket_name(name: &str) -> bool {
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-';
+    let alphanumeric =
+        |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (3..=63).contains(&name.len())
+        && name.chars().all(allowed)
+        && alphanumeric(name.chars().next())
+        && alphanumeric(name.chars().last())
 }
 
 impl fmt::Display for Address {
@@ -125,8 +143,22 @@ mod tests {
         assert!(e.contains("s3://, gs://, azblob:// or gha://"), "{e}");
         assert!(Address::parse("renders").unwrap_err().contains("s3://bucket/prefix"));
         assert!(Address::parse("s3:///prefix").unwrap_err().contains("names no bucket"));
-        assert!(Address::parse("s3://b/../x").is_err());
-        assert!(Address::parse("s3://b/x?versionId=1").is_err());
+        assert!(Address::parse("s3://bkt/../x").is_err());
+        assert!(Address::parse("s3://bkt/x?versionId=1").is_err());
+    }
+
+    #[test]
+    fn an_s3_bucket_name_the_service_would_refuse_is_refused_here_in_words() {
+        for name in ["b1", "Renders", "renders_ci", "-renders", "renders.", &"r".repeat(64)] {
+            let e = Address::parse(&format!("s3://{name}/ci")).unwrap_err();
+            assert!(
+                e.contains("3 to 63 lowercase letters, digits, dots and hyphens"),
+                "{name}: {e}"
+            );
+        }
+        for name in ["up0", "label-renders", "renders.example.com", &"r".repeat(63)] {
+            assert!(Address::parse(&format!("s3://{name}/ci")).is_ok(), "{name}");
+        }
     }
 
     #[test]
