@@ -287,9 +287,13 @@ pub fn check_album(album: &Album, audio: &RenderedAudio<'_>) -> Vec<Outcome> {
                         Check::Correlation { .. } => open()
                             .and_then(|mut stream| correlation(stream.as_mut()))
                             .map(|value| bound(check, value)),
-                        Check::NoClipping if delivered_files(audio, subject).next().is_some() => {
-                            Ok(delivered_clipping(audio, subject))
-                        }
+                        Check::NoClipping => delivered_clipping(audio, subject).map_or_else(
+                            || {
+                                loudness_in_album(record, subject)
+                                    .map(|l| bound(check, reading(check, l)))
+                            },
+                            Ok,
+                        ),
                         check => loudness_in_album(record, subject)
                             .map(|loudness| bound(check, reading(check, loudness))),
                     }
@@ -323,18 +327,19 @@ fn delivered_files<'a>(
 
 /// Whether any file delivered for `subject` clipped, from what each encode recorded: a
 /// sample clipped in an integer file, or beyond full scale before conversion. The
-/// measured value is the loudest sample of any of them.
-fn delivered_clipping(audio: &RenderedAudio<'_>, subject: &Subject) -> Finding {
-    let (peak, clipped) =
-        delivered_files(audio, subject).fold((0.0f32, false), |(peak, clipped), file| {
-            let facts = file.facts();
-            (peak.max(facts.peak), clipped || facts.clipped_samples > 0 || facts.peak > 1.0)
-        });
-    Finding {
+/// measured value is the loudest sample of any of them; `None` when this render
+/// delivered no file for `subject`.
+fn delivered_clipping(audio: &RenderedAudio<'_>, subject: &Subject) -> Option<Finding> {
+    let (peak, clipped) = delivered_files(audio, subject).fold(None, |seen, file| {
+        let facts = file.facts();
+        let (peak, clipped) = seen.unwrap_or((0.0f32, false));
+        Some((peak.max(facts.peak), clipped || facts.clipped_samples > 0 || facts.peak > 1.0))
+    })?;
+    Some(Finding {
         measured: Some(20.0 * f64::from(peak).log10()).filter(|db| db.is_finite()),
         unit: "dBFS",
         broken: clipped.then_some(BrokenBound::Max(0.0)),
-    }
+    })
 }
 
 /// The delivered analysis's record: each song's loudness and the album's, after the

@@ -89,7 +89,7 @@ enum Oversampling {
 #[derive(Debug, Clone)]
 pub struct TruePeakMeter {
     oversampling: Oversampling,
-    /// The latest samples, oldest first, then room for the next block.
+    /// The last `history` samples, oldest first: the next block's filter history.
     samples: Vec<f32>,
     history: usize,
     /// The largest interpolated magnitude so far.
@@ -112,7 +112,6 @@ impl TruePeakMeter {
 
     /// Measures the next block.
     pub fn add(&mut self, block: &[f32]) {
-        self.samples.truncate(self.history);
         self.samples.extend_from_slice(block);
         match &self.oversampling {
             Oversampling::Four(filter) => filter.scan_loud_spans(&self.samples, &mut self.peak),
