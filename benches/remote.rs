@@ -5,10 +5,12 @@
 //! assembly. Each figure is set against the cold local render. Prints figures; asserts
 //! nothing; without either server it says why and stops.
 //!
-//!     cargo bench --bench remote -- [--stems 16] [--seconds 180] [--runs 1]
+//!     cargo bench --bench remote -- [--stems 16] [--seconds 180] [--runs 1] [--album DIR]
 //!
 //! The session is the render benchmark's reference mix over the same generated stems
 //! (`target/bench-sessions/ref<stems>x<seconds>`); `--seconds 20` makes a quick run.
+//! `--album DIR` renders `DIR/album.yaml` instead (the reference album of the album
+//! benchmark), split by song across the shards.
 
 #[path = "common/args.rs"]
 mod args;
@@ -145,15 +147,23 @@ fn session(stems: usize, seconds: f64) -> PathBuf {
     dir
 }
 
-/// A `mixdown render` in `dir` with a fresh cache `name`, sharing `remote` if given.
-fn render(dir: &Path, port: u16, name: &str, remote: Option<&str>, extra: &[&str]) -> Command {
+/// A `mixdown render` of `file` in `dir` with a fresh cache `name`, sharing `remote` if
+/// given.
+fn render(
+    dir: &Path,
+    file: &str,
+    port: u16,
+    name: &str,
+    remote: Option<&str>,
+    extra: &[&str],
+) -> Command {
     for folder in [format!("cache-{name}"), format!("out-{name}")] {
         let _ = std::fs::remove_dir_all(dir.join(folder));
     }
     let (cache, out) = (format!("cache-{name}"), format!("out-{name}"));
     let mut command = Command::new(env!("CARGO_BIN_EXE_mixdown"));
     command
-        .args(["render", "mix.yaml", "-q", "--cache", &cache, "--out", &out])
+        .args(["render", file, "-q", "--cache", &cache, "--out", &out])
         .args(extra)
         .current_dir(dir)
         .env_remove("MIXDOWN_CACHE")
@@ -193,7 +203,15 @@ fn main() {
     let stems = option("--stems", 16.0) as usize;
     let seconds = option("--seconds", 180.0);
     let runs = option("--runs", 1.0).max(1.0) as usize;
-    let dir = session(stems, seconds);
+    let album = args::value("--album").map(PathBuf::from);
+    let (dir, file, what) = match &album {
+        Some(dir) => (dir.clone(), "album.yaml", format!("album {}", dir.display())),
+        None => (
+            session(stems, seconds),
+            "mix.yaml",
+            format!("reference mix, {stems} stems × {seconds} s"),
+        ),
+    };
     let server = match Server::start(&dir) {
         Ok(server) => server,
         Err(reason) => {
@@ -202,22 +220,19 @@ fn main() {
         }
     };
     let port = server.port;
-    println!(
-        "session: reference mix, {stems} stems × {seconds} s, {} S3 on loopback, {runs} runs (median)",
-        server.name
-    );
+    println!("session: {what}, {} S3 on loopback, {runs} runs (median)", server.name);
     let mut figures: [Vec<f64>; 5] = Default::default();
     for run in 0..runs {
         let uploaded = server.bucket(&format!("up{run}"));
         let sharded = server.bucket(&format!("shards{run}"));
-        figures[0].push(timed(vec![render(&dir, port, "cold", None, &[])]));
-        figures[1].push(timed(vec![render(&dir, port, "up", Some(&uploaded), &[])]));
-        figures[2].push(timed(vec![render(&dir, port, "down", Some(&uploaded), &[])]));
+        figures[0].push(timed(vec![render(&dir, file, port, "cold", None, &[])]));
+        figures[1].push(timed(vec![render(&dir, file, port, "up", Some(&uploaded), &[])]));
+        figures[2].push(timed(vec![render(&dir, file, port, "down", Some(&uploaded), &[])]));
         figures[3].push(timed(vec![
-            render(&dir, port, "shard1", Some(&sharded), &["--shard", "1/2"]),
-            render(&dir, port, "shard2", Some(&sharded), &["--shard", "2/2"]),
+            render(&dir, file, port, "shard1", Some(&sharded), &["--shard", "1/2"]),
+            render(&dir, file, port, "shard2", Some(&sharded), &["--shard", "2/2"]),
         ]));
-        figures[4].push(timed(vec![render(&dir, port, "final", Some(&sharded), &[])]));
+        figures[4].push(timed(vec![render(&dir, file, port, "final", Some(&sharded), &[])]));
     }
     let [cold, up, down, shards, last] = figures.map(median);
     let share = |t: f64| format!("{:5.1}% of cold", t / cold * 100.0);

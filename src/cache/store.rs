@@ -48,7 +48,8 @@
 //! ([`Store::look_up_remote`]) found there, [`Store::bring_local`] copies such entries into
 //! the local backend through [`Store::import`], which checks them as they stream exactly as
 //! a read checks a local entry (and also that the manifest names the key asked for), and
-//! every entry written here is handed to the remote to upload once it is published.
+//! every entry written here, unless [`EntryWriter::keep_local`] said otherwise, is handed
+//! to the remote to upload once it is published.
 
 use std::hash::Hasher as _;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -467,6 +468,13 @@ impl std::fmt::Debug for EntryWriter {
 }
 
 impl EntryWriter {
+    /// Keeps the entry out of the remote cache: it costs less to render again than to fetch.
+    #[must_use]
+    pub fn keep_local(mut self) -> Self {
+        self.upload = None;
+        self
+    }
+
     /// Appends one block; `left` and `right` must have the same length.
     ///
     /// # Errors

@@ -21,6 +21,7 @@ use super::normalise::{Normalised, run_normalise};
 use super::output::{Delivery, measured_loudness, normalised, run_output};
 use super::plan::{PlanStep, plan};
 use super::segment::{SegmentNode, run_segment};
+use super::shard::shared_nodes;
 use super::song::run_song;
 use super::source::run_source;
 use super::sum::run_sum;
@@ -88,6 +89,7 @@ pub fn render(
         .num_threads(settings.jobs.max(1))
         .build()
         .expect("a thread pool of a few threads can be built");
+    let shared = shared_nodes(graph, targets);
     let mut report = RenderReport::default();
     let log = EventLog { progress, events: Mutex::default() };
     let mut record_failure = None;
@@ -106,7 +108,7 @@ pub fn render(
         }
         let run = |node: NodeIndex, link| {
             let started = Instant::now();
-            let job = Job::new(graph, keys, store, &plan.materialized, node, link);
+            let job = Job::new(graph, keys, store, &plan.materialized, &shared, node, link);
             let result = run_node(&job, &settings.delivery, cache);
             let id = &graph.graph[node].id;
             progress.finished(id);

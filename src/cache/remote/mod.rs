@@ -1,5 +1,6 @@
 //! A remote cache shared by CI runners and a team, beside the local one: consulted on a
-//! local miss, filled with every entry rendered here.
+//! local miss, sent the entries rendered here that another machine can use (the render
+//! decides which: `render/shard.rs`).
 //!
 //! | module | owns |
 //! |---|---|

@@ -24,10 +24,18 @@ use crate::cache::Key;
 /// Bytes read or written per request: large enough that latency is paid rarely, small
 /// enough that uploads running side by side hold little memory (S3 takes parts of at
 /// least 5 MiB).
-const CHUNK_BYTES: usize = 8 * 1024 * 1024;
+const CHUNK_BYTES: usize = 5 * 1024 * 1024;
 
 /// Requests to look objects up that may be in flight at once.
 const LOOKUPS_IN_FLIGHT: usize = 16;
+
+/// Ranges of one object read at once: one request at a time leaves the link idle while
+/// each reply is awaited, and a store serves several ranges of an object faster than one.
+const CHUNKS_IN_FLIGHT: usize = 8;
+
+/// Parts of one object uploaded at once: fewer than reads, because uploads run beside the
+/// render and each part is held in memory until it is sent.
+const PARTS_IN_FLIGHT: usize = 2;
 
 /// Objects named by key, somewhere else.
 pub trait ObjectStore: Send + Sync + fmt::Debug {
@@ -233,21 +241,34 @@ impl ObjectStore for OpenDal {
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(to_io(&e)),
         };
-        let reader = self.runtime.block_on(self.operator.reader(&name)).map_err(|e| to_io(&e))?;
+        let reader = self
+            .runtime
+            .block_on(
+                self.operator
+                    .reader_with(&name)
+                    .chunk(CHUNK_BYTES)
+                    .concurrent(CHUNKS_IN_FLIGHT)
+                    .into_future(),
+            )
+            .map_err(|e| to_io(&e))?;
         let stream = ChunkedRead {
             reader,
             runtime: Arc::clone(&self.runtime),
             size,
             position: 0,
-            chunk: Vec::new(),
-            taken: 0,
+            window: opendal::Buffer::new(),
         };
         Ok(Some((Box::new(stream), size)))
     }
 
     fn write(&self, key: &Key, from: &mut dyn Read, size: u64) -> io::Result<()> {
         let name = object_name(key);
-        let future = self.operator.writer_with(&name).chunk(CHUNK_BYTES).into_future();
+        let future = self
+            .operator
+            .writer_with(&name)
+            .chunk(CHUNK_BYTES)
+            .concurrent(PARTS_IN_FLIGHT)
+            .into_future();
         let mut writer = self.runtime.block_on(future).map_err(|e| to_io(&e))?;
         let mut left = size;
         let outcome = (|| {
@@ -268,40 +289,37 @@ impl ObjectStore for OpenDal {
     }
 }
 
-/// An object read a chunk at a time, each chunk one ranged request.
+/// An object read a window at a time, each window [`CHUNKS_IN_FLIGHT`] ranged requests
+/// made at once.
 struct ChunkedRead {
     reader: opendal::Reader,
     runtime: Arc<tokio::runtime::Runtime>,
     size: u64,
     position: u64,
-    chunk: Vec<u8>,
-    taken: usize,
+    /// What is left of the window fetched last.
+    window: opendal::Buffer,
 }
 
 impl Read for ChunkedRead {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.taken == self.chunk.len() {
+        if self.window.is_empty() {
             if self.position >= self.size {
                 return Ok(0);
             }
-            let end = (self.position + CHUNK_BYTES as u64).min(self.size);
-            let got = self
+            let window = (CHUNK_BYTES * CHUNKS_IN_FLIGHT) as u64;
+            let end = (self.position + window).min(self.size);
+            self.window = self
                 .runtime
                 .block_on(self.reader.read(self.position..end))
                 .map_err(|e| to_io(&e))?;
-            self.chunk = got.to_vec();
-            self.taken = 0;
-            if self.chunk.is_empty() {
+            if self.window.is_empty() {
                 // The object is shorter than it said: the reader above sees it end early.
                 self.position = self.size;
                 return Ok(0);
             }
-            self.position += self.chunk.len() as u64;
+            self.position += self.window.len() as u64;
         }
-        let n = buf.len().min(self.chunk.len() - self.taken);
-        buf[..n].copy_from_slice(&self.chunk[self.taken..self.taken + n]);
-        self.taken += n;
-        Ok(n)
+        self.window.read(buf)
     }
 }
 
