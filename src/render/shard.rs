@@ -52,12 +52,14 @@ impl fmt::Display for Shard {
     }
 }
 
-/// Whether a node only delivers or assembles what it reads, so that the units of work are
-/// its inputs rather than itself: an output, and every node of an album after its songs
+/// Whether a node only delivers, assembles or masters what it reads, so that the units of
+/// work are its inputs rather than itself: an output, a loudness normalisation (whose
+/// record stays in the cache that made it), and every node of an album after its songs
 /// (which the final render makes from the songs the shards left in the cache).
 fn passes_through(graph: &RenderGraph, node: NodeIndex) -> bool {
     match &graph.graph[node].kind {
         NodeKind::Output { .. }
+        | NodeKind::Normalise { .. }
         | NodeKind::AlbumAnalysis { .. }
         | NodeKind::Segment { .. }
         | NodeKind::AlbumEncode { .. }
@@ -103,11 +105,16 @@ fn walk_to_units(
 /// `targets` and every node between them and the targets, which is what a final render or
 /// a runner with an empty cache reads. The nodes upstream of a unit (sources, tracks,
 /// buses) cost less to render again than to fetch: a 3-minute track is 69 MB of entry,
-/// rendered in a tenth of a second.
+/// rendered in a tenth of a second. A node that keeps a record beside its audio (a
+/// segment, a normalisation) is not shared either: its record stays in the local cache,
+/// and its audio alone would be of no use elsewhere.
 #[must_use]
 pub fn shared_nodes(graph: &RenderGraph, targets: &[NodeIndex]) -> BTreeSet<NodeIndex> {
     let (mut shared, passed) = walk_to_units(graph, targets);
     shared.extend(passed);
+    shared.retain(|&i| {
+        !matches!(graph.graph[i].kind, NodeKind::Segment { .. } | NodeKind::Normalise { .. })
+    });
     shared
 }
 

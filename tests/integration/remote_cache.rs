@@ -648,3 +648,42 @@ fn songs_split_over_two_shards_leave_the_final_render_only_their_outputs() {
     );
     assert_eq!(last, ["album/one/output", "album/three/output", "album/two/output"]);
 }
+
+#[test]
+fn an_album_on_a_second_runner_takes_its_songs_from_the_remote_without_a_warning() {
+    let Some(session) = Session::start("album") else { return };
+    let dir = session.work.path();
+    write_song(dir, "one", 2);
+    write_song(dir, "two", 3);
+    let album = "album: Shared\nartist: Runners\nsample_rate: 48 kHz\nsongs:\n  - mix: one.yaml\n    title: One\n  - mix: two.yaml\n    title: Two\n    gap: 0.5 s\nmastering:\n  loudness: { target: -16 LUFS, mode: album, ceiling: -1 dBTP }\ndeliver:\n  web:\n    format: flac\n    bit_depth: 16\n    split: songs\n";
+    std::fs::write(dir.join("album.yaml"), album).unwrap();
+    let render = |runner: &str| {
+        let (cache, out) = (format!("{runner}-cache"), format!("{runner}-out"));
+        session.runner(runner).command(&[
+            "render",
+            "album.yaml",
+            "-v",
+            "--cache",
+            &cache,
+            "--out",
+            &out,
+        ])
+    };
+    let first = render("a");
+    let text = succeeded(&first);
+    assert_eq!(warnings(&text), Vec::<&str>::new(), "{text}");
+    let shared = session.shared_nodes();
+    assert_eq!(shared.len(), 2, "the two songs, and no segment without its record: {shared:?}");
+    let second = render("b");
+    let text = succeeded(&second);
+    assert_eq!(warnings(&text), Vec::<&str>::new(), "{text}");
+    let mixed: Vec<String> = ran(&second)
+        .into_iter()
+        .filter(|id| id.contains("/track/") || id.ends_with("/master"))
+        .collect();
+    assert!(mixed.is_empty(), "the songs came from the remote: {text}");
+    for song in ["01 One.flac", "02 Two.flac"] {
+        let path = |runner: &str| dir.join(format!("{runner}-out/web/{song}"));
+        assert_eq!(digest(&path("b")), digest(&path("a")), "{song}");
+    }
+}
