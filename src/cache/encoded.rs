@@ -26,11 +26,13 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use serde::{Deserialize, Serialize};
 use twox_hash::XxHash3_64;
 
-use super::store::Store;
+use super::storage::{ObjectWriter, Storage};
+use super::store::{ImportError, Store};
 use super::{CacheError, Key};
 
-/// Version of the encoded entry format.
-pub const ENCODED_VERSION: u32 = 1;
+/// Version of the encoded entry format. Bump it, and `KEY_SCHEMA` with it, when the layout
+/// changes.
+pub const ENCODED_VERSION: u32 = 2;
 
 const MAGIC: [u8; 8] = *b"mixenc\0\0";
 const HEADER_BYTES: u64 = 64;
@@ -41,6 +43,9 @@ const COPY_BUFFER_BYTES: usize = 256 * 1024;
 /// What the encode node says about its stream, read back with it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EncodedFacts {
+    /// The key the entry is stored under, in hex: an entry found under another name (a
+    /// remote object misnamed) is refused.
+    pub key: String,
     /// The encode node's id.
     pub node: String,
     /// Frames encoded.
@@ -92,6 +97,96 @@ pub fn store_encoded(
     object.seek(SeekFrom::Start(0))?;
     object.write_all(&header)?;
     object.commit()
+}
+
+/// Where an encoded entry's parts are, from its header.
+struct Layout {
+    length: u64,
+    checksum: u64,
+    facts_length: u64,
+}
+
+impl Layout {
+    /// The layout `header` describes, if it is an encoded entry's of this version and
+    /// accounts for exactly `size` bytes.
+    fn parse(header: &[u8; HEADER_BYTES as usize], size: u64) -> Result<Self, &'static str> {
+        let word = |at: usize| u64::from_le_bytes(header[at..at + 8].try_into().expect("8 bytes"));
+        if header[..8] != MAGIC {
+            return Err("not an encoded entry");
+        }
+        if header[8..12] != ENCODED_VERSION.to_le_bytes() {
+            return Err("an encoded entry of another version");
+        }
+        let (length, checksum, facts_length) = (word(16), word(24), word(32));
+        let expected = HEADER_BYTES.checked_add(length).and_then(|n| n.checked_add(facts_length));
+        if facts_length > MAX_FACTS_BYTES || expected != Some(size) {
+            return Err("its size does not match its header");
+        }
+        Ok(Self { length, checksum, facts_length })
+    }
+}
+
+/// The facts in `bytes`, if they are readable and name `key`.
+fn facts_of(bytes: &[u8], key: &Key) -> Result<EncodedFacts, &'static str> {
+    let facts: EncodedFacts =
+        serde_json::from_slice(bytes).map_err(|_| "its facts are unreadable")?;
+    if facts.key != key.to_string() {
+        return Err("its facts name another entry than the one its name says");
+    }
+    Ok(facts)
+}
+
+/// Whether `header` starts an encoded entry (of any version).
+#[must_use]
+pub(super) fn has_magic(header: &[u8]) -> bool {
+    header.starts_with(&MAGIC)
+}
+
+/// Copies the encoded entry for `key` from `from` (`size` bytes, its `header` already
+/// read) into `storage`, checking it as it streams: the header, the size, the checksum,
+/// and facts that name `key`. Nothing is published unless every check passes.
+///
+/// # Errors
+/// As [`Store::import`].
+pub(super) fn import(
+    storage: &dyn Storage,
+    key: &Key,
+    header: &[u8; HEADER_BYTES as usize],
+    from: &mut dyn Read,
+    size: u64,
+) -> Result<(), ImportError> {
+    let damaged = |reason: &str| ImportError::Damaged(reason.to_owned());
+    let layout = Layout::parse(header, size).map_err(damaged)?;
+    let mut object = storage.put(key).map_err(ImportError::Write)?;
+    let write = |object: &mut Box<dyn ObjectWriter>, bytes: &[u8]| {
+        object.write_all(bytes).map_err(ImportError::Write)
+    };
+    let read = |from: &mut dyn Read, buffer: &mut [u8]| {
+        from.read_exact(buffer).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => damaged("it ends before its header says"),
+            _ => ImportError::Read(e),
+        })
+    };
+    write(&mut object, header)?;
+    let mut hasher = XxHash3_64::new();
+    let mut buffer = vec![0; COPY_BUFFER_BYTES];
+    let mut left = layout.length;
+    while left > 0 {
+        let n = usize::try_from(left).unwrap_or(usize::MAX).min(COPY_BUFFER_BYTES);
+        read(from, &mut buffer[..n])?;
+        hasher.write(&buffer[..n]);
+        write(&mut object, &buffer[..n])?;
+        left -= n as u64;
+    }
+    let mut facts = vec![0; layout.facts_length as usize];
+    read(from, &mut facts)?;
+    hasher.write(&facts);
+    if hasher.finish() != layout.checksum {
+        return Err(damaged("the stream does not match its checksum"));
+    }
+    facts_of(&facts, key).map_err(damaged)?;
+    write(&mut object, &facts)?;
+    object.commit().map_err(ImportError::Write)
 }
 
 /// An encoded entry being read.
@@ -148,23 +243,12 @@ pub fn read_encoded(store: &Store, key: &Key) -> Result<EncodedReader, CacheErro
     if object.size < HEADER_BYTES || reader.read_exact(&mut header).is_err() {
         return Err(corrupt("shorter than its header"));
     }
-    let word = |at: usize| u64::from_le_bytes(header[at..at + 8].try_into().expect("8 bytes"));
-    if header[..8] != MAGIC {
-        return Err(corrupt("not an encoded entry"));
-    }
-    if header[8..12] != ENCODED_VERSION.to_le_bytes() {
-        return Err(corrupt("an encoded entry of another version"));
-    }
-    let (length, checksum, facts_length) = (word(16), word(24), word(32));
-    let expected = HEADER_BYTES.checked_add(length).and_then(|n| n.checked_add(facts_length));
-    if facts_length > MAX_FACTS_BYTES || expected != Some(object.size) {
-        return Err(corrupt("its size does not match its header"));
-    }
+    let Layout { length, checksum, facts_length } =
+        Layout::parse(&header, object.size).map_err(corrupt)?;
     reader.seek(SeekFrom::Start(HEADER_BYTES + length)).map_err(io)?;
     let mut facts_bytes = vec![0; facts_length as usize];
     reader.read_exact(&mut facts_bytes).map_err(io)?;
-    let facts: EncodedFacts =
-        serde_json::from_slice(&facts_bytes).map_err(|_| corrupt("its facts are unreadable"))?;
+    let facts = facts_of(&facts_bytes, &key).map_err(corrupt)?;
     reader.seek(SeekFrom::Start(HEADER_BYTES)).map_err(io)?;
     Ok(EncodedReader { key, reader, length, checksum, facts_bytes, facts })
 }
@@ -212,6 +296,7 @@ mod tests {
 
     fn facts() -> EncodedFacts {
         EncodedFacts {
+            key: Key([7; 32]).to_string(),
             node: "song/encode/hires".into(),
             frames: 1000,
             sample_rate: 48_000,
@@ -250,6 +335,50 @@ mod tests {
         std::fs::write(&path, bytes).unwrap();
         let reader = open_encoded(&store, &key).unwrap();
         let result = reader.copy_to(&mut Vec::new());
+        assert!(matches!(result, Err(CacheError::Corrupt { .. })), "{result:?}");
+    }
+
+    /// The bytes of the encoded entry `key` in `dir`, as a remote would hold them.
+    fn object_bytes(dir: &tempfile::TempDir, key: &Key) -> Vec<u8> {
+        let disk = crate::cache::local_disk::LocalDisk::new(&CacheDir::new(dir.path()));
+        std::fs::read(disk.path(key)).unwrap()
+    }
+
+    #[test]
+    fn an_encoded_entry_from_elsewhere_is_kept_only_whole_and_under_its_own_name() {
+        let stream: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 253) as u8).collect();
+        let (from, _, key) = stored(&stream);
+        let bytes = object_bytes(&from, &key);
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::local(&CacheDir::new(dir.path()));
+        let import =
+            |key: &Key, bytes: &[u8]| store.import(key, &mut &bytes[..], bytes.len() as u64);
+        let mut flipped = bytes.clone();
+        flipped[1000] ^= 4;
+        for (name, key, bytes) in [
+            ("another name", Key([8; 32]), &bytes[..]),
+            ("a flipped byte", key, &flipped[..]),
+            ("cut short", key, &bytes[..bytes.len() - 10]),
+        ] {
+            let result = import(&key, bytes);
+            assert!(matches!(result, Err(ImportError::Damaged(_))), "{name}: {result:?}");
+            assert!(!store.holds_here(&key), "{name}");
+        }
+        import(&key, &bytes).unwrap();
+        let mut out = Vec::new();
+        open_encoded(&store, &key).unwrap().copy_to(&mut out).unwrap();
+        assert!(out == stream);
+    }
+
+    #[test]
+    fn an_encoded_entry_whose_facts_name_another_key_reads_as_corrupt() {
+        let (dir, _, key) = stored(b"fLaC and some frames");
+        let moved = Key([9; 32]);
+        let disk = crate::cache::local_disk::LocalDisk::new(&CacheDir::new(dir.path()));
+        std::fs::create_dir_all(disk.path(&moved).parent().unwrap()).unwrap();
+        std::fs::copy(disk.path(&key), disk.path(&moved)).unwrap();
+        let store = Store::local(&CacheDir::new(dir.path()));
+        let result = open_encoded(&store, &moved);
         assert!(matches!(result, Err(CacheError::Corrupt { .. })), "{result:?}");
     }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Key;
 use super::folder::CacheDir;
+use super::store::ImportError;
 
 /// Version of the record's layout; a record of another version reads as absent.
 const RECORD_VERSION: u32 = 1;
@@ -42,6 +43,32 @@ pub fn load<T: DeserializeOwned>(cache: &CacheDir, key: Key) -> Option<T> {
     let bytes = std::fs::read(cache.measurement(key)).ok()?;
     let stored: Stored<T> = serde_json::from_slice(&bytes).ok()?;
     (stored.version == RECORD_VERSION && stored.key == key.to_string()).then_some(stored.measured)
+}
+
+/// The record stored for `key`, as its bytes, to send elsewhere (a remote cache).
+#[must_use]
+pub fn stored_bytes(cache: &CacheDir, key: Key) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(cache.measurement(key)).ok()?;
+    is_record_of(&bytes, key).then_some(bytes)
+}
+
+/// Keeps `bytes`, a record from elsewhere, as the record of `key`, if they are a sound
+/// record of this version filed under `key`.
+///
+/// # Errors
+/// Why the bytes are not such a record, or why it cannot be written.
+pub fn import(cache: &CacheDir, key: Key, bytes: &[u8]) -> Result<(), ImportError> {
+    if !is_record_of(bytes, key) {
+        return Err(ImportError::Damaged(
+            "it is not a record of this version filed under its name".to_owned(),
+        ));
+    }
+    cache.write(&cache.measurement(key), bytes).map_err(ImportError::Write)
+}
+
+fn is_record_of(bytes: &[u8], key: Key) -> bool {
+    serde_json::from_slice::<Stored<serde_json::Value>>(bytes)
+        .is_ok_and(|stored| stored.version == RECORD_VERSION && stored.key == key.to_string())
 }
 
 /// Whether a record is stored for the audio of `key` (of whatever type).
@@ -83,5 +110,19 @@ mod tests {
         assert_eq!(load::<Loudness>(&cache, first), None, "another version");
         std::fs::write(cache.measurement(first), &text[..text.len() / 2]).unwrap();
         assert_eq!(load::<Loudness>(&cache, first), None, "cut short");
+    }
+
+    #[test]
+    fn a_record_from_elsewhere_is_kept_only_if_it_is_filed_under_its_own_key() {
+        let (from, to) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (here, there) = (CacheDir::new(from.path()), CacheDir::new(to.path()));
+        let measured = Loudness { integrated: Some(-9.5) };
+        save(&here, Key([1; 32]), &measured).unwrap();
+        let bytes = stored_bytes(&here, Key([1; 32])).unwrap();
+        assert!(matches!(import(&there, Key([2; 32]), &bytes), Err(ImportError::Damaged(_))));
+        assert!(matches!(import(&there, Key([1; 32]), &bytes[..9]), Err(ImportError::Damaged(_))));
+        assert!(!exists(&there, Key([1; 32])) && !exists(&there, Key([2; 32])));
+        import(&there, Key([1; 32]), &bytes).unwrap();
+        assert_eq!(load::<Loudness>(&there, Key([1; 32])), Some(measured));
     }
 }

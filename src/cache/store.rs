@@ -48,8 +48,8 @@
 //! ([`Store::look_up_remote`]) found there, [`Store::bring_local`] copies such entries into
 //! the local backend through [`Store::import`], which checks them as they stream exactly as
 //! a read checks a local entry (and also that the manifest names the key asked for), and
-//! every entry written here, unless [`EntryWriter::keep_local`] said otherwise, is handed
-//! to the remote to upload once it is published.
+//! [`Store::upload_later`] hands an entry written here to the remote to upload. The render
+//! decides which entries, and the records kept beside them, are worth sharing.
 
 use std::hash::Hasher as _;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -183,6 +183,40 @@ impl Store {
         self.storage.contains(key) || self.remote.as_ref().is_some_and(|r| r.has(key))
     }
 
+    /// Whether an entry for `key` is kept here (not counting the remote).
+    #[must_use]
+    pub fn holds_here(&self, key: &Key) -> bool {
+        self.storage.contains(key)
+    }
+
+    /// Whether a look-up found an object named `key` in the remote (an entry, or a record
+    /// under [`super::remote::record_object`]) and nothing since made it unusable.
+    #[must_use]
+    pub fn remote_has(&self, key: &Key) -> bool {
+        self.remote.as_ref().is_some_and(|r| r.has(key))
+    }
+
+    /// Uploads the entry for `key`, kept here, to the remote in the background, if there
+    /// is a remote that takes uploads.
+    pub fn upload_later(&self, key: Key) {
+        if let Some(remote) = &self.remote {
+            remote.upload_later(key, Arc::clone(&self.storage));
+        }
+    }
+
+    /// Copies the records kept beside the entries `keys` from the remote into the cache
+    /// folder `cache`, checked, several at a time. Returns whether every one arrived; one
+    /// that did not (or that the remote lacks) is no longer offered by the remote.
+    #[must_use]
+    pub fn bring_records_local(&self, cache: &CacheDir, keys: &[Key]) -> bool {
+        let Some(remote) = &self.remote else { return true };
+        let objects: Vec<Key> = keys.iter().map(super::remote::record_object).collect();
+        remote.look_up(&objects);
+        at_once(keys, |key| {
+            remote.fetch_record(key, |bytes| super::measurement::import(cache, *key, bytes))
+        })
+    }
+
     /// Asks the remote, in one go, which of `keys` missing here it holds.
     pub fn look_up_remote(&self, keys: &[Key]) {
         if let Some(remote) = &self.remote {
@@ -199,29 +233,13 @@ impl Store {
     pub fn bring_local(&self, keys: &[Key]) -> bool {
         let Some(remote) = &self.remote else { return true };
         let wanted: Vec<Key> = keys.iter().copied().filter(|k| !self.storage.contains(k)).collect();
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let all = std::sync::atomic::AtomicBool::new(true);
-        std::thread::scope(|scope| {
-            for _ in 0..wanted.len().min(FETCHES_AT_ONCE) {
-                scope.spawn(|| {
-                    while let Some(key) =
-                        wanted.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-                    {
-                        let fetched = remote.fetch(key, |from, size| self.import(key, from, size));
-                        if !fetched {
-                            all.store(false, std::sync::atomic::Ordering::Relaxed);
-                        }
-                    }
-                });
-            }
-        });
-        all.into_inner()
+        at_once(&wanted, |key| remote.fetch(key, |from, size| self.import(key, from, size)))
     }
 
     /// Copies the entry for `key` from `from` (`size` bytes, such as an object of a remote
     /// cache) into the local backend, checking it as it streams: the header, the size, the
-    /// checksum, the block map, and a manifest that names `key`. Nothing is published unless
-    /// every check passes.
+    /// checksum, the block map, and a manifest that names `key` (for an encoded entry, its
+    /// facts; see [`super::encoded`]). Nothing is published unless every check passes.
     ///
     /// # Errors
     /// [`ImportError::Damaged`] when the bytes are not a sound entry for `key`,
@@ -234,6 +252,9 @@ impl Store {
         };
         let mut header_bytes = [0; HEADER_BYTES];
         read_exact(from, &mut header_bytes, *key).map_err(damaged)?;
+        if super::encoded::has_magic(&header_bytes) {
+            return super::encoded::import(self.storage.as_ref(), key, &header_bytes, from, size);
+        }
         let header = Header::parse(&header_bytes).map_err(ImportError::Damaged)?;
         let blocks = check_size(*key, &header, size).map_err(damaged)?;
         let mut object = self.storage.put(key).map_err(ImportError::Write)?;
@@ -289,7 +310,6 @@ impl Store {
         Ok(EntryWriter {
             key: *key,
             object: Some(object),
-            upload: self.remote.clone().map(|remote| (remote, Arc::clone(&self.storage))),
             buffer: vec![0; IO_BUFFER_BYTES],
             buffered: 0,
             hasher: XxHash3_64::new(),
@@ -437,6 +457,27 @@ impl Store {
     }
 }
 
+/// Runs `fetch` on each of `keys`, [`FETCHES_AT_ONCE`] at a time; whether every one
+/// succeeded.
+fn at_once(keys: &[Key], fetch: impl Fn(&Key) -> bool + Sync) -> bool {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let all = std::sync::atomic::AtomicBool::new(true);
+    std::thread::scope(|scope| {
+        for _ in 0..keys.len().min(FETCHES_AT_ONCE) {
+            scope.spawn(|| {
+                while let Some(key) =
+                    keys.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                {
+                    if !fetch(key) {
+                        all.store(false, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    all.into_inner()
+}
+
 /// An entry being written. Only [`EntryWriter::finish`] publishes it: dropping the writer
 /// before that, for whatever reason (an error, or audio found not to match its key),
 /// discards everything written and leaves no entry.
@@ -444,8 +485,6 @@ pub struct EntryWriter {
     key: Key,
     /// `None` once finished.
     object: Option<Box<dyn ObjectWriter>>,
-    /// The remote cache to send the entry to once it is published, and where it is kept.
-    upload: Option<(Arc<Remote>, Arc<dyn Storage>)>,
     /// The block being filled: left samples in the first half, right in the second.
     buffer: Vec<u8>,
     /// Frames in `buffer`.
@@ -468,13 +507,6 @@ impl std::fmt::Debug for EntryWriter {
 }
 
 impl EntryWriter {
-    /// Keeps the entry out of the remote cache: it costs less to render again than to fetch.
-    #[must_use]
-    pub fn keep_local(mut self) -> Self {
-        self.upload = None;
-        self
-    }
-
     /// Appends one block; `left` and `right` must have the same length.
     ///
     /// # Errors
@@ -531,9 +563,6 @@ impl EntryWriter {
         object.seek(SeekFrom::Start(0))?;
         object.write_all(&header.to_bytes())?;
         object.commit()?;
-        if let Some((remote, local)) = self.upload.take() {
-            remote.upload_later(self.key, local);
-        }
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime};
 use clap::ValueEnum as _;
 use petgraph::graph::NodeIndex;
 
-use super::album_render::{deliver_report, draw_overview, report_album_error};
+use super::album_render::{REPORT_FILE, deliver_report, draw_overview, report_album_error};
 use super::explain::Explanation;
 use super::messages::{
     self, AssertionMessage, Message, MessageArgs, NodeEvent, NodeMessage, RenderFinished,
@@ -596,6 +596,13 @@ fn check_render(
             let RenderedAudio { graph, keys, store, cache, .. } = *audio;
             let whole = args.target.is_none();
             let report = if whole { album_report(graph, keys, store, cache, album) } else { None };
+            if whole && report.is_none() {
+                eprintln!(
+                    "warning: {} was not written: a record it reads is missing from the cache; \
+                     render again to write it",
+                    args.out.join(REPORT_FILE).display()
+                );
+            }
             let met = report.as_ref().is_none_or(|r| deliver_report(r, &args.out, args.quiet));
             if args.report && whole {
                 match draw_overview(audio, &args.out) {

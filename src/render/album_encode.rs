@@ -85,6 +85,7 @@ pub fn run_album_encode(
         encode_under_ceiling(encoding, target.ceiling_dbtp, &path, pass)?;
     measurement::save(cache, job.keys.key(job.node), &loudness).map_err(NodeError::CacheWrite)?;
     let facts = EncodedFacts {
+        key: job.keys.key(job.node).to_string(),
         node: job.graph.graph[job.node].id.clone(),
         frames,
         sample_rate: rate,

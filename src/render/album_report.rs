@@ -30,6 +30,15 @@ pub fn album_report(
     let delivered = graph.find(DELIVERED_ANALYSIS)?;
     let record = measurement::load::<AlbumRecord>(cache, keys.key(delivered))?;
     let (_, segments) = graph.graph[delivered].inputs.split_last()?;
+    // A render that took the analysis from a remote cache never read these segments.
+    let missing: Vec<_> = segments
+        .iter()
+        .map(|&segment| keys.key(segment))
+        .filter(|&key| !measurement::exists(cache, key))
+        .collect();
+    if !missing.is_empty() {
+        let _ = store.bring_records_local(cache, &missing);
+    }
     let mut reductions = Vec::new();
     for &segment in segments {
         let segment = measurement::load::<SegmentRecord>(cache, keys.key(segment))?;

@@ -97,6 +97,7 @@ pub fn run_encode(
         })?;
     measurement::save(cache, job.keys.key(job.node), &loudness).map_err(NodeError::CacheWrite)?;
     let facts = EncodedFacts {
+        key: job.keys.key(job.node).to_string(),
         node: job.graph.graph[job.node].id.clone(),
         frames,
         sample_rate: target.sample_rate,

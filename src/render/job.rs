@@ -31,9 +31,6 @@ pub struct Job<'a> {
     /// Source nodes whose files are read through a cache entry (resampled) instead of
     /// decoded directly.
     pub materialized: &'a BTreeSet<NodeIndex>,
-    /// Nodes whose entries go to the remote cache, if there is one (see
-    /// [`super::shard::shared_nodes`]).
-    pub shared: &'a BTreeSet<NodeIndex>,
     /// The node being rendered.
     pub node: NodeIndex,
     /// The input that arrives through a pipe instead of the cache, until it is opened.
@@ -52,7 +49,6 @@ impl<'a> Job<'a> {
         keys: &'a Keys,
         store: &'a Store,
         materialized: &'a BTreeSet<NodeIndex>,
-        shared: &'a BTreeSet<NodeIndex>,
         node: NodeIndex,
         link: Link,
     ) -> Self {
@@ -61,7 +57,6 @@ impl<'a> Job<'a> {
             keys,
             store,
             materialized,
-            shared,
             node,
             inbound: Mutex::new(link.from),
             outbound: Mutex::new(link.to),
@@ -167,11 +162,9 @@ impl<'a> Job<'a> {
     /// # Errors
     /// When the cache directory is not writable.
     pub fn create_entry(&self) -> Result<EntryWriter, NodeError> {
-        let writer = self
-            .store
+        self.store
             .create(&self.keys.key(self.node), self.sample_rate())
-            .map_err(NodeError::CacheWrite)?;
-        Ok(if self.shared.contains(&self.node) { writer } else { writer.keep_local() })
+            .map_err(NodeError::CacheWrite)
     }
 
     /// Seals this node's entry with its manifest: the key's ingredients and the lengths.

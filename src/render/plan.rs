@@ -2,7 +2,9 @@
 //! the cache. A cached node cuts the walk, so nothing upstream of it is even looked at.
 //!
 //! With a remote cache, the walk is made twice: the entries the local cache lacks are
-//! looked up in the remote all at once, and the second walk stops at those it holds.
+//! looked up in the remote all at once, and the second walk stops at those it holds. A
+//! node that keeps a record beside its entry (see [`keeps_record`]) counts as held there
+//! only when the remote has both.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -15,8 +17,38 @@ use crate::cache::folder::CacheDir;
 use crate::cache::keys::Keys;
 use crate::cache::measurement;
 use crate::cache::output_record::OutputRecord;
+use crate::cache::remote::record_object;
 use crate::cache::store::Store;
 use crate::graph::{NodeKind, RenderGraph};
+
+/// Whether a node of this kind keeps a record (its measurement, an analysis's decisions)
+/// under its key beside its entry, which the nodes after it or the render's report read.
+#[must_use]
+pub fn keeps_record(kind: &NodeKind) -> bool {
+    matches!(
+        kind,
+        NodeKind::Segment { .. }
+            | NodeKind::Normalise { .. }
+            | NodeKind::Encode { .. }
+            | NodeKind::AlbumEncode { .. }
+            | NodeKind::AlbumAnalysis { .. }
+    )
+}
+
+/// Whether a node of this kind keeps an entry under its key: audio, or an encoded stream.
+/// An output, a deliverable's file and a cue sheet write files; an analysis keeps only its
+/// record; a source is read where it is, unless it is brought to another rate.
+#[must_use]
+pub fn keeps_entry(kind: &NodeKind) -> bool {
+    !matches!(
+        kind,
+        NodeKind::Output { .. }
+            | NodeKind::Deliver { .. }
+            | NodeKind::Cue { .. }
+            | NodeKind::AlbumAnalysis { .. }
+            | NodeKind::Source { .. }
+    )
+}
 
 /// What will happen to one node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +85,9 @@ impl Plan {
     pub fn entries_read(&self, graph: &RenderGraph, keys: &Keys) -> Vec<crate::cache::Key> {
         let step = |i: NodeIndex| self.steps.iter().find(|(j, _)| *j == i).map(|(_, s)| *s);
         let mut read: BTreeSet<NodeIndex> = BTreeSet::new();
-        for i in self.to_render() {
+        // A cue sheet reads its segments' records, not their audio.
+        let reads_audio = |i: &NodeIndex| !matches!(graph.graph[*i].kind, NodeKind::Cue { .. });
+        for i in self.to_render().into_iter().filter(reads_audio) {
             let inputs = graph.graph[i].inputs.iter();
             // An analysis keeps a record, not an entry.
             let entries =
@@ -61,6 +95,26 @@ impl Plan {
             read.extend(entries.filter(|&&j| step(j) == Some(PlanStep::Cached)));
         }
         read.into_iter().map(|i| keys.key(i)).collect()
+    }
+
+    /// The keys of cached nodes whose records only the remote holds: what must be brought
+    /// here before anything reads them (the nodes after them, the render's report).
+    #[must_use]
+    pub fn records_wanted(
+        &self,
+        graph: &RenderGraph,
+        keys: &Keys,
+        store: &Store,
+        cache: &CacheDir,
+    ) -> Vec<crate::cache::Key> {
+        self.steps
+            .iter()
+            .filter(|(i, step)| *step == PlanStep::Cached && keeps_record(&graph.graph[*i].kind))
+            .map(|(i, _)| keys.key(*i))
+            .filter(|key| {
+                !measurement::exists(cache, *key) && store.remote_has(&record_object(key))
+            })
+            .collect()
     }
 }
 
@@ -79,17 +133,17 @@ pub fn plan(
         return local;
     }
     // An output's file is recorded, not kept as an entry: there is nothing to look up.
-    let missing: Vec<_> = local
-        .to_render()
-        .into_iter()
-        .filter(|&i| {
-            !matches!(
-                graph.graph[i].kind,
-                NodeKind::Output { .. } | NodeKind::AlbumAnalysis { .. } | NodeKind::Cue { .. }
-            )
-        })
-        .map(|i| keys.key(i))
-        .collect();
+    let mut missing = Vec::new();
+    for i in local.to_render() {
+        let kind = &graph.graph[i].kind;
+        let key = keys.key(i);
+        if keeps_entry(kind) {
+            missing.push(key);
+        }
+        if keeps_record(kind) {
+            missing.push(record_object(&key));
+        }
+    }
     store.look_up_remote(&missing);
     walk(graph, keys, store, cache, delivery, targets)
 }
@@ -131,7 +185,8 @@ fn walk(
                 }
             }
             NodeKind::AlbumAnalysis { .. } => {
-                if measurement::exists(cache, keys.key(i)) {
+                let key = keys.key(i);
+                if measurement::exists(cache, key) || store.remote_has(&record_object(&key)) {
                     PlanStep::Cached
                 } else {
                     PlanStep::Render
@@ -145,8 +200,8 @@ fn walk(
                     PlanStep::Direct
                 }
             }
-            _ => {
-                if store.contains(&keys.key(i)) {
+            kind => {
+                if held(store, kind, &keys.key(i)) {
                     PlanStep::Cached
                 } else {
                     PlanStep::Render
@@ -161,6 +216,13 @@ fn walk(
     let order = graph.topological_order();
     let steps = order.into_iter().filter_map(|i| steps.get(&i).map(|s| (i, *s))).collect();
     Plan { steps, materialized }
+}
+
+/// Whether the entry `key` of a node of `kind` is at hand: kept here, or (with the record
+/// kept beside it, for a node that keeps one) in the remote as a look-up found.
+fn held(store: &Store, kind: &NodeKind, key: &crate::cache::Key) -> bool {
+    store.holds_here(key)
+        || (store.remote_has(key) && (!keeps_record(kind) || store.remote_has(&record_object(key))))
 }
 
 /// Whether a source file's rate differs from the render's. A file that cannot be opened is

@@ -19,7 +19,7 @@ use super::encode::run_encode;
 use super::job::Job;
 use super::normalise::{Normalised, run_normalise};
 use super::output::{Delivery, measured_loudness, normalised, run_output};
-use super::plan::{PlanStep, plan};
+use super::plan::{PlanStep, keeps_entry, keeps_record, plan};
 use super::segment::{SegmentNode, run_segment};
 use super::shard::shared_nodes;
 use super::song::run_song;
@@ -31,6 +31,7 @@ use crate::cache::folder::CacheDir;
 use crate::cache::housekeeping::Housekeeping;
 use crate::cache::keys::Keys;
 use crate::cache::latest_render::LatestRender;
+use crate::cache::measurement;
 use crate::cache::store::Store;
 use crate::graph::{NodeKind, RenderGraph};
 
@@ -108,12 +109,15 @@ pub fn render(
         }
         let run = |node: NodeIndex, link| {
             let started = Instant::now();
-            let job = Job::new(graph, keys, store, &plan.materialized, &shared, node, link);
+            let job = Job::new(graph, keys, store, &plan.materialized, node, link);
             let result = run_node(&job, &settings.delivery, cache);
             let id = &graph.graph[node].id;
             progress.finished(id);
             match &result {
                 Ok(()) => {
+                    if shared.contains(&node) {
+                        share(graph, keys, store, cache, node);
+                    }
                     log.log(RenderEvent::Rendered(id.clone(), started.elapsed().as_secs_f64()));
                     if matches!(graph.graph[node].kind, NodeKind::Output { .. }) {
                         log.log(RenderEvent::Measured(id.clone()));
@@ -208,7 +212,24 @@ fn plan_at_hand(
     targets: &[NodeIndex],
 ) -> Option<super::plan::Plan> {
     let plan = plan(graph, keys, store, cache, delivery, targets);
-    store.bring_local(&plan.entries_read(graph, keys)).then_some(plan)
+    let entries = store.bring_local(&plan.entries_read(graph, keys));
+    let records = store.bring_records_local(cache, &plan.records_wanted(graph, keys, store, cache));
+    (entries && records).then_some(plan)
+}
+
+/// Uploads what `node` left that another machine can use: its entry and the record kept
+/// beside it, if it keeps them.
+fn share(graph: &RenderGraph, keys: &Keys, store: &Store, cache: &CacheDir, node: NodeIndex) {
+    let Some(remote) = store.remote() else { return };
+    let (kind, key) = (&graph.graph[node].kind, keys.key(node));
+    if keeps_entry(kind) {
+        store.upload_later(key);
+    }
+    if keeps_record(kind)
+        && let Some(record) = measurement::stored_bytes(cache, key)
+    {
+        remote.upload_record_later(&key, record);
+    }
 }
 
 /// The name a target writes its file under: an output's or a deliverable's; `None` for a

@@ -53,8 +53,8 @@ impl fmt::Display for Shard {
 }
 
 /// Whether a node only delivers, assembles or masters what it reads, so that the units of
-/// work are its inputs rather than itself: an output, a loudness normalisation (whose
-/// record stays in the cache that made it), and every node of an album after its songs
+/// work are its inputs rather than itself: an output, a loudness normalisation, and every
+/// node of an album after its songs
 /// (which the final render makes from the songs the shards left in the cache).
 fn passes_through(graph: &RenderGraph, node: NodeIndex) -> bool {
     match &graph.graph[node].kind {
@@ -101,20 +101,22 @@ fn walk_to_units(
     (found, passed)
 }
 
-/// The nodes whose entries are worth sharing through a remote cache: the units of work of
-/// `targets` and every node between them and the targets, which is what a final render or
-/// a runner with an empty cache reads. The nodes upstream of a unit (sources, tracks,
-/// buses) cost less to render again than to fetch: a 3-minute track is 69 MB of entry,
-/// rendered in a tenth of a second. A node that keeps a record beside its audio (a
-/// segment, a normalisation) is not shared either: its record stays in the local cache,
-/// and its audio alone would be of no use elsewhere.
+/// The nodes whose entries (and records) are worth sharing through a remote cache: the
+/// units of work of `targets`, every node between them and the targets, and the encodes a
+/// deliverable's file is made from, which is what a final render or a runner with an empty
+/// cache reads. The nodes upstream of a unit (sources, tracks, buses) cost less to render
+/// again than to fetch: a 3-minute track is 69 MB of entry, rendered in a tenth of a
+/// second.
 #[must_use]
 pub fn shared_nodes(graph: &RenderGraph, targets: &[NodeIndex]) -> BTreeSet<NodeIndex> {
     let (mut shared, passed) = walk_to_units(graph, targets);
     shared.extend(passed);
-    shared.retain(|&i| {
-        !matches!(graph.graph[i].kind, NodeKind::Segment { .. } | NodeKind::Normalise { .. })
-    });
+    let encodes: Vec<NodeIndex> = shared
+        .iter()
+        .filter(|&&i| matches!(graph.graph[i].kind, NodeKind::Deliver { .. }))
+        .flat_map(|&i| graph.graph[i].inputs.iter().copied())
+        .collect();
+    shared.extend(encodes);
     shared
 }
 

@@ -649,41 +649,80 @@ fn songs_split_over_two_shards_leave_the_final_render_only_their_outputs() {
     assert_eq!(last, ["album/one/output", "album/three/output", "album/two/output"]);
 }
 
-#[test]
-fn an_album_on_a_second_runner_takes_its_songs_from_the_remote_without_a_warning() {
-    let Some(session) = Session::start("album") else { return };
+/// Two songs and an album of them in `session`'s folder.
+fn write_album(session: &Session) {
     let dir = session.work.path();
     write_song(dir, "one", 2);
     write_song(dir, "two", 3);
     let album = "album: Shared\nartist: Runners\nsample_rate: 48 kHz\nsongs:\n  - mix: one.yaml\n    title: One\n  - mix: two.yaml\n    title: Two\n    gap: 0.5 s\nmastering:\n  loudness: { target: -16 LUFS, mode: album, ceiling: -1 dBTP }\ndeliver:\n  web:\n    format: flac\n    bit_depth: 16\n    split: songs\n";
     std::fs::write(dir.join("album.yaml"), album).unwrap();
-    let render = |runner: &str| {
-        let (cache, out) = (format!("{runner}-cache"), format!("{runner}-out"));
-        session.runner(runner).command(&[
-            "render",
-            "album.yaml",
-            "-v",
-            "--cache",
-            &cache,
-            "--out",
-            &out,
-        ])
-    };
+}
+
+/// Renders the album of [`write_album`] as `runner`.
+fn render_album(session: &Session, runner: &str) -> Output {
+    let (cache, out) = (format!("{runner}-cache"), format!("{runner}-out"));
+    session.runner(runner).command(&[
+        "render",
+        "album.yaml",
+        "-v",
+        "--cache",
+        &cache,
+        "--out",
+        &out,
+    ])
+}
+
+#[test]
+fn an_album_on_a_second_runner_takes_its_analyses_and_encodes_from_the_remote_and_only_writes_files()
+ {
+    let Some(session) = Session::start("album") else { return };
+    write_album(&session);
+    let dir = session.work.path();
+    let render = |runner: &str| render_album(&session, runner);
     let first = render("a");
     let text = succeeded(&first);
     assert_eq!(warnings(&text), Vec::<&str>::new(), "{text}");
     let shared = session.shared_nodes();
-    assert_eq!(shared.len(), 2, "the two songs, and no segment without its record: {shared:?}");
+    assert!(shared.contains(&"one/song".to_owned()), "{shared:?}");
+    let encodes = shared.iter().filter(|id| id.contains("/encode/")).count();
+    assert_eq!(encodes, 2, "each song's encoded file is shared: {shared:?}");
+    assert!(!shared.iter().any(|id| id.contains("/track/")), "{shared:?}");
     let second = render("b");
     let text = succeeded(&second);
     assert_eq!(warnings(&text), Vec::<&str>::new(), "{text}");
-    let mixed: Vec<String> = ran(&second)
-        .into_iter()
-        .filter(|id| id.contains("/track/") || id.ends_with("/master"))
-        .collect();
-    assert!(mixed.is_empty(), "the songs came from the remote: {text}");
-    for song in ["01 One.flac", "02 Two.flac"] {
-        let path = |runner: &str| dir.join(format!("{runner}-out/web/{song}"));
-        assert_eq!(digest(&path("b")), digest(&path("a")), "{song}");
+    let ran = ran(&second);
+    assert!(ran.iter().all(|id| id.contains("/deliver/")), "only the files are written: {text}");
+    assert_eq!(ran.len(), 2, "{text}");
+    for file in ["web/01 One.flac", "web/02 Two.flac", "report.json"] {
+        let path = |runner: &str| dir.join(format!("{runner}-out/{file}"));
+        assert_eq!(digest(&path("b")), digest(&path("a")), "{file}");
     }
+}
+
+#[test]
+fn a_damaged_record_on_the_server_is_caught_and_its_node_rendered_again() {
+    let Some(session) = Session::start("records") else { return };
+    write_album(&session);
+    succeeded(&render_album(&session, "a"));
+    let records: Vec<(String, Vec<u8>)> = session
+        .server
+        .objects(&session.bucket)
+        .into_iter()
+        .filter(|(_, bytes)| bytes.starts_with(br#"{"version":1,"key":""#))
+        .collect();
+    let analysis = records
+        .iter()
+        .find(|(_, bytes)| String::from_utf8_lossy(bytes).contains("gains_db"))
+        .expect("an analysis's record was uploaded");
+    let mut damaged = analysis.1.clone();
+    damaged.truncate(damaged.len() / 2);
+    session.server.put(&session.bucket, &analysis.0, &damaged);
+    let second = render_album(&session, "b");
+    let text = succeeded(&second);
+    let warned = warnings(&text);
+    assert_eq!(warned.len(), 1, "{text}");
+    assert!(warned[0].contains("damaged"), "{text}");
+    assert!(ran(&second).iter().any(|id| id.starts_with("album/loudness")), "{text}");
+    let path = |runner: &str| session.work.path().join(format!("{runner}-out/web/01 One.flac"));
+    assert_eq!(digest(&path("b")), digest(&path("a")));
 }

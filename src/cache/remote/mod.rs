@@ -31,10 +31,23 @@ use std::sync::{Arc, Mutex};
 
 use self::figures::{Counters, RemoteFigures};
 use self::object_store::ObjectStore;
-use self::uploads::Uploads;
+use self::uploads::{Payload, Uploads};
 use super::Key;
 use super::storage::Storage;
 use super::store::ImportError;
+
+/// The largest record a remote object may hold: an album's analysis of 99 songs is a few
+/// tens of kB; anything larger is not a record.
+const MAX_RECORD_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The name under which the record kept beside the entry `key` (a measurement, an album's
+/// analysis) is stored in the remote: derived from the key, so it never names an entry.
+#[must_use]
+pub fn record_object(key: &Key) -> Key {
+    let mut hasher = blake3::Hasher::new_derive_key("mixdown 2026 remote record");
+    hasher.update(&key.0);
+    Key(*hasher.finalize().as_bytes())
+}
 
 /// What a render may do with the remote cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -186,19 +199,50 @@ impl Remote {
     /// Uploads the entry `key`, just stored in `local`, in the background.
     pub fn upload_later(self: &Arc<Self>, key: Key, local: Arc<dyn Storage>) {
         if self.mode.writes() && self.usable() {
-            self.uploads.push(self, key, local);
+            self.uploads.push(self, key, Payload::Entry(local));
         }
     }
 
-    /// Uploads one entry from `local`; a failure turns the remote off.
-    fn upload(&self, key: &Key, local: &dyn Storage) {
+    /// Uploads `record`, the record kept beside the entry `key`, in the background.
+    pub fn upload_record_later(self: &Arc<Self>, key: &Key, record: Vec<u8>) {
+        if self.mode.writes() && self.usable() {
+            self.uploads.push(self, record_object(key), Payload::Bytes(record));
+        }
+    }
+
+    /// Reads the record kept beside the entry `key` and hands it to `import`, which checks
+    /// and keeps it. Returns whether it arrived; if not, the remote no longer offers it.
+    pub fn fetch_record(
+        &self,
+        key: &Key,
+        import: impl FnOnce(&[u8]) -> Result<(), ImportError>,
+    ) -> bool {
+        self.fetch(&record_object(key), |from, size| {
+            if size > MAX_RECORD_BYTES {
+                return Err(ImportError::Damaged("it is larger than any record".to_owned()));
+            }
+            let mut bytes = Vec::new();
+            from.take(size).read_to_end(&mut bytes).map_err(ImportError::Read)?;
+            import(&bytes)
+        })
+    }
+
+    /// Uploads one payload under `key`; a failure turns the remote off.
+    fn upload(&self, key: &Key, payload: Payload) {
         if !self.usable() {
             return;
         }
-        // Removed locally since (gc, or found damaged): nothing to share.
-        let Ok(Some(object)) = local.get(key) else { return };
-        let size = object.size;
-        let mut reader = object.reader;
+        let (mut reader, size): (Box<dyn Read>, u64) = match payload {
+            Payload::Entry(local) => {
+                // Removed locally since (gc, or found damaged): nothing to share.
+                let Ok(Some(object)) = local.get(key) else { return };
+                (Box::new(object.reader), object.size)
+            }
+            Payload::Bytes(bytes) => {
+                let size = bytes.len() as u64;
+                (Box::new(io::Cursor::new(bytes)), size)
+            }
+        };
         match self.objects.write(key, &mut reader, size) {
             Ok(()) => {
                 Counters::add(&self.counters.uploads, 1);

@@ -1,6 +1,7 @@
-//! Entries on their way to the remote cache: a queue of keys and a few threads that stream
-//! each entry from the local cache to the remote, so that a render never waits for the
-//! network. Memory stays bounded: the queue holds keys, and each thread one chunk.
+//! Entries and records on their way to the remote cache: a queue of keys and a few threads
+//! that stream each entry from the local cache to the remote, so that a render never waits
+//! for the network. Memory stays bounded: the queue holds keys (and records of a few kB),
+//! and each thread a few parts.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,15 +31,24 @@ pub struct Uploads {
 
 #[derive(Debug, Default)]
 struct Queue {
-    waiting: VecDeque<(Key, Arc<dyn Storage>)>,
+    waiting: VecDeque<(Key, Payload)>,
     closing: bool,
 }
 
+/// What to upload under a key.
+#[derive(Debug)]
+pub enum Payload {
+    /// The entry of that key, read from where it is kept as it is sent.
+    Entry(Arc<dyn Storage>),
+    /// A few bytes (a record), held until sent.
+    Bytes(Vec<u8>),
+}
+
 impl Uploads {
-    /// Queues `key`, kept in `local`, and starts an uploader if fewer than
+    /// Queues `payload` to go under `key`, and starts an uploader if fewer than
     /// [`UPLOADERS`] run.
-    pub fn push(&self, remote: &Arc<Remote>, key: Key, local: Arc<dyn Storage>) {
-        lock(&self.queue).waiting.push_back((key, local));
+    pub fn push(&self, remote: &Arc<Remote>, key: Key, payload: Payload) {
+        lock(&self.queue).waiting.push_back((key, payload));
         self.queued.fetch_add(1, Ordering::AcqRel);
         self.wake.notify_one();
         let mut workers = lock(&self.workers);
@@ -88,8 +98,8 @@ fn run(remote: &Remote) {
                 queue = uploads.wake.wait(queue).unwrap_or_else(std::sync::PoisonError::into_inner);
             }
         };
-        let Some((key, local)) = next else { return };
-        remote.upload(&key, local.as_ref());
+        let Some((key, payload)) = next else { return };
+        remote.upload(&key, payload);
         uploads.done.fetch_add(1, Ordering::AcqRel);
     }
 }
