@@ -4,7 +4,8 @@
 //! With a remote cache, the walk is made twice: the entries the local cache lacks are
 //! looked up in the remote all at once, and the second walk stops at those it holds. A
 //! node that keeps a record beside its entry (see [`keeps_record`]) counts as held there
-//! only when the remote has both.
+//! when the remote has its record; if a node that runs reads its audio and the remote
+//! lacks it, the walk is made again with that node rendered.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -83,6 +84,11 @@ impl Plan {
     /// hand locally before the render starts.
     #[must_use]
     pub fn entries_read(&self, graph: &RenderGraph, keys: &Keys) -> Vec<crate::cache::Key> {
+        self.entry_inputs(graph).into_iter().map(|i| keys.key(i)).collect()
+    }
+
+    /// The cached nodes whose entries a node of the plan reads.
+    fn entry_inputs(&self, graph: &RenderGraph) -> BTreeSet<NodeIndex> {
         let step = |i: NodeIndex| self.steps.iter().find(|(j, _)| *j == i).map(|(_, s)| *s);
         let mut read: BTreeSet<NodeIndex> = BTreeSet::new();
         // A cue sheet reads its segments' records, not their audio.
@@ -94,7 +100,7 @@ impl Plan {
                 inputs.filter(|&&j| !matches!(graph.graph[j].kind, NodeKind::AlbumAnalysis { .. }));
             read.extend(entries.filter(|&&j| step(j) == Some(PlanStep::Cached)));
         }
-        read.into_iter().map(|i| keys.key(i)).collect()
+        read
     }
 
     /// The keys of cached nodes whose records only the remote holds: what must be brought
@@ -128,7 +134,7 @@ pub fn plan(
     delivery: &Delivery,
     targets: &[NodeIndex],
 ) -> Plan {
-    let local = walk(graph, keys, store, cache, delivery, targets);
+    let local = walk(graph, keys, store, cache, delivery, targets, &BTreeSet::new());
     if store.remote().is_none() {
         return local;
     }
@@ -145,10 +151,25 @@ pub fn plan(
         }
     }
     store.look_up_remote(&missing);
-    walk(graph, keys, store, cache, delivery, targets)
+    // A node held by its record alone (the remote keeps a segment's record, not its
+    // audio) renders when a node of the plan reads its audio after all.
+    let mut forced = BTreeSet::new();
+    loop {
+        let plan = walk(graph, keys, store, cache, delivery, targets, &forced);
+        let absent: Vec<NodeIndex> = plan
+            .entry_inputs(graph)
+            .into_iter()
+            .filter(|&i| !store.holds_here(&keys.key(i)) && !store.remote_has(&keys.key(i)))
+            .collect();
+        if absent.is_empty() {
+            return plan;
+        }
+        forced.extend(absent);
+    }
 }
 
-/// One walk back from `targets`, stopping at what `store` holds.
+/// One walk back from `targets`, stopping at what `store` holds, except at the nodes in
+/// `forced`.
 fn walk(
     graph: &RenderGraph,
     keys: &Keys,
@@ -156,6 +177,7 @@ fn walk(
     cache: &CacheDir,
     delivery: &Delivery,
     targets: &[NodeIndex],
+    forced: &BTreeSet<NodeIndex>,
 ) -> Plan {
     let mut reached: BTreeSet<NodeIndex> = BTreeSet::new();
     let mut steps = std::collections::BTreeMap::new();
@@ -201,7 +223,7 @@ fn walk(
                 }
             }
             kind => {
-                if held(store, kind, &keys.key(i)) {
+                if !forced.contains(&i) && held(store, kind, &keys.key(i)) {
                     PlanStep::Cached
                 } else {
                     PlanStep::Render
@@ -218,11 +240,16 @@ fn walk(
     Plan { steps, materialized }
 }
 
-/// Whether the entry `key` of a node of `kind` is at hand: kept here, or (with the record
-/// kept beside it, for a node that keeps one) in the remote as a look-up found.
+/// Whether the output of a node of `kind` keyed `key` is at hand: its entry kept here, or
+/// in the remote as a look-up found its entry or, for a node that keeps a record, its
+/// record (whether its audio is needed, and there, is settled by [`plan`]).
 fn held(store: &Store, kind: &NodeKind, key: &crate::cache::Key) -> bool {
     store.holds_here(key)
-        || (store.remote_has(key) && (!keeps_record(kind) || store.remote_has(&record_object(key))))
+        || if keeps_record(kind) {
+            store.remote_has(&record_object(key))
+        } else {
+            store.remote_has(key)
+        }
 }
 
 /// Whether a source file's rate differs from the render's. A file that cannot be opened is

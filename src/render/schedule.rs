@@ -222,7 +222,10 @@ fn plan_at_hand(
 fn share(graph: &RenderGraph, keys: &Keys, store: &Store, cache: &CacheDir, node: NodeIndex) {
     let Some(remote) = store.remote() else { return };
     let (kind, key) = (&graph.graph[node].kind, keys.key(node));
-    if keeps_entry(kind) {
+    // A segment's audio costs about as much to make again from its song as to fetch, and
+    // the encodes made from it stand in for it elsewhere; its record (what a cue sheet and
+    // the report read) is shared.
+    if keeps_entry(kind) && !matches!(kind, NodeKind::Segment { .. }) {
         store.upload_later(key);
     }
     if keeps_record(kind)

@@ -686,7 +686,8 @@ fn an_album_on_a_second_runner_takes_its_analyses_and_encodes_from_the_remote_an
     assert!(shared.contains(&"one/song".to_owned()), "{shared:?}");
     let encodes = shared.iter().filter(|id| id.contains("/encode/")).count();
     assert_eq!(encodes, 2, "each song's encoded file is shared: {shared:?}");
-    assert!(!shared.iter().any(|id| id.contains("/track/")), "{shared:?}");
+    let local = |id: &String| id.contains("/track/") || id.contains("/segment/");
+    assert!(!shared.iter().any(local), "tracks and segments stay local: {shared:?}");
     let second = render("b");
     let text = succeeded(&second);
     assert_eq!(warnings(&text), Vec::<&str>::new(), "{text}");
@@ -725,4 +726,28 @@ fn a_damaged_record_on_the_server_is_caught_and_its_node_rendered_again() {
     assert!(ran(&second).iter().any(|id| id.starts_with("album/loudness")), "{text}");
     let path = |runner: &str| session.work.path().join(format!("{runner}-out/web/01 One.flac"));
     assert_eq!(digest(&path("b")), digest(&path("a")));
+}
+
+#[test]
+fn a_segment_the_remote_keeps_only_the_record_of_renders_here_when_its_audio_is_read() {
+    let Some(session) = Session::start("formats") else { return };
+    write_album(&session);
+    succeeded(&render_album(&session, "a"));
+    // Another word length: the encodes change and read their segments' audio, which the
+    // remote does not keep.
+    let path = session.work.path().join("album.yaml");
+    let edited = std::fs::read_to_string(&path).unwrap().replace("bit_depth: 16", "bit_depth: 24");
+    std::fs::write(&path, edited).unwrap();
+    let second = render_album(&session, "b");
+    let text = succeeded(&second);
+    assert_eq!(warnings(&text), Vec::<&str>::new(), "{text}");
+    let ran = ran(&second);
+    assert!(ran.iter().any(|id| id.contains("/segment/")), "{text}");
+    assert!(ran.iter().any(|id| id.contains("/encode/")), "{text}");
+    assert!(!ran.iter().any(|id| id.contains("/track/")), "the songs came from the remote: {text}");
+    let plain = Runner { address: String::new(), ..session.runner("plain") };
+    let (cache, out) = ("plain-cache", "plain-out");
+    succeeded(&plain.command(&["render", "album.yaml", "--cache", cache, "--out", out]));
+    let file = |runner: &str| session.work.path().join(format!("{runner}-out/web/02 Two.flac"));
+    assert_eq!(digest(&file("b")), digest(&file("plain")));
 }
