@@ -204,7 +204,15 @@ fn to_io(e: &opendal::Error) -> io::Error {
         _ => io::ErrorKind::Other,
     };
     // The kind and the service's own words; never the request, which may carry a signature.
-    io::Error::new(kind, format!("{}: {}", e.kind(), e.message()))
+    // An answer without a body (to a HEAD request, say) has no words.
+    let words = match e.message().trim() {
+        "" => {
+            "the service gave no reason; check the address, the credentials, and that the \
+               bucket exists"
+        }
+        words => words,
+    };
+    io::Error::new(kind, format!("{}: {words}", e.kind()))
 }
 
 impl ObjectStore for OpenDal {
@@ -377,6 +385,14 @@ mod tests {
         let address = Address::parse("s3://renders/ci").unwrap();
         let store = OpenDal::connect(&address, Duration::from_secs(5)).unwrap();
         assert_eq!(store.location(), "s3://renders/ci");
+    }
+
+    #[test]
+    fn an_error_without_words_says_what_to_check() {
+        let e = to_io(&opendal::Error::new(ErrorKind::Unexpected, ""));
+        assert!(e.to_string().contains("check the address, the credentials"), "{e}");
+        let e = to_io(&opendal::Error::new(ErrorKind::Unexpected, "SlowDown"));
+        assert_eq!(e.to_string(), "Unexpected: SlowDown");
     }
 
     #[test]
