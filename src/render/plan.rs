@@ -138,7 +138,7 @@ pub fn plan(
     if store.remote().is_none() {
         return local;
     }
-    // An output's file is recorded, not kept as an entry: there is nothing to look up.
+    // Files (an output's, a deliverable's) are recorded here, never kept in the remote.
     let mut missing = Vec::new();
     for i in local.to_render() {
         let kind = &graph.graph[i].kind;

@@ -90,7 +90,7 @@ pub fn render(
         .num_threads(settings.jobs.max(1))
         .build()
         .expect("a thread pool of a few threads can be built");
-    let shared = shared_nodes(graph, targets);
+    let shared = store.remote().map(|_| shared_nodes(graph, targets)).unwrap_or_default();
     let mut report = RenderReport::default();
     let log = EventLog { progress, events: Mutex::default() };
     let mut record_failure = None;
