@@ -230,7 +230,8 @@ fn render_and_share(args: &RenderArgs) -> i32 {
 fn finish_remote(remote: &Remote, cache: &CacheDir, quiet: bool) {
     let (queued, done) = remote.upload_counts();
     if queued > done && !quiet {
-        eprintln!("uploading {} entries to {}", queued - done, remote.location());
+        let left = usize::try_from(queued - done).unwrap_or(usize::MAX);
+        eprintln!("uploading {} to {}", counted(left, "object", "objects"), remote.location());
     }
     let shown = std::sync::atomic::AtomicU64::new(done);
     remote.finish_uploads(&|done, queued| {
@@ -247,8 +248,8 @@ fn finish_remote(remote: &Remote, cache: &CacheDir, quiet: bool) {
     let figures = remote.figures();
     if figures.uploads > 0 && !quiet {
         eprintln!(
-            "\ruploaded {} entries ({}) to {}",
-            figures.uploads,
+            "\ruploaded {} ({}) to {}",
+            counted(usize::try_from(figures.uploads).unwrap_or(usize::MAX), "object", "objects"),
             megabytes(figures.bytes_out),
             remote.location()
         );
