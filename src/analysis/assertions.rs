@@ -220,18 +220,46 @@ pub fn album_measured_nodes(album: &Album, graph: &RenderGraph) -> Vec<NodeIndex
     }
     for song in &album.songs {
         let SongInput::Mix(mix) = &song.input else { continue };
-        for assertion in &mix.assertions {
-            nodes.extend(match &assertion.subject {
-                Subject::Track(name) => graph.find(&format!("{}/track/{name}", song.id)),
-                Subject::Bus(name) => graph.find(&format!("{}/bus/{name}", song.id)),
-                // The mix's master, which the song node reads.
-                _ => graph
-                    .find(&format!("{}/song", song.id))
-                    .and_then(|node| graph.graph[node].main_inputs().first().copied()),
-            });
-        }
+        // The mix's master, which the song node reads.
+        let master = || {
+            graph
+                .find(&format!("{}/song", song.id))
+                .and_then(|node| graph.graph[node].main_inputs().first().copied())
+        };
+        nodes.extend(asserted_nodes(mix, graph, &song.id, master));
     }
     nodes.into_iter().collect()
+}
+
+/// The nodes whose entries the assertions of `mix`, rendered alone, read: its asserted
+/// tracks and buses, and its master when deliverables encode it (without them the master
+/// is measured in the file it writes). A render that checks them must have them in its
+/// cache, even where a cached master, or one taken from a remote cache, cut the walk
+/// short of them.
+#[must_use]
+pub fn mix_measured_nodes(mix: &Mix, graph: &RenderGraph) -> Vec<NodeIndex> {
+    let master = || {
+        let first = mix.deliver.first()?;
+        let encode = graph.find(&format!("{}/encode/{}", mix.id, first.name))?;
+        graph.graph[encode].main_inputs().first().copied()
+    };
+    let nodes: BTreeSet<NodeIndex> = asserted_nodes(mix, graph, &mix.id, master).collect();
+    nodes.into_iter().collect()
+}
+
+/// The nodes the assertions of `mix`, its nodes under `prefix`, measure: a track or a bus,
+/// or what `master` finds for the master.
+fn asserted_nodes<'a>(
+    mix: &'a Mix,
+    graph: &'a RenderGraph,
+    prefix: &'a str,
+    master: impl Fn() -> Option<NodeIndex> + 'a,
+) -> impl Iterator<Item = NodeIndex> + 'a {
+    mix.assertions.iter().filter_map(move |assertion| match &assertion.subject {
+        Subject::Track(name) => graph.find(&format!("{prefix}/track/{name}")),
+        Subject::Bus(name) => graph.find(&format!("{prefix}/bus/{name}")),
+        _ => master(),
+    })
 }
 
 /// Checks every assertion of `mix`, placed in the render at `place`.

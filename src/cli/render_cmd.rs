@@ -648,20 +648,25 @@ fn say_unchecked(compiled: &Project, shard: Shard) {
     }
 }
 
-/// `targets` and, when the render `checks` an album's assertions, the nodes they read that
-/// `targets` lack, so that the render makes what they measure even where a cached song cut
-/// the walk short.
+/// `targets` and, when the render `checks` the project's assertions, the nodes they read
+/// that `targets` lack, so that the render makes (or fetches) what they measure even where
+/// a cached song or master cut the walk short.
 fn and_measured(
     compiled: &Project,
     graph: &RenderGraph,
     checks: bool,
     mut targets: Vec<NodeIndex>,
 ) -> Vec<NodeIndex> {
-    if let (Project::Album { album, .. }, true) = (compiled, checks) {
-        for node in assertions::album_measured_nodes(album, graph) {
-            if !targets.contains(&node) {
-                targets.push(node);
-            }
+    if !checks {
+        return targets;
+    }
+    let measured = match compiled {
+        Project::Album { album, .. } => assertions::album_measured_nodes(album, graph),
+        Project::Mix(compiled) => assertions::mix_measured_nodes(&compiled.mix, graph),
+    };
+    for node in measured {
+        if !targets.contains(&node) {
+            targets.push(node);
         }
     }
     targets

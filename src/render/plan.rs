@@ -69,6 +69,8 @@ pub struct Plan {
     pub steps: Vec<(NodeIndex, PlanStep)>,
     /// Source nodes whose audio comes from the cache (they need resampling).
     pub materialized: BTreeSet<NodeIndex>,
+    /// The nodes the walk started from.
+    pub targets: Vec<NodeIndex>,
 }
 
 impl Plan {
@@ -80,17 +82,23 @@ impl Plan {
 }
 
 impl Plan {
-    /// The keys of cached nodes whose entries a node of the plan reads: what must be at
-    /// hand locally before the render starts.
+    /// The keys of cached nodes whose entries a node of the plan or the caller reads: what
+    /// must be at hand locally before the render starts.
     #[must_use]
     pub fn entries_read(&self, graph: &RenderGraph, keys: &Keys) -> Vec<crate::cache::Key> {
         self.entry_inputs(graph).into_iter().map(|i| keys.key(i)).collect()
     }
 
-    /// The cached nodes whose entries a node of the plan reads.
+    /// The cached nodes whose entries a node of the plan reads, and the cached targets
+    /// that keep one (which the caller reads: an asserted track, `--only`'s node).
     fn entry_inputs(&self, graph: &RenderGraph) -> BTreeSet<NodeIndex> {
         let step = |i: NodeIndex| self.steps.iter().find(|(j, _)| *j == i).map(|(_, s)| *s);
-        let mut read: BTreeSet<NodeIndex> = BTreeSet::new();
+        let mut read: BTreeSet<NodeIndex> = self
+            .targets
+            .iter()
+            .copied()
+            .filter(|&t| step(t) == Some(PlanStep::Cached) && keeps_entry(&graph.graph[t].kind))
+            .collect();
         // A cue sheet reads its segments' records, not their audio.
         let reads_audio = |i: &NodeIndex| !matches!(graph.graph[*i].kind, NodeKind::Cue { .. });
         for i in self.to_render().into_iter().filter(reads_audio) {
@@ -237,7 +245,7 @@ fn walk(
     }
     let order = graph.topological_order();
     let steps = order.into_iter().filter_map(|i| steps.get(&i).map(|s| (i, *s))).collect();
-    Plan { steps, materialized }
+    Plan { steps, materialized, targets: targets.to_vec() }
 }
 
 /// Whether the output of a node of `kind` keyed `key` is at hand: its entry kept here, or

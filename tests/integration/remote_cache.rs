@@ -751,3 +751,22 @@ fn a_segment_the_remote_keeps_only_the_record_of_renders_here_when_its_audio_is_
     let file = |runner: &str| session.work.path().join(format!("{runner}-out/web/02 Two.flac"));
     assert_eq!(digest(&file("b")), digest(&file("plain")));
 }
+
+#[test]
+fn a_second_runner_checks_a_tracks_assertion_from_the_remote() {
+    let Some(session) = Session::start("asserts") else { return };
+    let path = session.work.path().join("song.yaml");
+    let asserted = std::fs::read_to_string(&path).unwrap().replace(
+        "    source: song-vox.wav\n",
+        "    source: song-vox.wav\n    assert:\n      true_peak: { max: 0 dBTP }\n",
+    );
+    std::fs::write(&path, asserted).unwrap();
+    let first = session.runner("a").render(&[]);
+    let text = succeeded(&first);
+    assert!(text.contains("assertions: 1 passed"), "{text}");
+    assert_eq!(session.shared_nodes(), ["song/master", "song/track/vox"]);
+    let second = session.runner("b").render(&[]);
+    let text = succeeded(&second);
+    assert!(text.contains("assertions: 1 passed"), "the track came from the remote: {text}");
+    assert_eq!(ran(&second), ["song/output"], "{text}");
+}
