@@ -149,3 +149,40 @@ fn a_mix_with_deliverables_asserts_on_its_master_as_they_encode_it() {
     );
     assert!(!work.path().join("out/mix.wav").exists(), "a mix with deliverables writes only them");
 }
+
+/// The files under `dir`, at any depth.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_tracks_assertion_holds_after_the_cache_lost_that_tracks_entry_but_kept_the_master() {
+    let work = scratch();
+    sine_mix(work.path(), "      true_peak: { max: -3 dBTP }", "      loudness: { max: 0 LUFS }");
+    let first = mixdown(work.path(), &["render", "mix.yaml", "--cache", "cache"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    // As `cache gc` leaves it when the track's entry was the least recently used.
+    let track = files_under(&work.path().join("cache/entries"))
+        .into_iter()
+        .find(|f| {
+            let bytes = std::fs::read(f).unwrap();
+            bytes.windows(23).any(|w| w == br#""node":"mix/track/tone""#)
+        })
+        .expect("the track's entry");
+    std::fs::remove_file(track).unwrap();
+    std::fs::remove_file(work.path().join("out/mix.wav")).unwrap();
+    let second = mixdown(work.path(), &["render", "mix.yaml", "--cache", "cache", "-v"]);
+    let err = stderr(&second);
+    assert!(second.status.success(), "{err}");
+    assert!(err.contains("assertions: 2 passed, 0 failed"), "{err}");
+    assert!(err.contains("ran      mix/track/tone"), "the track renders again: {err}");
+}
