@@ -180,7 +180,7 @@ impl Store {
     /// a look: the entry may still turn out to be corrupt when read.
     #[must_use]
     pub fn contains(&self, key: &Key) -> bool {
-        self.storage.contains(key) || self.remote.as_ref().is_some_and(|r| r.has(key))
+        self.holds_here(key) || self.remote_has(key)
     }
 
     /// Whether an entry for `key` is kept here (not counting the remote).

@@ -5,7 +5,7 @@ use std::process::Output;
 
 use mixdown::audio::wav::{WavFormat, WavWriter};
 
-use crate::support::{mixdown, scratch, stderr};
+use crate::support::{files_under, mixdown, scratch, stderr};
 
 /// Writes `seconds` of a 997 Hz sine at `amplitude` in both channels, as 32-bit float.
 fn write_sine(path: &Path, amplitude: f32, seconds: f64) {
@@ -148,20 +148,6 @@ fn a_mix_with_deliverables_asserts_on_its_master_as_they_encode_it() {
         stdout(&run)
     );
     assert!(!work.path().join("out/mix.wav").exists(), "a mix with deliverables writes only them");
-}
-
-/// The files under `dir`, at any depth.
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(files_under(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
 }
 
 #[test]

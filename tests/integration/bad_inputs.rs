@@ -2,12 +2,12 @@
 //! built binary. None may panic, take longer than 2 s, or leave a file in the output
 //! folder, and each one's diagnostics are snapshotted under its own name.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::snapshot;
-use crate::support::{root, scratch};
+use crate::support::{files_under, root, scratch};
 
 /// How long one run of the binary on a bad input may take.
 const DEADLINE: Duration = Duration::from_secs(2);
@@ -39,18 +39,6 @@ fn assert_no_panic(output: &Output, what: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_ne!(output.status.code(), Some(101), "{what} panicked:\n{stderr}");
     assert!(!stderr.contains("panicked"), "{what} panicked:\n{stderr}");
-}
-
-/// Every file under `folder`, at any depth.
-fn files_under(folder: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(folder) else { return Vec::new() };
-    entries
-        .filter_map(Result::ok)
-        .flat_map(|entry| {
-            let path = entry.path();
-            if path.is_dir() { files_under(&path) } else { vec![path] }
-        })
-        .collect()
 }
 
 /// Checks and renders the bad input `file`; returns what the user is told.

@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::support::{ran, scratch, stderr, write_stem};
+use crate::support::{files_under, ran, scratch, stderr, write_stem};
 
 const BUCKET_PREFIX: &str = "label/ci";
 const SECRET: &str = "s3cr3t-Zq9x7Lw2-never-shown";
@@ -440,18 +440,6 @@ fn node_ids(objects: &[(String, Vec<u8>)]) -> Vec<String> {
         .collect();
     ids.sort();
     ids
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(at) = stack.pop() {
-        for entry in std::fs::read_dir(&at).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() { stack.push(path) } else { found.push(path) }
-        }
-    }
-    found
 }
 
 /// What the loopback proxy in front of the server does.

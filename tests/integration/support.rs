@@ -125,6 +125,18 @@ pub fn read_audio(path: &Path) -> (u32, Vec<f32>, Vec<f32>) {
     }
 }
 
+/// Every file under `dir`, at any depth; none when it does not exist.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .flat_map(|entry| {
+            let path = entry.path();
+            if path.is_dir() { files_under(&path) } else { vec![path] }
+        })
+        .collect()
+}
+
 /// A scratch directory that is removed when dropped.
 pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
