@@ -13,8 +13,10 @@
 use std::path::Path;
 
 use super::AudioError;
+use super::decoded_meter::DecodedMeter;
 use super::dither::{Dither, Quantizer};
 use super::flac::{FlacSettings, FlacWriter};
+use super::loudness::LoudnessRecord;
 use super::mp3::{Mp3Rate, Mp3Settings, Mp3Writer};
 use super::tags::Container;
 use super::wav::{Clipping, WavFormat, WavWriter};
@@ -99,24 +101,55 @@ impl Encoding {
     /// When the file cannot be started next to `path`, or the format cannot hold
     /// `sample_rate`.
     pub fn create(self, path: &Path, sample_rate: u32) -> Result<Box<dyn Encoder>, AudioError> {
+        self.start(path, sample_rate, false)
+    }
+
+    /// As [`Encoding::create`], with an encoder that also measures its samples as a
+    /// decoder will read them back, where the format stores exactly the integers reduced
+    /// here (a dithered WAV, FLAC); see [`Encoder::decoded_loudness`].
+    ///
+    /// # Errors
+    /// As [`Encoding::create`], or when the loudness meter does not take the rate.
+    pub fn create_measuring(
+        self,
+        path: &Path,
+        sample_rate: u32,
+    ) -> Result<Box<dyn Encoder>, AudioError> {
+        self.start(path, sample_rate, true)
+    }
+
+    fn start(
+        self,
+        path: &Path,
+        sample_rate: u32,
+        measuring: bool,
+    ) -> Result<Box<dyn Encoder>, AudioError> {
+        let unsupported =
+            |reason: String| AudioError::Unsupported { path: path.to_path_buf(), reason };
         Ok(match self {
             Self::Wav(format) => Box::new(WavWriter::create(path, sample_rate, format)?),
             Self::DitheredWav { bits, dither, seed } => {
                 let format = if bits == 16 { WavFormat::Pcm16 } else { WavFormat::Pcm24 };
+                let decoded = measuring
+                    .then(|| DecodedMeter::new(sample_rate, bits))
+                    .transpose()
+                    .map_err(|e| unsupported(e.to_string()))?;
                 Box::new(DitheredWav {
                     writer: WavWriter::create(path, sample_rate, format)?,
                     quantizer: Quantizer::new(bits, dither, seed),
                     scale: 1.0 / f64::from(1_u32 << (bits - 1)),
                     integers: Vec::new(),
                     planes: (Vec::new(), Vec::new()),
+                    decoded,
                 })
             }
             Self::Flac { bits, dither, seed } => {
                 let settings = FlacSettings { bits, dither, seed };
-                Box::new(Counted {
-                    encoder: FlacWriter::create(path, sample_rate, settings)?,
-                    meter: ClipMeter::new(bits),
-                })
+                let mut encoder = FlacWriter::create(path, sample_rate, settings)?;
+                if measuring {
+                    encoder.measure_as_decoded()?;
+                }
+                Box::new(Counted { encoder, meter: ClipMeter::new(bits) })
             }
             Self::Mp3(rate) => {
                 let settings = Mp3Settings { rate };
@@ -142,6 +175,13 @@ pub trait Encoder: Send {
     /// Starts the dither's noise again from rest with `seed`; formats without dither
     /// ignore it.
     fn restart_dither(&mut self, _seed: u64) {}
+
+    /// The loudness and peaks of what has been written so far, as a decoder will read the
+    /// file back: for an encoder from [`Encoding::create_measuring`] of a format that
+    /// stores exactly what it is given, else `None` (the file must then be decoded).
+    fn decoded_loudness(&self) -> Option<LoudnessRecord> {
+        None
+    }
 
     /// Completes the file and moves it into place; dropping an encoder instead leaves
     /// whatever was at the path before.
@@ -188,12 +228,16 @@ struct DitheredWav {
     scale: f64,
     integers: Vec<i32>,
     planes: (Vec<f32>, Vec<f32>),
+    decoded: Option<DecodedMeter>,
 }
 
 impl Encoder for DitheredWav {
     fn write(&mut self, left: &[f32], right: &[f32]) -> Result<(), AudioError> {
         self.integers.clear();
         self.quantizer.quantize(left, right, &mut self.integers);
+        if let Some(meter) = &mut self.decoded {
+            meter.add_integers(&self.integers);
+        }
         let (l, r) = &mut self.planes;
         l.clear();
         r.clear();
@@ -210,6 +254,10 @@ impl Encoder for DitheredWav {
 
     fn restart_dither(&mut self, seed: u64) {
         self.quantizer.restart(seed);
+    }
+
+    fn decoded_loudness(&self) -> Option<LoudnessRecord> {
+        self.decoded.as_ref().map(DecodedMeter::record)
     }
 
     fn finish(self: Box<Self>) -> Result<(), AudioError> {
@@ -231,6 +279,10 @@ impl Encoder for Counted {
 
     fn restart_dither(&mut self, seed: u64) {
         self.encoder.restart_dither(seed);
+    }
+
+    fn decoded_loudness(&self) -> Option<LoudnessRecord> {
+        self.encoder.decoded_loudness()
     }
 
     fn clipping(&self) -> Clipping {
@@ -272,9 +324,47 @@ mod tests {
     use super::*;
     use crate::audio::Source;
     use crate::audio::decode::Decoder;
+    use crate::audio::loudness::measure;
 
     fn signal(frames: usize) -> Vec<f32> {
         (0..frames).map(|i| (i as f32 * 0.01).sin() * 0.8).collect()
+    }
+
+    #[test]
+    fn a_lossless_file_measured_while_written_reads_as_its_decoded_file_measures() {
+        let dir = tempfile::tempdir().unwrap();
+        // 5 s of a loud tone with a burst, so that loudness, range and an inter-sample
+        // peak all have something to read; the dither makes the integers differ from
+        // the floats given.
+        let frames = 5 * 48_000;
+        let left: Vec<f32> = (0..frames)
+            .map(|i| {
+                let burst = if (96_000..110_000).contains(&i) { 0.3 } else { 0.0 };
+                0.6 * (i as f32 * 0.37).sin() + burst
+            })
+            .collect();
+        let right: Vec<f32> = left.iter().map(|x| -0.8 * x).collect();
+        let encodings = [
+            Encoding::DitheredWav { bits: 16, dither: Dither::Tpdf, seed: 3 },
+            Encoding::DitheredWav { bits: 24, dither: Dither::None, seed: 3 },
+            Encoding::Flac { bits: 16, dither: Dither::Shaped, seed: 3 },
+            Encoding::Flac { bits: 24, dither: Dither::None, seed: 3 },
+        ];
+        for encoding in encodings {
+            let path = dir.path().join(format!("measured.{}", encoding.extension()));
+            let mut encoder = encoding.create_measuring(&path, 48_000).unwrap();
+            for (l, r) in left.chunks(3000).zip(right.chunks(3000)) {
+                encoder.write(l, r).unwrap();
+            }
+            let measured = encoder.decoded_loudness().expect("a lossless file is measured");
+            encoder.finish().unwrap();
+            let decoded = measure(&mut Decoder::open(&path).unwrap()).unwrap();
+            assert_eq!(measured, decoded, "{encoding:?}");
+            assert!(measured.true_peak.is_some(), "{encoding:?}");
+        }
+        let mp3 = dir.path().join("unmeasured.mp3");
+        let encoder = Encoding::Mp3(Mp3Rate::Cbr(320)).create_measuring(&mp3, 48_000).unwrap();
+        assert!(encoder.decoded_loudness().is_none(), "an MP3 must be decoded to be measured");
     }
 
     #[test]

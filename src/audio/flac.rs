@@ -15,9 +15,9 @@
 //! overflows, it picks a parameter of 0 for large residuals, and a frame of fixed
 //! prediction comes out many times larger than its samples (one 4096-frame block of a
 //! master came to 2.3 GB). Its LPC subframes are measured exactly against plain storage,
-//! so a frame larger than its samples stored plainly is encoded again without fixed
-//! prediction: every frame then takes at most about the room of its samples. Both
-//! encodings are lossless, so the audio is the same either way.
+//! so fixed prediction is left out and every frame takes at most about the room of its
+//! samples. Leaving it out also encodes a 24-bit master 1.5 times faster than trying it
+//! (no larger a file), and a 16-bit one 1.2 times faster (about 1% larger).
 //!
 //! Samples are reduced to integers by [`super::dither::Quantizer`] with the dither the
 //! settings name. The file is untagged: tags are placed around a copy of it
@@ -35,7 +35,9 @@ use flacenc::error::{Verified, Verify};
 use flacenc::source::{Context, Fill, FrameBuf};
 
 use super::AudioError;
+use super::decoded_meter::DecodedMeter;
 use super::dither::{Dither, Quantizer};
+use super::loudness::LoudnessRecord;
 use super::staged::StagedFile;
 
 /// Frames per FLAC block: flacenc's and the reference encoder's default.
@@ -44,8 +46,6 @@ const BLOCK_FRAMES: usize = 4096;
 const WRITE_BUFFER_BYTES: usize = 256 * 1024;
 /// `fLaC`, one metadata block header and the 34 bytes of STREAMINFO.
 const HEADER_BYTES: usize = 42;
-/// The most a frame adds to its subframes: a header of at most 16 bytes and the CRC-16.
-const FRAME_OVERHEAD_BITS: usize = (16 + 2) * 8;
 
 /// How a FLAC file is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,8 +63,6 @@ pub struct FlacWriter {
     file: StagedFile,
     settings: FlacSettings,
     config: Verified<config::Encoder>,
-    /// The encoder without fixed prediction, for a block the first encoding bloats.
-    without_fixed: Verified<config::Encoder>,
     quantizer: Quantizer,
     stream_info: StreamInfo,
     /// The current block, and the running MD5 and frame count.
@@ -73,6 +71,8 @@ pub struct FlacWriter {
     pending: Vec<i32>,
     /// Encoded bytes not yet written to the file.
     encoded: Vec<u8>,
+    /// Measures the integers as a decoder will read them, when asked to.
+    decoded: Option<DecodedMeter>,
 }
 
 impl std::fmt::Debug for FlacWriter {
@@ -106,11 +106,8 @@ impl FlacWriter {
         })?;
         let mut encoder = config::Encoder::default();
         encoder.block_size = BLOCK_FRAMES;
-        let mut without_fixed = encoder.clone();
-        without_fixed.subframe_coding.use_fixed = false;
-        let config = encoder.into_verified().expect("the default encoder settings are valid");
-        let without_fixed =
-            without_fixed.into_verified().expect("the default settings less a method are valid");
+        encoder.subframe_coding.use_fixed = false;
+        let config = encoder.into_verified().expect("the default settings less a method are valid");
         let mut file = StagedFile::create(path)?;
         let placeholder = [0; HEADER_BYTES];
         file.file().write_all(&placeholder).map_err(|e| file.error(e))?;
@@ -119,7 +116,6 @@ impl FlacWriter {
             quantizer: Quantizer::new(settings.bits, settings.dither, settings.seed),
             settings,
             config,
-            without_fixed,
             stream_info,
             block: (
                 FrameBuf::with_size(2, BLOCK_FRAMES).expect("a stereo block is a valid size"),
@@ -127,7 +123,29 @@ impl FlacWriter {
             ),
             pending: Vec::with_capacity(2 * BLOCK_FRAMES),
             encoded: Vec::with_capacity(WRITE_BUFFER_BYTES + 64 * 1024),
+            decoded: None,
         })
+    }
+
+    /// Measures the file's samples, as a decoder will read them, while they are written
+    /// (see [`FlacWriter::decoded_loudness`]).
+    ///
+    /// # Errors
+    /// When the loudness meter does not take the file's rate.
+    pub fn measure_as_decoded(&mut self) -> Result<(), AudioError> {
+        let rate = self.stream_info.sample_rate() as u32;
+        let meter = DecodedMeter::new(rate, self.settings.bits).map_err(|e| {
+            AudioError::Unsupported { path: self.file.path().to_path_buf(), reason: e.to_string() }
+        })?;
+        self.decoded = Some(meter);
+        Ok(())
+    }
+
+    /// The loudness and peaks of what has been written, as a decoder will read them back;
+    /// `None` unless [`FlacWriter::measure_as_decoded`] was called first.
+    #[must_use]
+    pub fn decoded_loudness(&self) -> Option<LoudnessRecord> {
+        self.decoded.as_ref().map(DecodedMeter::record)
     }
 
     /// Starts the dither's noise again from rest with `seed` (see [`Quantizer::restart`]).
@@ -141,7 +159,11 @@ impl FlacWriter {
     /// When the file cannot be written.
     pub fn write(&mut self, left: &[f32], right: &[f32]) -> Result<(), AudioError> {
         for (l, r) in left.chunks(BLOCK_FRAMES).zip(right.chunks(BLOCK_FRAMES)) {
+            let start = self.pending.len();
             self.quantizer.quantize(l, r, &mut self.pending);
+            if let Some(meter) = &mut self.decoded {
+                meter.add_integers(&self.pending[start..]);
+            }
             if self.pending.len() >= 2 * BLOCK_FRAMES {
                 let rest = self.pending.split_off(2 * BLOCK_FRAMES);
                 self.encode_pending()?;
@@ -188,16 +210,9 @@ impl FlacWriter {
         self.pending.clear();
         let (buffer, context) = &self.block;
         let number = context.current_frame_number().expect("a block was just filled");
-        let encode = |config| {
-            flacenc::encode_fixed_size_frame(config, buffer, number, &self.stream_info)
-                .map_err(|e| self.file.error(std::io::Error::other(e.to_string())))
-        };
-        let mut frame = encode(&self.config)?;
-        let plain_bits =
-            2 * (8 + buffer.filled_size() * self.settings.bits as usize) + FRAME_OVERHEAD_BITS;
-        if frame.count_bits() > plain_bits {
-            frame = encode(&self.without_fixed)?;
-        }
+        let frame =
+            flacenc::encode_fixed_size_frame(&self.config, buffer, number, &self.stream_info)
+                .map_err(|e| self.file.error(std::io::Error::other(e.to_string())))?;
         self.stream_info.update_frame_info(&frame);
         let mut sink = ByteSink::new();
         frame.write(&mut sink).expect("a frame always fits in memory");
@@ -306,7 +321,7 @@ mod tests {
     }
 
     #[test]
-    fn a_loud_24_bit_master_takes_no_more_room_than_its_samples_stored_plainly() {
+    fn a_loud_master_takes_no_more_room_than_its_samples_stored_plainly() {
         let dir = tempfile::tempdir().unwrap();
         // A loud bass line under noise a fifth of its level, from a fixed linear
         // congruential sequence: residuals of fixed prediction sum past 2^28 per partition.
@@ -319,18 +334,27 @@ mod tests {
         let bass = |i: usize| 0.6 * (i as f32 * 0.0065).sin();
         let (left, right): (Vec<f32>, Vec<f32>) =
             (0..frames).map(|i| (bass(i) + noise(), bass(i) + noise())).unzip();
-        let path = dir.path().join("noise.flac");
-        encode(&path, &left, &right, settings(24, Dither::None));
-        let plain = frames * 2 * 3;
-        let size = std::fs::metadata(&path).unwrap().len() as usize;
-        assert!(size <= plain + plain / 100, "{size} bytes for {plain} bytes of samples");
-        match std::process::Command::new("flac").args(["--test", "--silent"]).arg(&path).status() {
-            Ok(status) => assert!(status.success(), "flac --test refuses the stream"),
-            Err(e) => eprintln!("skipping the flac --test check: the flac tool does not run ({e})"),
+        for bits in [16, 24] {
+            let path = dir.path().join(format!("noise{bits}.flac"));
+            encode(&path, &left, &right, settings(bits, Dither::None));
+            let plain = frames * 2 * bits as usize / 8;
+            let size = std::fs::metadata(&path).unwrap().len() as usize;
+            assert!(
+                size <= plain + plain / 100,
+                "{size} bytes for {plain} bytes of {bits}-bit samples"
+            );
+            let flac =
+                std::process::Command::new("flac").args(["--test", "--silent"]).arg(&path).status();
+            match flac {
+                Ok(status) => assert!(status.success(), "flac --test refuses the stream"),
+                Err(e) => {
+                    eprintln!("skipping the flac --test check: the flac tool does not run ({e})")
+                }
+            }
+            let mut meant = Vec::new();
+            Quantizer::new(bits, Dither::None, 7).quantize(&left, &right, &mut meant);
+            assert!(decode(&path, bits) == meant, "the noise decodes to the integers meant");
         }
-        let mut meant = Vec::new();
-        Quantizer::new(24, Dither::None, 7).quantize(&left, &right, &mut meant);
-        assert!(decode(&path, 24) == meant, "the noise decodes to the integers meant");
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod aiff;
 pub mod container;
 mod content_check;
 pub mod decode;
+mod decoded_meter;
 pub mod dither;
 pub mod encode;
 pub mod flac;

@@ -4,20 +4,19 @@
 //!
 //! The dither starts from rest at every segment, seeded from the target's name and the
 //! segment's (or song's) identity, so a segment's bytes in an album file do not depend on
-//! the segments before it. Every file is decoded back and, when its peaks pass the ceiling,
-//! encoded again with the trim it needs, as a mix's deliverable is.
+//! the segments before it. Every file is measured as a decoder reads it and, when its peaks
+//! pass the ceiling, encoded again with the trim it needs, as a mix's deliverable is.
 
 use std::fs::File;
 use std::path::Path;
 
 use super::NodeError;
 use super::album_analysis::segment_record;
-use super::encode::{SCRATCH, encode_under_ceiling, encoding_of};
+use super::encode::{Pass, SCRATCH, encode_under_ceiling, encoding_of};
 use super::job::Job;
 use super::stream::read_full;
 use super::track::skip;
 use crate::atomic_file::TemporaryFolder;
-use crate::audio::wav::Clipping;
 use crate::cache::encoded::{EncodedFacts, store_encoded};
 use crate::cache::folder::CacheDir;
 use crate::cache::measurement;
@@ -50,8 +49,8 @@ pub fn run_album_encode(
     let encoding = encoding_of(target, seeds[0]);
     let path = scratch.path().join(format!("stream.{}", encoding.extension()));
     let rate = target.sample_rate;
-    let pass = |gain: f32| -> Result<(Clipping, u64), NodeError> {
-        let mut encoder = encoding.create(&path, rate).map_err(NodeError::Audio)?;
+    let pass = |gain: f32| -> Result<Pass, NodeError> {
+        let mut encoder = encoding.create_measuring(&path, rate).map_err(NodeError::Audio)?;
         let mut written = 0;
         for (k, &segment) in segments.iter().enumerate() {
             encoder.restart_dither(seeds[k.min(seeds.len() - 1)]);
@@ -77,9 +76,13 @@ pub fn run_album_encode(
             // Read the rest so the entry's checksum is verified.
             while read_full(stream.as_mut(), &mut left, &mut right)? > 0 {}
         }
-        let clipping = encoder.clipping();
+        let pass = Pass {
+            clipping: encoder.clipping(),
+            frames: written,
+            decoded: encoder.decoded_loudness(),
+        };
         encoder.finish().map_err(NodeError::Audio)?;
-        Ok((clipping, written))
+        Ok(pass)
     };
     let (clipping, frames, loudness, headroom_trim_db) =
         encode_under_ceiling(encoding, target.ceiling_dbtp, &path, pass)?;

@@ -6,8 +6,9 @@
 //!
 //! The ceiling holds on the file, not on the samples before it: rate conversion moves the
 //! peaks between samples, dither adds a few LSB, and decoding an MP3 gives peaks its input
-//! did not have. The scratch file is decoded back with our own decoder and its true peak
-//! measured; when it is over the target's ceiling, the audio is encoded again, lowered by
+//! did not have. A WAV or FLAC file is measured as it is written, on the integers it
+//! stores, which are what a decoder reads back; an MP3 is decoded back with our own
+//! decoder and measured. When it is over the target's ceiling, the audio is encoded again, lowered by
 //! the overshoot plus a margin ([`TRIM_MARGIN_DB`] for an MP3, [`LOSSLESS_TRIM_MARGIN_DB`]
 //! for WAV and FLAC), at most [`MAX_ENCODINGS`] times in all, and the trim is recorded with
 //! the stream for the render to report.
@@ -110,8 +111,8 @@ pub fn run_encode(
         .map_err(NodeError::CacheWrite)
 }
 
-/// Encodes with `pass(gain)` into the file at `path`, decodes it back and measures it, and
-/// encodes again, lowered by the overshoot plus a margin, while its true peak is over
+/// Encodes with `pass(gain)` into the file at `path`, measures it (as the pass measured it
+/// while writing, or else decoded back), and encodes again, lowered by the overshoot plus a margin, while its true peak is over
 /// `ceiling_dbtp` (at most [`MAX_ENCODINGS`] encodings in all). Returns the last pass's
 /// clipping and frames, the decoded file's loudness and the trim, rounded to 0.01 dB.
 ///
@@ -121,25 +122,41 @@ pub(super) fn encode_under_ceiling(
     encoding: Encoding,
     ceiling_dbtp: f64,
     path: &std::path::Path,
-    mut pass: impl FnMut(f32) -> Result<(Clipping, u64), NodeError>,
+    mut pass: impl FnMut(f32) -> Result<Pass, NodeError>,
 ) -> Result<(Clipping, u64, LoudnessRecord, Option<f64>), NodeError> {
     let (margin_db, held_at) = if matches!(encoding, Encoding::Mp3(_)) {
         (TRIM_MARGIN_DB, ceiling_dbtp - MP3_DECODER_MARGIN_DB)
     } else {
         (LOSSLESS_TRIM_MARGIN_DB, ceiling_dbtp)
     };
-    let (mut clipping, mut frames) = pass(1.0)?;
-    let mut loudness = decoded_loudness(path)?;
+    let measured = |pass: Pass| -> Result<_, NodeError> {
+        let loudness = match pass.decoded {
+            Some(loudness) => loudness,
+            None => decoded_loudness(path)?,
+        };
+        Ok((pass.clipping, pass.frames, loudness))
+    };
+    let (mut clipping, mut frames, mut loudness) = measured(pass(1.0)?)?;
     let mut trim_db = 0.0;
     for _ in 1..MAX_ENCODINGS {
         let over = loudness.true_peak.map(|tp| tp - held_at).filter(|&o| o > 0.0);
         let Some(over) = over else { break };
         trim_db += over + margin_db;
-        (clipping, frames) = pass(10f64.powf(-trim_db / 20.0) as f32)?;
-        loudness = decoded_loudness(path)?;
+        (clipping, frames, loudness) = measured(pass(10f64.powf(-trim_db / 20.0) as f32)?)?;
     }
     let headroom_trim_db = (trim_db > 0.0).then(|| (trim_db * 100.0).round() / 100.0);
     Ok((clipping, frames, loudness, headroom_trim_db))
+}
+
+/// What one encoding of a target's audio wrote.
+pub(super) struct Pass {
+    /// The encoder's clipping.
+    pub clipping: Clipping,
+    /// Frames written.
+    pub frames: u64,
+    /// The file's loudness and peaks as a decoder reads them, when the encoder measured
+    /// them while writing.
+    pub decoded: Option<LoudnessRecord>,
 }
 
 /// How the master's audio is cut before it is encoded.
@@ -148,8 +165,7 @@ struct Cut {
     cut_fade_seconds: f64,
 }
 
-/// Encodes the input, cut, converted and scaled by `gain`, into `path`. Returns the
-/// encoder's clipping and the frames written.
+/// Encodes the input, cut, converted and scaled by `gain`, into `path`.
 fn encode(
     job: &Job<'_>,
     cut: &Cut,
@@ -157,7 +173,7 @@ fn encode(
     rate: u32,
     gain: f32,
     path: &std::path::Path,
-) -> Result<(Clipping, u64), NodeError> {
+) -> Result<Pass, NodeError> {
     let input = job.graph.graph[job.node].main_inputs()[0];
     let input_rate = job.graph.graph[input].sample_rate;
     let stream = job.open_input(input)?;
@@ -172,7 +188,7 @@ fn encode(
     };
     let source = CutSource::new(stream, input_rate, frames, fade, gain);
     let mut resampled = Resampled::new(source, rate).map_err(NodeError::Audio)?;
-    let mut encoder = encoding.create(path, rate).map_err(NodeError::Audio)?;
+    let mut encoder = encoding.create_measuring(path, rate).map_err(NodeError::Audio)?;
     let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
     let mut written = 0u64;
     loop {
@@ -191,9 +207,10 @@ fn encode(
     let mut source = resampled.into_source();
     // Read the rest so the entry's checksum is verified even when the cut is early.
     while read_full(source.stream.as_mut(), &mut left, &mut right)? > 0 {}
-    let clipping = encoder.clipping();
+    let pass =
+        Pass { clipping: encoder.clipping(), frames: written, decoded: encoder.decoded_loudness() };
     encoder.finish().map_err(NodeError::Audio)?;
-    Ok((clipping, written))
+    Ok(pass)
 }
 
 /// The loudness and true peak of the audio file at `path`, decoded by our own decoder.
