@@ -8,6 +8,8 @@
 //! figures are that crate's to rounding; the meter hands over window energies it already
 //! has, instead of `ebur128` summing every window's audio again.
 
+use serde::{Deserialize, Serialize};
+
 /// Energy of a window at the absolute gate, -70 LUFS.
 const ABSOLUTE_GATE_ENERGY: f64 = 1.172_465_304_582_298_1e-7;
 /// The relative gate of the integrated loudness, -10 LU, as an energy ratio.
@@ -18,12 +20,18 @@ const RANGE_RELATIVE_GATE: f64 = 0.01;
 const RANGE_PERCENTILES: (f64, f64) = (0.1, 0.95);
 
 /// The energies of one kind of window above the absolute gate, in the order they came.
-#[derive(Debug, Clone, Default)]
-pub(super) struct GatedWindows {
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct GatedWindows {
     energies: Vec<f64>,
 }
 
 impl GatedWindows {
+    /// Keeps `other`'s windows too, as if they had come after these.
+    pub(super) fn extend(&mut self, other: &Self) {
+        self.energies.extend_from_slice(&other.energies);
+    }
+
     /// Keeps the energy of a window just closed, unless it is under the absolute gate.
     pub(super) fn add(&mut self, energy: f64) {
         if energy >= ABSOLUTE_GATE_ENERGY {

@@ -23,6 +23,12 @@
 //! Each channel is K-weighted by a [`ChannelMeter`] of its own, which can run on a thread
 //! of its own; [`LoudnessMeter::from_channels`] joins two, summing their hop energies.
 //!
+//! Consecutive stretches of one programme (an album's songs) measured apart pool into the
+//! programme's measurement without reading the audio again: each keeps its
+//! [`GatedEnergies`], and a [`LoudnessPool`] gates their windows together, as BS.1770 gates
+//! a whole programme. The windows keep each stretch's phase, so a window straddling two
+//! stretches is missing; between songs that is a gap of silence, which the gate drops.
+//!
 //! Memory: the meter holds 3 s of hop energies and 400 ms of filtered audio, plus the
 //! gating history that BS.1770 needs to find the relative gate at the end, which grows by
 //! under 100 bytes a second (a third of a megabyte an hour). Binning the history would hold
@@ -291,6 +297,69 @@ impl LoudnessMeter {
             sample_peak: finite(20.0 * sample_peak.log10()),
             true_peak: left.measures_true_peak.then(|| finite(20.0 * true_peak.log10())).flatten(),
             duration: left.frames as f64 / f64::from(left.sample_rate),
+        }
+    }
+
+    /// The windows behind what has been measured so far, for pooling.
+    #[must_use]
+    pub fn gated(&self) -> GatedEnergies {
+        GatedEnergies {
+            blocks: self.windows.gating_blocks.clone(),
+            range: self.windows.range_blocks.clone(),
+        }
+    }
+}
+
+/// The gated windows behind a measurement's integrated loudness and loudness range: its
+/// 400 ms gating blocks and 3 s range windows above the absolute gate.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GatedEnergies {
+    blocks: GatedWindows,
+    range: GatedWindows,
+}
+
+/// Measurements of consecutive stretches of one programme, pooled into the programme's:
+/// the integrated loudness and range gate every stretch's windows together, the maxima and
+/// peaks are the largest, the duration is the sum.
+#[derive(Debug, Clone, Default)]
+pub struct LoudnessPool {
+    gated: GatedEnergies,
+    momentary_max: Option<f64>,
+    short_term_max: Option<f64>,
+    sample_peak: Option<f64>,
+    true_peak: Option<f64>,
+    duration: f64,
+}
+
+impl LoudnessPool {
+    /// Adds a stretch: what its meter recorded, and its windows.
+    pub fn add(&mut self, record: &LoudnessRecord, gated: &GatedEnergies) {
+        let larger = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.gated.blocks.extend(&gated.blocks);
+        self.gated.range.extend(&gated.range);
+        self.momentary_max = larger(self.momentary_max, record.momentary_max);
+        self.short_term_max = larger(self.short_term_max, record.short_term_max);
+        self.sample_peak = larger(self.sample_peak, record.sample_peak);
+        self.true_peak = larger(self.true_peak, record.true_peak);
+        self.duration += record.duration;
+    }
+
+    /// The programme's measurement.
+    #[must_use]
+    pub fn record(&self) -> LoudnessRecord {
+        let integrated = self.gated.blocks.integrated_energy().and_then(energy_to_loudness);
+        let range = self.gated.range.range(|e| LOUDNESS_OFFSET + 10.0 * e.log10());
+        LoudnessRecord {
+            integrated,
+            momentary_max: self.momentary_max,
+            short_term_max: self.short_term_max,
+            loudness_range: integrated.and(self.short_term_max).and(finite(range)),
+            sample_peak: self.sample_peak,
+            true_peak: self.true_peak,
+            duration: self.duration,
         }
     }
 }
@@ -643,5 +712,72 @@ mod tests {
         let back: LoudnessRecord =
             serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(back, r);
+    }
+
+    /// Measures `samples` (both channels alike) from rest.
+    fn meter_of(samples: &[f32]) -> LoudnessMeter {
+        let mut meter = LoudnessMeter::new(RATE).unwrap();
+        meter.add(samples, samples);
+        meter
+    }
+
+    #[test]
+    fn a_pool_of_one_stretch_reads_as_that_stretch_measured() {
+        let mut song = sine(RATE, -12.0, 5.0);
+        song.extend(sine(RATE, -30.0, 4.0));
+        let meter = meter_of(&song);
+        let mut pool = LoudnessPool::default();
+        pool.add(&meter.record(), &meter.gated());
+        assert_eq!(pool.record(), meter.record());
+    }
+
+    #[test]
+    fn songs_measured_apart_pool_to_the_loudness_of_the_album_played_whole() {
+        // A loud song and one 20 dB quieter, each with 2 s of silence after it: played as
+        // one album, the relative gate drops the quiet song's blocks.
+        let silence = vec![0.0f32; 2 * RATE as usize];
+        let loud: Vec<f32> = [sine(RATE, -10.0, 6.0), silence.clone()].concat();
+        let quiet: Vec<f32> = [sine(RATE, -30.0, 8.0), silence].concat();
+        let whole = meter_of(&[loud.clone(), quiet.clone()].concat()).record();
+        let (loud, quiet) = (meter_of(&loud), meter_of(&quiet));
+        let mut pool = LoudnessPool::default();
+        pool.add(&loud.record(), &loud.gated());
+        pool.add(&quiet.record(), &quiet.gated());
+        let pooled = pool.record();
+        let (p, w) = (pooled.integrated.unwrap(), whole.integrated.unwrap());
+        assert!((p - w).abs() < 0.01, "pooled {p} LUFS, whole {w} LUFS");
+        assert_eq!(pooled.sample_peak, whole.sample_peak);
+        assert_near(pooled.true_peak, whole.true_peak.unwrap(), 1e-6, "true peak");
+        assert_near(pooled.momentary_max, whole.momentary_max.unwrap(), 0.01, "momentary");
+        assert_near(Some(pooled.duration), whole.duration, 1e-9, "duration");
+        // Averaging the songs' own loudness by their length would not gate the quiet one.
+        let energy = |r: &LoudnessRecord| 10f64.powf(r.integrated.unwrap() / 10.0) * r.duration;
+        let (a, b) = (loud.record(), quiet.record());
+        let averaged = 10.0 * ((energy(&a) + energy(&b)) / (a.duration + b.duration)).log10();
+        assert!(p - averaged > 1.0, "pooled {p} LUFS against {averaged} LUFS averaged");
+    }
+
+    #[test]
+    fn songs_measured_apart_pool_to_the_range_of_the_album_played_whole() {
+        // Two songs of 30 s, each stepping between two levels every 5 s, 2 s apart.
+        let song = |high: f64, low: f64| -> Vec<f32> {
+            let mut s = Vec::new();
+            for k in 0..6 {
+                s.extend(sine(RATE, if k % 2 == 0 { high } else { low }, 5.0));
+            }
+            s.extend(vec![0.0f32; 2 * RATE as usize]);
+            s
+        };
+        let (a, b) = (song(-12.0, -20.0), song(-16.0, -22.0));
+        let whole = meter_of(&[a.clone(), b.clone()].concat()).record();
+        let mut pool = LoudnessPool::default();
+        for part in [meter_of(&a), meter_of(&b)] {
+            pool.add(&part.record(), &part.gated());
+        }
+        let pooled = pool.record();
+        // The windows that would straddle the gap and the second song's start are missing:
+        // a hundredth of a LU over 30 s songs, less over longer ones.
+        assert_near(pooled.loudness_range, whole.loudness_range.unwrap(), 0.2, "range");
+        assert_near(pooled.integrated, whole.integrated.unwrap(), 0.02, "integrated");
     }
 }

@@ -9,6 +9,12 @@
 //!   once; a song needing more limiting than allowed is an error with the figures.
 //! - **Delivered**: the album-rate segments at the final gains, for the report.
 //!
+//! The last two read no audio: each segment measured itself and its songs as it rendered
+//! them, and kept the gated windows behind its measurement in its record, so the album's
+//! loudness pools from the records ([`LoudnessPool`]). Only windows that would straddle
+//! two segments are missing, and a segment ends in its gap's silence. An edit to one song's segment then costs
+//! these analyses nothing but the pooling.
+//!
 //! Each keeps an [`AlbumRecord`] under its key and writes no audio, so an unchanged album
 //! re-measures nothing. The segments that read a record key on the plans it holds (the
 //! gains and the timing), not on the analysis (early cutoff).
@@ -21,10 +27,9 @@ use super::inputs::Stream;
 use super::job::Job;
 use super::normalise::{CORRECTION_LU, round_gain};
 use super::segment_mix::SegmentMix;
-use super::stream::read_full;
 use crate::album::red_book::{self, RedBookViolation};
 use crate::album::sequence::{Sequence, SequenceError, timings};
-use crate::audio::loudness::{LoudnessMeter, LoudnessRecord};
+use crate::audio::loudness::{LoudnessMeter, LoudnessPool, LoudnessRecord};
 use crate::cache::folder::CacheDir;
 use crate::cache::measurement;
 use crate::dsp::BLOCK_FRAMES;
@@ -256,34 +261,30 @@ pub fn segment_record(
     })
 }
 
-/// The album's loudness over `segments` played in order (the true peak the loudest of
-/// their songs'), and each song's, from the segments' records.
+/// The album's loudness over `segments` played in order, pooled from their records (the
+/// true peak the loudest of their songs'), and each song's.
 fn measure_segments(
     job: &Job<'_>,
     segments: &[NodeIndex],
     cache: &CacheDir,
 ) -> Result<(LoudnessRecord, Vec<LoudnessRecord>), NodeError> {
-    let rate = job.sample_rate();
-    let mut meter = LoudnessMeter::without_true_peak(rate).expect("the album's rate is metered");
+    let mut pool = LoudnessPool::default();
     let mut songs = Vec::new();
-    let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
     for &segment in segments {
-        songs.extend(segment_record(job, segment, cache)?.songs);
-        let mut stream = job.open_input(segment)?;
-        loop {
-            let n = read_full(stream.as_mut(), &mut left, &mut right)?;
-            if n == 0 {
-                break;
-            }
-            meter.add(&left[..n], &right[..n]);
-        }
+        let record = segment_record(job, segment, cache)?;
+        let (whole, gated) = record.whole.ok_or_else(|| NodeError::CorruptInput {
+            key: job.keys.key(segment),
+            reason: "the segment's record has no measurement of the whole segment".into(),
+        })?;
+        pool.add(&whole, &gated);
+        songs.extend(record.songs);
     }
-    let mut album = meter.record();
+    let mut album = pool.record();
     album.true_peak = songs.iter().filter_map(|s| s.true_peak).reduce(f64::max);
     Ok((album, songs))
 }
 
-/// The second stage: measure the trial segments and correct the gains once.
+/// The second stage: pool the trial segments' measurements and correct the gains once.
 fn limited(
     job: &Job<'_>,
     album: &AlbumShape,

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::album::sequence::SegmentPlan;
-use crate::audio::loudness::LoudnessRecord;
+use crate::audio::loudness::{GatedEnergies, LoudnessRecord};
 
 /// What an album analysis measured and decided.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +41,10 @@ pub struct SegmentRecord {
     /// Each song's span (its start to the next start, or the segment's end), measured
     /// after the limiter; measured only at the album's rate, empty at others.
     pub songs: Vec<LoudnessRecord>,
+    /// The whole segment measured as one (without its true peak), with the gated windows
+    /// behind the measurement, so that the album's loudness pools from the segments'
+    /// records without reading their audio again; measured only at the album's rate.
+    pub whole: Option<(LoudnessRecord, GatedEnergies)>,
     /// The limiter's gain reduction over each song's span, in dB: the most, and the mean.
     pub reduction_db: Vec<(f64, f64)>,
 }

@@ -56,8 +56,9 @@ use crate::audio::loudness::LoudnessRecord;
 use crate::cache::Key;
 
 /// Bump when what an album's song, analysis, segment or encode nodes compute for the same
-/// inputs and settings changes.
-pub const ALBUM_VERSION: u32 = 1;
+/// inputs and settings changes. Version 2: the album's loudness after the limiter pools
+/// the segments' measurements of their songs.
+pub const ALBUM_VERSION: u32 = 2;
 
 /// What happened to a node during a render.
 #[derive(Debug, Clone, PartialEq, PartialOrd)]

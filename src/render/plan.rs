@@ -20,7 +20,7 @@ use crate::cache::measurement;
 use crate::cache::output_record::OutputRecord;
 use crate::cache::remote::record_object;
 use crate::cache::store::Store;
-use crate::graph::{NodeKind, RenderGraph};
+use crate::graph::{AnalysisStage, NodeKind, RenderGraph};
 
 /// Whether a node of this kind keeps a record (its measurement, an analysis's decisions)
 /// under its key beside its entry, which the nodes after it or the render's report read.
@@ -99,8 +99,13 @@ impl Plan {
             .copied()
             .filter(|&t| step(t) == Some(PlanStep::Cached) && keeps_entry(&graph.graph[t].kind))
             .collect();
-        // A cue sheet reads its segments' records, not their audio.
-        let reads_audio = |i: &NodeIndex| !matches!(graph.graph[*i].kind, NodeKind::Cue { .. });
+        // A cue sheet, and an analysis after the limiter, read their segments' records, not
+        // their audio.
+        let reads_audio = |i: &NodeIndex| match &graph.graph[*i].kind {
+            NodeKind::Cue { .. } => false,
+            NodeKind::AlbumAnalysis { stage, .. } => *stage == AnalysisStage::Unlimited,
+            _ => true,
+        };
         for i in self.to_render().into_iter().filter(reads_audio) {
             let inputs = graph.graph[i].inputs.iter();
             // An analysis keeps a record, not an entry.

@@ -4,8 +4,9 @@
 //! a CD target). Segments concatenate sample-exactly into the album.
 //!
 //! Beside its audio the node keeps a [`SegmentRecord`]: where its songs start and end at
-//! its rate, each song's loudness after the limiter (at the album's rate), and the
-//! limiter's gain reduction over each song.
+//! its rate, each song's loudness after the limiter and the whole segment's with the gated
+//! windows behind it (at the album's rate), and the limiter's gain reduction over each
+//! song.
 
 use super::NodeError;
 use super::album_record::{AlbumRecord, SegmentRecord};
@@ -81,6 +82,9 @@ pub fn run_segment(job: &Job<'_>, node: SegmentNode, cache: &CacheDir) -> Result
         starts: starts.clone(),
         frames,
         meters: if metered { (0..count).map(|_| meter()).collect() } else { Vec::new() },
+        whole: metered.then(|| {
+            LoudnessMeter::without_true_peak(rate).expect("a delivery rate is metered")
+        }),
         applied: vec![GainApplied::default(); count],
     };
     let mut sink = Sink { entry: Some(job.create_entry()?), pipe: None, content_frames: frames };
@@ -99,6 +103,7 @@ pub fn run_segment(job: &Job<'_>, node: SegmentNode, cache: &CacheDir) -> Result
         starts,
         ends,
         songs: limiter.meters.iter().map(LoudnessMeter::record).collect::<Vec<LoudnessRecord>>(),
+        whole: limiter.whole.as_ref().map(|m| (m.record(), m.gated())),
         reduction_db: limiter.applied.iter().map(reduction_db).collect(),
     };
     measurement::save(cache, job.keys.key(job.node), &record).map_err(NodeError::CacheWrite)
@@ -121,6 +126,8 @@ struct SpanMeter {
     frames: u64,
     /// One meter per song, or none.
     meters: Vec<LoudnessMeter>,
+    /// A meter of the whole segment, where the songs have theirs.
+    whole: Option<LoudnessMeter>,
     /// The gain applied over each song's span, as the limiter counts it per block.
     applied: Vec<GainApplied>,
 }
@@ -147,9 +154,9 @@ impl Processor for SpanMeter {
         tally.lowest = tally.lowest.min(applied.lowest);
         tally.sum += applied.sum;
         tally.frames += applied.frames;
-        if self.meters.is_empty() {
-            return;
-        }
+        let Some(whole) = &mut self.whole else { return };
+        let (a, b) = ((from as i64 - first) as usize, (to as i64 - first) as usize);
+        whole.add(&left[a..b], &right[a..b]);
         let mut at = from;
         while at < to {
             let song = self.song_at(at);
