@@ -348,7 +348,7 @@ mod tests {
             match flac {
                 Ok(status) => assert!(status.success(), "flac --test refuses the stream"),
                 Err(e) => {
-                    eprintln!("skipping the flac --test check: the flac tool does not run ({e})")
+                    eprintln!("skipping the flac --test check: the flac tool does not run ({e})");
                 }
             }
             let mut meant = Vec::new();
