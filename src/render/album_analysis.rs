@@ -1,7 +1,7 @@
 //! An album's analysis nodes: measure the sequenced album and decide each song's gain.
 //!
 //! - **Unlimited**: the songs sequenced (fades, crossfades, gaps, their own gains) before
-//!   the album's gain. Gives the first gains: in `album` mode one gain that brings the whole
+//!   the album's gain, segment by segment on every core. Gives the first gains: in `album` mode one gain that brings the whole
 //!   timeline to the target, in `song` mode one per song, in `loudest` mode one gain that
 //!   brings the loudest song to it. Gains are rounded to 0.01 dB.
 //! - **Limited**: the trial segments (the first gains, then the limiter). When the limiter
@@ -9,10 +9,11 @@
 //!   once; a song needing more limiting than allowed is an error with the figures.
 //! - **Delivered**: the album-rate segments at the final gains, for the report.
 //!
-//! The last two read no audio: each segment measured itself and its songs as it rendered
-//! them, and kept the gated windows behind its measurement in its record, so the album's
-//! loudness pools from the records ([`LoudnessPool`]). Only windows that would straddle
-//! two segments are missing, and a segment ends in its gap's silence. An edit to one song's segment then costs
+//! Every stage measures the album segment by segment and pools the measurements
+//! ([`LoudnessPool`]): only windows that would straddle two segments are missing, and a
+//! segment ends in its gap's silence. The last two stages read no audio: each segment
+//! measured itself and its songs as it rendered them, and kept the gated windows behind
+//! its measurement in its record. An edit to one song's segment then costs
 //! these analyses nothing but the pooling.
 //!
 //! Each keeps an [`AlbumRecord`] under its key and writes no audio, so an unchanged album
@@ -20,6 +21,7 @@
 //! gains and the timing), not on the analysis (early cutoff).
 
 use petgraph::graph::NodeIndex;
+use rayon::prelude::*;
 
 use super::NodeError;
 use super::album_record::{AlbumRecord, SegmentRecord};
@@ -28,8 +30,8 @@ use super::job::Job;
 use super::normalise::{CORRECTION_LU, round_gain};
 use super::segment_mix::SegmentMix;
 use crate::album::red_book::{self, RedBookViolation};
-use crate::album::sequence::{Sequence, SequenceError, timings};
-use crate::audio::loudness::{LoudnessMeter, LoudnessPool, LoudnessRecord};
+use crate::album::sequence::{SegmentPlan, Sequence, SequenceError, timings};
+use crate::audio::loudness::{GatedEnergies, LoudnessMeter, LoudnessPool, LoudnessRecord};
 use crate::cache::folder::CacheDir;
 use crate::cache::measurement;
 use crate::dsp::BLOCK_FRAMES;
@@ -151,27 +153,30 @@ fn unlimited(job: &Job<'_>, album: &AlbumShape) -> Result<AlbumRecord, NodeError
         }
     }
     let own: Vec<f64> = album.songs.iter().map(|s| s.gain_db).collect();
-    let meter = || LoudnessMeter::without_true_peak(rate).expect("the album's rate is metered");
-    let mut album_meter = meter();
-    let mut song_meters: Vec<LoudnessMeter> = album.songs.iter().map(|_| meter()).collect();
-    let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
-    for (k, segment) in sequence.segments.iter().enumerate() {
-        let plan = sequence.segment_plan(k, &own);
-        let range = segment.first..segment.first + segment.songs;
-        let streams = streams[range].iter_mut().map(|s| s.take().expect("one segment per song"));
-        let mut mix = SegmentMix::new(&plan, rate, streams.collect());
-        let first = segment.first;
-        loop {
-            let n = mix.fill(&mut left, &mut right, |i, l, r| song_meters[first + i].add(l, r))?;
-            if n == 0 {
-                break;
-            }
-            album_meter.add(&left[..n], &right[..n]);
-        }
-        mix.finish()?;
+    let work: Vec<(SegmentPlan, Vec<Box<dyn Stream>>)> = sequence
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(k, segment)| {
+            let range = segment.first..segment.first + segment.songs;
+            let streams =
+                streams[range].iter_mut().map(|s| s.take().expect("one segment per song"));
+            (sequence.segment_plan(k, &own), streams.collect())
+        })
+        .collect();
+    // Segments are measured apart, on every core, and pooled into the album, as the
+    // later analyses pool them.
+    let measured = work
+        .into_par_iter()
+        .map(|(plan, streams)| measure_segment(&plan, rate, streams))
+        .collect::<Result<Vec<_>, NodeError>>()?;
+    let mut pool = LoudnessPool::default();
+    let mut songs = Vec::with_capacity(album.songs.len());
+    for (song_records, (whole, gated)) in measured {
+        pool.add(&whole, &gated);
+        songs.extend(song_records);
     }
-    let songs: Vec<LoudnessRecord> = song_meters.iter().map(LoudnessMeter::record).collect();
-    let album_loudness = album_meter.record();
+    let album_loudness = pool.record();
     let gains_db = first_gains(album, &songs, &album_loudness)?;
     let plans = plans(&sequence, &own, &gains_db);
     let segment_starts = sequence.segments.iter().map(|s| s.start).collect();
@@ -184,6 +189,29 @@ fn unlimited(job: &Job<'_>, album: &AlbumShape) -> Result<AlbumRecord, NodeError
         segment_starts,
         corrected: false,
     })
+}
+
+/// Plays one segment by `plan` and measures each of its songs' own audio, and the whole.
+fn measure_segment(
+    plan: &SegmentPlan,
+    rate: u32,
+    streams: Vec<Box<dyn Stream>>,
+) -> Result<(Vec<LoudnessRecord>, (LoudnessRecord, GatedEnergies)), NodeError> {
+    let meter = || LoudnessMeter::without_true_peak(rate).expect("the album's rate is metered");
+    let mut songs: Vec<LoudnessMeter> = plan.songs.iter().map(|_| meter()).collect();
+    let mut whole = meter();
+    let mut mix = SegmentMix::new(plan, rate, streams);
+    let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
+    loop {
+        let n = mix.fill(&mut left, &mut right, |i, l, r| songs[i].add(l, r))?;
+        if n == 0 {
+            break;
+        }
+        whole.add(&left[..n], &right[..n]);
+    }
+    mix.finish()?;
+    let records = songs.iter().map(LoudnessMeter::record).collect();
+    Ok((records, (whole.record(), whole.gated())))
 }
 
 /// Each segment's plan with each song's own gain plus its loudness gain.

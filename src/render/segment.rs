@@ -82,9 +82,8 @@ pub fn run_segment(job: &Job<'_>, node: SegmentNode, cache: &CacheDir) -> Result
         starts: starts.clone(),
         frames,
         meters: if metered { (0..count).map(|_| meter()).collect() } else { Vec::new() },
-        whole: metered.then(|| {
-            LoudnessMeter::without_true_peak(rate).expect("a delivery rate is metered")
-        }),
+        whole: metered
+            .then(|| LoudnessMeter::without_true_peak(rate).expect("a delivery rate is metered")),
         applied: vec![GainApplied::default(); count],
     };
     let mut sink = Sink { entry: Some(job.create_entry()?), pipe: None, content_frames: frames };
