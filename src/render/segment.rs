@@ -102,7 +102,7 @@ pub fn run_segment(job: &Job<'_>, node: SegmentNode, cache: &CacheDir) -> Result
         starts,
         ends,
         songs: limiter.meters.iter().map(LoudnessMeter::record).collect::<Vec<LoudnessRecord>>(),
-        whole: limiter.whole.as_ref().map(|m| (m.record(), m.gated())),
+        whole: limiter.whole.as_ref().or(limiter.meters.first()).map(|m| (m.record(), m.gated())),
         reduction_db: limiter.applied.iter().map(reduction_db).collect(),
     };
     measurement::save(cache, job.keys.key(job.node), &record).map_err(NodeError::CacheWrite)
@@ -125,7 +125,7 @@ struct SpanMeter {
     frames: u64,
     /// One meter per song, or none.
     meters: Vec<LoudnessMeter>,
-    /// A meter of the whole segment, where the songs have theirs.
+    /// A meter of the whole segment, where two or more songs have theirs.
     whole: Option<LoudnessMeter>,
     /// The gain applied over each song's span, as the limiter counts it per block.
     applied: Vec<GainApplied>,
@@ -153,9 +153,13 @@ impl Processor for SpanMeter {
         tally.lowest = tally.lowest.min(applied.lowest);
         tally.sum += applied.sum;
         tally.frames += applied.frames;
-        let Some(whole) = &mut self.whole else { return };
-        let (a, b) = ((from as i64 - first) as usize, (to as i64 - first) as usize);
-        whole.add(&left[a..b], &right[a..b]);
+        if self.meters.is_empty() {
+            return;
+        }
+        if let Some(whole) = &mut self.whole {
+            let (a, b) = ((from as i64 - first) as usize, (to as i64 - first) as usize);
+            whole.add(&left[a..b], &right[a..b]);
+        }
         let mut at = from;
         while at < to {
             let song = self.song_at(at);
