@@ -4,7 +4,7 @@
 //! writes, are the ones a decoder and meter would read from the finished file, without
 //! reading it again.
 
-use super::loudness::{LoudnessMeter, LoudnessRecord, UnsupportedRate};
+use super::loudness::{LoudnessMeter, PoolableRecord, UnsupportedRate};
 
 /// A loudness meter fed the integers a lossless encoder stores.
 pub struct DecodedMeter {
@@ -41,7 +41,7 @@ impl DecodedMeter {
 
     /// What has been measured so far.
     #[must_use]
-    pub fn record(&self) -> LoudnessRecord {
-        self.meter.record()
+    pub fn measured(&self) -> PoolableRecord {
+        self.meter.poolable()
     }
 }

@@ -16,7 +16,7 @@ use super::AudioError;
 use super::decoded_meter::DecodedMeter;
 use super::dither::{Dither, Quantizer};
 use super::flac::{FlacSettings, FlacWriter};
-use super::loudness::LoudnessRecord;
+use super::loudness::PoolableRecord;
 use super::mp3::{Mp3Rate, Mp3Settings, Mp3Writer};
 use super::tags::Container;
 use super::wav::{Clipping, WavFormat, WavWriter};
@@ -179,7 +179,7 @@ pub trait Encoder: Send {
     /// The loudness and peaks of what has been written so far, as a decoder will read the
     /// file back: for an encoder from [`Encoding::create_measuring`] of a format that
     /// stores exactly what it is given, else `None` (the file must then be decoded).
-    fn decoded_loudness(&self) -> Option<LoudnessRecord> {
+    fn decoded_loudness(&self) -> Option<PoolableRecord> {
         None
     }
 
@@ -256,8 +256,8 @@ impl Encoder for DitheredWav {
         self.quantizer.restart(seed);
     }
 
-    fn decoded_loudness(&self) -> Option<LoudnessRecord> {
-        self.decoded.as_ref().map(DecodedMeter::record)
+    fn decoded_loudness(&self) -> Option<PoolableRecord> {
+        self.decoded.as_ref().map(DecodedMeter::measured)
     }
 
     fn finish(self: Box<Self>) -> Result<(), AudioError> {
@@ -281,7 +281,7 @@ impl Encoder for Counted {
         self.encoder.restart_dither(seed);
     }
 
-    fn decoded_loudness(&self) -> Option<LoudnessRecord> {
+    fn decoded_loudness(&self) -> Option<PoolableRecord> {
         self.encoder.decoded_loudness()
     }
 
@@ -324,7 +324,7 @@ mod tests {
     use super::*;
     use crate::audio::Source;
     use crate::audio::decode::Decoder;
-    use crate::audio::loudness::measure;
+    use crate::audio::loudness::measure_poolable;
 
     fn signal(frames: usize) -> Vec<f32> {
         (0..frames).map(|i| (i as f32 * 0.01).sin() * 0.8).collect()
@@ -358,9 +358,9 @@ mod tests {
             }
             let measured = encoder.decoded_loudness().expect("a lossless file is measured");
             encoder.finish().unwrap();
-            let decoded = measure(&mut Decoder::open(&path).unwrap()).unwrap();
+            let decoded = measure_poolable(&mut Decoder::open(&path).unwrap()).unwrap();
             assert_eq!(measured, decoded, "{encoding:?}");
-            assert!(measured.true_peak.is_some(), "{encoding:?}");
+            assert!(measured.record.true_peak.is_some(), "{encoding:?}");
         }
         let mp3 = dir.path().join("unmeasured.mp3");
         let encoder = Encoding::Mp3(Mp3Rate::Cbr(320)).create_measuring(&mp3, 48_000).unwrap();

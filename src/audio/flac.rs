@@ -37,7 +37,7 @@ use flacenc::source::{Context, Fill, FrameBuf};
 use super::AudioError;
 use super::decoded_meter::DecodedMeter;
 use super::dither::{Dither, Quantizer};
-use super::loudness::LoudnessRecord;
+use super::loudness::PoolableRecord;
 use super::staged::StagedFile;
 
 /// Frames per FLAC block: flacenc's and the reference encoder's default.
@@ -144,8 +144,8 @@ impl FlacWriter {
     /// The loudness and peaks of what has been written, as a decoder will read them back;
     /// `None` unless [`FlacWriter::measure_as_decoded`] was called first.
     #[must_use]
-    pub fn decoded_loudness(&self) -> Option<LoudnessRecord> {
-        self.decoded.as_ref().map(DecodedMeter::record)
+    pub fn decoded_loudness(&self) -> Option<PoolableRecord> {
+        self.decoded.as_ref().map(DecodedMeter::measured)
     }
 
     /// Starts the dither's noise again from rest with `seed` (see [`Quantizer::restart`]).

@@ -24,8 +24,8 @@
 //! of its own; [`LoudnessMeter::from_channels`] joins two, summing their hop energies.
 //!
 //! Consecutive stretches of one programme (an album's songs) measured apart pool into the
-//! programme's measurement without reading the audio again: each keeps its
-//! [`GatedEnergies`], and a [`LoudnessPool`] gates their windows together, as BS.1770 gates
+//! programme's measurement without reading the audio again: each keeps a
+//! [`PoolableRecord`], and a [`LoudnessPool`] gates their windows together, as BS.1770 gates
 //! a whole programme. The windows keep each stretch's phase, so a window straddling two
 //! stretches is missing; between songs that is a gap of silence, which the gate drops.
 //!
@@ -300,14 +300,27 @@ impl LoudnessMeter {
         }
     }
 
-    /// The windows behind what has been measured so far, for pooling.
+    /// What has been measured so far, with the windows behind it, for pooling.
     #[must_use]
-    pub fn gated(&self) -> GatedEnergies {
-        GatedEnergies {
-            blocks: self.windows.gating_blocks.clone(),
-            range: self.windows.range_blocks.clone(),
+    pub fn poolable(&self) -> PoolableRecord {
+        PoolableRecord {
+            record: self.record(),
+            gated: GatedEnergies {
+                blocks: self.windows.gating_blocks.clone(),
+                range: self.windows.range_blocks.clone(),
+            },
         }
     }
+}
+
+/// A measurement with the gated windows behind it, so that it pools with the
+/// measurements of the stretches before and after it ([`LoudnessPool`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolableRecord {
+    /// The stretch's own measurement.
+    pub record: LoudnessRecord,
+    /// The windows behind it.
+    pub gated: GatedEnergies,
 }
 
 /// The gated windows behind a measurement's integrated loudness and loudness range: its
@@ -332,8 +345,9 @@ pub struct LoudnessPool {
 }
 
 impl LoudnessPool {
-    /// Adds a stretch: what its meter recorded, and its windows.
-    pub fn add(&mut self, record: &LoudnessRecord, gated: &GatedEnergies) {
+    /// Adds the next stretch.
+    pub fn add(&mut self, stretch: &PoolableRecord) {
+        let PoolableRecord { record, gated } = stretch;
         let larger = |a: Option<f64>, b: Option<f64>| match (a, b) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
@@ -443,12 +457,22 @@ impl Windows {
 /// # Errors
 /// When the source cannot be read, or its rate is outside what the meter takes.
 pub fn measure<S: Source + ?Sized>(source: &mut S) -> Result<LoudnessRecord, MeasureError> {
+    Ok(measure_poolable(source)?.record)
+}
+
+/// Measures `source` to its end, keeping the windows behind the measurement.
+///
+/// # Errors
+/// When the source cannot be read, or its rate is outside what the meter takes.
+pub fn measure_poolable<S: Source + ?Sized>(
+    source: &mut S,
+) -> Result<PoolableRecord, MeasureError> {
     let mut meter = LoudnessMeter::new(source.sample_rate())?;
     let (mut left, mut right) = (vec![0.0; READ_BLOCK_FRAMES], vec![0.0; READ_BLOCK_FRAMES]);
     loop {
         let n = source.read(&mut left, &mut right)?;
         if n == 0 {
-            return Ok(meter.record());
+            return Ok(meter.poolable());
         }
         meter.add(&left[..n], &right[..n]);
     }
@@ -727,7 +751,7 @@ mod tests {
         song.extend(sine(RATE, -30.0, 4.0));
         let meter = meter_of(&song);
         let mut pool = LoudnessPool::default();
-        pool.add(&meter.record(), &meter.gated());
+        pool.add(&meter.poolable());
         assert_eq!(pool.record(), meter.record());
     }
 
@@ -741,8 +765,8 @@ mod tests {
         let whole = meter_of(&[loud.clone(), quiet.clone()].concat()).record();
         let (loud, quiet) = (meter_of(&loud), meter_of(&quiet));
         let mut pool = LoudnessPool::default();
-        pool.add(&loud.record(), &loud.gated());
-        pool.add(&quiet.record(), &quiet.gated());
+        pool.add(&loud.poolable());
+        pool.add(&quiet.poolable());
         let pooled = pool.record();
         let (p, w) = (pooled.integrated.unwrap(), whole.integrated.unwrap());
         assert!((p - w).abs() < 0.01, "pooled {p} LUFS, whole {w} LUFS");
@@ -772,7 +796,7 @@ mod tests {
         let whole = meter_of(&[a.clone(), b.clone()].concat()).record();
         let mut pool = LoudnessPool::default();
         for part in [meter_of(&a), meter_of(&b)] {
-            pool.add(&part.record(), &part.gated());
+            pool.add(&part.poolable());
         }
         let pooled = pool.record();
         // The windows that would straddle the gap and the second song's start are missing:

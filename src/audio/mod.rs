@@ -34,6 +34,7 @@ pub mod tagged;
 pub mod tags;
 pub mod true_peak;
 pub mod wav;
+pub mod wav_join;
 
 use std::io;
 use std::path::PathBuf;

@@ -5,7 +5,8 @@
 //! ```text
 //! mix or file ─► song ─┬─► analysis (unlimited) ─► trial segments ─► analysis (limited)
 //!  (each song)         └──────────────► segments at each rate ◄────────────┘
-//!                                          ├─► encode ─► file   (per song, or the album)
+//!                                          ├─► encode ─► file   (per song; per segment, joined
+//!                                          │                     into a WAV album; the album)
 //!                                          ├─► cue sheet
 //!                                          └─► analysis (delivered): the report
 //! ```
@@ -26,7 +27,9 @@ use super::{
     dither_seed,
 };
 use crate::album::sequence::{SongShape, to_frames};
-use crate::ir::{Album, AlbumTarget, Join, Length, Release, SongInput, Split, fill_file_name};
+use crate::ir::{
+    Album, AlbumTarget, DeliverFormat, Join, Length, Release, SongInput, Split, fill_file_name,
+};
 
 /// How far under the album's ceiling its limiters hold the true peak, in dB. BS.1770's 4×
 /// interpolation is a suggestion, and meters built on other filters read the peaks of a
@@ -226,10 +229,28 @@ fn add_deliverable(
             }
         }
         Split::Album => {
-            let seeds =
+            let seeds: Vec<u64> =
                 groups.iter().map(|g| dither_seed(&album.songs[g.start].id, name)).collect();
-            let kind = NodeKind::AlbumEncode { target: d.clone(), span: EncodeSpan::Album, seeds };
-            let encode = b.add_node(rate, format!("album/{name}/encode"), kind, segments.to_vec());
+            let encodes = if matches!(d.format, DeliverFormat::Wav(_)) {
+                // A WAV file is its samples in a row, so it is joined from one encoded
+                // stream per segment and an edit encodes only its own segment again.
+                let per_segment = groups.iter().zip(&seeds).zip(segments);
+                per_segment
+                    .map(|((group, &seed), &segment)| {
+                        let kind = NodeKind::AlbumEncode {
+                            target: d.clone(),
+                            span: EncodeSpan::Segments,
+                            seeds: vec![seed],
+                        };
+                        let id = format!("album/{name}/encode/{}", album.songs[group.start].id);
+                        b.add_node(rate, id, kind, vec![segment])
+                    })
+                    .collect()
+            } else {
+                let span = EncodeSpan::Segments;
+                let kind = NodeKind::AlbumEncode { target: d.clone(), span, seeds };
+                vec![b.add_node(rate, format!("album/{name}/encode"), kind, segments.to_vec())]
+            };
             let release = album_release(album);
             let file_name = fill(&release);
             if target.cue {
@@ -252,7 +273,7 @@ fn add_deliverable(
                 b.add_target(cue);
             }
             let kind = NodeKind::Deliver { target: name.into(), file_name, tags: release };
-            let file = b.add_node(rate, format!("album/{name}/deliver"), kind, vec![encode]);
+            let file = b.add_node(rate, format!("album/{name}/deliver"), kind, encodes);
             b.add_target(file);
         }
     }

@@ -299,7 +299,8 @@ pub enum NodeKind {
         ceiling_dbtp: f64,
     },
     /// A deliverable's audio taken from segments and encoded without tags: one song's span
-    /// of its segment, or the whole album from every segment in order.
+    /// of its segment, or whole segments in order (the album, or one segment of a WAV album
+    /// file that its file node joins from its segments).
     AlbumEncode {
         /// The format, rate and dither.
         target: Deliverable,
@@ -351,8 +352,8 @@ pub struct AlbumShape {
 pub enum EncodeSpan {
     /// Song `index` of the one segment read (its position inside the segment).
     Song(usize),
-    /// Every segment read, in order.
-    Album,
+    /// Every segment read, whole, in order.
+    Segments,
 }
 
 /// The text of a CUE sheet besides its timing.

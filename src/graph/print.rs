@@ -94,7 +94,7 @@ fn describe(node: &Node) -> String {
         NodeKind::AlbumEncode { target, span, .. } => {
             let what = match span {
                 EncodeSpan::Song(_) => "a song",
-                EncodeSpan::Album => "the album",
+                EncodeSpan::Segments => "whole segments",
             };
             format!("encode {what} as {}", format_words(target))
         }

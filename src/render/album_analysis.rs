@@ -31,7 +31,7 @@ use super::normalise::{CORRECTION_LU, round_gain};
 use super::segment_mix::SegmentMix;
 use crate::album::red_book::{self, RedBookViolation};
 use crate::album::sequence::{SegmentPlan, Sequence, SequenceError, timings};
-use crate::audio::loudness::{GatedEnergies, LoudnessMeter, LoudnessPool, LoudnessRecord};
+use crate::audio::loudness::{LoudnessMeter, LoudnessPool, LoudnessRecord, PoolableRecord};
 use crate::cache::folder::CacheDir;
 use crate::cache::measurement;
 use crate::dsp::BLOCK_FRAMES;
@@ -172,8 +172,8 @@ fn unlimited(job: &Job<'_>, album: &AlbumShape) -> Result<AlbumRecord, NodeError
         .collect::<Result<Vec<_>, NodeError>>()?;
     let mut pool = LoudnessPool::default();
     let mut songs = Vec::with_capacity(album.songs.len());
-    for (song_records, (whole, gated)) in measured {
-        pool.add(&whole, &gated);
+    for (song_records, whole) in measured {
+        pool.add(&whole);
         songs.extend(song_records);
     }
     let album_loudness = pool.record();
@@ -196,7 +196,7 @@ fn measure_segment(
     plan: &SegmentPlan,
     rate: u32,
     streams: Vec<Box<dyn Stream>>,
-) -> Result<(Vec<LoudnessRecord>, (LoudnessRecord, GatedEnergies)), NodeError> {
+) -> Result<(Vec<LoudnessRecord>, PoolableRecord), NodeError> {
     let meter = || LoudnessMeter::without_true_peak(rate).expect("the album's rate is metered");
     let mut songs: Vec<LoudnessMeter> = plan.songs.iter().map(|_| meter()).collect();
     let mut whole = meter();
@@ -211,7 +211,7 @@ fn measure_segment(
     }
     mix.finish()?;
     let records = songs.iter().map(LoudnessMeter::record).collect();
-    Ok((records, (whole.record(), whole.gated())))
+    Ok((records, whole.poolable()))
 }
 
 /// Each segment's plan with each song's own gain plus its loudness gain.
@@ -300,11 +300,11 @@ fn measure_segments(
     let mut songs = Vec::new();
     for &segment in segments {
         let record = segment_record(job, segment, cache)?;
-        let (whole, gated) = record.whole.ok_or_else(|| NodeError::CorruptInput {
+        let whole = record.whole.ok_or_else(|| NodeError::CorruptInput {
             key: job.keys.key(segment),
             reason: "the segment's record has no measurement of the whole segment".into(),
         })?;
-        pool.add(&whole, &gated);
+        pool.add(&whole);
         songs.extend(record.songs);
     }
     let mut album = pool.record();

@@ -1,5 +1,6 @@
-//! An album deliverable's encode node: one song's span of its segment, or every segment
-//! of the album in order, reduced to the target's word length and encoded, without tags.
+//! An album deliverable's encode node: one song's span of its segment, or whole segments in
+//! order (the album, or one segment of a WAV album file), reduced to the target's word
+//! length and encoded, without tags.
 //! The segments are at the target's rate already, so nothing is converted here.
 //!
 //! The dither starts from rest at every segment, seeded from the target's name and the
@@ -43,7 +44,7 @@ pub fn run_album_encode(
             let end = record.starts.get(j + 1).copied().unwrap_or(record.frames);
             Some((record.starts[j], end))
         }
-        EncodeSpan::Album => None,
+        EncodeSpan::Segments => None,
     };
     let scratch = TemporaryFolder::create(SCRATCH).map_err(NodeError::CacheWrite)?;
     let encoding = encoding_of(target, seeds[0]);

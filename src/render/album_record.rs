@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::album::sequence::SegmentPlan;
-use crate::audio::loudness::{GatedEnergies, LoudnessRecord};
+use crate::audio::loudness::{LoudnessRecord, PoolableRecord};
 
 /// What an album analysis measured and decided.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,7 +44,7 @@ pub struct SegmentRecord {
     /// The whole segment measured as one (without its true peak), with the gated windows
     /// behind the measurement, so that the album's loudness pools from the segments'
     /// records without reading their audio again; measured only at the album's rate.
-    pub whole: Option<(LoudnessRecord, GatedEnergies)>,
+    pub whole: Option<PoolableRecord>,
     /// The limiter's gain reduction over each song's span, in dB: the most, and the mean.
     pub reduction_db: Vec<(f64, f64)>,
 }

@@ -7,6 +7,7 @@
 use petgraph::graph::NodeIndex;
 
 use super::album_record::{AlbumRecord, SegmentRecord};
+use super::output::delivered_loudness;
 use crate::album::report::{AlbumReport, LimiterReduction, Measured, MeasuredFile, MeasuredSong};
 use crate::audio::loudness::LoudnessRecord;
 use crate::cache::encoded::open_encoded;
@@ -88,7 +89,7 @@ fn measured(
     }
 }
 
-/// A file target's true peak as its encode node measured it (an MP3's decoded), and its
+/// A file target's true peak as its encode nodes measured it (an MP3's decoded), and its
 /// headroom trim.
 fn delivered_file(
     graph: &RenderGraph,
@@ -100,12 +101,16 @@ fn delivered_file(
     let NodeKind::Deliver { target: name, file_name, .. } = &graph.graph[target].kind else {
         return None;
     };
-    let encode = *graph.graph[target].inputs.first()?;
-    let NodeKind::AlbumEncode { target: deliverable, .. } = &graph.graph[encode].kind else {
+    let encodes = &graph.graph[target].inputs;
+    let NodeKind::AlbumEncode { target: deliverable, .. } = &graph.graph[*encodes.first()?].kind
+    else {
         return None;
     };
-    let loudness = measurement::load::<LoudnessRecord>(cache, keys.key(encode));
-    let trim = open_encoded(store, &keys.key(encode)).ok().and_then(|s| s.facts().headroom_trim_db);
+    let loudness = delivered_loudness(cache, keys, encodes);
+    let trims = encodes.iter().filter_map(|&encode| {
+        open_encoded(store, &keys.key(encode)).ok().and_then(|s| s.facts().headroom_trim_db)
+    });
+    let trim = trims.reduce(f64::max);
     Some(MeasuredFile {
         target: name.clone(),
         file: format!("{name}/{file_name}"),

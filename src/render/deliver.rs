@@ -1,6 +1,7 @@
 //! The file node of a `deliver:` target: its encode node's stream, copied out of the cache,
 //! checked against its checksum, tagged and moved into the target's folder atomically. A
-//! tag edit runs this node alone: it encodes nothing.
+//! WAV album file reads one encoded stream per segment and joins them on the way. A tag
+//! edit runs this node alone: it encodes nothing.
 
 use std::path::Path;
 
@@ -9,13 +10,14 @@ use super::job::Job;
 use crate::atomic_file;
 use crate::audio::tagged::TaggedFile;
 use crate::audio::tags::{Container, Tags};
-use crate::cache::CacheError;
+use crate::audio::wav_join::WavJoin;
 use crate::cache::encoded::open_encoded;
 use crate::cache::folder::CacheDir;
 use crate::cache::output_record::OutputRecord;
 use crate::cache::retired::retire;
+use crate::cache::{CacheError, Key};
 use crate::graph::NodeKind;
-use crate::ir::{DeliverFormat, Release};
+use crate::ir::{DeliverFormat, Release, SampleWidth};
 
 /// The tags a release writes.
 #[must_use]
@@ -32,10 +34,10 @@ pub fn tags_of(release: &Release) -> Tags {
     }
 }
 
-/// Writes the file at `path` from the encode node this node reads, with `release`'s tags.
+/// Writes the file at `path` from the encode nodes this node reads, with `release`'s tags.
 ///
 /// # Errors
-/// When the stream is missing or damaged (the render then encodes it again), or the file
+/// When a stream is missing or damaged (the render then encodes it again), or the file
 /// cannot be written.
 pub fn run_deliver(
     job: &Job<'_>,
@@ -43,24 +45,38 @@ pub fn run_deliver(
     release: &Release,
     cache: &CacheDir,
 ) -> Result<(), NodeError> {
-    let input = job.graph.graph[job.node].main_inputs()[0];
+    let inputs = job.graph.graph[job.node].main_inputs();
     let (NodeKind::Encode { target, .. } | NodeKind::AlbumEncode { target, .. }) =
-        &job.graph.graph[input].kind
+        &job.graph.graph[inputs[0]].kind
     else {
-        unreachable!("a deliver node reads an encode node")
+        unreachable!("a deliver node reads encode nodes")
     };
     let container = match target.format {
         DeliverFormat::Wav(_) => Container::Wav,
         DeliverFormat::Flac(_) => Container::Flac,
         DeliverFormat::Mp3Cbr(_) | DeliverFormat::Mp3Vbr(_) => Container::Mp3,
     };
-    let key = job.keys.key(input);
-    let damaged = |error: CacheError| match error {
-        CacheError::Io { source, .. } => NodeError::Output { path: path.to_path_buf(), source },
-        other => NodeError::CorruptInput { key, reason: other.to_string() },
+    let joining = |key, error: std::io::Error| match error.kind() {
+        std::io::ErrorKind::InvalidData => {
+            NodeError::CorruptInput { key, reason: format!("its segments do not join: {error}") }
+        }
+        _ => NodeError::Output { path: path.to_path_buf(), source: error },
     };
-    let stream = open_encoded(job.store, &key).map_err(damaged)?;
-    let facts = stream.facts().clone();
+    let damaged = |key: Key| {
+        move |error: CacheError| match error {
+            CacheError::Io { source, .. } if source.kind() != std::io::ErrorKind::InvalidData => {
+                NodeError::Output { path: path.to_path_buf(), source }
+            }
+            other => NodeError::CorruptInput { key, reason: other.to_string() },
+        }
+    };
+    let mut streams = Vec::with_capacity(inputs.len());
+    for &input in inputs {
+        let key = job.keys.key(input);
+        streams.push((key, open_encoded(job.store, &key).map_err(damaged(key))?));
+    }
+    let clipped = streams.iter().map(|(_, s)| s.facts().clipped_samples).sum();
+    let peak = streams.iter().map(|(_, s)| s.facts().peak).fold(0.0f32, f32::max);
     let output_error = |e| NodeError::Output { path: path.to_path_buf(), source: e };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(output_error)?;
@@ -69,9 +85,31 @@ pub fn run_deliver(
     }
     let mut file =
         TaggedFile::create(path, container, &tags_of(release)).map_err(NodeError::Audio)?;
-    stream.copy_to(&mut file).map_err(damaged)?;
+    if streams.len() == 1 {
+        let (key, stream) = streams.pop().expect("one stream");
+        stream.copy_to(&mut file).map_err(damaged(key))?;
+    } else {
+        let DeliverFormat::Wav(width) = target.format else {
+            unreachable!("only a WAV album file is joined from segments")
+        };
+        let sample_bytes = match width {
+            SampleWidth::Int16 => 2,
+            SampleWidth::Int24 => 3,
+            SampleWidth::Float32 => 4,
+        };
+        let total = streams.iter().map(|(_, s)| s.facts().frames * 2 * sample_bytes).sum();
+        let mut join = WavJoin::new(&mut file, total);
+        let mut last = None;
+        for (key, stream) in streams {
+            join.next_stream().map_err(|e| joining(key, e))?;
+            stream.copy_to(&mut join).map_err(damaged(key))?;
+            last = Some(key);
+        }
+        let last = last.expect("two or more streams");
+        join.finish().map_err(|e| joining(last, e))?;
+    }
     retire(cache, path);
     file.finish().map_err(NodeError::Audio)?;
-    OutputRecord::save(cache, path, job.keys.key(job.node), facts.clipped_samples, facts.peak)
+    OutputRecord::save(cache, path, job.keys.key(job.node), clipped, peak)
         .map_err(NodeError::CacheWrite)
 }

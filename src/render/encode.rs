@@ -27,7 +27,7 @@ use crate::atomic_file::TemporaryFolder;
 use crate::audio::decode::Decoder;
 use crate::audio::dither::Dither;
 use crate::audio::encode::Encoding;
-use crate::audio::loudness::{LoudnessRecord, measure};
+use crate::audio::loudness::{PoolableRecord, measure_poolable};
 use crate::audio::mp3::Mp3Rate;
 use crate::audio::resample::Resampled;
 use crate::audio::wav::{Clipping, WavFormat};
@@ -123,7 +123,7 @@ pub(super) fn encode_under_ceiling(
     ceiling_dbtp: f64,
     path: &std::path::Path,
     mut pass: impl FnMut(f32) -> Result<Pass, NodeError>,
-) -> Result<(Clipping, u64, LoudnessRecord, Option<f64>), NodeError> {
+) -> Result<(Clipping, u64, PoolableRecord, Option<f64>), NodeError> {
     let (margin_db, held_at) = if matches!(encoding, Encoding::Mp3(_)) {
         (TRIM_MARGIN_DB, ceiling_dbtp - MP3_DECODER_MARGIN_DB)
     } else {
@@ -139,7 +139,7 @@ pub(super) fn encode_under_ceiling(
     let (mut clipping, mut frames, mut loudness) = measured(pass(1.0)?)?;
     let mut trim_db = 0.0;
     for _ in 1..MAX_ENCODINGS {
-        let over = loudness.true_peak.map(|tp| tp - held_at).filter(|&o| o > 0.0);
+        let over = loudness.record.true_peak.map(|tp| tp - held_at).filter(|&o| o > 0.0);
         let Some(over) = over else { break };
         trim_db += over + margin_db;
         (clipping, frames, loudness) = measured(pass(10f64.powf(-trim_db / 20.0) as f32)?)?;
@@ -156,7 +156,7 @@ pub(super) struct Pass {
     pub frames: u64,
     /// The file's loudness and peaks as a decoder reads them, when the encoder measured
     /// them while writing.
-    pub decoded: Option<LoudnessRecord>,
+    pub decoded: Option<PoolableRecord>,
 }
 
 /// How the master's audio is cut before it is encoded.
@@ -214,9 +214,9 @@ fn encode(
 }
 
 /// The loudness and true peak of the audio file at `path`, decoded by our own decoder.
-pub(super) fn decoded_loudness(path: &std::path::Path) -> Result<LoudnessRecord, NodeError> {
+pub(super) fn decoded_loudness(path: &std::path::Path) -> Result<PoolableRecord, NodeError> {
     let mut decoder = Decoder::open(path).map_err(NodeError::Audio)?;
-    measure(&mut decoder).map_err(|e| {
+    measure_poolable(&mut decoder).map_err(|e| {
         NodeError::Audio(AudioError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })
     })
 }

@@ -18,7 +18,9 @@ use super::normalise::Normalised;
 use super::stream::{MAX_TAIL_SECONDS, read_full};
 use crate::atomic_file;
 use crate::audio::encode::Encoding;
-use crate::audio::loudness::{ChannelMeter, LoudnessMeter, LoudnessRecord};
+use crate::audio::loudness::{
+    ChannelMeter, LoudnessMeter, LoudnessPool, LoudnessRecord, PoolableRecord,
+};
 use crate::cache::Key;
 use crate::cache::folder::CacheDir;
 use crate::cache::keys::Keys;
@@ -210,6 +212,21 @@ pub(super) fn measured_loudness(
     target: NodeIndex,
 ) -> Option<LoudnessRecord> {
     measurement::load(cache, keys.key(target))
+}
+
+/// The loudness of a deliverable's file, from what the encode nodes it is made of measured:
+/// one encode's, or the segments' an album file joins, pooled.
+#[must_use]
+pub(super) fn delivered_loudness(
+    cache: &CacheDir,
+    keys: &Keys,
+    encodes: &[NodeIndex],
+) -> Option<LoudnessRecord> {
+    let mut pool = LoudnessPool::default();
+    for &encode in encodes {
+        pool.add(&measurement::load::<PoolableRecord>(cache, keys.key(encode))?);
+    }
+    (!encodes.is_empty()).then(|| pool.record())
 }
 
 /// What the normalisation feeding target `target` did, as the render that ran it recorded;

@@ -18,7 +18,7 @@ use super::dispatch::dispatch;
 use super::encode::run_encode;
 use super::job::Job;
 use super::normalise::{Normalised, run_normalise};
-use super::output::{Delivery, measured_loudness, normalised, run_output};
+use super::output::{Delivery, delivered_loudness, measured_loudness, normalised, run_output};
 use super::plan::{PlanStep, keeps_entry, keeps_record, plan};
 use super::segment::{SegmentNode, run_segment};
 use super::shard::shared_nodes;
@@ -256,14 +256,16 @@ fn targets_loudness(
         .iter()
         .filter_map(|&target| {
             let name = target_name(graph, target)?;
-            let measured = match graph.graph[target].kind {
-                NodeKind::Deliver { .. } => *graph.graph[target].inputs.first()?,
-                _ => target,
+            let record = match graph.graph[target].kind {
+                NodeKind::Deliver { .. } => {
+                    delivered_loudness(cache, keys, &graph.graph[target].inputs)?
+                }
+                _ => measured_loudness(cache, keys, target)?,
             };
             Some(TargetLoudness {
                 node: graph.graph[target].id.clone(),
                 name: name.clone(),
-                record: measured_loudness(cache, keys, measured)?,
+                record,
             })
         })
         .collect()

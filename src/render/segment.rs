@@ -102,7 +102,7 @@ pub fn run_segment(job: &Job<'_>, node: SegmentNode, cache: &CacheDir) -> Result
         starts,
         ends,
         songs: limiter.meters.iter().map(LoudnessMeter::record).collect::<Vec<LoudnessRecord>>(),
-        whole: limiter.whole.as_ref().or(limiter.meters.first()).map(|m| (m.record(), m.gated())),
+        whole: limiter.whole.as_ref().or(limiter.meters.first()).map(LoudnessMeter::poolable),
         reduction_db: limiter.applied.iter().map(reduction_db).collect(),
     };
     measurement::save(cache, job.keys.key(job.node), &record).map_err(NodeError::CacheWrite)

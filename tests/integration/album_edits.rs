@@ -35,13 +35,19 @@ fn a_fade_edit_renders_that_songs_segment_and_the_targets_and_no_song() {
     assert_eq!(
         any_of(
             &ran,
-            &["album/segment/one/", "album/streaming/encode/one", "album/preview/encode/one"]
+            &[
+                "album/segment/one/",
+                "album/streaming/encode/one",
+                "album/preview/encode/one",
+                "album/cd/encode/one"
+            ]
         ),
         Vec::<String>::new(),
         "the other segment keeps its gain, so nothing of it renders"
     );
     assert!(ran.contains(&"album/streaming/encode/three".to_string()), "{ran:?}");
-    assert!(ran.contains(&"album/cd/encode".to_string()), "the CD file is assembled again");
+    assert!(ran.contains(&"album/cd/encode/two".to_string()), "its segment of the CD file");
+    assert!(ran.contains(&"album/cd/deliver".to_string()), "the CD file is joined again");
 }
 
 #[test]
