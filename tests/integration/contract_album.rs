@@ -35,7 +35,8 @@ fn bits_per_sample(path: &Path) -> u16 {
 fn the_contract_album_renders_its_three_targets_and_every_file_reads_back_right() {
     let work = scratch();
     let album = root().join("examples/album.yaml");
-    let run = mixdown(work.path(), &["render", album.to_str().unwrap(), "--out", "out"]);
+    let args = ["render", album.to_str().unwrap(), "--out", "out", "--message-format", "json"];
+    let run = mixdown(work.path(), &args);
     assert!(run.status.success(), "{}", stderr(&run));
     let out = work.path().join("out");
     let (mut left, mut right, mut starts) = (Vec::new(), Vec::new(), Vec::new());
@@ -80,6 +81,19 @@ fn the_contract_album_renders_its_three_targets_and_every_file_reads_back_right(
     let (loudness, true_peak) = measured(&cd_left, &cd_right, rate);
     assert!((loudness + 14.0).abs() <= 0.3, "the CD file measures {loudness:.2} LUFS");
     assert!(true_peak <= -1.0, "the CD file peaks at {true_peak:.2} dBTP");
+    // The CD file is joined from its segments' streams, and its figures pooled from theirs:
+    // they read as the whole file measured.
+    let finished = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .find(|v| v["reason"] == "render-finished")
+        .expect("a render-finished line");
+    let targets = finished["targets"].as_array().unwrap();
+    let cd = targets.iter().find(|t| t["path"] == "out/cd/Low Tide.wav").expect("the CD file");
+    let reported = cd["integrated_lufs"].as_f64().unwrap();
+    assert!((reported - loudness).abs() < 0.02, "reported {reported} LUFS, measured {loudness}");
+    let reported = cd["true_peak_dbtp"].as_f64().unwrap();
+    assert!((reported - true_peak).abs() < 0.001, "reported {reported} dBTP, read {true_peak}");
     let tags = read_tags(&wav).unwrap();
     assert_eq!(tags.title.as_deref(), Some("Low Tide"), "the album file carries album tags");
     let cue = std::fs::read_to_string(out.join("cd/Low Tide.cue")).unwrap();
