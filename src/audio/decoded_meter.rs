@@ -1,12 +1,12 @@
-//! Measuring a lossless file as it is written. A WAV or FLAC file keeps every integer it
-//! is given, and a decoder reads integer `i` of an `n`-bit file back as `i · 2¹⁻ⁿ`, an
-//! exact `f32`. So the loudness and true peak of those values, taken while the encoder
+//! Measuring a FLAC file as it is written. A FLAC file keeps every integer it is given,
+//! and a decoder reads integer `i` of an `n`-bit file back as `i · 2¹⁻ⁿ`, an exact
+//! `f32`. So the loudness and true peak of those values, taken while the encoder
 //! writes, are the ones a decoder and meter would read from the finished file, without
 //! reading it again.
 
 use super::loudness::{LoudnessMeter, PoolableRecord, UnsupportedRate};
 
-/// A loudness meter fed the integers a lossless encoder stores.
+/// A loudness meter fed the integers a FLAC encoder stores.
 pub struct DecodedMeter {
     meter: LoudnessMeter,
     /// 2¹⁻ⁿ: one LSB as a float.

@@ -13,10 +13,9 @@
 use std::path::Path;
 
 use super::AudioError;
-use super::decoded_meter::DecodedMeter;
 use super::dither::{Dither, Quantizer};
 use super::flac::{FlacSettings, FlacWriter};
-use super::loudness::PoolableRecord;
+use super::loudness::{LoudnessMeter, PoolableRecord};
 use super::mp3::{Mp3Rate, Mp3Settings, Mp3Writer};
 use super::tags::Container;
 use super::wav::{Clipping, WavFormat, WavWriter};
@@ -131,7 +130,7 @@ impl Encoding {
             Self::DitheredWav { bits, dither, seed } => {
                 let format = if bits == 16 { WavFormat::Pcm16 } else { WavFormat::Pcm24 };
                 let decoded = measuring
-                    .then(|| DecodedMeter::new(sample_rate, bits))
+                    .then(|| LoudnessMeter::new(sample_rate))
                     .transpose()
                     .map_err(|e| unsupported(e.to_string()))?;
                 Box::new(DitheredWav {
@@ -220,7 +219,8 @@ impl Encoder for Mp3Writer {
 }
 
 /// A WAV writer behind a dithering quantizer: each sample is reduced to its integer here
-/// and handed on as that integer's exact float value, which the writer's rounding keeps.
+/// and handed on as that integer's exact float value, which the writer's rounding keeps
+/// and a decoder reads back, so the meter takes those values.
 struct DitheredWav {
     writer: WavWriter,
     quantizer: Quantizer,
@@ -228,22 +228,22 @@ struct DitheredWav {
     scale: f64,
     integers: Vec<i32>,
     planes: (Vec<f32>, Vec<f32>),
-    decoded: Option<DecodedMeter>,
+    decoded: Option<LoudnessMeter>,
 }
 
 impl Encoder for DitheredWav {
     fn write(&mut self, left: &[f32], right: &[f32]) -> Result<(), AudioError> {
         self.integers.clear();
         self.quantizer.quantize(left, right, &mut self.integers);
-        if let Some(meter) = &mut self.decoded {
-            meter.add_integers(&self.integers);
-        }
         let (l, r) = &mut self.planes;
         l.clear();
         r.clear();
         for pair in self.integers.chunks_exact(2) {
             l.push((f64::from(pair[0]) * self.scale) as f32);
             r.push((f64::from(pair[1]) * self.scale) as f32);
+        }
+        if let Some(meter) = &mut self.decoded {
+            meter.add(l, r);
         }
         self.writer.write(l, r)
     }
@@ -257,7 +257,7 @@ impl Encoder for DitheredWav {
     }
 
     fn decoded_loudness(&self) -> Option<PoolableRecord> {
-        self.decoded.as_ref().map(DecodedMeter::measured)
+        self.decoded.as_ref().map(LoudnessMeter::poolable)
     }
 
     fn finish(self: Box<Self>) -> Result<(), AudioError> {

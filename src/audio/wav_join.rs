@@ -67,7 +67,7 @@ impl<W: Write> WavJoin<W> {
     }
 
     fn check_complete(&self) -> io::Result<()> {
-        if self.header.is_some() && self.streams > 0 {
+        if self.header.is_some() {
             return Err(damaged("a stream ends inside its header".into()));
         }
         if self.samples_left > 0 {

@@ -11,7 +11,7 @@ use crate::atomic_file;
 use crate::audio::tagged::TaggedFile;
 use crate::audio::tags::{Container, Tags};
 use crate::audio::wav_join::WavJoin;
-use crate::cache::encoded::open_encoded;
+use crate::cache::encoded::{EncodedReader, open_encoded};
 use crate::cache::folder::CacheDir;
 use crate::cache::output_record::OutputRecord;
 use crate::cache::retired::retire;
@@ -56,24 +56,10 @@ pub fn run_deliver(
         DeliverFormat::Flac(_) => Container::Flac,
         DeliverFormat::Mp3Cbr(_) | DeliverFormat::Mp3Vbr(_) => Container::Mp3,
     };
-    let joining = |key, error: std::io::Error| match error.kind() {
-        std::io::ErrorKind::InvalidData => {
-            NodeError::CorruptInput { key, reason: format!("its segments do not join: {error}") }
-        }
-        _ => NodeError::Output { path: path.to_path_buf(), source: error },
-    };
-    let damaged = |key: Key| {
-        move |error: CacheError| match error {
-            CacheError::Io { source, .. } if source.kind() != std::io::ErrorKind::InvalidData => {
-                NodeError::Output { path: path.to_path_buf(), source }
-            }
-            other => NodeError::CorruptInput { key, reason: other.to_string() },
-        }
-    };
     let mut streams = Vec::with_capacity(inputs.len());
     for &input in inputs {
         let key = job.keys.key(input);
-        streams.push((key, open_encoded(job.store, &key).map_err(damaged(key))?));
+        streams.push((key, open_encoded(job.store, &key).map_err(|e| damaged(path, key, e))?));
     }
     let clipped = streams.iter().map(|(_, s)| s.facts().clipped_samples).sum();
     let peak = streams.iter().map(|(_, s)| s.facts().peak).fold(0.0f32, f32::max);
@@ -85,31 +71,59 @@ pub fn run_deliver(
     }
     let mut file =
         TaggedFile::create(path, container, &tags_of(release)).map_err(NodeError::Audio)?;
-    if streams.len() == 1 {
+    if let [_] = &streams[..] {
         let (key, stream) = streams.pop().expect("one stream");
-        stream.copy_to(&mut file).map_err(damaged(key))?;
+        stream.copy_to(&mut file).map_err(|e| damaged(path, key, e))?;
     } else {
         let DeliverFormat::Wav(width) = target.format else {
             unreachable!("only a WAV album file is joined from segments")
         };
-        let sample_bytes = match width {
-            SampleWidth::Int16 => 2,
-            SampleWidth::Int24 => 3,
-            SampleWidth::Float32 => 4,
-        };
-        let total = streams.iter().map(|(_, s)| s.facts().frames * 2 * sample_bytes).sum();
-        let mut join = WavJoin::new(&mut file, total);
-        let mut last = None;
-        for (key, stream) in streams {
-            join.next_stream().map_err(|e| joining(key, e))?;
-            stream.copy_to(&mut join).map_err(damaged(key))?;
-            last = Some(key);
-        }
-        let last = last.expect("two or more streams");
-        join.finish().map_err(|e| joining(last, e))?;
+        join_segments(path, streams, width, &mut file)?;
     }
     retire(cache, path);
     file.finish().map_err(NodeError::Audio)?;
     OutputRecord::save(cache, path, job.keys.key(job.node), clipped, peak)
         .map_err(NodeError::CacheWrite)
+}
+
+/// Joins the encoded WAV streams of an album file's segments into `file`.
+fn join_segments(
+    path: &Path,
+    streams: Vec<(Key, EncodedReader)>,
+    width: SampleWidth,
+    file: &mut TaggedFile,
+) -> Result<(), NodeError> {
+    let sample_bytes = match width {
+        SampleWidth::Int16 => 2,
+        SampleWidth::Int24 => 3,
+        SampleWidth::Float32 => 4,
+    };
+    let total = streams.iter().map(|(_, s)| s.facts().frames * 2 * sample_bytes).sum();
+    let not_joined = |key, error: std::io::Error| match error.kind() {
+        std::io::ErrorKind::InvalidData => {
+            NodeError::CorruptInput { key, reason: format!("its segments do not join: {error}") }
+        }
+        _ => NodeError::Output { path: path.to_path_buf(), source: error },
+    };
+    let mut join = WavJoin::new(file, total);
+    let mut last = None;
+    for (key, stream) in streams {
+        join.next_stream().map_err(|e| not_joined(key, e))?;
+        stream.copy_to(&mut join).map_err(|e| damaged(path, key, e))?;
+        last = Some(key);
+    }
+    let last = last.expect("an album file has segments");
+    join.finish().map_err(|e| not_joined(last, e))?;
+    Ok(())
+}
+
+/// What a failure to copy encoded stream `key` into the file at `path` means: the file
+/// cannot be written, or the stream is damaged (and is encoded again).
+fn damaged(path: &Path, key: Key, error: CacheError) -> NodeError {
+    match error {
+        CacheError::Io { source, .. } if source.kind() != std::io::ErrorKind::InvalidData => {
+            NodeError::Output { path: path.to_path_buf(), source }
+        }
+        other => NodeError::CorruptInput { key, reason: other.to_string() },
+    }
 }
