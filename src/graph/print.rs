@@ -94,7 +94,8 @@ fn describe(node: &Node) -> String {
         NodeKind::AlbumEncode { target, span, .. } => {
             let what = match span {
                 EncodeSpan::Song(_) => "a song",
-                EncodeSpan::Segments => "whole segments",
+                EncodeSpan::Segments if node.inputs.len() == 1 => "a segment",
+                EncodeSpan::Segments => "the album",
             };
             format!("encode {what} as {}", format_words(target))
         }
