@@ -107,9 +107,14 @@ fn render_in_json_prints_node_events_the_finished_targets_and_a_summary() {
 #[test]
 fn each_node_event_is_printed_as_its_node_finishes_while_the_render_goes_on() {
     let work = scratch();
-    // A master whose reverb and true-peak limiter take far longer than the plain tracks.
-    let master = "master:\n  chain:\n    - reverb: { decay: 2 s }\n    - limiter: { ceiling: -1 dB, true_peak: true }\n";
-    small_mix(work.path(), master);
+    // A master whose reverbs and true-peak limiter take far longer than the plain tracks,
+    // in a release build too.
+    let reverb = "    - reverb: { decay: 2 s }\n";
+    let master = format!(
+        "master:\n  chain:\n{}    - limiter: {{ ceiling: -1 dB, true_peak: true }}\n",
+        reverb.repeat(4)
+    );
+    small_mix(work.path(), &master);
     let mut child = Command::new(env!("CARGO_BIN_EXE_mixdown"))
         .args(["render", "mix.yaml", "--message-format", "json", "-j", "1"])
         .current_dir(work.path())
