@@ -8,6 +8,7 @@ mod album_render;
 mod cache_args;
 mod cache_cmd;
 mod check;
+mod cpu_support;
 mod diff_album;
 mod diff_cmd;
 mod diff_rev;
@@ -85,6 +86,10 @@ enum Command {
 /// Runs the command line and returns the process exit code.
 #[must_use]
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
+    if let Some(why) = cpu_support::unsupported() {
+        eprintln!("error: {why}");
+        return EXIT_FAILURE;
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
