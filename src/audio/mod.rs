@@ -26,6 +26,7 @@ mod gating;
 mod guard;
 pub mod loudness;
 pub mod mp3;
+pub mod mp3_peak;
 pub mod probe;
 pub mod resample;
 mod riff;

@@ -20,8 +20,9 @@ use crate::project::{BitDepth, RawDither, RawFormat, RawMix, RawTarget};
 /// are held under their ceiling after rate conversion and dither, as MP3s were. Version 4:
 /// MP3s are encoded at LAME's default quality, 3. Version 5: a FLAC frame that flacenc
 /// bloats past its samples stored plainly is encoded again without fixed prediction.
-/// Version 6: FLAC is encoded without fixed prediction.
-pub const ENCODER_VERSION: u32 = 6;
+/// Version 6: FLAC is encoded without fixed prediction. Version 7: an MP3 is lowered
+/// by its estimated overshoot before its first encoding.
+pub const ENCODER_VERSION: u32 = 7;
 
 /// The true peak a delivered file is held at or under, in dBTP, unless the master's
 /// loudness sets a ceiling: no decoder or converter may clip it.

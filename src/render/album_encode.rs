@@ -5,15 +5,15 @@
 //!
 //! The dither starts from rest at every segment, seeded from the target's name and the
 //! segment's (or song's) identity, so a segment's bytes in an album file do not depend on
-//! the segments before it. Every file is measured as a decoder reads it and, when its peaks
-//! pass the ceiling, encoded again with the trim it needs, as a mix's deliverable is.
+//! the segments before it. Every file is held under the ceiling as a mix's deliverable is
+//! ([`super::encode::encode_under_ceiling`]).
 
 use std::fs::File;
 use std::path::Path;
 
 use super::NodeError;
 use super::album_analysis::segment_record;
-use super::encode::{Pass, SCRATCH, encode_under_ceiling, encoding_of};
+use super::encode::{AudioSink, SCRATCH, encode_under_ceiling, encoding_of};
 use super::job::Job;
 use super::stream::read_full;
 use super::track::skip;
@@ -50,11 +50,10 @@ pub fn run_album_encode(
     let encoding = encoding_of(target, seeds[0]);
     let path = scratch.path().join(format!("stream.{}", encoding.extension()));
     let rate = target.sample_rate;
-    let pass = |gain: f32| -> Result<Pass, NodeError> {
-        let mut encoder = encoding.create_measuring(&path, rate).map_err(NodeError::Audio)?;
+    let read = |gain: f32, sink: &mut dyn AudioSink| -> Result<u64, NodeError> {
         let mut written = 0;
         for (k, &segment) in segments.iter().enumerate() {
-            encoder.restart_dither(seeds[k.min(seeds.len() - 1)]);
+            sink.restart_dither(seeds[k.min(seeds.len() - 1)]);
             let mut stream = job.open_input(segment)?;
             let (start, end) = range.unwrap_or((0, u64::MAX));
             skip(stream.as_mut(), start)?;
@@ -70,23 +69,17 @@ pub fn run_album_encode(
                 if gain != 1.0 {
                     l.iter_mut().chain(r.iter_mut()).for_each(|x| *x *= gain);
                 }
-                encoder.write(l, r).map_err(NodeError::Audio)?;
+                sink.take(l, r)?;
                 written += n as u64;
                 left_to_copy -= n as u64;
             }
             // Read the rest so the entry's checksum is verified.
             while read_full(stream.as_mut(), &mut left, &mut right)? > 0 {}
         }
-        let pass = Pass {
-            clipping: encoder.clipping(),
-            frames: written,
-            decoded: encoder.decoded_loudness(),
-        };
-        encoder.finish().map_err(NodeError::Audio)?;
-        Ok(pass)
+        Ok(written)
     };
     let (clipping, frames, loudness, headroom_trim_db) =
-        encode_under_ceiling(encoding, target.ceiling_dbtp, &path, pass)?;
+        encode_under_ceiling(encoding, target.ceiling_dbtp, (&path, rate), read)?;
     measurement::save(cache, job.keys.key(job.node), &loudness).map_err(NodeError::CacheWrite)?;
     let facts = EncodedFacts {
         key: job.keys.key(job.node).to_string(),
