@@ -84,16 +84,37 @@ impl FirLowpass {
         let reach = self.taps.len() - 1;
         self.history.extend_from_slice(block);
         out.clear();
-        out.resize(block.len(), 0.0);
-        for (k, &h) in self.taps.iter().enumerate() {
-            let inputs = &self.history[reach - k..reach - k + block.len()];
-            for (y, &x) in out.iter_mut().zip(inputs) {
-                *y += h * x;
+        let inputs = &self.history;
+        // `LANES` outputs at a time, each summed over the taps in order in registers, so
+        // that the sums vectorise; the outputs left over are summed in the same order.
+        let whole = block.len() / LANES * LANES;
+        for start in (0..whole).step_by(LANES) {
+            let mut sums = [0.0f32; LANES];
+            for (k, &h) in self.taps.iter().enumerate() {
+                let from = start + reach - k;
+                let window: &[f32; LANES] =
+                    inputs[from..from + LANES].try_into().expect("a window of LANES inputs");
+                for (sum, &x) in sums.iter_mut().zip(window) {
+                    *sum += h * x;
+                }
             }
+            out.extend_from_slice(&sums);
+        }
+        for n in whole..block.len() {
+            let sum = self
+                .taps
+                .iter()
+                .enumerate()
+                .fold(0.0f32, |sum, (k, &h)| sum + h * inputs[n + reach - k]);
+            out.push(sum);
         }
         self.history.drain(..block.len());
     }
 }
+
+/// Outputs summed side by side: four AVX registers' worth, enough independent sums to keep
+/// the adder busy.
+const LANES: usize = 32;
 
 #[cfg(test)]
 mod tests {
