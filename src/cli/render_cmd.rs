@@ -42,7 +42,7 @@ use crate::cache::store::Store;
 use crate::compile::{Broken, Compiled, locate_audio_file, locate_yaml_path};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::graph::build_album;
-use crate::graph::{NodeKind, RenderGraph, UnknownNode};
+use crate::graph::{NodeKind, RenderGraph};
 use crate::ir::{Album, SongInput};
 use crate::project::{ProjectKind, project_kind};
 use crate::render::{
@@ -811,8 +811,8 @@ fn targets_to_render(
             None => Ok(graph.targets.clone()),
             Some(name) => named_targets(graph, name),
         },
-        (Some(name), _) => solo_target(graph, name).map(|target| vec![target]).map_err(|unknown| {
-            eprintln!("error: {unknown}");
+        (Some(name), _) => solo_target(graph, name).map(|target| vec![target]).map_err(|why| {
+            eprintln!("error: {why}");
             EXIT_INVALID
         }),
     }
@@ -998,11 +998,31 @@ fn print_plan(why: &Explanation<'_>, delivery: &Delivery, targets: &[NodeIndex])
 }
 
 /// The target that `--only NAME` asks for: the named output itself, or a new target that
-/// delivers the named node's audio in a file named after it.
-fn solo_target(graph: &mut RenderGraph, name: &str) -> Result<NodeIndex, UnknownNode> {
-    let node = graph.resolve(name)?;
-    if matches!(graph.graph[node].kind, NodeKind::Output { .. }) {
-        return Ok(node);
+/// delivers the named node's audio in a file named after it. A node without audio of its
+/// own (a measurement, a deliverable's stream or file, a cue sheet) is refused by name.
+fn solo_target(graph: &mut RenderGraph, name: &str) -> Result<NodeIndex, String> {
+    let node = graph.resolve(name).map_err(|unknown| unknown.to_string())?;
+    let id = &graph.graph[node].id;
+    let no_audio =
+        |what: &str, help: &str| format!("`{id}` has no audio to write: {what}\n  = help: {help}");
+    match &graph.graph[node].kind {
+        NodeKind::Output { .. } => return Ok(node),
+        NodeKind::AlbumAnalysis { .. } => {
+            return Err(no_audio(
+                "it measures the album, and a render puts its figures in report.json",
+                "`--only` writes one node's audio; name a song or a segment (`mixdown graph` lists them)",
+            ));
+        }
+        NodeKind::Encode { .. }
+        | NodeKind::AlbumEncode { .. }
+        | NodeKind::Deliver { .. }
+        | NodeKind::Cue { .. } => {
+            return Err(no_audio(
+                "it is part of a deliverable",
+                "`--target NAME` builds one deliverable's files",
+            ));
+        }
+        _ => {}
     }
     let file_name = graph.short_name(node).replace('/', "-");
     Ok(graph.add_solo_target(node, &file_name))

@@ -10,7 +10,7 @@ use mixdown::audio::loudness::measure;
 use mixdown::audio::tags::{Tags, read_tags};
 use mixdown::graph::dither_seed;
 
-use crate::support::{mixdown, ran, read_audio, root, scratch, stderr, write_stem};
+use crate::support::{files_under, mixdown, ran, read_audio, root, scratch, stderr, write_stem};
 
 /// Tags and the four targets the mastering issue names.
 const DELIVER: &str = "
@@ -318,6 +318,43 @@ fn render_format_beside_a_deliver_block_is_refused_at_the_block_before_anything_
     let only =
         render(dir, "session.yaml", "out", "cache", &["--format", "flac", "--only", "master"]);
     assert!(dir.join("out/master.flac").is_file(), "{}", stderr(&only));
+}
+
+#[test]
+fn only_refuses_a_part_of_a_deliverable_by_name_and_renders_nothing() {
+    let work = scratch();
+    let dir = work.path();
+    session(dir);
+    for name in ["session/encode/lossless", "session/deliver/preview"] {
+        let output = mixdown(dir, &["render", "session.yaml", "--only", name]);
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        let text = stderr(&output);
+        assert!(text.contains(&format!("error: `{name}` has no audio to write")), "{text}");
+        assert!(text.contains("--target NAME"), "{text}");
+    }
+    assert!(files_under(&dir.join("out")).is_empty(), "no file written");
+    assert!(!dir.join(".mixdown").exists(), "nothing rendered");
+}
+
+#[test]
+fn only_refuses_an_albums_measurement_by_name_and_renders_nothing() {
+    let work = scratch();
+    let dir = work.path();
+    write_stem(&dir.join("one.wav"), 48_000, 4.0, 1);
+    write_stem(&dir.join("two.wav"), 48_000, 4.0, 2);
+    let album = "album: Low Tide\nartist: Somebody\nsongs:\n  - file: one.wav\n    title: One\n  \
+                 - file: two.wav\n    title: Two\nmastering:\n  loudness: { target: -14 LUFS }\n\
+                 deliver:\n  web: { format: wav }\n";
+    std::fs::write(dir.join("album.yaml"), album).unwrap();
+    let output = mixdown(dir, &["render", "album.yaml", "--only", "album/loudness"]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(
+        text.contains("`album/loudness` has no audio to write: it measures the album"),
+        "{text}"
+    );
+    assert!(files_under(&dir.join("out")).is_empty(), "no file written");
+    assert!(!dir.join(".mixdown").exists(), "nothing rendered");
 }
 
 #[test]
