@@ -324,6 +324,14 @@ pub fn render_file(
         let (files, outcomes) = (Ok(compiled.files()), Vec::new());
         return Rendered { code: EXIT_INVALID, files, outcomes, done: None };
     }
+    // A node or target name that names nothing to render stops here, before the output
+    // folder is made.
+    let named = options.only.is_some() || options.target.is_some();
+    if named && let Err(code) = targets_to_render(&mut compiled.graph().clone(), options, None) {
+        finished_without_render(file, started);
+        let (files, outcomes) = (Ok(compiled.files()), Vec::new());
+        return Rendered { code, files, outcomes, done: None };
+    }
     let out_checked = if dry_run { Ok(()) } else { out_folder::prepare(&options.out) };
     if let Err(message) = out_checked {
         eprintln!("error: {message}");
