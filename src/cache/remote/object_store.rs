@@ -126,7 +126,9 @@ impl OpenDal {
     pub fn memory() -> io::Result<Self> {
         let operator =
             Operator::new(opendal::services::Memory::default()).map_err(|e| to_io(&e))?;
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        // A worker of its own, as objects are read ahead while their readers wait.
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
         Ok(Self { operator, runtime: Arc::new(runtime), location: "memory".to_owned() })
     }
 }
@@ -259,13 +261,7 @@ impl ObjectStore for OpenDal {
                     .into_future(),
             )
             .map_err(|e| to_io(&e))?;
-        let stream = ChunkedRead {
-            reader,
-            runtime: Arc::clone(&self.runtime),
-            size,
-            position: 0,
-            window: opendal::Buffer::new(),
-        };
+        let stream = ReadAhead::start(reader, &self.runtime, size);
         Ok(Some((Box::new(stream), size)))
     }
 
@@ -297,37 +293,54 @@ impl ObjectStore for OpenDal {
     }
 }
 
-/// An object read a window at a time, each window [`CHUNKS_IN_FLIGHT`] ranged requests
-/// made at once.
-struct ChunkedRead {
-    reader: opendal::Reader,
-    runtime: Arc<tokio::runtime::Runtime>,
-    size: u64,
-    position: u64,
-    /// What is left of the window fetched last.
-    window: opendal::Buffer,
+/// An object read ahead of its reader: a task on the runtime streams its ranges in order,
+/// [`CHUNKS_IN_FLIGHT`] requests at a time, and hands each over as it arrives, so the
+/// download goes on while the reader stores and checks what came before. At most
+/// [`CHUNKS_READ_AHEAD`] chunks wait for the reader.
+struct ReadAhead {
+    chunks: tokio::sync::mpsc::Receiver<io::Result<opendal::Buffer>>,
+    /// What is left of the chunk taken last.
+    chunk: opendal::Buffer,
 }
 
-impl Read for ChunkedRead {
+/// Chunks that may wait for the reader, beside those in flight.
+const CHUNKS_READ_AHEAD: usize = 2;
+
+impl ReadAhead {
+    fn start(reader: opendal::Reader, runtime: &tokio::runtime::Runtime, size: u64) -> Self {
+        let (sender, chunks) = tokio::sync::mpsc::channel(CHUNKS_READ_AHEAD);
+        runtime.spawn(async move {
+            use futures_util::StreamExt as _;
+            let mut stream = match reader.into_stream(0..size).await {
+                Ok(stream) => stream,
+                Err(e) => {
+                    let _ = sender.send(Err(to_io(&e))).await;
+                    return;
+                }
+            };
+            while let Some(chunk) = stream.next().await {
+                let failed = chunk.is_err();
+                // A reader that stopped early has dropped its end: stop fetching.
+                if sender.send(chunk.map_err(|e| to_io(&e))).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Self { chunks, chunk: opendal::Buffer::new() }
+    }
+}
+
+impl Read for ReadAhead {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.window.is_empty() {
-            if self.position >= self.size {
-                return Ok(0);
+        while self.chunk.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(chunk) => self.chunk = chunk?,
+                // The object is read; if it was shorter than it said, the reader above sees
+                // it end early.
+                None => return Ok(0),
             }
-            let window = (CHUNK_BYTES * CHUNKS_IN_FLIGHT) as u64;
-            let end = (self.position + window).min(self.size);
-            self.window = self
-                .runtime
-                .block_on(self.reader.read(self.position..end))
-                .map_err(|e| to_io(&e))?;
-            if self.window.is_empty() {
-                // The object is shorter than it said: the reader above sees it end early.
-                self.position = self.size;
-                return Ok(0);
-            }
-            self.position += self.window.len() as u64;
         }
-        self.window.read(buf)
+        self.chunk.read(buf)
     }
 }
 
