@@ -324,14 +324,19 @@ pub fn render_file(
         let (files, outcomes) = (Ok(compiled.files()), Vec::new());
         return Rendered { code: EXIT_INVALID, files, outcomes, done: None };
     }
-    // A node or target name that names nothing to render stops here, before the output
-    // folder is made.
-    let named = options.only.is_some() || options.target.is_some();
-    if named && let Err(code) = targets_to_render(&mut compiled.graph().clone(), options, None) {
-        finished_without_render(file, started);
-        let (files, outcomes) = (Ok(compiled.files()), Vec::new());
-        return Rendered { code, files, outcomes, done: None };
-    }
+    // What to render is settled before the output folder is made: a name that names
+    // nothing, or a shard with nothing to do, leaves no folder behind.
+    let mut graph = compiled.graph().clone();
+    let targets = match targets_to_render(&mut graph, options, sharing.shard) {
+        Ok(targets) => targets,
+        Err(code) => {
+            if code != EXIT_OK {
+                finished_without_render(file, started);
+            }
+            let (files, outcomes) = (Ok(compiled.files()), Vec::new());
+            return Rendered { code, files, outcomes, done: None };
+        }
+    };
     let out_checked = if dry_run { Ok(()) } else { out_folder::prepare(&options.out) };
     if let Err(message) = out_checked {
         eprintln!("error: {message}");
@@ -350,7 +355,7 @@ pub fn render_file(
         started,
         sharing,
     };
-    let (code, outcomes, done) = render_with_cache(options, &compiled, &run);
+    let (code, outcomes, done) = render_with_cache(options, &compiled, (graph, targets), &run);
     Rendered { code, files: Ok(compiled.files()), outcomes, done }
 }
 
@@ -469,22 +474,19 @@ struct Invocation<'a> {
     sharing: &'a Sharing,
 }
 
-/// Renders, then checks the project's assertions when every target rendered: returns the
-/// exit code (1 when an assertion failed), the assertions' outcomes, and what a finished
-/// render did.
+/// Renders `targets` of `graph`, then checks the project's assertions when every target
+/// rendered: returns the exit code (1 when an assertion failed), the assertions' outcomes,
+/// and what a finished render did.
 fn render_with_cache(
     args: &RenderOptions,
     compiled: &Project,
+    (graph, targets): (RenderGraph, Vec<NodeIndex>),
     run: &Invocation<'_>,
 ) -> (i32, Vec<Outcome>, Option<RenderDone>) {
     let Invocation { project, project_dir, cache_dir, plan_only, run_start, started, sharing } =
         *run;
-    let mut graph = compiled.graph().clone();
     let checks = args.only.is_none() && sharing.shard.is_none();
-    let targets = match targets_to_render(&mut graph, args, sharing.shard) {
-        Ok(targets) => and_measured(compiled, &graph, checks, targets),
-        Err(code) => return (code, Vec::new(), None),
-    };
+    let targets = and_measured(compiled, &graph, checks, targets);
     let graph = &graph;
     let cache = CacheDir::new(cache_dir);
     let store = match &sharing.remote {
