@@ -5,7 +5,7 @@
 
 use std::f64::consts::PI;
 
-use super::oversample::bessel_i0;
+use super::kaiser;
 
 /// A linear-phase FIR low-pass filter and the input it still needs.
 #[derive(Debug, Clone)]
@@ -18,12 +18,12 @@ pub struct FirLowpass {
 
 impl FirLowpass {
     /// Designs a low-pass at `sample_rate` that is down 6 dB at `cutoff_hz`, passes up to
-    /// `transition_hz / 2` below it and stops `attenuation_db` from `transition_hz / 2`
-    /// above it.
+    /// `transition_hz / 2` below it and stops `attenuation_db` (more than 50) from
+    /// `transition_hz / 2` above it.
     ///
     /// # Panics
-    /// When the cutoff is not between 0 and the Nyquist frequency, or the transition is
-    /// not positive.
+    /// When the cutoff is not between 0 and the Nyquist frequency, the transition is not
+    /// positive, or the attenuation is 50 dB or less.
     #[must_use]
     pub fn design(
         sample_rate: u32,
@@ -34,23 +34,19 @@ impl FirLowpass {
         let rate = f64::from(sample_rate);
         assert!(cutoff_hz > 0.0 && cutoff_hz < rate / 2.0, "the cutoff lies inside the band");
         assert!(transition_hz > 0.0, "a filter needs a transition band");
+        assert!(attenuation_db > 50.0, "the window's shape is estimated for more than 50 dB");
         // Kaiser's estimates for the length and the window's shape.
         let width = 2.0 * PI * transition_hz / rate;
         let len = ((attenuation_db - 7.95) / (2.285 * width)).ceil() as usize + 1;
         let len = len | 1;
-        let beta = if attenuation_db > 50.0 {
-            0.1102 * (attenuation_db - 8.7)
-        } else {
-            0.5842 * (attenuation_db - 21.0).max(0.0).powf(0.4)
-                + 0.07886 * (attenuation_db - 21.0).max(0.0)
-        };
+        let beta = kaiser::beta(attenuation_db);
         let centre = (len - 1) as f64 / 2.0;
         let cutoff = cutoff_hz / rate;
         let taps: Vec<f64> = (0..len)
             .map(|i| {
                 let n = i as f64 - centre;
                 let ratio = n / centre;
-                let window = bessel_i0(beta * (1.0 - ratio * ratio).sqrt()) / bessel_i0(beta);
+                let window = kaiser::window(ratio, beta);
                 let sinc =
                     if n == 0.0 { 2.0 * cutoff } else { (2.0 * PI * cutoff * n).sin() / (PI * n) };
                 sinc * window

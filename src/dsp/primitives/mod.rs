@@ -8,6 +8,7 @@ pub mod crossover;
 pub mod curve;
 pub mod delay_line;
 pub mod fir_lowpass;
+pub mod kaiser;
 pub mod one_pole;
 pub mod oversample;
 pub mod ring;

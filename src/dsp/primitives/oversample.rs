@@ -9,6 +9,8 @@
 
 use std::f64::consts::PI;
 
+use super::kaiser;
+
 /// How many times the base rate the nonlinearity runs at.
 pub const FACTOR: usize = 8;
 
@@ -38,14 +40,14 @@ impl HalfBand {
         let min_len = (attenuation_db - 7.95) / (14.36 * transition) + 1.0;
         let m = ((min_len - 3.0) / 4.0).ceil().max(0.0) as usize;
         let len = 4 * m + 3;
-        let beta = 0.1102 * (attenuation_db - 8.7);
+        let beta = kaiser::beta(attenuation_db);
         let centre = (len - 1) / 2;
         let mut side: Vec<f64> = (0..len)
             .step_by(2)
             .map(|j| {
                 let n = j as f64 - centre as f64;
                 let ratio = n / centre as f64;
-                let window = bessel_i0(beta * (1.0 - ratio * ratio).sqrt()) / bessel_i0(beta);
+                let window = kaiser::window(ratio, beta);
                 let sinc = (PI * n / 2.0).sin() / (PI * n / 2.0);
                 0.5 * sinc * window
             })
@@ -76,17 +78,6 @@ impl HalfBand {
         }
         re.hypot(im)
     }
-}
-
-/// The modified Bessel function of the first kind, order zero, by its power series.
-pub(crate) fn bessel_i0(x: f64) -> f64 {
-    let (mut sum, mut term, mut k) = (1.0, 1.0, 1.0);
-    while term > 1e-17 * sum {
-        term *= (x / (2.0 * k)).powi(2);
-        sum += term;
-        k += 1.0;
-    }
-    sum
 }
 
 /// The last samples of a stream, newest first, in a doubled buffer so that the window is
