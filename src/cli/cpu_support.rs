@@ -45,7 +45,9 @@ pub fn unsupported() -> Option<String> {
         format!(
             "this build of mixdown needs a processor with {}, which this one lacks\n  \
              help: build it for older x86-64 processors with \
-             `RUSTFLAGS=\"-C target-cpu=x86-64\" cargo build --release`",
+             `RUSTFLAGS=\"-C target-cpu=x86-64\" \
+             CFLAGS_x86_64_unknown_linux_gnu=\"-march=x86-64\" cargo build --release` \
+             (README.md, \"Building for older processors\")",
             missing.join(" and ")
         )
     })
