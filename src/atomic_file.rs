@@ -7,7 +7,8 @@
 //! under a name nobody can predict. [`AtomicFile::commit`] flushes the file to the disk,
 //! renames it over the destination (a rename replaces a link found there instead of writing
 //! through it) and flushes the folder, so after a crash the destination holds the old file
-//! or the complete new one. Dropping an uncommitted file deletes it.
+//! or the complete new one. Dropping an uncommitted file deletes it. A file committed into
+//! a [`TemporaryFolder`] skips the flushes: the folder is deleted with all it holds.
 //!
 //! Content whose damage every reader detects and treats as missing (checksummed cache
 //! entries, cache records that fail to parse) may skip the two flushes with
@@ -116,6 +117,7 @@ impl AtomicFile {
     }
 
     fn publish(mut self, durable: bool) -> io::Result<()> {
+        let durable = durable && !in_scratch_folder(&self.destination);
         let temp = self.temp.take().expect("an uncommitted file has its temporary path");
         let path = temp.to_path_buf();
         let synced = if durable { self.file.sync_all() } else { Ok(()) };
@@ -212,6 +214,13 @@ impl Drop for TemporaryFolder {
             held().remove(&path);
         }
     }
+}
+
+/// Whether `destination` lies in one of this process's [`TemporaryFolder`]s, which is
+/// deleted with everything in it: a file committed there is never flushed to the disk, as
+/// it would be only to be thrown away.
+fn in_scratch_folder(destination: &Path) -> bool {
+    destination.parent().is_some_and(|folder| held().contains(folder))
 }
 
 /// Removes the folders in `parent` named `PREFIX-PID-…` whose process no longer runs. Where
@@ -378,6 +387,21 @@ mod tests {
         file.commit().unwrap();
         assert_eq!(fs::read(&destination).unwrap(), b"new bytes");
         assert_eq!(names(dir.path()), ["song.wav"]);
+    }
+
+    #[test]
+    fn only_a_file_in_a_live_scratch_folder_skips_the_flushes() {
+        let parent = tempfile::tempdir().unwrap();
+        let scratch = TemporaryFolder::create_in(parent.path(), "mixdown-test-").unwrap();
+        let inside = scratch.path().join("stream.flac");
+        assert!(in_scratch_folder(&inside));
+        assert!(!in_scratch_folder(&parent.path().join("song.wav")), "an ordinary folder");
+        let mut file = AtomicFile::create(&inside).unwrap();
+        file.write_all(b"encoded").unwrap();
+        file.commit().unwrap();
+        assert_eq!(fs::read(&inside).unwrap(), b"encoded");
+        drop(scratch);
+        assert!(!in_scratch_folder(&inside), "a folder dropped is no longer scratch");
     }
 
     #[test]
