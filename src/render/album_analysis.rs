@@ -192,25 +192,54 @@ fn unlimited(job: &Job<'_>, album: &AlbumShape) -> Result<AlbumRecord, NodeError
 }
 
 /// Plays one segment by `plan` and measures each of its songs' own audio, and the whole.
+///
+/// A segment of one song is that song and then the gap's silence, so one meter serves
+/// both: the song's record is the whole's as it stands at the song's end, exactly what a
+/// meter of its own would read, and the audio is K-weighted once instead of twice.
 fn measure_segment(
     plan: &SegmentPlan,
     rate: u32,
     streams: Vec<Box<dyn Stream>>,
 ) -> Result<(Vec<LoudnessRecord>, PoolableRecord), NodeError> {
     let meter = || LoudnessMeter::without_true_peak(rate).expect("the album's rate is metered");
-    let mut songs: Vec<LoudnessMeter> = plan.songs.iter().map(|_| meter()).collect();
+    let alone = match plan.songs.as_slice() {
+        [song] if song.offset == 0 && song.frames > 0 => Some(song.frames),
+        _ => None,
+    };
+    let mut songs: Vec<LoudnessMeter> = match alone {
+        Some(_) => Vec::new(),
+        None => plan.songs.iter().map(|_| meter()).collect(),
+    };
     let mut whole = meter();
+    let mut records = Vec::with_capacity(plan.songs.len());
     let mut mix = SegmentMix::new(plan, rate, streams);
     let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
+    let mut at = 0u64;
     loop {
-        let n = mix.fill(&mut left, &mut right, |i, l, r| songs[i].add(l, r))?;
+        let n = mix.fill(&mut left, &mut right, |i, l, r| {
+            if let Some(song) = songs.get_mut(i) {
+                song.add(l, r);
+            }
+        })?;
         if n == 0 {
             break;
         }
-        whole.add(&left[..n], &right[..n]);
+        let song_ends = alone.filter(|&end| at < end && end <= at + n as u64);
+        let split = song_ends.map_or(n, |end| (end - at) as usize);
+        whole.add(&left[..split], &right[..split]);
+        if song_ends.is_some() {
+            records.push(whole.record());
+        }
+        whole.add(&left[split..n], &right[split..n]);
+        at += n as u64;
     }
     mix.finish()?;
-    let records = songs.iter().map(LoudnessMeter::record).collect();
+    match alone {
+        // A segment cut short of its song's end read as much of the song as of the whole.
+        Some(_) if records.is_empty() => records.push(whole.record()),
+        Some(_) => {}
+        None => records = songs.iter().map(LoudnessMeter::record).collect(),
+    }
     Ok((records, whole.poolable()))
 }
 
@@ -384,5 +413,78 @@ fn limited(
 fn correct(gain: &mut f64, by: Option<f64>) {
     if let Some(by) = by.filter(|by| by.abs() > CORRECTION_LU) {
         *gain = round_gain(*gain + by);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::album::sequence::SegmentSong;
+
+    const RATE: u32 = 48_000;
+
+    /// A song held in memory.
+    struct Held {
+        left: Vec<f32>,
+        right: Vec<f32>,
+        at: usize,
+    }
+
+    impl Stream for Held {
+        fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, NodeError> {
+            let n = left.len().min(self.left.len() - self.at);
+            left[..n].copy_from_slice(&self.left[self.at..self.at + n]);
+            right[..n].copy_from_slice(&self.right[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+
+        fn frames(&self) -> Option<u64> {
+            Some(self.left.len() as u64)
+        }
+    }
+
+    /// `seconds` of two tones whose level rises and falls, so that the gates have work.
+    fn song(seconds: u32) -> (Vec<f32>, Vec<f32>) {
+        let tone = |hz: f64, n: u32| {
+            let t = f64::from(n) / f64::from(RATE);
+            let swell = 0.3 + 0.25 * (std::f64::consts::TAU * 0.2 * t).sin();
+            (swell * (std::f64::consts::TAU * hz * t).sin()) as f32
+        };
+        (0..seconds * RATE).map(|n| (tone(220.0, n), tone(1_700.0, n))).unzip()
+    }
+
+    fn metered(left: &[f32], right: &[f32]) -> LoudnessMeter {
+        let mut meter = LoudnessMeter::without_true_peak(RATE).unwrap();
+        meter.add(left, right);
+        meter
+    }
+
+    #[test]
+    fn a_song_alone_in_its_segment_reads_as_a_meter_of_its_own_would() {
+        let (left, right) = song(7);
+        let frames = left.len() as u64;
+        let gap = 2 * u64::from(RATE);
+        let plan = SegmentPlan {
+            songs: vec![SegmentSong {
+                offset: 0,
+                skip: 0,
+                frames,
+                fade_in: 0,
+                fade_out: 0,
+                crossfade_in: None,
+                crossfade_out: None,
+                gain_db: 0.0,
+            }],
+            frames: frames + gap,
+        };
+        let held = Held { left: left.clone(), right: right.clone(), at: 0 };
+        let (songs, whole) = measure_segment(&plan, RATE, vec![Box::new(held)]).unwrap();
+        assert_eq!(songs, [metered(&left, &right).record()]);
+        let silence = vec![0.0f32; gap as usize];
+        let mut expected = metered(&left, &right);
+        expected.add(&silence, &silence);
+        assert_eq!(whole, expected.poolable());
+        assert!(songs[0].duration < whole.record.duration, "the song ends before the gap");
     }
 }

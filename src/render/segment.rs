@@ -82,7 +82,7 @@ pub fn run_segment(job: &Job<'_>, node: SegmentNode, cache: &CacheDir) -> Result
         starts: starts.clone(),
         frames,
         meters: if metered { (0..count).map(|_| meter()).collect() } else { Vec::new() },
-        whole: metered
+        whole: (metered && count > 1)
             .then(|| LoudnessMeter::without_true_peak(rate).expect("a delivery rate is metered")),
         applied: vec![GainApplied::default(); count],
     };
