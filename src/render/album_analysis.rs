@@ -203,7 +203,7 @@ fn measure_segment(
 ) -> Result<(Vec<LoudnessRecord>, PoolableRecord), NodeError> {
     let meter = || LoudnessMeter::without_true_peak(rate).expect("the album's rate is metered");
     let alone = match plan.songs.as_slice() {
-        [song] if song.offset == 0 && song.frames > 0 => Some(song.frames),
+        [song] if song.offset == 0 && (1..=plan.frames).contains(&song.frames) => Some(song.frames),
         _ => None,
     };
     let mut songs: Vec<LoudnessMeter> = match alone {
@@ -234,11 +234,8 @@ fn measure_segment(
         at += n as u64;
     }
     mix.finish()?;
-    match alone {
-        // A segment cut short of its song's end read as much of the song as of the whole.
-        Some(_) if records.is_empty() => records.push(whole.record()),
-        Some(_) => {}
-        None => records = songs.iter().map(LoudnessMeter::record).collect(),
+    if alone.is_none() {
+        records = songs.iter().map(LoudnessMeter::record).collect();
     }
     Ok((records, whole.poolable()))
 }
