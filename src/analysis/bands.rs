@@ -4,6 +4,7 @@
 //! [`MID_HIGH_HZ`]; the mid band is the highpass of the one and the lowpass of the other.
 
 use super::stream::AudioStream;
+use crate::audio::READ_BLOCK_FRAMES;
 use crate::dsp::filters::butterworth::{Pass, sections};
 use crate::dsp::primitives::biquad::BiquadCascade;
 
@@ -13,8 +14,6 @@ pub const LOW_MID_HZ: f64 = 250.0;
 pub const MID_HIGH_HZ: f64 = 4000.0;
 /// The order of the band-splitting filters: 24 dB/oct.
 const ORDER: usize = 4;
-/// Frames read at a time.
-const BLOCK_FRAMES: usize = 4096;
 
 /// Mean-square energy of each band over the whole signal, both channels, in dB relative
 /// to full scale (`-inf` for silence).
@@ -38,8 +37,9 @@ pub fn band_energy(stream: &mut dyn AudioStream) -> Result<BandEnergy, String> {
     let mut low = cascade(Pass::Low, LOW_MID_HZ);
     let mut mid = [cascade(Pass::High, LOW_MID_HZ), cascade(Pass::Low, MID_HIGH_HZ)];
     let mut high = cascade(Pass::High, MID_HIGH_HZ);
-    let (mut left, mut right) = (vec![0.0; BLOCK_FRAMES], vec![0.0; BLOCK_FRAMES]);
-    let (mut band_left, mut band_right) = (vec![0.0; BLOCK_FRAMES], vec![0.0; BLOCK_FRAMES]);
+    let (mut left, mut right) = (vec![0.0; READ_BLOCK_FRAMES], vec![0.0; READ_BLOCK_FRAMES]);
+    let (mut band_left, mut band_right) =
+        (vec![0.0; READ_BLOCK_FRAMES], vec![0.0; READ_BLOCK_FRAMES]);
     let mut sums = [0.0f64; 3];
     let (mut frames, mut at) = (0u64, 0u64);
     loop {

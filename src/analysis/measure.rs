@@ -2,10 +2,8 @@
 //! (through [`crate::audio::loudness`]), how its channels correlate, and its sample peak.
 
 use super::stream::AudioStream;
+use crate::audio::READ_BLOCK_FRAMES;
 use crate::audio::loudness::{LoudnessMeter, LoudnessRecord};
-
-/// Frames read at a time.
-const BLOCK_FRAMES: usize = 4096;
 
 /// What a signal measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,7 +23,7 @@ pub struct Measurement {
 /// When the stream fails to read, or its rate is one the meter does not take.
 pub fn measure(stream: &mut dyn AudioStream) -> Result<Measurement, String> {
     let mut meter = LoudnessMeter::new(stream.sample_rate()).map_err(|e| e.to_string())?;
-    let (mut left, mut right) = (vec![0.0; BLOCK_FRAMES], vec![0.0; BLOCK_FRAMES]);
+    let (mut left, mut right) = (vec![0.0; READ_BLOCK_FRAMES], vec![0.0; READ_BLOCK_FRAMES]);
     let mut correlation = Correlation::default();
     let mut peak = 0.0f64;
     loop {
@@ -47,7 +45,7 @@ pub fn measure(stream: &mut dyn AudioStream) -> Result<Measurement, String> {
 /// # Errors
 /// When the stream fails to read.
 pub fn correlation(stream: &mut dyn AudioStream) -> Result<Option<f64>, String> {
-    let (mut left, mut right) = (vec![0.0; BLOCK_FRAMES], vec![0.0; BLOCK_FRAMES]);
+    let (mut left, mut right) = (vec![0.0; READ_BLOCK_FRAMES], vec![0.0; READ_BLOCK_FRAMES]);
     let mut correlation = Correlation::default();
     loop {
         let n = stream.read(&mut left, &mut right)?;

@@ -2,9 +2,7 @@
 //! that null to silence are the same; a residual under -90 dBFS is inaudible.
 
 use super::stream::AudioStream;
-
-/// Frames read at a time from each signal.
-const BLOCK_FRAMES: usize = 4096;
+use crate::audio::READ_BLOCK_FRAMES;
 
 /// What is left of one signal minus another.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,13 +76,13 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn new(stream: &'a mut dyn AudioStream) -> Self {
-        Self { stream, left: vec![0.0; BLOCK_FRAMES], right: vec![0.0; BLOCK_FRAMES] }
+        Self { stream, left: vec![0.0; READ_BLOCK_FRAMES], right: vec![0.0; READ_BLOCK_FRAMES] }
     }
 
     /// Reads a whole block unless the signal ends first; returns the frames read.
     fn fill(&mut self) -> Result<usize, String> {
         let mut filled = 0;
-        while filled < BLOCK_FRAMES {
+        while filled < READ_BLOCK_FRAMES {
             let n = self.stream.read(&mut self.left[filled..], &mut self.right[filled..])?;
             if n == 0 {
                 break;

@@ -5,6 +5,7 @@
 //! This module measures; drawing is the caller's business.
 
 use super::stream::AudioStream;
+use crate::audio::READ_BLOCK_FRAMES;
 use crate::audio::loudness::LoudnessMeter;
 
 /// A true peak above this is an over, in dBTP: the ceiling streaming services ask for
@@ -15,9 +16,6 @@ pub const OVER_DBTP: f64 = -1.0;
 /// limited signal's true peak exceeds its sample peak by far less (3 dB for a sine at a
 /// quarter of the rate, at the worst phase). Only the others are oversampled.
 const TRUE_PEAK_MARGIN_DB: f64 = 6.0;
-
-/// Frames read at a time.
-const BLOCK_FRAMES: usize = 4096;
 
 /// One column of a signal's overview.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,7 +48,7 @@ pub fn overview(
     open: &dyn Fn() -> Result<Box<dyn AudioStream>, String>,
     columns: usize,
 ) -> Result<Overview, String> {
-    let (mut left, mut right) = (vec![0.0; BLOCK_FRAMES], vec![0.0; BLOCK_FRAMES]);
+    let (mut left, mut right) = (vec![0.0; READ_BLOCK_FRAMES], vec![0.0; READ_BLOCK_FRAMES]);
     let mut stream = open()?;
     let mut frames = 0u64;
     loop {

@@ -41,7 +41,7 @@ use super::loudness::PoolableRecord;
 use super::staged::StagedFile;
 
 /// Frames per FLAC block: flacenc's and the reference encoder's default.
-const BLOCK_FRAMES: usize = 4096;
+const FLAC_BLOCK_FRAMES: usize = 4096;
 /// Encoded bytes gathered before a write reaches the file.
 const WRITE_BUFFER_BYTES: usize = 256 * 1024;
 /// `fLaC`, one metadata block header and the 34 bytes of STREAMINFO.
@@ -105,7 +105,7 @@ impl FlacWriter {
             AudioError::Unsupported { path: path.to_path_buf(), reason: e.to_string() }
         })?;
         let mut encoder = config::Encoder::default();
-        encoder.block_size = BLOCK_FRAMES;
+        encoder.block_size = FLAC_BLOCK_FRAMES;
         encoder.subframe_coding.use_fixed = false;
         let config = encoder.into_verified().expect("the default settings less a method are valid");
         let mut file = StagedFile::create(path)?;
@@ -118,10 +118,10 @@ impl FlacWriter {
             config,
             stream_info,
             block: (
-                FrameBuf::with_size(2, BLOCK_FRAMES).expect("a stereo block is a valid size"),
+                FrameBuf::with_size(2, FLAC_BLOCK_FRAMES).expect("a stereo block is a valid size"),
                 Context::new(bits, 2),
             ),
-            pending: Vec::with_capacity(2 * BLOCK_FRAMES),
+            pending: Vec::with_capacity(2 * FLAC_BLOCK_FRAMES),
             encoded: Vec::with_capacity(WRITE_BUFFER_BYTES + 64 * 1024),
             decoded: None,
         })
@@ -158,14 +158,14 @@ impl FlacWriter {
     /// # Errors
     /// When the file cannot be written.
     pub fn write(&mut self, left: &[f32], right: &[f32]) -> Result<(), AudioError> {
-        for (l, r) in left.chunks(BLOCK_FRAMES).zip(right.chunks(BLOCK_FRAMES)) {
+        for (l, r) in left.chunks(FLAC_BLOCK_FRAMES).zip(right.chunks(FLAC_BLOCK_FRAMES)) {
             let start = self.pending.len();
             self.quantizer.quantize(l, r, &mut self.pending);
             if let Some(meter) = &mut self.decoded {
                 meter.add_integers(&self.pending[start..]);
             }
-            if self.pending.len() >= 2 * BLOCK_FRAMES {
-                let rest = self.pending.split_off(2 * BLOCK_FRAMES);
+            if self.pending.len() >= 2 * FLAC_BLOCK_FRAMES {
+                let rest = self.pending.split_off(2 * FLAC_BLOCK_FRAMES);
                 self.encode_pending()?;
                 self.pending = rest;
             }
@@ -191,7 +191,8 @@ impl FlacWriter {
         info.set_md5_digest(&context.md5_digest());
         info.set_total_samples(context.total_samples());
         // The last block may be shorter; FLAC's minimum block size excludes it.
-        info.set_block_sizes(BLOCK_FRAMES, BLOCK_FRAMES).expect("4096 is a valid block size");
+        info.set_block_sizes(FLAC_BLOCK_FRAMES, FLAC_BLOCK_FRAMES)
+            .expect("4096 is a valid block size");
         let mut sink = ByteSink::new();
         Stream::with_stream_info(self.stream_info.clone())
             .write(&mut sink)
@@ -282,7 +283,7 @@ mod tests {
     fn a_flac_file_decodes_bit_exactly_to_the_integers_meant_at_16_and_24_bits() {
         let dir = tempfile::tempdir().unwrap();
         // Not a whole number of FLAC blocks, so the last block is short.
-        let (left, right) = signal(3 * BLOCK_FRAMES + 1234);
+        let (left, right) = signal(3 * FLAC_BLOCK_FRAMES + 1234);
         for (bits, dither) in [(16, Dither::Tpdf), (24, Dither::None), (16, Dither::Shaped)] {
             let path = dir.path().join(format!("{bits}.flac"));
             encode(&path, &left, &right, settings(bits, dither));
@@ -330,7 +331,7 @@ mod tests {
             x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             (f64::from(x) / f64::from(u32::MAX) - 0.5) as f32 * 0.3
         };
-        let frames = 8 * BLOCK_FRAMES + 1000;
+        let frames = 8 * FLAC_BLOCK_FRAMES + 1000;
         let bass = |i: usize| 0.6 * (i as f32 * 0.0065).sin();
         let (left, right): (Vec<f32>, Vec<f32>) =
             (0..frames).map(|i| (bass(i) + noise(), bass(i) + noise())).unzip();

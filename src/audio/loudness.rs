@@ -48,7 +48,7 @@ use serde::{Deserialize, Serialize};
 
 use super::gating::GatedWindows;
 use super::true_peak::TruePeakMeter;
-use super::{AudioError, Source};
+use super::{AudioError, READ_BLOCK_FRAMES, Source};
 
 /// The momentary window, in milliseconds.
 const MOMENTARY_MS: u32 = 400;
@@ -62,8 +62,6 @@ const GATING_STEP_MS: u32 = 100;
 const RANGE_STEP_MS: u32 = 1000;
 /// The offset in BS.1770's loudness formula: L = -0.691 + 10 log10(energy).
 const LOUDNESS_OFFSET: f64 = -0.691;
-/// Frames per block when measuring a whole [`Source`].
-const READ_BLOCK_FRAMES: usize = 4096;
 
 /// What a meter measured, in the units engineers read: LUFS for loudness, LU for the range,
 /// dBFS and dBTP for peaks, seconds for the duration.

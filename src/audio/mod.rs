@@ -207,6 +207,9 @@ impl AudioError {
     }
 }
 
+/// Frames read at a time by whatever reads a stream through to its end to measure it.
+pub const READ_BLOCK_FRAMES: usize = 4096;
+
 /// A stream of planar stereo `f32` audio: a decoded file, or a resampled one.
 pub trait Source {
     /// Frames per second of the audio that `read` returns.
