@@ -8,6 +8,7 @@
 //! root/outputs/<hash>.json   what each output file was written for, and its identity
 //! root/retired/              replaced output files waiting to be deleted
 //! root/remote.json           running totals of the remote cache's traffic
+//! root/writers/              a mark for each process writing here (see `writers`)
 //! ```
 //!
 //! Every file in it is written through [`crate::atomic_file`], into folders made by
@@ -22,6 +23,7 @@ use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+use super::writers;
 use crate::atomic_file::{self, Orphan};
 
 /// The folder of audio entries.
@@ -103,11 +105,28 @@ impl CacheDir {
     }
 
     /// Makes sure the folder `path` (inside the root) exists, creating what is missing, and
-    /// that no part of it below the root is a symbolic link or a file.
+    /// that no part of it below the root is a symbolic link or a file; and marks this
+    /// process as a writer of the cache, as it is about to write there.
     ///
     /// # Errors
-    /// When a part is a link or not a folder, or cannot be created; the error names it.
+    /// When a part is a link or not a folder, or cannot be created, or the mark cannot be
+    /// made; the error names it.
     pub fn folder(&self, path: &Path) -> io::Result<()> {
+        let marks = writers::folder(&self.root);
+        writers::mark(&marks, || self.make_folder(&marks))?;
+        self.make_folder(path)
+    }
+
+    /// The marks of the cache's writers that are gone, and may have left unfinished files.
+    ///
+    /// # Errors
+    /// When the marks' folder cannot be listed.
+    pub fn writers_gone(&self) -> io::Result<Vec<Orphan>> {
+        writers::gone(&writers::folder(&self.root))
+    }
+
+    /// [`CacheDir::folder`] without the mark.
+    fn make_folder(&self, path: &Path) -> io::Result<()> {
         let relative = path.strip_prefix(&self.root).map_err(|_| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,

@@ -35,6 +35,7 @@ pub mod remote;
 pub mod retired;
 pub mod storage;
 pub mod store;
+pub mod writers;
 
 use std::fmt;
 use std::io;

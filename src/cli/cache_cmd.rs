@@ -71,6 +71,10 @@ pub fn run(args: &CacheCommand) -> i32 {
                     r.orphans.push(orphan);
                 }
             }
+            // Their files are gone, so the marks of the writers that left them go too.
+            for mark in cache.writers_gone()? {
+                let _ = std::fs::remove_file(mark.path);
+            }
             println!("{}", unfinished(&r.orphans, "removed"));
             println!(
                 "removed {} entries ({} freed); {} entries, {} kept",

@@ -86,6 +86,13 @@ enum Command {
 /// Runs the command line and returns the process exit code.
 #[must_use]
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
+    let code = run_command(args);
+    // Whatever the command wrote into a cache is finished: say so to the renders after it.
+    crate::cache::writers::unmark_all();
+    code
+}
+
+fn run_command(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
     if let Some(why) = cpu_support::unsupported() {
         eprintln!("error: {why}");
         return EXIT_FAILURE;

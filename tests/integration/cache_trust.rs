@@ -96,8 +96,9 @@ fn cache_stats_on_a_folder_that_does_not_exist_creates_nothing() {
 }
 
 /// Unfinished files named as a killed render's (a process id no process has) in a shard,
-/// the cache's own folder and the output folder: `cache stats` counts those in the cache,
-/// and a render removes them all; `cache gc` removes those in the cache.
+/// the cache's own folder and the output folder, with the mark that render left among the
+/// cache's writers: `cache stats` counts those in the cache, and a render removes them
+/// all; `cache gc` removes those in the cache.
 #[test]
 fn unfinished_files_of_stopped_renders_are_counted_and_swept() {
     let work = session(1);
@@ -114,6 +115,8 @@ fn unfinished_files_of_stopped_renders_are_counted_and_swept() {
         for file in &files {
             fs::write(file, [0; 1000]).unwrap();
         }
+        fs::create_dir_all(work.path().join("cache/writers")).unwrap();
+        fs::write(work.path().join(format!("cache/writers/.mark.{dead}")), b"").unwrap();
         files
     };
     let planted = plant();
@@ -123,13 +126,16 @@ fn unfinished_files_of_stopped_renders_are_counted_and_swept() {
 
     fs::write(work.path().join("mix.yaml"), MIX.replace("3 dB", "4 dB")).unwrap();
     render(work.path(), "cache");
+    let mark = work.path().join(format!("cache/writers/.mark.{dead}"));
     assert!(planted.iter().all(|f| !f.exists()), "a render sweeps them");
+    assert!(!mark.exists(), "and the mark that sent it looking");
 
     let planted = plant();
     let gc = mixdown(work.path(), &["cache", "gc", "--cache", "cache", "--max-size", "1GB"]);
     let text = String::from_utf8_lossy(&gc.stdout).into_owned();
     assert!(text.contains("2 unfinished files (2 kB) removed"), "{text}");
     assert!(!planted[0].exists() && !planted[1].exists());
+    assert!(!mark.exists(), "gc removes the mark with the files");
 }
 
 #[test]
