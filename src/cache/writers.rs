@@ -25,7 +25,7 @@ const MARK: &str = "mark";
 static MARKS: Mutex<Vec<AtomicFile>> = Mutex::new(Vec::new());
 
 fn marks() -> MutexGuard<'static, Vec<AtomicFile>> {
-    // Every change is one push or one clear, so a panic leaves the list whole.
+    // Every change (a push, a retain, a clear) leaves the list whole if it panics.
     MARKS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -40,6 +40,9 @@ pub(super) fn mark(folder: &Path, make_folder: impl FnOnce() -> io::Result<()>) 
     if marks.iter().any(|m| m.destination().parent() == Some(folder)) {
         return Ok(());
     }
+    // A cache removed since (a temporary one, made for each render without a cache) needs
+    // its mark no longer, nor the open file behind it.
+    marks.retain(|m| m.destination().parent().is_some_and(Path::exists));
     make_folder()?;
     marks.push(AtomicFile::create(folder.join(MARK))?);
     Ok(())
@@ -67,12 +70,16 @@ pub(super) fn folder(root: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
+    /// Held by the tests that look at this process's marks, since one of them clears them.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
     fn marks_in(folder: &Path) -> usize {
         std::fs::read_dir(folder).map_or(0, Iterator::count)
     }
 
     #[test]
     fn a_writer_marks_a_cache_once_and_its_live_mark_is_not_gone() {
+        let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
         let dir = tempfile::tempdir().unwrap();
         let folder = dir.path().join(WRITERS);
         let make = || std::fs::create_dir_all(&folder);
@@ -82,6 +89,19 @@ mod tests {
         assert_eq!(gone(&folder).unwrap(), []);
         unmark_all();
         assert_eq!(marks_in(&folder), 0, "a writer that is done leaves no mark");
+    }
+
+    #[test]
+    fn the_mark_of_a_cache_removed_since_is_let_go() {
+        let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+        let dir = tempfile::tempdir().unwrap();
+        let (first, second) =
+            (dir.path().join("a").join(WRITERS), dir.path().join("b").join(WRITERS));
+        mark(&first, || std::fs::create_dir_all(&first)).unwrap();
+        std::fs::remove_dir_all(dir.path().join("a")).unwrap();
+        mark(&second, || std::fs::create_dir_all(&second)).unwrap();
+        let held = |folder: &Path| marks().iter().any(|m| m.destination().parent() == Some(folder));
+        assert!(!held(&first) && held(&second));
     }
 
     #[test]
