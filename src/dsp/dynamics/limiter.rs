@@ -134,11 +134,14 @@ impl Limiter {
         } else {
             (window, lookahead)
         };
+        let ceiling = ceiling_below(db_to_gain(settings.ceiling_db));
         Self {
-            ceiling: f64::from(ceiling_below(db_to_gain(settings.ceiling_db))),
+            ceiling: f64::from(ceiling),
             release: one_pole_coefficient(settings.release_seconds, env.sample_rate),
-            between: IntersamplePeaks::new(chunk, WIDE_WINDOW),
-            metered: settings.true_peak.then(|| IntersamplePeaks::new(chunk, METER_WINDOW)),
+            between: IntersamplePeaks::new(chunk, WIDE_WINDOW, ceiling),
+            metered: settings
+                .true_peak
+                .then(|| IntersamplePeaks::new(chunk, METER_WINDOW, ceiling)),
             peaks: PeakHold::new(hold),
             reduction: 0.0,
             ramp: Ramp::new(window),
@@ -224,6 +227,11 @@ const INTERPOLATION_REACH: usize = 16;
 /// three-quarter point's are the quarter point's reversed. So each estimate works on the
 /// sums and differences of the sample pairs that mirror each other across the span, which
 /// takes a third fewer operations than three plain dot products.
+///
+/// A level only matters to the gain when it is over the ceiling, and no estimate exceeds
+/// the loudest sample it reads times the sum of its taps' magnitudes. So a tile whose
+/// samples all stay under [`IntersamplePeaks::quiet`] is not estimated: most of a master
+/// is, which is most of the limiter's work.
 struct IntersamplePeaks {
     /// For each mirrored pair `j` (sample `j` and sample `SPAN − 1 − j`), each repeated
     /// across a tile: the even and the odd part of the quarter point's taps, and the
@@ -231,6 +239,9 @@ struct IntersamplePeaks {
     pairs: [[[f32; TILE]; 3]; INTERPOLATION_REACH],
     /// Per channel: the `SPAN − 1` samples before the chunk, then the chunk.
     input: [Vec<f32>; 2],
+    /// The level under which every sample an estimate reads keeps it under the ceiling,
+    /// with a margin far wider than the f32 rounding of its sums.
+    quiet: f32,
 }
 
 /// Samples one estimate reads.
@@ -268,19 +279,25 @@ fn interpolation_taps(window: f64) -> [[f32; SPAN]; 3] {
 
 impl IntersamplePeaks {
     /// An estimator for chunks of up to `chunk` frames, after silence, whose sinc is
-    /// windowed `window` frames either side (see [`interpolation_taps`]).
-    fn new(chunk: usize, window: f64) -> Self {
-        let [quarter, half, _] = interpolation_taps(window);
+    /// windowed `window` frames either side (see [`interpolation_taps`]), for a limiter
+    /// whose ceiling is `ceiling`.
+    fn new(chunk: usize, window: f64, ceiling: f32) -> Self {
+        let taps = interpolation_taps(window);
+        let reach = taps.iter().map(|point| point.iter().map(|t| f64::from(t.abs())).sum::<f64>());
+        let widest = reach.fold(0.0, f64::max);
+        let quiet = (f64::from(ceiling) / widest * (1.0 - 1e-4)) as f32;
+        let [quarter, half, _] = taps;
         let pairs = std::array::from_fn(|j| {
             let (near, far) = (quarter[j], quarter[SPAN - 1 - j]);
             [[0.5 * (near + far); TILE], [0.5 * (near - far); TILE], [half[j]; TILE]]
         });
         let buffer = || vec![0.0; SPAN - 1 + chunk];
-        Self { pairs, input: [buffer(), buffer()] }
+        Self { pairs, input: [buffer(), buffer()], quiet }
     }
 
     /// Writes into `loudest[i]` the largest estimated level between the two samples
-    /// `INTERPOLATION_REACH` frames before frame `i` of the chunk.
+    /// `INTERPOLATION_REACH` frames before frame `i` of the chunk, or 0 where the tile's
+    /// samples are too quiet for any of its levels to reach the ceiling.
     ///
     /// An estimate needs no more than f32 precision. Frames are taken a tile at a time,
     /// with the tile's sums held in registers while the taps pass, which vectorises; the
@@ -303,8 +320,13 @@ impl IntersamplePeaks {
         for (input, chunk) in self.input.iter_mut().zip([left, right]) {
             input[SPAN - 1..SPAN - 1 + n].copy_from_slice(chunk);
             for (tile, peaks) in loudest[..tiled].chunks_exact_mut(TILE).enumerate() {
+                let window = &input[tile * TILE..];
+                let read = &window[..TILE + SPAN - 1];
+                if read.iter().fold(0.0, |m: f32, x| louder(m, x.abs())) < self.quiet {
+                    continue;
+                }
                 let peaks: &mut [f32; TILE] = peaks.try_into().expect("a whole tile");
-                estimate_frames(&self.pairs, &input[tile * TILE..], peaks);
+                estimate_frames(&self.pairs, window, peaks);
             }
             for i in tiled..n {
                 estimate_frames::<1>(
@@ -703,7 +725,7 @@ mod tests {
         let mut next = noise(4);
         let left: Vec<f32> = (0..300).map(|_| next()).collect();
         let right = vec![0.0; 300];
-        let mut estimator = IntersamplePeaks::new(300, WIDE_WINDOW);
+        let mut estimator = IntersamplePeaks::new(300, WIDE_WINDOW, 0.0);
         let mut loudest = vec![0.0; 300];
         estimator.estimate(&left, &right, &mut loudest);
         for i in SPAN - 1..300 {
@@ -717,6 +739,43 @@ mod tests {
             let got = f64::from(loudest[i]);
             assert!((got - expected).abs() < 1e-5, "frame {i}: {got} vs {expected}");
         }
+    }
+
+    #[test]
+    fn a_tile_goes_unestimated_only_where_none_of_its_levels_can_reach_the_ceiling() {
+        // The loudest pattern for the half-way point: every sample at the level, signed as
+        // its tap. At the level where the bound sits, the estimate it leaves out is within
+        // a hair of the ceiling, so a bound a little too loose fails here.
+        let ceiling = 0.5f32;
+        let [_, half, _] = interpolation_taps(WIDE_WINDOW);
+        let quiet = IntersamplePeaks::new(1, WIDE_WINDOW, ceiling).quiet;
+        let mut left = Vec::new();
+        for step in -20..=20 {
+            let level = quiet * (1.0 + step as f32 * 1e-3);
+            left.extend(half.iter().map(|t| level * t.signum()));
+        }
+        let mut next = noise(9);
+        left.extend((0..4000).map(|k| next() * (k as f32 / 4000.0)));
+        let right: Vec<f32> = left.iter().map(|x| -0.5 * x).collect();
+        let n = left.len();
+        let (mut everything, mut bounded) = (vec![0.0; n], vec![0.0; n]);
+        IntersamplePeaks::new(n, WIDE_WINDOW, 0.0).estimate(&left, &right, &mut everything);
+        IntersamplePeaks::new(n, WIDE_WINDOW, ceiling).estimate(&left, &right, &mut bounded);
+        let mut left_out = 0;
+        for (i, (&all, &some)) in everything.iter().zip(&bounded).enumerate() {
+            if all != some {
+                assert_eq!(some, 0.0, "frame {i}");
+                assert!(all < ceiling, "frame {i}: {all} left out, over the ceiling {ceiling}");
+                left_out += 1;
+            }
+        }
+        let loudest_left_out = everything
+            .iter()
+            .zip(&bounded)
+            .filter(|(all, some)| all != some)
+            .fold(0.0f32, |m, (&all, _)| m.max(all));
+        assert!(loudest_left_out > 0.99 * ceiling, "the bound is tight: {loudest_left_out}");
+        assert!(left_out > n / 4, "quiet tiles are left out: {left_out} of {n}");
     }
 
     #[test]
