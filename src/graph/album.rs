@@ -13,9 +13,10 @@
 //!
 //! A segment keys on the plan its analysis settles (gains rounded to 0.01 dB, and the
 //! timing), not on the analysis, so an edit that leaves the gains alone stops there. The
-//! trial segments are the album-rate segments at the first gains; when the limited
-//! analysis leaves the gains as they were, the final album-rate segments have the same
-//! keys and nothing renders twice.
+//! trial segments are the album-rate segments at the first gains. They keep only their
+//! records, since the limited analysis reads nothing else: a final segment is rendered
+//! again even when the limited analysis leaves the gains as they were, which costs less
+//! than writing every trial's audio on every build.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -64,7 +65,7 @@ pub fn build_album(album: &Album) -> RenderGraph {
         songs.clone(),
     );
     let segments = Segments { album, songs: &songs, groups: &groups };
-    let trial = segments.add(&mut b, unlimited, (rate, false), "trial");
+    let trial = segments.add(&mut b, unlimited, (rate, false), "trial", true);
     let mut inputs = trial.clone();
     inputs.push(unlimited);
     let limited =
@@ -75,7 +76,7 @@ pub fn build_album(album: &Album) -> RenderGraph {
     for (at, cd) in rates {
         finals.entry((at, cd)).or_insert_with(|| {
             let label = format!("{}{}", rate_label(at), if cd { "-cd" } else { "" });
-            segments.add(&mut b, limited, (at, cd), &label)
+            segments.add(&mut b, limited, (at, cd), &label, false)
         });
     }
     let mut inputs = finals[&(rate, false)].clone();
@@ -139,13 +140,15 @@ struct Segments<'a> {
 }
 
 impl Segments<'_> {
-    /// One segment node per group at `(rate, cd)`, settled by `analysis`.
+    /// One segment node per group at `(rate, cd)`, settled by `analysis`, their ids ending
+    /// in `label`; `trial` ones keep only their records.
     fn add(
         &self,
         b: &mut GraphBuilder,
         analysis: NodeIndex,
         (rate, cd): (u32, bool),
         label: &str,
+        trial: bool,
     ) -> Vec<NodeIndex> {
         let ceiling_dbtp = self.album.loudness.normalisation.ceiling_dbtp - METER_MARGIN_DB;
         self.groups
@@ -156,7 +159,7 @@ impl Segments<'_> {
                 inputs.push(analysis);
                 let first = &self.album.songs[range.start].id;
                 let last = k + 1 == self.groups.len();
-                let kind = NodeKind::Segment { segment: k, cd, last, ceiling_dbtp };
+                let kind = NodeKind::Segment { segment: k, cd, last, ceiling_dbtp, trial };
                 b.add_node(rate, format!("album/segment/{first}/{label}"), kind, inputs)
             })
             .collect()

@@ -297,6 +297,11 @@ pub enum NodeKind {
         last: bool,
         /// The true-peak ceiling, in dBTP.
         ceiling_dbtp: f64,
+        /// Whether it is a trial: the album-rate segment at the first gains, which keeps
+        /// only its record (its loudness after the limiter), as that is all the limited
+        /// analysis reads. Not part of the key: a final segment at the same gains renders
+        /// the same audio and record, so either finds the other's record.
+        trial: bool,
     },
     /// A deliverable's audio taken from segments and encoded without tags: one song's span
     /// of its segment, or whole segments in order (the album, or one segment of a WAV album

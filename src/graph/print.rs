@@ -86,10 +86,11 @@ fn describe(node: &Node) -> String {
             AnalysisStage::Limited => "measure the album after its limiter".into(),
             AnalysisStage::Delivered => "measure the delivered album".into(),
         },
-        NodeKind::Segment { cd, ceiling_dbtp, .. } => {
+        NodeKind::Segment { cd, ceiling_dbtp, trial, .. } => {
             let rate = f64::from(node.sample_rate) / 1000.0;
             let frames = if *cd { ", whole CD frames" } else { "" };
-            format!("segment at {rate} kHz, true peak at most {ceiling_dbtp} dBTP{frames}")
+            let what = if *trial { "trial segment (its record only)" } else { "segment" };
+            format!("{what} at {rate} kHz, true peak at most {ceiling_dbtp} dBTP{frames}")
         }
         NodeKind::AlbumEncode { target, span, .. } => {
             let what = match span {

@@ -37,8 +37,9 @@ pub fn keeps_record(kind: &NodeKind) -> bool {
 }
 
 /// Whether a node of this kind keeps an entry under its key: audio, or an encoded stream.
-/// An output, a deliverable's file and a cue sheet write files; an analysis keeps only its
-/// record; a source is read where it is, unless it is brought to another rate.
+/// An output, a deliverable's file and a cue sheet write files; an analysis and a trial
+/// segment keep only their records; a source is read where it is, unless it is brought to
+/// another rate.
 #[must_use]
 pub fn keeps_entry(kind: &NodeKind) -> bool {
     !matches!(
@@ -47,6 +48,7 @@ pub fn keeps_entry(kind: &NodeKind) -> bool {
             | NodeKind::Deliver { .. }
             | NodeKind::Cue { .. }
             | NodeKind::AlbumAnalysis { .. }
+            | NodeKind::Segment { trial: true, .. }
             | NodeKind::Source { .. }
     )
 }
@@ -219,7 +221,7 @@ fn walk(
                     PlanStep::Render
                 }
             }
-            NodeKind::AlbumAnalysis { .. } => {
+            NodeKind::AlbumAnalysis { .. } | NodeKind::Segment { trial: true, .. } => {
                 let key = keys.key(i);
                 if measurement::exists(cache, key) || store.remote_has(&record_object(&key)) {
                     PlanStep::Cached

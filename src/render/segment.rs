@@ -3,7 +3,7 @@
 //! the ceiling, all from rest, cut to the segment's length at that rate (whole CD frames on
 //! a CD target). Segments concatenate sample-exactly into the album.
 //!
-//! Beside its audio the node keeps a [`SegmentRecord`]: where its songs start and end at
+//! Beside its audio (a trial segment keeps none) the node keeps a [`SegmentRecord`]: where its songs start and end at
 //! its rate, each song's loudness after the limiter and the whole segment's with the gated
 //! windows behind it (at the album's rate), and the limiter's gain reduction over each
 //! song.
@@ -37,6 +37,8 @@ pub struct SegmentNode {
     pub last: bool,
     /// The ceiling, in dBTP.
     pub ceiling_dbtp: f64,
+    /// Whether it keeps only its record.
+    pub trial: bool,
 }
 
 /// Renders a segment node.
@@ -86,7 +88,8 @@ pub fn run_segment(job: &Job<'_>, node: SegmentNode, cache: &CacheDir) -> Result
             .then(|| LoudnessMeter::without_true_peak(rate).expect("a delivery rate is metered")),
         applied: vec![GainApplied::default(); count],
     };
-    let mut sink = Sink { entry: Some(job.create_entry()?), pipe: None, content_frames: frames };
+    let entry = if node.trial { None } else { Some(job.create_entry()?) };
+    let mut sink = Sink { entry, pipe: None, content_frames: frames };
     let produced = run_chain(&mut limiter, frames, rate, &mut [], &mut sink, |_, left, right| {
         fill_converted(&mut converted, left, right).map(drop)
     })?;
@@ -95,8 +98,9 @@ pub fn run_segment(job: &Job<'_>, node: SegmentNode, cache: &CacheDir) -> Result
     let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
     while fill_converted(&mut converted, &mut left, &mut right)? > 0 {}
     converted.into_source().finish()?;
-    let writer = sink.entry.take().expect("the sink was given an entry");
-    job.finish_entry(writer, produced, frames)?;
+    if let Some(writer) = sink.entry.take() {
+        job.finish_entry(writer, produced, frames)?;
+    }
     let record = SegmentRecord {
         frames,
         starts,
