@@ -6,7 +6,9 @@
 //!
 //! The audio is measured as it is written (loudness, true peak), and the measurement is
 //! kept under the output node's key, so a render that finds the file up to date reports
-//! the same figures without reading a sample.
+//! the same figures without reading a sample. The key names the audio, so a file written
+//! again (into another folder, or on a machine that took the measurement from a shared
+//! cache) is written without measuring.
 
 use std::path::PathBuf;
 
@@ -134,6 +136,7 @@ pub fn run_output(
         let _ = atomic_file::sweep_orphans(dir);
     }
     let mut encoder = delivery.encoding.create(&path, rate).map_err(NodeError::Audio)?;
+    let known: Option<LoudnessRecord> = measurement::load(cache, job.keys.key(job.node));
     // Each channel is metered beside the writing, on a thread of its own, from blocks
     // handed over as they are written: metering costs more than the rest of this node,
     // which often has the machine to itself.
@@ -149,12 +152,13 @@ pub fn run_output(
         });
         (blocks, meter)
     };
-    let ((left_blocks, left_meter), (right_blocks, right_meter)) =
-        (channel_meter(), channel_meter());
+    let meters = known.is_none().then(|| (channel_meter(), channel_meter()));
     let measure = |left: &[f32], right: &[f32]| {
         // A meter only stops early by panicking, which the joins below report.
-        let _ = left_blocks.send(left.to_vec());
-        let _ = right_blocks.send(right.to_vec());
+        if let Some(((left_blocks, _), (right_blocks, _))) = &meters {
+            let _ = left_blocks.send(left.to_vec());
+            let _ = right_blocks.send(right.to_vec());
+        }
     };
     // Frames past `sure` may fall after the cut, which a pipe's end decides: they wait
     // here (at most the longest tail) until it is known, as an encoder cannot take back
@@ -188,17 +192,25 @@ pub fn run_output(
     let kept = (frames.min(longest).saturating_sub(sure) as usize).min(held.0.len());
     encoder.write(&held.0[..kept], &held.1[..kept]).map_err(NodeError::Audio)?;
     measure(&held.0[..kept], &held.1[..kept]);
-    drop((left_blocks, right_blocks));
+    // The meters finish what they were handed while the file is flushed.
+    let meters = meters.map(|((left_blocks, left_meter), (right_blocks, right_meter))| {
+        drop((left_blocks, right_blocks));
+        (left_meter, right_meter)
+    });
     let clipping = encoder.clipping();
     retire(cache, &path);
     encoder.finish().map_err(NodeError::Audio)?;
-    let joined = |meter: std::thread::JoinHandle<ChannelMeter>| {
-        meter.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    };
-    let measured = LoudnessMeter::from_channels([joined(left_meter), joined(right_meter)]).record();
-    // The meter saw exactly the frames in the file.
-    let loudness = LoudnessRecord { duration: frames as f64 / f64::from(rate), ..measured };
-    measurement::save(cache, job.keys.key(job.node), &loudness).map_err(NodeError::CacheWrite)?;
+    if let Some((left_meter, right_meter)) = meters {
+        let joined = |meter: std::thread::JoinHandle<ChannelMeter>| {
+            meter.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        let measured =
+            LoudnessMeter::from_channels([joined(left_meter), joined(right_meter)]).record();
+        // The meter saw exactly the frames in the file.
+        let loudness = LoudnessRecord { duration: frames as f64 / f64::from(rate), ..measured };
+        measurement::save(cache, job.keys.key(job.node), &loudness)
+            .map_err(NodeError::CacheWrite)?;
+    }
     let file_key = delivery.file_key(job.keys.key(job.node));
     OutputRecord::save(cache, &path, file_key, clipping.samples, clipping.peak)
         .map_err(NodeError::CacheWrite)

@@ -24,11 +24,13 @@ use crate::graph::{AnalysisStage, NodeKind, RenderGraph};
 
 /// Whether a node of this kind keeps a record (its measurement, an analysis's decisions)
 /// under its key beside its entry, which the nodes after it or the render's report read.
+/// An output keeps the measurement of the audio it writes.
 #[must_use]
 pub fn keeps_record(kind: &NodeKind) -> bool {
     matches!(
         kind,
-        NodeKind::Segment { .. }
+        NodeKind::Output { .. }
+            | NodeKind::Segment { .. }
             | NodeKind::Normalise { .. }
             | NodeKind::Encode { .. }
             | NodeKind::AlbumEncode { .. }
@@ -119,7 +121,9 @@ impl Plan {
     }
 
     /// The keys of cached nodes whose records only the remote holds: what must be brought
-    /// here before anything reads them (the nodes after them, the render's report).
+    /// here before anything reads them (the nodes after them, the render's report). An
+    /// output that writes its file counts too: the measurement of the audio its key names
+    /// stands, so it writes without measuring.
     #[must_use]
     pub fn records_wanted(
         &self,
@@ -130,7 +134,11 @@ impl Plan {
     ) -> Vec<crate::cache::Key> {
         self.steps
             .iter()
-            .filter(|(i, step)| *step == PlanStep::Cached && keeps_record(&graph.graph[*i].kind))
+            .filter(|(i, step)| {
+                let kind = &graph.graph[*i].kind;
+                keeps_record(kind)
+                    && (*step == PlanStep::Cached || matches!(kind, NodeKind::Output { .. }))
+            })
             .map(|(i, _)| keys.key(*i))
             .filter(|key| {
                 !measurement::exists(cache, *key) && store.remote_has(&record_object(key))

@@ -5,6 +5,7 @@
 //! A damaged cache entry found while reading is dropped, reported, and the plan is made
 //! again, so it is rendered afresh instead of served.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -109,17 +110,19 @@ pub fn render(
         }
         let run = |node: NodeIndex, link| {
             let started = Instant::now();
+            let (measures, shares) =
+                measures_and_shares(graph, keys, cache, &shared, &to_render, node);
             let job = Job::new(graph, keys, store, &plan.materialized, node, link);
             let result = run_node(&job, &settings.delivery, cache);
             let id = &graph.graph[node].id;
             progress.finished(id);
             match &result {
                 Ok(()) => {
-                    if shared.contains(&node) {
+                    if shares {
                         share(graph, keys, store, cache, node);
                     }
                     log.log(RenderEvent::Rendered(id.clone(), started.elapsed().as_secs_f64()));
-                    if matches!(graph.graph[node].kind, NodeKind::Output { .. }) {
+                    if measures {
                         log.log(RenderEvent::Measured(id.clone()));
                     }
                 }
@@ -215,6 +218,26 @@ fn plan_at_hand(
     let entries = store.bring_local(&plan.entries_read(graph, keys));
     let records = store.bring_records_local(cache, &plan.records_wanted(graph, keys, store, cache));
     (entries && records).then_some(plan)
+}
+
+/// Whether `node`'s run measures its audio, and whether what it leaves is shared. An
+/// output whose audio was measured before writes without measuring. Its measurement is
+/// shared beside the master it measures: a render that took the master from elsewhere has
+/// nothing new to share, and would only wait on one more upload before it exits.
+fn measures_and_shares(
+    graph: &RenderGraph,
+    keys: &Keys,
+    cache: &CacheDir,
+    shared: &BTreeSet<NodeIndex>,
+    to_render: &[NodeIndex],
+    node: NodeIndex,
+) -> (bool, bool) {
+    if !matches!(graph.graph[node].kind, NodeKind::Output { .. }) {
+        return (false, shared.contains(&node));
+    }
+    let measures = !measurement::exists(cache, keys.key(node));
+    let master_made_here = graph.graph[node].inputs.iter().any(|i| to_render.contains(i));
+    (measures, measures && master_made_here && shared.contains(&node))
 }
 
 /// Uploads what `node` left that another machine can use: its entry and the record kept

@@ -65,6 +65,26 @@ fn a_render_closes_with_the_loudness_of_the_file_it_wrote_and_a_warm_one_measure
 }
 
 #[test]
+fn a_file_written_again_keeps_the_measurement_of_its_audio_and_measures_nothing() {
+    let work = scratch();
+    write_stem(&work.path().join("a.wav"), 48_000, 3.0, 1);
+    write_stem(&work.path().join("b.wav"), 48_000, 3.0, 2);
+    std::fs::write(work.path().join("mix.yaml"), MIX).unwrap();
+    let figures = closing_figures(&render(work.path()), "mix");
+    let file = work.path().join("out/mix.wav");
+    let written = std::fs::read(&file).unwrap();
+    std::fs::remove_file(&file).unwrap();
+
+    let out = mixdown(work.path(), &["render", "-v", "mix.yaml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = stderr(&out);
+    assert!(ran(&out).contains(&"mix/output".to_string()), "the file is written again:\n{log}");
+    assert!(!log.contains("measured "), "its audio was measured before:\n{log}");
+    assert_eq!(closing_figures(&log, "mix"), figures, "the measurement kept under its key");
+    assert!(std::fs::read(&file).unwrap() == written, "the same bytes");
+}
+
+#[test]
 fn a_fader_move_is_measured_again_and_moves_the_loudness_by_as_much() {
     let work = scratch();
     write_stem(&work.path().join("a.wav"), 48_000, 3.0, 1);
