@@ -41,12 +41,18 @@ fn render(dir: &Path) -> String {
     log
 }
 
-#[test]
-fn a_render_closes_with_the_loudness_of_the_file_it_wrote_and_a_warm_one_measures_nothing() {
+/// A scratch folder with two stems and [`MIX`], which mixes them.
+fn two_stem_mix() -> tempfile::TempDir {
     let work = scratch();
     write_stem(&work.path().join("a.wav"), 48_000, 3.0, 1);
     write_stem(&work.path().join("b.wav"), 48_000, 3.0, 2);
     std::fs::write(work.path().join("mix.yaml"), MIX).unwrap();
+    work
+}
+
+#[test]
+fn a_render_closes_with_the_loudness_of_the_file_it_wrote_and_a_warm_one_measures_nothing() {
+    let work = two_stem_mix();
     let cold = render(work.path());
     assert!(cold.lines().any(|l| l == "measured mix/output"), "{cold}");
     let (lufs, dbtp) = closing_figures(&cold, "mix");
@@ -66,10 +72,7 @@ fn a_render_closes_with_the_loudness_of_the_file_it_wrote_and_a_warm_one_measure
 
 #[test]
 fn a_file_written_again_keeps_the_measurement_of_its_audio_and_measures_nothing() {
-    let work = scratch();
-    write_stem(&work.path().join("a.wav"), 48_000, 3.0, 1);
-    write_stem(&work.path().join("b.wav"), 48_000, 3.0, 2);
-    std::fs::write(work.path().join("mix.yaml"), MIX).unwrap();
+    let work = two_stem_mix();
     let figures = closing_figures(&render(work.path()), "mix");
     let file = work.path().join("out/mix.wav");
     let written = std::fs::read(&file).unwrap();
