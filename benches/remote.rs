@@ -1,5 +1,6 @@
 //! The remote cache on a loopback S3-compatible server (`s3s-fs` when installed, as
-//! `cargo install s3s-fs --features binary` does, otherwise moto's, as the tests start it):
+//! `cargo install s3s-fs --locked --features binary` does (`s3s-fs@0.14.1` on Rust 1.95),
+//! otherwise moto's, as the tests start it):
 //! a cold render uploading its entries against one without a remote, a render with an
 //! empty local cache and a warm remote, and two shards run side by side plus the final
 //! assembly. Each figure is set against the cold local render. Prints figures; asserts
