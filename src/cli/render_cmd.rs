@@ -1009,7 +1009,8 @@ fn print_plan(why: &Explanation<'_>, delivery: &Delivery, targets: &[NodeIndex])
 
 /// The target that `--only NAME` asks for: the named output itself, or a new target that
 /// delivers the named node's audio in a file named after it. A node without audio of its
-/// own (a measurement, a deliverable's stream or file, a cue sheet) is refused by name.
+/// own (a measurement, a trial segment, a deliverable's stream or file, a cue sheet) is
+/// refused by name.
 fn solo_target(graph: &mut RenderGraph, name: &str) -> Result<NodeIndex, String> {
     let node = graph.resolve(name).map_err(|unknown| unknown.to_string())?;
     let id = &graph.graph[node].id;
@@ -1021,6 +1022,13 @@ fn solo_target(graph: &mut RenderGraph, name: &str) -> Result<NodeIndex, String>
             return Err(no_audio(
                 "it measures the album, and a render puts its figures in report.json",
                 "`--only` writes one node's audio; name a song or a segment (`mixdown graph` lists them)",
+            ));
+        }
+        NodeKind::Segment { trial: true, .. } => {
+            return Err(no_audio(
+                "it tries the limiter at the first gains and keeps only the loudness it measures",
+                "`--only` writes one node's audio; name the segment at the album's rate \
+                 (`mixdown graph` lists them)",
             ));
         }
         NodeKind::Encode { .. }

@@ -336,7 +336,7 @@ fn only_refuses_a_part_of_a_deliverable_by_name_and_renders_nothing() {
 }
 
 #[test]
-fn only_refuses_an_albums_measurement_by_name_and_renders_nothing() {
+fn only_refuses_an_albums_measurements_by_name_and_renders_nothing() {
     let work = scratch();
     let dir = work.path();
     write_stem(&dir.join("one.wav"), 48_000, 4.0, 1);
@@ -345,13 +345,16 @@ fn only_refuses_an_albums_measurement_by_name_and_renders_nothing() {
                  - file: two.wav\n    title: Two\nmastering:\n  loudness: { target: -14 LUFS }\n\
                  deliver:\n  web: { format: wav }\n";
     std::fs::write(dir.join("album.yaml"), album).unwrap();
-    let output = mixdown(dir, &["render", "album.yaml", "--only", "album/loudness"]);
-    assert_eq!(output.status.code(), Some(2));
-    let text = stderr(&output);
-    assert!(
-        text.contains("`album/loudness` has no audio to write: it measures the album"),
-        "{text}"
-    );
+    let refusals = [
+        ("album/loudness", "it measures the album"),
+        ("album/segment/one/trial", "it tries the limiter at the first gains"),
+    ];
+    for (name, why) in refusals {
+        let output = mixdown(dir, &["render", "album.yaml", "--only", name]);
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        let text = stderr(&output);
+        assert!(text.contains(&format!("`{name}` has no audio to write: {why}")), "{text}");
+    }
     assert!(!dir.join("out").exists() && !dir.join(".mixdown").exists(), "nothing made");
 }
 
