@@ -3,10 +3,10 @@
 //! the ceiling, all from rest, cut to the segment's length at that rate (whole CD frames on
 //! a CD target). Segments concatenate sample-exactly into the album.
 //!
-//! Beside its audio (a trial segment keeps none) the node keeps a [`SegmentRecord`]: where its songs start and end at
-//! its rate, each song's loudness after the limiter and the whole segment's with the gated
-//! windows behind it (at the album's rate), and the limiter's gain reduction over each
-//! song.
+//! Beside its audio (a trial segment keeps none) the node keeps a [`SegmentRecord`]: where
+//! its songs start and end at its rate, each song's loudness after the limiter and the
+//! whole segment's with the gated windows behind it (at the album's rate), and the
+//! limiter's gain reduction over each song.
 
 use super::NodeError;
 use super::album_record::{AlbumRecord, SegmentRecord};
