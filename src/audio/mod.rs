@@ -3,8 +3,9 @@
 //! word length with dither, tagging delivered files, and measuring loudness.
 //!
 //! Each outside library is named in one file only (symphonia in [`decode`], claxon and
-//! md-5 in `flac_decode`, rubato in [`resample`], ebur128 in [`loudness`], flacenc in
-//! [`flac`], LAME's binding in [`mp3`], lofty in [`tags`]); [`wav`] writes the WAV container itself. This module knows nothing
+//! md-5 in `flac_decode`, rubato in [`resample`], flacenc in [`flac`], LAME's binding in
+//! [`mp3`], lofty in [`tags`]); [`wav`] writes the WAV container itself, and
+//! [`k_weighting`] is BS.1770's filter, which tests hold to the `ebur128` crate's readings. This module knows nothing
 //! of projects, graphs or caches.
 //!
 //! It is the boundary where untrusted bytes become samples, so everything that comes out of
@@ -24,6 +25,7 @@ pub mod flac;
 mod flac_decode;
 mod gating;
 mod guard;
+pub mod k_weighting;
 pub mod loudness;
 pub mod mp3;
 pub mod mp3_peak;

@@ -28,9 +28,11 @@ use crate::graph::{NodeKind, RenderGraph};
 /// them in time.
 pub const KEY_SCHEMA: u32 = 5;
 
-/// Bump when shared DSP behaviour (summing, pan law, fades, latency compensation, tails)
-/// changes; per-processor changes bump that processor's own version instead.
-pub const DSP_EPOCH: u32 = 1;
+/// Bump when shared DSP behaviour (summing, pan law, fades, latency compensation, tails,
+/// the loudness meter whose readings nodes keep) changes; per-processor changes bump that
+/// processor's own version instead. Epoch 2: the meter's own K-weighting filter, whose
+/// readings differ from the `ebur128` crate's in the tenth decimal.
+pub const DSP_EPOCH: u32 = 2;
 
 /// Everything a key hashes, in a fixed field order.
 #[derive(Debug, Clone, Serialize)]
