@@ -94,33 +94,60 @@ impl Quantizer {
     /// `left` and `right` must have the same length.
     pub fn quantize(&mut self, left: &[f32], right: &[f32], out: &mut Vec<i32>) {
         debug_assert_eq!(left.len(), right.len());
-        out.reserve(2 * left.len());
-        for (&l, &r) in left.iter().zip(right) {
-            let frame = self.frame;
-            out.push(self.sample(l, 0, frame));
-            out.push(self.sample(r, 1, frame));
-            self.frame += 1;
+        let start = out.len();
+        out.resize(start + 2 * left.len(), 0);
+        let frames = out[start..].chunks_exact_mut(2).zip(left.iter().zip(right));
+        let first = self.frame;
+        // One loop per mode, so that the plain and TPDF loops carry no state from sample to
+        // sample and the compiler can schedule them freely.
+        match self.dither {
+            Dither::None => {
+                for (pair, (&l, &r)) in frames {
+                    pair[0] = self.clip(self.scaled(l).round_ties_even());
+                    pair[1] = self.clip(self.scaled(r).round_ties_even());
+                }
+            }
+            Dither::Tpdf => {
+                for (frame, (pair, (&l, &r))) in (first..).zip(frames) {
+                    let noise = |channel| tpdf(self.seed, channel, frame);
+                    pair[0] = self.clip((self.scaled(l) + noise(0)).round_ties_even());
+                    pair[1] = self.clip((self.scaled(r) + noise(1)).round_ties_even());
+                }
+            }
+            Dither::Shaped => {
+                for (frame, (pair, (&l, &r))) in (first..).zip(frames) {
+                    pair[0] = self.shaped(l, 0, frame);
+                    pair[1] = self.shaped(r, 1, frame);
+                }
+            }
         }
+        self.frame += left.len() as u64;
     }
 
-    fn sample(&mut self, x: f32, channel: usize, frame: u64) -> i32 {
-        let scaled = if x.is_nan() { 0.0 } else { f64::from(x) * self.full_scale };
-        let q = match self.dither {
-            Dither::None => scaled.round_ties_even(),
-            Dither::Tpdf => (scaled + tpdf(self.seed, channel, frame)).round_ties_even(),
-            Dither::Shaped => {
-                let history = &mut self.errors[channel];
-                let feedback: f64 =
-                    LIPSHITZ_E_WEIGHTED.iter().zip(history.iter()).map(|(h, e)| h * e).sum();
-                let wanted = scaled - feedback;
-                let d = tpdf(self.seed, channel, frame);
-                let q = (wanted + d).round_ties_even().clamp(-self.max, self.max);
-                history.rotate_right(1);
-                history[0] = (q - wanted).clamp(-MAX_FEEDBACK_LSB, MAX_FEEDBACK_LSB);
-                q
-            }
-        };
+    /// `x` in LSB; NaN becomes silence.
+    #[inline]
+    fn scaled(&self, x: f32) -> f64 {
+        if x.is_nan() { 0.0 } else { f64::from(x) * self.full_scale }
+    }
+
+    /// A rounded value as an integer, clipped symmetrically.
+    #[inline]
+    fn clip(&self, q: f64) -> i32 {
         q.clamp(-self.max, self.max) as i32
+    }
+
+    /// One sample through the noise-shaping loop of `channel`.
+    fn shaped(&mut self, x: f32, channel: usize, frame: u64) -> i32 {
+        let scaled = self.scaled(x);
+        let history = &mut self.errors[channel];
+        let feedback: f64 =
+            LIPSHITZ_E_WEIGHTED.iter().zip(history.iter()).map(|(h, e)| h * e).sum();
+        let wanted = scaled - feedback;
+        let d = tpdf(self.seed, channel, frame);
+        let q = (wanted + d).round_ties_even().clamp(-self.max, self.max);
+        history.rotate_right(1);
+        history[0] = (q - wanted).clamp(-MAX_FEEDBACK_LSB, MAX_FEEDBACK_LSB);
+        q as i32
     }
 }
 
