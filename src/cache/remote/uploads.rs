@@ -17,13 +17,16 @@ use crate::cache::storage::Storage;
 /// one chunk in memory.
 const UPLOADERS: usize = 2;
 
-/// How often the wait at the end reports progress.
+/// How often the wait at the end reports progress when no upload finishes.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Default)]
 pub struct Uploads {
     queue: Mutex<Queue>,
+    /// Wakes an uploader: a key was queued, or the queue closed.
     wake: Condvar,
+    /// Wakes the wait at the end: an upload finished.
+    finished_one: Condvar,
     queued: AtomicU64,
     done: AtomicU64,
     workers: Mutex<Vec<JoinHandle<()>>>,
@@ -63,19 +66,27 @@ impl Uploads {
         (self.queued.load(Ordering::Acquire), self.done.load(Ordering::Acquire))
     }
 
-    /// Lets the uploaders finish the queue, reporting progress, and waits for them.
+    /// Lets the uploaders finish the queue, reporting progress, and waits for them. Each
+    /// finished upload wakes the wait, so the process exits as soon as the last one is
+    /// done, not at the next tick of the progress line.
     pub fn finish(&self, progress: &dyn Fn(u64, u64)) {
-        lock(&self.queue).closing = true;
-        self.wake.notify_all();
         let workers = std::mem::take(&mut *lock(&self.workers));
+        let mut queue = lock(&self.queue);
+        queue.closing = true;
+        self.wake.notify_all();
         loop {
             let (queued, done) = self.counts();
             progress(done, queued);
             if done >= queued || workers.iter().all(JoinHandle::is_finished) {
                 break;
             }
-            std::thread::sleep(PROGRESS_EVERY);
+            queue = self
+                .finished_one
+                .wait_timeout(queue, PROGRESS_EVERY)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
         }
+        drop(queue);
         for worker in workers {
             let _ = worker.join();
         }
@@ -100,6 +111,9 @@ fn run(remote: &Remote) {
         };
         let Some((key, payload)) = next else { return };
         remote.upload(&key, payload);
+        // Counted under the lock, so the wait at the end cannot miss the wake-up.
+        let _queue = lock(&uploads.queue);
         uploads.done.fetch_add(1, Ordering::AcqRel);
+        uploads.finished_one.notify_all();
     }
 }
