@@ -10,10 +10,11 @@
 //!
 //! Each stage is a biquad in transposed direct form II with fused multiply-adds, so a
 //! sample's feedback path is two roundings long, and the two channels of a stereo block run
-//! in one loop, a lane each, so their recurrences overlap. That makes it about four times as fast as
-//! `ebur128`'s single fourth-order section run one channel at a time, which mattered: an
-//! album build measures its audio six times. `mul_add` rounds once on every processor,
-//! with or without a fused instruction, so the readings do not depend on the build.
+//! in one loop, a lane each, so their recurrences overlap. That makes it about four times
+//! as fast as `ebur128`'s single fourth-order section run one channel at a time, which
+//! mattered: an album build measures its audio six times. `mul_add` rounds once on every
+//! processor, with or without a fused instruction, so the readings do not depend on the
+//! build (a build for processors without one calls a slower routine for it).
 
 use std::array::from_fn;
 

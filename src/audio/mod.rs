@@ -5,8 +5,8 @@
 //! Each outside library is named in one file only (symphonia in [`decode`], claxon and
 //! md-5 in `flac_decode`, rubato in [`resample`], flacenc in [`flac`], LAME's binding in
 //! [`mp3`], lofty in [`tags`]); [`wav`] writes the WAV container itself, and
-//! [`k_weighting`] is BS.1770's filter, which tests hold to the `ebur128` crate's readings. This module knows nothing
-//! of projects, graphs or caches.
+//! [`k_weighting`] is BS.1770's filter, which tests hold to the `ebur128` crate's
+//! readings. This module knows nothing of projects, graphs or caches.
 //!
 //! It is the boundary where untrusted bytes become samples, so everything that comes out of
 //! it is checked: sample rates lie in [`MIN_SAMPLE_RATE`]..=[`MAX_SAMPLE_RATE`], every
