@@ -17,7 +17,7 @@
 //! 400 ms burst reads at most 0.06 LU low. Only complete windows count toward the maxima.
 //! Every tenth momentary window is a gating block and every hundredth short-term window a
 //! range window, as the `ebur128` crate takes them; [`GatedWindows`] gates them as that
-//! crate does, and its readings are the reference the tests hold this meter to. The true
+//! crate does, and that crate's readings are what the tests hold this meter to. The true
 //! peak comes from [`TruePeakMeter`], which reads what `ebur128` would but passes over
 //! audio that cannot raise the peak.
 //!
