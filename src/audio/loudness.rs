@@ -181,15 +181,20 @@ impl ChannelMeter {
 
     /// Measures the channel's next block.
     pub fn add(&mut self, samples: &[f32]) {
-        if let Some(true_peak) = &mut self.true_peak {
-            true_peak.add(samples);
-        }
+        self.count(samples);
         let mut start = 0;
         while start < samples.len() {
             let end = samples.len().min(start + self.frames_to_hop);
             self.filter.run(&mut self.state, &samples[start..end], &mut self.open_hop);
             self.advance(end - start);
             start = end;
+        }
+    }
+
+    /// What a block adds besides its weighted energy: its true peak, and its frames.
+    fn count(&mut self, samples: &[f32]) {
+        if let Some(true_peak) = &mut self.true_peak {
+            true_peak.add(samples);
         }
         self.frames += samples.len() as u64;
     }
@@ -266,12 +271,8 @@ impl LoudnessMeter {
     pub fn add(&mut self, left: &[f32], right: &[f32]) {
         assert_eq!(left.len(), right.len(), "a stereo block has two channels of one length");
         let [l_meter, r_meter] = &mut self.channels;
-        for (meter, samples) in [(&mut *l_meter, left), (&mut *r_meter, right)] {
-            if let Some(true_peak) = &mut meter.true_peak {
-                true_peak.add(samples);
-            }
-            meter.frames += samples.len() as u64;
-        }
+        l_meter.count(left);
+        r_meter.count(right);
         // Both channels have taken as many frames, so their hops close together.
         let mut start = 0;
         while start < left.len() {
