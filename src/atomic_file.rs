@@ -189,7 +189,12 @@ impl TemporaryFolder {
         Self::create_in(&std::env::temp_dir(), prefix)
     }
 
-    fn create_in(parent: &Path, prefix: &str) -> io::Result<Self> {
+    /// As [`TemporaryFolder::create`], in the folder `parent` instead of the system's
+    /// temporary folder.
+    ///
+    /// # Errors
+    /// When the folder cannot be created.
+    pub fn create_in(parent: &Path, prefix: &str) -> io::Result<Self> {
         remove_abandoned_folders(parent, prefix);
         let mut held = held();
         let dir = tempfile::Builder::new()

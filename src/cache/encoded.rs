@@ -6,6 +6,14 @@
 //!
 //! | bytes | content |
 //! |---|---|
+//! | 0.. | the stream, as the encoder wrote it |
+//! | then | the facts: JSON, see [`EncodedFacts`] |
+//! | last 64 | the trailer |
+//!
+//! The trailer:
+//!
+//! | bytes | content |
+//! |---|---|
 //! | 0..8 | magic `mixenc\0\0` |
 //! | 8..12 | format version (u32 LE), [`ENCODED_VERSION`] |
 //! | 12..16 | zero |
@@ -13,29 +21,34 @@
 //! | 24..32 | checksum (u64 LE): xxh3-64 of the stream, then the facts |
 //! | 32..40 | facts length in bytes (u64 LE) |
 //! | 40..64 | zero |
-//! | 64.. | the stream, then the facts: JSON, see [`EncodedFacts`] |
 //!
-//! As with audio entries, the header is written last over zeros and the object is
-//! published whole; anything else that a backend hands back fails the magic, the size or
-//! the checksum and counts as a miss. The checksum is checked as the stream is copied out,
-//! so a caller places what it copied only after [`EncodedReader::copy_to`] succeeds.
+//! The stream comes first so that the encoder writes the entry's own file: its scratch file
+//! lies on the cache's file system, gets the facts and the trailer appended, and is moved
+//! into place ([`Storage::adopt`]) rather than copied, which on an album is a gigabyte not
+//! written twice. The object is published whole; anything else that a backend hands back
+//! fails the magic, the size or the checksum and counts as a miss. An audio entry starts
+//! with its own magic, which no stream starts with, so the two are told apart by their
+//! first bytes. The checksum is checked as the stream is copied out, so a caller places
+//! what it copied only after [`EncodedReader::copy_to`] succeeds.
 
+use std::fs::File;
 use std::hash::Hasher as _;
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use twox_hash::XxHash3_64;
 
-use super::storage::{ObjectWriter, Storage};
+use super::storage::Storage;
 use super::store::{ImportError, Store};
 use super::{CacheError, Key};
 
 /// Version of the encoded entry format. Bump it, and `KEY_SCHEMA` with it, when the layout
 /// changes.
-pub const ENCODED_VERSION: u32 = 2;
+pub const ENCODED_VERSION: u32 = 3;
 
 const MAGIC: [u8; 8] = *b"mixenc\0\0";
-const HEADER_BYTES: u64 = 64;
+const TRAILER_BYTES: u64 = 64;
 /// Facts are a few hundred bytes; anything larger is damage.
 const MAX_FACTS_BYTES: u64 = 64 * 1024;
 const COPY_BUFFER_BYTES: usize = 256 * 1024;
@@ -61,45 +74,46 @@ pub struct EncodedFacts {
     pub headroom_trim_db: Option<f64>,
 }
 
-/// Stores `stream` (its bytes up to the end) under `key`, with `facts`.
+/// Stores the finished stream in the file at `stream` under `key`, with `facts`: appends
+/// them and the trailer to the file and hands it to the backend, which moves it into place
+/// where it can and copies it otherwise. The file belongs to a scratch folder, which is
+/// removed with whatever is left in it.
 ///
 /// # Errors
-/// When the stream cannot be read or the backend cannot take the entry.
+/// When the file cannot be read or extended, or the backend cannot take the entry.
 pub fn store_encoded(
     store: &Store,
     key: &Key,
-    stream: &mut impl Read,
+    stream: &Path,
     facts: &EncodedFacts,
 ) -> io::Result<()> {
-    let mut object = store.storage().put(key)?;
-    object.write_all(&[0; HEADER_BYTES as usize])?;
+    let mut file = File::options().read(true).append(true).open(stream)?;
     let mut hasher = XxHash3_64::new();
     let mut buffer = vec![0; COPY_BUFFER_BYTES];
     let mut length = 0u64;
     loop {
-        let n = stream.read(&mut buffer)?;
+        let n = file.read(&mut buffer)?;
         if n == 0 {
             break;
         }
         hasher.write(&buffer[..n]);
-        object.write_all(&buffer[..n])?;
         length += n as u64;
     }
     let facts = serde_json::to_vec(facts).map_err(io::Error::other)?;
     hasher.write(&facts);
-    object.write_all(&facts)?;
-    let mut header = [0u8; HEADER_BYTES as usize];
-    header[..8].copy_from_slice(&MAGIC);
-    header[8..12].copy_from_slice(&ENCODED_VERSION.to_le_bytes());
-    header[16..24].copy_from_slice(&length.to_le_bytes());
-    header[24..32].copy_from_slice(&hasher.finish().to_le_bytes());
-    header[32..40].copy_from_slice(&(facts.len() as u64).to_le_bytes());
-    object.seek(SeekFrom::Start(0))?;
-    object.write_all(&header)?;
-    object.commit()
+    let mut trailer = [0u8; TRAILER_BYTES as usize];
+    trailer[..8].copy_from_slice(&MAGIC);
+    trailer[8..12].copy_from_slice(&ENCODED_VERSION.to_le_bytes());
+    trailer[16..24].copy_from_slice(&length.to_le_bytes());
+    trailer[24..32].copy_from_slice(&hasher.finish().to_le_bytes());
+    trailer[32..40].copy_from_slice(&(facts.len() as u64).to_le_bytes());
+    file.write_all(&facts)?;
+    file.write_all(&trailer)?;
+    drop(file);
+    store.storage().adopt(key, stream)
 }
 
-/// Where an encoded entry's parts are, from its header.
+/// Where an encoded entry's parts are, from its trailer.
 struct Layout {
     length: u64,
     checksum: u64,
@@ -107,20 +121,20 @@ struct Layout {
 }
 
 impl Layout {
-    /// The layout `header` describes, if it is an encoded entry's of this version and
+    /// The layout `trailer` describes, if it is an encoded entry's of this version and
     /// accounts for exactly `size` bytes.
-    fn parse(header: &[u8; HEADER_BYTES as usize], size: u64) -> Result<Self, &'static str> {
-        let word = |at: usize| u64::from_le_bytes(header[at..at + 8].try_into().expect("8 bytes"));
-        if header[..8] != MAGIC {
+    fn parse(trailer: &[u8; TRAILER_BYTES as usize], size: u64) -> Result<Self, &'static str> {
+        let word = |at: usize| u64::from_le_bytes(trailer[at..at + 8].try_into().expect("8 bytes"));
+        if trailer[..8] != MAGIC {
             return Err("not an encoded entry");
         }
-        if header[8..12] != ENCODED_VERSION.to_le_bytes() {
+        if trailer[8..12] != ENCODED_VERSION.to_le_bytes() {
             return Err("an encoded entry of another version");
         }
         let (length, checksum, facts_length) = (word(16), word(24), word(32));
-        let expected = HEADER_BYTES.checked_add(length).and_then(|n| n.checked_add(facts_length));
+        let expected = length.checked_add(facts_length).and_then(|n| n.checked_add(TRAILER_BYTES));
         if facts_length > MAX_FACTS_BYTES || expected != Some(size) {
-            return Err("its size does not match its header");
+            return Err("its size does not match its trailer");
         }
         Ok(Self { length, checksum, facts_length })
     }
@@ -136,56 +150,60 @@ fn facts_of(bytes: &[u8], key: &Key) -> Result<EncodedFacts, &'static str> {
     Ok(facts)
 }
 
-/// Whether `header` starts an encoded entry (of any version).
-#[must_use]
-pub(super) fn has_magic(header: &[u8]) -> bool {
-    header.starts_with(&MAGIC)
-}
-
-/// Copies the encoded entry for `key` from `from` (`size` bytes, its `header` already
-/// read) into `storage`, checking it as it streams: the header, the size, the checksum,
-/// and facts that name `key`. Nothing is published unless every check passes.
+/// Copies the encoded entry for `key` from `from` (`size` bytes, its first bytes `first`
+/// already read) into `storage`, checking it as it streams: the trailer, the size, the
+/// checksum, and facts that name `key`. Nothing is published unless every check passes.
 ///
 /// # Errors
 /// As [`Store::import`].
 pub(super) fn import(
     storage: &dyn Storage,
     key: &Key,
-    header: &[u8; HEADER_BYTES as usize],
+    first: &[u8],
     from: &mut dyn Read,
     size: u64,
 ) -> Result<(), ImportError> {
     let damaged = |reason: &str| ImportError::Damaged(reason.to_owned());
-    let layout = Layout::parse(header, size).map_err(damaged)?;
+    let body = size
+        .checked_sub(TRAILER_BYTES)
+        .filter(|&body| body >= first.len() as u64)
+        .ok_or_else(|| damaged("shorter than its trailer"))?;
     let mut object = storage.put(key).map_err(ImportError::Write)?;
-    let write = |object: &mut Box<dyn ObjectWriter>, bytes: &[u8]| {
-        object.write_all(bytes).map_err(ImportError::Write)
-    };
     let read = |from: &mut dyn Read, buffer: &mut [u8]| {
         from.read_exact(buffer).map_err(|e| match e.kind() {
-            io::ErrorKind::UnexpectedEof => damaged("it ends before its header says"),
+            io::ErrorKind::UnexpectedEof => damaged("it ends before its size says"),
             _ => ImportError::Read(e),
         })
     };
-    write(&mut object, header)?;
+    // The stream and the facts are hashed as they pass; the facts are the end of what
+    // passed, so the last bytes that could be facts are kept until the trailer says.
     let mut hasher = XxHash3_64::new();
+    let mut tail: Vec<u8> = Vec::new();
+    let mut pass = |bytes: &[u8]| {
+        hasher.write(bytes);
+        let keep = MAX_FACTS_BYTES as usize;
+        tail.extend_from_slice(&bytes[bytes.len().saturating_sub(keep)..]);
+        tail.drain(..tail.len().saturating_sub(keep));
+        object.write_all(bytes).map_err(ImportError::Write)
+    };
+    pass(first)?;
     let mut buffer = vec![0; COPY_BUFFER_BYTES];
-    let mut left = layout.length;
+    let mut left = body - first.len() as u64;
     while left > 0 {
         let n = usize::try_from(left).unwrap_or(usize::MAX).min(COPY_BUFFER_BYTES);
         read(from, &mut buffer[..n])?;
-        hasher.write(&buffer[..n]);
-        write(&mut object, &buffer[..n])?;
+        pass(&buffer[..n])?;
         left -= n as u64;
     }
-    let mut facts = vec![0; layout.facts_length as usize];
-    read(from, &mut facts)?;
-    hasher.write(&facts);
+    let mut trailer = [0u8; TRAILER_BYTES as usize];
+    read(from, &mut trailer)?;
+    let layout = Layout::parse(&trailer, size).map_err(damaged)?;
     if hasher.finish() != layout.checksum {
         return Err(damaged("the stream does not match its checksum"));
     }
-    facts_of(&facts, key).map_err(damaged)?;
-    write(&mut object, &facts)?;
+    let facts = tail.len().checked_sub(layout.facts_length as usize).map(|at| &tail[at..]);
+    facts_of(facts.ok_or_else(|| damaged("its facts are cut short"))?, key).map_err(damaged)?;
+    object.write_all(&trailer).map_err(ImportError::Write)?;
     object.commit().map_err(ImportError::Write)
 }
 
@@ -205,12 +223,16 @@ impl std::fmt::Debug for EncodedReader {
     }
 }
 
-/// Whether `key` names an encoded entry (not an audio one). Only a look at its magic.
+/// Whether `key` names an encoded entry (not an audio one). Only a look at its trailer's
+/// magic.
 #[must_use]
 pub fn is_encoded(store: &Store, key: &Key) -> bool {
     let Ok(Some(mut object)) = store.storage().get(key) else { return false };
     let mut magic = [0u8; 8];
-    object.reader.read_exact(&mut magic).is_ok() && magic == MAGIC
+    object.size >= TRAILER_BYTES
+        && object.reader.seek(SeekFrom::Start(object.size - TRAILER_BYTES)).is_ok()
+        && object.reader.read_exact(&mut magic).is_ok()
+        && magic == MAGIC
 }
 
 /// Opens the encoded entry `key`, reading its facts; records the use.
@@ -239,17 +261,19 @@ pub fn read_encoded(store: &Store, key: &Key) -> Result<EncodedReader, CacheErro
     let corrupt = |reason: &str| CacheError::Corrupt { key, reason: reason.to_string() };
     let io = |source| CacheError::Io { key, source };
     let mut reader = object.reader;
-    let mut header = [0u8; HEADER_BYTES as usize];
-    if object.size < HEADER_BYTES || reader.read_exact(&mut header).is_err() {
-        return Err(corrupt("shorter than its header"));
+    let mut trailer = [0u8; TRAILER_BYTES as usize];
+    if object.size < TRAILER_BYTES {
+        return Err(corrupt("shorter than its trailer"));
     }
+    reader.seek(SeekFrom::Start(object.size - TRAILER_BYTES)).map_err(io)?;
+    reader.read_exact(&mut trailer).map_err(io)?;
     let Layout { length, checksum, facts_length } =
-        Layout::parse(&header, object.size).map_err(corrupt)?;
-    reader.seek(SeekFrom::Start(HEADER_BYTES + length)).map_err(io)?;
+        Layout::parse(&trailer, object.size).map_err(corrupt)?;
+    reader.seek(SeekFrom::Start(length)).map_err(io)?;
     let mut facts_bytes = vec![0; facts_length as usize];
     reader.read_exact(&mut facts_bytes).map_err(io)?;
     let facts = facts_of(&facts_bytes, &key).map_err(corrupt)?;
-    reader.seek(SeekFrom::Start(HEADER_BYTES)).map_err(io)?;
+    reader.rewind().map_err(io)?;
     Ok(EncodedReader { key, reader, length, checksum, facts_bytes, facts })
 }
 
@@ -310,7 +334,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::local(&CacheDir::new(dir.path()));
         let key = Key([7; 32]);
-        store_encoded(&store, &key, &mut &bytes[..], &facts()).unwrap();
+        let stream = dir.path().join("stream");
+        std::fs::write(&stream, bytes).unwrap();
+        store_encoded(&store, &key, &stream, &facts()).unwrap();
+        assert!(!stream.exists(), "the stream's file is moved into the entries");
         (dir, store, key)
     }
 
@@ -331,7 +358,7 @@ mod tests {
         let (dir, store, key) = stored(b"fLaC and some frames");
         let path = crate::cache::local_disk::LocalDisk::new(&CacheDir::new(dir.path())).path(&key);
         let mut bytes = std::fs::read(&path).unwrap();
-        bytes[70] ^= 1;
+        bytes[3] ^= 1;
         std::fs::write(&path, bytes).unwrap();
         let reader = open_encoded(&store, &key).unwrap();
         let result = reader.copy_to(&mut Vec::new());

@@ -7,6 +7,7 @@
 //! root/nodes/<hash of id>    each node's last render: its key and what the key hashed
 //! root/outputs/<hash>.json   what each output file was written for, and its identity
 //! root/retired/              replaced output files waiting to be deleted
+//! root/scratch/              a folder for each encode while it runs (see `scratch_folder`)
 //! root/remote.json           running totals of the remote cache's traffic
 //! root/writers/              a mark for each process writing here (see `writers`)
 //! ```
@@ -24,7 +25,7 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use super::writers;
-use crate::atomic_file::{self, Orphan};
+use crate::atomic_file::{self, Orphan, TemporaryFolder};
 
 /// The folder of audio entries.
 const ENTRIES: &str = "entries";
@@ -40,6 +41,8 @@ const OUTPUTS: &str = "outputs";
 const RETIRED: &str = "retired";
 /// Totals of the remote cache's traffic.
 const REMOTE_FIGURES: &str = "remote.json";
+/// Scratch folders of running encodes.
+const SCRATCH: &str = "scratch";
 
 /// A cache folder. Cheap to clone; makes no change on disk until asked to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +105,18 @@ impl CacheDir {
     #[must_use]
     pub fn retired(&self) -> PathBuf {
         self.root.join(RETIRED)
+    }
+
+    /// A new scratch folder named `prefix…`, deleted when dropped, on the cache's own file
+    /// system: a stream encoded there moves into the entries instead of being copied.
+    /// Folders that a process which is gone left behind are removed first.
+    ///
+    /// # Errors
+    /// When the folder cannot be created.
+    pub fn scratch_folder(&self, prefix: &str) -> io::Result<TemporaryFolder> {
+        let parent = self.root.join(SCRATCH);
+        self.folder(&parent)?;
+        TemporaryFolder::create_in(&parent, prefix)
     }
 
     /// Makes sure the folder `path` (inside the root) exists, creating what is missing, and

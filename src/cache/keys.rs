@@ -26,7 +26,7 @@ use crate::graph::{NodeKind, RenderGraph};
 /// Bump when the layout of the key material or of a cache entry changes: entries written
 /// before are then never looked up (a clean miss, not a damaged entry), and `gc` evicts
 /// them in time.
-pub const KEY_SCHEMA: u32 = 5;
+pub const KEY_SCHEMA: u32 = 6;
 
 /// Bump when shared DSP behaviour (summing, pan law, fades, latency compensation, tails,
 /// the loudness meter whose readings nodes keep) changes; per-processor changes bump that

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 
 use super::Key;
 use super::folder::CacheDir;
-use super::storage::{Listed, Object, ObjectWriter, Storage};
+use super::storage::{Listed, Object, ObjectWriter, Storage, copy_in};
 use crate::atomic_file::{self, AtomicFile, Orphan};
 
 /// Cache entries in a local folder.
@@ -101,6 +101,19 @@ impl Storage for LocalDisk {
         let shard = path.parent().expect("an entry lives in a shard folder");
         self.cache.folder(shard)?;
         Ok(Box::new(LocalWriter(AtomicFile::create(path)?)))
+    }
+
+    fn adopt(&self, key: &Key, file: &Path) -> io::Result<()> {
+        let path = self.path(key);
+        let shard = path.parent().expect("an entry lives in a shard folder");
+        self.cache.folder(shard)?;
+        File::options().write(true).open(file)?.set_modified(SystemTime::now())?;
+        // A rename replaces a link planted at the name instead of writing through it, as
+        // `AtomicFile` does; a file on another file system is copied in instead.
+        match fs::rename(file, &path) {
+            Err(e) if e.kind() == io::ErrorKind::CrossesDevices => copy_in(self, key, file),
+            moved => moved,
+        }
     }
 
     fn contains(&self, key: &Key) -> bool {

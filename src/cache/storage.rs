@@ -8,7 +8,9 @@
 //! backend, every object is verified when read, so a backend need not be trusted.
 
 use std::fmt;
+use std::fs::File;
 use std::io::{self, Read, Seek, Write};
+use std::path::Path;
 use std::time::SystemTime;
 
 use super::Key;
@@ -31,6 +33,16 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// # Errors
     /// When the backend cannot take a new object.
     fn put(&self, key: &Key) -> io::Result<Box<dyn ObjectWriter>>;
+
+    /// Publishes the finished file at `file` as the object named `key`, whole. A backend
+    /// on the file's own file system moves it into place, which leaves no file at `file`;
+    /// any other copies it, as [`copy_in`] does, and leaves it.
+    ///
+    /// # Errors
+    /// When the file cannot be read, or the backend cannot take the object.
+    fn adopt(&self, key: &Key, file: &Path) -> io::Result<()> {
+        copy_in(self, key, file)
+    }
 
     /// Whether an object named `key` exists.
     fn contains(&self, key: &Key) -> bool;
@@ -68,6 +80,16 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// # Errors
     /// When the objects cannot be removed.
     fn clear(&self) -> io::Result<()>;
+}
+
+/// Writes the object named `key` in `storage` with the bytes of the file at `file`.
+///
+/// # Errors
+/// When the file cannot be read, or the backend cannot take the object.
+pub fn copy_in(storage: &(impl Storage + ?Sized), key: &Key, file: &Path) -> io::Result<()> {
+    let mut object = storage.put(key)?;
+    io::copy(&mut File::open(file)?, &mut object)?;
+    object.commit()
 }
 
 /// An object being read: a seekable stream and its size.

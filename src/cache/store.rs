@@ -252,7 +252,7 @@ impl Store {
         };
         let mut header_bytes = [0; HEADER_BYTES];
         read_exact(from, &mut header_bytes, *key).map_err(damaged)?;
-        if super::encoded::has_magic(&header_bytes) {
+        if header_bytes[..8] != MAGIC {
             return super::encoded::import(self.storage.as_ref(), key, &header_bytes, from, size);
         }
         let header = Header::parse(&header_bytes).map_err(ImportError::Damaged)?;
@@ -1452,5 +1452,31 @@ mod tests {
         memory.0.lock().unwrap().get_mut(&key(1)).unwrap()[HEADER_BYTES + 3] ^= 1;
         assert_eq!(store.verify().unwrap().corrupt, [key(1)]);
         assert_eq!(store.stats().unwrap(), Stats::default());
+    }
+
+    #[test]
+    fn a_backend_that_cannot_move_a_stream_in_copies_it_whole() {
+        use crate::cache::encoded::{EncodedFacts, open_encoded, store_encoded};
+        let store = Store::new(Arc::new(Memory::default()));
+        let dir = tempfile::tempdir().unwrap();
+        let stream = dir.path().join("stream.flac");
+        let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 241) as u8).collect();
+        fs::write(&stream, &bytes).unwrap();
+        let facts = EncodedFacts {
+            key: key(3).to_string(),
+            node: "album/streaming/encode/01".into(),
+            frames: 10,
+            sample_rate: 48_000,
+            clipped_samples: 0,
+            peak: 0.5,
+            headroom_trim_db: None,
+        };
+        store_encoded(&store, &key(3), &stream, &facts).unwrap();
+        let mut out = Vec::new();
+        let reader = open_encoded(&store, &key(3)).unwrap();
+        assert_eq!(reader.facts(), &facts);
+        reader.copy_to(&mut out).unwrap();
+        assert!(out == bytes);
+        assert_eq!(store.verify().unwrap().checked, 1);
     }
 }

@@ -8,7 +8,6 @@
 //! the segments before it. Every file is held under the ceiling as a mix's deliverable is
 //! ([`super::encode::encode_under_ceiling`]).
 
-use std::fs::File;
 use std::path::Path;
 
 use super::NodeError;
@@ -17,7 +16,6 @@ use super::encode::{AudioSink, SCRATCH, encode_under_ceiling, encoding_of};
 use super::job::Job;
 use super::stream::read_full;
 use super::track::skip;
-use crate::atomic_file::TemporaryFolder;
 use crate::cache::encoded::{EncodedFacts, store_encoded};
 use crate::cache::folder::CacheDir;
 use crate::cache::measurement;
@@ -46,7 +44,7 @@ pub fn run_album_encode(
         }
         EncodeSpan::Segments => None,
     };
-    let scratch = TemporaryFolder::create(SCRATCH).map_err(NodeError::CacheWrite)?;
+    let scratch = cache.scratch_folder(SCRATCH).map_err(NodeError::CacheWrite)?;
     let encoding = encoding_of(target, seeds[0]);
     let path = scratch.path().join(format!("stream.{}", encoding.extension()));
     let rate = target.sample_rate;
@@ -94,7 +92,5 @@ pub fn run_album_encode(
 }
 
 fn store(job: &Job<'_>, path: &Path, facts: &EncodedFacts) -> Result<(), NodeError> {
-    let mut stream = File::open(path).map_err(NodeError::CacheWrite)?;
-    store_encoded(job.store, &job.keys.key(job.node), &mut stream, facts)
-        .map_err(NodeError::CacheWrite)
+    store_encoded(job.store, &job.keys.key(job.node), path, facts).map_err(NodeError::CacheWrite)
 }

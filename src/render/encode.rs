@@ -1,7 +1,7 @@
 //! The encode node: a deliverable's audio made into its file format, before tags. The
 //! master's final output is cut to the mix's length (with the fade at an exact cut),
 //! converted to the target's rate, reduced to its word length with the target's dither,
-//! encoded into a scratch file, and kept in the cache as an encoded entry, which the
+//! encoded into a scratch file in the cache folder, which becomes an encoded entry that the
 //! target's file node copies and tags.
 //!
 //! The ceiling holds on the file, not on the samples before it: rate conversion moves the
@@ -19,14 +19,11 @@
 //! The loudness and true peak of the decoded file are kept under the node's key for the
 //! render's closing line.
 
-use std::fs::File;
-
 use super::NodeError;
 use super::cut_source::CutSource;
 use super::job::Job;
 use super::output::output_frames;
 use super::stream::read_full;
-use crate::atomic_file::TemporaryFolder;
 use crate::audio::decode::Decoder;
 use crate::audio::dither::Dither;
 use crate::audio::encode::{Encoder, Encoding};
@@ -97,7 +94,7 @@ pub fn run_encode(
     cache: &CacheDir,
 ) -> Result<(), NodeError> {
     let encoding = encoding_of(target, seed);
-    let scratch = TemporaryFolder::create(SCRATCH).map_err(NodeError::CacheWrite)?;
+    let scratch = cache.scratch_folder(SCRATCH).map_err(NodeError::CacheWrite)?;
     let path = scratch.path().join(format!("stream.{}", encoding.extension()));
     let cut = Cut { length, cut_fade_seconds };
     let rate = target.sample_rate;
@@ -115,9 +112,7 @@ pub fn run_encode(
         peak: clipping.peak,
         headroom_trim_db,
     };
-    let mut stream = File::open(&path).map_err(NodeError::CacheWrite)?;
-    store_encoded(job.store, &job.keys.key(job.node), &mut stream, &facts)
-        .map_err(NodeError::CacheWrite)
+    store_encoded(job.store, &job.keys.key(job.node), &path, &facts).map_err(NodeError::CacheWrite)
 }
 
 /// Where one reading of a target's audio goes: its encoder, or the estimate of an MP3's
