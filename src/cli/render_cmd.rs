@@ -488,8 +488,8 @@ fn render_with_cache(
     let checks = args.only.is_none() && sharing.shard.is_none();
     let targets = and_measured(compiled, &graph, checks, targets);
     let graph = &graph;
-    let cache = CacheDir::new(cache_dir);
-    let store = match &sharing.remote {
+    let mut cache = CacheDir::new(cache_dir);
+    let mut store = match &sharing.remote {
         Some(remote) => Store::local(&cache).with_remote(Arc::clone(remote)),
         None => Store::local(&cache),
     };
@@ -521,15 +521,19 @@ fn render_with_cache(
     let bar = if hidden { Bar::hidden() } else { Bar::new() };
     let settings = Settings { jobs, delivery };
     let staged = Staged { graph, targets: &targets, settings: &settings, bar: &bar };
+    // A render without the cache keeps its records in a temporary cache, which the report
+    // and the assertions read; it lives until they are done.
+    let mut temporary_cache = None;
     let result = match staged.render(&mut keys, &mut keyer, &store, &cache) {
         Err(RenderError { error: NodeError::CacheWrite(e), .. }) => {
             bar.clear();
-            eprintln!(
-                "warning: cannot write to the cache at `{}` ({}); rendering without it",
-                cache_dir.display(),
-                in_words(&e)
-            );
-            render_without_cache(&staged, &mut keys, &mut keyer)
+            warn_rendering_without(cache_dir, &e);
+            render_without_cache(&staged, &mut keys, &mut keyer).map(|(report, temporary)| {
+                cache = CacheDir::new(temporary.path());
+                store = Store::local(&cache);
+                temporary_cache = Some(temporary);
+                report
+            })
         }
         other => other,
     };
@@ -1074,13 +1078,23 @@ impl Staged<'_> {
     }
 }
 
+/// Says that the cache at `cache_dir` cannot be written, and why, once.
+fn warn_rendering_without(cache_dir: &Path, error: &std::io::Error) {
+    eprintln!(
+        "warning: cannot write to the cache at `{}` ({}); rendering without it",
+        cache_dir.display(),
+        in_words(error)
+    );
+}
+
 /// Renders again into a temporary cache, after the cache failed: correctness never depends
-/// on the cache, so only the time to render again is lost.
+/// on the cache, so only the time to render again is lost. Returns the temporary cache with
+/// the report, as the album's report and the assertions read the records kept there.
 fn render_without_cache(
     staged: &Staged<'_>,
     keys: &mut Keys,
     keyer: &mut Keyer,
-) -> Result<RenderReport, RenderError> {
+) -> Result<(RenderReport, TemporaryFolder), RenderError> {
     let temporary = TemporaryFolder::create(TEMPORARY_CACHE).map_err(|e| RenderError {
         node: staged.targets.first().map(|&t| staged.graph.graph[t].id.clone()).unwrap_or_default(),
         error: NodeError::CacheWrite(e),
@@ -1090,14 +1104,15 @@ fn render_without_cache(
     *keys = keyer
         .keys(staged.graph)
         .map_err(|error| RenderError { node: String::new(), error: NodeError::Audio(error) })?;
-    staged.render(keys, keyer, &Store::local(&cache), &cache).map_err(|mut e| {
+    let rendered = staged.render(keys, keyer, &Store::local(&cache), &cache).map_err(|mut e| {
         if let NodeError::CacheWrite(source) = &e.error {
             let kind = source.kind();
             let words = format!("{} ({})", temporary.path().display(), in_words(source));
             e.error = NodeError::CacheWrite(std::io::Error::new(kind, words));
         }
         e
-    })
+    })?;
+    Ok((rendered, temporary))
 }
 
 /// A file that could not be read while keying, in words.

@@ -255,6 +255,30 @@ fn a_cache_that_cannot_be_written_degrades_to_a_render_without_it() {
     }
 }
 
+/// An album whose cache cannot be written, whichever part: the whole folder, or the
+/// scratch folder its encodes write in. The render succeeds with one warning naming the
+/// cache, and the report, which reads what the render kept, is still written and judged.
+#[test]
+fn an_album_whose_cache_cannot_be_written_still_writes_and_judges_its_report() {
+    let album = root().join("examples/album.yaml");
+    for blocked in ["cache", "cache/scratch"] {
+        let work = scratch();
+        std::fs::create_dir_all(work.path().join(blocked).parent().unwrap()).unwrap();
+        std::fs::write(work.path().join(blocked), b"").unwrap();
+        let done = mixdown(work.path(), &render_args(album.to_str().unwrap(), "cache", "out"));
+        let log = stderr(&done);
+        assert!(done.status.success(), "{blocked}: {log}");
+        let warnings: Vec<_> = log.lines().filter(|l| l.starts_with("warning:")).collect();
+        assert_eq!(warnings.len(), 1, "{blocked}: {log}");
+        assert!(warnings[0].contains("`cache`"), "{blocked}: {log}");
+        let report = std::fs::read_to_string(work.path().join("out/report.json")).unwrap();
+        let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+        assert!(report["album"]["integrated"].is_f64(), "{blocked}: {report}");
+        assert_eq!(report["files"].as_array().map(Vec::len), Some(7), "{blocked}: {report}");
+        assert_eq!(temporaries(work.path()), Vec::<PathBuf>::new(), "{blocked}");
+    }
+}
+
 /// A cache on a read-only file system (EROFS: a read-only tmpfs, which needs root to
 /// mount) renders the right bytes without it, with one warning naming it.
 #[cfg(target_os = "linux")]
