@@ -96,10 +96,11 @@ fn album_params(
         NodeKind::AlbumAnalysis { stage, album } => {
             ("album_analysis", json!({ "stage": stage, "album": album, "version": version }))
         }
-        NodeKind::Segment { cd, last, ceiling_dbtp, .. } => (
+        NodeKind::Segment { cd, last, ceiling_dbtp, trial, .. } => (
             "segment",
             json!({
                 "plan": plan.unwrap_or(Value::String("unsettled".into())),
+                "trial": trial,
                 "cd": cd,
                 "last": last,
                 "ceiling_dbtp": ceiling_dbtp,
@@ -580,6 +581,21 @@ buses:
         for i in graph.graph.node_indices() {
             assert_eq!(a.key(i), b.key(i), "{}", graph.graph[i].id);
         }
+    }
+
+    #[test]
+    fn a_trial_segment_keys_apart_from_the_final_one_at_the_same_plan() {
+        let segment = |trial| NodeKind::Segment {
+            segment: 0,
+            cd: false,
+            last: true,
+            ceiling_dbtp: -1.3,
+            trial,
+        };
+        let plan = || Some(json!({ "gains_db": [1.87] }));
+        let (_, trial) = album_params(&segment(true), "sinc", plan(), 48_000);
+        let (_, last) = album_params(&segment(false), "sinc", plan(), 48_000);
+        assert_ne!(trial, last, "a trial's record lacks the true peak a final one has");
     }
 
     #[test]

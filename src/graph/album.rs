@@ -14,9 +14,10 @@
 //! A segment keys on the plan its analysis settles (gains rounded to 0.01 dB, and the
 //! timing), not on the analysis, so an edit that leaves the gains alone stops there. The
 //! trial segments are the album-rate segments at the first gains. They keep only their
-//! records, since the limited analysis reads nothing else: a final segment is rendered
-//! again even when the limited analysis leaves the gains as they were, which costs less
-//! than writing every trial's audio on every build.
+//! records, measured without the true peak, since the limited analysis reads nothing else,
+//! and they key apart from the final segments: a final segment is rendered again even when
+//! the limited analysis leaves the gains as they were, which costs less than writing every
+//! trial's audio on every build.
 
 use std::collections::BTreeMap;
 use std::ops::Range;

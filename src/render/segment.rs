@@ -6,7 +6,8 @@
 //! Beside its audio (a trial segment keeps none) the node keeps a [`SegmentRecord`]: where
 //! its songs start and end at its rate, each song's loudness after the limiter and the
 //! whole segment's with the gated windows behind it (at the album's rate), and the
-//! limiter's gain reduction over each song.
+//! limiter's gain reduction over each song. A trial's songs are measured without their
+//! true peak, which only the delivered segments' records are read for.
 
 use super::NodeError;
 use super::album_record::{AlbumRecord, SegmentRecord};
@@ -77,7 +78,11 @@ pub fn run_segment(job: &Job<'_>, node: SegmentNode, cache: &CacheDir) -> Result
         true_peak: true,
     };
     let env = BuildEnv { sample_rate: f64::from(rate), max_block: BLOCK_FRAMES };
-    let meter = || LoudnessMeter::new(rate).expect("a delivery rate is metered");
+    // A trial's measurement only corrects the gains: its true peak would go unread.
+    let meter = || {
+        if node.trial { LoudnessMeter::without_true_peak(rate) } else { LoudnessMeter::new(rate) }
+            .expect("a delivery rate is metered")
+    };
     let metered = rate == album_rate && !node.cd;
     let mut limiter = SpanMeter {
         limiter: Limiter::new(&spec, &env),
