@@ -175,26 +175,30 @@ pub(super) fn import(
             _ => ImportError::Read(e),
         })
     };
-    // The stream and the facts are hashed as they pass; the facts are the end of what
-    // passed, so the last bytes that could be facts are kept until the trailer says.
     let mut hasher = XxHash3_64::new();
-    let mut tail: Vec<u8> = Vec::new();
     let mut pass = |bytes: &[u8]| {
         hasher.write(bytes);
-        let keep = MAX_FACTS_BYTES as usize;
-        tail.extend_from_slice(&bytes[bytes.len().saturating_sub(keep)..]);
-        tail.drain(..tail.len().saturating_sub(keep));
         object.write_all(bytes).map_err(ImportError::Write)
     };
     pass(first)?;
+    // The facts end the body and are never longer than `MAX_FACTS_BYTES`, so the body's
+    // last bytes are read apart and held (with the first ones, in a body that short) until
+    // the trailer says where the facts start.
+    let rest = body - first.len() as u64;
+    let held = rest.min(MAX_FACTS_BYTES);
     let mut buffer = vec![0; COPY_BUFFER_BYTES];
-    let mut left = body - first.len() as u64;
+    let mut left = rest - held;
     while left > 0 {
         let n = usize::try_from(left).unwrap_or(usize::MAX).min(COPY_BUFFER_BYTES);
         read(from, &mut buffer[..n])?;
         pass(&buffer[..n])?;
         left -= n as u64;
     }
+    let mut tail = if held < MAX_FACTS_BYTES { first.to_vec() } else { Vec::new() };
+    let start = tail.len();
+    tail.resize(start + held as usize, 0);
+    read(from, &mut tail[start..])?;
+    pass(&tail[start..])?;
     let mut trailer = [0u8; TRAILER_BYTES as usize];
     read(from, &mut trailer)?;
     let layout = Layout::parse(&trailer, size).map_err(damaged)?;
