@@ -20,11 +20,11 @@
 //!
 //! Clipping is symmetric, to ±(2ⁿ⁻¹ − 1) as in the WAV writer, and NaN becomes silence.
 //!
-//! Determinism: the noise is counter-based (`SplitMix64` at position `2·frame + channel`
-//! from the seed), so it depends only on the seed and the frame's position in the file,
-//! never on block sizes, threads or timing. The caller derives the seed from a stable
-//! identity (a deliverable's target name and the song), never from upstream keys, so that
-//! a fader move changes the signal under the dither and not its noise.
+//! Determinism: the noise is counter-based (`SplitMix64` at position `frame` from the
+//! seed, one output per frame), so it depends only on the seed and the frame's position in
+//! the file, never on block sizes, threads or timing. The caller derives the seed from a
+//! stable identity (a deliverable's target name and the song), never from upstream keys,
+//! so that a fader move changes the signal under the dither and not its noise.
 //!
 //! This module knows nothing of files or encoders; it names no outside library.
 
@@ -109,15 +109,16 @@ impl Quantizer {
             }
             Dither::Tpdf => {
                 for (frame, (pair, (&l, &r))) in (first..).zip(frames) {
-                    let noise = |channel| tpdf(self.seed, channel, frame);
-                    pair[0] = self.clip((self.scaled(l) + noise(0)).round_ties_even());
-                    pair[1] = self.clip((self.scaled(r) + noise(1)).round_ties_even());
+                    let noise = tpdf_pair(self.seed, frame);
+                    pair[0] = self.clip((self.scaled(l) + noise[0]).round_ties_even());
+                    pair[1] = self.clip((self.scaled(r) + noise[1]).round_ties_even());
                 }
             }
             Dither::Shaped => {
                 for (frame, (pair, (&l, &r))) in (first..).zip(frames) {
-                    pair[0] = self.shaped(l, 0, frame);
-                    pair[1] = self.shaped(r, 1, frame);
+                    let noise = tpdf_pair(self.seed, frame);
+                    pair[0] = self.shaped(l, 0, noise[0]);
+                    pair[1] = self.shaped(r, 1, noise[1]);
                 }
             }
         }
@@ -136,14 +137,13 @@ impl Quantizer {
         q.clamp(-self.max, self.max) as i32
     }
 
-    /// One sample through the noise-shaping loop of `channel`.
-    fn shaped(&mut self, x: f32, channel: usize, frame: u64) -> i32 {
+    /// One sample through the noise-shaping loop of `channel`, with TPDF noise `d`.
+    fn shaped(&mut self, x: f32, channel: usize, d: f64) -> i32 {
         let scaled = self.scaled(x);
         let history = &mut self.errors[channel];
         let feedback: f64 =
             LIPSHITZ_E_WEIGHTED.iter().zip(history.iter()).map(|(h, e)| h * e).sum();
         let wanted = scaled - feedback;
-        let d = tpdf(self.seed, channel, frame);
         let q = (wanted + d).round_ties_even().clamp(-self.max, self.max);
         history.rotate_right(1);
         history[0] = (q - wanted).clamp(-MAX_FEEDBACK_LSB, MAX_FEEDBACK_LSB);
@@ -151,12 +151,16 @@ impl Quantizer {
     }
 }
 
-/// Triangular noise in (−1, 1) LSB for one sample: the difference of two uniform values
-/// taken from the two halves of one `SplitMix64` output.
-fn tpdf(seed: u64, channel: usize, frame: u64) -> f64 {
-    let bits = splitmix64(seed, 2 * frame + channel as u64);
-    let unit = |half: u64| (half & 0xFFFF_FFFF) as f64 / 4_294_967_296.0;
-    unit(bits) - unit(bits >> 32)
+/// Triangular noise in (−1, 1) LSB for the left and the right sample of one frame: each
+/// the difference of two uniform values, the four of them the 16-bit quarters of one
+/// `SplitMix64` output. In steps of 2⁻¹⁶ LSB the noise's mean is still zero and its
+/// variance within one part in 2³² of a continuous triangle's; one output per frame
+/// instead of one per sample nearly halves the dither's cost.
+#[inline]
+fn tpdf_pair(seed: u64, frame: u64) -> [f64; 2] {
+    let bits = splitmix64(seed, frame);
+    let unit = |shift: u32| f64::from((bits >> shift) as u16) / 65_536.0;
+    [unit(0) - unit(16), unit(32) - unit(48)]
 }
 
 /// The `SplitMix64` generator's output at position `index` of the sequence started by
