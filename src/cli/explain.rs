@@ -115,12 +115,15 @@ impl Explanation<'_> {
         }
         let reasons = match previous {
             None => vec![DirtyReason::NeverRendered],
-            Some(_) if same_key && graph.is_plain_sum_for_output(node) => {
-                return if graph.outputs_of(node).into_iter().all(held) {
-                    "up to date in the output file: it streams into the file and keeps no cache entry"
-                        .to_string()
+            Some(_) if same_key && graph.streams_without_entry(node) => {
+                let into = match graph.graph[node].kind {
+                    NodeKind::Segment { .. } => "its encoded stream",
+                    _ => "the output file",
+                };
+                return if graph.audio_readers(node).into_iter().all(held) {
+                    format!("up to date in {into}: it streams into it and keeps no cache entry")
                 } else {
-                    "will render with the output file, which it streams into".to_string()
+                    format!("will render with {into}, which it streams into")
                 };
             }
             Some(_) if same_key => match (&graph.graph[node].kind, self.delivery) {

@@ -82,23 +82,60 @@ impl RenderGraph {
         files
     }
 
-    /// Whether `node` is a sum without a chain that only outputs read: the master of a mix
-    /// with no master chain. The output file already holds its audio, so when the two run
-    /// as a pipeline it keeps no cache entry: the entry would be read only to write the
-    /// file again (another format, a deleted file), and summing the inputs again for that
-    /// costs less than storing a song-length entry on every edit.
+    /// Whether `node` keeps no cache entry when it streams into its one reader, which holds
+    /// its audio (see `render::pipe`). Two kinds of node do:
+    ///
+    /// - a sum without a chain that only outputs read: the master of a mix with no master
+    ///   chain, whose audio the output file holds. The entry would be read only to write
+    ///   the file again (another format, a deleted file), and summing the inputs again for
+    ///   that costs less than storing a song-length entry on every edit;
+    /// - a segment whose audio only one encode reads, whole and alone, other than the
+    ///   album-rate segments: a segment of a WAV album file at a rate no other target
+    ///   takes (the CD's). Its encoded stream holds its audio, and writing the entry would cost a
+    ///   build more than making the segment again costs the rare edit that needs it (the
+    ///   target's format or word length). The album-rate segments keep theirs, as they
+    ///   are the album's audio that assertions, `diff` and the overview read after a
+    ///   render.
+    ///
+    /// Either renders again, with its reader, when that reader renders again.
     #[must_use]
-    pub fn is_plain_sum_for_output(&self, node: NodeIndex) -> bool {
-        let plain =
-            matches!(&self.graph[node].kind, NodeKind::Sum { chain, .. } if chain.is_empty());
-        let mut readers = self.graph.neighbors_directed(node, petgraph::Direction::Outgoing);
-        plain && readers.all(|reader| matches!(self.graph[reader].kind, NodeKind::Output { .. }))
+    pub fn streams_without_entry(&self, node: NodeIndex) -> bool {
+        let readers = self.audio_readers(node);
+        match &self.graph[node].kind {
+            NodeKind::Sum { chain, .. } => {
+                chain.is_empty()
+                    && readers
+                        .iter()
+                        .all(|&r| matches!(self.graph[r].kind, NodeKind::Output { .. }))
+            }
+            NodeKind::Segment { trial: false, .. } => {
+                let [reader] = readers.as_slice() else { return false };
+                let whole = matches!(
+                    self.graph[*reader].kind,
+                    NodeKind::AlbumEncode { span: EncodeSpan::Segments, .. }
+                );
+                // The delivered analysis reads the album-rate segments.
+                let delivered = self
+                    .graph
+                    .neighbors_directed(node, petgraph::Direction::Outgoing)
+                    .any(|r| matches!(self.graph[r].kind, NodeKind::AlbumAnalysis { .. }));
+                whole && !delivered && self.graph[*reader].inputs == [node]
+            }
+            _ => false,
+        }
     }
 
-    /// The targets that read `node` directly: the output files a master streams into.
+    /// The nodes that read `node`'s audio, as opposed to the record it keeps.
     #[must_use]
-    pub fn outputs_of(&self, node: NodeIndex) -> Vec<NodeIndex> {
-        self.targets.iter().copied().filter(|&t| self.graph[t].inputs.contains(&node)).collect()
+    pub fn audio_readers(&self, node: NodeIndex) -> Vec<NodeIndex> {
+        let mut readers: Vec<NodeIndex> = self
+            .graph
+            .neighbors_directed(node, petgraph::Direction::Outgoing)
+            .filter(|&reader| self.graph[reader].kind.reads_input_audio())
+            .collect();
+        readers.sort_unstable();
+        readers.dedup();
+        readers
     }
 
     /// Adds a target that delivers `node`'s own audio, as it comes out of the node, under
@@ -324,6 +361,19 @@ pub enum NodeKind {
         /// What the sheet says besides the timing.
         sheet: CueText,
     },
+}
+
+impl NodeKind {
+    /// Whether a node of this kind reads its inputs' audio: a cue sheet, and an analysis
+    /// after the limiter, read only the records their segments keep.
+    #[must_use]
+    pub fn reads_input_audio(&self) -> bool {
+        match self {
+            Self::Cue { .. } => false,
+            Self::AlbumAnalysis { stage, .. } => *stage == AnalysisStage::Unlimited,
+            _ => true,
+        }
+    }
 }
 
 /// Which measurement of an album an analysis node makes.

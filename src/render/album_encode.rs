@@ -10,10 +10,15 @@
 
 use std::path::Path;
 
+use petgraph::graph::NodeIndex;
+
 use super::NodeError;
 use super::album_analysis::segment_record;
 use super::encode::{AudioSink, SCRATCH, encode_under_ceiling, encoding_of};
+use super::inputs::Stream;
 use super::job::Job;
+use super::pipe::Link;
+use super::segment::{SegmentNode, run_segment};
 use super::stream::read_full;
 use super::track::skip;
 use crate::cache::encoded::{EncodedFacts, store_encoded};
@@ -48,11 +53,13 @@ pub fn run_album_encode(
     let encoding = encoding_of(target, seeds[0]);
     let path = scratch.path().join(format!("stream.{}", encoding.extension()));
     let rate = target.sample_rate;
+    let mut pass = 0;
     let read = |gain: f32, sink: &mut dyn AudioSink| -> Result<u64, NodeError> {
+        pass += 1;
         let mut written = 0;
         for (k, &segment) in segments.iter().enumerate() {
             sink.restart_dither(seeds[k.min(seeds.len() - 1)]);
-            let mut stream = job.open_input(segment)?;
+            let mut stream = open_segment(job, segment, pass, cache)?;
             let (start, end) = range.unwrap_or((0, u64::MAX));
             skip(stream.as_mut(), start)?;
             let mut left_to_copy = end - start;
@@ -89,6 +96,25 @@ pub fn run_album_encode(
         headroom_trim_db,
     };
     store(job, &path, &facts)
+}
+
+/// Opens `segment` for encoding pass `pass` (from 1). A segment that streamed into this
+/// node on the first pass kept no entry ([`crate::graph::RenderGraph::streams_without_entry`]),
+/// so a later pass (the file was over its ceiling) renders it again, into an entry.
+fn open_segment(
+    job: &Job<'_>,
+    segment: NodeIndex,
+    pass: usize,
+    cache: &CacheDir,
+) -> Result<Box<dyn Stream>, NodeError> {
+    let streamed = job.graph.streams_without_entry(segment);
+    if pass > 1 && streamed && !job.store.contains(&job.keys.key(segment)) {
+        let again =
+            Job::new(job.graph, job.keys, job.store, job.materialized, segment, Link::default());
+        let node = SegmentNode::of(&job.graph.graph[segment].kind).expect("encodes read segments");
+        run_segment(&again, node, cache)?;
+    }
+    job.open_input(segment)
 }
 
 fn store(job: &Job<'_>, path: &Path, facts: &EncodedFacts) -> Result<(), NodeError> {

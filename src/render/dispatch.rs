@@ -5,7 +5,8 @@
 //! When a node's one reader waits for nothing but that node, the two start together as a
 //! pipeline, the reader taking each block as it is made (see `pipe`); so does that reader's
 //! own reader, and so on. This turns the serial end of a render (the last bus, the master,
-//! the output) into stages that run side by side.
+//! the output) into stages that run side by side, and lets a segment of a WAV album file
+//! stream into its encode. Readers of a node's record alone (a cue sheet) run after it.
 //!
 //! Neither priority nor pipelines change what a node computes: it reads the same frames in
 //! the same order whether they come from a finished cache entry or a pipe, so the output is
@@ -102,33 +103,45 @@ impl State<'_> {
         ready.push((self.priority[&node], std::cmp::Reverse(node.index())));
     }
 
-    /// `node`, then its reader as long as that reader is the only one and waits for
-    /// nothing else: the nodes that can run together as one pipeline.
+    /// `node`, then the reader of its audio as long as that reader is the only one in the
+    /// run and waits for nothing else: the nodes that can run together as one pipeline.
     fn pipeline_from(&self, node: NodeIndex) -> Vec<NodeIndex> {
         let mut stages = vec![node];
         if !self.pipelines {
             return stages;
         }
         while let Some(&last) = stages.last()
-            && let Some([reader]) = self.readers.get(&last).map(Vec::as_slice)
-            && self.waiting_on[reader].load(Ordering::Acquire) == 1
-            && can_stream(self.graph, last, *reader)
+            && let Some(reader) = self.only_audio_reader(last)
+            && self.waiting_on[&reader].load(Ordering::Acquire) == 1
+            && can_stream(self.graph, last, reader)
         {
-            stages.push(*reader);
+            stages.push(reader);
         }
         stages
+    }
+
+    /// The one node of the run that reads `node`'s audio, if exactly one does.
+    fn only_audio_reader(&self, node: NodeIndex) -> Option<NodeIndex> {
+        let readers = self.readers.get(&node)?;
+        let mut audio = readers.iter().filter(|r| self.graph.graph[**r].kind.reads_input_audio());
+        match (audio.next(), audio.next()) {
+            (Some(&reader), None) => Some(reader),
+            _ => None,
+        }
     }
 }
 
 /// Whether `reader` can take `producer`'s frames from a pipe: the producer is a track or a
-/// sum (they render through one shared loop that feeds pipes), the reader a sum or the
-/// output, and the reader opens the producer once.
+/// sum (they render through one shared loop that feeds pipes) and the reader a sum or the
+/// output, or the producer is a segment that streams into its encode; and the reader
+/// opens the producer once.
 fn can_stream(graph: &RenderGraph, producer: NodeIndex, reader: NodeIndex) -> bool {
-    let produces =
-        matches!(graph.graph[producer].kind, NodeKind::Track { .. } | NodeKind::Sum { .. });
-    let reads = matches!(graph.graph[reader].kind, NodeKind::Sum { .. } | NodeKind::Output { .. });
+    let mixes = matches!(graph.graph[producer].kind, NodeKind::Track { .. } | NodeKind::Sum { .. })
+        && matches!(graph.graph[reader].kind, NodeKind::Sum { .. } | NodeKind::Output { .. });
+    let encodes = matches!(graph.graph[producer].kind, NodeKind::Segment { .. })
+        && graph.streams_without_entry(producer);
     let opens = graph.graph[reader].inputs.iter().filter(|&&i| i == producer).count();
-    produces && reads && opens == 1
+    (mixes || encodes) && opens == 1
 }
 
 /// Runs the stages of a pipeline: the first on this thread, each later one on a thread of

@@ -106,13 +106,7 @@ impl<'a> Job<'a> {
         let (files, mut sidechain_inputs) = self.prepare_chain(chain)?;
         let rate = self.sample_rate();
         let env = BuildEnv { sample_rate: f64::from(rate), max_block: BLOCK_FRAMES };
-        let pipe = self.outbound.lock().expect("no thread panicked holding the lock").take();
-        let entry = if pipe.is_some() && self.graph.is_plain_sum_for_output(self.node) {
-            None
-        } else {
-            Some(self.create_entry()?)
-        };
-        let mut sink = Sink { entry, pipe, content_frames };
+        let mut sink = self.sink(content_frames)?;
         let split = if self.alone && sidechain_inputs.is_empty() {
             balanced_split(overhead(&self.graph.graph[self.node].kind), chain)
         } else {
@@ -129,8 +123,33 @@ impl<'a> Job<'a> {
             let mut whole = build_chain(chain, &env, &files)?;
             run_chain(&mut whole, input_frames, rate, &mut sidechain_inputs, &mut sink, fill)
         }?;
+        self.finish_sink(sink, produced)
+    }
+
+    /// Where this node's frames go: the pipe to its reader when the two run as a pipeline,
+    /// and its cache entry, unless it streams into a reader that holds its audio
+    /// ([`RenderGraph::streams_without_entry`]). `content_frames` is where its source
+    /// material ends.
+    ///
+    /// # Errors
+    /// When the entry cannot be created.
+    pub fn sink(&self, content_frames: u64) -> Result<Sink, NodeError> {
+        let pipe = self.outbound.lock().expect("no thread panicked holding the lock").take();
+        let entry = if pipe.is_some() && self.graph.streams_without_entry(self.node) {
+            None
+        } else {
+            Some(self.create_entry()?)
+        };
+        Ok(Sink { entry, pipe, content_frames })
+    }
+
+    /// Seals the entry of `sink` and tells its reader that the frames have ended.
+    ///
+    /// # Errors
+    /// When the entry cannot be written.
+    pub fn finish_sink(&self, sink: Sink, produced: Produced) -> Result<(), NodeError> {
         if let Some(entry) = sink.entry {
-            self.finish_entry(entry, produced, content_frames)?;
+            self.finish_entry(entry, produced, sink.content_frames)?;
         }
         if let Some(mut pipe) = sink.pipe {
             pipe.end(produced.audible_frames);

@@ -1,11 +1,13 @@
 //! Handing a node's audio straight to the node that reads it while both run, so that the
 //! end of a render (reverb bus → master → output, or one bus after a fader move) works as a
-//! pipeline instead of one node after another.
+//! pipeline instead of one node after another, and a segment of a WAV album file goes
+//! straight into its encode.
 //!
-//! The producer still writes its own cache entry, unless it is a plain master streaming
-//! into the output file (`RenderGraph::is_plain_sum_for_output`). The reader gets exactly
-//! the frames it would have read from that entry, in the same order, so its output is the
-//! same bytes either way; only the time it can start changes.
+//! The producer still writes its own cache entry, unless its reader holds its audio (a
+//! plain master streaming into the output file, a segment into its encoded stream:
+//! `RenderGraph::streams_without_entry`). The reader gets exactly the frames it would have
+//! read from that entry, in the same order, so its output is the same bytes either way;
+//! only the time it can start changes.
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 

@@ -4,8 +4,11 @@
 //! With a remote cache, the walk is made twice: the entries the local cache lacks are
 //! looked up in the remote all at once, and the second walk stops at those it holds. A
 //! node that keeps a record beside its entry (see [`keeps_record`]) counts as held there
-//! when the remote has its record; if a node that runs reads its audio and the remote
-//! lacks it, the walk is made again with that node rendered.
+//! when the remote has its record, and a segment counts as held here when its record is:
+//! its audio may have streamed into its encode without an entry
+//! ([`RenderGraph::streams_without_entry`]), and a cue sheet reads only the record. If a
+//! node that runs reads such a node's audio and no cache has it, the walk is made again
+//! with that node rendered.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -20,7 +23,7 @@ use crate::cache::measurement;
 use crate::cache::output_record::OutputRecord;
 use crate::cache::remote::record_object;
 use crate::cache::store::Store;
-use crate::graph::{AnalysisStage, NodeKind, RenderGraph};
+use crate::graph::{NodeKind, RenderGraph};
 
 /// Whether a node of this kind keeps a record (its measurement, an analysis's decisions)
 /// under its key beside its entry, which the nodes after it or the render's report read.
@@ -103,13 +106,7 @@ impl Plan {
             .copied()
             .filter(|&t| step(t) == Some(PlanStep::Cached) && keeps_entry(&graph.graph[t].kind))
             .collect();
-        // A cue sheet, and an analysis after the limiter, read their segments' records, not
-        // their audio.
-        let reads_audio = |i: &NodeIndex| match &graph.graph[*i].kind {
-            NodeKind::Cue { .. } => false,
-            NodeKind::AlbumAnalysis { stage, .. } => *stage == AnalysisStage::Unlimited,
-            _ => true,
-        };
+        let reads_audio = |i: &NodeIndex| graph.graph[*i].kind.reads_input_audio();
         for i in self.to_render().into_iter().filter(reads_audio) {
             let inputs = graph.graph[i].inputs.iter();
             // An analysis keeps a record, not an entry.
@@ -157,25 +154,25 @@ pub fn plan(
     delivery: &Delivery,
     targets: &[NodeIndex],
 ) -> Plan {
-    let local = walk(graph, keys, store, cache, delivery, targets, &BTreeSet::new());
-    if store.remote().is_none() {
-        return local;
-    }
-    // Files (an output's, a deliverable's) are recorded here, never kept in the remote.
-    let mut missing = Vec::new();
-    for i in local.to_render() {
-        let kind = &graph.graph[i].kind;
-        let key = keys.key(i);
-        if keeps_entry(kind) {
-            missing.push(key);
+    if store.remote().is_some() {
+        let local = walk(graph, keys, store, cache, delivery, targets, &BTreeSet::new());
+        // Files (an output's, a deliverable's) are recorded here, never kept in the remote.
+        let mut missing = Vec::new();
+        for i in local.to_render() {
+            let kind = &graph.graph[i].kind;
+            let key = keys.key(i);
+            if keeps_entry(kind) {
+                missing.push(key);
+            }
+            if keeps_record(kind) {
+                missing.push(record_object(&key));
+            }
         }
-        if keeps_record(kind) {
-            missing.push(record_object(&key));
-        }
+        store.look_up_remote(&missing);
     }
-    store.look_up_remote(&missing);
-    // A node held by its record alone (the remote keeps a segment's record, not its
-    // audio) renders when a node of the plan reads its audio after all.
+    // A node held by its record alone (a segment's audio that streamed into its encode, or
+    // that the remote does not keep) renders when a node of the plan reads its audio after
+    // all.
     let mut forced = BTreeSet::new();
     loop {
         let plan = walk(graph, keys, store, cache, delivery, targets, &forced);
@@ -246,7 +243,7 @@ fn walk(
                 }
             }
             kind => {
-                if !forced.contains(&i) && held(store, kind, &keys.key(i)) {
+                if !forced.contains(&i) && held(store, cache, kind, &keys.key(i)) {
                     PlanStep::Cached
                 } else {
                     PlanStep::Render
@@ -263,11 +260,13 @@ fn walk(
     Plan { steps, materialized, targets: targets.to_vec() }
 }
 
-/// Whether the output of a node of `kind` keyed `key` is at hand: its entry kept here, or
-/// in the remote as a look-up found its entry or, for a node that keeps a record, its
-/// record (whether its audio is needed, and there, is settled by [`plan`]).
-fn held(store: &Store, kind: &NodeKind, key: &crate::cache::Key) -> bool {
+/// Whether the output of a node of `kind` keyed `key` is at hand: its entry kept here, a
+/// segment's record kept here, or in the remote as a look-up found its entry or, for a
+/// node that keeps a record, its record (whether its audio is needed, and where it is, is
+/// settled by [`plan`]).
+fn held(store: &Store, cache: &CacheDir, kind: &NodeKind, key: &crate::cache::Key) -> bool {
     store.holds_here(key)
+        || (matches!(kind, NodeKind::Segment { .. }) && measurement::exists(cache, *key))
         || if keeps_record(kind) {
             store.remote_has(&record_object(key))
         } else {

@@ -331,15 +331,8 @@ fn run_node(job: &Job<'_>, delivery: &Delivery, cache: &CacheDir) -> Result<(), 
             run_song(job, chain, *length, *cut_fade_seconds)
         }
         NodeKind::AlbumAnalysis { stage, album } => run_album_analysis(job, *stage, album, cache),
-        NodeKind::Segment { segment, cd, last, ceiling_dbtp, trial } => {
-            let node = SegmentNode {
-                segment: *segment,
-                cd: *cd,
-                last: *last,
-                ceiling_dbtp: *ceiling_dbtp,
-                trial: *trial,
-            };
-            run_segment(job, node, cache)
+        kind @ NodeKind::Segment { .. } => {
+            run_segment(job, SegmentNode::of(kind).expect("a segment's kind"), cache)
         }
         NodeKind::AlbumEncode { target, span, seeds } => {
             run_album_encode(job, target, *span, seeds, cache)

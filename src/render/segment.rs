@@ -3,10 +3,11 @@
 //! the ceiling, all from rest, cut to the segment's length at that rate (whole CD frames on
 //! a CD target). Segments concatenate sample-exactly into the album.
 //!
-//! Beside its audio (a trial segment keeps none) the node keeps a [`SegmentRecord`]: where
-//! its songs start and end at its rate, each song's loudness after the limiter and the
-//! whole segment's with the gated windows behind it (at the album's rate), and the
-//! limiter's gain reduction over each song. A trial's songs are measured without their
+//! Beside its audio (a trial segment keeps none, nor does one that streams into its encode:
+//! [`crate::graph::RenderGraph::streams_without_entry`]) the node keeps a
+//! [`SegmentRecord`]: where its songs start and end at its rate, each song's loudness after
+//! the limiter and the whole segment's with the gated windows behind it (at the album's
+//! rate), and the limiter's gain reduction over each song. A trial's songs are measured without their
 //! true peak, which only the delivered segments' records are read for.
 
 use super::NodeError;
@@ -21,6 +22,7 @@ use crate::cache::folder::CacheDir;
 use crate::cache::measurement;
 use crate::dsp::dynamics::limiter::{GainApplied, Limiter, LimiterSettings};
 use crate::dsp::{BLOCK_FRAMES, BuildEnv, Context, Processor};
+use crate::graph::NodeKind;
 
 /// The limiter's lookahead, in seconds.
 const LOOKAHEAD_SECONDS: f64 = 0.005;
@@ -40,6 +42,17 @@ pub struct SegmentNode {
     pub ceiling_dbtp: f64,
     /// Whether it keeps only its record.
     pub trial: bool,
+}
+
+impl SegmentNode {
+    /// What a segment node of `kind` is; `None` for another kind of node.
+    #[must_use]
+    pub fn of(kind: &NodeKind) -> Option<Self> {
+        let NodeKind::Segment { segment, cd, last, ceiling_dbtp, trial } = *kind else {
+            return None;
+        };
+        Some(Self { segment, cd, last, ceiling_dbtp, trial })
+    }
 }
 
 /// Renders a segment node.
@@ -93,8 +106,11 @@ pub fn run_segment(job: &Job<'_>, node: SegmentNode, cache: &CacheDir) -> Result
             .then(|| LoudnessMeter::without_true_peak(rate).expect("a delivery rate is metered")),
         applied: vec![GainApplied::default(); count],
     };
-    let entry = if node.trial { None } else { Some(job.create_entry()?) };
-    let mut sink = Sink { entry, pipe: None, content_frames: frames };
+    let mut sink = if node.trial {
+        Sink { entry: None, pipe: None, content_frames: frames }
+    } else {
+        job.sink(frames)?
+    };
     let produced = run_chain(&mut limiter, frames, rate, &mut [], &mut sink, |_, left, right| {
         fill_converted(&mut converted, left, right).map(drop)
     })?;
@@ -103,9 +119,7 @@ pub fn run_segment(job: &Job<'_>, node: SegmentNode, cache: &CacheDir) -> Result
     let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
     while fill_converted(&mut converted, &mut left, &mut right)? > 0 {}
     converted.into_source().finish()?;
-    if let Some(writer) = sink.entry.take() {
-        job.finish_entry(writer, produced, frames)?;
-    }
+    job.finish_sink(sink, produced)?;
     let record = SegmentRecord {
         frames,
         starts,

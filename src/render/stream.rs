@@ -24,8 +24,8 @@ pub struct Produced {
 /// Where a node's frames go: its cache entry, and the node reading it when the two run as
 /// a pipeline.
 pub struct Sink {
-    /// The node's cache entry; `None` for a plain master streaming into the output (see
-    /// [`crate::graph::RenderGraph::is_plain_sum_for_output`]).
+    /// The node's cache entry; `None` for a node streaming into a reader that holds its
+    /// audio (see [`crate::graph::RenderGraph::streams_without_entry`]).
     pub entry: Option<EntryWriter>,
     /// The pipe to the reader, if any.
     pub pipe: Option<PipeSender>,

@@ -6,6 +6,7 @@ mod album_bad_renders;
 mod album_edits;
 mod album_file;
 mod album_render;
+mod album_streaming;
 mod assertions;
 mod bad_audio;
 mod bad_inputs;
