@@ -237,8 +237,15 @@ struct IntersamplePeaks {
     /// across a tile: the even and the odd part of the quarter point's taps, and the
     /// half-way point's tap.
     pairs: [[[f32; TILE]; 3]; INTERPOLATION_REACH],
+    /// The first pair with a tap that is not zero: a window shorter than the reach (the
+    /// meter's) leaves the outer pairs out, and so does the estimate.
+    first_pair: usize,
     /// Per channel: the `SPAN − 1` samples before the chunk, then the chunk.
     input: [Vec<f32>; 2],
+    /// The loudest sample of each run of [`TILE`] samples of a channel's input, from its
+    /// start: a tile's estimates read the samples of the [`TILES_READ`] runs from its own,
+    /// so each tile is judged quiet from a few of these instead of from every sample.
+    run_peaks: Vec<f32>,
     /// The level under which every sample an estimate reads keeps it under the ceiling,
     /// with a margin far wider than the f32 rounding of its sums.
     quiet: f32,
@@ -249,6 +256,10 @@ const SPAN: usize = 2 * INTERPOLATION_REACH;
 
 /// Frames estimated together.
 const TILE: usize = 8;
+
+/// Runs of [`TILE`] input samples that a tile's estimates read: `TILE + SPAN − 1` samples
+/// from the tile's first, and one more.
+const TILES_READ: usize = (TILE + SPAN - 1).div_ceil(TILE);
 
 /// Half the length, in frames, of the Hann window over the estimator's sinc: as wide as
 /// its taps reach, so that it is flat within 0.02 dB up to 0.45 times the sample rate.
@@ -291,8 +302,13 @@ impl IntersamplePeaks {
             let (near, far) = (quarter[j], quarter[SPAN - 1 - j]);
             [[0.5 * (near + far); TILE], [0.5 * (near - far); TILE], [half[j]; TILE]]
         });
+        let first_pair = pairs
+            .iter()
+            .position(|taps| taps.iter().flatten().any(|&tap| tap != 0.0))
+            .unwrap_or(INTERPOLATION_REACH);
         let buffer = || vec![0.0; SPAN - 1 + chunk];
-        Self { pairs, input: [buffer(), buffer()], quiet }
+        let run_peaks = Vec::with_capacity((SPAN - 1 + chunk).div_ceil(TILE));
+        Self { pairs, first_pair, input: [buffer(), buffer()], run_peaks, quiet }
     }
 
     /// Writes into `loudest[i]` the largest estimated level between the two samples
@@ -319,18 +335,23 @@ impl IntersamplePeaks {
         loudest[..n].fill(0.0);
         for (input, chunk) in self.input.iter_mut().zip([left, right]) {
             input[SPAN - 1..SPAN - 1 + n].copy_from_slice(chunk);
+            let runs = input[..SPAN - 1 + n].chunks(TILE);
+            self.run_peaks.clear();
+            self.run_peaks
+                .extend(runs.map(|run| run.iter().fold(0.0, |m: f32, x| louder(m, x.abs()))));
             for (tile, peaks) in loudest[..tiled].chunks_exact_mut(TILE).enumerate() {
                 let window = &input[tile * TILE..];
-                let read = &window[..TILE + SPAN - 1];
-                if read.iter().fold(0.0, |m: f32, x| louder(m, x.abs())) < self.quiet {
+                let read = &self.run_peaks[tile..self.run_peaks.len().min(tile + TILES_READ)];
+                if read.iter().fold(0.0, |m: f32, &x| louder(m, x)) < self.quiet {
                     continue;
                 }
                 let peaks: &mut [f32; TILE] = peaks.try_into().expect("a whole tile");
-                estimate_frames(&self.pairs, window, peaks);
+                estimate_frames(&self.pairs, self.first_pair, window, peaks);
             }
             for i in tiled..n {
                 estimate_frames::<1>(
                     &self.pairs,
+                    self.first_pair,
                     &input[i..],
                     (&mut loudest[i..=i]).try_into().expect("one frame"),
                 );
@@ -348,15 +369,17 @@ impl IntersamplePeaks {
 }
 
 /// Raises each of the `W` levels in `peaks` to the estimates for the frames whose spans
-/// start at `window[0]`, `window[1]`, …
+/// start at `window[0]`, `window[1]`, …, from the pairs from `first` on (those before it
+/// have only zero taps).
 #[inline]
 fn estimate_frames<const W: usize>(
     pairs: &[[[f32; TILE]; 3]; INTERPOLATION_REACH],
+    first: usize,
     window: &[f32],
     peaks: &mut [f32; W],
 ) {
     let (mut even, mut odd, mut half) = ([0.0f32; W], [0.0f32; W], [0.0f32; W]);
-    for (j, [even_tap, odd_tap, half_tap]) in pairs.iter().enumerate() {
+    for (j, [even_tap, odd_tap, half_tap]) in pairs.iter().enumerate().skip(first) {
         let near: &[f32; W] = window[j..j + W].try_into().expect("a whole tile");
         let far: &[f32; W] =
             window[SPAN - 1 - j..SPAN - 1 - j + W].try_into().expect("a whole tile");
@@ -534,6 +557,21 @@ mod tests {
 
     fn db(x: f64) -> f64 {
         20.0 * x.log10()
+    }
+
+    #[test]
+    fn the_meters_shorter_interpolation_skips_its_zero_taps_and_estimates_the_same() {
+        let metered = IntersamplePeaks::new(64, METER_WINDOW, 1.0);
+        // Six frames either side of the point reach 6 of the 16 mirrored pairs.
+        assert_eq!(metered.first_pair, INTERPOLATION_REACH - 6);
+        assert_eq!(IntersamplePeaks::new(64, WIDE_WINDOW, 1.0).first_pair, 0);
+        let mut next = noise(11);
+        let window: Vec<f32> = (0..SPAN - 1 + TILE).map(|_| next()).collect();
+        let (mut all, mut skipped) = ([0.0f32; TILE], [0.0f32; TILE]);
+        estimate_frames(&metered.pairs, 0, &window, &mut all);
+        estimate_frames(&metered.pairs, metered.first_pair, &window, &mut skipped);
+        assert_eq!(all, skipped);
+        assert!(all.iter().all(|&level| level > 0.0));
     }
 
     #[test]
