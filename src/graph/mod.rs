@@ -91,11 +91,11 @@ impl RenderGraph {
     ///   that costs less than storing a song-length entry on every edit;
     /// - a segment whose audio only one encode reads, whole and alone, other than the
     ///   album-rate segments: a segment of a WAV album file at a rate no other target
-    ///   takes (the CD's). Its encoded stream holds its audio, and writing the entry would cost a
-    ///   build more than making the segment again costs the rare edit that needs it (the
-    ///   target's format or word length). The album-rate segments keep theirs, as they
-    ///   are the album's audio that assertions, `diff` and the overview read after a
-    ///   render.
+    ///   takes (the CD's). Its encoded stream holds its audio, and writing the entry would
+    ///   cost every build more than making the segment again costs the rare edit that
+    ///   needs it (the target's format or word length). The album-rate segments keep
+    ///   theirs, as they are the album's audio that assertions, `diff` and the overview
+    ///   read after a render.
     ///
     /// Either renders again, with its reader, when that reader renders again.
     #[must_use]

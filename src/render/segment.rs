@@ -7,8 +7,8 @@
 //! [`crate::graph::RenderGraph::streams_without_entry`]) the node keeps a
 //! [`SegmentRecord`]: where its songs start and end at its rate, each song's loudness after
 //! the limiter and the whole segment's with the gated windows behind it (at the album's
-//! rate), and the limiter's gain reduction over each song. A trial's songs are measured without their
-//! true peak, which only the delivered segments' records are read for.
+//! rate), and the limiter's gain reduction over each song. A trial's songs are measured
+//! without their true peak, which only the delivered segments' records are read for.
 
 use super::NodeError;
 use super::album_record::{AlbumRecord, SegmentRecord};
