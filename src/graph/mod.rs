@@ -100,15 +100,16 @@ impl RenderGraph {
     /// Either renders again, with its reader, when that reader renders again.
     #[must_use]
     pub fn streams_without_entry(&self, node: NodeIndex) -> bool {
-        let readers = self.audio_readers(node);
         match &self.graph[node].kind {
             NodeKind::Sum { chain, .. } => {
                 chain.is_empty()
-                    && readers
+                    && self
+                        .audio_readers(node)
                         .iter()
                         .all(|&r| matches!(self.graph[r].kind, NodeKind::Output { .. }))
             }
             NodeKind::Segment { trial: false, .. } => {
+                let readers = self.audio_readers(node);
                 let [reader] = readers.as_slice() else { return false };
                 let whole = matches!(
                     self.graph[*reader].kind,

@@ -107,8 +107,10 @@ fn open_segment(
     pass: usize,
     cache: &CacheDir,
 ) -> Result<Box<dyn Stream>, NodeError> {
-    let streamed = job.graph.streams_without_entry(segment);
-    if pass > 1 && streamed && !job.store.contains(&job.keys.key(segment)) {
+    let again_without_entry = pass > 1
+        && job.graph.streams_without_entry(segment)
+        && !job.store.contains(&job.keys.key(segment));
+    if again_without_entry {
         let again =
             Job::new(job.graph, job.keys, job.store, job.materialized, segment, Link::default());
         let node = SegmentNode::of(&job.graph.graph[segment].kind).expect("encodes read segments");
