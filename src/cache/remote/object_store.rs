@@ -3,14 +3,14 @@
 //! [`super::Remote`] decides what to ask, and the store checks what comes back.
 //!
 //! Every request is bounded by a timeout (the connection, each operation and each chunk
-//! read or written), so a remote that stalls costs at most that much before the render
-//! goes on without it. Credentials are read by each service from its own standard
+//! read or written; an object sent whole, once for each chunk it holds), so a remote that
+//! stalls costs at most that much before the render goes on without it. Credentials are read by each service from its own standard
 //! environment variables and never pass through here.
 
 use std::fmt;
 use std::future::IntoFuture;
 use std::io::{self, Read};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opendal::layers::TimeoutLayer;
@@ -36,6 +36,12 @@ const CHUNKS_IN_FLIGHT: usize = 8;
 /// Parts of one object uploaded at once: fewer than reads, because uploads run beside the
 /// render and each part is held in memory until it is sent.
 const PARTS_IN_FLIGHT: usize = 2;
+
+/// Objects up to this size go up in one request rather than in parts: a store joins the
+/// parts of a multipart upload by copying them once more, as much work again as receiving
+/// them, and AWS advises multipart uploads only from about 100 MB. Such an object is held
+/// in memory while it is sent, so only one goes up this way at a time.
+const WHOLE_OBJECT_BYTES: u64 = 100_000_000;
 
 /// Objects named by key, somewhere else.
 pub trait ObjectStore: Send + Sync + fmt::Debug {
@@ -64,7 +70,14 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
 
 /// An [`ObjectStore`] on a service that `OpenDAL` reaches.
 pub struct OpenDal {
+    /// Every request bounded by the timeout.
     operator: Operator,
+    /// The same store without that bound, for an object sent in one request, which is given
+    /// as long as its parts would have had ([`OpenDal::write_whole`]).
+    unbounded: Operator,
+    timeout: Duration,
+    /// Held while an object is sent whole, from memory.
+    sending_whole: Mutex<()>,
     runtime: Arc<tokio::runtime::Runtime>,
     location: String,
 }
@@ -107,16 +120,34 @@ impl OpenDal {
             .map_err(io::Error::other)?;
         let transport = HttpTransporter::new(ReqwestTransport::new(client.clone()));
         HttpTransporter::install_default(ReqwestTransport::new(client));
-        let operator = build(address, env)
+        let unbounded = build(address, env)
             .map_err(|e| io::Error::other(format!("{address}: {}", e.message())))?
-            .with_context(OperationContext::new().with_http_transport(transport))
-            .layer(TimeoutLayer::new().with_timeout(timeout).with_io_timeout(timeout));
+            .with_context(OperationContext::new().with_http_transport(transport));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("mixdown-remote")
             .enable_all()
             .build()?;
-        Ok(Self { operator, runtime: Arc::new(runtime), location: address.to_string() })
+        Ok(Self::new(unbounded, timeout, runtime, address.to_string()))
+    }
+
+    fn new(
+        unbounded: Operator,
+        timeout: Duration,
+        runtime: tokio::runtime::Runtime,
+        location: String,
+    ) -> Self {
+        let operator = unbounded
+            .clone()
+            .layer(TimeoutLayer::new().with_timeout(timeout).with_io_timeout(timeout));
+        Self {
+            operator,
+            unbounded,
+            timeout,
+            sending_whole: Mutex::new(()),
+            runtime: Arc::new(runtime),
+            location,
+        }
     }
 
     /// An in-memory store, for tests of what sits above this one.
@@ -129,7 +160,56 @@ impl OpenDal {
         // A worker of its own, as objects are read ahead while their readers wait.
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-        Ok(Self { operator, runtime: Arc::new(runtime), location: "memory".to_owned() })
+        Ok(Self::new(operator, Duration::from_secs(30), runtime, "memory".to_owned()))
+    }
+
+    /// Sends the `size` bytes of `from` in one request, given the time its parts would have
+    /// had: the timeout once for each part.
+    fn write_whole(&self, name: &str, from: &mut dyn Read, size: u64) -> io::Result<()> {
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        from.take(size).read_to_end(&mut bytes)?;
+        if (bytes.len() as u64) < size {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let parts = u32::try_from(size.div_ceil(CHUNK_BYTES as u64)).unwrap_or(u32::MAX).max(1);
+        let allowed = self.timeout.saturating_mul(parts);
+        let sent = self.unbounded.write(name, bytes);
+        match self.runtime.block_on(async { tokio::time::timeout(allowed, sent).await }) {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(to_io(&e)),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("sending {size} bytes took longer than {allowed:?}"),
+            )),
+        }
+    }
+
+    /// Sends the `size` bytes of `from` in parts, a few at a time, each request bounded by
+    /// the timeout.
+    fn write_in_parts(&self, name: &str, from: &mut dyn Read, size: u64) -> io::Result<()> {
+        let future = self
+            .operator
+            .writer_with(name)
+            .chunk(CHUNK_BYTES)
+            .concurrent(PARTS_IN_FLIGHT)
+            .into_future();
+        let mut writer = self.runtime.block_on(future).map_err(|e| to_io(&e))?;
+        let mut left = size;
+        let outcome = (|| {
+            while left > 0 {
+                let mut chunk =
+                    vec![0; CHUNK_BYTES.min(usize::try_from(left).unwrap_or(usize::MAX))];
+                from.read_exact(&mut chunk)?;
+                left -= chunk.len() as u64;
+                self.runtime.block_on(writer.write(chunk)).map_err(|e| to_io(&e))?;
+            }
+            self.runtime.block_on(writer.close()).map_err(|e| to_io(&e)).map(drop)
+        })();
+        if outcome.is_err() {
+            // Nothing appears under the name; a multipart upload left behind is removed.
+            let _ = self.runtime.block_on(writer.abort());
+        }
+        outcome
     }
 }
 
@@ -267,29 +347,12 @@ impl ObjectStore for OpenDal {
 
     fn write(&self, key: &Key, from: &mut dyn Read, size: u64) -> io::Result<()> {
         let name = object_name(key);
-        let future = self
-            .operator
-            .writer_with(&name)
-            .chunk(CHUNK_BYTES)
-            .concurrent(PARTS_IN_FLIGHT)
-            .into_future();
-        let mut writer = self.runtime.block_on(future).map_err(|e| to_io(&e))?;
-        let mut left = size;
-        let outcome = (|| {
-            while left > 0 {
-                let mut chunk =
-                    vec![0; CHUNK_BYTES.min(usize::try_from(left).unwrap_or(usize::MAX))];
-                from.read_exact(&mut chunk)?;
-                left -= chunk.len() as u64;
-                self.runtime.block_on(writer.write(chunk)).map_err(|e| to_io(&e))?;
-            }
-            self.runtime.block_on(writer.close()).map_err(|e| to_io(&e)).map(drop)
-        })();
-        if outcome.is_err() {
-            // Nothing appears under the name; a multipart upload left behind is removed.
-            let _ = self.runtime.block_on(writer.abort());
+        if size <= WHOLE_OBJECT_BYTES
+            && let Ok(_sending) = self.sending_whole.try_lock()
+        {
+            return self.write_whole(&name, from, size);
         }
-        outcome
+        self.write_in_parts(&name, from, size)
     }
 }
 
@@ -348,27 +411,66 @@ impl Read for ReadAhead {
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_object_written_reads_back_whole_and_is_found() {
-        let store = OpenDal::memory().unwrap();
-        let (a, b) = (Key([1; 32]), Key([2; 32]));
-        let bytes: Vec<u8> = (0..CHUNK_BYTES + 1000).map(|i| (i * 7) as u8).collect();
-        store.write(&a, &mut bytes.as_slice(), bytes.len() as u64).unwrap();
-        assert_eq!(store.exist(&[a, b]).unwrap(), [true, false]);
-        let (mut reader, size) = store.read(&a).unwrap().unwrap();
+    fn reads_back(store: &OpenDal, key: &Key, bytes: &[u8]) {
+        let (mut reader, size) = store.read(key).unwrap().unwrap();
         assert_eq!(size, bytes.len() as u64);
         let mut back = Vec::new();
         reader.read_to_end(&mut back).unwrap();
-        assert_eq!(back, bytes);
-        assert!(store.read(&b).unwrap().is_none());
+        assert!(back == bytes, "the object read back differs from what was written");
     }
 
     #[test]
-    fn a_source_that_ends_early_stores_nothing() {
+    fn an_object_written_whole_or_in_parts_reads_back_whole_and_is_found() {
+        let store = OpenDal::memory().unwrap();
+        let (whole, in_parts, absent) = (Key([1; 32]), Key([2; 32]), Key([9; 32]));
+        let bytes: Vec<u8> = (0..2 * CHUNK_BYTES + 1000).map(|i| (i * 7) as u8).collect();
+        store.write(&whole, &mut bytes.as_slice(), bytes.len() as u64).unwrap();
+        {
+            // Another object being sent whole sends this one in parts.
+            let _sending = store.sending_whole.lock().unwrap();
+            store.write(&in_parts, &mut bytes.as_slice(), bytes.len() as u64).unwrap();
+        }
+        assert_eq!(store.exist(&[whole, in_parts, absent]).unwrap(), [true, true, false]);
+        reads_back(&store, &whole, &bytes);
+        reads_back(&store, &in_parts, &bytes);
+        assert!(store.read(&absent).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_source_that_ends_early_stores_nothing_whole_or_in_parts() {
         let store = OpenDal::memory().unwrap();
         let e = store.write(&Key([3; 32]), &mut [0u8; 10].as_slice(), 20).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
-        assert_eq!(store.exist(&[Key([3; 32])]).unwrap(), [false]);
+        let _sending = store.sending_whole.lock().unwrap();
+        let short = vec![0u8; CHUNK_BYTES + 10];
+        let e = store.write(&Key([4; 32]), &mut short.as_slice(), 3 * CHUNK_BYTES as u64);
+        assert_eq!(e.unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(store.exist(&[Key([3; 32]), Key([4; 32])]).unwrap(), [false, false]);
+    }
+
+    #[test]
+    fn an_object_sent_whole_to_a_store_that_never_answers_is_given_up_on_within_its_time() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        // Takes every connection and never answers.
+        std::thread::spawn(move || {
+            let held: Vec<_> = listener.incoming().collect();
+            drop(held);
+        });
+        let env = |name: &str| match name {
+            "AWS_ENDPOINT_URL" => Some(endpoint.clone()),
+            "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("test".to_owned()),
+            _ => None,
+        };
+        let address = Address::parse("s3://stalls/ci").unwrap();
+        let store = OpenDal::connect_with(&address, Duration::from_millis(300), &env).unwrap();
+        let bytes = vec![7u8; CHUNK_BYTES + 1];
+        let started = std::time::Instant::now();
+        let sent = store.write(&Key([5; 32]), &mut bytes.as_slice(), bytes.len() as u64);
+        let took = started.elapsed();
+        assert!(sent.is_err(), "a store that never answers took the object");
+        // Two parts' worth of time, and a margin for a loaded machine.
+        assert!(took < Duration::from_secs(5), "gave up after {took:?}");
     }
 
     fn environment(

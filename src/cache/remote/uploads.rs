@@ -1,7 +1,7 @@
 //! Entries and records on their way to the remote cache: a queue of keys and a few threads
 //! that stream each entry from the local cache to the remote, so that a render never waits
 //! for the network. Memory stays bounded: the queue holds keys (and records of a few kB),
-//! and each thread a few parts.
+//! one thread at a time an entry sent whole, and each other thread a few parts.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
