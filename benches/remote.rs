@@ -2,8 +2,9 @@
 //! `cargo install s3s-fs --locked --features binary` does (`s3s-fs@0.14.1` on Rust 1.95),
 //! otherwise moto's, as the tests start it):
 //! a cold render uploading its entries against one without a remote, a render with an
-//! empty local cache and a warm remote, and two shards run side by side plus the final
-//! assembly. Each figure is set against the cold local render. Prints figures; asserts
+//! empty local cache and a warm remote, two shards run side by side plus the final
+//! assembly, and each shard alone, as on a runner of its own. Each figure is set against
+//! the cold local render. Prints figures; asserts
 //! nothing; without either server it says why and stops.
 //!
 //!     cargo bench --bench remote -- [--stems 16] [--seconds 180] [--runs 1] [--album DIR]
@@ -222,7 +223,7 @@ fn main() {
     };
     let port = server.port;
     println!("session: {what}, {} S3 on loopback, {runs} runs (median)", server.name);
-    let mut figures: [Vec<f64>; 5] = Default::default();
+    let mut figures: [Vec<f64>; 6] = Default::default();
     for run in 0..runs {
         let uploaded = server.bucket(&format!("up{run}"));
         let sharded = server.bucket(&format!("shards{run}"));
@@ -234,8 +235,16 @@ fn main() {
             render(&dir, file, port, "shard2", Some(&sharded), &["--shard", "2/2"]),
         ]));
         figures[4].push(timed(vec![render(&dir, file, port, "final", Some(&sharded), &[])]));
+        // Each shard alone, as on a runner of its own, each into a remote of its own so
+        // that neither finds the other's work.
+        let alone = (1..=2).map(|k| {
+            let bucket = server.bucket(&format!("alone{run}x{k}"));
+            let shard = format!("{k}/2");
+            timed(vec![render(&dir, file, port, "alone", Some(&bucket), &["--shard", &shard])])
+        });
+        figures[5].push(alone.fold(0.0, f64::max));
     }
-    let [cold, up, down, shards, last] = figures.map(median);
+    let [cold, up, down, shards, last, alone] = figures.map(median);
     let share = |t: f64| format!("{:5.1}% of cold", t / cold * 100.0);
     println!("cold render, no remote        {cold:8.3} s");
     println!("cold render, uploading        {up:8.3} s   {} (uploads waited for)", share(up));
@@ -243,4 +252,10 @@ fn main() {
     println!("two shards side by side       {shards:8.3} s   {}", share(shards));
     println!("final assembly after shards   {last:8.3} s   {}", share(last));
     println!("shards + assembly             {:8.3} s   {}", shards + last, share(shards + last));
+    println!("slowest shard alone           {alone:8.3} s   {}", share(alone));
+    println!(
+        "two runners + assembly        {:8.3} s   {} (slowest shard alone, then the assembly)",
+        alone + last,
+        share(alone + last)
+    );
 }

@@ -6,8 +6,10 @@
 //! only deliver or assemble what they read (an output). A unit is rendered with everything
 //! upstream of it, so units that share nothing never duplicate work; for a mix, the unit is
 //! its master, and a graph of several songs has a unit per song. An album's unit is a song
-//! (its mix and its mastering chain): the analyses, segments and encodes that follow need
-//! every song, and the final render makes them. Units are dealt to shards
+//! (its mix and its mastering chain) when its songs are the costliest part of it: the
+//! analyses, segments and encodes that follow need every song, and the final render makes
+//! them. Otherwise its units are its encodes, and every shard renders the songs and
+//! analyses they need (see [`units`]). Units are dealt to shards
 //! costliest first, each to the shard with the least estimated cost so far (ties to the
 //! lowest shard), from costs per frame (see `cost`) summed over each unit's nodes: lengths
 //! are not known before sources are decoded. The share depends only on the graph, so every
@@ -73,9 +75,63 @@ fn passes_through(graph: &RenderGraph, node: NodeIndex) -> bool {
 }
 
 /// The units of work of `targets`, with their estimated costs, in a fixed order.
+///
+/// An album's songs are its units when they are its costliest part. When they cost less
+/// than the segments and encodes after the analyses (`file:` songs under a mastering
+/// chain, say), the units are the album's encodes instead: every shard then renders every
+/// song and analysis that its encodes need, which costs it less than the share of the
+/// encodes it takes off the final render, and the final render only writes the files.
 fn units(graph: &RenderGraph, targets: &[NodeIndex]) -> Vec<(NodeIndex, u64)> {
     let (found, _) = walk_to_units(graph, targets);
+    let encodes = album_encodes(graph, targets);
+    if !encodes.is_empty() {
+        let common = upstream(graph, analyses(graph, &encodes));
+        let songs: u64 =
+            upstream(graph, found.iter().copied()).iter().map(|&i| cost(graph, i)).sum();
+        let split = |unit: NodeIndex| -> u64 {
+            upstream(graph, [unit]).difference(&common).map(|&i| cost(graph, i)).sum()
+        };
+        let after: u64 = encodes.iter().map(|&encode| split(encode)).sum();
+        if songs < after {
+            return encodes.into_iter().map(|encode| (encode, split(encode))).collect();
+        }
+    }
     found.into_iter().map(|unit| (unit, upstream_cost(graph, unit))).collect()
+}
+
+/// The album encodes that `targets` read.
+fn album_encodes(graph: &RenderGraph, targets: &[NodeIndex]) -> BTreeSet<NodeIndex> {
+    upstream(graph, targets.iter().copied())
+        .into_iter()
+        .filter(|&i| matches!(graph.graph[i].kind, NodeKind::AlbumEncode { .. }))
+        .collect()
+}
+
+/// The album analyses upstream of `nodes`.
+fn analyses(graph: &RenderGraph, nodes: &BTreeSet<NodeIndex>) -> Vec<NodeIndex> {
+    upstream(graph, nodes.iter().copied())
+        .into_iter()
+        .filter(|&i| matches!(graph.graph[i].kind, NodeKind::AlbumAnalysis { .. }))
+        .collect()
+}
+
+/// `nodes` and everything upstream of them.
+fn upstream(
+    graph: &RenderGraph,
+    nodes: impl IntoIterator<Item = NodeIndex>,
+) -> BTreeSet<NodeIndex> {
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<NodeIndex> = nodes.into_iter().collect();
+    while let Some(i) = stack.pop() {
+        if seen.insert(i) {
+            stack.extend(graph.graph[i].inputs.iter().copied());
+        }
+    }
+    seen
+}
+
+fn cost(graph: &RenderGraph, node: NodeIndex) -> u64 {
+    node_cost(&graph.graph[node].kind)
 }
 
 /// The units of work of `targets`, and the nodes passed through on the way to them.
@@ -122,16 +178,7 @@ pub fn shared_nodes(graph: &RenderGraph, targets: &[NodeIndex]) -> BTreeSet<Node
 
 /// The estimated cost per frame of `unit` and everything upstream of it.
 fn upstream_cost(graph: &RenderGraph, unit: NodeIndex) -> u64 {
-    let mut seen = BTreeSet::new();
-    let mut stack = vec![unit];
-    let mut cost = 0;
-    while let Some(i) = stack.pop() {
-        if seen.insert(i) {
-            cost += node_cost(&graph.graph[i].kind);
-            stack.extend(graph.graph[i].inputs.iter().copied());
-        }
-    }
-    cost
+    upstream(graph, [unit]).into_iter().map(|i| cost(graph, i)).sum()
 }
 
 /// The nodes that `shard` renders of the work `targets` need, in id order: empty when

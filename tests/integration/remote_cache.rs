@@ -640,6 +640,54 @@ fn songs_split_over_two_shards_leave_the_final_render_only_their_outputs() {
     assert_eq!(last, ["album/one/output", "album/three/output", "album/two/output"]);
 }
 
+#[test]
+fn an_album_of_finished_songs_is_split_by_its_encodes_and_the_final_render_only_writes_files() {
+    let Some(session) = Session::start("encodes") else { return };
+    let dir = session.work.path();
+    for (seed, name) in [(41, "one"), (42, "two"), (43, "three")] {
+        write_stem(&dir.join(format!("{name}.wav")), 48_000, 5.0, seed);
+    }
+    let album = "album: Finished\nartist: Runners\nsample_rate: 48 kHz\nsongs:\n  - file: one.wav\n    title: One\n  - file: two.wav\n    title: Two\n  - file: three.wav\n    title: Three\nmastering:\n  chain:\n    - eq:\n        - { type: highpass, freq: 30 Hz, slope: 24 }\n  loudness: { target: -16 LUFS, mode: album, ceiling: -1 dBTP }\ndeliver:\n  web:\n    format: flac\n    bit_depth: 16\n    split: songs\n";
+    std::fs::write(dir.join("album.yaml"), album).unwrap();
+    let render = |runner: &str, extra: &[&str]| {
+        let (cache, out) = (format!("{runner}-cache"), format!("{runner}-out"));
+        let mut args = vec!["render", "album.yaml", "-v", "--cache", &cache, "--out", &out];
+        args.extend_from_slice(extra);
+        session.runner(runner).command(&args)
+    };
+    let (one, two) = (render("one", &["--shard", "1/2"]), render("two", &["--shard", "2/2"]));
+    let encodes = |output: &Output| -> Vec<String> {
+        ran(output).into_iter().filter(|id| id.contains("/encode/")).collect()
+    };
+    let (first, second) = (encodes(&one), encodes(&two));
+    let (one_text, two_text) = (succeeded(&one), succeeded(&two));
+    assert!(!first.is_empty() && !second.is_empty(), "{one_text}\n{two_text}");
+    assert!(first.iter().all(|id| !second.contains(id)), "{first:?} and {second:?}");
+    assert_eq!(first.len() + second.len(), 3, "{first:?} and {second:?}");
+    // Its encodes need the album's gain, so a shard makes every song, or takes it from the
+    // remote when another shard has shared it (here, the first, which ran before).
+    let songs = |output: &Output| ran(output).iter().filter(|id| id.ends_with("/song")).count();
+    assert_eq!((songs(&one), songs(&two)), (3, 0), "{one_text}\n{two_text}");
+    let last = render("final", &[]);
+    let text = succeeded(&last);
+    // The files, and the report's figures pooled from the segments' records.
+    let files = ["album/web/deliver/one", "album/web/deliver/three", "album/web/deliver/two"];
+    assert_eq!(sorted(ran(&last)), [&["album/loudness/delivered"][..], &files].concat(), "{text}");
+    let plain = Runner { address: String::new(), ..session.runner("plain") };
+    succeeded(&plain.command(&[
+        "render",
+        "album.yaml",
+        "--cache",
+        "plain-cache",
+        "--out",
+        "plain-out",
+    ]));
+    for file in ["web/01 One.flac", "web/02 Two.flac", "web/03 Three.flac", "report.json"] {
+        let path = |runner: &str| dir.join(format!("{runner}-out/{file}"));
+        assert_eq!(digest(&path("final")), digest(&path("plain")), "{file}");
+    }
+}
+
 /// Two songs and an album of them in `session`'s folder.
 fn write_album(session: &Session) {
     let dir = session.work.path();

@@ -233,6 +233,7 @@ impl Remote {
             return;
         }
         let (mut reader, size): (Box<dyn Read>, u64) = match payload {
+            Payload::Entry(_) if self.uploaded_elsewhere(key) => return,
             Payload::Entry(local) => {
                 // Removed locally since (gc, or found damaged): nothing to share.
                 let Ok(Some(object)) = local.get(key) else { return };
@@ -251,6 +252,14 @@ impl Remote {
             }
             Err(e) => self.fail(&e),
         }
+    }
+
+    /// Whether another runner has uploaded the entry `key` since it was looked up: shards
+    /// side by side render the songs they all need, and the first to finish one shares it.
+    /// An object found damaged this run is replaced all the same.
+    fn uploaded_elsewhere(&self, key: &Key) -> bool {
+        !lock(&self.distrusted).contains(key)
+            && self.objects.exist(&[*key]).is_ok_and(|found| found == [true])
     }
 
     /// Waits for every upload to finish, telling `progress` how many of how many are done.
@@ -295,4 +304,37 @@ impl Remote {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::object_store::OpenDal;
+    use super::*;
+    use crate::cache::folder::CacheDir;
+    use crate::cache::local_disk::LocalDisk;
+
+    fn uploads_of(remote: &Arc<Remote>, key: Key, local: &Arc<dyn Storage>) -> u64 {
+        remote.upload_later(key, Arc::clone(local));
+        remote.finish_uploads(&|_, _| {});
+        remote.figures().uploads
+    }
+
+    #[test]
+    fn an_entry_another_runner_uploaded_meanwhile_is_sent_again_only_if_found_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let local: Arc<dyn Storage> = Arc::new(LocalDisk::new(&CacheDir::new(dir.path())));
+        let key = Key([7; 32]);
+        let mut object = local.put(&key).unwrap();
+        object.write_all(b"an entry").unwrap();
+        object.commit().unwrap();
+        let objects: Arc<dyn ObjectStore> = Arc::new(OpenDal::memory().unwrap());
+        let first = Remote::new(Arc::clone(&objects), Mode::ReadWrite);
+        assert_eq!(uploads_of(&first, key, &local), 1);
+        let second = Remote::new(Arc::clone(&objects), Mode::ReadWrite);
+        assert_eq!(uploads_of(&second, key, &local), 0, "the object was already there");
+        second.forget(&key);
+        assert_eq!(uploads_of(&second, key, &local), 1, "a damaged object is replaced");
+    }
 }

@@ -182,25 +182,31 @@ impl Limiter {
                 *gain = f64::from(louder(louder(l.abs(), r.abs()), between));
             }
         }
+        // In locals, so that the reduction carried from frame to frame stays in a register
+        // rather than going through memory beside the peak hold's writes.
+        let (ceiling, release) = (self.ceiling, self.release);
+        let mut reduction = self.reduction;
         for gain in gains.iter_mut() {
             let peak = self.peaks.push(*gain);
-            let needed = if peak > self.ceiling { self.ceiling / peak } else { 1.0 };
+            let needed = if peak > ceiling { ceiling / peak } else { 1.0 };
             // The reduction recovers by `release` per frame but never below what this frame
             // needs: one multiplication and one comparison carried from frame to frame.
-            self.reduction = louder(self.reduction * self.release, 1.0 - needed);
-            *gain = 1.0 - self.reduction;
+            reduction = louder(reduction * release, 1.0 - needed);
+            *gain = 1.0 - reduction;
         }
+        self.reduction = reduction;
         self.ramp.average(gains);
         self.delay.process(left, right);
+        let (mut lowest, mut sum) = (self.applied.lowest, self.applied.sum);
         for ((l, r), &gain) in left.iter_mut().zip(right.iter_mut()).zip(gains.iter()) {
             let (x_l, x_r) = (f64::from(*l), f64::from(*r));
             let peak = louder(x_l.abs(), x_r.abs());
-            let gain = if peak * gain > self.ceiling { self.ceiling / peak } else { gain };
+            let gain = if peak * gain > ceiling { ceiling / peak } else { gain };
             (*l, *r) = (sanitize(x_l * gain) as f32, sanitize(x_r * gain) as f32);
-            self.applied.lowest = self.applied.lowest.min(gain);
-            self.applied.sum += gain;
+            lowest = lowest.min(gain);
+            sum += gain;
         }
-        self.applied.frames += left.len() as u64;
+        self.applied = GainApplied { lowest, sum, frames: self.applied.frames + left.len() as u64 };
     }
 }
 
