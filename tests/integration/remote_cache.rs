@@ -688,6 +688,28 @@ fn an_album_of_finished_songs_is_split_by_its_encodes_and_the_final_render_only_
     }
 }
 
+#[test]
+fn an_album_of_mixes_is_split_by_its_songs() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let work = scratch();
+    let (cache, out) = (work.path().join("cache"), work.path().join("out"));
+    let mut songs = Vec::new();
+    for shard in ["1/2", "2/2"] {
+        let args = ["render", "album.yaml", "--dry-run", "--shard", shard, "--cache"];
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mixdown"));
+        command.args(args).arg(&cache).arg("--out").arg(&out).current_dir(&examples);
+        let run = command.env_remove("MIXDOWN_REMOTE").env_remove("MIXDOWN_CACHE").output();
+        let run = run.expect("the binary runs");
+        let text = format!("{}{}", String::from_utf8_lossy(&run.stdout), stderr(&run));
+        let planned: Vec<&str> =
+            text.lines().filter_map(|line| line.strip_prefix("render")).map(str::trim).collect();
+        assert!(!planned.iter().any(|id| id.contains("/encode/")), "{shard}: {text}");
+        songs.extend(planned.iter().filter(|id| id.ends_with("/song")).map(|id| (*id).to_owned()));
+    }
+    // Each song's mix is made on exactly one shard; the final render makes the rest.
+    assert_eq!(sorted(songs), ["first-light/song", "interlude/song", "tidewater/song"]);
+}
+
 /// Two songs and an album of them in `session`'s folder.
 fn write_album(session: &Session) {
     let dir = session.work.path();

@@ -4,8 +4,9 @@
 //!
 //! Every request is bounded by a timeout (the connection, each operation and each chunk
 //! read or written; an object sent whole, once for each chunk it holds), so a remote that
-//! stalls costs at most that much before the render goes on without it. Credentials are read by each service from its own standard
-//! environment variables and never pass through here.
+//! stalls costs at most that much before the render goes on without it. Credentials are
+//! read by each service from its own standard environment variables and never pass
+//! through here.
 
 use std::fmt;
 use std::future::IntoFuture;
