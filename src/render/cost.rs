@@ -6,6 +6,10 @@
 use crate::graph::NodeKind;
 use crate::ir::Step;
 
+/// What fetching an entry from a remote cache costs per frame, in the units of
+/// [`node_cost`]: 8 bytes a frame at 200 MB/s, a fast link to a store in the same region.
+pub const FETCH_COST: u64 = 40;
+
 /// The cost per frame of running a node of this kind: its own reading and writing, plus
 /// its chain.
 #[must_use]

@@ -21,7 +21,7 @@ use std::str::FromStr;
 
 use petgraph::graph::NodeIndex;
 
-use super::cost::node_cost;
+use super::cost::{FETCH_COST, node_cost};
 use crate::graph::{NodeKind, RenderGraph};
 
 /// One share of `count`, numbered from 1.
@@ -162,10 +162,15 @@ fn walk_to_units(
 /// deliverable's file is made from, which is what a final render or a runner with an empty
 /// cache reads. The nodes upstream of a unit (sources, tracks, buses) cost less to render
 /// again than to fetch: a 3-minute track is 69 MB of entry, rendered in a tenth of a
-/// second.
+/// second. So does an album's song made from a file under a light mastering chain, which
+/// costs less than [`FETCH_COST`]: a runner reads the album's encodes, not its songs.
 #[must_use]
 pub fn shared_nodes(graph: &RenderGraph, targets: &[NodeIndex]) -> BTreeSet<NodeIndex> {
     let (mut shared, passed) = walk_to_units(graph, targets);
+    shared.retain(|&unit| {
+        !matches!(graph.graph[unit].kind, NodeKind::Song { .. })
+            || upstream_cost(graph, unit) >= FETCH_COST
+    });
     shared.extend(passed);
     let encodes: Vec<NodeIndex> = shared
         .iter()
