@@ -17,6 +17,7 @@ mod build;
 mod names;
 mod print;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -40,6 +41,19 @@ pub struct RenderGraph {
 }
 
 impl RenderGraph {
+    /// `from` and every node upstream of them.
+    #[must_use]
+    pub fn upstream(&self, from: impl IntoIterator<Item = NodeIndex>) -> BTreeSet<NodeIndex> {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<NodeIndex> = from.into_iter().collect();
+        while let Some(i) = stack.pop() {
+            if seen.insert(i) {
+                stack.extend(self.graph[i].inputs.iter().copied());
+            }
+        }
+        seen
+    }
+
     /// The node with the stable id `id`.
     #[must_use]
     pub fn find(&self, id: &str) -> Option<NodeIndex> {

@@ -60,7 +60,7 @@ pub fn render_settled(
 ) -> Result<RenderReport, RenderError> {
     let mut events = Vec::new();
     let mut warnings = Vec::new();
-    let needed = upstream(graph, targets);
+    let needed = graph.upstream(targets.iter().copied());
     // Each stage settles at least one more analysis, so this many always suffice.
     for _ in 0..=graph.graph.node_count() {
         let waiting: Vec<NodeIndex> =
@@ -78,7 +78,7 @@ pub fn render_settled(
         let ready: Vec<NodeIndex> = waiting
             .iter()
             .filter_map(|&n| graph.graph[n].inputs.last().copied())
-            .filter(|&analysis| upstream(graph, &[analysis]).is_disjoint(&unsettled))
+            .filter(|&analysis| graph.upstream([analysis]).is_disjoint(&unsettled))
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -100,16 +100,4 @@ fn considered(events: &[RenderEvent]) -> usize {
         RenderEvent::Measured(_) => None,
     });
     ids.collect::<BTreeSet<_>>().len()
-}
-
-/// `from` and every node upstream of them.
-fn upstream(graph: &RenderGraph, from: &[NodeIndex]) -> BTreeSet<NodeIndex> {
-    let mut seen = BTreeSet::new();
-    let mut stack = from.to_vec();
-    while let Some(i) = stack.pop() {
-        if seen.insert(i) {
-            stack.extend(graph.graph[i].inputs.iter().copied());
-        }
-    }
-    seen
 }

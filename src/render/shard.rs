@@ -85,15 +85,18 @@ fn units(graph: &RenderGraph, targets: &[NodeIndex]) -> Vec<(NodeIndex, u64)> {
     let (found, _) = walk_to_units(graph, targets);
     let encodes = album_encodes(graph, targets);
     if !encodes.is_empty() {
-        let common = upstream(graph, analyses(graph, &encodes));
+        let common = graph.upstream(analyses(graph, &encodes));
         let songs: u64 =
-            upstream(graph, found.iter().copied()).iter().map(|&i| cost(graph, i)).sum();
-        let split = |unit: NodeIndex| -> u64 {
-            upstream(graph, [unit]).difference(&common).map(|&i| cost(graph, i)).sum()
-        };
-        let after: u64 = encodes.iter().map(|&encode| split(encode)).sum();
-        if songs < after {
-            return encodes.into_iter().map(|encode| (encode, split(encode))).collect();
+            graph.upstream(found.iter().copied()).iter().map(|&i| cost(graph, i)).sum();
+        let split: Vec<(NodeIndex, u64)> = encodes
+            .into_iter()
+            .map(|encode| {
+                let own = graph.upstream([encode]);
+                (encode, own.difference(&common).map(|&i| cost(graph, i)).sum())
+            })
+            .collect();
+        if songs < split.iter().map(|(_, cost)| cost).sum() {
+            return split;
         }
     }
     found.into_iter().map(|unit| (unit, upstream_cost(graph, unit))).collect()
@@ -101,7 +104,8 @@ fn units(graph: &RenderGraph, targets: &[NodeIndex]) -> Vec<(NodeIndex, u64)> {
 
 /// The album encodes that `targets` read.
 fn album_encodes(graph: &RenderGraph, targets: &[NodeIndex]) -> BTreeSet<NodeIndex> {
-    upstream(graph, targets.iter().copied())
+    graph
+        .upstream(targets.iter().copied())
         .into_iter()
         .filter(|&i| matches!(graph.graph[i].kind, NodeKind::AlbumEncode { .. }))
         .collect()
@@ -109,25 +113,11 @@ fn album_encodes(graph: &RenderGraph, targets: &[NodeIndex]) -> BTreeSet<NodeInd
 
 /// The album analyses upstream of `nodes`.
 fn analyses(graph: &RenderGraph, nodes: &BTreeSet<NodeIndex>) -> Vec<NodeIndex> {
-    upstream(graph, nodes.iter().copied())
+    graph
+        .upstream(nodes.iter().copied())
         .into_iter()
         .filter(|&i| matches!(graph.graph[i].kind, NodeKind::AlbumAnalysis { .. }))
         .collect()
-}
-
-/// `nodes` and everything upstream of them.
-fn upstream(
-    graph: &RenderGraph,
-    nodes: impl IntoIterator<Item = NodeIndex>,
-) -> BTreeSet<NodeIndex> {
-    let mut seen = BTreeSet::new();
-    let mut stack: Vec<NodeIndex> = nodes.into_iter().collect();
-    while let Some(i) = stack.pop() {
-        if seen.insert(i) {
-            stack.extend(graph.graph[i].inputs.iter().copied());
-        }
-    }
-    seen
 }
 
 fn cost(graph: &RenderGraph, node: NodeIndex) -> u64 {
@@ -183,7 +173,7 @@ pub fn shared_nodes(graph: &RenderGraph, targets: &[NodeIndex]) -> BTreeSet<Node
 
 /// The estimated cost per frame of `unit` and everything upstream of it.
 fn upstream_cost(graph: &RenderGraph, unit: NodeIndex) -> u64 {
-    upstream(graph, [unit]).into_iter().map(|i| cost(graph, i)).sum()
+    graph.upstream([unit]).into_iter().map(|i| cost(graph, i)).sum()
 }
 
 /// The nodes that `shard` renders of the work `targets` need, in id order: empty when
