@@ -17,6 +17,8 @@ const TAPS: usize = 48;
 const SPAN_FRAMES: usize = 64;
 /// Headroom on the bound for rounding in `f32` sums of at most 24 products.
 const BOUND_ROUNDING: f32 = 1.0 + 1e-4;
+/// Outputs of one phase summed side by side: one AVX register of `f32`.
+const LANES: usize = 8;
 
 /// The interpolating filter of one oversampling factor: `PHASES` outputs per input sample,
 /// each the sum over `TAPS_PER_PHASE` recent samples.
@@ -48,7 +50,38 @@ impl<const TAPS_PER_PHASE: usize, const PHASES: usize> Interpolator<TAPS_PER_PHA
 
     /// Raises `peak` to the largest interpolated magnitude of the samples after the first
     /// `TAPS_PER_PHASE - 1` of `samples`, which are their history.
+    ///
+    /// [`LANES`] consecutive outputs of a phase are summed side by side, a lane each, so
+    /// that every tap is one wide multiply and add. Each lane adds its products in tap
+    /// order, as one output at a time would, so the figures are the same to the bit.
     fn scan(&self, samples: &[f32], peak: &mut f32) {
+        let history = TAPS_PER_PHASE - 1;
+        let outputs = samples.len().saturating_sub(history);
+        let whole = outputs / LANES * LANES;
+        let mut loudest = [*peak; LANES];
+        for start in (0..whole).step_by(LANES) {
+            for phase in 0..PHASES {
+                let mut sums = [0.0f32; LANES];
+                for (t, tap) in self.taps.iter().enumerate() {
+                    let from = start + history - t;
+                    let inputs: &[f32; LANES] =
+                        samples[from..from + LANES].try_into().expect("a lane per output");
+                    for (sum, &x) in sums.iter_mut().zip(inputs) {
+                        *sum += x * tap[phase];
+                    }
+                }
+                for (most, sum) in loudest.iter_mut().zip(sums) {
+                    *most = most.max(sum.abs());
+                }
+            }
+        }
+        *peak = loudest.into_iter().fold(*peak, f32::max);
+        self.scan_one_by_one(&samples[whole..], peak);
+    }
+
+    /// As [`Self::scan`], one output at a time: for the few outputs after the last whole
+    /// set of lanes.
+    fn scan_one_by_one(&self, samples: &[f32], peak: &mut f32) {
         for window in samples.windows(TAPS_PER_PHASE) {
             let mut outputs = [0.0f32; PHASES];
             for (tap, &x) in self.taps.iter().zip(window.iter().rev()) {
@@ -181,6 +214,26 @@ mod tests {
             meter.add(block);
         }
         assert_eq!(meter.peak(), everything, "blocks of any size read the same");
+    }
+
+    #[test]
+    fn outputs_summed_side_by_side_read_the_same_as_one_at_a_time() {
+        let mut seed = 11u32;
+        let noise: Vec<f32> = (0..10_007)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                seed as f32 / u32::MAX as f32 - 0.5
+            })
+            .collect();
+        let filter = Interpolator::<12, 4>::new();
+        for len in [11, 12, 19, 20, 100, 10_007] {
+            let (mut side_by_side, mut one_at_a_time) = (0.0, 0.0);
+            filter.scan(&noise[..len], &mut side_by_side);
+            filter.scan_one_by_one(&noise[..len], &mut one_at_a_time);
+            assert_eq!(side_by_side.to_bits(), one_at_a_time.to_bits(), "{len} samples");
+        }
     }
 
     #[test]
