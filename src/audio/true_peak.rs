@@ -189,17 +189,25 @@ mod tests {
         assert!(db.abs() < 0.2, "{db} dB from the amplitude");
     }
 
+    /// `frames` samples of xorshift noise from `seed`, uniform in -0.5..0.5.
+    fn noise(mut seed: u32, frames: usize) -> Vec<f32> {
+        (0..frames)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                seed as f32 / u32::MAX as f32 - 0.5
+            })
+            .collect()
+    }
+
     #[test]
     fn passing_over_quiet_spans_finds_the_peak_that_scanning_everything_finds() {
         let loud = quarter_rate_sine(4800, 0.9);
         let mut signal: Vec<f32> = loud.clone();
-        let mut seed = 7u32;
-        signal.extend((0..48_000).map(|i| {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
+        signal.extend(noise(7, 48_000).into_iter().enumerate().map(|(i, x)| {
             let level = if i > 40_000 { 0.95 } else { 0.2 };
-            level * (seed as f32 / u32::MAX as f32 - 0.5)
+            level * x
         }));
         let filter = Interpolator::<12, 4>::new();
         let mut padded = vec![0.0; 11];
@@ -218,15 +226,7 @@ mod tests {
 
     #[test]
     fn outputs_summed_side_by_side_read_the_same_as_one_at_a_time() {
-        let mut seed = 11u32;
-        let noise: Vec<f32> = (0..10_007)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 17;
-                seed ^= seed << 5;
-                seed as f32 / u32::MAX as f32 - 0.5
-            })
-            .collect();
+        let noise = noise(11, 10_007);
         let filter = Interpolator::<12, 4>::new();
         for len in [11, 12, 19, 20, 100, 10_007] {
             let (mut side_by_side, mut one_at_a_time) = (0.0, 0.0);
