@@ -146,11 +146,16 @@ fn http(port: u16, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
 /// A song with three tracks, a bus with a chain and a master chain, so that every sum
 /// keeps an entry.
 fn write_song(dir: &Path, name: &str, seed: u64) {
+    write_song_of(dir, name, seed, 1.2);
+}
+
+/// A song of `seconds`, its stems a little longer.
+fn write_song_of(dir: &Path, name: &str, seed: u64, seconds: f64) {
     for (stem, k) in [("kick", 0), ("bass", 1), ("vox", 2)] {
-        write_stem(&dir.join(format!("{name}-{stem}.wav")), 48_000, 1.5, seed * 10 + k);
+        write_stem(&dir.join(format!("{name}-{stem}.wav")), 48_000, seconds + 0.3, seed * 10 + k);
     }
     let yaml = format!(
-        "mix: {name}\nsample_rate: 48 kHz\nlength: 1.2 s\ntracks:\n  kick:\n    source: {name}-kick.wav\n    to: band\n  bass:\n    source: {name}-bass.wav\n    to: band\n    chain:\n      - lowpass: {{ freq: 2 kHz }}\n  vox:\n    source: {name}-vox.wav\n    chain:\n      - compressor: {{ threshold: -20 dB, ratio: 3 }}\nbuses:\n  band:\n    chain:\n      - highpass: {{ freq: 40 Hz }}\nmaster:\n  chain:\n    - limiter: {{ ceiling: -1 dB }}\n"
+        "mix: {name}\nsample_rate: 48 kHz\nlength: {seconds} s\ntracks:\n  kick:\n    source: {name}-kick.wav\n    to: band\n  bass:\n    source: {name}-bass.wav\n    to: band\n    chain:\n      - lowpass: {{ freq: 2 kHz }}\n  vox:\n    source: {name}-vox.wav\n    chain:\n      - compressor: {{ threshold: -20 dB, ratio: 3 }}\nbuses:\n  band:\n    chain:\n      - highpass: {{ freq: 40 Hz }}\nmaster:\n  chain:\n    - limiter: {{ ceiling: -1 dB }}\n"
     );
     std::fs::write(dir.join(format!("{name}.yaml")), yaml).unwrap();
 }
@@ -224,10 +229,15 @@ struct Session {
 
 impl Session {
     fn start(bucket: &str) -> Option<Self> {
+        Self::with_song_of(bucket, 1.2)
+    }
+
+    /// A session whose song lasts `seconds`.
+    fn with_song_of(bucket: &str, seconds: f64) -> Option<Self> {
         let server = S3Server::start()?;
         let address = server.bucket(bucket);
         let work = scratch();
-        write_song(work.path(), "song", 1);
+        write_song_of(work.path(), "song", 1, seconds);
         Some(Self { server, work, address, bucket: bucket.to_owned() })
     }
 
@@ -315,6 +325,35 @@ fn damaged_or_truncated_objects_are_caught_rendered_again_and_replaced() {
         let replaced = now.iter().find(|(name, _)| name == master).unwrap();
         assert_eq!(&replaced.1, intact, "{runner}: the object was replaced by a sound one");
     }
+}
+
+#[test]
+fn an_entry_sent_in_pieces_is_shared_whole_and_a_damaged_piece_is_caught_and_replaced() {
+    // A master of 25 s is 9.6 MB: more than one piece.
+    let Some(session) = Session::with_song_of("pieces", 25.0) else { return };
+    let first = session.runner("a").render(&[]);
+    succeeded(&first);
+    let pristine = session.server.objects(&session.bucket);
+    let pieces: Vec<&(String, Vec<u8>)> =
+        pristine.iter().filter(|(name, _)| name.ends_with(".1")).collect();
+    let [(piece, intact)] = pieces.as_slice() else { panic!("one entry in two pieces") };
+    let second = session.runner("b").render(&[]);
+    let text = succeeded(&second);
+    assert_eq!(ran(&second), ["song/output"], "{text}");
+    assert_eq!(session.runner("b").output_digest(), session.reference());
+    let mut flipped = intact.clone();
+    flipped[intact.len() / 2] ^= 0x40;
+    session.server.put(&session.bucket, piece, &flipped);
+    let third = session.runner("c").render(&[]);
+    let text = succeeded(&third);
+    assert_eq!(sorted(ran(&third)), sorted(ran(&first)), "{text}");
+    let warned = warnings(&text);
+    assert_eq!(warned.len(), 1, "{text}");
+    assert!(warned[0].contains("damaged") && warned[0].contains("uploaded again"), "{text}");
+    assert_eq!(session.runner("c").output_digest(), session.reference());
+    let now = session.server.objects(&session.bucket);
+    let replaced = now.iter().find(|(name, _)| name == piece).unwrap();
+    assert!(&replaced.1 == intact, "the damaged piece was replaced by a sound one");
 }
 
 #[test]

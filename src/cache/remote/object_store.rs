@@ -2,16 +2,28 @@
 //! reqwest, rustls or tokio. It stores bytes under keys and knows nothing of their format;
 //! [`super::Remote`] decides what to ask, and the store checks what comes back.
 //!
+//! An object larger than one piece ([`PIECE_BYTES`]) is stored as pieces named after it
+//! (`<name>.0`, `<name>.1`, …), sent a few at a time, and an index under its own name,
+//! written once every piece has arrived: the object appears whole or not at all. Pieces
+//! rather than a multipart upload, because a store joins a multipart upload's parts by
+//! copying them once more, as much work again as receiving them (`s3s-fs` and `MinIO` do,
+//! and S3 takes parts of at least 5 MiB), while pieces are separate objects that the store
+//! receives side by side. An index begins with [`INDEX_MAGIC`], which no entry or record
+//! begins with. A piece that is missing or short ends the object early, which the store
+//! above reads as damage: the entry is rendered again and uploaded over it. A piece is read
+//! no further than its length, so a damaged store cannot make a reader hold more than the
+//! pieces in flight.
+//!
 //! Every request is bounded by a timeout (the connection, each operation and each chunk
-//! read or written; an object sent whole, once for each chunk it holds), so a remote that
-//! stalls costs at most that much before the render goes on without it. Credentials are
-//! read by each service from its own standard environment variables and never pass
-//! through here.
+//! read or written, each piece), so a remote that stalls costs at most that much before the
+//! render goes on without it. Credentials are read by each service from its own standard
+//! environment variables and never pass through here.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::IntoFuture;
 use std::io::{self, Read};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use opendal::layers::TimeoutLayer;
@@ -22,10 +34,12 @@ use opendal_http_transport_reqwest::ReqwestTransport;
 use super::address::{Address, Service};
 use crate::cache::Key;
 
-/// Bytes read or written per request: large enough that latency is paid rarely, small
-/// enough that uploads running side by side hold little memory (S3 takes parts of at
-/// least 5 MiB).
+/// Bytes read per ranged request of an object stored whole.
 const CHUNK_BYTES: usize = 5 * 1024 * 1024;
+
+/// Bytes of one piece: large enough that latency is paid rarely, small enough that uploads
+/// running side by side hold little memory and a piece is sent well within the timeout.
+const PIECE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Requests to look objects up that may be in flight at once.
 const LOOKUPS_IN_FLIGHT: usize = 16;
@@ -34,15 +48,20 @@ const LOOKUPS_IN_FLIGHT: usize = 16;
 /// each reply is awaited, and a store serves several ranges of an object faster than one.
 const CHUNKS_IN_FLIGHT: usize = 8;
 
-/// Parts of one object uploaded at once: fewer than reads, because uploads run beside the
-/// render and each part is held in memory until it is sent.
-const PARTS_IN_FLIGHT: usize = 2;
+/// Pieces of one object read at once, for the same reason.
+const PIECES_READ_IN_FLIGHT: usize = 8;
 
-/// Objects up to this size go up in one request rather than in parts: a store joins the
-/// parts of a multipart upload by copying them once more, as much work again as receiving
-/// them, and AWS advises multipart uploads only from about 100 MB. Such an object is held
-/// in memory while it is sent, so only one goes up this way at a time.
-const WHOLE_OBJECT_BYTES: u64 = 100_000_000;
+/// Pieces of one object sent at once: fewer than are read, because uploads run beside the
+/// render and each piece is held in memory until it is sent. Two let a store on a machine of
+/// two cores take them side by side.
+const PIECES_SENT_IN_FLIGHT: usize = 2;
+
+/// How an index begins: a NUL, which neither an entry (`mixdown`) nor a record (`{`) begins
+/// with. The object's length and its piece size follow, in decimal, then a newline.
+const INDEX_MAGIC: &[u8] = b"\0mixdown pieces 1\n";
+
+/// The longest an index can be: its magic and two 20-digit numbers.
+const MAX_INDEX_BYTES: u64 = 64;
 
 /// Objects named by key, somewhere else.
 pub trait ObjectStore: Send + Sync + fmt::Debug {
@@ -73,12 +92,6 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
 pub struct OpenDal {
     /// Every request bounded by the timeout.
     operator: Operator,
-    /// The same store without that bound, for an object sent in one request, which is given
-    /// as long as its parts would have had ([`OpenDal::write_whole`]).
-    unbounded: Operator,
-    timeout: Duration,
-    /// Held while an object is sent whole, from memory.
-    sending_whole: Mutex<()>,
     runtime: Arc<tokio::runtime::Runtime>,
     location: String,
 }
@@ -121,7 +134,7 @@ impl OpenDal {
             .map_err(io::Error::other)?;
         let transport = HttpTransporter::new(ReqwestTransport::new(client.clone()));
         HttpTransporter::install_default(ReqwestTransport::new(client));
-        let unbounded = build(address, env)
+        let operator = build(address, env)
             .map_err(|e| io::Error::other(format!("{address}: {}", e.message())))?
             .with_context(OperationContext::new().with_http_transport(transport));
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -129,26 +142,18 @@ impl OpenDal {
             .thread_name("mixdown-remote")
             .enable_all()
             .build()?;
-        Ok(Self::new(unbounded, timeout, runtime, address.to_string()))
+        Ok(Self::new(operator, timeout, runtime, address.to_string()))
     }
 
     fn new(
-        unbounded: Operator,
+        operator: Operator,
         timeout: Duration,
         runtime: tokio::runtime::Runtime,
         location: String,
     ) -> Self {
-        let operator = unbounded
-            .clone()
-            .layer(TimeoutLayer::new().with_timeout(timeout).with_io_timeout(timeout));
-        Self {
-            operator,
-            unbounded,
-            timeout,
-            sending_whole: Mutex::new(()),
-            runtime: Arc::new(runtime),
-            location,
-        }
+        let operator =
+            operator.layer(TimeoutLayer::new().with_timeout(timeout).with_io_timeout(timeout));
+        Self { operator, runtime: Arc::new(runtime), location }
     }
 
     /// An in-memory store, for tests of what sits above this one.
@@ -164,54 +169,88 @@ impl OpenDal {
         Ok(Self::new(operator, Duration::from_secs(30), runtime, "memory".to_owned()))
     }
 
-    /// Sends the `size` bytes of `from` in one request, given the time its parts would have
-    /// had: the timeout once for each part.
-    fn write_whole(&self, name: &str, from: &mut dyn Read, size: u64) -> io::Result<()> {
-        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        from.take(size).read_to_end(&mut bytes)?;
-        if (bytes.len() as u64) < size {
-            return Err(io::ErrorKind::UnexpectedEof.into());
+    /// Stores `bytes` as the object `name`, in one request.
+    fn put(&self, name: &str, bytes: Vec<u8>) -> io::Result<()> {
+        self.runtime.block_on(self.operator.write(name, bytes)).map(drop).map_err(|e| to_io(&e))
+    }
+
+    /// Sends the `size` bytes of `from` as pieces, [`PIECES_SENT_IN_FLIGHT`] at a time,
+    /// each read while those before it are on their way.
+    fn put_pieces(&self, name: &str, from: &mut dyn Read, size: u64) -> io::Result<()> {
+        let mut in_flight = VecDeque::new();
+        for piece in 0..pieces_of(size) {
+            let bytes = read_exactly(from, piece_length(size, PIECE_BYTES as u64, piece))?;
+            if in_flight.len() == PIECES_SENT_IN_FLIGHT
+                && let Some(sending) = in_flight.pop_front()
+            {
+                self.arrived(sending)?;
+            }
+            let operator = self.operator.clone();
+            let piece = piece_name(name, piece);
+            in_flight
+                .push_back(self.runtime.spawn(async move { operator.write(&piece, bytes).await }));
         }
-        let parts = u32::try_from(size.div_ceil(CHUNK_BYTES as u64)).unwrap_or(u32::MAX).max(1);
-        let allowed = self.timeout.saturating_mul(parts);
-        let sent = self.unbounded.write(name, bytes);
-        match self.runtime.block_on(async { tokio::time::timeout(allowed, sent).await }) {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(to_io(&e)),
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("sending {size} bytes took longer than {allowed:?}"),
-            )),
+        in_flight.into_iter().try_for_each(|sending| self.arrived(sending))
+    }
+
+    /// Waits for a piece `sending` to arrive.
+    fn arrived(
+        &self,
+        sending: tokio::task::JoinHandle<opendal::Result<opendal::Metadata>>,
+    ) -> io::Result<()> {
+        match self.runtime.block_on(sending).map_err(io::Error::other)? {
+            Ok(_) => Ok(()),
+            Err(e) => Err(to_io(&e)),
         }
     }
 
-    /// Sends the `size` bytes of `from` in parts, a few at a time, each request bounded by
-    /// the timeout.
-    fn write_in_parts(&self, name: &str, from: &mut dyn Read, size: u64) -> io::Result<()> {
-        let future = self
-            .operator
-            .writer_with(name)
-            .chunk(CHUNK_BYTES)
-            .concurrent(PARTS_IN_FLIGHT)
-            .into_future();
-        let mut writer = self.runtime.block_on(future).map_err(|e| to_io(&e))?;
-        let mut left = size;
-        let outcome = (|| {
-            while left > 0 {
-                let mut chunk =
-                    vec![0; CHUNK_BYTES.min(usize::try_from(left).unwrap_or(usize::MAX))];
-                from.read_exact(&mut chunk)?;
-                left -= chunk.len() as u64;
-                self.runtime.block_on(writer.write(chunk)).map_err(|e| to_io(&e))?;
-            }
-            self.runtime.block_on(writer.close()).map_err(|e| to_io(&e)).map(drop)
-        })();
-        if outcome.is_err() {
-            // Nothing appears under the name; a multipart upload left behind is removed.
-            let _ = self.runtime.block_on(writer.abort());
+    /// Removes what was sent of an object that never got its index, as far as the store
+    /// lets it; what is left is never read, and expires with the store's lifecycle rules.
+    fn remove_pieces(&self, name: &str, size: u64) {
+        for piece in 0..pieces_of(size) {
+            let _ = self.runtime.block_on(self.operator.delete(&piece_name(name, piece)));
         }
-        outcome
     }
+}
+
+/// The object's bytes, `size` of them from `from`.
+fn read_exactly(from: &mut dyn Read, size: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    from.take(size).read_to_end(&mut bytes)?;
+    if (bytes.len() as u64) < size {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(bytes)
+}
+
+/// How many pieces an object of `size` bytes is stored as.
+fn pieces_of(size: u64) -> u64 {
+    size.div_ceil(PIECE_BYTES as u64)
+}
+
+/// The length of piece `piece` of an object of `size` bytes in pieces of `piece_bytes`.
+fn piece_length(size: u64, piece_bytes: u64, piece: u64) -> u64 {
+    piece_bytes.min(size - piece * piece_bytes)
+}
+
+fn piece_name(name: &str, piece: u64) -> String {
+    format!("{name}.{piece}")
+}
+
+/// The index of an object of `size` bytes stored as pieces.
+fn index(size: u64) -> Vec<u8> {
+    let mut bytes = INDEX_MAGIC.to_vec();
+    bytes.extend_from_slice(format!("{size} {PIECE_BYTES}\n").as_bytes());
+    bytes
+}
+
+/// The length and piece size an index gives; `None` when `bytes` is not an index as this
+/// build writes them. Such an object reads as itself, and fails the store's checks.
+fn parse_index(bytes: &[u8]) -> Option<(u64, u64)> {
+    let text = std::str::from_utf8(bytes.strip_prefix(INDEX_MAGIC)?).ok()?;
+    let (size, piece_bytes) = text.strip_suffix('\n')?.split_once(' ')?;
+    let (size, piece_bytes) = (size.parse().ok()?, piece_bytes.parse().ok()?);
+    (piece_bytes == PIECE_BYTES as u64).then_some((size, piece_bytes))
 }
 
 /// The operator for `address`, before its transport and layers. `env` reads the
@@ -332,6 +371,16 @@ impl ObjectStore for OpenDal {
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(to_io(&e)),
         };
+        if size <= MAX_INDEX_BYTES {
+            let bytes = self.runtime.block_on(self.operator.read(&name)).map_err(|e| to_io(&e))?;
+            let bytes = bytes.to_vec();
+            if let Some((size, piece_bytes)) = parse_index(&bytes) {
+                let pieces = self.read_pieces(name, size, piece_bytes);
+                return Ok(Some((Box::new(pieces), size)));
+            }
+            let size = bytes.len() as u64;
+            return Ok(Some((Box::new(io::Cursor::new(bytes)), size)));
+        }
         let reader = self
             .runtime
             .block_on(
@@ -342,23 +391,73 @@ impl ObjectStore for OpenDal {
                     .into_future(),
             )
             .map_err(|e| to_io(&e))?;
-        let stream = ReadAhead::start(reader, &self.runtime, size);
-        Ok(Some((Box::new(stream), size)))
+        let operator_reads = async move {
+            use futures_util::StreamExt as _;
+            match reader.into_stream(0..size).await {
+                Ok(stream) => stream.map(|chunk| chunk.map_err(|e| to_io(&e))).boxed(),
+                Err(e) => futures_util::stream::once(async move { Err(to_io(&e)) }).boxed(),
+            }
+        };
+        Ok(Some((Box::new(ReadAhead::start(operator_reads, &self.runtime)), size)))
     }
 
     fn write(&self, key: &Key, from: &mut dyn Read, size: u64) -> io::Result<()> {
         let name = object_name(key);
-        if size <= WHOLE_OBJECT_BYTES
-            && let Ok(_sending) = self.sending_whole.try_lock()
-        {
-            return self.write_whole(&name, from, size);
+        if size <= PIECE_BYTES as u64 {
+            let bytes = read_exactly(from, size)?;
+            return self.put(&name, bytes);
         }
-        self.write_in_parts(&name, from, size)
+        let sent = self.put_pieces(&name, from, size).and_then(|()| self.put(&name, index(size)));
+        if sent.is_err() {
+            self.remove_pieces(&name, size);
+        }
+        sent
     }
 }
 
-/// An object read ahead of its reader: a task on the runtime streams its ranges in order,
-/// [`CHUNKS_IN_FLIGHT`] requests at a time, and hands each over as it arrives, so the
+impl OpenDal {
+    /// The object `name` joined back from its pieces, [`PIECES_READ_IN_FLIGHT`] fetched at
+    /// a time. A piece that is missing or short ends it there.
+    fn read_pieces(&self, name: String, size: u64, piece_bytes: u64) -> ReadAhead {
+        use futures_util::StreamExt as _;
+        let operator = self.operator.clone();
+        let pieces = (0..size.div_ceil(piece_bytes)).map(move |piece| {
+            let operator = operator.clone();
+            let piece_name = piece_name(&name, piece);
+            let expected = piece_length(size, piece_bytes, piece);
+            async move {
+                // No more than the piece should hold: what follows is never read.
+                match operator.read_with(&piece_name).range(0..expected).await {
+                    Ok(bytes) if bytes.len() as u64 == expected => Some(Ok(bytes)),
+                    Ok(_) => None,
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            ErrorKind::NotFound | ErrorKind::RangeNotSatisfied
+                        ) =>
+                    {
+                        None
+                    }
+                    Err(e) => Some(Err(to_io(&e))),
+                }
+            }
+        });
+        // Each piece a task of its own, so that those in flight go on arriving while the
+        // reader is handed the one before.
+        let stream = futures_util::stream::iter(pieces)
+            .map(|piece| async move {
+                tokio::spawn(piece).await.unwrap_or_else(|e| Some(Err(io::Error::other(e))))
+            })
+            .buffered(PIECES_READ_IN_FLIGHT)
+            .take_while(|piece| std::future::ready(piece.is_some()))
+            .filter_map(std::future::ready)
+            .boxed();
+        ReadAhead::start(async move { stream }, &self.runtime)
+    }
+}
+
+/// An object read ahead of its reader: a task on the runtime streams its ranges or pieces in
+/// order, several requests at a time, and hands each over as it arrives, so the
 /// download goes on while the reader stores and checks what came before. At most
 /// [`CHUNKS_READ_AHEAD`] chunks wait for the reader.
 struct ReadAhead {
@@ -367,30 +466,32 @@ struct ReadAhead {
     chunk: opendal::Buffer,
 }
 
-/// Chunks that may wait for the reader, beside those in flight.
-const CHUNKS_READ_AHEAD: usize = 2;
+/// Chunks that may wait for the reader, beside those in flight: as many again, so that a
+/// reader that pauses (to write what it has) does not hold the requests up.
+const CHUNKS_READ_AHEAD: usize = 8;
+
+/// The chunks of an object, in order.
+type Chunks = futures_util::stream::BoxStream<'static, io::Result<opendal::Buffer>>;
 
 impl ReadAhead {
-    fn start(reader: opendal::Reader, runtime: &tokio::runtime::Runtime, size: u64) -> Self {
-        let (sender, chunks) = tokio::sync::mpsc::channel(CHUNKS_READ_AHEAD);
+    /// Streams the chunks `chunks` opens on `runtime`.
+    fn start(
+        chunks: impl Future<Output = Chunks> + Send + 'static,
+        runtime: &tokio::runtime::Runtime,
+    ) -> Self {
+        let (sender, receiver) = tokio::sync::mpsc::channel(CHUNKS_READ_AHEAD);
         runtime.spawn(async move {
             use futures_util::StreamExt as _;
-            let mut stream = match reader.into_stream(0..size).await {
-                Ok(stream) => stream,
-                Err(e) => {
-                    let _ = sender.send(Err(to_io(&e))).await;
-                    return;
-                }
-            };
-            while let Some(chunk) = stream.next().await {
+            let mut chunks = chunks.await;
+            while let Some(chunk) = chunks.next().await {
                 let failed = chunk.is_err();
                 // A reader that stopped early has dropped its end: stop fetching.
-                if sender.send(chunk.map_err(|e| to_io(&e))).await.is_err() || failed {
+                if sender.send(chunk).await.is_err() || failed {
                     return;
                 }
             }
         });
-        Self { chunks, chunk: opendal::Buffer::new() }
+        Self { chunks: receiver, chunk: opendal::Buffer::new() }
     }
 }
 
@@ -420,37 +521,85 @@ mod tests {
         assert!(back == bytes, "the object read back differs from what was written");
     }
 
-    #[test]
-    fn an_object_written_whole_or_in_parts_reads_back_whole_and_is_found() {
-        let store = OpenDal::memory().unwrap();
-        let (whole, in_parts, absent) = (Key([1; 32]), Key([2; 32]), Key([9; 32]));
-        let bytes: Vec<u8> = (0..2 * CHUNK_BYTES + 1000).map(|i| (i * 7) as u8).collect();
-        store.write(&whole, &mut bytes.as_slice(), bytes.len() as u64).unwrap();
-        {
-            // Another object being sent whole sends this one in parts.
-            let _sending = store.sending_whole.lock().unwrap();
-            store.write(&in_parts, &mut bytes.as_slice(), bytes.len() as u64).unwrap();
-        }
-        assert_eq!(store.exist(&[whole, in_parts, absent]).unwrap(), [true, true, false]);
-        reads_back(&store, &whole, &bytes);
-        reads_back(&store, &in_parts, &bytes);
-        assert!(store.read(&absent).unwrap().is_none());
+    /// Bytes that fill two pieces and part of a third.
+    fn three_pieces() -> Vec<u8> {
+        (0..2 * PIECE_BYTES + 1000).map(|i| (i * 7 % 251) as u8).collect()
     }
 
     #[test]
-    fn a_source_that_ends_early_stores_nothing_whole_or_in_parts() {
+    fn an_object_written_whole_or_in_pieces_reads_back_whole_and_is_found() {
+        let store = OpenDal::memory().unwrap();
+        let (small, large, tiny, absent) = (Key([1; 32]), Key([2; 32]), Key([3; 32]), Key([9; 32]));
+        let (small_bytes, large_bytes) = (vec![5u8; 1000], three_pieces());
+        store.write(&small, &mut small_bytes.as_slice(), 1000).unwrap();
+        store.write(&large, &mut large_bytes.as_slice(), large_bytes.len() as u64).unwrap();
+        store.write(&tiny, &mut &b"{}"[..], 2).unwrap();
+        assert_eq!(store.exist(&[small, large, tiny, absent]).unwrap(), [true, true, true, false]);
+        reads_back(&store, &small, &small_bytes);
+        reads_back(&store, &large, &large_bytes);
+        reads_back(&store, &tiny, b"{}");
+        assert!(store.read(&absent).unwrap().is_none());
+        let name = object_name(&large);
+        let index = store.runtime.block_on(store.operator.read(&name)).unwrap().to_vec();
+        assert_eq!(parse_index(&index), Some((large_bytes.len() as u64, PIECE_BYTES as u64)));
+    }
+
+    #[test]
+    fn a_source_that_ends_early_stores_nothing_whole_or_in_pieces() {
         let store = OpenDal::memory().unwrap();
         let e = store.write(&Key([3; 32]), &mut [0u8; 10].as_slice(), 20).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
-        let _sending = store.sending_whole.lock().unwrap();
-        let short = vec![0u8; CHUNK_BYTES + 10];
-        let e = store.write(&Key([4; 32]), &mut short.as_slice(), 3 * CHUNK_BYTES as u64);
+        let short = vec![0u8; PIECE_BYTES + 10];
+        let e = store.write(&Key([4; 32]), &mut short.as_slice(), 3 * PIECE_BYTES as u64);
         assert_eq!(e.unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
         assert_eq!(store.exist(&[Key([3; 32]), Key([4; 32])]).unwrap(), [false, false]);
+        let first_piece = piece_name(&object_name(&Key([4; 32])), 0);
+        let left = store.runtime.block_on(store.operator.exists(&first_piece)).unwrap();
+        assert!(!left, "the piece sent before the source ended was left behind");
+    }
+
+    /// What a reader gets of the object `key`, and the length the store gave for it.
+    fn read_whole(store: &OpenDal, key: &Key) -> (Vec<u8>, u64) {
+        let (mut reader, size) = store.read(key).unwrap().unwrap();
+        let mut back = Vec::new();
+        reader.read_to_end(&mut back).unwrap();
+        (back, size)
     }
 
     #[test]
-    fn an_object_sent_whole_to_a_store_that_never_answers_is_given_up_on_within_its_time() {
+    fn a_missing_or_short_piece_ends_the_object_early_after_the_pieces_before_it() {
+        let store = OpenDal::memory().unwrap();
+        let key = Key([6; 32]);
+        let bytes = three_pieces();
+        store.write(&key, &mut bytes.as_slice(), bytes.len() as u64).unwrap();
+        let second = piece_name(&object_name(&key), 1);
+        let (back, size) = read_whole(&store, &key);
+        assert_eq!((size, back == bytes), (bytes.len() as u64, true));
+        store.runtime.block_on(store.operator.write(&second, vec![0u8; 100])).unwrap();
+        let (back, size) = read_whole(&store, &key);
+        assert_eq!(size, bytes.len() as u64);
+        assert!(back == bytes[..PIECE_BYTES], "a short piece ends the object");
+        store.runtime.block_on(store.operator.delete(&second)).unwrap();
+        let (back, _) = read_whole(&store, &key);
+        assert_eq!(back, bytes[..PIECE_BYTES], "a missing piece ends the object");
+    }
+
+    #[test]
+    fn only_an_index_as_written_reads_as_one() {
+        assert_eq!(parse_index(&index(20_000_000)), Some((20_000_000, PIECE_BYTES as u64)));
+        let mut bad_size = index(20_000_000);
+        bad_size[INDEX_MAGIC.len()] = b'x';
+        let mut no_newline = index(20_000_000);
+        no_newline.pop();
+        let other_pieces = [INDEX_MAGIC, b"10000000 1\n"].concat();
+        for not_an_index in [&bad_size, &no_newline, &other_pieces, &b"{\"key\":1}"[..].to_vec()] {
+            assert_eq!(parse_index(not_an_index), None, "{not_an_index:?}");
+        }
+        assert!(index(u64::MAX).len() as u64 <= MAX_INDEX_BYTES);
+    }
+
+    #[test]
+    fn an_object_sent_to_a_store_that_never_answers_is_given_up_on_within_its_time() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         // Takes every connection and never answers.
@@ -465,12 +614,12 @@ mod tests {
         };
         let address = Address::parse("s3://stalls/ci").unwrap();
         let store = OpenDal::connect_with(&address, Duration::from_millis(300), &env).unwrap();
-        let bytes = vec![7u8; CHUNK_BYTES + 1];
+        let bytes = vec![7u8; PIECE_BYTES + 1];
         let started = std::time::Instant::now();
         let sent = store.write(&Key([5; 32]), &mut bytes.as_slice(), bytes.len() as u64);
         let took = started.elapsed();
         assert!(sent.is_err(), "a store that never answers took the object");
-        // Two parts' worth of time, and a margin for a loaded machine.
+        // Two pieces' worth of time, and a margin for a loaded machine.
         assert!(took < Duration::from_secs(5), "gave up after {took:?}");
     }
 

@@ -1,7 +1,7 @@
 //! Entries and records on their way to the remote cache: a queue of keys and a few threads
 //! that stream each entry from the local cache to the remote, so that a render never waits
 //! for the network. Memory stays bounded: the queue holds keys (and records of a few kB),
-//! one thread at a time an entry sent whole, and each other thread a few parts.
+//! and each thread the pieces of one entry on their way.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +14,7 @@ use crate::cache::Key;
 use crate::cache::storage::Storage;
 
 /// Uploads running at once: the network, not the CPU, is what they wait on, and each holds
-/// one chunk in memory.
+/// two pieces in memory.
 const UPLOADERS: usize = 2;
 
 /// How often the wait at the end reports progress when no upload finishes.
