@@ -176,21 +176,22 @@ impl OpenDal {
 
     /// Sends the `size` bytes of `from` as pieces, [`PIECES_SENT_IN_FLIGHT`] at a time,
     /// each read while those before it are on their way.
-    fn put_pieces(&self, name: &str, from: &mut dyn Read, size: u64) -> io::Result<()> {
+    fn put_pieces(&self, name: &str, from: &mut dyn Read, size: u64) -> Result<(), Stopped> {
         let mut in_flight = VecDeque::new();
         for piece in 0..pieces_of(size) {
-            let bytes = read_exactly(from, piece_length(size, PIECE_BYTES as u64, piece))?;
+            let bytes = read_exactly(from, piece_length(size, PIECE_BYTES as u64, piece))
+                .map_err(Stopped::Source)?;
             if in_flight.len() == PIECES_SENT_IN_FLIGHT
                 && let Some(sending) = in_flight.pop_front()
             {
-                self.arrived(sending)?;
+                self.arrived(sending).map_err(Stopped::Store)?;
             }
             let operator = self.operator.clone();
             let piece = piece_name(name, piece);
             in_flight
                 .push_back(self.runtime.spawn(async move { operator.write(&piece, bytes).await }));
         }
-        in_flight.into_iter().try_for_each(|sending| self.arrived(sending))
+        in_flight.into_iter().try_for_each(|sending| self.arrived(sending)).map_err(Stopped::Store)
     }
 
     /// Waits for a piece `sending` to arrive.
@@ -204,13 +205,61 @@ impl OpenDal {
         }
     }
 
-    /// Removes what was sent of an object that never got its index, as far as the store
-    /// lets it; what is left is never read, and expires with the store's lifecycle rules.
+    /// The object `name` joined back from its pieces, [`PIECES_READ_IN_FLIGHT`] fetched at
+    /// a time. A piece that is missing or short ends it there.
+    fn read_pieces(&self, name: String, size: u64, piece_bytes: u64) -> ReadAhead {
+        use futures_util::StreamExt as _;
+        let operator = self.operator.clone();
+        let pieces = (0..size.div_ceil(piece_bytes)).map(move |piece| {
+            let operator = operator.clone();
+            let piece_name = piece_name(&name, piece);
+            let expected = piece_length(size, piece_bytes, piece);
+            async move {
+                // No more than the piece should hold: what follows is never read.
+                match operator.read_with(&piece_name).range(0..expected).await {
+                    Ok(bytes) if bytes.len() as u64 == expected => Some(Ok(bytes)),
+                    Ok(_) => None,
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            ErrorKind::NotFound | ErrorKind::RangeNotSatisfied
+                        ) =>
+                    {
+                        None
+                    }
+                    Err(e) => Some(Err(to_io(&e))),
+                }
+            }
+        });
+        // Each piece a task of its own, so that those in flight go on arriving while the
+        // reader is handed the one before.
+        let stream = futures_util::stream::iter(pieces)
+            .map(|piece| async move {
+                tokio::spawn(piece).await.unwrap_or_else(|e| Some(Err(io::Error::other(e))))
+            })
+            .buffered(PIECES_READ_IN_FLIGHT)
+            .take_while(|piece| std::future::ready(piece.is_some()))
+            .filter_map(std::future::ready)
+            .boxed();
+        ReadAhead::start(async move { stream }, &self.runtime)
+    }
+
+    /// Removes what was sent of an object whose source failed before its index was written.
+    /// A piece still on its way may land after; like any piece without an index, it is never
+    /// read, and expires with the store's lifecycle rules.
     fn remove_pieces(&self, name: &str, size: u64) {
         for piece in 0..pieces_of(size) {
             let _ = self.runtime.block_on(self.operator.delete(&piece_name(name, piece)));
         }
     }
+}
+
+/// Why an object's pieces stopped before all were sent.
+enum Stopped {
+    /// Reading what was to be sent failed.
+    Source(io::Error),
+    /// The store failed.
+    Store(io::Error),
 }
 
 /// The object's bytes, `size` of them from `from`.
@@ -407,52 +456,15 @@ impl ObjectStore for OpenDal {
             let bytes = read_exactly(from, size)?;
             return self.put(&name, bytes);
         }
-        let sent = self.put_pieces(&name, from, size).and_then(|()| self.put(&name, index(size)));
-        if sent.is_err() {
-            self.remove_pieces(&name, size);
-        }
-        sent
-    }
-}
-
-impl OpenDal {
-    /// The object `name` joined back from its pieces, [`PIECES_READ_IN_FLIGHT`] fetched at
-    /// a time. A piece that is missing or short ends it there.
-    fn read_pieces(&self, name: String, size: u64, piece_bytes: u64) -> ReadAhead {
-        use futures_util::StreamExt as _;
-        let operator = self.operator.clone();
-        let pieces = (0..size.div_ceil(piece_bytes)).map(move |piece| {
-            let operator = operator.clone();
-            let piece_name = piece_name(&name, piece);
-            let expected = piece_length(size, piece_bytes, piece);
-            async move {
-                // No more than the piece should hold: what follows is never read.
-                match operator.read_with(&piece_name).range(0..expected).await {
-                    Ok(bytes) if bytes.len() as u64 == expected => Some(Ok(bytes)),
-                    Ok(_) => None,
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            ErrorKind::NotFound | ErrorKind::RangeNotSatisfied
-                        ) =>
-                    {
-                        None
-                    }
-                    Err(e) => Some(Err(to_io(&e))),
-                }
+        match self.put_pieces(&name, from, size) {
+            Ok(()) => self.put(&name, index(size)),
+            Err(Stopped::Source(e)) => {
+                self.remove_pieces(&name, size);
+                Err(e)
             }
-        });
-        // Each piece a task of its own, so that those in flight go on arriving while the
-        // reader is handed the one before.
-        let stream = futures_util::stream::iter(pieces)
-            .map(|piece| async move {
-                tokio::spawn(piece).await.unwrap_or_else(|e| Some(Err(io::Error::other(e))))
-            })
-            .buffered(PIECES_READ_IN_FLIGHT)
-            .take_while(|piece| std::future::ready(piece.is_some()))
-            .filter_map(std::future::ready)
-            .boxed();
-        ReadAhead::start(async move { stream }, &self.runtime)
+            // Asking a failing store to remove them would only wait out more timeouts.
+            Err(Stopped::Store(e)) => Err(e),
+        }
     }
 }
 
@@ -613,14 +625,15 @@ mod tests {
             _ => None,
         };
         let address = Address::parse("s3://stalls/ci").unwrap();
-        let store = OpenDal::connect_with(&address, Duration::from_millis(300), &env).unwrap();
-        let bytes = vec![7u8; PIECE_BYTES + 1];
+        let store = OpenDal::connect_with(&address, Duration::from_secs(1), &env).unwrap();
+        let bytes = vec![7u8; 2 * PIECE_BYTES + 1];
         let started = std::time::Instant::now();
         let sent = store.write(&Key([5; 32]), &mut bytes.as_slice(), bytes.len() as u64);
         let took = started.elapsed();
         assert!(sent.is_err(), "a store that never answers took the object");
-        // Two pieces' worth of time, and a margin for a loaded machine.
-        assert!(took < Duration::from_secs(5), "gave up after {took:?}");
+        // One request's time, and a margin for a loaded machine; not one more for each
+        // piece it would take to ask the store to remove them.
+        assert!(took < Duration::from_millis(2500), "gave up after {took:?}");
     }
 
     fn environment(
