@@ -179,8 +179,16 @@ impl OpenDal {
     fn put_pieces(&self, name: &str, from: &mut dyn Read, size: u64) -> Result<(), Stopped> {
         let mut in_flight = VecDeque::new();
         for piece in 0..pieces_of(size) {
-            let bytes = read_exactly(from, piece_length(size, PIECE_BYTES as u64, piece))
-                .map_err(Stopped::Source)?;
+            let bytes = match read_exactly(from, piece_length(size, PIECE_BYTES as u64, piece)) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    // Those on their way land before they are removed.
+                    for sending in in_flight {
+                        let _ = self.arrived(sending);
+                    }
+                    return Err(Stopped::Source(e));
+                }
+            };
             if in_flight.len() == PIECES_SENT_IN_FLIGHT
                 && let Some(sending) = in_flight.pop_front()
             {
@@ -245,8 +253,8 @@ impl OpenDal {
     }
 
     /// Removes what was sent of an object whose source failed before its index was written.
-    /// A piece still on its way may land after; like any piece without an index, it is never
-    /// read, and expires with the store's lifecycle rules.
+    /// What the store does not remove is never read without an index, and expires with the
+    /// store's lifecycle rules.
     fn remove_pieces(&self, name: &str, size: u64) {
         for piece in 0..pieces_of(size) {
             let _ = self.runtime.block_on(self.operator.delete(&piece_name(name, piece)));
