@@ -179,7 +179,7 @@ impl OpenDal {
     fn put_pieces(&self, name: &str, from: &mut dyn Read, size: u64) -> Result<(), Stopped> {
         let mut in_flight = VecDeque::new();
         for piece in 0..pieces_of(size) {
-            let bytes = match read_exactly(from, piece_length(size, PIECE_BYTES as u64, piece)) {
+            let bytes = match read_exactly(from, piece_length(size, piece)) {
                 Ok(bytes) => bytes,
                 Err(e) => {
                     // Those on their way land before they are removed.
@@ -215,13 +215,13 @@ impl OpenDal {
 
     /// The object `name` joined back from its pieces, [`PIECES_READ_IN_FLIGHT`] fetched at
     /// a time. A piece that is missing or short ends it there.
-    fn read_pieces(&self, name: String, size: u64, piece_bytes: u64) -> ReadAhead {
+    fn read_pieces(&self, name: String, size: u64) -> ReadAhead {
         use futures_util::StreamExt as _;
         let operator = self.operator.clone();
-        let pieces = (0..size.div_ceil(piece_bytes)).map(move |piece| {
+        let pieces = (0..pieces_of(size)).map(move |piece| {
             let operator = operator.clone();
             let piece_name = piece_name(&name, piece);
-            let expected = piece_length(size, piece_bytes, piece);
+            let expected = piece_length(size, piece);
             async move {
                 // No more than the piece should hold: what follows is never read.
                 match operator.read_with(&piece_name).range(0..expected).await {
@@ -285,8 +285,9 @@ fn pieces_of(size: u64) -> u64 {
     size.div_ceil(PIECE_BYTES as u64)
 }
 
-/// The length of piece `piece` of an object of `size` bytes in pieces of `piece_bytes`.
-fn piece_length(size: u64, piece_bytes: u64, piece: u64) -> u64 {
+/// The length of piece `piece` of an object of `size` bytes.
+fn piece_length(size: u64, piece: u64) -> u64 {
+    let piece_bytes = PIECE_BYTES as u64;
     piece_bytes.min(size - piece * piece_bytes)
 }
 
@@ -301,13 +302,13 @@ fn index(size: u64) -> Vec<u8> {
     bytes
 }
 
-/// The length and piece size an index gives; `None` when `bytes` is not an index as this
-/// build writes them. Such an object reads as itself, and fails the store's checks.
-fn parse_index(bytes: &[u8]) -> Option<(u64, u64)> {
+/// The length of the object an index stands for; `None` when `bytes` is not an index as
+/// this build writes them (another piece size, say). Such an object reads as itself, and
+/// fails the store's checks.
+fn parse_index(bytes: &[u8]) -> Option<u64> {
     let text = std::str::from_utf8(bytes.strip_prefix(INDEX_MAGIC)?).ok()?;
     let (size, piece_bytes) = text.strip_suffix('\n')?.split_once(' ')?;
-    let (size, piece_bytes) = (size.parse().ok()?, piece_bytes.parse().ok()?);
-    (piece_bytes == PIECE_BYTES as u64).then_some((size, piece_bytes))
+    (piece_bytes.parse() == Ok(PIECE_BYTES)).then(|| size.parse().ok()).flatten()
 }
 
 /// The operator for `address`, before its transport and layers. `env` reads the
@@ -431,8 +432,8 @@ impl ObjectStore for OpenDal {
         if size <= MAX_INDEX_BYTES {
             let bytes = self.runtime.block_on(self.operator.read(&name)).map_err(|e| to_io(&e))?;
             let bytes = bytes.to_vec();
-            if let Some((size, piece_bytes)) = parse_index(&bytes) {
-                let pieces = self.read_pieces(name, size, piece_bytes);
+            if let Some(size) = parse_index(&bytes) {
+                let pieces = self.read_pieces(name, size);
                 return Ok(Some((Box::new(pieces), size)));
             }
             let size = bytes.len() as u64;
@@ -561,7 +562,7 @@ mod tests {
         assert!(store.read(&absent).unwrap().is_none());
         let name = object_name(&large);
         let index = store.runtime.block_on(store.operator.read(&name)).unwrap().to_vec();
-        assert_eq!(parse_index(&index), Some((large_bytes.len() as u64, PIECE_BYTES as u64)));
+        assert_eq!(parse_index(&index), Some(large_bytes.len() as u64));
     }
 
     #[test]
@@ -606,7 +607,7 @@ mod tests {
 
     #[test]
     fn only_an_index_as_written_reads_as_one() {
-        assert_eq!(parse_index(&index(20_000_000)), Some((20_000_000, PIECE_BYTES as u64)));
+        assert_eq!(parse_index(&index(20_000_000)), Some(20_000_000));
         let mut bad_size = index(20_000_000);
         bad_size[INDEX_MAGIC.len()] = b'x';
         let mut no_newline = index(20_000_000);
