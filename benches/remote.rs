@@ -4,8 +4,8 @@
 //! a cold render uploading its entries against one without a remote, a render with an
 //! empty local cache and a warm remote, two shards run side by side plus the final
 //! assembly, and each shard alone, as on a runner of its own. Each figure is set against
-//! the cold local render of the same run, and the median of those shares printed. Prints figures; asserts nothing; without either server it says
-//! why and stops.
+//! the cold local render of the same run, and the median of those shares printed. Prints
+//! figures; asserts nothing; without either server it says why and stops.
 //!
 //!     cargo bench --bench remote -- [--stems 16] [--seconds 180] [--runs 1] [--album DIR]
 //!

@@ -336,7 +336,7 @@ fn an_entry_sent_in_pieces_is_shared_whole_and_a_damaged_piece_is_caught_and_rep
     let pristine = session.server.objects(&session.bucket);
     let pieces: Vec<&(String, Vec<u8>)> =
         pristine.iter().filter(|(name, _)| name.ends_with(".1")).collect();
-    let [(piece, intact)] = pieces.as_slice() else { panic!("one entry in two pieces") };
+    let [(piece, intact)] = pieces.as_slice() else { panic!("one entry stored in pieces") };
     let second = session.runner("b").render(&[]);
     let text = succeeded(&second);
     assert_eq!(ran(&second), ["song/output"], "{text}");
