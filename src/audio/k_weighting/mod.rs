@@ -10,13 +10,17 @@
 //!
 //! Each stage is a biquad in transposed direct form II with fused multiply-adds, so a
 //! sample's feedback path is two roundings long, and the two channels of a stereo block run
-//! in one loop, a lane each, so their recurrences overlap. That makes it about four times
-//! as fast as `ebur128`'s single fourth-order section run one channel at a time, which
-//! mattered: an album build measures its audio six times. `mul_add` rounds once on every
+//! in one loop, a lane each, so their recurrences overlap; a build with fused multiply-add
+//! instructions packs the two lanes into one register (`packed`). That makes it several
+//! times as fast as `ebur128`'s single fourth-order section run one channel at a time,
+//! which mattered: an album build measures its audio six times. `mul_add` rounds once on every
 //! processor, with or without a fused instruction, so the readings do not depend on the
 //! build (a build for processors without one calls a slower routine for it).
 
 use std::array::from_fn;
+
+#[cfg(all(target_arch = "x86_64", target_feature = "fma"))]
+mod packed;
 
 /// The shelf's centre frequency, gain and Q, and the high-pass's corner frequency and Q.
 const SHELF_HZ: f64 = 1_681.974_450_955_533;
@@ -138,10 +142,11 @@ impl KWeighting {
     /// energy is summed one sample after another, so a block split in two comes to the
     /// same sum to the bit.
     pub fn run(&self, state: &mut KState, samples: &[f32], into: &mut Weighted) {
-        let mut pair = [*state];
+        let mut one = [*state];
         let mut sums = [*into];
-        self.run_lanes(&mut pair, [samples], &mut sums);
-        [*state] = pair;
+        self.filter_lanes(&mut one, [samples], &mut sums);
+        add_peaks([samples], &mut sums);
+        [*state] = one;
         [*into] = sums;
     }
 
@@ -154,11 +159,16 @@ impl KWeighting {
         right: &[f32],
         into: &mut [Weighted; 2],
     ) {
-        self.run_lanes(states, [left, right], into);
+        #[cfg(all(target_arch = "x86_64", target_feature = "fma"))]
+        packed::filter_pair(self, states, [left, right], into);
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "fma")))]
+        self.filter_lanes(states, [left, right], into);
+        add_peaks([left, right], into);
     }
 
-    /// Filters `N` channels of one length in one loop, so that their recurrences overlap.
-    fn run_lanes<const N: usize>(
+    /// Filters `N` channels of one length in one loop, so that their recurrences overlap,
+    /// adding each one's energy into `into`.
+    fn filter_lanes<const N: usize>(
         &self,
         states: &mut [KState; N],
         channels: [&[f32]; N],
@@ -182,8 +192,14 @@ impl KWeighting {
                 high_pass: [high_pass[0][c], high_pass[1][c]],
             };
             into[c].energy = energy[c];
-            into[c].sample_peak = into[c].sample_peak.max(peak(channels[c]));
         }
+    }
+}
+
+/// Raises each channel's sample peak in `into` to its largest magnitude in `channels`.
+fn add_peaks<const N: usize>(channels: [&[f32]; N], into: &mut [Weighted; N]) {
+    for (channel, weighted) in channels.into_iter().zip(into) {
+        weighted.sample_peak = weighted.sample_peak.max(peak(channel));
     }
 }
 
