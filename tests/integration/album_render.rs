@@ -150,6 +150,16 @@ pub fn render_album(
     out: &Path,
     jobs: usize,
 ) -> (Keys, RenderReport) {
+    try_render_album(graph, cache, out, jobs).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// As [`render_album`], returning the render's error.
+fn try_render_album(
+    graph: &RenderGraph,
+    cache: &Path,
+    out: &Path,
+    jobs: usize,
+) -> Result<(Keys, RenderReport), RenderError> {
     let cache = CacheDir::new(cache);
     let store = Store::local(&cache);
     let key = |graph: &RenderGraph| {
@@ -172,9 +182,8 @@ pub fn render_album(
         &graph.targets,
         &settings,
         &Silent,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    (keys, report)
+    )?;
+    Ok((keys, report))
 }
 
 fn integrated(left: &[f32], right: &[f32], rate: u32) -> f64 {
@@ -272,4 +281,34 @@ fn an_album_renders_the_same_bytes_at_any_thread_count_and_from_a_warm_cache() {
         .collect();
     assert!(audio.is_empty(), "a warm render renders no audio: {audio:?}");
     assert_eq!(files(&one), files(&warm), "a warm cache");
+}
+
+#[test]
+fn a_file_that_cannot_be_written_fails_the_render_naming_it_and_leaves_no_partial_file() {
+    let work = scratch();
+    let graph = build_album(&album(work.path()));
+    // One job runs the nodes one by one; two run them side by side.
+    for jobs in [1, 2] {
+        let out = work.path().join(format!("out-{jobs}"));
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join("preview"), "a file where the target's folder goes").unwrap();
+        let error = try_render_album(&graph, &work.path().join("cache"), &out, jobs)
+            .err()
+            .unwrap_or_else(|| panic!("-j {jobs}: the render succeeded"));
+        let message = error.to_string();
+        assert!(message.contains("preview"), "-j {jobs}: {message}");
+        let mut left = Vec::new();
+        let mut folders = vec![out.clone()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.to_string_lossy().contains(".tmp-") {
+                    left.push(path);
+                }
+            }
+        }
+        assert!(left.is_empty(), "-j {jobs}: partial files {left:?}");
+    }
 }
