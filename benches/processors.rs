@@ -1,5 +1,5 @@
-//! Processor benchmarks: every processor kind, and the loudness meter that every output
-//! runs, on 30 s of 48 kHz stereo noise in blocks of [`BLOCK_FRAMES`], timed with
+//! Processor benchmarks: every processor kind, the loudness meter that every output runs,
+//! and the quantizer that reduces every integer file to its word length, on 30 s of 48 kHz stereo noise in blocks of [`BLOCK_FRAMES`], timed with
 //! `Instant`, median of five runs. Prints ns per frame and how many times faster than
 //! realtime; asserts nothing. The noise is uniform, so its peaks are everywhere: the true
 //! peak meter can pass over little of it, and reads it at its highest cost.
@@ -15,6 +15,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
+use mixdown::audio::dither::{Dither, Quantizer};
 use mixdown::audio::loudness::LoudnessMeter;
 use mixdown::dsp::{Audio, BLOCK_FRAMES, BuildEnv, Context, Sidechain};
 use mixdown::ir::step::{DecodedFiles, Step};
@@ -206,6 +207,19 @@ fn time_meter(make: MakeMeter, input: &(Vec<f32>, Vec<f32>)) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
+/// Seconds to reduce the signal to `bits` with `dither`, block by block, as an encoder does.
+fn time_quantizer(bits: u32, dither: Dither, input: &(Vec<f32>, Vec<f32>)) -> f64 {
+    let mut quantizer = Quantizer::new(bits, dither, 1);
+    let mut out = Vec::with_capacity(2 * BLOCK_FRAMES);
+    let started = Instant::now();
+    for (left, right) in input.0.chunks(BLOCK_FRAMES).zip(input.1.chunks(BLOCK_FRAMES)) {
+        out.clear();
+        quantizer.quantize(left, right, &mut out);
+        black_box(&out);
+    }
+    started.elapsed().as_secs_f64()
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -251,6 +265,18 @@ fn main() {
         }
         let seconds = median((0..options.runs).map(|_| time_meter(make, &input)).collect());
         print_figure(label, seconds, frames, options.seconds);
+    }
+    let quantizers = [
+        ("quantizer, 24 bit", 24, Dither::None),
+        ("quantizer, 16 bit TPDF", 16, Dither::Tpdf),
+        ("quantizer, 16 bit shaped", 16, Dither::Shaped),
+    ];
+    for (label, bits, dither) in quantizers {
+        if options.only.as_ref().is_some_and(|o| !label.contains(o.as_str())) {
+            continue;
+        }
+        let runs = (0..options.runs).map(|_| time_quantizer(bits, dither, &input));
+        print_figure(label, median(runs.collect()), frames, options.seconds);
     }
 }
 
