@@ -1,8 +1,9 @@
 //! Processor benchmarks: every processor kind, the loudness meter that every output runs,
-//! and the quantizer that reduces every integer file to its word length, on 30 s of 48 kHz stereo noise in blocks of [`BLOCK_FRAMES`], timed with
-//! `Instant`, median of five runs. Prints ns per frame and how many times faster than
-//! realtime; asserts nothing. The noise is uniform, so its peaks are everywhere: the true
-//! peak meter can pass over little of it, and reads it at its highest cost.
+//! and the quantizer that reduces every integer file to its word length, on 30 s of 48 kHz
+//! stereo noise in blocks of [`BLOCK_FRAMES`], timed with `Instant`, median of five runs.
+//! Prints ns per frame and how many times faster than realtime; asserts nothing. The noise
+//! is uniform, so its peaks are everywhere: the true peak meter can pass over little of
+//! it, and reads it at its highest cost.
 //!
 //!     cargo bench --bench processors -- [--seconds 30] [--runs 5] [--only compressor]
 //!

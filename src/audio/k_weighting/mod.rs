@@ -13,9 +13,9 @@
 //! in one loop, a lane each, so their recurrences overlap; a build with fused multiply-add
 //! instructions packs the two lanes into one register (`packed`). That makes it several
 //! times as fast as `ebur128`'s single fourth-order section run one channel at a time,
-//! which mattered: an album build measures its audio six times. `mul_add` rounds once on every
-//! processor, with or without a fused instruction, so the readings do not depend on the
-//! build (a build for processors without one calls a slower routine for it).
+//! which mattered: an album build measures its audio six times. `mul_add` rounds once on
+//! every processor, with or without a fused instruction, so the readings do not depend on
+//! the build (a build for processors without one calls a slower routine for it).
 
 use std::array::from_fn;
 

@@ -4,9 +4,10 @@
 //! Channel by channel, the loop holds 18 values at once (seven coefficients, eight state
 //! values, two sums and a constant), more than the processor's 16 registers, so the
 //! compiler keeps some on the stack, and each store and reload lengthens the chain from one
-//! sample to the next. Packed, they fit in nine registers. Every operation is the scalar
-//! one lane by lane, in the same order, so the readings are the same to the bit
-//! (`the_two_channels_of_a_pair_read_as_each_filtered_alone` holds the two together).
+//! sample to the next. Packed, they take 13, which leaves room for the values in between.
+//! Every operation is the scalar one lane by lane, in the same order, so the readings are
+//! the same to the bit (`the_two_channels_of_a_pair_read_as_each_filtered_alone` holds the
+//! two together).
 
 use safe_arch::{add_m128d, fused_mul_add_m128d as fma, m128d, mul_m128d, set_splat_m128d};
 
