@@ -22,8 +22,9 @@ use crate::project::{BitDepth, RawDither, RawFormat, RawMix, RawTarget};
 /// bloats past its samples stored plainly is encoded again without fixed prediction.
 /// Version 6: FLAC is encoded without fixed prediction. Version 7: an MP3 is lowered
 /// by its estimated overshoot before its first encoding. Version 8: TPDF dither draws a
-/// frame's noise from one random number instead of two.
-pub const ENCODER_VERSION: u32 = 8;
+/// frame's noise from one random number instead of two. Version 9: a stereo FLAC frame's
+/// two channels are chosen by estimate, and only they are encoded.
+pub const ENCODER_VERSION: u32 = 9;
 
 /// The true peak a delivered file is held at or under, in dBTP, unless the master's
 /// loudness sets a ceiling: no decoder or converter may clip it.

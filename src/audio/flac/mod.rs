@@ -33,7 +33,9 @@
 //! settings name. The file is untagged: tags are placed around a copy of it
 //! ([`super::tagged`]).
 //!
-//! This is the only file that names flacenc.
+//! Which two channels each frame stores is chosen by estimate before encoding ([`stereo`]).
+//!
+//! This module is the only one that names flacenc.
 
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
@@ -41,14 +43,17 @@ use std::path::Path;
 use flacenc::bitsink::ByteSink;
 use flacenc::component::{BitRepr, Stream, StreamInfo};
 use flacenc::config;
-use flacenc::error::{Verified, Verify};
-use flacenc::source::{Context, Fill, FrameBuf};
+use flacenc::error::Verify;
+use flacenc::source::{Context, Fill};
 
 use super::AudioError;
 use super::decoded_meter::DecodedMeter;
 use super::dither::{Dither, Quantizer};
 use super::loudness::PoolableRecord;
 use super::staged::StagedFile;
+use stereo::StereoCoder;
+
+mod stereo;
 
 /// Frames per FLAC block: flacenc's and the reference encoder's default.
 const FLAC_BLOCK_FRAMES: usize = 4096;
@@ -74,11 +79,13 @@ pub struct FlacSettings {
 pub struct FlacWriter {
     file: StagedFile,
     settings: FlacSettings,
-    config: Verified<config::Encoder>,
     quantizer: Quantizer,
     stream_info: StreamInfo,
-    /// The current block, and the running MD5 and frame count.
-    block: (FrameBuf, Context),
+    coder: StereoCoder,
+    /// The running MD5 and frame count.
+    context: Context,
+    /// The current block's left and right integers.
+    channels: (Vec<i32>, Vec<i32>),
     /// Interleaved integers not yet encoded: less than one block.
     pending: Vec<i32>,
     /// Encoded bytes not yet written to the file.
@@ -121,6 +128,8 @@ impl FlacWriter {
         encoder.subframe_coding.use_fixed = false;
         encoder.subframe_coding.qlpc.lpc_order = LPC_ORDER;
         let config = encoder.into_verified().expect("the default settings less a method are valid");
+        let coder = StereoCoder::new(config, sample_rate as usize, bits, FLAC_BLOCK_FRAMES)
+            .map_err(|reason| AudioError::Unsupported { path: path.to_path_buf(), reason })?;
         let mut file = StagedFile::create(path)?;
         let placeholder = [0; HEADER_BYTES];
         file.file().write_all(&placeholder).map_err(|e| file.error(e))?;
@@ -128,11 +137,12 @@ impl FlacWriter {
             file,
             quantizer: Quantizer::new(settings.bits, settings.dither, settings.seed),
             settings,
-            config,
             stream_info,
-            block: (
-                FrameBuf::with_size(2, FLAC_BLOCK_FRAMES).expect("a stereo block is a valid size"),
-                Context::new(bits, 2),
+            coder,
+            context: Context::new(bits, 2),
+            channels: (
+                Vec::with_capacity(FLAC_BLOCK_FRAMES),
+                Vec::with_capacity(FLAC_BLOCK_FRAMES),
             ),
             pending: Vec::with_capacity(2 * FLAC_BLOCK_FRAMES),
             encoded: Vec::with_capacity(WRITE_BUFFER_BYTES + 64 * 1024),
@@ -199,10 +209,9 @@ impl FlacWriter {
             self.encode_pending()?;
         }
         self.flush()?;
-        let (_, context) = &self.block;
         let info = &mut self.stream_info;
-        info.set_md5_digest(&context.md5_digest());
-        info.set_total_samples(context.total_samples());
+        info.set_md5_digest(&self.context.md5_digest());
+        info.set_total_samples(self.context.total_samples());
         // The last block may be shorter; FLAC's minimum block size excludes it.
         info.set_block_sizes(FLAC_BLOCK_FRAMES, FLAC_BLOCK_FRAMES)
             .expect("4096 is a valid block size");
@@ -220,13 +229,20 @@ impl FlacWriter {
 
     /// Encodes the pending integers (one block, or the last partial one) as a FLAC frame.
     fn encode_pending(&mut self) -> Result<(), AudioError> {
-        self.block.fill_interleaved(&self.pending).expect("a stereo block fills its buffer");
+        self.context.fill_interleaved(&self.pending).expect("counting samples cannot fail");
+        let (left, right) = &mut self.channels;
+        left.clear();
+        right.clear();
+        for frame in self.pending.chunks_exact(2) {
+            left.push(frame[0]);
+            right.push(frame[1]);
+        }
         self.pending.clear();
-        let (buffer, context) = &self.block;
-        let number = context.current_frame_number().expect("a block was just filled");
-        let frame =
-            flacenc::encode_fixed_size_frame(&self.config, buffer, number, &self.stream_info)
-                .map_err(|e| self.file.error(std::io::Error::other(e.to_string())))?;
+        let number = self.context.current_frame_number().expect("a block was just counted");
+        let frame = self
+            .coder
+            .encode(left, right, number)
+            .map_err(|e| self.file.error(std::io::Error::other(e)))?;
         self.stream_info.update_frame_info(&frame);
         let mut sink = ByteSink::new();
         frame.write(&mut sink).expect("a frame always fits in memory");
@@ -306,6 +322,24 @@ mod tests {
             assert_eq!(decoded.len(), meant.len(), "{bits} bits: length");
             assert!(decoded == meant, "{bits} bits: decoded integers differ");
         }
+    }
+
+    /// A frame header names a rate in whole kHz, in tens of Hz or in Hz below 65,536, and
+    /// 70,001 Hz is none of them: the frames leave it to STREAMINFO.
+    #[test]
+    fn a_flac_file_at_a_rate_frames_cannot_name_decodes_bit_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("odd.flac");
+        let (left, right) = signal(2 * FLAC_BLOCK_FRAMES + 100);
+        let mut writer = FlacWriter::create(&path, 70_001, settings(24, Dither::None)).unwrap();
+        writer.write(&left, &right).unwrap();
+        writer.finish().unwrap();
+        let mut meant = Vec::new();
+        Quantizer::new(24, Dither::None, 7).quantize(&left, &right, &mut meant);
+        let mut reader = claxon::FlacReader::open(&path).unwrap();
+        assert_eq!(reader.streaminfo().sample_rate, 70_001);
+        let decoded: Vec<i32> = reader.samples().map(Result::unwrap).collect();
+        assert!(decoded == meant, "decoded integers differ");
     }
 
     #[test]
