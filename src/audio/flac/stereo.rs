@@ -58,15 +58,8 @@ impl Pair {
             (Self::SideRight, s + r),
             (Self::MidSide, m + s),
         ];
-        pairs
-            .into_iter()
-            .fold(
-                (Self::LeftRight, u64::MAX),
-                |best, pair| {
-                    if pair.1 < best.1 { pair } else { best }
-                },
-            )
-            .0
+        // The first of several equal minimums is the one kept.
+        pairs.into_iter().min_by_key(|&(_, bits)| bits).map_or(Self::LeftRight, |(pair, _)| pair)
     }
 
     fn assignment(self) -> ChannelAssignment {
