@@ -16,6 +16,7 @@ use super::AudioError;
 use super::dither::{Dither, Quantizer};
 use super::flac::{FlacSettings, FlacWriter};
 use super::loudness::{LoudnessMeter, PoolableRecord};
+use super::magnitude;
 use super::mp3::{Mp3Rate, Mp3Settings, Mp3Writer};
 use super::tags::Container;
 use super::wav::{Clipping, WavFormat, WavWriter};
@@ -309,12 +310,11 @@ impl ClipMeter {
     }
 
     fn add(&mut self, left: &[f32], right: &[f32]) {
-        for &x in left.iter().chain(right) {
-            let magnitude = x.abs();
-            if magnitude > self.threshold {
-                self.clipping.samples += 1;
-            }
-            self.clipping.peak = self.clipping.peak.max(magnitude);
+        for channel in [left, right] {
+            let (peak, above) =
+                magnitude::loudest_and_count_above(channel, self.clipping.peak, self.threshold);
+            self.clipping.peak = peak;
+            self.clipping.samples += above;
         }
     }
 }

@@ -27,6 +27,7 @@ mod gating;
 mod guard;
 pub mod k_weighting;
 pub mod loudness;
+mod magnitude;
 pub mod mp3;
 pub mod mp3_peak;
 pub mod probe;

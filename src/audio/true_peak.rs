@@ -10,6 +10,8 @@
 //! is passed over. A mix spends most of its length below its loudest moment, so most spans
 //! are: the meter costs a fraction of interpolating everything.
 
+use super::magnitude;
+
 /// Taps of the interpolating filter over all phases, as BS.1770 suggests.
 const TAPS: usize = 48;
 /// Frames judged at a time: short enough that a loud moment rules out little quiet audio,
@@ -102,7 +104,7 @@ impl<const TAPS_PER_PHASE: usize, const PHASES: usize> Interpolator<TAPS_PER_PHA
         while start + history < samples.len() {
             let end = samples.len().min(start + history + SPAN_FRAMES);
             let span = &samples[start..end];
-            let loudest = span.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+            let loudest = magnitude::loudest(span, 0.0);
             if loudest * self.gain_bound > *peak {
                 self.scan(span, peak);
             }

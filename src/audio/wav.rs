@@ -20,7 +20,7 @@
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::AudioError;
+use super::{AudioError, magnitude};
 use crate::atomic_file::AtomicFile;
 
 /// Bytes buffered before a write reaches the file.
@@ -177,7 +177,7 @@ impl WavWriter {
         };
         if let Some(full_scale) = integers {
             self.full_scale += full_scale;
-            self.peak = left.iter().chain(right).fold(self.peak, |p, x| p.max(x.abs()));
+            self.peak = magnitude::loudest(right, magnitude::loudest(left, self.peak));
         }
         if self.pending.len() >= WRITE_BUFFER_BYTES {
             self.flush().map_err(|e| self.write_error(e))?;
