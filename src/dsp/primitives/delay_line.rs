@@ -20,13 +20,17 @@ impl DelayLine {
         if self.frames == 0 {
             return;
         }
-        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            std::mem::swap(l, &mut self.left[self.write]);
-            std::mem::swap(r, &mut self.right[self.write]);
-            self.write += 1;
-            if self.write == self.frames {
-                self.write = 0;
-            }
+        let n = left.len().min(right.len());
+        let mut done = 0;
+        // Each sample trades places with the one stored `frames` ago, a run at a time up to
+        // the ring's end: whole slices swapped, rather than a wrap test per frame.
+        while done < n {
+            let run = (n - done).min(self.frames - self.write);
+            let (stored, fresh) = (self.write..self.write + run, done..done + run);
+            left[fresh.clone()].swap_with_slice(&mut self.left[stored.clone()]);
+            right[fresh].swap_with_slice(&mut self.right[stored]);
+            done += run;
+            self.write = (self.write + run) % self.frames;
         }
     }
 }
@@ -43,5 +47,21 @@ mod tests {
         d.process(&mut l, &mut r);
         assert_eq!(l, vec![0.0, 0.0, 0.0, 1.0, 0.0]);
         assert_eq!(r, vec![0.0, 0.0, 0.0, 0.0, 2.0]);
+    }
+
+    #[test]
+    fn blocks_of_any_length_across_the_ring_s_end_delay_exactly() {
+        let input: Vec<f32> = (1..=40).map(|i| i as f32).collect();
+        for block in [1, 2, 3, 5, 7, 16, 40] {
+            let mut d = DelayLine::new(6);
+            let (mut l, mut r) = (input.clone(), input.iter().map(|x| -x).collect::<Vec<_>>());
+            for (bl, br) in l.chunks_mut(block).zip(r.chunks_mut(block)) {
+                d.process(bl, br);
+            }
+            let expected: Vec<f32> =
+                (0..40).map(|i| if i < 6 { 0.0 } else { input[i - 6] }).collect();
+            assert_eq!(l, expected, "block {block}");
+            assert_eq!(r, expected.iter().map(|x| -x).collect::<Vec<_>>(), "block {block}");
+        }
     }
 }
