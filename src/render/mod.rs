@@ -57,8 +57,9 @@ use crate::cache::Key;
 
 /// Bump when what an album's song, analysis, segment or encode nodes compute for the same
 /// inputs and settings changes. Version 2: the album's loudness after the limiter pools
-/// the segments' measurements of their songs.
-pub const ALBUM_VERSION: u32 = 2;
+/// the segments' measurements of their songs. Version 3: the limiter's mean gain reduction
+/// over a song is summed exactly, in fixed point.
+pub const ALBUM_VERSION: u32 = 3;
 
 /// What happened to a node during a render.
 #[derive(Debug, Clone, PartialEq, PartialOrd)]

@@ -134,8 +134,7 @@ pub fn run_segment(job: &Job<'_>, node: SegmentNode, cache: &CacheDir) -> Result
 /// The most and the mean gain reduction of `applied`, in dB (0 where nothing was applied).
 fn reduction_db(applied: &GainApplied) -> (f64, f64) {
     let db = |gain: f64| if gain > 0.0 { (-20.0 * gain.log10()).max(0.0) } else { 0.0 };
-    let mean = if applied.frames == 0 { 1.0 } else { applied.sum / applied.frames as f64 };
-    (db(applied.lowest), db(mean))
+    (db(applied.lowest), db(applied.mean()))
 }
 
 /// The limiter, with a meter and a tally of the gain applied over each song's span of the
@@ -172,10 +171,7 @@ impl Processor for SpanMeter {
             return;
         }
         let owner = self.song_at(from);
-        let tally = &mut self.applied[owner];
-        tally.lowest = tally.lowest.min(applied.lowest);
-        tally.sum += applied.sum;
-        tally.frames += applied.frames;
+        self.applied[owner].add(&applied);
         if self.meters.is_empty() {
             return;
         }

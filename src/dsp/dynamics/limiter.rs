@@ -108,15 +108,55 @@ pub struct Limiter {
 pub struct GainApplied {
     /// The lowest gain applied, linear.
     pub lowest: f64,
-    /// The sum of every frame's gain, linear.
-    pub sum: f64,
+    /// The sum of every frame's gain in units of 2^-32, each gain rounded to that grid: an
+    /// integer, so that tallies add up exactly in any order.
+    pub sum: u64,
     /// Frames counted.
     pub frames: u64,
 }
 
 impl Default for GainApplied {
     fn default() -> Self {
-        Self { lowest: 1.0, sum: 0.0, frames: 0 }
+        Self { lowest: 1.0, sum: 0, frames: 0 }
+    }
+}
+
+impl GainApplied {
+    /// Adds the tally of another stretch.
+    pub fn add(&mut self, other: &Self) {
+        self.lowest = self.lowest.min(other.lowest);
+        self.sum += other.sum;
+        self.frames += other.frames;
+    }
+
+    /// The mean gain applied, linear; 1 over no frames.
+    #[must_use]
+    pub fn mean(&self) -> f64 {
+        if self.frames == 0 { 1.0 } else { self.sum as f64 / UNITY / self.frames as f64 }
+    }
+
+    /// Counts `gains` (each in 0..=1). Lanes of four keep their own lowest and sum, so the
+    /// loop runs on vectors; the lowest and an integer sum are the same in any order.
+    fn count(&mut self, gains: &[f64]) {
+        // Adding 2^52 to a value in 0..2^52 leaves its nearest integer in the low bits of the
+        // mantissa: a rounding that vectorises, where a conversion to an integer does not.
+        const ROUNDER: f64 = 4_503_599_627_370_496.0;
+        let (mut lowest, mut sums) = ([self.lowest; 4], [0u64; 4]);
+        let whole = gains.chunks_exact(4);
+        let rest = whole.remainder();
+        for four in whole {
+            for ((low, sum), &gain) in lowest.iter_mut().zip(&mut sums).zip(four) {
+                *low = if gain < *low { gain } else { *low };
+                *sum += (gain * UNITY + ROUNDER).to_bits() - ROUNDER.to_bits();
+            }
+        }
+        for &gain in rest {
+            lowest[0] = lowest[0].min(gain);
+            sums[0] += (gain * UNITY + ROUNDER).to_bits() - ROUNDER.to_bits();
+        }
+        self.lowest = lowest.into_iter().fold(self.lowest, f64::min);
+        self.sum += sums.iter().sum::<u64>();
+        self.frames += gains.len() as u64;
     }
 }
 
@@ -197,16 +237,13 @@ impl Limiter {
         self.reduction = reduction;
         self.ramp.average(gains);
         self.delay.process(left, right);
-        let (mut lowest, mut sum) = (self.applied.lowest, self.applied.sum);
-        for ((l, r), &gain) in left.iter_mut().zip(right.iter_mut()).zip(gains.iter()) {
+        for ((l, r), gain) in left.iter_mut().zip(right.iter_mut()).zip(gains.iter_mut()) {
             let (x_l, x_r) = (f64::from(*l), f64::from(*r));
             let peak = louder(x_l.abs(), x_r.abs());
-            let gain = if peak * gain > ceiling { ceiling / peak } else { gain };
-            (*l, *r) = (sanitize(x_l * gain) as f32, sanitize(x_r * gain) as f32);
-            lowest = lowest.min(gain);
-            sum += gain;
+            *gain = if peak * *gain > ceiling { ceiling / peak } else { *gain };
+            (*l, *r) = (sanitize(x_l * *gain) as f32, sanitize(x_r * *gain) as f32);
         }
-        self.applied = GainApplied { lowest, sum, frames: self.applied.frames + left.len() as u64 };
+        self.applied.count(gains);
     }
 }
 
@@ -563,6 +600,30 @@ mod tests {
 
     fn db(x: f64) -> f64 {
         20.0 * x.log10()
+    }
+
+    #[test]
+    fn the_gain_tally_is_exact_and_the_same_however_the_gains_are_split() {
+        let mut next = noise(5);
+        let gains: Vec<f64> = (0..1_003).map(|_| f64::from(next().abs())).collect();
+        let fixed = |g: f64| (g * UNITY).round() as u64;
+        let mut whole = GainApplied::default();
+        whole.count(&gains);
+        assert_eq!(whole.sum, gains.iter().map(|&g| fixed(g)).sum::<u64>());
+        assert_eq!(whole.lowest, gains.iter().copied().fold(1.0, f64::min));
+        assert_eq!(whole.frames, 1_003);
+        let mean = gains.iter().sum::<f64>() / 1_003.0;
+        assert!((whole.mean() - mean).abs() < 1e-9, "{} against {mean}", whole.mean());
+        for split in [1, 3, 4, 7, 500] {
+            let mut tally = GainApplied::default();
+            for part in gains.chunks(split) {
+                let mut piece = GainApplied::default();
+                piece.count(part);
+                tally.add(&piece);
+            }
+            assert_eq!(tally, whole, "split into {split}");
+        }
+        assert_eq!(GainApplied::default().mean(), 1.0);
     }
 
     #[test]
