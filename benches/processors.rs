@@ -57,6 +57,8 @@ const SPECS: &[(&str, &str)] = &[
     ("gate", r#"{"gate": {"threshold": "-30 dB", "range": "-20 dB"}}"#),
     ("expander", r#"{"expander": {"threshold": "-30 dB", "knee": "6 dB"}}"#),
     ("limiter", r#"{"limiter": {"ceiling": "-1 dB"}}"#),
+    // A mastering limiter's working point: the loud parts' peaks 4 dB over the ceiling.
+    ("limiter true peak", r#"{"limiter": {"ceiling": "-12 dB", "true_peak": true}}"#),
     (
         "multiband 3 bands",
         r#"{"multiband": {"crossovers": ["150 Hz", "3 kHz"], "bands": [{"compressor": {"threshold": "-20 dB", "ratio": 3}}, {"compressor": {"threshold": "-24 dB", "ratio": 2, "knee": "6 dB"}}, {"compressor": {"threshold": "-18 dB", "ratio": 4}}]}}"#,
