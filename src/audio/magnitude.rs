@@ -12,7 +12,7 @@ const LANES: usize = 8;
 /// over, as `f32::max` passes them over.
 #[must_use]
 pub fn loudest(samples: &[f32], peak: f32) -> f32 {
-    loudest_and_count_above(samples, peak, f32::INFINITY).0
+    scan::<false>(samples, peak, f32::INFINITY).0
 }
 
 /// As [`loudest`], and the number of samples whose magnitude is above `threshold`.
@@ -21,13 +21,15 @@ pub fn loudest_and_count_above(samples: &[f32], peak: f32, threshold: f32) -> (f
     let (mut peak, mut count) = (peak, 0);
     // A lane counts in 32 bits: a stretch of 2^30 samples cannot overflow it.
     for stretch in samples.chunks(1 << 30) {
-        let (loudest, above) = scan(stretch, peak, threshold);
+        let (loudest, above) = scan::<true>(stretch, peak, threshold);
         (peak, count) = (loudest, count + above);
     }
     (peak, count)
 }
 
-fn scan(samples: &[f32], peak: f32, threshold: f32) -> (f32, u64) {
+/// The loudest magnitude and, with `COUNT`, the count above `threshold`: without it the
+/// peak-only scan (the true-peak meter's, on every span) does no counting at all.
+fn scan<const COUNT: bool>(samples: &[f32], peak: f32, threshold: f32) -> (f32, u64) {
     let mut lanes = [peak; LANES];
     let mut counts = [0u32; LANES];
     let whole = samples.chunks_exact(LANES);
@@ -36,14 +38,18 @@ fn scan(samples: &[f32], peak: f32, threshold: f32) -> (f32, u64) {
         for ((lane, count), &x) in lanes.iter_mut().zip(&mut counts).zip(chunk) {
             let magnitude = x.abs();
             *lane = larger(*lane, magnitude);
-            *count += u32::from(magnitude > threshold);
+            if COUNT {
+                *count += u32::from(magnitude > threshold);
+            }
         }
     }
     let mut count: u64 = counts.iter().map(|&c| u64::from(c)).sum();
     let mut peak = lanes.into_iter().fold(peak, larger);
     for &x in rest {
         peak = larger(peak, x.abs());
-        count += u64::from(x.abs() > threshold);
+        if COUNT {
+            count += u64::from(x.abs() > threshold);
+        }
     }
     (peak, count)
 }
