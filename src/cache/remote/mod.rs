@@ -7,6 +7,7 @@
 //! | [`address`] | the address a user writes (`s3://bucket/prefix`) |
 //! | [`object_store`] | objects named by key on a service, through `OpenDAL` |
 //! | [`uploads`] | entries on their way up, in the background |
+//! | [`piece_buffers`] | the memory of pieces on their way, used again |
 //! | [`figures`] | hits, misses, bytes and errors, and their totals for `cache stats` |
 //!
 //! [`Remote`] holds the policy and nothing of the entry format: [`crate::cache::store`]
@@ -22,6 +23,7 @@
 pub mod address;
 pub mod figures;
 pub mod object_store;
+mod piece_buffers;
 mod uploads;
 
 use std::collections::{BTreeMap, BTreeSet};

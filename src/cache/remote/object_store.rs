@@ -26,12 +26,14 @@ use std::io::{self, Read};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use opendal::layers::TimeoutLayer;
 use opendal::services::{Azblob, Gcs, Ghac, S3};
 use opendal::{ErrorKind, HttpTransporter, OperationContext, Operator};
 use opendal_http_transport_reqwest::ReqwestTransport;
 
 use super::address::{Address, Service};
+use super::piece_buffers::PieceBuffers;
 use crate::cache::Key;
 
 /// Bytes read per ranged request of an object stored whole.
@@ -94,6 +96,7 @@ pub struct OpenDal {
     operator: Operator,
     runtime: Arc<tokio::runtime::Runtime>,
     location: String,
+    buffers: PieceBuffers,
 }
 
 impl fmt::Debug for OpenDal {
@@ -153,7 +156,7 @@ impl OpenDal {
     ) -> Self {
         let operator =
             operator.layer(TimeoutLayer::new().with_timeout(timeout).with_io_timeout(timeout));
-        Self { operator, runtime: Arc::new(runtime), location }
+        Self { operator, runtime: Arc::new(runtime), location, buffers: PieceBuffers::default() }
     }
 
     /// An in-memory store, for tests of what sits above this one.
@@ -175,12 +178,13 @@ impl OpenDal {
     }
 
     /// Sends the `size` bytes of `from` as pieces, [`PIECES_SENT_IN_FLIGHT`] at a time,
-    /// each read while those before it are on their way.
+    /// each read while those before it are on their way, into the memory of a piece that
+    /// has arrived.
     fn put_pieces(&self, name: &str, from: &mut dyn Read, size: u64) -> Result<(), Stopped> {
         let mut in_flight = VecDeque::new();
         for piece in 0..pieces_of(size) {
-            let bytes = match read_exactly(from, piece_length(size, piece)) {
-                Ok(bytes) => bytes,
+            let bytes = match read_into(from, piece_length(size, piece), self.buffers.take()) {
+                Ok(bytes) => Bytes::from(bytes),
                 Err(e) => {
                     // Those on their way land before they are removed.
                     for sending in in_flight {
@@ -196,21 +200,23 @@ impl OpenDal {
             }
             let operator = self.operator.clone();
             let piece = piece_name(name, piece);
-            in_flight
-                .push_back(self.runtime.spawn(async move { operator.write(&piece, bytes).await }));
+            let body = bytes.clone();
+            in_flight.push_back((
+                bytes,
+                self.runtime.spawn(async move { operator.write(&piece, body).await }),
+            ));
         }
         in_flight.into_iter().try_for_each(|sending| self.arrived(sending)).map_err(Stopped::Store)
     }
 
-    /// Waits for a piece `sending` to arrive.
-    fn arrived(
-        &self,
-        sending: tokio::task::JoinHandle<opendal::Result<opendal::Metadata>>,
-    ) -> io::Result<()> {
-        match self.runtime.block_on(sending).map_err(io::Error::other)? {
+    /// Waits for a piece to arrive, and keeps its memory for the next.
+    fn arrived(&self, (bytes, sending): Sending) -> io::Result<()> {
+        let arrived = match self.runtime.block_on(sending).map_err(io::Error::other)? {
             Ok(_) => Ok(()),
             Err(e) => Err(to_io(&e)),
-        }
+        };
+        self.buffers.give_back(bytes);
+        arrived
     }
 
     /// The object `name` joined back from its pieces, [`PIECES_READ_IN_FLIGHT`] fetched at
@@ -262,6 +268,9 @@ impl OpenDal {
     }
 }
 
+/// A piece on its way: its bytes, and the request sending them.
+type Sending = (Bytes, tokio::task::JoinHandle<opendal::Result<opendal::Metadata>>);
+
 /// Why an object's pieces stopped before all were sent.
 enum Stopped {
     /// Reading what was to be sent failed.
@@ -272,7 +281,12 @@ enum Stopped {
 
 /// The object's bytes, `size` of them from `from`.
 fn read_exactly(from: &mut dyn Read, size: u64) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    read_into(from, size, Vec::new())
+}
+
+/// `size` bytes from `from`, read into the empty `bytes`.
+fn read_into(from: &mut dyn Read, size: u64, mut bytes: Vec<u8>) -> io::Result<Vec<u8>> {
+    bytes.reserve_exact(usize::try_from(size).unwrap_or(0));
     from.take(size).read_to_end(&mut bytes)?;
     if (bytes.len() as u64) < size {
         return Err(io::ErrorKind::UnexpectedEof.into());
