@@ -1,11 +1,13 @@
 //! The remote cache on a loopback S3-compatible server (`s3s-fs` when installed, as
 //! `cargo install s3s-fs --locked --features binary` does (`s3s-fs@0.14.1` on Rust 1.95),
 //! otherwise moto's, as the tests start it):
-//! a cold render uploading its entries against one without a remote, a render with an
-//! empty local cache and a warm remote, two shards run side by side plus the final
-//! assembly, and each shard alone, as on a runner of its own. Each figure is set against
-//! the cold local render of the same run, and the median of those shares printed. Prints
-//! figures; asserts nothing; without either server it says why and stops.
+//! a cold render uploading its entries against one without a remote, the same render
+//! uploading to an endpoint that keeps nothing (the render's own cost, apart from the
+//! server's work on the same cores), a render with an empty local cache and a warm remote,
+//! two shards run side by side plus the final assembly, and each shard alone, as on a
+//! runner of its own. Each figure is set against the cold local render of the same run,
+//! and the median of those shares printed. Prints figures; asserts nothing; without either
+//! server it says why and stops.
 //!
 //!     cargo bench --bench remote -- [--stems 16] [--seconds 180] [--runs 1] [--album DIR]
 //!
@@ -22,6 +24,8 @@ mod args;
 mod project;
 #[path = "render/reference_mix.rs"]
 mod reference_mix;
+#[path = "remote/sink.rs"]
+mod sink;
 #[path = "common/stem.rs"]
 mod stem;
 
@@ -157,6 +161,12 @@ fn session(stems: usize, seconds: f64) -> PathBuf {
     dir
 }
 
+/// One render of the benchmark: its command, and the folders it leaves.
+struct Render {
+    command: Command,
+    folders: [PathBuf; 2],
+}
+
 /// A `mixdown render` of `file` in `dir` with a fresh cache `name`, sharing `remote` if
 /// given.
 fn render(
@@ -166,11 +176,12 @@ fn render(
     name: &str,
     remote: Option<&str>,
     extra: &[&str],
-) -> Command {
-    for folder in [format!("cache-{name}"), format!("out-{name}")] {
-        let _ = std::fs::remove_dir_all(dir.join(folder));
-    }
+) -> Render {
     let (cache, out) = (format!("cache-{name}"), format!("out-{name}"));
+    let folders = [dir.join(&cache), dir.join(&out)];
+    for folder in &folders {
+        let _ = std::fs::remove_dir_all(folder);
+    }
     let mut command = Command::new(env!("CARGO_BIN_EXE_mixdown"));
     command
         .args(["render", file, "-q", "--cache", &cache, "--out", &out])
@@ -189,19 +200,43 @@ fn render(
         Some(address) => command.env("MIXDOWN_REMOTE", address),
         None => command.env_remove("MIXDOWN_REMOTE"),
     };
-    command
+    Render { command, folders }
 }
 
-/// Runs the commands side by side; returns the wall seconds until the last ends.
-fn timed(commands: Vec<Command>) -> f64 {
+/// Runs the renders side by side; returns the wall seconds until the last ends. Their
+/// folders are removed once they end, outside the timing, so that every render starts from
+/// the same state: the one before it gone, its memory free again. A render that started
+/// beside the last one's caches would meet less free memory than one that started after
+/// they were removed, and on a virtual machine that hands free memory back to its host,
+/// memory taken anew costs more to fill than memory just freed.
+fn timed(renders: Vec<Render>) -> f64 {
     let started = Instant::now();
-    let children: Vec<Child> =
-        commands.into_iter().map(|mut c| c.spawn().expect("run mixdown")).collect();
-    for child in children {
+    let children: Vec<(Child, [PathBuf; 2])> = renders
+        .into_iter()
+        .map(|mut r| (r.command.spawn().expect("run mixdown"), r.folders))
+        .collect();
+    let mut leftovers = Vec::new();
+    for (child, folders) in children {
         let out = child.wait_with_output().expect("mixdown ends");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        leftovers.extend(folders);
     }
-    started.elapsed().as_secs_f64()
+    let seconds = started.elapsed().as_secs_f64();
+    for folder in leftovers {
+        let _ = std::fs::remove_dir_all(folder);
+    }
+    seconds
+}
+
+/// The CPU time a process and all its threads have had so far, from Linux's `/proc` (in
+/// its clock ticks, a hundredth of a second); `None` elsewhere.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the name in parentheses: state is the 3rd, utime and stime the 14th
+    // and 15th of the line.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some((ticks(11)? + ticks(12)?) / 100.0)
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -230,24 +265,35 @@ fn main() {
         }
     };
     let port = server.port;
+    let sink = sink::start().expect("an endpoint that keeps nothing");
     println!("session: {what}, {} S3 on loopback, {runs} runs (median)", server.name);
-    let mut figures: [Vec<f64>; 6] = Default::default();
+    // An untimed render first, so that the first timed one, like every later one, finds the
+    // sources read in and the memory of a render just freed.
+    timed(vec![render(&dir, file, port, "warm-up", None, &[])]);
+    let mut figures: [Vec<f64>; 7] = Default::default();
+    let mut server_cpu = Vec::new();
     for run in 0..runs {
         let uploaded = server.bucket(&format!("up{run}"));
         let sharded = server.bucket(&format!("shards{run}"));
-        // The cold render and the uploading one take turns going first, so that neither
-        // always meets the disk the other left busy.
-        let cold = || timed(vec![render(&dir, file, port, "cold", None, &[])]);
-        let up = || timed(vec![render(&dir, file, port, "up", Some(&uploaded), &[])]);
-        let (cold, up) = if run % 2 == 0 {
-            let cold = cold();
-            (cold, up())
-        } else {
-            let up = up();
-            (cold(), up)
-        };
-        figures[0].push(cold);
-        figures[1].push(up);
+        // The cold render, the uploading one and the one uploading to the sink take turns
+        // going first, so that none always meets the disk another left busy.
+        for turn in 0..3 {
+            let figure = [0, 1, 6][(run + turn) % 3];
+            let seconds = match figure {
+                0 => timed(vec![render(&dir, file, port, "cold", None, &[])]),
+                1 => {
+                    let before = cpu_seconds(server.child.id());
+                    let up = render(&dir, file, port, "up", Some(&uploaded), &[]);
+                    let seconds = timed(vec![up]);
+                    if let (Some(before), Some(after)) = (before, cpu_seconds(server.child.id())) {
+                        server_cpu.push(after - before);
+                    }
+                    seconds
+                }
+                _ => timed(vec![render(&dir, file, sink, "sink", Some("s3://sink/bench"), &[])]),
+            };
+            figures[figure].push(seconds);
+        }
         figures[2].push(timed(vec![render(&dir, file, port, "down", Some(&uploaded), &[])]));
         figures[3].push(timed(vec![
             render(&dir, file, port, "shard1", Some(&sharded), &["--shard", "1/2"]),
@@ -262,12 +308,7 @@ fn main() {
             timed(vec![render(&dir, file, port, "alone", Some(&bucket), &["--shard", &shard])])
         });
         figures[5].push(alone.fold(0.0, f64::max));
-        // An album's run leaves gigabytes of caches and objects behind: none is read again.
-        for name in ["cold", "up", "down", "shard1", "shard2", "final", "alone"] {
-            for folder in [format!("cache-{name}"), format!("out-{name}")] {
-                let _ = std::fs::remove_dir_all(dir.join(folder));
-            }
-        }
+        // An album's run leaves gigabytes of objects behind: none is read again.
         server.empty();
     }
     // Each figure is set against the cold render of its own run, and the median taken of
@@ -278,9 +319,19 @@ fn main() {
             .collect();
         format!("{:5.1}% of cold", median(per_run) * 100.0)
     };
-    let [cold, up, down, shards, last, alone] = figures.clone().map(median);
+    let [cold, up, down, shards, last, alone, to_sink] = figures.clone().map(median);
     println!("cold render, no remote        {cold:8.3} s");
     println!("cold render, uploading        {up:8.3} s   {} (uploads waited for)", share(&[1]));
+    if !server_cpu.is_empty() {
+        let cpu = median(server_cpu);
+        println!(
+            "  the server's CPU meanwhile  {cpu:8.3} s   (storing what was uploaded, on the same cores)"
+        );
+    }
+    println!(
+        "cold render, uploading to sink{to_sink:8.3} s   {} (to an endpoint that keeps nothing: the render's own cost)",
+        share(&[6])
+    );
     println!("empty cache, warm remote      {down:8.3} s   {}", share(&[2]));
     println!("two shards side by side       {shards:8.3} s   {}", share(&[3]));
     println!("final assembly after shards   {last:8.3} s   {}", share(&[4]));
