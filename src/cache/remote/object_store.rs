@@ -56,7 +56,7 @@ const PIECES_READ_IN_FLIGHT: usize = 8;
 /// Pieces of one object sent at once: fewer than are read, because uploads run beside the
 /// render and each piece is held in memory until it is sent. Two let a store on a machine of
 /// two cores take them side by side.
-const PIECES_SENT_IN_FLIGHT: usize = 2;
+pub(super) const PIECES_SENT_IN_FLIGHT: usize = 2;
 
 /// How an index begins: a NUL, which neither an entry (`mixdown`) nor a record (`{`) begins
 /// with. The object's length and its piece size follow, in decimal, then a newline.

@@ -7,9 +7,13 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 
-/// Buffers kept between pieces: as many as the uploads hold at once (two uploaders, each
-/// with two pieces on their way and one being read), and no more.
-const SPARE: usize = 6;
+use super::lock;
+use super::object_store::PIECES_SENT_IN_FLIGHT;
+use super::uploads::UPLOADERS;
+
+/// Buffers kept between pieces: as many as the uploads hold at once (each uploader's pieces
+/// on their way and the one it is reading), and no more.
+const SPARE: usize = UPLOADERS * (PIECES_SENT_IN_FLIGHT + 1);
 
 #[derive(Debug, Default)]
 pub struct PieceBuffers {
@@ -19,7 +23,7 @@ pub struct PieceBuffers {
 impl PieceBuffers {
     /// An empty buffer: a spare one, with the room of the piece it held, if there is one.
     pub fn take(&self) -> Vec<u8> {
-        self.lock().pop().unwrap_or_default()
+        lock(&self.spare).pop().unwrap_or_default()
     }
 
     /// Keeps the memory under `bytes` for another piece, unless something else still holds
@@ -28,14 +32,10 @@ impl PieceBuffers {
         let Ok(buffer) = bytes.try_into_mut() else { return };
         let mut buffer = Vec::from(buffer);
         buffer.clear();
-        let mut spare = self.lock();
+        let mut spare = lock(&self.spare);
         if spare.len() < SPARE {
             spare.push(buffer);
         }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
-        self.spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

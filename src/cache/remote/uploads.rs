@@ -15,7 +15,7 @@ use crate::cache::storage::Storage;
 
 /// Uploads running at once: the network, not the CPU, is what they wait on, and each holds
 /// two pieces in memory.
-const UPLOADERS: usize = 2;
+pub(super) const UPLOADERS: usize = 2;
 
 /// How often the wait at the end reports progress when no upload finishes.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
